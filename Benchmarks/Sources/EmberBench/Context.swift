@@ -1,0 +1,120 @@
+// Shared state of a benchmark session: options, scratch files, result rows.
+
+import Foundation
+
+struct Options {
+    var ember = ""
+    var demo = ""
+    var perf = "perf"
+    var workdir: String?
+    var runs = 3
+
+    static let usage = """
+        usage: EmberBench --ember PATH/TO/ember --demo PATH/TO/demo [--workdir DIR] [--runs N] [--perf PATH]
+
+          --ember PATH   the ember binary to benchmark (e.g. .build/release/ember)
+          --demo PATH    the demo workload (gcc -O2 -g -fno-omit-frame-pointer Demo/demo.c)
+          --workdir DIR  where recordings go (default: a fresh temporary directory, removed at exit)
+          --runs N       runs per measurement; best and median are reported (default 3)
+          --perf PATH    the perf binary (default: perf from PATH)
+        """
+
+    static func parse(_ args: [String]) throws -> Options {
+        var options = Options()
+        var i = 0
+        func value(_ flag: String) throws -> String {
+            i += 1
+            guard i < args.count else { throw BenchError.message("\(flag) needs a value") }
+            return args[i]
+        }
+        while i < args.count {
+            let arg = args[i]
+            switch arg {
+            case "--ember": options.ember = try value(arg)
+            case "--demo": options.demo = try value(arg)
+            case "--perf": options.perf = try value(arg)
+            case "--workdir": options.workdir = try value(arg)
+            case "--runs":
+                let text = try value(arg)
+                guard let n = Int(text), n >= 1 else { throw BenchError.message("--runs needs a positive integer, got \(text)") }
+                options.runs = n
+            case "-h", "--help":
+                say(usage)
+                exit(0)
+            default:
+                throw BenchError.message("unknown argument \(arg)")
+            }
+            i += 1
+        }
+        if options.ember.isEmpty || options.demo.isEmpty {
+            throw BenchError.message("--ember and --demo are required")
+        }
+        return options
+    }
+}
+
+/// One line of the final table.
+struct Row {
+    var name: String
+    var perf: String
+    var ember: String
+    var ratio: String
+    var note: String = ""
+}
+
+final class Context {
+    let options: Options
+    let workdir: String
+    let removeWorkdirAtExit: Bool
+    var rows: [Row] = []
+
+    init(options: Options) throws {
+        self.options = options
+        if let dir = options.workdir {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            workdir = dir
+            removeWorkdirAtExit = false
+        } else {
+            var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("ember-bench.XXXXXX").utf8CString)
+            guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+                throw BenchError.message("cannot create a temporary directory")
+            }
+            workdir = String(cString: made)
+            removeWorkdirAtExit = true
+        }
+    }
+
+    var ember: String { options.ember }
+    var demo: String { options.demo }
+    var perf: String { options.perf }
+    var runs: Int { options.runs }
+
+    func path(_ name: String) -> String { (workdir as NSString).appendingPathComponent(name) }
+
+    /// Scratch file that receives a child's stderr.
+    var stderrPath: String { path("stderr.txt") }
+
+    func remove(_ file: String) { try? FileManager.default.removeItem(atPath: file) }
+
+    func cleanUp() {
+        if removeWorkdirAtExit { remove(workdir) }
+    }
+
+    func section(_ title: String) {
+        say("\n== \(title)")
+    }
+
+    func info(_ text: String) { say("   \(text)") }
+
+    func failure(_ what: String, _ error: Error) {
+        say("   ! \(what) failed: \(error)")
+    }
+
+    /// Runs `body`, printing and swallowing any error; returns nil on error.
+    func attempt<T>(_ what: String, _ body: () throws -> T) -> T? {
+        do { return try body() } catch {
+            failure(what, error)
+            return nil
+        }
+    }
+}

@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Ember",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ember", targets: ["ember"]),
+        .library(name: "EmberKernel", targets: ["EmberKernel"]),
+        .library(name: "EmberPerfData", targets: ["EmberPerfData"]),
+        .library(name: "EmberSession", targets: ["EmberSession"]),
+        .library(name: "EmberSymbols", targets: ["EmberSymbols"]),
+        .library(name: "EmberStacks", targets: ["EmberStacks"]),
+        .library(name: "EmberRender", targets: ["EmberRender"]),
+        .library(name: "EmberRecord", targets: ["EmberRecord"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C edge: the perf_event_open syscall, ring-buffer atomics, and a fork/exec handshake.
+        .target(name: "CEmberShim"),
+        // libdw/libelf from elfutils, found through pkg-config.
+        .systemLibrary(name: "CElfUtils", pkgConfig: "libdw",
+                       providers: [.apt(["libdw-dev", "libelf-dev"])]),
+        .target(name: "EmberKernel", dependencies: ["CEmberShim"]),
+        .target(name: "EmberPerfData", dependencies: ["EmberKernel"]),
+        .target(name: "EmberSession", dependencies: ["EmberPerfData"]),
+        .target(name: "EmberSymbols", dependencies: ["CElfUtils", "EmberKernel", "EmberSession"]),
+        .target(name: "EmberStacks", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols"]),
+        .target(name: "EmberRender", dependencies: ["EmberStacks"]),
+        .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "CEmberShim"]),
+        .executableTarget(name: "ember", dependencies: [
+            "EmberRecord", "EmberStacks", "EmberRender",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "EmberPerfDataTests", dependencies: ["EmberPerfData", "EmberSession"]),
+        .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberStacks"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmberEndToEndTests", dependencies: ["EmberPerfData"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,60 @@
+// CEmberShim: the few things Swift cannot call directly.
+//
+// - syscall(2) is variadic and so unavailable in Swift: ember_perf_event_open wraps SYS_perf_event_open.
+// - The ring buffer's data_head/data_tail need acquire/release ordering that plain Swift loads and stores do not
+//   promise on a shared mapping: ember_load_acquire_u64 / ember_store_release_u64 (tools/include/linux/ring_buffer.h).
+// - fork() is unsafe from Swift (the runtime may hold locks in the child), so the stopped-child handshake that
+//   `ember record -- CMD` needs lives here: the child waits on a pipe until the parent has opened its events.
+// - struct epoll_event is packed on x86_64, which Swift does not import: ember_epoll_* pass plain fds.
+// This shim can shrink if the Swift standard library gains a syscall wrapper and atomics on foreign memory.
+#ifndef CEMBERSHIM_H
+#define CEMBERSHIM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/// syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags); returns the fd or -1 with errno set.
+int ember_perf_event_open(void *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
+
+/// ioctl with an integer argument (PERF_EVENT_IOC_ENABLE, SET_OUTPUT, ...); returns -1 with errno set on failure.
+int ember_ioctl_int(int fd, unsigned long request, unsigned long arg);
+
+/// ioctl with a pointer argument (PERF_EVENT_IOC_ID, SET_FILTER, ...).
+int ember_ioctl_ptr(int fd, unsigned long request, void *arg);
+
+static inline uint64_t ember_load_acquire_u64(const volatile uint64_t *p) {
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/// The full barrier before the store pairs with the kernel's (A) in kernel/events/ring_buffer.c: our reads of the
+/// records must complete before the kernel may overwrite them.
+static inline void ember_store_release_u64(volatile uint64_t *p, uint64_t v) {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/// A child forked and held before exec.
+typedef struct {
+    pid_t pid;
+    int go_fd;     // write one byte to let the child exec; close without writing to make it exit 127.
+    int error_fd;  // reads EOF when exec succeeded, or the int errno of a failed exec.
+} ember_stopped_child;
+
+/// Forks a child that restores the default signal mask and dispositions, waits for the go byte, then execvp()s
+/// argv. Returns 0, or -1 with errno set when the fork or pipes failed.
+int ember_spawn_stopped(char *const argv[], ember_stopped_child *out);
+
+/// epoll_create1(EPOLL_CLOEXEC) and EPOLL_CTL_ADD of `fd` for EPOLLIN; -1 with errno on failure.
+int ember_epoll_create(void);
+int ember_epoll_add(int epfd, int fd);
+
+/// epoll_wait, returning the ready fds in `fds` (at most `max`); -1 with errno on failure (EINTR included).
+int ember_epoll_wait(int epfd, int *fds, int max, int timeout_ms);
+
+/// signalfd(-1) for SIGINT, SIGTERM and SIGCHLD, non-blocking and close-on-exec; the caller blocks them first.
+int ember_signalfd(void);
+
+/// The next pending signal number on a signalfd, or 0 when none is pending.
+int ember_signalfd_next(int fd);
+
+#endif

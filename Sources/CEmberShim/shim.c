@@ -1,0 +1,100 @@
+#define _GNU_SOURCE
+#include "CEmberShim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int ember_perf_event_open(void *attr, pid_t pid, int cpu, int group_fd, unsigned long flags) {
+    return (int)syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
+}
+
+int ember_ioctl_int(int fd, unsigned long request, unsigned long arg) {
+    return ioctl(fd, request, arg);
+}
+
+int ember_ioctl_ptr(int fd, unsigned long request, void *arg) {
+    return ioctl(fd, request, arg);
+}
+
+int ember_spawn_stopped(char *const argv[], ember_stopped_child *out) {
+    int go[2], err[2];
+    if (pipe2(go, O_CLOEXEC) != 0) return -1;
+    if (pipe2(err, O_CLOEXEC) != 0) {
+        int saved = errno;
+        close(go[0]); close(go[1]);
+        errno = saved;
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(go[0]); close(go[1]); close(err[0]); close(err[1]);
+        errno = saved;
+        return -1;
+    }
+    if (pid == 0) {
+        // Only async-signal-safe calls from here on.
+        close(go[1]);
+        close(err[0]);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        char byte;
+        ssize_t n;
+        do { n = read(go[0], &byte, 1); } while (n < 0 && errno == EINTR);
+        if (n != 1) _exit(127);
+        execvp(argv[0], argv);
+        int e = errno;
+        ssize_t w;
+        do { w = write(err[1], &e, sizeof e); } while (w < 0 && errno == EINTR);
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    close(go[0]);
+    close(err[1]);
+    out->pid = pid;
+    out->go_fd = go[1];
+    out->error_fd = err[0];
+    return 0;
+}
+
+int ember_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int ember_epoll_add(int epfd, int fd) {
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int ember_epoll_wait(int epfd, int *fds, int max, int timeout_ms) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, events, max, timeout_ms);
+    for (int i = 0; i < n; i++) fds[i] = events[i].data.fd;
+    return n;
+}
+
+int ember_signalfd(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGCHLD);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int ember_signalfd_next(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n;
+    do { n = read(fd, &info, sizeof info); } while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof info ? (int)info.ssi_signo : 0;
+}

@@ -1,0 +1,73 @@
+import CEmberShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open perf event: owns its file descriptor and closes it exactly once.
+public final class PerfEvent {
+    public let fd: Int32
+    public let attr: EventAttr
+    /// The CPU it counts on, or -1 for any.
+    public let cpu: Int32
+    /// The task it follows, or -1 for all.
+    public let pid: Int32
+
+    /// perf_event_open(2) with `PERF_FLAG_FD_CLOEXEC`.
+    public init(attr: EventAttr, pid: Int32, cpu: Int32) throws {
+        var bytes = attr.encoded()
+        let fd = bytes.withUnsafeMutableBytes { ember_perf_event_open($0.baseAddress, pid, cpu, -1, 8 /* PERF_FLAG_FD_CLOEXEC */) }
+        guard fd >= 0 else { throw PerfEventOpenError(errno: Errno.current, attr: attr, pid: pid, cpu: cpu) }
+        self.fd = fd
+        self.attr = attr
+        self.cpu = cpu
+        self.pid = pid
+    }
+
+    deinit { close(fd) }
+
+    /// The kernel's id for this event (`PERF_EVENT_IOC_ID`), which samples carry with `PERF_SAMPLE_IDENTIFIER`.
+    public func id() throws -> UInt64 {
+        var value: UInt64 = 0
+        _ = try retryingOnInterrupt { ember_ioctl_ptr(fd, Ioctl.id, &value) }
+        return value
+    }
+
+    public func enable() throws { _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.enable, 0) } }
+    public func disable() throws { _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.disable, 0) } }
+
+    /// Sends this event's records into `target`'s ring buffer (`PERF_EVENT_IOC_SET_OUTPUT`); same CPU only.
+    public func setOutput(to target: PerfEvent) throws {
+        _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.setOutput, UInt(target.fd)) }
+    }
+
+    /// Reads the counter value (`read_format` 0: one u64).
+    public func readCount() throws -> UInt64 {
+        var value: UInt64 = 0
+        let n = try retryingOnInterrupt { read(fd, &value, 8) }
+        return n == 8 ? value : 0
+    }
+}
+
+/// ioctl request numbers of `<linux/perf_event.h>`; the `_IO*` macros do not import into Swift.
+enum Ioctl {
+    /// `PERF_EVENT_IOC_ENABLE`
+    static let enable: UInt = 0x2400
+    /// `PERF_EVENT_IOC_DISABLE`
+    static let disable: UInt = 0x2401
+    /// `PERF_EVENT_IOC_SET_OUTPUT`
+    static let setOutput: UInt = 0x2405
+    /// `PERF_EVENT_IOC_ID`
+    static let id: UInt = 0x8008_2407
+}
+
+/// A failed perf_event_open(2), with what was asked.
+public struct PerfEventOpenError: Error, CustomStringConvertible {
+    public var errno: Errno
+    public var attr: EventAttr
+    public var pid: Int32
+    public var cpu: Int32
+
+    public var description: String {
+        "perf_event_open(type \(attr.type.rawValue), config \(attr.config), pid \(pid), cpu \(cpu)) failed: \(errno)"
+    }
+}

@@ -1,0 +1,98 @@
+import CEmberShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One perf mmap ring buffer: a metadata page followed by 2^n data pages the kernel writes records into.
+///
+/// Reader protocol (tools/include/linux/ring_buffer.h): acquire-load `data_head`, read the records in
+/// `[data_tail, data_head)`, then release-store the new `data_tail` after a full barrier, so the kernel never reuses
+/// bytes we are still reading. Head and tail are free-running byte counters. A record whose body wraps the end of
+/// the buffer is copied into a fixed scratch buffer; nothing else is copied and nothing is allocated per record.
+public final class RingBuffer {
+    public let event: PerfEvent
+    /// Data bytes, a power of two.
+    public let dataSize: Int
+    private let mapping: UnsafeMutableRawPointer
+    private let mappingLength: Int
+    private let data: UnsafeMutableRawPointer
+    private let scratch: UnsafeMutableRawPointer
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+    /// Largest record the kernel writes: `perf_event_header.size` is a u16.
+    private static let maxRecord = 1 << 16
+
+    /// Maps `dataPages` (a power of two) data pages of `event`, writable so that the kernel honours `data_tail`.
+    public init(event: PerfEvent, dataPages: Int) throws {
+        precondition(dataPages > 0 && dataPages & (dataPages - 1) == 0, "data pages must be a power of two")
+        let length = (1 + dataPages) * RingBuffer.pageSize
+        let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, event.fd, 0)
+        guard let p, p != MAP_FAILED else {
+            throw RingBufferError(errno: Errno.current, bytes: length)
+        }
+        self.event = event
+        self.mapping = p
+        self.mappingLength = length
+        // The kernel reports where the data area starts; fall back to one page on kernels that leave it 0.
+        let offset = Int(p.load(fromByteOffset: 1040, as: UInt64.self))
+        self.data = p + (offset == 0 ? RingBuffer.pageSize : offset)
+        self.dataSize = dataPages * RingBuffer.pageSize
+        self.scratch = UnsafeMutableRawPointer.allocate(byteCount: RingBuffer.maxRecord, alignment: 8)
+    }
+
+    deinit {
+        munmap(mapping, mappingLength)
+        scratch.deallocate()
+    }
+
+    private var headPointer: UnsafeMutablePointer<UInt64> {
+        (mapping + 1024).assumingMemoryBound(to: UInt64.self)
+    }
+
+    private var tailPointer: UnsafeMutablePointer<UInt64> {
+        (mapping + 1032).assumingMemoryBound(to: UInt64.self)
+    }
+
+    /// Bytes written by the kernel and not yet consumed.
+    public var pendingBytes: Int {
+        Int(truncatingIfNeeded: ember_load_acquire_u64(headPointer) &- tailPointer.pointee)
+    }
+
+    /// Hands every available record to `body`, then frees its space. The bytes are valid only during the call.
+    /// Returns the number of records read.
+    @discardableResult
+    public func drain(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows -> Int {
+        let head = ember_load_acquire_u64(headPointer)
+        var tail = tailPointer.pointee
+        let mask = UInt64(dataSize - 1)
+        var count = 0
+        defer { ember_store_release_u64(tailPointer, tail) }
+        while tail < head {
+            let offset = Int(tail & mask)
+            // Records are 8-byte aligned and at least 8 bytes long, so a header never straddles the end.
+            let size = Int(data.load(fromByteOffset: offset + 6, as: UInt16.self))
+            guard size >= 8, UInt64(size) <= head - tail else {
+                // A corrupt header: drop what is left rather than loop or read past the head.
+                tail = head
+                break
+            }
+            if offset + size <= dataSize {
+                try body(UnsafeRawBufferPointer(start: data + offset, count: size))
+            } else {
+                let first = dataSize - offset
+                scratch.copyMemory(from: data + offset, byteCount: first)
+                (scratch + first).copyMemory(from: data, byteCount: size - first)
+                try body(UnsafeRawBufferPointer(start: scratch, count: size))
+            }
+            tail += UInt64(size)
+            count += 1
+        }
+        return count
+    }
+}
+
+/// mmap of a ring buffer failed; EPERM here almost always means the locked-memory limit.
+public struct RingBufferError: Error, CustomStringConvertible {
+    public var errno: Errno
+    public var bytes: Int
+    public var description: String { "mmap of a \(bytes / 1024) KiB ring buffer failed: \(errno)" }
+}

@@ -1,0 +1,236 @@
+import EmberKernel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One event of a recording: its attr, the kernel ids its records carry, and its name.
+public struct EventDescription: Sendable {
+    public var attr: EventAttr
+    public var ids: [UInt64]
+    public var name: String
+    public var layout: SampleLayout
+}
+
+/// A record handed out by `PerfDataFile.forEachRecord`; its bytes live as long as the file object.
+public struct RecordRef {
+    public var type: RecordType
+    public var misc: UInt16
+    public var bytes: UnsafeRawBufferPointer
+    /// Index into `PerfDataFile.events` of the event that wrote it.
+    public var eventIndex: Int
+    public var time: UInt64
+}
+
+/// A perf.data file, mapped read-only, streamed record by record.
+///
+/// Records come out sorted by time within each FINISHED_ROUND, as perf's ordered-events queue hands them on, so
+/// that a MMAP2 drained from one CPU's buffer is applied before a later sample drained from another's.
+public final class PerfDataFile {
+    public let path: String
+    public let header: FileHeader
+    public let events: [EventDescription]
+    /// Problems found that did not stop reading (a truncated file, an unfinished recording); each said once.
+    public private(set) var warnings: [String] = []
+    private let base: UnsafeRawPointer
+    private let fileSize: Int
+    private let dataRange: Range<Int>
+    private let featureSections: [Feature: Range<Int>]
+    private let eventByID: [UInt64: Int]
+    /// The file ends before its header says it should; said once.
+    private let truncated: Bool
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw PerfDataError.cannotOpen(path: path, reason: Errno.current.description) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw PerfDataError.cannotOpen(path: path, reason: Errno.current.description) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw PerfDataError.cannotOpen(path: path, reason: "not a regular file") }
+        let size = Int(st.st_size)
+        guard size >= 8 else { throw PerfDataError.notPerfData(reason: size == 0 ? "the file is empty" : "it is shorter than a perf.data header") }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw PerfDataError.cannotOpen(path: path, reason: Errno.current.description)
+        }
+        madvise(p, size, MADV_SEQUENTIAL)
+        base = UnsafeRawPointer(p)
+        fileSize = size
+        let file = UnsafeRawBufferPointer(start: base, count: size)
+        do {
+            header = try FileHeader(decoding: file)
+            var notes: [String] = []
+            let range = try PerfDataFile.dataRange(header: header, fileSize: size, notes: &notes)
+            dataRange = range
+            featureSections = PerfDataFile.featureTable(header: header, file: file, notes: &notes)
+            var events = try PerfDataFile.readAttrs(header: header, file: file)
+            if let desc = featureSections[.eventDesc] {
+                PerfDataFile.applyEventDescriptions(UnsafeRawBufferPointer(rebasing: file[desc]), to: &events)
+            }
+            self.events = events
+            var byID: [UInt64: Int] = [:]
+            for (i, e) in events.enumerated() { for id in e.ids { byID[id] = i } }
+            eventByID = byID
+            warnings = notes
+            truncated = header.data.size != 0 && range.upperBound == size && UInt64(size - range.lowerBound) < header.data.size
+        } catch {
+            munmap(p, size)
+            throw error
+        }
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), fileSize) }
+
+    /// The bytes of a feature section, when the file has it.
+    public func section(_ feature: Feature) -> UnsafeRawBufferPointer? {
+        guard let r = featureSections[feature] else { return nil }
+        return UnsafeRawBufferPointer(start: base + r.lowerBound, count: r.count)
+    }
+
+    public var dataSize: Int { dataRange.count }
+
+    /// Visits every record in time order within rounds. Records of types it cannot frame end the walk with a warning.
+    public func forEachRecord(_ body: (RecordRef) throws -> Void) rethrows {
+        var pending: [(time: UInt64, offset: Int)] = []
+        pending.reserveCapacity(4096)
+        var lastTime: UInt64 = 0
+        let singleLayout = events.count == 1 ? events[0].layout : nil
+        let fallbackLayout = events.first?.layout
+
+        func dispatch(_ offset: Int, time: UInt64) throws {
+            let size = Int(base.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
+            let bytes = UnsafeRawBufferPointer(start: base + offset, count: size)
+            let type = RecordType(rawValue: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+            let misc = base.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)
+            try body(RecordRef(type: type, misc: misc, bytes: bytes, eventIndex: eventIndex(of: bytes, type: type), time: time))
+        }
+
+        func flush() throws {
+            pending.sort { $0.time != $1.time ? $0.time < $1.time : $0.offset < $1.offset }
+            for entry in pending { try dispatch(entry.offset, time: entry.time) }
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        var offset = dataRange.lowerBound
+        while offset + 8 <= dataRange.upperBound {
+            let type = RecordType(rawValue: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+            let size = Int(base.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
+            guard size >= 8, offset + size <= dataRange.upperBound else {
+                if size < 8 {
+                    warn("corrupt record at byte \(offset); stopped reading there")
+                } else if !truncated {
+                    warn("the last record is cut short at byte \(offset); the file is truncated")
+                }
+                break
+            }
+            var next = offset + size
+            switch type {
+            case .finishedRound:
+                try flush()
+            case .auxtrace:
+                // The AUX payload follows the record without being counted in its size.
+                let payload = base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                next += Int(clamping: payload)
+            case .compressed:
+                warn("the recording has compressed records (perf record -z), which Ember does not read yet; they were skipped")
+            default:
+                if type.rawValue >= 64 { break }
+                let bytes = UnsafeRawBufferPointer(start: base + offset, count: size)
+                let layout = singleLayout ?? eventIndexLayout(bytes, type: type) ?? fallbackLayout
+                if let t = layout?.time(of: bytes, type: type) { lastTime = t }
+                pending.append((lastTime, offset))
+                if pending.count >= 1 << 22 { try flush() }
+            }
+            offset = next
+        }
+        try flush()
+    }
+
+    private func eventIndexLayout(_ bytes: UnsafeRawBufferPointer, type: RecordType) -> SampleLayout? {
+        events[eventIndex(of: bytes, type: type)].layout
+    }
+
+    @inline(__always)
+    private func eventIndex(of bytes: UnsafeRawBufferPointer, type: RecordType) -> Int {
+        guard events.count > 1, let id = events[0].layout.id(of: bytes, type: type) else { return 0 }
+        return eventByID[id] ?? 0
+    }
+
+    private func warn(_ message: String) {
+        if !warnings.contains(message) { warnings.append(message) }
+    }
+
+    private static func dataRange(header: FileHeader, fileSize: Int, notes: inout [String]) throws -> Range<Int> {
+        let start = Int(clamping: header.data.offset)
+        guard start >= 72, start <= fileSize else { throw PerfDataError.corrupt("the data section starts past the end of the file") }
+        if header.data.size == 0 {
+            if fileSize > start {
+                notes.append("the recording was not finalized (the recorder was killed?); reading records to the end of the file")
+            }
+            return start..<fileSize
+        }
+        let end = start.addingReportingOverflow(Int(clamping: header.data.size))
+        if end.overflow || end.partialValue > fileSize {
+            notes.append("the file is truncated: its data section should end at byte \(header.data.offset + header.data.size) but the file has \(fileSize) bytes; reading what is there")
+            return start..<fileSize
+        }
+        return start..<end.partialValue
+    }
+
+    private static func featureTable(header: FileHeader, file: UnsafeRawBufferPointer, notes: inout [String]) -> [Feature: Range<Int>] {
+        guard header.data.size > 0, header.data.offset + header.data.size <= UInt64(file.count) else { return [:] }
+        var table: [Feature: Range<Int>] = [:]
+        var at = Int(clamping: header.data.offset + header.data.size)
+        for bit in 0..<256 where header.hasFeature(bit) {
+            guard let offset = file.u64(at), let size = file.u64(at + 8) else {
+                notes.append("the feature sections are cut short; the file is truncated")
+                break
+            }
+            at += 16
+            let o = Int(clamping: offset), s = Int(clamping: size)
+            guard o <= file.count, s <= file.count - o else { continue }
+            if let f = Feature(rawValue: bit) { table[f] = o..<(o + s) }
+        }
+        return table
+    }
+
+    private static func readAttrs(header: FileHeader, file: UnsafeRawBufferPointer) throws -> [EventDescription] {
+        let entry = Int(clamping: header.attrEntrySize)
+        guard entry >= 64 + 16, let section = file.slice(Int(clamping: header.attrs.offset), Int(clamping: header.attrs.size)) else {
+            throw PerfDataError.corrupt("the attr section is missing or out of bounds")
+        }
+        var events: [EventDescription] = []
+        for start in stride(from: 0, to: section.count - entry + 1, by: entry) {
+            let bytes = UnsafeRawBufferPointer(rebasing: section[start..<(start + entry)])
+            let attrBytes = UnsafeRawBufferPointer(rebasing: bytes[0..<(entry - 16)])
+            guard let attr = try? EventAttr(decoding: attrBytes) else { throw PerfDataError.corrupt("an attr is too short") }
+            var ids: [UInt64] = []
+            if let idsOffset = bytes.u64(entry - 16), let idsSize = bytes.u64(entry - 8),
+               let raw = file.slice(Int(clamping: idsOffset), Int(clamping: idsSize)) {
+                for i in 0..<(raw.count / 8) { ids.append(raw.u64(i * 8)!) }
+            }
+            events.append(EventDescription(attr: attr, ids: ids, name: EventNames.name(for: attr), layout: SampleLayout(attr: attr)))
+        }
+        guard !events.isEmpty else { throw PerfDataError.corrupt("the file has no event attrs") }
+        return events
+    }
+
+    /// Takes event names from HEADER_EVENT_DESC, matching entries by their ids.
+    private static func applyEventDescriptions(_ b: UnsafeRawBufferPointer, to events: inout [EventDescription]) {
+        guard let nr = b.u32(0), let attrSize = b.u32(4), nr < 4096 else { return }
+        var o = 8
+        for index in 0..<Int(nr) {
+            o += Int(attrSize)
+            guard let nrIDs = b.u32(o), let nameLength = b.u32(o + 4) else { return }
+            let name = b.cString(o + 8)
+            o += 8 + Int(nameLength)
+            var ids: [UInt64] = []
+            for i in 0..<Int(nrIDs) { if let id = b.u64(o + i * 8) { ids.append(id) } }
+            o += Int(nrIDs) * 8
+            if let match = events.firstIndex(where: { !ids.isEmpty && $0.ids.contains(ids[0]) }) {
+                events[match].name = name
+            } else if index < events.count {
+                events[index].name = name
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import EmberKernel
+
+/// A parsed SAMPLE record. Its buffers point into the record's bytes and are valid only as long as they are.
+public struct Sample {
+    public var misc: UInt16 = 0
+    public var id: UInt64 = 0
+    public var ip: UInt64 = 0
+    public var pid: Int32 = -1
+    public var tid: Int32 = -1
+    public var time: UInt64 = 0
+    public var addr: UInt64 = 0
+    public var cpu: UInt32 = 0
+    public var period: UInt64 = 1
+    /// `nr` u64 entries, context markers included.
+    public var callchain = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// The `PERF_SAMPLE_RAW` payload (tracepoint fields).
+    public var raw = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// `PERF_SAMPLE_REGS_USER`: ABI (0 none, 2 64-bit) and the registers of the attr's mask, in bit order.
+    public var userRegsABI: UInt64 = 0
+    public var userRegs = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// `PERF_SAMPLE_STACK_USER`: the valid (`dyn_size`) bytes of the copied user stack.
+    public var userStack = UnsafeRawBufferPointer(start: nil, count: 0)
+
+    public init() {}
+
+    public var cpuMode: CPUMode { CPUMode(misc: misc) }
+
+    public var callchainCount: Int { callchain.count / 8 }
+
+    @inline(__always)
+    public func callchainEntry(_ i: Int) -> UInt64 {
+        UInt64(littleEndian: callchain.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))
+    }
+
+    /// Parses a SAMPLE record laid out by `layout`; nil when it is malformed (fields past its end).
+    public init?(record r: UnsafeRawBufferPointer, layout: SampleLayout) {
+        let t = layout.sampleType
+        guard let misc = r.u16(4) else { return nil }
+        self.misc = misc
+        var o = 8
+        if t.contains(.identifier) { guard let v = r.u64(o) else { return nil }; id = v; o += 8 }
+        if t.contains(.ip) { guard let v = r.u64(o) else { return nil }; ip = v; o += 8 }
+        if t.contains(.tid) {
+            guard let p = r.u32(o), let tt = r.u32(o + 4) else { return nil }
+            pid = Int32(bitPattern: p); tid = Int32(bitPattern: tt); o += 8
+        }
+        if t.contains(.time) { guard let v = r.u64(o) else { return nil }; time = v; o += 8 }
+        if t.contains(.addr) { guard let v = r.u64(o) else { return nil }; addr = v; o += 8 }
+        if t.contains(.id) { guard let v = r.u64(o) else { return nil }; id = v; o += 8 }
+        if t.contains(.streamID) { o += 8 }
+        if t.contains(.cpu) { guard let v = r.u32(o) else { return nil }; cpu = v; o += 8 }
+        if t.contains(.period) { guard let v = r.u64(o) else { return nil }; period = v; o += 8 }
+        if t.contains(.read) { guard let n = layout.readSize(in: r, at: o) else { return nil }; o += n }
+        if t.contains(.callchain) {
+            guard let nr = r.u64(o), nr <= UInt64(r.count / 8), let chain = r.slice(o + 8, Int(nr) * 8) else { return nil }
+            callchain = chain
+            o += 8 + Int(nr) * 8
+        }
+        if t.contains(.raw) {
+            guard let size = r.u32(o), let payload = r.slice(o + 4, Int(size)) else { return nil }
+            raw = payload
+            o += 4 + Int(size)
+        }
+        if t.contains(.branchStack) {
+            guard let nr = r.u64(o), nr < 4096 else { return nil }
+            let hwIndex = layout.branchSampleType & (1 << 17) != 0
+            o += 8 + (hwIndex ? 8 : 0) + Int(nr) * 24
+        }
+        if t.contains(.regsUser) {
+            guard let abi = r.u64(o) else { return nil }
+            userRegsABI = abi
+            o += 8
+            if abi != 0 {
+                let n = layout.regsUserMask.nonzeroBitCount * 8
+                guard let regs = r.slice(o, n) else { return nil }
+                userRegs = regs
+                o += n
+            }
+        }
+        if t.contains(.stackUser) {
+            guard let size = r.u64(o), size <= UInt64(r.count) else { return nil }
+            o += 8
+            if size > 0 {
+                guard let dyn = r.u64(o + Int(size)) else { return nil }
+                userStack = r.slice(o, Int(min(dyn, size))) ?? userStack
+                o += Int(size) + 8
+            }
+        }
+    }
+}

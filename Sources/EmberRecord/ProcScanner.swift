@@ -1,0 +1,81 @@
+import EmberKernel
+import EmberPerfData
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads what already exists from /proc, so that samples of processes started before the recording symbolize.
+enum ProcScanner {
+    /// Thread ids of a process (`/proc/PID/task`).
+    static func threads(of pid: Int32) -> [Int32] {
+        let tids = directoryNumbers("/proc/\(pid)/task")
+        return tids.isEmpty ? [pid] : tids
+    }
+
+    /// Every process id.
+    static func allProcesses() -> [Int32] { directoryNumbers("/proc") }
+
+    static func exists(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    static func comm(pid: Int32, tid: Int32) -> String? {
+        readSmallFile("/proc/\(pid)/task/\(tid)/comm").map { String($0.prefix { $0 != "\n" }) }
+    }
+
+    /// Executable mappings from `/proc/PID/maps`, as MMAP2 records.
+    static func executableMappings(pid: Int32) -> [MmapRecord] {
+        guard let text = readSmallFile("/proc/\(pid)/maps") else { return [] }
+        var out: [MmapRecord] = []
+        for line in text.split(separator: "\n") {
+            // start-end perms offset major:minor inode   path
+            let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard f.count >= 5, f[1].count >= 4, Array(f[1].utf8)[2] == UInt8(ascii: "x") else { continue }
+            let range = f[0].split(separator: "-")
+            let dev = f[3].split(separator: ":")
+            guard range.count == 2, let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16),
+                  let offset = UInt64(f[2], radix: 16), dev.count == 2, let major = UInt32(dev[0], radix: 16),
+                  let minor = UInt32(dev[1], radix: 16), let inode = UInt64(f[4]) else { continue }
+            let path = f.count > 5 ? String(f[5]).trimmedLeadingSpaces : "//anon"
+            let perms = Array(f[1].utf8)
+            var prot: UInt32 = 4
+            if perms[0] == UInt8(ascii: "r") { prot |= 1 }
+            if perms[1] == UInt8(ascii: "w") { prot |= 2 }
+            let flags: UInt32 = perms[3] == UInt8(ascii: "s") ? 1 : 2  // MAP_SHARED : MAP_PRIVATE
+            out.append(MmapRecord(pid: pid, tid: pid, start: start, length: end - start, pageOffset: offset,
+                                  protection: prot, flags: flags, device: (major, minor), inode: inode,
+                                  filename: path))
+        }
+        return out
+    }
+
+    /// `_text` and `_etext` from /proc/kallsyms, for the kernel's MMAP record.
+    static func kernelText() -> (start: UInt64, end: UInt64)? {
+        guard let text = readSmallFile("/proc/kallsyms", limit: 64 << 20) else { return nil }
+        var start: UInt64?, end: UInt64?
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count >= 3 else { continue }
+            if f[2] == "_text" { start = UInt64(f[0], radix: 16) }
+            if f[2] == "_etext" { end = UInt64(f[0], radix: 16) }
+            if start != nil && end != nil { break }
+        }
+        guard let s = start, s != 0 else { return nil }
+        return (s, max(end ?? s, s) &- s)
+    }
+
+    private static func directoryNumbers(_ path: String) -> [Int32] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var out: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let n = Int32(name) { out.append(n) }
+        }
+        return out.sorted()
+    }
+}
+
+extension StringProtocol {
+    var trimmedLeadingSpaces: String { String(drop { $0 == " " }) }
+}

@@ -1,0 +1,55 @@
+import EmberKernel
+
+/// Why `ember record` could not record, each with the evidence and what to do about it.
+public enum RecordError: Error, CustomStringConvertible {
+    case commandNotFound(String)
+    case commandNotExecutable(String, Errno)
+    case noSuchProcess(Int32)
+    case frequencyTooHigh(requested: UInt64, maximum: Int)
+    case permission(what: String, paranoid: Int?)
+    case mlockLimit(pages: Int, cpus: Int, limitKB: Int?)
+    case eventNotSupported(String, Errno)
+    case openFailed(PerfEventOpenError)
+    case ringBuffer(RingBufferError)
+    case output(String)
+    case system(String, Errno)
+
+    public var description: String {
+        switch self {
+        case .commandNotFound(let c):
+            return "command not found: \(c) (check the name and your PATH)"
+        case .commandNotExecutable(let c, let e):
+            return "cannot execute \(c): \(e) (check that it is an executable file for this machine)"
+        case .noSuchProcess(let pid):
+            return "no process with PID \(pid) (list running processes with ps)"
+        case .frequencyTooHigh(let f, let max):
+            return "sampling frequency \(f) Hz is above kernel.perf_event_max_sample_rate (\(max)); use -F \(max) or lower, or raise the sysctl"
+        case .permission(let what, let paranoid):
+            let level = paranoid.map(String.init) ?? "unknown"
+            return "no permission to \(what): kernel.perf_event_paranoid is \(level); run as root, or allow it with 'sysctl kernel.perf_event_paranoid=-1'"
+        case .mlockLimit(let pages, let cpus, let limit):
+            let kb = (pages + 1) * 4 * cpus
+            let l = limit.map(String.init) ?? "unknown"
+            return "cannot lock \(kb) KiB for ring buffers (\(cpus) CPUs x \(pages) pages): kernel.perf_event_mlock_kb is \(l); use a smaller -m (such as -m 16), run as root, or raise the sysctl"
+        case .eventNotSupported(let name, let e):
+            return "event \(name) is not supported here (\(e)); list the events with 'ember list'"
+        case .openFailed(let e):
+            return "\(e)"
+        case .ringBuffer(let e):
+            return "\(e)"
+        case .output(let message):
+            return message
+        case .system(let what, let e):
+            return "\(what) failed: \(e)"
+        }
+    }
+
+    /// The process exit status this error should produce (127/126 for commands, as shells do).
+    public var exitStatus: Int32 {
+        switch self {
+        case .commandNotFound: return 127
+        case .commandNotExecutable: return 126
+        default: return 1
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import EmberKernel
+
+/// What `ember record` should record.
+public struct RecordOptions: Sendable {
+    public enum Target: Sendable, Equatable {
+        /// Start this command and follow it and its children.
+        case command([String])
+        /// Attach to running processes (all their threads).
+        case processes([Int32])
+        /// Every CPU; with a command, until it exits.
+        case allCPUs(command: [String]?)
+    }
+
+    public enum Sampling: Sendable, Equatable {
+        case frequency(UInt64)
+        case period(UInt64)
+    }
+
+    public var target: Target
+    public var event: EventSpec = .cpuClock
+    public var sampling: Sampling = .frequency(999)
+    /// Frame-pointer call chains (`-g`).
+    public var callGraph = false
+    /// Data pages per CPU ring buffer, a power of two.
+    public var mmapPages = 128
+    public var output = "perf.data"
+    public var duration: Double?
+    /// Show the progress line on a terminal.
+    public var progress = true
+    /// The command line to store in the file's CMDLINE section.
+    public var commandLine: [String] = []
+
+    public init(target: Target) {
+        self.target = target
+    }
+}
+
+/// What a recording produced.
+public struct RecordSummary: Sendable {
+    public var samples: UInt64 = 0
+    public var lost: UInt64 = 0
+    public var throttled: UInt64 = 0
+    public var bytes: UInt64 = 0
+    public var seconds: Double = 0
+    /// The command's exit status (128 + signal when killed); 0 without a command.
+    public var exitStatus: Int32 = 0
+    /// Things worth saying once (fallbacks, why the recording stopped early).
+    public var notes: [String] = []
+}

@@ -1,0 +1,294 @@
+import CEmberShim
+import EmberKernel
+import EmberPerfData
+import EmberSymbols
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ember record`: opens the events, drains the per-CPU rings into a perf.data file until the command exits, the
+/// duration passes, or SIGINT/SIGTERM arrives, and always leaves a file that Ember and perf can read.
+public final class Recorder {
+    public let options: RecordOptions
+    private var summary = RecordSummary()
+    private var executables = Set<String>()
+    /// Progress output goes to a terminal only.
+    private let showProgress: Bool
+
+    public init(options: RecordOptions) {
+        self.options = options
+        showProgress = options.progress && isatty(2) == 1
+    }
+
+    public func run() throws -> RecordSummary {
+        // Block the signals we wait for before any child exists; the child unblocks them before exec.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for s in [SIGINT, SIGTERM, SIGCHLD] { sigaddset(&signals, s) }
+        var previousMask = sigset_t()
+        sigprocmask(SIG_BLOCK, &signals, &previousMask)
+        defer { sigprocmask(SIG_SETMASK, &previousMask, nil) }
+
+        try validate()
+        let writer: PerfDataWriter
+        do {
+            writer = try PerfDataWriter(path: options.output)
+        } catch {
+            throw RecordError.output("\(error) (choose a writable path with -o)")
+        }
+        let group: EventGroup
+        let workload: Workload?
+        do {
+            workload = try launchWorkload()
+            do {
+                group = try openEvents(workload: workload)
+                try group.mapRings(pages: options.mmapPages)
+                let ids = try group.ids()
+                try writer.begin(events: [PerfDataWriter.Event(attr: group.attr, ids: ids, name: group.spec.name)])
+                try synthesize(into: writer, encoder: RecordEncoder(attr: group.attr, id: ids.first ?? 0))
+            } catch {
+                workload?.abandon()
+                throw error
+            }
+        } catch {
+            writer.abandon()
+            throw error
+        }
+        summary.notes.append(contentsOf: group.notes)
+
+        let start = monotonicSeconds()
+        do {
+            try workload?.start()
+        } catch {
+            summary.notes.append("\(error)")
+        }
+        try drainLoop(group: group, writer: writer, workload: workload, start: start)
+        summary.seconds = monotonicSeconds() - start
+        if let workload {
+            workload.terminate()
+            summary.exitStatus = workload.waitForExit()
+        }
+        try finish(writer: writer, group: group)
+        return summary
+    }
+
+    private func validate() throws {
+        if case .frequency(let f) = options.sampling, let max = Sysctl.perfEventMaxSampleRate.value, f > UInt64(max) {
+            throw RecordError.frequencyTooHigh(requested: f, maximum: max)
+        }
+        if case .processes(let pids) = options.target {
+            for pid in pids where pid <= 0 || !ProcScanner.exists(pid) { throw RecordError.noSuchProcess(pid) }
+        }
+    }
+
+    private func launchWorkload() throws -> Workload? {
+        switch options.target {
+        case .command(let argv): return try Workload(arguments: argv)
+        case .allCPUs(let argv?): return try Workload(arguments: argv)
+        default: return nil
+        }
+    }
+
+    private func makeAttr(enableOnExec: Bool, inherit: Bool) -> EventAttr {
+        var attr = EventAttr(type: options.event.type, config: options.event.config)
+        attr.sampleType = [.identifier, .ip, .tid, .time, .cpu, .period]
+        if options.callGraph { attr.sampleType.insert(.callchain) }
+        attr.flags = [.mmap, .comm, .task, .sampleIDAll, .mmap2, .commExec, .watermark]
+        if inherit { attr.flags.insert(.inherit) }
+        if enableOnExec { attr.flags.formUnion([.disabled, .enableOnExec]) }
+        switch options.sampling {
+        case .frequency(let f):
+            attr.flags.insert(.freq)
+            attr.samplePeriodOrFrequency = f
+        case .period(let p):
+            attr.samplePeriodOrFrequency = p
+        }
+        // Wake the reader when a quarter of the ring is used; the poll timeout drains the rest.
+        attr.wakeup = UInt32(max(4096, options.mmapPages * 4096 / 4))
+        return attr
+    }
+
+    private func openEvents(workload: Workload?) throws -> EventGroup {
+        let cpus = OnlineCPUs.list()
+        switch options.target {
+        case .command:
+            let group = EventGroup(spec: options.event, attr: makeAttr(enableOnExec: true, inherit: true))
+            try group.open(targets: cpus.map { (workload!.pid, $0) }, describe: "profile the command")
+            return group
+        case .processes(let pids):
+            let group = EventGroup(spec: options.event, attr: makeAttr(enableOnExec: false, inherit: true))
+            var targets: [(Int32, Int32)] = []
+            for pid in pids { for tid in ProcScanner.threads(of: pid) { for cpu in cpus { targets.append((tid, cpu)) } } }
+            try group.open(targets: targets, describe: "profile process \(pids.map(String.init).joined(separator: ","))")
+            return group
+        case .allCPUs:
+            let group = EventGroup(spec: options.event, attr: makeAttr(enableOnExec: false, inherit: false))
+            try group.open(targets: cpus.map { (-1, $0) }, describe: "profile all CPUs")
+            return group
+        }
+    }
+
+    /// Records for what existed before the recording: the kernel image, and with -p or -a the processes' names
+    /// and executable mappings (a command's come from the kernel at exec).
+    private func synthesize(into writer: PerfDataWriter, encoder: RecordEncoder) throws {
+        if let text = ProcScanner.kernelText() {
+            try writer.append(encoder.kernelMmap(start: text.start, length: text.end))
+        }
+        let pids: [Int32]
+        switch options.target {
+        case .command: pids = []
+        case .processes(let p): pids = p
+        case .allCPUs: pids = ProcScanner.allProcesses()
+        }
+        for pid in pids {
+            for tid in ProcScanner.threads(of: pid) {
+                if let comm = ProcScanner.comm(pid: pid, tid: tid) {
+                    try writer.append(encoder.comm(pid: pid, tid: tid, name: comm))
+                }
+            }
+            for m in ProcScanner.executableMappings(pid: pid) {
+                if m.filename.hasPrefix("/") { executables.insert(m.filename) }
+                try writer.append(encoder.mmap2(m))
+            }
+        }
+        try writer.appendFinishedRound()
+    }
+
+    private func finish(writer: PerfDataWriter, group: EventGroup) throws {
+        var features: [(Feature, [UInt8])] = []
+        var u = utsname()
+        uname(&u)
+        func field<T>(_ v: T) -> String { withUnsafeBytes(of: v) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
+        features.append((.hostname, FeatureEncoding.string(field(u.nodename))))
+        features.append((.osRelease, FeatureEncoding.string(field(u.release))))
+        features.append((.version, FeatureEncoding.string(EmberVersion.string)))
+        features.append((.arch, FeatureEncoding.string(field(u.machine))))
+        features.append((.nrCPUs, FeatureEncoding.cpuCount(available: UInt32(sysconf(Int32(_SC_NPROCESSORS_CONF))),
+                                                           online: UInt32(OnlineCPUs.list().count))))
+        if let desc = SystemInfo.cpuDescription { features.append((.cpuDesc, FeatureEncoding.string(desc))) }
+        if let kb = SystemInfo.totalMemoryKB { features.append((.totalMem, FeatureEncoding.totalMemory(kilobytes: kb))) }
+        features.append((.cmdline, FeatureEncoding.stringList(options.commandLine)))
+        features.append((.eventDesc, writer.eventDescription()))
+        features.append((.buildID, FeatureEncoding.buildIDs(buildIDs())))
+        do {
+            try writer.finish(features: features)
+        } catch {
+            throw RecordError.output("\(error); the file may lack its feature sections but its records are readable")
+        }
+        summary.bytes = writer.dataBytes
+    }
+
+    private func buildIDs() -> [BuildIDEntry] {
+        var entries: [BuildIDEntry] = []
+        if let kernel = SystemInfo.kernelBuildID {
+            entries.append(BuildIDEntry(pid: -1, buildID: kernel, filename: "[kernel.kallsyms]", cpuMode: .kernel))
+        }
+        for path in executables.sorted() {
+            if let id = ElfImage.buildID(ofFile: path) {
+                entries.append(BuildIDEntry(pid: -1, buildID: id, filename: path, cpuMode: .user))
+            }
+        }
+        return entries
+    }
+
+    // MARK: The drain loop
+
+    private func drainLoop(group: EventGroup, writer: PerfDataWriter, workload: Workload?,
+                           start: Double) throws {
+        let sfd = ember_signalfd()
+        let epfd = ember_epoll_create()
+        guard sfd >= 0, epfd >= 0 else { throw RecordError.system("epoll/signalfd", Errno.current) }
+        defer { close(sfd); close(epfd) }
+        _ = ember_epoll_add(epfd, sfd)
+        for ring in group.rings { _ = ember_epoll_add(epfd, ring.event.fd) }
+        let deadline = options.duration.map { start + $0 }
+        var lastProgress = start
+        var ready = [Int32](repeating: 0, count: 16)
+        var stopping = false
+        var writeFailed = false
+        while !stopping {
+            let now = monotonicSeconds()
+            var timeout = 100
+            if let deadline { timeout = max(0, min(timeout, Int((deadline - now) * 1000))) }
+            _ = ember_epoll_wait(epfd, &ready, Int32(ready.count), Int32(timeout))
+            if drainAll(group, writer: writer) == false { writeFailed = true; stopping = true }
+            if let reason = stopReason(signalFD: sfd, workload: workload, deadline: deadline) {
+                if let reason { summary.notes.append(reason) }
+                stopping = true
+            }
+            if showProgress, monotonicSeconds() - lastProgress >= 1 {
+                lastProgress = monotonicSeconds()
+                printProgress(elapsed: lastProgress - start)
+            }
+        }
+        group.disable()
+        if !writeFailed { _ = drainAll(group, writer: writer) }
+        if showProgress { fputs("\r\u{1b}[K", stderr) }
+    }
+
+    /// Why recording should stop now: `.some(nil)` for a normal end, `.some(note)` to say why, nil to go on.
+    private func stopReason(signalFD: Int32, workload: Workload?, deadline: Double?) -> String?? {
+        var interrupted: String?
+        while case let signal = ember_signalfd_next(signalFD), signal != 0 {
+            if signal == SIGINT { interrupted = "interrupted (SIGINT); the recording was saved" }
+            if signal == SIGTERM { interrupted = "terminated (SIGTERM); the recording was saved" }
+        }
+        if let interrupted { return .some(interrupted) }
+        if let workload, workload.pollExit() != nil { return .some(nil) }
+        if let deadline, monotonicSeconds() >= deadline { return .some(nil) }
+        if case .processes(let pids) = options.target, !pids.contains(where: ProcScanner.exists) {
+            return .some(nil)
+        }
+        return nil
+    }
+
+    /// Drains every ring into the writer; false when writing failed (the recording then stops and is finalized).
+    private func drainAll(_ group: EventGroup, writer: PerfDataWriter) -> Bool {
+        var wrote = false
+        do {
+            for ring in group.rings {
+                let n = try ring.drain { record in
+                    try account(record)
+                    try writer.append(record)
+                }
+                if n > 0 { wrote = true }
+            }
+            if wrote {
+                try writer.appendFinishedRound()
+                // Hand the round to the kernel now, so that a recorder killed outright loses at most one round.
+                try writer.flush()
+            }
+            return true
+        } catch {
+            summary.notes.append("\(error); recording stopped, and the file keeps what was recorded until then")
+            return false
+        }
+    }
+
+    /// Counts what the drained records say, and notes the binaries mapped executable for their build-ids.
+    @inline(__always)
+    private func account(_ record: UnsafeRawBufferPointer) throws {
+        let type = RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        switch type {
+        case .sample: summary.samples += 1
+        case .lost: summary.lost += LostRecord(record: record)?.lost ?? 0
+        case .throttle: summary.throttled += 1
+        case .mmap2:
+            if let m = MmapRecord(record: record, type: type), m.isExecutable, m.filename.hasPrefix("/") {
+                executables.insert(m.filename)
+            }
+        default: break
+        }
+    }
+
+    private func printProgress(elapsed: Double) {
+        let line = "\r[ ember record: \(Int(elapsed)) s, \(summary.samples) samples, \(summary.lost) lost ]"
+        fputs(line, stderr)
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,109 @@
+import CEmberShim
+import EmberKernel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The command `ember record -- CMD` profiles: forked and held before exec until its events are open, so that
+/// `enable_on_exec` starts counting exactly at exec and nothing of Ember's own start-up is sampled.
+final class Workload {
+    let pid: Int32
+    private var goFD: Int32
+    private let errorFD: Int32
+    private(set) var exitStatus: Int32?
+
+    /// Resolves the command like execvp does, so that a missing or non-executable command fails before anything is
+    /// recorded, then forks the held child.
+    init(arguments: [String]) throws {
+        guard let command = arguments.first else { throw RecordError.commandNotFound("") }
+        try Workload.checkExecutable(command)
+        var cArgs: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        cArgs.append(nil)
+        defer { for p in cArgs { free(p) } }
+        var child = ember_stopped_child()
+        guard ember_spawn_stopped(&cArgs, &child) == 0 else { throw RecordError.system("fork", Errno.current) }
+        pid = child.pid
+        goFD = child.go_fd
+        errorFD = child.error_fd
+    }
+
+    deinit {
+        if goFD >= 0 { close(goFD) }
+        close(errorFD)
+    }
+
+    /// Lets the child exec; throws when exec failed (the child then exits 127 or 126).
+    func start() throws {
+        var byte: UInt8 = 1
+        _ = write(goFD, &byte, 1)
+        close(goFD)
+        goFD = -1
+        var code: Int32 = 0
+        let n = read(errorFD, &code, 4)
+        if n == 4 {
+            _ = waitForExit()
+            let e = Errno(code)
+            throw code == ENOENT ? RecordError.commandNotFound(String(cString: strerror(code))) : RecordError.commandNotExecutable("the command", e)
+        }
+    }
+
+    /// Kills the held child when recording cannot start.
+    func abandon() {
+        if goFD >= 0 { close(goFD); goFD = -1 }
+        _ = waitForExit()
+    }
+
+    /// Reaps the child if it has exited; returns its status in shell terms.
+    func pollExit() -> Int32? {
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        guard r == pid else { return nil }
+        exitStatus = Workload.shellStatus(status)
+        return exitStatus
+    }
+
+    func waitForExit() -> Int32 {
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        exitStatus = Workload.shellStatus(status)
+        return exitStatus!
+    }
+
+    func terminate() {
+        if exitStatus == nil { kill(pid, SIGTERM) }
+    }
+
+    private static func shellStatus(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+
+    /// execvp's search: a name with a slash is used as is, otherwise each PATH entry is tried.
+    private static func checkExecutable(_ command: String) throws {
+        func check(_ path: String) -> Int32? {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return ENOENT }
+            if st.st_mode & S_IFMT == S_IFDIR { return EACCES }
+            return access(path, X_OK) == 0 ? nil : EACCES
+        }
+        if command.contains("/") {
+            if let e = check(command) {
+                throw e == ENOENT ? RecordError.commandNotFound(command) : RecordError.commandNotExecutable(command, Errno(e))
+            }
+            return
+        }
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+        var sawDenied = false
+        for dir in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + command
+            switch check(candidate) {
+            case nil: return
+            case EACCES: sawDenied = true
+            default: continue
+            }
+        }
+        throw sawDenied ? RecordError.commandNotExecutable(command, Errno(EACCES)) : RecordError.commandNotFound(command)
+    }
+}

@@ -1,0 +1,148 @@
+import EmberStacks
+
+/// Renders folded stacks as an interactive flame graph: one self-contained SVG (inline style and script, no
+/// network), in the manner of Brendan Gregg's flamegraph.pl.
+///
+/// Layout: a synthetic "all" root spans the width; each frame sits on its parent, as wide as its inclusive weight;
+/// children are merged by name and ordered by name, left to right, packed from the parent's left edge. Frames
+/// narrower than `minWidth` are omitted. The output depends only on the input (no hashing seeds, no locale, no
+/// dates), so equal profiles give byte-identical SVGs.
+public enum FlameGraph {
+    /// The SVG document for `profile`. An empty profile (or one whose weights are all 0) gives a small SVG
+    /// saying "No stack counts found".
+    public static func render(_ profile: FoldedProfile, options: FlameGraphOptions) -> String {
+        let tree = FlameTree(profile)
+        guard tree.total > 0 else { return renderEmpty(options: options) }
+
+        // First pass: how deep the visible frames go, and roughly how much text they need.
+        let probe = FlameLayout(options: options, total: tree.total, rows: 0)
+        var deepest = -1
+        var visible = 0
+        var nameBytes = 0
+        for i in 0..<tree.count where probe.isVisible(tree.weights[i]) {
+            deepest = max(deepest, Int(tree.depths[i]))
+            visible += 1
+            nameBytes += tree.names[i].utf8.count
+        }
+        let layout = FlameLayout(options: options, total: tree.total, rows: deepest + 1)
+
+        var svg = SVGWriter(capacity: 16_384 + visible * (240 + options.countName.utf8.count) + nameBytes * 2)
+        writeHeader(&svg, layout: layout, options: options, interactive: true)
+        writeFrames(&svg, tree: tree, layout: layout, options: options, kinds: profile.kinds)
+        writeScript(&svg, layout: layout, total: tree.total)
+        svg.raw("</svg>\n")
+        return svg.output
+    }
+
+    static func renderEmpty(options: FlameGraphOptions) -> String {
+        let layout = FlameLayout(options: options, total: 0, rows: 0)
+        var svg = SVGWriter(capacity: 4_096)
+        writeHeader(&svg, layout: layout, options: options, interactive: false)
+        svg.raw("<text id=\"empty\" x=\"\(layout.width / 2)\" y=\"\(layout.topPad + layout.fontSize)\">")
+        svg.raw("No stack counts found</text>\n</svg>\n")
+        return svg.output
+    }
+
+    /// The XML declaration, `<svg>` element, style, background, title and the text lines the script drives.
+    static func writeHeader(_ svg: inout SVGWriter, layout: FlameLayout, options: FlameGraphOptions,
+                            interactive: Bool) {
+        let width = layout.width, height = layout.height, fontSize = layout.fontSize
+        svg.raw("""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" \
+            viewBox="0 0 \(width) \(height)">
+            <!-- Flame graph by Ember. Hover for details, click a frame to zoom, Ctrl-F to search, Escape to reset. -->
+            <defs>
+            <linearGradient id="background" x1="0" y1="0" x2="0" y2="1">
+            <stop stop-color="#eeeeee" offset="5%"/><stop stop-color="#eeeeb0" offset="95%"/>
+            </linearGradient>
+            </defs>
+            <style type="text/css"><![CDATA[
+            text { font-family: Verdana, "DejaVu Sans", sans-serif; font-size: \(fontSize)px; fill: rgb(0,0,0); }
+            #title, #subtitle, #empty { text-anchor: middle; }
+            #title { font-size: \(fontSize + 5)px; }
+            #subtitle { fill: rgb(96,96,96); }
+            #search, #matched { text-anchor: end; }
+            #search, #unzoom { cursor: pointer; }
+            #search:hover, #unzoom:hover { text-decoration: underline; }
+            #frames > g { cursor: pointer; }
+            #frames > g:hover > rect { stroke: rgb(0,0,0); stroke-width: 0.5; }
+            .dim { opacity: 0.5; }
+            .hide { display: none; }
+            ]]></style>
+            <rect x="0" y="0" width="\(width)" height="\(height)" fill="url(#background)"/>
+
+            """)
+        svg.raw("<text id=\"title\" x=\"\(width / 2)\" y=\"\(layout.titleBaseline)\">")
+        svg.escaped(options.effectiveTitle)
+        svg.raw("</text>\n")
+        if let subtitle = options.subtitle {
+            svg.raw("<text id=\"subtitle\" x=\"\(width / 2)\" y=\"\(layout.subtitleBaseline)\">")
+            svg.escaped(subtitle)
+            svg.raw("</text>\n")
+        }
+        guard interactive else { return }
+        let right = width - layout.xPad
+        svg.raw("""
+            <text id="details" x="\(layout.xPad)" y="\(layout.detailsBaseline)">&#160;</text>
+            <text id="unzoom" class="hide" x="\(layout.xPad)" y="\(layout.titleBaseline)">Reset Zoom</text>
+            <text id="search" x="\(right)" y="\(layout.titleBaseline)">Search</text>
+            <text id="matched" x="\(right)" y="\(layout.detailsBaseline)">&#160;</text>
+
+            """)
+    }
+
+    /// One `<g data-x data-w><title/><rect/><text/></g>` line per visible frame, in pre-order.
+    /// `data-x` and `data-w` are the frame's start and width in weight units, for the script's exact zoom.
+    static func writeFrames(_ svg: inout SVGWriter, tree: FlameTree, layout: FlameLayout,
+                            options: FlameGraphOptions, kinds: [String: FrameKind]) {
+        var countSuffix = SVGWriter(capacity: options.countName.utf8.count + 8)
+        countSuffix.raw(" ")
+        countSuffix.escaped(options.countName)
+        countSuffix.raw(", ")
+        let afterCount = countSuffix.output
+        let rectHeight = "\" height=\"\(layout.frameHeight - 1)\" fill=\""
+        let percentScale = 100 / Double(tree.total)
+        let palette = options.palette
+
+        svg.raw("<g id=\"frames\">\n")
+        for i in 0..<tree.count {
+            let weight = tree.weights[i]
+            guard layout.isVisible(weight) else { continue }
+            let name = tree.names[i]
+            let offset = tree.offsets[i]
+            let x = Double(layout.xPad) + layout.pixels(offset)
+            let width = layout.pixels(weight)
+            let top = layout.y(depth: Int(tree.depths[i]))
+
+            svg.raw("<g data-x=\"")
+            svg.int(offset)
+            svg.raw("\" data-w=\"")
+            svg.int(weight)
+            svg.raw("\"><title>")
+            svg.escaped(name)
+            svg.raw(" (")
+            svg.grouped(weight)
+            svg.raw(afterCount)
+            svg.fixed(Double(weight) * percentScale, decimals: 2, trim: false)
+            svg.raw("%)</title><rect x=\"")
+            svg.fixed(x, decimals: 2, trim: true)
+            svg.raw("\" y=\"")
+            svg.int(top)
+            svg.raw("\" width=\"")
+            svg.fixed(width, decimals: 2, trim: true)
+            svg.raw(rectHeight)
+            svg.raw(palette.fill(for: name, kind: palette == .kind ? kinds[name] : nil))
+            svg.raw("\" rx=\"2\" ry=\"2\"/><text x=\"")
+            svg.fixed(x + 3, decimals: 2, trim: true)
+            svg.raw("\" y=\"")
+            svg.fixed(layout.labelBaseline(top: top), decimals: 2, trim: true)
+            svg.raw("\">")
+            if let label = layout.label(name, pixels: width) {
+                svg.escaped(label)
+            }
+            svg.raw("</text></g>\n")
+        }
+        svg.raw("</g>\n")
+    }
+}

@@ -1,0 +1,57 @@
+import EmberPerfData
+import EmberSession
+import EmberStacks
+
+/// `ember script`: each sample as `perf script` prints it with call chains — a header line at column 0
+/// (`comm pid/tid [cpu] time: period event:`), one indented line per frame (`addr symbol+offset (binary)`), then a
+/// blank line.
+public struct ScriptWriter {
+    public init() {}
+
+    /// Writes every sample of `replay` to `out`; returns the number of samples written.
+    @discardableResult
+    public func write(_ replay: Replay, to out: TextOutput) -> UInt64 {
+        var frames: [ResolvedFrame] = []
+        let names = replay.file.events.map { $0.name + ": " }
+        let model = replay.model
+        let dsoNames = { (i: Int) in model.dsos[i].path }
+        var count: UInt64 = 0
+        replay.forEachSample(event: nil) { sample, eventIndex in
+            count += 1
+            out.write(model.comm(tid: sample.tid))
+            out.byte(0x20)
+            out.decimal(sample.pid, width: 5)
+            out.byte(UInt8(ascii: "/"))
+            out.decimal(sample.tid, width: 5, left: true)
+            out.write(" [")
+            out.decimal(UInt64(sample.cpu), width: 3, zeros: true)
+            out.write("] ")
+            out.decimal(sample.time / 1_000_000_000, width: 5)
+            out.byte(UInt8(ascii: "."))
+            out.decimal(sample.time % 1_000_000_000 / 1000, width: 6, zeros: true)
+            out.write(": ")
+            out.decimal(sample.period, width: 10)
+            out.byte(0x20)
+            out.write(names[eventIndex])
+            out.byte(0x0a)
+            replay.resolver.frames(of: sample, into: &frames)
+            for frame in frames {
+                out.byte(0x09)
+                out.hex(frame.address, width: 16)
+                out.byte(0x20)
+                if let symbol = frame.symbol {
+                    out.write(symbol.name)
+                    out.write("+0x")
+                    out.hex(symbol.offset)
+                } else {
+                    out.write("[unknown]")
+                }
+                out.write(" (")
+                out.write(frame.location.map { dsoNames($0.dso) } ?? "[unknown]")
+                out.write(")\n")
+            }
+            out.byte(0x0a)
+        }
+        return count
+    }
+}

@@ -1,0 +1,20 @@
+/// A binary (or the kernel) that samples can land in: perf's "dso".
+public struct Dso: Hashable, Sendable {
+    /// Index into `ProcessModel.dsos`.
+    public let index: Int
+    /// The path as the MMAP record named it (`/usr/lib/x86_64-linux-gnu/libc.so.6`, `[kernel.kallsyms]`, `[vdso]`).
+    public let path: String
+    public let isKernel: Bool
+
+    /// Bracketed names (`[vdso]`, `[heap]`, `[anon:...]`) and anonymous memory have no file to read symbols from.
+    public var isFile: Bool { !isKernel && path.hasPrefix("/") }
+
+    /// The last path component, as stackcollapse-perf.pl shows unknown frames (`[libc.so.6]`).
+    public var shortName: String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// The name perf gives the kernel's dso.
+    public static let kernelPath = "[kernel.kallsyms]"
+}

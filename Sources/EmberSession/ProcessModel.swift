@@ -1,0 +1,120 @@
+import EmberPerfData
+
+/// Processes, threads and their mappings through time, rebuilt from COMM, FORK, EXIT, MMAP and MMAP2 records, so
+/// that a sampled address resolves to the binary that was mapped there at that moment.
+public final class ProcessModel {
+    public struct Thread {
+        public var pid: Int32
+        public var comm: String?
+    }
+
+    final class Process {
+        var maps = MapTable()
+        var exeDso: Int?
+        init() {}
+        init(copying other: Process) {
+            maps = other.maps
+            exeDso = other.exeDso
+        }
+    }
+
+    /// Where an address landed: the dso and the address in its terms (file offset for files, the address itself
+    /// for the kernel and for anonymous memory).
+    public struct Location: Equatable {
+        public var dso: Int
+        public var address: UInt64
+    }
+
+    public private(set) var dsos: [Dso] = []
+    private var dsoByPath: [String: Int] = [:]
+    private var threads: [Int32: Thread] = [:]
+    private var processes: [Int32: Process] = [:]
+    private var kernelMaps = MapTable()
+    public let kernelDso: Int
+
+    public init() {
+        kernelDso = 0
+        _ = dsoIndex(path: Dso.kernelPath, kernel: true)
+    }
+
+    /// Lowest kernel-half address on x86_64.
+    public static let kernelStart: UInt64 = 0xffff_8000_0000_0000
+
+    public func dsoIndex(path: String, kernel: Bool = false) -> Int {
+        if let i = dsoByPath[path] { return i }
+        let i = dsos.count
+        dsos.append(Dso(index: i, path: path, isKernel: kernel))
+        dsoByPath[path] = i
+        return i
+    }
+
+    /// Applies a non-sample record. Samples and records the model does not track are ignored.
+    public func apply(_ record: RecordRef) {
+        switch record.type {
+        case .mmap, .mmap2:
+            guard let m = MmapRecord(record: record.bytes, type: record.type) else { return }
+            applyMmap(m)
+        case .comm:
+            guard let c = CommRecord(record: record.bytes) else { return }
+            if c.isExec { processes[c.pid] = Process() }
+            threads[c.tid] = Thread(pid: c.pid, comm: c.comm)
+        case .fork:
+            guard let f = TaskRecord(record: record.bytes) else { return }
+            let parentComm = threads[f.ptid]?.comm ?? threads[f.ppid]?.comm
+            if threads[f.tid] == nil || f.pid != threads[f.tid]?.pid {
+                threads[f.tid] = Thread(pid: f.pid, comm: parentComm)
+            }
+            if f.pid != f.ppid, let parent = processes[f.ppid] {
+                processes[f.pid] = Process(copying: parent)
+            }
+        default:
+            break
+        }
+    }
+
+    public func applyMmap(_ m: MmapRecord) {
+        let isKernel = m.pid == -1 || m.cpuMode == .kernel
+        if isKernel {
+            // `[kernel.kallsyms]_text` and modules: kernel addresses are symbolized by absolute address.
+            kernelMaps.insert(Mapping(start: m.start, end: m.start &+ m.length, pageOffset: m.start, dso: kernelDso))
+            return
+        }
+        guard m.isExecutable else { return }
+        let dso = dsoIndex(path: m.filename)
+        let p = process(m.pid)
+        // Anonymous and special regions are located by address, not file offset.
+        let pageOffset = dsos[dso].isFile ? m.pageOffset : m.start
+        p.maps.insert(Mapping(start: m.start, end: m.start &+ m.length, pageOffset: pageOffset, dso: dso))
+        if p.exeDso == nil, dsos[dso].isFile { p.exeDso = dso }
+    }
+
+    /// Records a thread's name when the recording has no COMM for it (synthesized by a reader).
+    public func setComm(_ comm: String, pid: Int32, tid: Int32) {
+        threads[tid] = Thread(pid: pid, comm: comm)
+    }
+
+    /// The thread's name, or perf's `:tid` when none was recorded.
+    public func comm(tid: Int32) -> String {
+        threads[tid]?.comm ?? ":\(tid)"
+    }
+
+    /// Resolves an address sampled in `pid`.
+    @inline(__always)
+    public func resolve(pid: Int32, address: UInt64) -> Location? {
+        if address >= ProcessModel.kernelStart {
+            return Location(dso: kernelDso, address: address)
+        }
+        guard let p = processes[pid], let m = p.maps.lookup(address) else { return nil }
+        return Location(dso: m.dso, address: m.fileOffset(of: address))
+    }
+
+    /// The main executable of a process: the first file it mapped executable.
+    public func executable(pid: Int32) -> Int? { processes[pid]?.exeDso }
+
+    private func process(_ pid: Int32) -> Process {
+        if let p = processes[pid] { return p }
+        let p = Process()
+        processes[pid] = p
+        return p
+    }
+}

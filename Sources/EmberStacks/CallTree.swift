@@ -1,0 +1,51 @@
+/// A call tree keyed by interned frame names: one hash lookup per frame of a sample, whatever the stack depth,
+/// and memory that grows with distinct stacks rather than samples.
+struct CallTree {
+    private(set) var names: [String] = []
+    private var kinds: [FrameKind?] = []
+    private var nameIDs: [String: Int32] = [:]
+    /// `(parent << 32 | frame)` to child node.
+    private var children: [UInt64: Int32] = [:]
+    /// Per node: parent, frame, weight of samples ending here.
+    private var parent: [Int32] = [-1]
+    private var frame: [Int32] = [-1]
+    private var selfWeight: [UInt64] = [0]
+
+    mutating func intern(_ name: String, kind: FrameKind?) -> Int32 {
+        if let id = nameIDs[name] { return id }
+        let id = Int32(names.count)
+        names.append(name)
+        kinds.append(kind)
+        nameIDs[name] = id
+        return id
+    }
+
+    @inline(__always)
+    mutating func child(of node: Int32, frame f: Int32) -> Int32 {
+        let key = UInt64(UInt32(bitPattern: node)) << 32 | UInt64(UInt32(bitPattern: f))
+        if let c = children[key] { return c }
+        let c = Int32(parent.count)
+        parent.append(node)
+        frame.append(f)
+        selfWeight.append(0)
+        children[key] = c
+        return c
+    }
+
+    @inline(__always)
+    mutating func addWeight(_ w: UInt64, to node: Int32) { selfWeight[Int(node)] &+= w }
+
+    /// One folded line per node that samples ended in.
+    func folded() -> FoldedProfile {
+        var profile = FoldedProfile()
+        var path: [Int32] = []
+        for node in 1..<parent.count where selfWeight[node] > 0 {
+            path.removeAll(keepingCapacity: true)
+            var n = Int32(node)
+            while n > 0 { path.append(frame[Int(n)]); n = parent[Int(n)] }
+            profile.add(stack: path.reversed().map { names[Int($0)] }.joined(separator: ";"), weight: selfWeight[node])
+        }
+        for (i, kind) in kinds.enumerated() { if let kind { profile.setKind(kind, of: names[i]) } }
+        return profile
+    }
+}

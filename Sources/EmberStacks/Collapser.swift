@@ -1,0 +1,102 @@
+import EmberPerfData
+import EmberSession
+
+/// Folds a recording's samples into stacks with stackcollapse-perf.pl's conventions: the process name first
+/// (spaces as `_`), then outermost to leaf; symbol offsets dropped; an unresolved frame named after its binary
+/// (`[libc.so.6]`) or `[unknown]`; weight the sample period (or 1 with `count`).
+public struct Collapser {
+    public enum Root: Sendable { case comm, pid, tid }
+
+    public var root: Root = .comm
+    public var countSamples = false
+    /// The event to fold; nil folds the first event.
+    public var eventName: String?
+
+    public init() {}
+
+    public func collapse(_ replay: Replay) throws -> FoldedProfile {
+        guard let event = replay.eventIndex(named: eventName) else {
+            throw CollapseError.noSuchEvent(eventName ?? "", available: replay.file.events.map(\.name))
+        }
+        var tree = CallTree()
+        var frames: [ResolvedFrame] = []
+        var frameIDs: [UInt64: Int32] = [:]
+        var unknownID: Int32 = -1
+        let resolver = replay.resolver
+        let model = replay.model
+        replay.forEachSample(event: event) { sample, _ in
+            resolver.frames(of: sample, into: &frames)
+            var node = tree.child(of: 0, frame: tree.intern(rootName(sample, model), kind: nil))
+            for frame in frames.reversed() {
+                let id: Int32
+                if let location = frame.location {
+                    let key = UInt64(truncatingIfNeeded: location.dso) << 48 | (location.address & 0xffff_ffff_ffff)
+                    if let cached = frameIDs[key] {
+                        id = cached
+                    } else {
+                        let name = frame.symbol.map { Collapser.tidy($0.name) } ?? "[\(model.dsos[location.dso].shortName)]"
+                        id = tree.intern(name, kind: resolver.kind(of: frame, pid: sample.pid))
+                        frameIDs[key] = id
+                    }
+                } else {
+                    if unknownID < 0 { unknownID = tree.intern("[unknown]", kind: .unknown) }
+                    id = unknownID
+                }
+                node = tree.child(of: node, frame: id)
+            }
+            tree.addWeight(countSamples ? 1 : sample.period, to: node)
+        }
+        return tree.folded()
+    }
+
+    private func rootName(_ sample: Sample, _ model: ProcessModel) -> String {
+        let comm = String(model.comm(tid: sample.tid).map { $0 == " " ? "_" : $0 })
+        switch root {
+        case .comm: return comm
+        case .pid: return "\(comm)-\(sample.pid)"
+        case .tid: return "\(comm)-\(sample.pid)/\(sample.tid)"
+        }
+    }
+
+    /// stackcollapse-perf.pl's generic tidying: `;` would split the frame, so it becomes `:`; argument lists are
+    /// noise (except `(anon...)` and Go's `pkg.(*T).M`); quotes go.
+    public static func tidy(_ name: String) -> String {
+        var utf8 = Array(name.utf8)
+        if utf8.contains(UInt8(ascii: ";")) {
+            utf8 = utf8.map { $0 == UInt8(ascii: ";") ? UInt8(ascii: ":") : $0 }
+        }
+        if let paren = utf8.firstIndex(of: UInt8(ascii: "(")), !isGoMethod(utf8) {
+            var cut: Int? = nil
+            var i = paren
+            while i < utf8.count {
+                if utf8[i] == UInt8(ascii: "("), !utf8[(i + 1)...].starts(with: "anon".utf8) { cut = i; break }
+                i += 1
+            }
+            if let cut { utf8.removeSubrange(cut...) }
+        }
+        utf8.removeAll { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") }
+        return String(decoding: utf8, as: UTF8.self)
+    }
+
+    /// `\.\(.*\)\.`: a Go method such as `net/http.(*Client).Do`.
+    private static func isGoMethod(_ s: [UInt8]) -> Bool {
+        guard let open = s.indices.first(where: { $0 > 0 && s[$0] == UInt8(ascii: "(") && s[$0 - 1] == UInt8(ascii: ".") }) else { return false }
+        var i = s.count - 1
+        while i > open {
+            if s[i] == UInt8(ascii: ".") && s[i - 1] == UInt8(ascii: ")") { return true }
+            i -= 1
+        }
+        return false
+    }
+}
+
+public enum CollapseError: Error, CustomStringConvertible {
+    case noSuchEvent(String, available: [String])
+
+    public var description: String {
+        switch self {
+        case .noSuchEvent(let name, let available):
+            return "the recording has no event '\(name)'; it has: \(available.joined(separator: ", "))"
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import EmberKernel
+import EmberPerfData
+import EmberSession
+import EmberSymbols
+
+/// Streams a recording through the process model and hands each sample to a consumer, with its frames resolved.
+public final class Replay {
+    public let file: PerfDataFile
+    public let model = ProcessModel()
+    public let symbolizer: Symbolizer
+    public let resolver: FrameResolver
+    /// Records the kernel dropped (PERF_RECORD_LOST) and samples parsed.
+    public private(set) var lostRecords: UInt64 = 0
+    public private(set) var samples: UInt64 = 0
+    public private(set) var malformedSamples: UInt64 = 0
+
+    public init(path: String) throws {
+        file = try PerfDataFile(path: path)
+        symbolizer = Symbolizer(model: model)
+        resolver = FrameResolver(model: model, symbolizer: symbolizer)
+    }
+
+    /// The event index named `name` (or, with nil, the first event), or nil when the file has no such event.
+    public func eventIndex(named name: String?) -> Int? {
+        guard let name else { return 0 }
+        return file.events.firstIndex { $0.name == name || $0.name.hasPrefix(name + ":") }
+    }
+
+    /// Visits every sample of event `eventIndex` (all events when nil) in time order.
+    public func forEachSample(event eventIndex: Int?, _ body: (Sample, Int) throws -> Void) rethrows {
+        try file.forEachRecord { record in
+            switch record.type {
+            case .sample:
+                guard eventIndex == nil || record.eventIndex == eventIndex else { return }
+                guard let sample = Sample(record: record.bytes, layout: file.events[record.eventIndex].layout) else {
+                    malformedSamples += 1
+                    return
+                }
+                samples += 1
+                try body(sample, record.eventIndex)
+            case .lost:
+                lostRecords += LostRecord(record: record.bytes)?.lost ?? 0
+            default:
+                model.apply(record)
+            }
+        }
+    }
+
+    /// Everything worth a warning once the replay is done: file problems, unreadable binaries, lost events.
+    public var warnings: [String] {
+        var out = file.warnings + symbolizer.warnings
+        if lostRecords > 0 { out.append("\(lostRecords) events were lost while recording (the ring buffer was full); use a larger -m or a lower -F") }
+        if malformedSamples > 0 { out.append("\(malformedSamples) malformed samples were skipped") }
+        return out
+    }
+}

@@ -1,0 +1,149 @@
+import CElfUtils
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What Ember needs from one ELF file: its loadable segments (to turn file offsets into addresses), its function
+/// symbols (.symtab, else .dynsym) and its build-id. Read once through libelf and kept by the symbolizer.
+public final class ElfImage {
+    public struct Segment: Sendable {
+        public var virtualAddress: UInt64
+        public var fileOffset: UInt64
+        public var fileSize: UInt64
+        public var executable: Bool
+    }
+
+    public let path: String
+    public let segments: [Segment]
+    public private(set) var symbols: SymbolTable
+    public let buildID: [UInt8]?
+    /// True when the symbols came from a full `.symtab` rather than the exported `.dynsym` alone.
+    public let hasFullSymbols: Bool
+
+    private static let libelfReady: Bool = elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE)
+
+    /// Opens and reads `path`; throws when it is missing or not an ELF file.
+    public init(path: String) throws {
+        guard ElfImage.libelfReady else { throw SymbolError.libelf("elf_version failed") }
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SymbolError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else {
+            throw SymbolError.notELF(path: path, reason: String(cString: elf_errmsg(-1)))
+        }
+        defer { elf_end(elf) }
+        guard elf_kind(elf) == ELF_K_ELF else { throw SymbolError.notELF(path: path, reason: "not an ELF file") }
+
+        var segments: [Segment] = []
+        var count = 0
+        if elf_getphdrnum(elf, &count) == 0 {
+            for i in 0..<count {
+                var ph = GElf_Phdr()
+                guard gelf_getphdr(elf, Int32(i), &ph) != nil, ph.p_type == UInt32(PT_LOAD) else { continue }
+                segments.append(Segment(virtualAddress: ph.p_vaddr, fileOffset: ph.p_offset, fileSize: ph.p_filesz,
+                                        executable: ph.p_flags & UInt32(PF_X) != 0))
+            }
+        }
+        self.segments = segments
+
+        var symtab: [SymbolTable.Candidate] = []
+        var dynsym: [SymbolTable.Candidate] = []
+        var buildID: [UInt8]?
+        var scn: OpaquePointer? = nil
+        while let s = elf_nextscn(elf, scn) {
+            scn = s
+            var sh = GElf_Shdr()
+            guard gelf_getshdr(s, &sh) != nil else { continue }
+            switch Int32(sh.sh_type) {
+            case SHT_SYMTAB: symtab = ElfImage.functionSymbols(elf: elf, section: s, header: sh)
+            case SHT_DYNSYM: dynsym = ElfImage.functionSymbols(elf: elf, section: s, header: sh)
+            case SHT_NOTE: if buildID == nil { buildID = ElfImage.buildID(section: s) }
+            default: break
+            }
+        }
+        self.symbols = SymbolTable(symtab.isEmpty ? dynsym : symtab)
+        self.hasFullSymbols = !symtab.isEmpty
+        self.buildID = buildID
+    }
+
+    /// Takes the symbols of a separate debug file (same addresses, full `.symtab`) when it has more.
+    public func adoptSymbols(from debug: ElfImage) {
+        if debug.hasFullSymbols || symbols.isEmpty { symbols = debug.symbols }
+    }
+
+    /// Only the build-id of `path`, without reading its symbols; nil when it has none or cannot be read.
+    public static func buildID(ofFile path: String) -> [UInt8]? {
+        guard libelfReady else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else { return nil }
+        defer { elf_end(elf) }
+        var scn: OpaquePointer? = nil
+        while let s = elf_nextscn(elf, scn) {
+            scn = s
+            var sh = GElf_Shdr()
+            if gelf_getshdr(s, &sh) != nil, Int32(sh.sh_type) == SHT_NOTE, let id = buildID(section: s) { return id }
+        }
+        return nil
+    }
+
+    /// The virtual address of a file offset, through the PT_LOAD that contains it.
+    @inline(__always)
+    public func virtualAddress(ofFileOffset offset: UInt64) -> UInt64 {
+        for s in segments where offset >= s.fileOffset && offset < s.fileOffset &+ s.fileSize {
+            return offset &- s.fileOffset &+ s.virtualAddress
+        }
+        return offset
+    }
+
+    private static func functionSymbols(elf: OpaquePointer, section: OpaquePointer, header: GElf_Shdr) -> [SymbolTable.Candidate] {
+        guard header.sh_entsize > 0, let data = elf_getdata(section, nil) else { return [] }
+        let n = Int(header.sh_size / header.sh_entsize)
+        var out: [SymbolTable.Candidate] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            var sym = GElf_Sym()
+            guard gelf_getsym(data, Int32(i), &sym) != nil else { continue }
+            let type = Int32(sym.st_info & 0xf), bind = Int32(sym.st_info >> 4)
+            guard type == STT_FUNC || type == STT_GNU_IFUNC, sym.st_shndx != UInt16(SHN_UNDEF), sym.st_value != 0,
+                  let name = elf_strptr(elf, Int(header.sh_link), Int(sym.st_name)) else { continue }
+            let binding: SymbolBinding = bind == STB_WEAK ? .weak : (bind == STB_GLOBAL ? .global : .local)
+            out.append(SymbolTable.Candidate(start: sym.st_value, size: sym.st_size, name: String(cString: name), binding: binding))
+        }
+        return out
+    }
+
+    /// The GNU build-id note (`NT_GNU_BUILD_ID`) of a SHT_NOTE section.
+    private static func buildID(section: OpaquePointer) -> [UInt8]? {
+        guard let data = elf_getdata(section, nil), let base = data.pointee.d_buf else { return nil }
+        var offset = 0
+        var note = GElf_Nhdr()
+        var nameOffset = 0, descOffset = 0
+        while true {
+            let next = gelf_getnote(data, offset, &note, &nameOffset, &descOffset)
+            if next == 0 { return nil }
+            if note.n_type == 3 /* NT_GNU_BUILD_ID */, note.n_namesz == 4,
+               memcmp(base + nameOffset, "GNU", 4) == 0 {
+                let desc = UnsafeRawBufferPointer(start: base + descOffset, count: Int(note.n_descsz))
+                return Array(desc)
+            }
+            offset = next
+        }
+    }
+}
+
+public enum SymbolError: Error, CustomStringConvertible {
+    case libelf(String)
+    case cannotOpen(path: String, reason: String)
+    case notELF(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .libelf(let m): return "libelf: \(m)"
+        case .cannotOpen(let p, let r): return "cannot open \(p): \(r)"
+        case .notELF(let p, let r): return "\(p) is not usable: \(r)"
+        }
+    }
+}

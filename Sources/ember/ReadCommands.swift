@@ -1,0 +1,94 @@
+import ArgumentParser
+import EmberPerfData
+import EmberRender
+import EmberStacks
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Opens a recording for a reading command, turning failures into one-line errors.
+func openReplay(_ path: String) throws -> Replay {
+    do {
+        return try Replay(path: path)
+    } catch let e as PerfDataError {
+        switch e {
+        case .cannotOpen:
+            throw Diagnostics.fail("\(e) (record one with 'ember record', or name it with -i)")
+        default:
+            throw Diagnostics.fail("\(path): \(e)")
+        }
+    }
+}
+
+/// Prints each warning of a finished replay once.
+func report(_ replay: Replay) {
+    for w in replay.warnings { Diagnostics.warning(w) }
+}
+
+struct Script: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print every sample with its call chain, as perf script does.",
+        discussion: "Example: ember script -i perf.data | less"
+    )
+
+    @OptionGroup var input: InputOptions
+
+    func run() throws {
+        let replay = try openReplay(input.input)
+        let out = TextOutput(fd: 1)
+        ScriptWriter().write(replay, to: out)
+        out.flush()
+        report(replay)
+    }
+}
+
+/// Options that choose and weigh the stacks to fold.
+struct FoldOptions: ParsableArguments {
+    @Flag(help: "Weigh stacks by sample count instead of sample period.")
+    var count = false
+
+    @Flag(help: "Split the root by process: comm-PID.")
+    var pid = false
+
+    @Flag(help: "Split the root by thread: comm-PID/TID.")
+    var tid = false
+
+    @Option(help: "The event to fold in a recording with several (default: the first).")
+    var event: String?
+
+    func fold(_ replay: Replay) throws -> FoldedProfile {
+        var collapser = Collapser()
+        collapser.countSamples = count
+        collapser.root = tid ? .tid : (pid ? .pid : .comm)
+        collapser.eventName = event
+        do {
+            return try collapser.collapse(replay)
+        } catch let e as CollapseError {
+            throw Diagnostics.fail(e.description)
+        }
+    }
+}
+
+struct Collapse: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fold stacks into 'comm;outer;...;leaf weight' lines, as stackcollapse-perf.pl does.",
+        discussion: "Example: ember collapse -i perf.data > out.folded"
+    )
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var fold: FoldOptions
+
+    func run() throws {
+        let replay = try openReplay(input.input)
+        let profile = try fold.fold(replay)
+        let out = TextOutput(fd: 1)
+        for (stack, weight) in profile.sortedStacks {
+            out.write(stack)
+            out.byte(0x20)
+            out.decimal(weight)
+            out.byte(0x0a)
+        }
+        out.flush()
+        report(replay)
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import EmberKernel
+import EmberRecord
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sample a command, processes or all CPUs into a perf.data file.",
+        discussion: """
+            Examples:
+              ember record -g -- ./demo 2
+              ember record -F 4999 -p 1234 --duration 10
+              ember record -a -g --duration 5 -o system.data
+            """
+    )
+
+    @Option(name: [.customShort("e"), .long], help: "Event: cpu-clock (default), task-clock, page-faults, context-switches, cycles, instructions.")
+    var event = "cpu-clock"
+
+    @Option(name: [.customShort("F"), .customLong("freq")], help: "Samples per second (default 999).")
+    var frequency: UInt64?
+
+    @Option(name: [.customShort("c"), .customLong("count")], help: "Sample every PERIOD events instead of at a frequency.")
+    var period: UInt64?
+
+    @Flag(name: .customShort("g"), help: "Record frame-pointer call chains (same as --call-graph fp).")
+    var callGraphFP = false
+
+    @Option(name: .customLong("call-graph"), help: "Call-graph mode: fp.")
+    var callGraph: String?
+
+    @Option(name: [.customShort("m"), .customLong("mmap-pages")], help: "Data pages per CPU ring buffer, a power of two (default 128).")
+    var mmapPages = 128
+
+    @Option(name: [.customShort("o"), .long], help: "Output file (an existing one becomes FILE.old).")
+    var output = "perf.data"
+
+    @Option(name: [.customShort("p"), .customLong("pid")], help: "Record running processes: PID[,PID...].")
+    var pids: String?
+
+    @Flag(name: [.customShort("a"), .customLong("all-cpus")], help: "Record every CPU (system-wide).")
+    var allCPUs = false
+
+    @Option(help: "Stop after this many seconds.")
+    var duration: Double?
+
+    @Flag(name: [.customShort("q"), .long], help: "No progress line.")
+    var quiet = false
+
+    @Argument(parsing: .captureForPassthrough, help: "The command to run and record (after --).")
+    var command: [String] = []
+
+    mutating func run() throws {
+        let options: RecordOptions
+        do {
+            options = try makeOptions()
+        } catch let message as UsageProblem {
+            throw Diagnostics.fail(message.text)
+        }
+        let summary: RecordSummary
+        do {
+            summary = try Recorder(options: options).run()
+        } catch let e as RecordError {
+            throw Diagnostics.fail(e.description, status: e.exitStatus)
+        }
+        for note in summary.notes { Diagnostics.note(note) }
+        // One summary line, always (scripts and the benchmarks read it).
+        Diagnostics.note("record: \(summary.samples) samples, \(summary.lost) lost, wrote \(summary.bytes) bytes to \(options.output) in \(formatSeconds(summary.seconds)) s")
+        if summary.lost > 0 {
+            Diagnostics.warning("\(summary.lost) events were lost because a ring buffer was full; use a larger -m or a lower -F")
+        }
+        if summary.throttled > 0 {
+            Diagnostics.warning("the kernel throttled sampling \(summary.throttled) times (kernel.perf_event_max_sample_rate); samples are missing for those periods")
+        }
+        if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
+    }
+
+    private struct UsageProblem: Error { var text: String }
+
+    private func makeOptions() throws -> RecordOptions {
+        var argv = command
+        if argv.first == "--" { argv.removeFirst() }
+        let target: RecordOptions.Target
+        if let pids {
+            guard argv.isEmpty, !allCPUs else { throw UsageProblem(text: "-p cannot be combined with a command or -a; choose one target") }
+            var list: [Int32] = []
+            for part in pids.split(separator: ",") {
+                guard let pid = Int32(part.trimmed), pid > 0 else { throw UsageProblem(text: "'\(part)' is not a PID; give -p a comma-separated list of process ids") }
+                list.append(pid)
+            }
+            guard !list.isEmpty else { throw UsageProblem(text: "-p needs a PID") }
+            target = .processes(list)
+        } else if allCPUs {
+            target = .allCPUs(command: argv.isEmpty ? nil : argv)
+            if argv.isEmpty && duration == nil {
+                Diagnostics.note("recording all CPUs until Ctrl-C (or use --duration SECONDS)")
+            }
+        } else {
+            guard !argv.isEmpty else { throw UsageProblem(text: "nothing to record; give a command after --, -p PID or -a") }
+            target = .command(argv)
+        }
+        var options = RecordOptions(target: target)
+        guard let spec = EventSpec.named(event) else {
+            throw UsageProblem(text: "unknown event '\(event)'; use one of: \(EventSpec.known.map(\.name).joined(separator: ", "))")
+        }
+        options.event = spec
+        if frequency != nil && period != nil { throw UsageProblem(text: "-F and -c both set the sampling rate; use one") }
+        if let frequency {
+            guard frequency > 0 else { throw UsageProblem(text: "-F must be at least 1") }
+            options.sampling = .frequency(frequency)
+        } else if let period {
+            guard period > 0 else { throw UsageProblem(text: "-c must be at least 1") }
+            options.sampling = .period(period)
+        }
+        switch callGraph {
+        case nil: options.callGraph = callGraphFP
+        case "fp"?: options.callGraph = true
+        case let mode?: throw UsageProblem(text: "call-graph mode '\(mode)' is not supported; use --call-graph fp (or -g)")
+        }
+        guard mmapPages > 0, mmapPages & (mmapPages - 1) == 0, mmapPages <= 1 << 20 else {
+            throw UsageProblem(text: "-m \(mmapPages) is not a power of two; use a value such as 16, 64, 128 or 512")
+        }
+        options.mmapPages = mmapPages
+        options.output = output
+        if let duration {
+            guard duration > 0 else { throw UsageProblem(text: "--duration must be positive") }
+            options.duration = duration
+        }
+        options.progress = !quiet
+        options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
+        return options
+    }
+}
+
+func formatSeconds(_ s: Double) -> String {
+    let hundredths = Int((s * 100).rounded())
+    let frac = hundredths % 100
+    return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
+}

@@ -1,0 +1,106 @@
+import Foundation
+import XCTest
+
+/// Runs the built `ember` (and `perf`, and test programs) as child processes, as a user would.
+enum Tool {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    static var emberPath: String { packageRoot.appendingPathComponent(".build/debug/ember").path }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `executable` with `arguments` and waits; `user` runs it through setpriv as that user.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], user: String? = nil, cwd: String? = nil) throws -> Result {
+        let p = Process()
+        if let user {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            p.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--", executable] + arguments
+            // setpriv takes numeric ids for the group; 65534 is nobody/nogroup on Debian.
+        } else {
+            p.executableURL = URL(fileURLWithPath: executable)
+            p.arguments = arguments
+        }
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        // Read both pipes at once so that a chatty child cannot block on a full pipe.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let outData = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            outData.data = out.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
+        return Result(status: status, stdout: String(decoding: outData.data, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    @discardableResult
+    static func ember(_ arguments: [String], user: String? = nil, cwd: String? = nil) throws -> Result {
+        try run(emberPath, arguments, user: user, cwd: cwd)
+    }
+
+    @discardableResult
+    static func perf(_ arguments: [String]) throws -> Result {
+        try run("/usr/bin/perf", arguments)
+    }
+
+    /// A fresh scratch directory, world-writable so that tests running as `nobody` can use it.
+    static func scratchDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ember-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o777])
+        return dir.path
+    }
+
+    /// The demo workload: `EMBER_DEMO` (set by `make test`), or built here with gcc.
+    static func demo() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["EMBER_DEMO"], FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        return try compileC(source: packageRoot.appendingPathComponent("Demo/demo.c").path, name: "demo",
+                            flags: ["-O2", "-g", "-fno-omit-frame-pointer"])
+    }
+
+    /// Builds a C program into a scratch directory.
+    static func compileC(source: String, name: String, flags: [String]) throws -> String {
+        let output = try scratchDirectory() + "/" + name
+        let r = try run("/usr/bin/gcc", flags + ["-o", output, source])
+        guard r.status == 0 else { throw XCTSkip("gcc failed: \(r.stderr)") }
+        return output
+    }
+}
+
+/// Skips a test that needs root (kernel samples, other users' processes); CI runs as root.
+func requireRoot() throws {
+    try XCTSkipUnless(geteuid() == 0, "needs root for perf_event_open with kernel samples; CI runs as root")
+}
+
+/// Skips a test that cross-checks with Debian's perf when it is missing (`make deps` installs it).
+func requirePerf() throws {
+    try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/perf"), "needs Debian's linux-perf (make deps)")
+}
+
+/// Folded stacks parsed into a dictionary.
+func parseFolded(_ text: String) -> [String: UInt64] {
+    var out: [String: UInt64] = [:]
+    for line in text.split(separator: "\n") {
+        guard let space = line.lastIndex(of: " "), let w = UInt64(line[line.index(after: space)...]) else { continue }
+        out[String(line[..<space]), default: 0] += w
+    }
+    return out
+}
