@@ -56,7 +56,10 @@ public final class ProcessModel {
             applyMmap(m)
         case .comm:
             guard let c = CommRecord(record: record.bytes) else { return }
-            if c.isExec { processes[c.pid] = Process() }
+            if c.isExec {
+                processes[c.pid] = Process()
+                lastSampled = (-2, nil)
+            }
             threads[c.tid] = Thread(pid: c.pid, comm: c.comm)
         case .fork:
             guard let f = TaskRecord(record: record.bytes) else { return }
@@ -66,6 +69,7 @@ public final class ProcessModel {
             }
             if f.pid != f.ppid, let parent = processes[f.ppid] {
                 processes[f.pid] = Process(copying: parent)
+                lastSampled = (-2, nil)
             }
         default:
             break
@@ -104,8 +108,19 @@ public final class ProcessModel {
         if address >= ProcessModel.kernelStart {
             return Location(dso: kernelDso, address: address)
         }
-        guard let p = processes[pid], let m = p.maps.lookup(address) else { return nil }
+        guard let p = process(sampled: pid), let m = p.maps.lookup(address) else { return nil }
         return Location(dso: m.dso, address: m.fileOffset(of: address))
+    }
+
+    /// The process of consecutive frames and samples is nearly always the last one asked for.
+    private var lastSampled: (pid: Int32, process: Process?) = (-2, nil)
+
+    @inline(__always)
+    private func process(sampled pid: Int32) -> Process? {
+        if lastSampled.pid == pid { return lastSampled.process }
+        let p = processes[pid]
+        lastSampled = (pid, p)
+        return p
     }
 
     /// The main executable of a process: the first file it mapped executable.
@@ -115,6 +130,7 @@ public final class ProcessModel {
         if let p = processes[pid] { return p }
         let p = Process()
         processes[pid] = p
+        lastSampled = (-2, nil)
         return p
     }
 }

@@ -5,7 +5,7 @@ struct CallTree {
     private var kinds: [FrameKind?] = []
     private var nameIDs: [String: Int32] = [:]
     /// `(parent << 32 | frame)` to child node.
-    private var children: [UInt64: Int32] = [:]
+    private var children = IntegerMap(capacity: 4096)
     /// Per node: parent, frame, weight of samples ending here.
     private var parent: [Int32] = [-1]
     private var frame: [Int32] = [-1]
@@ -28,7 +28,7 @@ struct CallTree {
         parent.append(node)
         frame.append(f)
         selfWeight.append(0)
-        children[key] = c
+        children.insert(c, for: key)
         return c
     }
 

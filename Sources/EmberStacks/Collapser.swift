@@ -20,23 +20,33 @@ public struct Collapser {
         }
         var tree = CallTree()
         var frames: [ResolvedFrame] = []
-        var frameIDs: [UInt64: Int32] = [:]
+        var frameIDs = IntegerMap(capacity: 4096)
         var unknownID: Int32 = -1
+        var roots: [Int32: (comm: String, id: Int32)] = [:]
         let resolver = replay.resolver
         let model = replay.model
         replay.forEachSample(event: event) { sample, _ in
-            resolver.frames(of: sample, into: &frames)
-            var node = tree.child(of: 0, frame: tree.intern(rootName(sample, model), kind: nil))
-            for frame in frames.reversed() {
+            resolver.frames(of: sample, into: &frames, symbolize: false)
+            let comm = model.comm(tid: sample.tid)
+            let rootID: Int32
+            if let root = roots[sample.tid], root.comm == comm {
+                rootID = root.id
+            } else {
+                rootID = tree.intern(rootName(comm, sample), kind: nil)
+                roots[sample.tid] = (comm, rootID)
+            }
+            var node = tree.child(of: 0, frame: rootID)
+            for var frame in frames.reversed() {
                 let id: Int32
                 if let location = frame.location {
                     let key = UInt64(truncatingIfNeeded: location.dso) << 48 | (location.address & 0xffff_ffff_ffff)
                     if let cached = frameIDs[key] {
                         id = cached
                     } else {
+                        resolver.symbolize(&frame)
                         let name = frame.symbol.map { Collapser.tidy($0.name) } ?? "[\(model.dsos[location.dso].shortName)]"
                         id = tree.intern(name, kind: resolver.kind(of: frame, pid: sample.pid))
-                        frameIDs[key] = id
+                        frameIDs.insert(id, for: key)
                     }
                 } else {
                     if unknownID < 0 { unknownID = tree.intern("[unknown]", kind: .unknown) }
@@ -49,8 +59,8 @@ public struct Collapser {
         return tree.folded()
     }
 
-    private func rootName(_ sample: Sample, _ model: ProcessModel) -> String {
-        let comm = String(model.comm(tid: sample.tid).map { $0 == " " ? "_" : $0 })
+    private func rootName(_ rawComm: String, _ sample: Sample) -> String {
+        let comm = String(rawComm.map { $0 == " " ? "_" : $0 })
         switch root {
         case .comm: return comm
         case .pid: return "\(comm)-\(sample.pid)"

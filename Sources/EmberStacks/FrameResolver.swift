@@ -27,12 +27,13 @@ public final class FrameResolver {
         self.symbolizer = symbolizer
     }
 
-    /// Fills `frames` (cleared first) with the sample's frames, leaf first.
-    public func frames(of sample: Sample, into frames: inout [ResolvedFrame]) {
+    /// Fills `frames` (cleared first) with the sample's frames, leaf first. Without `symbolize`, frames carry only
+    /// their locations, for callers that cache per location and symbolize on a miss with `symbolize(_:)`.
+    public func frames(of sample: Sample, into frames: inout [ResolvedFrame], symbolize: Bool = true) {
         frames.removeAll(keepingCapacity: true)
         let n = sample.callchainCount
         guard n > 0 else {
-            frames.append(resolve(sample.ip, isReturnAddress: false, pid: sample.pid))
+            frames.append(resolve(sample.ip, isReturnAddress: false, pid: sample.pid, symbolize: symbolize))
             return
         }
         var nextIsIP = true
@@ -42,20 +43,27 @@ public final class FrameResolver {
                 nextIsIP = true
                 continue
             }
-            frames.append(resolve(entry, isReturnAddress: !nextIsIP, pid: sample.pid))
+            frames.append(resolve(entry, isReturnAddress: !nextIsIP, pid: sample.pid, symbolize: symbolize))
             nextIsIP = false
         }
     }
 
     @inline(__always)
-    private func resolve(_ address: UInt64, isReturnAddress: Bool, pid: Int32) -> ResolvedFrame {
+    private func resolve(_ address: UInt64, isReturnAddress: Bool, pid: Int32, symbolize: Bool) -> ResolvedFrame {
         let lookup = ResolvedFrame.lookupAddress(address, isReturnAddress: isReturnAddress)
-        guard let location = model.resolve(pid: pid, address: lookup) else {
-            return ResolvedFrame(address: address, isReturnAddress: isReturnAddress, location: nil, symbol: nil)
-        }
-        var symbol = symbolizer.symbol(at: location)
-        if isReturnAddress, symbol != nil { symbol!.offset += 1 }
-        return ResolvedFrame(address: address, isReturnAddress: isReturnAddress, location: location, symbol: symbol)
+        var frame = ResolvedFrame(address: address, isReturnAddress: isReturnAddress,
+                                  location: model.resolve(pid: pid, address: lookup), symbol: nil)
+        if symbolize { self.symbolize(&frame) }
+        return frame
+    }
+
+    /// Looks up the symbol of a frame resolved without one.
+    @inline(__always)
+    public func symbolize(_ frame: inout ResolvedFrame) {
+        guard let location = frame.location, var symbol = symbolizer.symbol(at: location) else { return }
+        // The lookup was at the address before a return address; show the offset of the address itself.
+        if frame.isReturnAddress { symbol.offset += 1 }
+        frame.symbol = symbol
     }
 
     /// The kind of code a frame is in, for flame graph colours.

@@ -47,8 +47,8 @@ public final class ElfImage {
         }
         self.segments = segments
 
-        var symtab: [SymbolTable.Candidate] = []
-        var dynsym: [SymbolTable.Candidate] = []
+        var symtab = SymbolTable.Builder()
+        var dynsym = SymbolTable.Builder()
         var buildID: [UInt8]?
         var scn: OpaquePointer? = nil
         while let s = elf_nextscn(elf, scn) {
@@ -98,11 +98,10 @@ public final class ElfImage {
         return offset
     }
 
-    private static func functionSymbols(elf: OpaquePointer, section: OpaquePointer, header: GElf_Shdr) -> [SymbolTable.Candidate] {
-        guard header.sh_entsize > 0, let data = elf_getdata(section, nil) else { return [] }
+    private static func functionSymbols(elf: OpaquePointer, section: OpaquePointer, header: GElf_Shdr) -> SymbolTable.Builder {
+        var out = SymbolTable.Builder()
+        guard header.sh_entsize > 0, let data = elf_getdata(section, nil) else { return out }
         let n = Int(header.sh_size / header.sh_entsize)
-        var out: [SymbolTable.Candidate] = []
-        out.reserveCapacity(n)
         for i in 0..<n {
             var sym = GElf_Sym()
             guard gelf_getsym(data, Int32(i), &sym) != nil else { continue }
@@ -110,7 +109,7 @@ public final class ElfImage {
             guard type == STT_FUNC || type == STT_GNU_IFUNC, sym.st_shndx != UInt16(SHN_UNDEF), sym.st_value != 0,
                   let name = elf_strptr(elf, Int(header.sh_link), Int(sym.st_name)) else { continue }
             let binding: SymbolBinding = bind == STB_WEAK ? .weak : (bind == STB_GLOBAL ? .global : .local)
-            out.append(SymbolTable.Candidate(start: sym.st_value, size: sym.st_size, name: String(cString: name), binding: binding))
+            out.add(start: sym.st_value, size: sym.st_size, name: UnsafeRawBufferPointer(start: name, count: strlen(name)), binding: binding)
         }
         return out
     }

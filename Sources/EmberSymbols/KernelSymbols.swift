@@ -6,30 +6,68 @@ public struct KernelSymbols: Sendable {
     /// True when every address read as zero: `kernel.kptr_restrict` hides them from this user.
     public let addressesHidden: Bool
 
-    public init(kallsymsText text: String) {
-        var candidates: [SymbolTable.Candidate] = []
+    /// Parses kallsyms text (`ffffffff81000000 T _text`), keeping text (t/T) and weak (w/W) symbols as perf does.
+    /// Parsed as bytes: the file has over a hundred thousand lines.
+    public init(kallsyms bytes: [UInt8]) {
+        var builder = SymbolTable.Builder()
         var sawNonZero = false
         var lines = 0
-        for line in text.split(separator: "\n") {
-            lines += 1
-            let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
-            guard fields.count >= 3, let address = UInt64(fields[0], radix: 16) else { continue }
-            if address != 0 { sawNonZero = true }
-            guard let type = fields[1].first else { continue }
-            // perf keeps text (t/T) and weak (w/W) symbols.
-            switch type {
-            case "t", "T", "w", "W": break
-            default: continue
+        bytes.withUnsafeBytes { b in
+            var i = 0
+            let n = b.count
+            while i < n {
+                var lineEnd = i
+                while lineEnd < n && b[lineEnd] != 0x0a { lineEnd += 1 }
+                defer { i = lineEnd + 1 }
+                lines += 1
+                var address: UInt64 = 0
+                var j = i
+                while j < lineEnd, let digit = hexValue(b[j]) {
+                    address = address << 4 | UInt64(digit)
+                    j += 1
+                }
+                guard j + 3 < lineEnd, b[j] == 0x20 else { continue }
+                if address != 0 { sawNonZero = true }
+                let type = b[j + 1]
+                let nameStart = j + 3
+                var nameEnd = nameStart
+                while nameEnd < lineEnd && b[nameEnd] != 0x09 && b[nameEnd] != 0x20 { nameEnd += 1 }
+                let binding: SymbolBinding
+                switch type {
+                case UInt8(ascii: "T"): binding = .global
+                case UInt8(ascii: "t"): binding = .local
+                case UInt8(ascii: "W"), UInt8(ascii: "w"): binding = .weak
+                default: continue
+                }
+                builder.add(start: address, size: 0, name: UnsafeRawBufferPointer(rebasing: b[nameStart..<nameEnd]), binding: binding)
             }
-            let binding: SymbolBinding = type == "w" || type == "W" ? .weak : (type.isUppercase ? .global : .local)
-            candidates.append(SymbolTable.Candidate(start: address, size: 0, name: String(fields[2]), binding: binding))
         }
         addressesHidden = lines > 0 && !sawNonZero
-        table = addressesHidden ? SymbolTable() : SymbolTable(candidates)
+        table = addressesHidden ? SymbolTable() : SymbolTable(builder)
     }
 
-    /// Reads this machine's `/proc/kallsyms`.
+    init(table: SymbolTable) {
+        self.table = table
+        addressesHidden = false
+    }
+
+    /// Reads this machine's kernel symbols: from the cache when the kernel and its modules are the ones it was
+    /// made for, else from `/proc/kallsyms` (which costs tens of milliseconds of kernel formatting), refreshing it.
     public static func loadRunning() -> KernelSymbols {
-        KernelSymbols(kallsymsText: readSmallFile("/proc/kallsyms", limit: 256 << 20) ?? "")
+        let cache = KernelSymbolCache()
+        if let table = cache?.load() { return KernelSymbols(table: table) }
+        let symbols = KernelSymbols(kallsyms: readSmallFileBytes("/proc/kallsyms", limit: 256 << 20) ?? [])
+        if !symbols.addressesHidden { cache?.store(symbols.table) }
+        return symbols
+    }
+}
+
+@inline(__always)
+private func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case 0x30...0x39: return c - 0x30
+    case 0x61...0x66: return c - 0x61 + 10
+    case 0x41...0x46: return c - 0x41 + 10
+    default: return nil
     }
 }

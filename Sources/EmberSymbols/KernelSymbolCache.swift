@@ -1,0 +1,55 @@
+import EmberKernel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Parsed kernel symbols kept in `$XDG_CACHE_HOME/ember` (else `~/.cache/ember`), named after the running
+/// kernel's build-id and a hash of `/proc/modules`, so a reboot into another kernel or a module (re)load misses.
+/// perf keeps a copy of kallsyms in `~/.debug` for the same reason.
+struct KernelSymbolCache {
+    let path: String
+
+    init?() {
+        guard let notes = readSmallFileBytes("/sys/kernel/notes"), !notes.isEmpty else { return nil }
+        let modules = readSmallFileBytes("/proc/modules") ?? []
+        let boot = readSmallFileBytes("/proc/sys/kernel/random/boot_id") ?? []
+        let key = KernelSymbolCache.fnv1a(notes + modules + boot)
+        let base: String
+        if let xdg = getenv("XDG_CACHE_HOME"), xdg.pointee != 0 {
+            base = String(cString: xdg) + "/ember"
+        } else if let home = getenv("HOME"), home.pointee != 0 {
+            base = String(cString: home) + "/.cache/ember"
+        } else {
+            return nil
+        }
+        path = base + "/kallsyms-" + String(key, radix: 16) + ".bin"
+    }
+
+    func load() -> SymbolTable? {
+        guard let bytes = readSmallFileBytes(path, limit: 512 << 20), !bytes.isEmpty else { return nil }
+        return bytes.withUnsafeBytes { SymbolTable(serialized: $0) }
+    }
+
+    /// Writes the cache atomically (a temporary file renamed into place); failures only cost the next reader time.
+    func store(_ table: SymbolTable) {
+        let dir = String(path[..<path.lastIndex(of: "/")!])
+        var prefix = ""
+        for part in dir.split(separator: "/") {
+            prefix += "/" + part
+            mkdir(prefix, 0o700)
+        }
+        let temporary = path + ".\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        let bytes = table.serialized()
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        if written == bytes.count { rename(temporary, path) } else { unlink(temporary) }
+    }
+
+    private static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+}
