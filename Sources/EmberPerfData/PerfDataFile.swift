@@ -50,7 +50,7 @@ public final class PerfDataFile {
         let size = Int(st.st_size)
         guard size >= 8 else { throw PerfDataError.notPerfData(reason: size == 0 ? "the file is empty" : "it is shorter than a perf.data header") }
         // Small files are faulted in at once (far cheaper than a fault per page); large ones stream.
-        let populate = size <= 64 << 20 ? MAP_POPULATE : 0
+        let populate = size <= PerfDataFile.prefaultLimit ? MAP_POPULATE : 0
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE | populate, fd, 0), p != MAP_FAILED else {
             throw PerfDataError.cannotOpen(path: path, reason: Errno.current.description)
         }
@@ -80,6 +80,9 @@ public final class PerfDataFile {
         }
     }
 
+    /// Files up to this size are faulted in whole when opened.
+    private static let prefaultLimit = 64 << 20
+
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), fileSize) }
 
     /// The bytes of a feature section, when the file has it.
@@ -106,10 +109,20 @@ public final class PerfDataFile {
             try body(RecordRef(type: type, misc: misc, bytes: bytes, eventIndex: eventIndex(of: bytes, type: type), time: time))
         }
 
-        func flush() throws {
+        // A large file is read once front to back; pages of finished rounds go back to the kernel so that memory
+        // follows the round size, not the file size.
+        let streaming = fileSize > PerfDataFile.prefaultLimit
+        var released = 0
+        func flush(upTo end: Int) throws {
             pending.sort { $0.time != $1.time ? $0.time < $1.time : $0.offset < $1.offset }
             for entry in pending { try dispatch(entry.offset, time: entry.time) }
             pending.removeAll(keepingCapacity: true)
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let releasable = end / page * page
+            if streaming, releasable > released + (8 << 20) {
+                madvise(UnsafeMutableRawPointer(mutating: base) + released, releasable - released, MADV_DONTNEED)
+                released = releasable
+            }
         }
 
         var offset = dataRange.lowerBound
@@ -127,7 +140,7 @@ public final class PerfDataFile {
             var next = offset + size
             switch type {
             case .finishedRound:
-                try flush()
+                try flush(upTo: offset)
             case .auxtrace:
                 // The AUX payload follows the record without being counted in its size.
                 let payload = base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
@@ -140,11 +153,11 @@ public final class PerfDataFile {
                 let layout = singleLayout ?? eventIndexLayout(bytes, type: type) ?? fallbackLayout
                 if let t = layout?.time(of: bytes, type: type) { lastTime = t }
                 pending.append((lastTime, offset))
-                if pending.count >= 1 << 22 { try flush() }
+                if pending.count >= 1 << 22 { try flush(upTo: offset) }
             }
             offset = next
         }
-        try flush()
+        try flush(upTo: offset)
     }
 
     private func eventIndexLayout(_ bytes: UnsafeRawBufferPointer, type: RecordType) -> SampleLayout? {
