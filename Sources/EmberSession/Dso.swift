@@ -9,6 +9,9 @@ public struct Dso: Hashable, Sendable {
     /// Bracketed names (`[vdso]`, `[heap]`, `[anon:...]`) and anonymous memory have no file to read symbols from.
     public var isFile: Bool { !isKernel && path.hasPrefix("/") }
 
+    /// The vDSO: no file, but an ELF image the kernel provides, addressed by offset like a file.
+    public var isVDSO: Bool { path == "[vdso]" }
+
     /// The last path component, as stackcollapse-perf.pl shows unknown frames (`[libc.so.6]`).
     public var shortName: String {
         guard let slash = path.lastIndex(of: "/") else { return path }

@@ -87,7 +87,7 @@ public final class ProcessModel {
         let dso = dsoIndex(path: m.filename)
         let p = process(m.pid)
         // Anonymous and special regions are located by address, not file offset.
-        let pageOffset = dsos[dso].isFile ? m.pageOffset : m.start
+        let pageOffset = dsos[dso].isFile || dsos[dso].isVDSO ? m.pageOffset : m.start
         p.maps.insert(Mapping(start: m.start, end: m.start &+ m.length, pageOffset: pageOffset, dso: dso))
         if p.exeDso == nil, dsos[dso].isFile { p.exeDso = dso }
     }

@@ -71,6 +71,7 @@ public final class FrameResolver {
         guard let location = frame.location else { return .unknown }
         if location.dso == model.kernelDso { return .kernel }
         if location.dso == model.executable(pid: pid) { return .application }
-        return model.dsos[location.dso].isFile ? .library : .unknown
+        let dso = model.dsos[location.dso]
+        return dso.isFile || dso.isVDSO ? .library : .unknown
     }
 }

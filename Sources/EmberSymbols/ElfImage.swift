@@ -23,9 +23,8 @@ public final class ElfImage {
     private static let libelfReady: Bool = elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE)
 
     /// Opens and reads `path`; throws when it is missing or not an ELF file.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
         guard ElfImage.libelfReady else { throw SymbolError.libelf("elf_version failed") }
-        self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SymbolError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -33,6 +32,27 @@ public final class ElfImage {
             throw SymbolError.notELF(path: path, reason: String(cString: elf_errmsg(-1)))
         }
         defer { elf_end(elf) }
+        try self.init(elf: elf, path: path)
+    }
+
+    /// The vDSO the kernel maps into this process; the same image it maps into every process it runs, so it
+    /// symbolizes `[vdso]` frames of recordings made on this kernel.
+    public static func runningVDSO() -> ElfImage? {
+        guard libelfReady else { return nil }
+        let base = getauxval(UInt(AT_SYSINFO_EHDR))
+        guard base != 0, let header = UnsafeMutableRawPointer(bitPattern: UInt(base)) else { return nil }
+        // The section headers come last in the vDSO image, so they bound its size.
+        let shoff = header.loadUnaligned(fromByteOffset: 0x28, as: UInt64.self)
+        let shentsize = header.loadUnaligned(fromByteOffset: 0x3a, as: UInt16.self)
+        let shnum = header.loadUnaligned(fromByteOffset: 0x3c, as: UInt16.self)
+        let size = Int(shoff) + Int(shentsize) * Int(shnum)
+        guard size > 64, size < 1 << 20, let elf = elf_memory(header.assumingMemoryBound(to: CChar.self), size) else { return nil }
+        defer { elf_end(elf) }
+        return try? ElfImage(elf: elf, path: "[vdso]")
+    }
+
+    private init(elf: OpaquePointer, path: String) throws {
+        self.path = path
         guard elf_kind(elf) == ELF_K_ELF else { throw SymbolError.notELF(path: path, reason: "not an ELF file") }
 
         var segments: [Segment] = []

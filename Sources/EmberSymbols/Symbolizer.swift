@@ -52,7 +52,9 @@ public final class Symbolizer {
         if let cached = images[dso] { return cached }
         let d = model.dsos[dso]
         var image: ElfImage?
-        if d.isFile {
+        if d.isVDSO {
+            image = ElfImage.runningVDSO()
+        } else if d.isFile {
             do {
                 image = try ElfImage(path: d.path)
                 if let image, !image.hasFullSymbols, let debug = debugFile(for: image) { image.adoptSymbols(from: debug) }
