@@ -49,19 +49,30 @@ enum ProcScanner {
         return out
     }
 
-    /// `_text` and `_etext` from /proc/kallsyms, for the kernel's MMAP record.
-    static func kernelText() -> (start: UInt64, end: UInt64)? {
-        guard let text = readSmallFile("/proc/kallsyms", limit: 64 << 20) else { return nil }
-        var start: UInt64?, end: UInt64?
-        for line in text.split(separator: "\n") {
-            let f = line.split(separator: " ")
-            guard f.count >= 3 else { continue }
-            if f[2] == "_text" { start = UInt64(f[0], radix: 16) }
-            if f[2] == "_etext" { end = UInt64(f[0], radix: 16) }
-            if start != nil && end != nil { break }
+    /// The kernel image's text for its MMAP record: from `_text` up to where x86_64 maps modules
+    /// (`MODULES_VADDR`), the extent perf gives the kernel map. `_text` is among the first lines of /proc/kallsyms,
+    /// so only those are read: formatting the whole file costs the kernel tens of milliseconds.
+    static func kernelText() -> (start: UInt64, length: UInt64)? {
+        let fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while pending.count < 64 << 20 {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return nil }
+            pending.append(contentsOf: chunk[0..<n])
+            guard let lastNewline = pending.lastIndex(of: 0x0a) else { continue }
+            for line in pending[...lastNewline].split(separator: 0x0a) where line.count > 8 && line.suffix(6).elementsEqual(" _text".utf8) {
+                guard let space = line.firstIndex(of: 0x20),
+                      let start = UInt64(String(decoding: line[line.startIndex..<space], as: UTF8.self), radix: 16), start != 0 else { return nil }
+                let modules: UInt64 = 0xffff_ffff_c000_0000
+                return (start, start < modules ? modules - start : 1 << 30)
+            }
+            pending.removeSubrange(...lastNewline)
         }
-        guard let s = start, s != 0 else { return nil }
-        return (s, max(end ?? s, s) &- s)
+        return nil
     }
 
     private static func directoryNumbers(_ path: String) -> [Int32] {

@@ -132,7 +132,7 @@ public final class Recorder {
     /// and executable mappings (a command's come from the kernel at exec).
     private func synthesize(into writer: PerfDataWriter, encoder: RecordEncoder) throws {
         if let text = ProcScanner.kernelText() {
-            try writer.append(encoder.kernelMmap(start: text.start, length: text.end))
+            try writer.append(encoder.kernelMmap(start: text.start, length: text.length))
         }
         let pids: [Int32]
         switch options.target {

@@ -143,13 +143,13 @@ extension SymbolTable {
         guard b.count >= 24, u64(0) == SymbolTable.magic else { return nil }
         let count = Int(clamping: u64(8)), nameBytes = Int(clamping: u64(16))
         guard count <= (b.count - 24) / 24, 24 + count * 24 + nameBytes == b.count else { return nil }
-        entries.reserveCapacity(count)
-        for i in 0..<count {
-            let o = 24 + i * 24
-            let e = Entry(start: u64(o), end: u64(o + 8), nameOffset: u32(o + 16), nameLength: u32(o + 20))
-            guard Int(e.nameOffset) + Int(e.nameLength) <= nameBytes else { return nil }
-            entries.append(e)
+        // Entries are stored as the little-endian machine lays them out: copy them in one go, then check them.
+        precondition(MemoryLayout<Entry>.stride == 24)
+        entries = [Entry](unsafeUninitializedCapacity: count) { buffer, initialized in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: b[24..<(24 + count * 24)]))
+            initialized = count
         }
+        guard entries.allSatisfy({ Int($0.nameOffset) + Int($0.nameLength) <= nameBytes }) else { return nil }
         names = Array(b[(24 + count * 24)...])
     }
 }
