@@ -42,16 +42,17 @@ int ember_spawn_stopped(char *const argv[], ember_stopped_child *out) {
         // Only async-signal-safe calls from here on.
         close(go[1]);
         close(err[0]);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
         char byte;
         ssize_t n;
         do { n = read(go[0], &byte, 1); } while (n < 0 && errno == EINTR);
         if (n != 1) _exit(127);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGCHLD, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         execvp(argv[0], argv);
         int e = errno;
         ssize_t w;
@@ -75,11 +76,18 @@ int ember_epoll_add(int epfd, int fd) {
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-int ember_epoll_wait(int epfd, int *fds, int max, int timeout_ms) {
-    struct epoll_event events[64];
+int ember_epoll_del(int epfd, int fd) {
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int ember_epoll_wait(int epfd, int *fds, uint32_t *events, int max, int timeout_ms) {
+    struct epoll_event ready[64];
     if (max > 64) max = 64;
-    int n = epoll_wait(epfd, events, max, timeout_ms);
-    for (int i = 0; i < n; i++) fds[i] = events[i].data.fd;
+    int n = epoll_wait(epfd, ready, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        fds[i] = ready[i].data.fd;
+        events[i] = ready[i].events;
+    }
     return n;
 }
 

@@ -13,7 +13,6 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { String(cString: strerror(rawValue)) }
 
-    public static let EPERM_ = Errno(EPERM), EACCES_ = Errno(EACCES), ENOENT_ = Errno(ENOENT)
 }
 
 /// Runs a syscall-style body until it stops failing with EINTR; returns its result or throws its errno.

@@ -63,7 +63,8 @@ public struct EventAttr: Equatable, Sendable {
         return out
     }
 
-    /// Decodes an attr of any size from 64 (VER0) up; fields past `size` stay zero, bytes past 128 are ignored.
+    /// Decodes an attr of any size from 64 (VER0) up: fields beyond the bytes given stay zero, bytes past 128 are
+    /// ignored.
     public init(decoding bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count >= 64 else { throw AttrDecodingError.tooShort(bytes.count) }
         func u64(_ o: Int) -> UInt64 { o + 8 <= bytes.count ? UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: o, as: UInt64.self)) : 0 }
@@ -92,92 +93,4 @@ public struct EventAttr: Equatable, Sendable {
 
 public enum AttrDecodingError: Error, Equatable {
     case tooShort(Int)
-}
-
-/// `perf_event_attr.type`: the PMU.
-public struct EventType: RawRepresentable, Hashable, Sendable {
-    public var rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
-    /// `PERF_TYPE_HARDWARE`
-    public static let hardware = EventType(rawValue: 0)
-    /// `PERF_TYPE_SOFTWARE`
-    public static let software = EventType(rawValue: 1)
-    /// `PERF_TYPE_TRACEPOINT`
-    public static let tracepoint = EventType(rawValue: 2)
-    /// `PERF_TYPE_HW_CACHE`
-    public static let hardwareCache = EventType(rawValue: 3)
-    /// `PERF_TYPE_RAW`
-    public static let raw = EventType(rawValue: 4)
-    /// `PERF_TYPE_BREAKPOINT`
-    public static let breakpoint = EventType(rawValue: 5)
-}
-
-/// `perf_event_attr.sample_type` (`enum perf_event_sample_format`).
-public struct SampleType: OptionSet, Hashable, Sendable {
-    public var rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    public static let ip = SampleType(rawValue: 1 << 0)
-    public static let tid = SampleType(rawValue: 1 << 1)
-    public static let time = SampleType(rawValue: 1 << 2)
-    public static let addr = SampleType(rawValue: 1 << 3)
-    public static let read = SampleType(rawValue: 1 << 4)
-    public static let callchain = SampleType(rawValue: 1 << 5)
-    public static let id = SampleType(rawValue: 1 << 6)
-    public static let cpu = SampleType(rawValue: 1 << 7)
-    public static let period = SampleType(rawValue: 1 << 8)
-    public static let streamID = SampleType(rawValue: 1 << 9)
-    public static let raw = SampleType(rawValue: 1 << 10)
-    public static let branchStack = SampleType(rawValue: 1 << 11)
-    public static let regsUser = SampleType(rawValue: 1 << 12)
-    public static let stackUser = SampleType(rawValue: 1 << 13)
-    public static let weight = SampleType(rawValue: 1 << 14)
-    public static let dataSource = SampleType(rawValue: 1 << 15)
-    public static let identifier = SampleType(rawValue: 1 << 16)
-    public static let transaction = SampleType(rawValue: 1 << 17)
-    public static let regsIntr = SampleType(rawValue: 1 << 18)
-    public static let physAddr = SampleType(rawValue: 1 << 19)
-    public static let aux = SampleType(rawValue: 1 << 20)
-    public static let cgroup = SampleType(rawValue: 1 << 21)
-    public static let dataPageSize = SampleType(rawValue: 1 << 22)
-    public static let codePageSize = SampleType(rawValue: 1 << 23)
-    public static let weightStruct = SampleType(rawValue: 1 << 24)
-}
-
-/// The bitfield word at offset 40 of `perf_event_attr`.
-public struct AttrFlags: OptionSet, Hashable, Sendable {
-    public var rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    public static let disabled = AttrFlags(rawValue: 1 << 0)
-    public static let inherit = AttrFlags(rawValue: 1 << 1)
-    public static let pinned = AttrFlags(rawValue: 1 << 2)
-    public static let exclusive = AttrFlags(rawValue: 1 << 3)
-    public static let excludeUser = AttrFlags(rawValue: 1 << 4)
-    public static let excludeKernel = AttrFlags(rawValue: 1 << 5)
-    public static let excludeHypervisor = AttrFlags(rawValue: 1 << 6)
-    public static let excludeIdle = AttrFlags(rawValue: 1 << 7)
-    public static let mmap = AttrFlags(rawValue: 1 << 8)
-    public static let comm = AttrFlags(rawValue: 1 << 9)
-    public static let freq = AttrFlags(rawValue: 1 << 10)
-    public static let inheritStat = AttrFlags(rawValue: 1 << 11)
-    public static let enableOnExec = AttrFlags(rawValue: 1 << 12)
-    public static let task = AttrFlags(rawValue: 1 << 13)
-    public static let watermark = AttrFlags(rawValue: 1 << 14)
-    public static let mmapData = AttrFlags(rawValue: 1 << 17)
-    public static let sampleIDAll = AttrFlags(rawValue: 1 << 18)
-    public static let excludeHost = AttrFlags(rawValue: 1 << 19)
-    public static let excludeGuest = AttrFlags(rawValue: 1 << 20)
-    public static let excludeCallchainKernel = AttrFlags(rawValue: 1 << 21)
-    public static let excludeCallchainUser = AttrFlags(rawValue: 1 << 22)
-    public static let mmap2 = AttrFlags(rawValue: 1 << 23)
-    public static let commExec = AttrFlags(rawValue: 1 << 24)
-    public static let useClockID = AttrFlags(rawValue: 1 << 25)
-    public static let contextSwitch = AttrFlags(rawValue: 1 << 26)
-    public static let writeBackward = AttrFlags(rawValue: 1 << 27)
-    public static let namespaces = AttrFlags(rawValue: 1 << 28)
-    public static let ksymbol = AttrFlags(rawValue: 1 << 29)
-    public static let bpfEvent = AttrFlags(rawValue: 1 << 30)
-    public static let buildID = AttrFlags(rawValue: 1 << 34)
-
-    /// `precise_ip`, two bits at 15-16.
-    public var preciseIP: UInt64 { (rawValue >> 15) & 3 }
 }

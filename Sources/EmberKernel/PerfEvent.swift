@@ -15,7 +15,7 @@ public final class PerfEvent {
     /// perf_event_open(2) with `PERF_FLAG_FD_CLOEXEC`.
     public init(attr: EventAttr, pid: Int32, cpu: Int32) throws {
         var bytes = attr.encoded()
-        let fd = bytes.withUnsafeMutableBytes { ember_perf_event_open($0.baseAddress, pid, cpu, -1, 8 /* PERF_FLAG_FD_CLOEXEC */) }
+        let fd = bytes.withUnsafeMutableBytes { ember_perf_event_open($0.baseAddress, pid, cpu, -1, PerfEvent.flagCloseOnExec) }
         guard fd >= 0 else { throw PerfEventOpenError(errno: Errno.current, attr: attr, pid: pid, cpu: cpu) }
         self.fd = fd
         self.attr = attr
@@ -24,6 +24,9 @@ public final class PerfEvent {
     }
 
     deinit { close(fd) }
+
+    /// `PERF_FLAG_FD_CLOEXEC`
+    private static let flagCloseOnExec: UInt = 8
 
     /// The kernel's id for this event (`PERF_EVENT_IOC_ID`), which samples carry with `PERF_SAMPLE_IDENTIFIER`.
     public func id() throws -> UInt64 {
@@ -40,12 +43,6 @@ public final class PerfEvent {
         _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.setOutput, UInt(target.fd)) }
     }
 
-    /// Reads the counter value (`read_format` 0: one u64).
-    public func readCount() throws -> UInt64 {
-        var value: UInt64 = 0
-        let n = try retryingOnInterrupt { read(fd, &value, 8) }
-        return n == 8 ? value : 0
-    }
 }
 
 /// ioctl request numbers of `<linux/perf_event.h>`; the `_IO*` macros do not import into Swift.

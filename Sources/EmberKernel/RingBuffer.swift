@@ -17,7 +17,7 @@ public final class RingBuffer {
     private let mappingLength: Int
     private let data: UnsafeMutableRawPointer
     private let scratch: UnsafeMutableRawPointer
-    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+    public static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
     /// Largest record the kernel writes: `perf_event_header.size` is a u16.
     private static let maxRecord = 1 << 16
 
@@ -52,10 +52,8 @@ public final class RingBuffer {
         (mapping + 1032).assumingMemoryBound(to: UInt64.self)
     }
 
-    /// Bytes written by the kernel and not yet consumed.
-    public var pendingBytes: Int {
-        Int(truncatingIfNeeded: ember_load_acquire_u64(headPointer) &- tailPointer.pointee)
-    }
+    /// Bytes skipped because a record header was corrupt (never seen from a sane kernel; counted, not fatal).
+    public private(set) var droppedBytes: UInt64 = 0
 
     /// Hands every available record to `body`, then frees its space. The bytes are valid only during the call.
     /// Returns the number of records read.
@@ -72,6 +70,7 @@ public final class RingBuffer {
             let size = Int(data.load(fromByteOffset: offset + 6, as: UInt16.self))
             guard size >= 8, UInt64(size) <= head - tail else {
                 // A corrupt header: drop what is left rather than loop or read past the head.
+                droppedBytes += head - tail
                 tail = head
                 break
             }

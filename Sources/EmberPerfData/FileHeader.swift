@@ -50,8 +50,10 @@ public struct FileHeader: Equatable, Sendable {
             throw PerfDataError.unsupported("it is a big-endian perf.data file")
         }
         guard magic == FileHeader.magic else {
-            if b.count >= 8, Array(b[0..<8]) == Array("PERFILE2".utf8) { throw PerfDataError.notPerfData(reason: "bad magic") }
-            throw PerfDataError.notPerfData(reason: "it does not start with the PERFILE2 magic")
+            if Array(b[0..<8]) == Array("PERFFILE".utf8) {
+                throw PerfDataError.unsupported("it is a perf.data from before 2012 (PERFFILE magic); convert it with a perf of that time")
+            }
+            throw PerfDataError.notPerfData(reason: "it starts with 0x\(String(magic, radix: 16)), not the PERFILE2 magic")
         }
         guard let size = b.u64(8) else { throw PerfDataError.notPerfData(reason: "the header is cut short") }
         if size == 16 { throw PerfDataError.unsupported("it is a pipe-mode perf.data (perf record -o -); record to a file instead") }
@@ -64,31 +66,5 @@ public struct FileHeader: Equatable, Sendable {
         data = Section(offset: dofs, size: dsz)
         eventTypes = Section(offset: b.u64(56) ?? 0, size: b.u64(64) ?? 0)
         features = size == 104 ? (0..<4).map { b.u64(72 + $0 * 8) ?? 0 } : [0, 0, 0, 0]
-    }
-}
-
-/// Feature section numbers (`HEADER_*` in tools/perf/util/header.h).
-public enum Feature: Int, CaseIterable, Sendable {
-    case tracingData = 1, buildID = 2, hostname = 3, osRelease = 4, version = 5, arch = 6, nrCPUs = 7, cpuDesc = 8
-    case cpuID = 9, totalMem = 10, cmdline = 11, eventDesc = 12, cpuTopology = 13, numaTopology = 14
-    case branchStack = 15, pmuMappings = 16, groupDesc = 17, auxtrace = 18, stat = 19, cache = 20, sampleTime = 21
-    case memTopology = 22, clockID = 23, dirFormat = 24, bpfProgInfo = 25, bpfBTF = 26, compressed = 27
-    case cpuPMUCaps = 28, clockData = 29, hybridTopology = 30, pmuCaps = 31
-}
-
-/// What went wrong reading a perf.data file.
-public enum PerfDataError: Error, Equatable, CustomStringConvertible {
-    case cannotOpen(path: String, reason: String)
-    case notPerfData(reason: String)
-    case unsupported(String)
-    case corrupt(String)
-
-    public var description: String {
-        switch self {
-        case .cannotOpen(let path, let reason): return "cannot open \(path): \(reason)"
-        case .notPerfData(let reason): return "not a perf.data file: \(reason)"
-        case .unsupported(let what): return "unsupported perf.data: \(what)"
-        case .corrupt(let what): return "corrupt perf.data: \(what)"
-        }
     }
 }

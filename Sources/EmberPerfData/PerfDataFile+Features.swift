@@ -1,3 +1,5 @@
+import EmberKernel
+
 /// A build-id the file associates with a binary (HEADER_BUILD_ID).
 public struct BuildIDEntry: Equatable, Sendable {
     public var pid: Int32
@@ -12,7 +14,7 @@ public struct BuildIDEntry: Equatable, Sendable {
         self.cpuMode = cpuMode
     }
 
-    public var hex: String { buildID.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
+    public var hex: String { hexString(buildID) }
 }
 
 extension PerfDataFile {

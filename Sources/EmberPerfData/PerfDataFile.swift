@@ -3,24 +3,6 @@ import EmberKernel
 import Glibc
 #endif
 
-/// One event of a recording: its attr, the kernel ids its records carry, and its name.
-public struct EventDescription: Sendable {
-    public var attr: EventAttr
-    public var ids: [UInt64]
-    public var name: String
-    public var layout: SampleLayout
-}
-
-/// A record handed out by `PerfDataFile.forEachRecord`; its bytes live as long as the file object.
-public struct RecordRef {
-    public var type: RecordType
-    public var misc: UInt16
-    public var bytes: UnsafeRawBufferPointer
-    /// Index into `PerfDataFile.events` of the event that wrote it.
-    public var eventIndex: Int
-    public var time: UInt64
-}
-
 /// A perf.data file, mapped read-only, streamed record by record.
 ///
 /// Records come out sorted by time within each FINISHED_ROUND, as perf's ordered-events queue hands them on, so
@@ -93,32 +75,29 @@ public final class PerfDataFile {
 
     public var dataSize: Int { dataRange.count }
 
-    /// Visits every record in time order within rounds. Records of types it cannot frame end the walk with a warning.
+    /// Visits every record in time order, with perf's round rule (`RoundQueue`). A record that cannot be framed
+    /// ends the walk with a warning; everything before it is still handed on.
     public func forEachRecord(_ body: (RecordRef) throws -> Void) rethrows {
-        var pending: [(time: UInt64, offset: Int)] = []
-        pending.reserveCapacity(4096)
+        var queue = RoundQueue()
         var lastTime: UInt64 = 0
         let singleLayout = events.count == 1 ? events[0].layout : nil
-        let fallbackLayout = events.first?.layout
 
-        func dispatch(_ offset: Int, time: UInt64) throws {
+        func dispatch(_ entry: RoundQueue.Entry) throws {
+            let offset = entry.offset
             let size = Int(base.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
             let bytes = UnsafeRawBufferPointer(start: base + offset, count: size)
             let type = RecordType(rawValue: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             let misc = base.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)
-            try body(RecordRef(type: type, misc: misc, bytes: bytes, eventIndex: eventIndex(of: bytes, type: type), time: time))
+            try body(RecordRef(type: type, misc: misc, bytes: bytes, eventIndex: eventIndex(of: bytes, type: type), time: entry.time))
         }
 
-        // A large file is read once front to back; pages of finished rounds go back to the kernel so that memory
-        // follows the round size, not the file size.
+        // A large file is read once front to back; pages every record of which was handed on go back to the
+        // kernel, so that memory follows the round size, not the file size.
         let streaming = fileSize > PerfDataFile.prefaultLimit
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         var released = 0
-        func flush(upTo end: Int) throws {
-            pending.sort { $0.time != $1.time ? $0.time < $1.time : $0.offset < $1.offset }
-            for entry in pending { try dispatch(entry.offset, time: entry.time) }
-            pending.removeAll(keepingCapacity: true)
-            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-            let releasable = end / page * page
+        func release(before offset: Int) {
+            let releasable = queue.settled(below: offset) / page * page
             if streaming, releasable > released + (8 << 20) {
                 madvise(UnsafeMutableRawPointer(mutating: base) + released, releasable - released, MADV_DONTNEED)
                 released = releasable
@@ -129,7 +108,7 @@ public final class PerfDataFile {
         while offset + 8 <= dataRange.upperBound {
             let type = RecordType(rawValue: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             let size = Int(base.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
-            guard size >= 8, offset + size <= dataRange.upperBound else {
+            guard size >= 8, size <= dataRange.upperBound - offset else {
                 if size < 8 {
                     warn("corrupt record at byte \(offset); stopped reading there")
                 } else if !truncated {
@@ -140,28 +119,32 @@ public final class PerfDataFile {
             var next = offset + size
             switch type {
             case .finishedRound:
-                try flush(upTo: offset)
+                try queue.finishRound(dispatch)
+                release(before: offset)
             case .auxtrace:
                 // The AUX payload follows the record without being counted in its size.
-                let payload = base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
-                next += Int(clamping: payload)
+                let payload = size >= 16 ? base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self) : UInt64.max
+                guard payload <= UInt64(dataRange.upperBound - next) else {
+                    warn("corrupt AUXTRACE record at byte \(offset); stopped reading there")
+                    next = dataRange.upperBound
+                    break
+                }
+                next += Int(payload)
             case .compressed:
                 warn("the recording has compressed records (perf record -z), which Ember does not read yet; they were skipped")
             default:
                 if type.rawValue >= 64 { break }
                 let bytes = UnsafeRawBufferPointer(start: base + offset, count: size)
-                let layout = singleLayout ?? eventIndexLayout(bytes, type: type) ?? fallbackLayout
-                if let t = layout?.time(of: bytes, type: type) { lastTime = t }
-                pending.append((lastTime, offset))
-                if pending.count >= 1 << 22 { try flush(upTo: offset) }
+                let layout = singleLayout ?? events[eventIndex(of: bytes, type: type)].layout
+                if let t = layout.time(of: bytes, type: type) { lastTime = t }
+                try queue.add(time: lastTime, offset: offset, dispatch)
             }
             offset = next
         }
-        try flush(upTo: offset)
-    }
-
-    private func eventIndexLayout(_ bytes: UnsafeRawBufferPointer, type: RecordType) -> SampleLayout? {
-        events[eventIndex(of: bytes, type: type)].layout
+        try queue.drain(dispatch)
+        if queue.overflowed {
+            warn("a round held more than four million records; they were ordered in parts, so a few may be out of order")
+        }
     }
 
     @inline(__always)
@@ -185,16 +168,17 @@ public final class PerfDataFile {
         }
         let end = start.addingReportingOverflow(Int(clamping: header.data.size))
         if end.overflow || end.partialValue > fileSize {
-            notes.append("the file is truncated: its data section should end at byte \(header.data.offset + header.data.size) but the file has \(fileSize) bytes; reading what is there")
+            notes.append("the file is truncated: its data section should end at byte \(header.data.offset &+ header.data.size) but the file has \(fileSize) bytes; reading what is there")
             return start..<fileSize
         }
         return start..<end.partialValue
     }
 
     private static func featureTable(header: FileHeader, file: UnsafeRawBufferPointer, notes: inout [String]) -> [Feature: Range<Int>] {
-        guard header.data.size > 0, header.data.offset + header.data.size <= UInt64(file.count) else { return [:] }
+        let end = header.data.offset.addingReportingOverflow(header.data.size)
+        guard header.data.size > 0, !end.overflow, end.partialValue <= UInt64(file.count) else { return [:] }
         var table: [Feature: Range<Int>] = [:]
-        var at = Int(clamping: header.data.offset + header.data.size)
+        var at = Int(end.partialValue)
         for bit in 0..<256 where header.hasFeature(bit) {
             guard let offset = file.u64(at), let size = file.u64(at + 8) else {
                 notes.append("the feature sections are cut short; the file is truncated")
@@ -235,7 +219,8 @@ public final class PerfDataFile {
         var o = 8
         for index in 0..<Int(nr) {
             o += Int(attrSize)
-            guard let nrIDs = b.u32(o), let nameLength = b.u32(o + 4) else { return }
+            guard o <= b.count, let nrIDs = b.u32(o), let nameLength = b.u32(o + 4),
+                  Int(nameLength) <= b.count - o, Int(nrIDs) <= (b.count - o) / 8 else { return }
             let name = b.cString(o + 8)
             o += 8 + Int(nameLength)
             var ids: [UInt64] = []

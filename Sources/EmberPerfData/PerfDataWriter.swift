@@ -26,8 +26,11 @@ public final class PerfDataWriter {
     private let buffer: UnsafeMutableRawPointer
     private let bufferCapacity = 1 << 20
     private var buffered = 0
-    /// Bytes of records written (or buffered) so far.
-    public private(set) var dataBytes: UInt64 = 0
+    /// The file offset up to which records are safely on disk: a failed write is cut back to it, so the file
+    /// always ends on a whole record.
+    private var committed: UInt64 = 0
+    /// Bytes of records safely written so far.
+    public var dataBytes: UInt64 { committed - header.data.offset }
     private var closed = false
 
     /// Creates `path` with mode 0600; an existing file is renamed to `path.old` first (and back by `abandon`).
@@ -71,6 +74,7 @@ public final class PerfDataWriter {
                             attrs: FileHeader.Section(offset: offset, size: UInt64(attrs.count)),
                             data: FileHeader.Section(offset: offset + UInt64(attrs.count), size: 0))
         try writeAll(header.encoded() + ids.bytes + attrs.bytes)
+        committed = header.data.offset
     }
 
     /// Removes the file after a failure before anything was recorded, restoring a renamed `path.old`.
@@ -93,7 +97,6 @@ public final class PerfDataWriter {
         if buffered + record.count > bufferCapacity { try flush() }
         (buffer + buffered).copyMemory(from: record.baseAddress!, byteCount: record.count)
         buffered += record.count
-        dataBytes += UInt64(record.count)
     }
 
     public func append(_ record: [UInt8]) throws {
@@ -106,21 +109,55 @@ public final class PerfDataWriter {
         try withUnsafeBytes(of: &record) { (b) throws in try append(UnsafeRawBufferPointer(rebasing: b[0..<8])) }
     }
 
-    /// Writes buffered records to the file.
+    /// Writes buffered records to the file. On failure (a full disk) the file is cut back to its last whole
+    /// record and the buffered records are dropped.
     public func flush() throws {
         guard buffered > 0 else { return }
         let count = buffered
         buffered = 0
-        try writeAll(UnsafeRawBufferPointer(start: buffer, count: count))
+        do {
+            try writeAll(UnsafeRawBufferPointer(start: buffer, count: count))
+            committed += UInt64(count)
+        } catch {
+            cutBack()
+            throw error
+        }
+    }
+
+    private func cutBack() {
+        _ = ftruncate(fd, off_t(committed))
+        _ = lseek(fd, off_t(committed), SEEK_SET)
     }
 
     /// Flushes, appends the feature sections (in ascending order) and rewrites the header with the data size.
     public func finish(features: [(Feature, [UInt8])]) throws {
-        try flush()
+        defer {
+            closed = true
+            close(fd)
+        }
+        var failure: Error?
+        do { try flush() } catch { failure = error }
+        header.data.size = dataBytes
+        do {
+            try writeFeatures(features)
+        } catch {
+            // Without room for the feature sections the records still stand: keep them, drop the sections.
+            cutBack()
+            header.features = [0, 0, 0, 0]
+            failure = failure ?? error
+        }
+        let bytes = header.encoded()
+        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        if n != bytes.count { failure = failure ?? PerfDataWriteError.writeFailed(path: path, errno: Errno.current) }
+        if fsync(fd) != 0, failure == nil { failure = PerfDataWriteError.writeFailed(path: path, errno: Errno.current) }
+        if let failure { throw failure }
+    }
+
+    private func writeFeatures(_ features: [(Feature, [UInt8])]) throws {
         let sorted = features.sorted { $0.0.rawValue < $1.0.rawValue }
         var table = ByteWriter()
         var payloads = ByteWriter()
-        var payloadOffset = header.data.offset + dataBytes + UInt64(16 * sorted.count)
+        var payloadOffset = committed + UInt64(16 * sorted.count)
         for (feature, bytes) in sorted {
             header.setFeature(feature.rawValue)
             table.u64(payloadOffset)
@@ -129,12 +166,6 @@ public final class PerfDataWriter {
             payloadOffset += UInt64(bytes.count)
         }
         try writeAll(table.bytes + payloads.bytes)
-        header.data.size = dataBytes
-        let bytes = header.encoded()
-        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        guard n == bytes.count else { throw PerfDataWriteError.writeFailed(path: path, errno: Errno.current) }
-        closed = true
-        guard close(fd) == 0 else { throw PerfDataWriteError.writeFailed(path: path, errno: Errno.current) }
     }
 
     /// The HEADER_EVENT_DESC payload for this file's events.

@@ -1,20 +1,21 @@
 /// Bounds-checked little-endian reads from record bytes; out-of-range reads return nil instead of trapping.
+/// The checks subtract rather than add, so that offsets taken from a corrupt file cannot overflow.
 extension UnsafeRawBufferPointer {
     @inline(__always)
     func u64(_ offset: Int) -> UInt64? {
-        guard offset >= 0, offset + 8 <= count else { return nil }
+        guard offset >= 0, offset <= count - 8 else { return nil }
         return UInt64(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     @inline(__always)
     func u32(_ offset: Int) -> UInt32? {
-        guard offset >= 0, offset + 4 <= count else { return nil }
+        guard offset >= 0, offset <= count - 4 else { return nil }
         return UInt32(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     @inline(__always)
     func u16(_ offset: Int) -> UInt16? {
-        guard offset >= 0, offset + 2 <= count else { return nil }
+        guard offset >= 0, offset <= count - 2 else { return nil }
         return UInt16(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
@@ -28,7 +29,7 @@ extension UnsafeRawBufferPointer {
 
     /// A sub-range, or nil when it does not fit.
     func slice(_ offset: Int, _ length: Int) -> UnsafeRawBufferPointer? {
-        guard offset >= 0, length >= 0, offset + length <= count else { return nil }
+        guard offset >= 0, length >= 0, offset <= count, length <= count - offset else { return nil }
         return UnsafeRawBufferPointer(rebasing: self[offset..<(offset + length)])
     }
 }

@@ -31,6 +31,7 @@ final class EventGroup {
                         continue  // a thread that exited since we listed it
                     }
                 }
+                guard !events.isEmpty else { throw RecordError.noSuchProcess(targets.first?.pid ?? -1) }
                 return
             } catch let e as PerfEventOpenError {
                 let code = e.errno.rawValue
@@ -72,6 +73,7 @@ final class EventGroup {
             }
             do {
                 let ring = try RingBuffer(event: event, dataPages: pages)
+                
                 ringByCPU[event.cpu] = ring
                 rings.append(ring)
             } catch let e as RingBufferError {

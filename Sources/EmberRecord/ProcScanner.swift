@@ -36,7 +36,7 @@ enum ProcScanner {
             guard range.count == 2, let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16),
                   let offset = UInt64(f[2], radix: 16), dev.count == 2, let major = UInt32(dev[0], radix: 16),
                   let minor = UInt32(dev[1], radix: 16), let inode = UInt64(f[4]) else { continue }
-            let path = f.count > 5 ? String(f[5]).trimmedLeadingSpaces : "//anon"
+            let path = f.count > 5 ? f[5].trimmed : "//anon"
             let perms = Array(f[1].utf8)
             var prot: UInt32 = 4
             if perms[0] == UInt8(ascii: "r") { prot |= 1 }
@@ -85,8 +85,4 @@ enum ProcScanner {
         }
         return out.sorted()
     }
-}
-
-extension StringProtocol {
-    var trimmedLeadingSpaces: String { String(drop { $0 == " " }) }
 }

@@ -28,11 +28,11 @@ public enum RecordError: Error, CustomStringConvertible {
             let level = paranoid.map(String.init) ?? "unknown"
             return "no permission to \(what): kernel.perf_event_paranoid is \(level); run as root, or allow it with 'sysctl kernel.perf_event_paranoid=-1'"
         case .mlockLimit(let pages, let cpus, let limit):
-            let kb = (pages + 1) * 4 * cpus
+            let kb = (pages + 1) * RingBuffer.pageSize / 1024 * cpus
             let l = limit.map(String.init) ?? "unknown"
             return "cannot lock \(kb) KiB for ring buffers (\(cpus) CPUs x \(pages) pages): kernel.perf_event_mlock_kb is \(l); use a smaller -m (such as -m 16), run as root, or raise the sysctl"
         case .eventNotSupported(let name, let e):
-            return "event \(name) is not supported here (\(e)); list the events with 'ember list'"
+            return "event \(name) is not supported here (\(e)); use one of: \(EventSpec.known.map(\.name).joined(separator: ", "))"
         case .openFailed(let e):
             return "\(e)"
         case .ringBuffer(let e):
@@ -41,6 +41,15 @@ public enum RecordError: Error, CustomStringConvertible {
             return message
         case .system(let what, let e):
             return "\(what) failed: \(e)"
+        }
+    }
+
+    /// Any failure of setting up a recording, as a RecordError (writer and ioctl failures come as their own types).
+    public init(wrapping error: Error) {
+        switch error {
+        case let e as RecordError: self = e
+        case let e as Errno: self = .system("setting up the events", e)
+        default: self = .output("\(error)")
         }
     }
 

@@ -19,6 +19,8 @@ public struct RecordOptions: Sendable {
     public var target: Target
     public var event: EventSpec = .cpuClock
     public var sampling: Sampling = .frequency(999)
+    /// The frequency was not asked for: when the kernel's limit is lower, record at the limit (as perf does).
+    public var samplingIsDefault = true
     /// Frame-pointer call chains (`-g`).
     public var callGraph = false
     /// Data pages per CPU ring buffer, a power of two.

@@ -1,4 +1,3 @@
-import CEmberShim
 import EmberKernel
 import EmberPerfData
 import EmberSymbols
@@ -9,7 +8,7 @@ import Glibc
 /// `ember record`: opens the events, drains the per-CPU rings into a perf.data file until the command exits, the
 /// duration passes, or SIGINT/SIGTERM arrives, and always leaves a file that Ember and perf can read.
 public final class Recorder {
-    public let options: RecordOptions
+    public private(set) var options: RecordOptions
     private var summary = RecordSummary()
     private var executables = Set<String>()
     /// Progress output goes to a terminal only.
@@ -21,13 +20,8 @@ public final class Recorder {
     }
 
     public func run() throws -> RecordSummary {
-        // Block the signals we wait for before any child exists; the child unblocks them before exec.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        for s in [SIGINT, SIGTERM, SIGCHLD] { sigaddset(&signals, s) }
-        var previousMask = sigset_t()
-        sigprocmask(SIG_BLOCK, &signals, &previousMask)
-        defer { sigprocmask(SIG_SETMASK, &previousMask, nil) }
+        let signals = SignalGuard()
+        defer { signals.restore() }
 
         try validate()
         let writer: PerfDataWriter
@@ -38,6 +32,7 @@ public final class Recorder {
         }
         let group: EventGroup
         let workload: Workload?
+        let waiter: EventWaiter
         do {
             workload = try launchWorkload()
             do {
@@ -46,13 +41,14 @@ public final class Recorder {
                 let ids = try group.ids()
                 try writer.begin(events: [PerfDataWriter.Event(attr: group.attr, ids: ids, name: group.spec.name)])
                 try synthesize(into: writer, encoder: RecordEncoder(attr: group.attr, id: ids.first ?? 0))
+                waiter = try EventWaiter(rings: group.rings)
             } catch {
                 workload?.abandon()
                 throw error
             }
         } catch {
             writer.abandon()
-            throw error
+            throw RecordError(wrapping: error)
         }
         summary.notes.append(contentsOf: group.notes)
 
@@ -62,11 +58,15 @@ public final class Recorder {
         } catch {
             summary.notes.append("\(error)")
         }
-        try drainLoop(group: group, writer: writer, workload: workload, start: start)
+        drainLoop(group: group, writer: writer, workload: workload, waiter: waiter, start: start)
         summary.seconds = monotonicSeconds() - start
         if let workload {
             workload.terminate()
             summary.exitStatus = workload.waitForExit()
+        }
+        let dropped = group.rings.reduce(0) { $0 + $1.droppedBytes }
+        if dropped > 0 {
+            summary.notes.append("\(dropped) bytes of ring buffer held a corrupt record header and were dropped")
         }
         try finish(writer: writer, group: group)
         return summary
@@ -74,7 +74,9 @@ public final class Recorder {
 
     private func validate() throws {
         if case .frequency(let f) = options.sampling, let max = Sysctl.perfEventMaxSampleRate.value, f > UInt64(max) {
-            throw RecordError.frequencyTooHigh(requested: f, maximum: max)
+            guard options.samplingIsDefault, max > 0 else { throw RecordError.frequencyTooHigh(requested: f, maximum: max) }
+            options.sampling = .frequency(UInt64(max))
+            summary.notes.append("kernel.perf_event_max_sample_rate is \(max); sampling at \(max) Hz instead of \(f) Hz")
         }
         if case .processes(let pids) = options.target {
             for pid in pids where pid <= 0 || !ProcScanner.exists(pid) { throw RecordError.noSuchProcess(pid) }
@@ -104,7 +106,7 @@ public final class Recorder {
             attr.samplePeriodOrFrequency = p
         }
         // Wake the reader when a quarter of the ring is used; the poll timeout drains the rest.
-        attr.wakeup = UInt32(max(4096, options.mmapPages * 4096 / 4))
+        attr.wakeup = UInt32(max(1, options.mmapPages * RingBuffer.pageSize / 4))
         return attr
     }
 
@@ -193,28 +195,22 @@ public final class Recorder {
 
     // MARK: The drain loop
 
-    private func drainLoop(group: EventGroup, writer: PerfDataWriter, workload: Workload?,
-                           start: Double) throws {
-        let sfd = ember_signalfd()
-        let epfd = ember_epoll_create()
-        guard sfd >= 0, epfd >= 0 else { throw RecordError.system("epoll/signalfd", Errno.current) }
-        defer { close(sfd); close(epfd) }
-        _ = ember_epoll_add(epfd, sfd)
-        for ring in group.rings { _ = ember_epoll_add(epfd, ring.event.fd) }
+    private func drainLoop(group: EventGroup, writer: PerfDataWriter, workload: Workload?, waiter: EventWaiter,
+                           start: Double) {
         let deadline = options.duration.map { start + $0 }
         var lastProgress = start
-        var ready = [Int32](repeating: 0, count: 16)
-        var stopping = false
         var writeFailed = false
-        while !stopping {
-            let now = monotonicSeconds()
+        while true {
             var timeout = 100
-            if let deadline { timeout = max(0, min(timeout, Int((deadline - now) * 1000))) }
-            _ = ember_epoll_wait(epfd, &ready, Int32(ready.count), Int32(timeout))
-            if drainAll(group, writer: writer) == false { writeFailed = true; stopping = true }
-            if let reason = stopReason(signalFD: sfd, workload: workload, deadline: deadline) {
+            if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
+            waiter.wait(timeoutMS: timeout)
+            if !drainAll(group, writer: writer) {
+                writeFailed = true
+                break
+            }
+            if let reason = stopReason(waiter: waiter, workload: workload, deadline: deadline) {
                 if let reason { summary.notes.append(reason) }
-                stopping = true
+                break
             }
             if showProgress, monotonicSeconds() - lastProgress >= 1 {
                 lastProgress = monotonicSeconds()
@@ -227,9 +223,9 @@ public final class Recorder {
     }
 
     /// Why recording should stop now: `.some(nil)` for a normal end, `.some(note)` to say why, nil to go on.
-    private func stopReason(signalFD: Int32, workload: Workload?, deadline: Double?) -> String?? {
+    private func stopReason(waiter: EventWaiter, workload: Workload?, deadline: Double?) -> String?? {
         var interrupted: String?
-        while case let signal = ember_signalfd_next(signalFD), signal != 0 {
+        while let signal = waiter.nextSignal() {
             if signal == SIGINT { interrupted = "interrupted (SIGINT); the recording was saved" }
             if signal == SIGTERM { interrupted = "terminated (SIGTERM); the recording was saved" }
         }

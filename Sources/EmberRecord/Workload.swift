@@ -8,6 +8,8 @@ import Glibc
 /// `enable_on_exec` starts counting exactly at exec and nothing of Ember's own start-up is sampled.
 final class Workload {
     let pid: Int32
+    /// The command as given, for messages.
+    let command: String
     private var goFD: Int32
     private let errorFD: Int32
     private(set) var exitStatus: Int32?
@@ -17,6 +19,7 @@ final class Workload {
     init(arguments: [String]) throws {
         guard let command = arguments.first else { throw RecordError.commandNotFound("") }
         try Workload.checkExecutable(command)
+        self.command = command
         var cArgs: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
@@ -32,18 +35,19 @@ final class Workload {
         close(errorFD)
     }
 
-    /// Lets the child exec; throws when exec failed (the child then exits 127 or 126).
+    /// Lets the child exec; throws when exec failed (the child then exits 127 or 126) or the child is gone.
     func start() throws {
         var byte: UInt8 = 1
-        _ = write(goFD, &byte, 1)
+        let sent = write(goFD, &byte, 1)
         close(goFD)
         goFD = -1
+        guard sent == 1 else { throw RecordError.system("starting \(command)", Errno.current) }
         var code: Int32 = 0
-        let n = read(errorFD, &code, 4)
+        var n: Int
+        repeat { n = read(errorFD, &code, 4) } while n < 0 && errno == EINTR
         if n == 4 {
             _ = waitForExit()
-            let e = Errno(code)
-            throw code == ENOENT ? RecordError.commandNotFound(String(cString: strerror(code))) : RecordError.commandNotExecutable("the command", e)
+            throw code == ENOENT ? RecordError.commandNotFound(command) : RecordError.commandNotExecutable(command, Errno(code))
         }
     }
 
@@ -58,6 +62,11 @@ final class Workload {
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
         let r = waitpid(pid, &status, WNOHANG)
+        if r < 0 && errno == ECHILD {
+            // Reaped elsewhere (an inherited SIG_IGN for SIGCHLD): it is gone, its status unknown.
+            exitStatus = 0
+            return exitStatus
+        }
         guard r == pid else { return nil }
         exitStatus = Workload.shellStatus(status)
         return exitStatus
@@ -66,8 +75,9 @@ final class Workload {
     func waitForExit() -> Int32 {
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        exitStatus = Workload.shellStatus(status)
+        var r: Int32
+        repeat { r = waitpid(pid, &status, 0) } while r < 0 && errno == EINTR
+        exitStatus = r == pid ? Workload.shellStatus(status) : 0
         return exitStatus!
     }
 

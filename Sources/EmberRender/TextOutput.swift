@@ -1,3 +1,4 @@
+import EmberKernel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,8 @@ public final class TextOutput {
     private let fd: Int32
     private var buffer: [UInt8] = []
     private let capacity = 1 << 18
-    public private(set) var failed = false
+    /// Why writing failed, once it has; later output is discarded.
+    public private(set) var error: Errno?
 
     public init(fd: Int32) {
         self.fd = fd
@@ -79,11 +81,11 @@ public final class TextOutput {
 
     public func flush() {
         var done = 0
-        while done < buffer.count && !failed {
+        while done < buffer.count && error == nil {
             let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                failed = true
+                error = Errno.current
                 break
             }
             done += n

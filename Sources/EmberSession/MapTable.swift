@@ -45,8 +45,6 @@ public struct MapTable: Sendable {
         mappings.replaceSubrange(lower..<i, with: replacement)
     }
 
-    public mutating func removeAll() { mappings.removeAll() }
-
     /// The mapping containing `address`, if any.
     @inline(__always)
     public func lookup(_ address: UInt64) -> Mapping? {

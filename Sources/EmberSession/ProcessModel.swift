@@ -1,7 +1,8 @@
 import EmberPerfData
 
-/// Processes, threads and their mappings through time, rebuilt from COMM, FORK, EXIT, MMAP and MMAP2 records, so
-/// that a sampled address resolves to the binary that was mapped there at that moment.
+/// Processes, threads and their mappings through time, rebuilt from COMM, FORK, MMAP and MMAP2 records, so that a
+/// sampled address resolves to the binary that was mapped there at that moment. EXIT needs no handling: samples
+/// after a task's exit do not happen, and a reused pid starts over at its FORK or exec.
 public final class ProcessModel {
     public struct Thread {
         public var pid: Int32
@@ -23,13 +24,17 @@ public final class ProcessModel {
     public struct Location: Equatable {
         public var dso: Int
         public var address: UInt64
+
+        /// One integer per location, for caches: 16 bits of dso and the low 48 bits of the address (kernel
+        /// addresses share their high bits, user offsets fit).
+        @inline(__always)
+        public var cacheKey: UInt64 { UInt64(truncatingIfNeeded: dso) << 48 | (address & 0xffff_ffff_ffff) }
     }
 
     public private(set) var dsos: [Dso] = []
     private var dsoByPath: [String: Int] = [:]
     private var threads: [Int32: Thread] = [:]
     private var processes: [Int32: Process] = [:]
-    private var kernelMaps = MapTable()
     public let kernelDso: Int
 
     public init() {
@@ -67,8 +72,10 @@ public final class ProcessModel {
             if threads[f.tid] == nil || f.pid != threads[f.tid]?.pid {
                 threads[f.tid] = Thread(pid: f.pid, comm: parentComm)
             }
-            if f.pid != f.ppid, let parent = processes[f.ppid] {
-                processes[f.pid] = Process(copying: parent)
+            if f.pid != f.ppid {
+                // A new process starts with a copy of its parent's address space (or nothing, if the parent
+                // predates the recording), never with whatever an earlier process of the same pid had.
+                processes[f.pid] = processes[f.ppid].map(Process.init(copying:)) ?? Process()
                 lastSampled = (-2, nil)
             }
         default:
@@ -78,11 +85,9 @@ public final class ProcessModel {
 
     public func applyMmap(_ m: MmapRecord) {
         let isKernel = m.pid == -1 || m.cpuMode == .kernel
-        if isKernel {
-            // `[kernel.kallsyms]_text` and modules: kernel addresses are symbolized by absolute address.
-            kernelMaps.insert(Mapping(start: m.start, end: m.start &+ m.length, pageOffset: m.start, dso: kernelDso))
-            return
-        }
+        // `[kernel.kallsyms]_text` and modules: every kernel-half address is symbolized through kallsyms by its
+        // absolute address (see `resolve`), so kernel maps need no table.
+        if isKernel { return }
         guard m.isExecutable else { return }
         let dso = dsoIndex(path: m.filename)
         let p = process(m.pid)
@@ -90,11 +95,6 @@ public final class ProcessModel {
         let pageOffset = dsos[dso].isFile || dsos[dso].isVDSO ? m.pageOffset : m.start
         p.maps.insert(Mapping(start: m.start, end: m.start &+ m.length, pageOffset: pageOffset, dso: dso))
         if p.exeDso == nil, dsos[dso].isFile { p.exeDso = dso }
-    }
-
-    /// Records a thread's name when the recording has no COMM for it (synthesized by a reader).
-    public func setComm(_ comm: String, pid: Int32, tid: Int32) {
-        threads[tid] = Thread(pid: pid, comm: comm)
     }
 
     /// The thread's name, or perf's `:tid` when none was recorded.

@@ -39,15 +39,17 @@ public struct Collapser {
             for var frame in frames.reversed() {
                 let id: Int32
                 if let location = frame.location {
-                    let key = UInt64(truncatingIfNeeded: location.dso) << 48 | (location.address & 0xffff_ffff_ffff)
+                    let key = location.cacheKey
                     if let cached = frameIDs[key] {
                         id = cached
                     } else {
                         resolver.symbolize(&frame)
                         let name = frame.symbol.map { Collapser.tidy($0.name) } ?? "[\(model.dsos[location.dso].shortName)]"
-                        id = tree.intern(name, kind: resolver.kind(of: frame, pid: sample.pid))
+                        // stackcollapse-perf.pl drops frames whose name starts with "(" (process names).
+                        id = name.hasPrefix("(") ? -1 : tree.intern(name, kind: resolver.kind(of: frame, pid: sample.pid))
                         frameIDs.insert(id, for: key)
                     }
+                    if id < 0 { continue }
                 } else {
                     if unknownID < 0 { unknownID = tree.intern("[unknown]", kind: .unknown) }
                     id = unknownID
@@ -68,21 +70,19 @@ public struct Collapser {
         }
     }
 
-    /// stackcollapse-perf.pl's generic tidying: `;` would split the frame, so it becomes `:`; argument lists are
-    /// noise (except `(anon...)` and Go's `pkg.(*T).M`); quotes go.
+    /// stackcollapse-perf.pl's generic tidying: `;` would split the frame, so it becomes `:`; an argument list is
+    /// noise, so everything from the first `(` goes (but not `(anonymous namespace)`, nor in Go's `pkg.(*T).M`);
+    /// quotes go.
     public static func tidy(_ name: String) -> String {
         var utf8 = Array(name.utf8)
         if utf8.contains(UInt8(ascii: ";")) {
             utf8 = utf8.map { $0 == UInt8(ascii: ";") ? UInt8(ascii: ":") : $0 }
         }
-        if let paren = utf8.firstIndex(of: UInt8(ascii: "(")), !isGoMethod(utf8) {
-            var cut: Int? = nil
-            var i = paren
-            while i < utf8.count {
-                if utf8[i] == UInt8(ascii: "("), !utf8[(i + 1)...].starts(with: "anon".utf8) { cut = i; break }
-                i += 1
+        if utf8.contains(UInt8(ascii: "(")), !isGoMethod(utf8) {
+            let keep = "(anonymous namespace)".utf8
+            if let cut = utf8.indices.first(where: { utf8[$0] == UInt8(ascii: "(") && !utf8[$0...].starts(with: keep) }) {
+                utf8.removeSubrange(cut...)
             }
-            if let cut { utf8.removeSubrange(cut...) }
         }
         utf8.removeAll { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") }
         return String(decoding: utf8, as: UTF8.self)

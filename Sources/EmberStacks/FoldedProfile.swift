@@ -29,9 +29,6 @@ public struct FoldedProfile: Sendable, Equatable {
         kinds[frame] = kind
     }
 
-    /// The total weight of all stacks.
-    public var totalWeight: UInt64 { weights.values.reduce(0, &+) }
-
     /// Stacks sorted bytewise, as `sort` in the C locale and stackcollapse-perf.pl print them.
     public var sortedStacks: [(stack: String, weight: UInt64)] {
         weights.sorted { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }

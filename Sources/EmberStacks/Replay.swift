@@ -9,8 +9,11 @@ public final class Replay {
     public let model = ProcessModel()
     public let symbolizer: Symbolizer
     public let resolver: FrameResolver
-    /// Records the kernel dropped (PERF_RECORD_LOST) and samples parsed.
+    /// Records the kernel dropped (PERF_RECORD_LOST), samples it dropped before the buffer (LOST_SAMPLES), times it
+    /// throttled sampling (THROTTLE), and samples parsed.
     public private(set) var lostRecords: UInt64 = 0
+    public private(set) var lostSamples: UInt64 = 0
+    public private(set) var throttled: UInt64 = 0
     public private(set) var samples: UInt64 = 0
     public private(set) var malformedSamples: UInt64 = 0
 
@@ -40,6 +43,10 @@ public final class Replay {
                 try body(sample, record.eventIndex)
             case .lost:
                 lostRecords += LostRecord(record: record.bytes)?.lost ?? 0
+            case .lostSamples:
+                lostSamples += record.bytes.count >= 16 ? record.bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self) : 0
+            case .throttle:
+                throttled += 1
             default:
                 model.apply(record)
             }
@@ -50,6 +57,8 @@ public final class Replay {
     public var warnings: [String] {
         var out = file.warnings + symbolizer.warnings
         if lostRecords > 0 { out.append("\(lostRecords) events were lost while recording (the ring buffer was full); use a larger -m or a lower -F") }
+        if lostSamples > 0 { out.append("\(lostSamples) samples were dropped by the kernel before reaching the ring buffer") }
+        if throttled > 0 { out.append("the kernel throttled sampling \(throttled) times (kernel.perf_event_max_sample_rate); those periods have fewer samples") }
         if malformedSamples > 0 { out.append("\(malformedSamples) malformed samples were skipped") }
         return out
     }

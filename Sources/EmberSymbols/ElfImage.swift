@@ -1,4 +1,5 @@
 import CElfUtils
+import CEmberShim
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,7 +37,8 @@ public final class ElfImage {
     }
 
     /// The vDSO the kernel maps into this process; the same image it maps into every process it runs, so it
-    /// symbolizes `[vdso]` frames of recordings made on this kernel.
+    /// symbolizes `[vdso]` frames of recordings made on this kernel. The mapping lives as long as the process,
+    /// and libelf only reads it while this initializer runs.
     public static func runningVDSO() -> ElfImage? {
         guard libelfReady else { return nil }
         let base = getauxval(UInt(AT_SYSINFO_EHDR))
@@ -109,13 +111,17 @@ public final class ElfImage {
         return nil
     }
 
-    /// The virtual address of a file offset, through the PT_LOAD that contains it.
+    /// The virtual address of a file offset, through the executable PT_LOAD that contains it (or any PT_LOAD);
+    /// nil when no segment holds it, which means the mapping was not of this file's code.
     @inline(__always)
-    public func virtualAddress(ofFileOffset offset: UInt64) -> UInt64 {
-        for s in segments where offset >= s.fileOffset && offset < s.fileOffset &+ s.fileSize {
-            return offset &- s.fileOffset &+ s.virtualAddress
+    public func virtualAddress(ofFileOffset offset: UInt64) -> UInt64? {
+        var fallback: UInt64?
+        for s in segments where offset >= s.fileOffset && offset - s.fileOffset < s.fileSize {
+            let address = offset &- s.fileOffset &+ s.virtualAddress
+            if s.executable { return address }
+            fallback = fallback ?? address
         }
-        return offset
+        return fallback
     }
 
     private static func functionSymbols(elf: OpaquePointer, section: OpaquePointer, header: GElf_Shdr) -> SymbolTable.Builder {

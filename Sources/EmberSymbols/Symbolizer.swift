@@ -1,3 +1,4 @@
+import EmberKernel
 import EmberSession
 
 /// Turns `(dso, address)` locations into symbols, reading each binary once and each address once.
@@ -26,7 +27,7 @@ public final class Symbolizer {
     @inline(__always)
     public func symbol(at location: ProcessModel.Location) -> Hit? {
         if location.dso == model.kernelDso { return kernelSymbol(location.address) }
-        let key = UInt64(truncatingIfNeeded: location.dso) << 48 | (location.address & 0xffff_ffff_ffff)
+        let key = location.cacheKey
         if let cached = cache[key] { return cached }
         let hit = lookUp(location)
         cache[key] = hit
@@ -42,8 +43,9 @@ public final class Symbolizer {
     }
 
     private func lookUp(_ location: ProcessModel.Location) -> Hit? {
-        guard let image = image(for: location.dso) else { return nil }
-        let address = image.virtualAddress(ofFileOffset: location.address)
+        guard let image = image(for: location.dso), let address = image.virtualAddress(ofFileOffset: location.address) else {
+            return nil
+        }
         return image.symbols.lookup(address).map { Hit(name: $0.name, offset: address - $0.start) }
     }
 
@@ -69,7 +71,7 @@ public final class Symbolizer {
     /// The separate debug file of a stripped binary, found by build-id as gdb and perf find it.
     private func debugFile(for image: ElfImage) -> ElfImage? {
         guard let id = image.buildID, id.count > 1 else { return nil }
-        let hex = id.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        let hex = hexString(id)
         let path = "/usr/lib/debug/.build-id/\(hex.prefix(2))/\(hex.dropFirst(2)).debug"
         return try? ElfImage(path: path)
     }

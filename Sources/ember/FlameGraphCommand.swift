@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmberKernel
 import EmberRender
 import EmberStacks
 #if canImport(Glibc)
@@ -40,16 +41,24 @@ struct FlameGraphCommand: ParsableCommand {
 
     @OptionGroup var fold: FoldOptions
 
+    func validate() throws {
+        if input != nil && folded != nil { throw ValidationError("give either -i FILE or --folded FILE, not both") }
+        if folded != nil && (fold.count || fold.pid || fold.tid || fold.event != nil) {
+            throw ValidationError("--count, --pid, --tid and --event choose stacks from a recording; a folded file has them already")
+        }
+        guard width >= 100 else { throw ValidationError("--width \(width) is too small; use 100 or more") }
+        guard minwidth >= 0 else { throw ValidationError("--minwidth must not be negative") }
+    }
+
     func run() throws {
-        if input != nil && folded != nil { throw Diagnostics.fail("give either -i FILE or --folded FILE, not both") }
         let profile: FoldedProfile
-        var subtitle: String?
+        var options = FlameGraphOptions()
         if let folded {
-            guard let text = readWholeFile(folded) else {
-                throw Diagnostics.fail("cannot read \(folded): \(String(cString: strerror(errno)))")
+            guard let bytes = readSmallFileBytes(folded, limit: Int.max) else {
+                throw Diagnostics.fail("cannot read \(folded): \(Errno.current)")
             }
             do {
-                profile = try FoldedProfile.parse(Substring(text))
+                profile = try FoldedProfile.parse(Substring(decoding: bytes, as: UTF8.self))
             } catch {
                 throw Diagnostics.fail("\(folded): \(error)")
             }
@@ -57,55 +66,46 @@ struct FlameGraphCommand: ParsableCommand {
             let path = input ?? "perf.data"
             let replay = try openReplay(path)
             profile = try fold.fold(replay)
-            let event = fold.event ?? replay.file.events[0].name
-            subtitle = "\(path): event \(event)"
+            let event = replay.file.events[replay.eventIndex(named: fold.event) ?? 0]
+            options.subtitle = "\(path): event \(event.name)"
+            // Weights are sample periods: nanoseconds for the clock events.
+            options.countName = fold.count ? "samples" : (EventSpec.named(event.name)?.isClock == true ? "ns" : "events")
             report(replay)
         }
-        guard width >= 100 else { throw Diagnostics.fail("--width \(width) is too small; use 100 or more") }
-        var options = FlameGraphOptions()
-        if let title { options.title = title } else if inverted { options.title = "Icicle Graph" }
-        options.subtitle = subtitle
+        if let title { options.title = title }
         options.width = width
         options.minWidth = minwidth
         options.inverted = inverted
         options.palette = colors
-        if fold.count { options.countName = "samples" } else if folded == nil { options.countName = "weight" }
-        let svg = FlameGraph.render(profile, options: options)
-        guard writeWholeFile(output, svg) else {
-            throw Diagnostics.fail("cannot write \(output): \(String(cString: strerror(errno))) (choose another path with -o)")
+        var svg = FlameGraph.render(profile, options: options)
+        do {
+            try writeFile(output, &svg)
+        } catch {
+            throw Diagnostics.fail("cannot write \(output): \(error) (choose another path with -o)")
         }
         Diagnostics.note("wrote \(output) (\(profile.weights.count) stacks)")
     }
 }
 
-func readWholeFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { return nil }
-        if n == 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-func writeWholeFile(_ path: String, _ text: String) -> Bool {
+/// Writes text to a new file (mode 0644), reporting the errno of a failed write or close.
+func writeFile(_ path: String, _ text: inout String) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var text = text
-    return text.withUTF8 { b in
+    guard fd >= 0 else { throw Errno.current }
+    let written: Errno? = text.withUTF8 { b in
         var done = 0
         while done < b.count {
             let n = write(fd, b.baseAddress! + done, b.count - done)
-            if n < 0 { if errno == EINTR { continue }; return false }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return Errno.current
+            }
             done += n
         }
-        return true
+        return nil
     }
+    if let written {
+        close(fd)
+        throw written
+    }
+    guard close(fd) == 0 else { throw Errno.current }
 }

@@ -20,6 +20,12 @@ func openReplay(_ path: String) throws -> Replay {
     }
 }
 
+/// Flushes standard output; a failed write (a full disk, a closed pipe) is an error, not a silent short file.
+func finishOutput(_ out: TextOutput) throws {
+    out.flush()
+    if let error = out.error { throw Diagnostics.fail("writing the output failed: \(error)") }
+}
+
 /// Prints each warning of a finished replay once.
 func report(_ replay: Replay) {
     for w in replay.warnings { Diagnostics.warning(w) }
@@ -37,7 +43,7 @@ struct Script: ParsableCommand {
         let replay = try openReplay(input.input)
         let out = TextOutput(fd: 1)
         ScriptWriter().write(replay, to: out)
-        out.flush()
+        try finishOutput(out)
         report(replay)
     }
 }
@@ -88,7 +94,7 @@ struct Collapse: ParsableCommand {
             out.decimal(weight)
             out.byte(0x0a)
         }
-        out.flush()
+        try finishOutput(out)
         report(replay)
     }
 }

@@ -59,7 +59,8 @@ struct Record: ParsableCommand {
         let summary: RecordSummary
         do {
             summary = try Recorder(options: options).run()
-        } catch let e as RecordError {
+        } catch {
+            let e = RecordError(wrapping: error)
             throw Diagnostics.fail(e.description, status: e.exitStatus)
         }
         for note in summary.notes { Diagnostics.note(note) }
@@ -107,9 +108,11 @@ struct Record: ParsableCommand {
         if let frequency {
             guard frequency > 0 else { throw UsageProblem(text: "-F must be at least 1") }
             options.sampling = .frequency(frequency)
+            options.samplingIsDefault = false
         } else if let period {
             guard period > 0 else { throw UsageProblem(text: "-c must be at least 1") }
             options.sampling = .period(period)
+            options.samplingIsDefault = false
         }
         switch callGraph {
         case nil: options.callGraph = callGraphFP

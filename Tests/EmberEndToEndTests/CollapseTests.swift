@@ -10,7 +10,7 @@ final class CollapseTests: XCTestCase {
         try requirePerf()
         let dir = try Tool.scratchDirectory()
         let file = dir + "/perf.data"
-        let rec = try Tool.perf(["record", "-g", "-F", "2999", "-o", file, "--", try Tool.demo(), "1"])
+        let rec = try Tool.perf(["record", "-g", "-F", Tool.rate(2999), "-o", file, "--", try Tool.demo(), "1"])
         XCTAssertEqual(rec.status, 0, rec.stderr)
         let expected = PerfScriptFolder.fold(try Tool.perf(["script", "-i", file]).stdout)
         let collapse = try Tool.ember(["collapse", "-i", file])

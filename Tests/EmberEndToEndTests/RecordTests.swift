@@ -33,7 +33,7 @@ final class RecordTests: XCTestCase {
         try requirePerf()
         let dir = try Tool.scratchDirectory()
         let file = dir + "/e.data"
-        XCTAssertEqual(try Tool.ember(["record", "-g", "-q", "-F", "1999", "-o", file, "--", try Tool.demo(), "1"]).status, 0)
+        XCTAssertEqual(try Tool.ember(["record", "-g", "-q", "-F", Tool.rate(1999), "-o", file, "--", try Tool.demo(), "1"]).status, 0)
         let perf = try Tool.perf(["script", "-i", file])
         XCTAssertEqual(perf.status, 0, perf.stderr)
         XCTAssertEqual(perf.stderr.trimmingCharacters(in: .whitespacesAndNewlines), "", "perf script warned")
@@ -62,22 +62,14 @@ final class RecordTests: XCTestCase {
         try requirePerf()
         let dir = try Tool.scratchDirectory()
         let file = dir + "/int.data"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Tool.emberPath)
-        p.arguments = ["record", "-g", "-q", "-o", file, "--", try Tool.demo(), "30"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        Thread.sleep(forTimeInterval: 1.5)
+        let p = try Tool.startRecording(["record", "-g", "-q", "-o", file, "--", try Tool.demo(), "30"], output: file)
         kill(p.processIdentifier, SIGINT)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        XCTAssertTrue(stderr.contains("interrupted (SIGINT)"), stderr)
+        XCTAssertEqual(p.terminationReason, .exit, "ember finishes the file and exits instead of dying by the signal")
         let ember = try Tool.ember(["script", "-i", file])
         XCTAssertEqual(ember.status, 0)
         XCTAssertEqual(ember.stderr, "", "a finalized file reads without warnings")
-        XCTAssertGreaterThan(ember.stdout.components(separatedBy: "cpu-clock:").count, 500)
+        XCTAssertGreaterThan(ember.stdout.components(separatedBy: "cpu-clock:").count, 10)
         let perf = try Tool.perf(["script", "-i", file])
         XCTAssertEqual(perf.status, 0, perf.stderr)
         XCTAssertTrue(perf.stdout.contains("spin_primes"))
@@ -88,28 +80,24 @@ final class RecordTests: XCTestCase {
         try requireRoot()
         let dir = try Tool.scratchDirectory()
         let file = dir + "/killed.data"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Tool.emberPath)
-        p.arguments = ["record", "-g", "-q", "-o", file, "--", try Tool.demo(), "3"]
-        p.standardError = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        Thread.sleep(forTimeInterval: 1.5)
+        let p = try Tool.startRecording(["record", "-g", "-q", "-o", file, "--", try Tool.demo(), "30"], output: file)
+        let orphans = Tool.children(of: p.processIdentifier)
         kill(p.processIdentifier, SIGKILL)
+        // The demo outlives its recorder; end it too (Foundation's wait would otherwise wait for it).
+        for pid in orphans { kill(pid, SIGKILL) }
         p.waitUntilExit()
-        Thread.sleep(forTimeInterval: 0.2)
         let r = try Tool.ember(["collapse", "-i", file, "--count"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("not finalized"), r.stderr)
-        XCTAssertGreaterThan(parseFolded(r.stdout).values.reduce(0, +), 300)
+        XCTAssertGreaterThan(parseFolded(r.stdout).values.reduce(0, +), 10)
     }
 
-    /// A one-page ring at a high rate wraps many times; every record still parses.
+    /// A two-page ring at a high rate wraps many times; every record still parses.
     func testSmallRingWrapsAroundAndEveryRecordParses() throws {
         try requireRoot()
         let dir = try Tool.scratchDirectory()
         let file = dir + "/wrap.data"
-        let r = try Tool.ember(["record", "-g", "-q", "-m", "2", "-F", "20000", "-o", file, "--", try Tool.demo(), "1"])
+        let r = try Tool.ember(["record", "-g", "-q", "-m", "2", "-F", Tool.rate(20000), "-o", file, "--", try Tool.demo(), "1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let samples = try XCTUnwrap(Int(r.stderr.split(separator: " ").drop { $0 != "record:" }.dropFirst().first ?? ""))
         XCTAssertGreaterThan(samples, 4 * 8192 / 64, "enough samples to wrap an 8 KiB ring several times")
@@ -125,7 +113,7 @@ final class RecordTests: XCTestCase {
         let dir = try Tool.scratchDirectory()
         let file = dir + "/lost.data"
         // All CPUs, the kernel's maximum rate, one data page per CPU, and a busy machine: the rings overflow.
-        let r = try Tool.ember(["record", "-a", "-g", "-q", "-m", "1", "-F", "100000", "-o", file, "--",
+        let r = try Tool.ember(["record", "-a", "-g", "-q", "-m", "1", "-F", Tool.rate(100000), "-o", file, "--",
                                 try Tool.demo(), "1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let summary = try XCTUnwrap(r.stderr.split(separator: "\n").first { $0.hasPrefix("ember record:") })

@@ -5,12 +5,14 @@
 //   promise on a shared mapping: ember_load_acquire_u64 / ember_store_release_u64 (tools/include/linux/ring_buffer.h).
 // - fork() is unsafe from Swift (the runtime may hold locks in the child), so the stopped-child handshake that
 //   `ember record -- CMD` needs lives here: the child waits on a pipe until the parent has opened its events.
+// - getauxval(AT_SYSINFO_EHDR) locates the vDSO image; it is reached through this header.
 // - struct epoll_event is packed on x86_64, which Swift does not import: ember_epoll_* pass plain fds.
 // This shim can shrink if the Swift standard library gains a syscall wrapper and atomics on foreign memory.
 #ifndef CEMBERSHIM_H
 #define CEMBERSHIM_H
 
 #include <stdint.h>
+#include <sys/auxv.h>
 #include <sys/types.h>
 
 /// syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags); returns the fd or -1 with errno set.
@@ -40,16 +42,24 @@ typedef struct {
     int error_fd;  // reads EOF when exec succeeded, or the int errno of a failed exec.
 } ember_stopped_child;
 
-/// Forks a child that restores the default signal mask and dispositions, waits for the go byte, then execvp()s
-/// argv. Returns 0, or -1 with errno set when the fork or pipes failed.
+/// Forks a child that waits for the go byte (with the parent's signals still blocked, so a Ctrl-C during set-up
+/// cannot kill it before the parent is ready), then restores the default signal mask and dispositions and
+/// execvp()s argv. Returns 0, or -1 with errno set when the fork or pipes failed.
 int ember_spawn_stopped(char *const argv[], ember_stopped_child *out);
 
 /// epoll_create1(EPOLL_CLOEXEC) and EPOLL_CTL_ADD of `fd` for EPOLLIN; -1 with errno on failure.
 int ember_epoll_create(void);
 int ember_epoll_add(int epfd, int fd);
 
-/// epoll_wait, returning the ready fds in `fds` (at most `max`); -1 with errno on failure (EINTR included).
-int ember_epoll_wait(int epfd, int *fds, int max, int timeout_ms);
+/// EPOLL_CTL_DEL of `fd`.
+int ember_epoll_del(int epfd, int fd);
+
+/// epoll_wait, returning the ready fds in `fds` and their EPOLL* bits in `events` (at most `max`, 64);
+/// -1 with errno on failure (EINTR included).
+int ember_epoll_wait(int epfd, int *fds, uint32_t *events, int max, int timeout_ms);
+
+/// EPOLLHUP, EPOLLERR: the monitored task is gone (per-task events) or the fd is broken.
+#define EMBER_EPOLL_HANGUP 0x18
 
 /// signalfd(-1) for SIGINT, SIGTERM and SIGCHLD, non-blocking and close-on-exec; the caller blocks them first.
 int ember_signalfd(void);

@@ -20,7 +20,7 @@ enum PerfScriptFolder {
             if line.hasPrefix("#") { continue }
             if line.first == "\t" || line.first == " " {
                 guard comm != nil else { continue }
-                frames.append(frameName(line))
+                if let name = frameName(line) { frames.append(name) }
                 continue
             }
             comm = headerComm(line)
@@ -53,8 +53,9 @@ enum PerfScriptFolder {
         return line
     }
 
-    /// `\t    55d0c8a01139 hot_loop+0x19 (/path/demo)` → `hot_loop`; unknown symbols take the binary's name.
-    private static func frameName(_ line: String) -> String {
+    /// `\t    55d0c8a01139 hot_loop+0x19 (/path/demo)` → `hot_loop`; unknown symbols take the binary's name;
+    /// nil for frames the Perl script skips (names starting with `(`).
+    private static func frameName(_ line: String) -> String? {
         let trimmed = line.drop { $0 == " " || $0 == "\t" }
         guard let space = trimmed.firstIndex(of: " ") else { return "[unknown]" }
         let rest = trimmed[trimmed.index(after: space)...]
@@ -71,9 +72,12 @@ enum PerfScriptFolder {
             }
             return "[unknown]"
         }
+        if symbol.hasPrefix("(") { return nil }
         symbol = symbol.replacingOccurrences(of: ";", with: ":")
-        if let paren = symbol.firstIndex(of: "("), !symbol[paren...].hasPrefix("(anon") {
-            symbol = String(symbol[..<paren])
+        // s/\((?!anonymous namespace\)).*//, unless the name looks like a Go method (pkg.(*T).M).
+        if symbol.range(of: #"\.\(.*\)\."#, options: .regularExpression) == nil,
+           let cut = symbol.range(of: #"\((?!anonymous namespace\))"#, options: .regularExpression) {
+            symbol = String(symbol[..<cut.lowerBound])
         }
         return symbol.filter { $0 != "\"" && $0 != "'" }
     }

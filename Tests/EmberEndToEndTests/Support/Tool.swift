@@ -59,6 +59,42 @@ enum Tool {
         try run("/usr/bin/perf", arguments)
     }
 
+    /// `hz`, or the kernel's current `perf_event_max_sample_rate` when that is lower: the kernel lowers it while
+    /// tests run when sampling interrupts take too long.
+    static func rate(_ hz: Int) -> String {
+        let text = (try? String(contentsOfFile: "/proc/sys/kernel/perf_event_max_sample_rate", encoding: .utf8)) ?? ""
+        return String(min(hz, Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? hz))
+    }
+
+    /// Starts `ember record` in the background and waits until its first round of records is on disk.
+    static func startRecording(_ arguments: [String], output: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: emberPath)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+            if size > 16384 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return p
+    }
+
+    /// The children of a process, from the parent pid in each `/proc/PID/stat` (this kernel has no
+    /// `/proc/PID/task/TID/children`).
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { candidate in
+            guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8),
+                  let close = stat.range(of: ")", options: .backwards) else { return false }
+            let fields = stat[close.upperBound...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
+        }
+    }
+
     /// A fresh scratch directory, world-writable so that tests running as `nobody` can use it.
     static func scratchDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ember-tests-\(UUID().uuidString)")

@@ -1,0 +1,36 @@
+/// The bitfield word at offset 40 of `perf_event_attr`.
+public struct AttrFlags: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public static let disabled = AttrFlags(rawValue: 1 << 0)
+    public static let inherit = AttrFlags(rawValue: 1 << 1)
+    public static let pinned = AttrFlags(rawValue: 1 << 2)
+    public static let exclusive = AttrFlags(rawValue: 1 << 3)
+    public static let excludeUser = AttrFlags(rawValue: 1 << 4)
+    public static let excludeKernel = AttrFlags(rawValue: 1 << 5)
+    public static let excludeHypervisor = AttrFlags(rawValue: 1 << 6)
+    public static let excludeIdle = AttrFlags(rawValue: 1 << 7)
+    public static let mmap = AttrFlags(rawValue: 1 << 8)
+    public static let comm = AttrFlags(rawValue: 1 << 9)
+    public static let freq = AttrFlags(rawValue: 1 << 10)
+    public static let inheritStat = AttrFlags(rawValue: 1 << 11)
+    public static let enableOnExec = AttrFlags(rawValue: 1 << 12)
+    public static let task = AttrFlags(rawValue: 1 << 13)
+    public static let watermark = AttrFlags(rawValue: 1 << 14)
+    public static let mmapData = AttrFlags(rawValue: 1 << 17)
+    public static let sampleIDAll = AttrFlags(rawValue: 1 << 18)
+    public static let excludeHost = AttrFlags(rawValue: 1 << 19)
+    public static let excludeGuest = AttrFlags(rawValue: 1 << 20)
+    public static let excludeCallchainKernel = AttrFlags(rawValue: 1 << 21)
+    public static let excludeCallchainUser = AttrFlags(rawValue: 1 << 22)
+    public static let mmap2 = AttrFlags(rawValue: 1 << 23)
+    public static let commExec = AttrFlags(rawValue: 1 << 24)
+    public static let useClockID = AttrFlags(rawValue: 1 << 25)
+    public static let contextSwitch = AttrFlags(rawValue: 1 << 26)
+    public static let writeBackward = AttrFlags(rawValue: 1 << 27)
+    public static let namespaces = AttrFlags(rawValue: 1 << 28)
+    public static let ksymbol = AttrFlags(rawValue: 1 << 29)
+    public static let bpfEvent = AttrFlags(rawValue: 1 << 30)
+    public static let buildID = AttrFlags(rawValue: 1 << 34)
+
+}

@@ -1,0 +1,53 @@
+import CEmberShim
+import EmberKernel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the recorder sleeps: an epoll set of the ring buffers (woken at their watermark) and a signalfd for
+/// SIGINT, SIGTERM and SIGCHLD.
+final class EventWaiter {
+    private let signalFD: Int32
+    private let epollFD: Int32
+    private var ready = [Int32](repeating: 0, count: 64)
+    private var readyEvents = [UInt32](repeating: 0, count: 64)
+
+    init(rings: [RingBuffer]) throws {
+        signalFD = ember_signalfd()
+        guard signalFD >= 0 else { throw RecordError.system("signalfd", Errno.current) }
+        epollFD = ember_epoll_create()
+        guard epollFD >= 0 else {
+            let e = Errno.current
+            close(signalFD)
+            throw RecordError.system("epoll_create1", e)
+        }
+        guard ember_epoll_add(epollFD, signalFD) == 0, rings.allSatisfy({ ember_epoll_add(epollFD, $0.event.fd) == 0 }) else {
+            let e = Errno.current
+            close(signalFD)
+            close(epollFD)
+            throw RecordError.system("epoll_ctl", e)
+        }
+    }
+
+    deinit {
+        close(signalFD)
+        close(epollFD)
+    }
+
+    /// Sleeps until a ring reaches its watermark, a signal arrives, or `timeoutMS` passes. A ring whose task has
+    /// exited reports a hang-up on every wait from then on; it leaves the set (its remaining records are still
+    /// drained with the others), so that the recorder does not spin.
+    func wait(timeoutMS: Int) {
+        let n = ember_epoll_wait(epollFD, &ready, &readyEvents, Int32(ready.count), Int32(timeoutMS))
+        guard n > 0 else { return }
+        for i in 0..<Int(n) where ready[i] != signalFD && readyEvents[i] & UInt32(EMBER_EPOLL_HANGUP) != 0 {
+            _ = ember_epoll_del(epollFD, ready[i])
+        }
+    }
+
+    /// The next pending SIGINT/SIGTERM/SIGCHLD, or nil.
+    func nextSignal() -> Int32? {
+        let s = ember_signalfd_next(signalFD)
+        return s == 0 ? nil : s
+    }
+}

@@ -1,0 +1,61 @@
+import EmberKernel
+@testable import EmberPerfData
+import EmberSession
+import XCTest
+
+/// The process model on synthesized records: forks copy the parent's maps, exec starts over, a reused pid does
+/// not inherit a dead process's maps.
+final class ProcessModelTests: XCTestCase {
+    private let encoder: RecordEncoder = {
+        var attr = EventAttr(type: .software)
+        attr.sampleType = [.tid, .time]
+        attr.flags = [.sampleIDAll]
+        return RecordEncoder(attr: attr, id: 1)
+    }()
+
+    private func apply(_ model: ProcessModel, _ bytes: [UInt8], _ type: RecordType) {
+        bytes.withUnsafeBytes { model.apply(RecordRef(type: type, misc: UInt16(bytes[4]) | UInt16(bytes[5]) << 8, bytes: $0, eventIndex: 0, time: 0)) }
+    }
+
+    private func map(_ model: ProcessModel, pid: Int32, start: UInt64, path: String) {
+        let m = MmapRecord(pid: pid, tid: pid, start: start, length: 0x1000, pageOffset: 0x2000, protection: 5, flags: 2,
+                           device: nil, inode: 0, filename: path)
+        apply(model, encoder.mmap2(m), .mmap2)
+    }
+
+    private func fork(_ model: ProcessModel, pid: Int32, ppid: Int32) {
+        var w = ByteWriter()
+        w.u32(RecordType.fork.rawValue); w.u16(0); w.u16(32)
+        w.i32(pid); w.i32(ppid); w.i32(pid); w.i32(ppid); w.u64(0)
+        apply(model, w.bytes, .fork)
+    }
+
+    func testForkCopiesMapsAndExecStartsOver() {
+        let model = ProcessModel()
+        apply(model, encoder.comm(pid: 10, tid: 10, name: "parent"), .comm)
+        map(model, pid: 10, start: 0x400000, path: "/bin/parent")
+        fork(model, pid: 11, ppid: 10)
+        XCTAssertEqual(model.comm(tid: 11), "parent", "a child takes its parent's name")
+        let inChild = model.resolve(pid: 11, address: 0x400010)
+        XCTAssertEqual(inChild.map { model.dsos[$0.dso].path }, "/bin/parent")
+        XCTAssertEqual(inChild?.address, 0x2010, "file offset = address - start + pgoff")
+        apply(model, encoder.comm(pid: 11, tid: 11, name: "child", exec: true), .comm)
+        XCTAssertNil(model.resolve(pid: 11, address: 0x400010), "exec replaces the address space")
+        XCTAssertNotNil(model.resolve(pid: 10, address: 0x400010), "the parent keeps its own")
+        XCTAssertEqual(model.comm(tid: 11), "child")
+    }
+
+    func testReusedPidDoesNotInheritAnEarlierProcessesMaps() {
+        let model = ProcessModel()
+        map(model, pid: 20, start: 0x500000, path: "/bin/old")
+        fork(model, pid: 20, ppid: 99)  // pid 20 reused by a child of a process that predates the recording
+        XCTAssertNil(model.resolve(pid: 20, address: 0x500010))
+    }
+
+    func testKernelAddressesAndUnknownThreads() {
+        let model = ProcessModel()
+        XCTAssertEqual(model.resolve(pid: 1, address: 0xffff_ffff_8100_0000)?.dso, model.kernelDso)
+        XCTAssertNil(model.resolve(pid: 1, address: 0x1000))
+        XCTAssertEqual(model.comm(tid: 77), ":77", "perf's name for a thread without COMM")
+    }
+}

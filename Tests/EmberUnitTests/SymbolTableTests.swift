@@ -1,0 +1,67 @@
+@testable import EmberSymbols
+import EmberStacks
+import XCTest
+
+final class SymbolTableTests: XCTestCase {
+    /// Aliases at one address resolve as perf's choose_best_symbol does; zero-sized symbols reach the next one.
+    func testBestSymbolAndEnds() {
+        var b = SymbolTable.Builder()
+        b.add(start: 0x1000, size: 0x10, name: "__memcpy_weak", binding: .weak)
+        b.add(start: 0x1000, size: 0x10, name: "memcpy", binding: .global)
+        b.add(start: 0x1000, size: 0x10, name: "__memcpy_local", binding: .local)
+        b.add(start: 0x2000, size: 0, name: "no_size", binding: .global)
+        b.add(start: 0x2100, size: 0x20, name: "_a", binding: .global)
+        b.add(start: 0x2100, size: 0x20, name: "__b", binding: .global)
+        let t = SymbolTable(b)
+        XCTAssertEqual(t.lookup(0x1008)?.name, "memcpy")
+        XCTAssertNil(t.lookup(0x1010), "past a sized symbol's end")
+        XCTAssertEqual(t.lookup(0x20ff)?.name, "no_size", "a zero-sized symbol extends to the next")
+        XCTAssertEqual(t.lookup(0x2100)?.name, "_a", "fewer leading underscores")
+        XCTAssertNil(t.lookup(0xfff))
+    }
+
+    func testCacheRoundTripAndCorruptCache() {
+        var b = SymbolTable.Builder()
+        for i in 0..<100 { b.add(start: UInt64(0x1000 + i * 16), size: 16, name: "f\(i)", binding: .global) }
+        let t = SymbolTable(b)
+        let bytes = t.serialized()
+        let back = bytes.withUnsafeBytes { SymbolTable(serialized: $0) }
+        XCTAssertEqual(back?.count, 100)
+        XCTAssertEqual(back?.lookup(0x1000 + 57 * 16 + 3)?.name, "f57")
+        var corrupt = bytes
+        corrupt[16] = 0xff  // names length
+        corrupt[23] = 0x7f
+        XCTAssertNil(corrupt.withUnsafeBytes { SymbolTable(serialized: $0) })
+        XCTAssertNil(Array(bytes.prefix(40)).withUnsafeBytes { SymbolTable(serialized: $0) })
+    }
+
+    /// kallsyms lines, module symbols included (`addr t name\t[module]`); data symbols are skipped.
+    func testKallsymsParsing() {
+        let text = """
+            0000000000000000 A fixed_percpu_data
+            ffffffff81000000 T _text
+            ffffffff81000100 T startup_64
+            ffffffff81000200 t local_fn
+            ffffffff81000300 D some_data
+            ffffffffc0000000 t mod_fn\t[ext4]
+            ffffffff81000400 W weak_fn
+            """
+        let k = KernelSymbols(kallsyms: Array(text.utf8))
+        XCTAssertFalse(k.addressesHidden)
+        XCTAssertEqual(k.table.lookup(0xffff_ffff_8100_0150)?.name, "startup_64")
+        XCTAssertEqual(k.table.lookup(0xffff_ffff_8100_0250)?.name, "local_fn")
+        XCTAssertEqual(k.table.lookup(0xffff_ffff_c000_0004)?.name, "mod_fn")
+        XCTAssertEqual(k.table.lookup(0xffff_ffff_8100_0300)?.name, "local_fn", "data symbols are not functions")
+        let hidden = KernelSymbols(kallsyms: Array("0000000000000000 T _text\n0000000000000000 T startup_64\n".utf8))
+        XCTAssertTrue(hidden.addressesHidden)
+    }
+
+    /// stackcollapse-perf.pl's tidying rules.
+    func testTidy() {
+        XCTAssertEqual(Collapser.tidy("std::vector<int>::push_back(int const&)"), "std::vector<int>::push_back")
+        XCTAssertEqual(Collapser.tidy("(anonymous namespace)::helper(int)"), "(anonymous namespace)::helper")
+        XCTAssertEqual(Collapser.tidy("net/http.(*Client).Do"), "net/http.(*Client).Do")
+        XCTAssertEqual(Collapser.tidy("a;b"), "a:b")
+        XCTAssertEqual(Collapser.tidy("say \"hi\" 'x'"), "say hi x")
+    }
+}
