@@ -26,7 +26,9 @@ let package = Package(
         .target(name: "EmberKernel", dependencies: ["CEmberShim"]),
         .target(name: "EmberPerfData", dependencies: ["EmberKernel"]),
         .target(name: "EmberSession", dependencies: ["EmberPerfData"]),
-        .target(name: "EmberSymbols", dependencies: ["CElfUtils", "CEmberShim", "EmberKernel", "EmberSession"]),
+        .target(name: "EmberSymbols", dependencies: ["CElfUtils", "CEmberShim", "EmberKernel", "EmberSession"],
+                // __cxa_demangle; swift_demangle comes with the Swift runtime.
+                linkerSettings: [.linkedLibrary("stdc++")]),
         .target(name: "EmberStacks", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols"]),
         .target(name: "EmberRender", dependencies: ["EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "CEmberShim"]),

@@ -1,4 +1,5 @@
-// elfutils' libelf and libdw, for symbol tables, build-ids and (later) DWARF.
+// elfutils' libelf and libdw, for symbol tables, build-ids, inlined frames and source lines.
 #include <gelf.h>
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>

@@ -1,10 +1,12 @@
 import EmberPerfData
 import EmberSession
 import EmberStacks
+import EmberSymbols
 
 /// `ember script`: each sample as `perf script` prints it with call chains — a header line at column 0
 /// (`comm pid/tid [cpu] time: period event:`), one indented line per frame (`addr symbol+offset (binary)`), then a
-/// blank line.
+/// blank line. Inlined functions come before the frame they were inlined into, as `addr name (inlined)`; with
+/// source lines, each frame line is followed by `  file:line`, as perf's `-F +srcline` prints it.
 public struct ScriptWriter {
     public init() {}
 
@@ -16,6 +18,13 @@ public struct ScriptWriter {
         let model = replay.model
         let dsoNames = { (i: Int) in model.dsos[i].path }
         var count: UInt64 = 0
+        let sourceLines = replay.symbolizer.options.sourceLines
+        func line(_ l: SourceLine?) {
+            guard sourceLines, let l else { return }
+            out.write("  ")
+            out.write(l.short)
+            out.byte(0x0a)
+        }
         replay.forEachSample(event: nil) { sample, eventIndex in
             count += 1
             out.write(model.comm(tid: sample.tid))
@@ -36,6 +45,14 @@ public struct ScriptWriter {
             out.byte(0x0a)
             replay.resolver.frames(of: sample, into: &frames)
             for frame in frames {
+                for function in frame.symbol?.inlined ?? [] {
+                    out.byte(0x09)
+                    out.hex(frame.address, width: 16)
+                    out.byte(0x20)
+                    out.write(function.name)
+                    out.write(" (inlined)\n")
+                    line(function.line)
+                }
                 out.byte(0x09)
                 out.hex(frame.address, width: 16)
                 out.byte(0x20)
@@ -49,6 +66,7 @@ public struct ScriptWriter {
                 out.write(" (")
                 out.write(frame.location.map { dsoNames($0.dso) } ?? "[unknown]")
                 out.write(")\n")
+                line(frame.symbol?.line)
             }
             out.byte(0x0a)
         }

@@ -12,6 +12,12 @@ public struct Dso: Hashable, Sendable {
     /// The vDSO: no file, but an ELF image the kernel provides, addressed by offset like a file.
     public var isVDSO: Bool { path == "[vdso]" }
 
+    /// JIT code of one process, named by its `/tmp/perf-PID.map` (addresses are absolute).
+    public var isPerfMap: Bool { path.hasPrefix("/tmp/perf-") && path.hasSuffix(".map") }
+
+    /// Bracketed names (`[vdso]`, `[heap]`, `[anon:...]`) and anonymous memory have no file to read symbols from.
+    public var hasFileOffsets: Bool { (isFile && !isPerfMap) || isVDSO }
+
     /// The last path component, as stackcollapse-perf.pl shows unknown frames (`[libc.so.6]`).
     public var shortName: String {
         guard let slash = path.lastIndex(of: "/") else { return path }

@@ -89,12 +89,14 @@ public final class ProcessModel {
         // absolute address (see `resolve`), so kernel maps need no table.
         if isKernel { return }
         guard m.isExecutable else { return }
-        let dso = dsoIndex(path: m.filename)
+        // Anonymous executable memory is JIT code, symbolized through its process's perf map, as perf does.
+        let anonymous = m.filename == "//anon" || m.filename.hasPrefix("[anon") || m.filename.hasPrefix("/memfd:")
+        let dso = dsoIndex(path: anonymous ? "/tmp/perf-\(m.pid).map" : m.filename)
         let p = process(m.pid)
         // Anonymous and special regions are located by address, not file offset.
-        let pageOffset = dsos[dso].isFile || dsos[dso].isVDSO ? m.pageOffset : m.start
+        let pageOffset = dsos[dso].hasFileOffsets ? m.pageOffset : m.start
         p.maps.insert(Mapping(start: m.start, end: m.start &+ m.length, pageOffset: pageOffset, dso: dso))
-        if p.exeDso == nil, dsos[dso].isFile { p.exeDso = dso }
+        if p.exeDso == nil, dsos[dso].hasFileOffsets, !dsos[dso].isVDSO { p.exeDso = dso }
     }
 
     /// The thread's name, or perf's `:tid` when none was recorded.

@@ -1,9 +1,11 @@
 import EmberPerfData
 import EmberSession
+import EmberSymbols
 
 /// Folds a recording's samples into stacks with stackcollapse-perf.pl's conventions: the process name first
 /// (spaces as `_`), then outermost to leaf; symbol offsets dropped; an unresolved frame named after its binary
-/// (`[libc.so.6]`) or `[unknown]`; weight the sample period (or 1 with `count`).
+/// (`[libc.so.6]`) or `[unknown]`; inlined functions as frames of their own marked `_[i]`; weight the sample
+/// period (or 1 with `count`). Swift names keep their argument labels (`sortMany(_:)`), which is their short form.
 public struct Collapser {
     public enum Root: Sendable { case comm, pid, tid }
 
@@ -21,6 +23,8 @@ public struct Collapser {
         var tree = CallTree()
         var frames: [ResolvedFrame] = []
         var frameIDs = IntegerMap(capacity: 4096)
+        // A location's frames (its inlined functions, then its symbol) as a run in `runs`: start and count.
+        var runs: [Int32] = []
         var unknownID: Int32 = -1
         var roots: [Int32: (comm: String, id: Int32)] = [:]
         let resolver = replay.resolver
@@ -37,24 +41,34 @@ public struct Collapser {
             }
             var node = tree.child(of: 0, frame: rootID)
             for var frame in frames.reversed() {
-                let id: Int32
-                if let location = frame.location {
-                    let key = location.cacheKey
-                    if let cached = frameIDs[key] {
-                        id = cached
-                    } else {
-                        resolver.symbolize(&frame)
-                        let name = frame.symbol.map { Collapser.tidy($0.name) } ?? "[\(model.dsos[location.dso].shortName)]"
-                        // stackcollapse-perf.pl drops frames whose name starts with "(" (process names).
-                        id = name.hasPrefix("(") ? -1 : tree.intern(name, kind: resolver.kind(of: frame, pid: sample.pid))
-                        frameIDs.insert(id, for: key)
-                    }
-                    if id < 0 { continue }
-                } else {
+                guard let location = frame.location else {
                     if unknownID < 0 { unknownID = tree.intern("[unknown]", kind: .unknown) }
-                    id = unknownID
+                    node = tree.child(of: node, frame: unknownID)
+                    continue
                 }
-                node = tree.child(of: node, frame: id)
+                let key = location.cacheKey
+                let run: Int
+                if let cached = frameIDs[key] {
+                    run = Int(cached)
+                } else {
+                    resolver.symbolize(&frame)
+                    let kind = resolver.kind(of: frame, pid: sample.pid)
+                    run = runs.count
+                    runs.append(0)
+                    if let symbol = frame.symbol {
+                        for name in [Collapser.name(symbol.name, symbol.language)]
+                            + symbol.inlined.reversed().map({ Collapser.name($0.name, $0.language) + "_[i]" })
+                            // stackcollapse-perf.pl drops frames whose name starts with "(" (process names).
+                            where !name.hasPrefix("(") {
+                            runs.append(tree.intern(name, kind: kind))
+                        }
+                    } else {
+                        runs.append(tree.intern("[\(model.dsos[location.dso].shortName)]", kind: kind))
+                    }
+                    runs[run] = Int32(runs.count - run - 1)
+                    frameIDs.insert(Int32(run), for: key)
+                }
+                for i in 0..<Int(runs[run]) { node = tree.child(of: node, frame: runs[run + 1 + i]) }
             }
             tree.addWeight(countSamples ? 1 : sample.period, to: node)
         }
@@ -68,6 +82,11 @@ public struct Collapser {
         case .pid: return "\(comm)-\(sample.pid)"
         case .tid: return "\(comm)-\(sample.pid)/\(sample.tid)"
         }
+    }
+
+    /// A frame's folded name: Swift's short names as they are, others tidied.
+    static func name(_ name: String, _ language: SymbolLanguage) -> String {
+        language == .swift ? name.replacing(";", with: ":") : tidy(name)
     }
 
     /// stackcollapse-perf.pl's generic tidying: `;` would split the frame, so it becomes `:`; an argument list is

@@ -17,9 +17,11 @@ public final class Replay {
     public private(set) var samples: UInt64 = 0
     public private(set) var malformedSamples: UInt64 = 0
 
-    public init(path: String) throws {
+    public init(path: String, symbols: SymbolOptions = SymbolOptions()) throws {
         file = try PerfDataFile(path: path)
-        symbolizer = Symbolizer(model: model)
+        var symbols = symbols
+        for entry in file.buildIDs where entry.cpuMode == .user { symbols.expectedBuildIDs[entry.filename] = entry.buildID }
+        symbolizer = Symbolizer(model: model, options: symbols)
         resolver = FrameResolver(model: model, symbolizer: symbolizer)
     }
 

@@ -18,6 +18,8 @@ public final class ElfImage {
     public let segments: [Segment]
     public private(set) var symbols: SymbolTable
     public let buildID: [UInt8]?
+    /// The `.gnu_debuglink` file name of a stripped binary's debug file.
+    public let debugLink: String?
     /// True when the symbols came from a full `.symtab` rather than the exported `.dynsym` alone.
     public let hasFullSymbols: Bool
 
@@ -72,6 +74,9 @@ public final class ElfImage {
         var symtab = SymbolTable.Builder()
         var dynsym = SymbolTable.Builder()
         var buildID: [UInt8]?
+        var debugLink: String?
+        var namesIndex = 0
+        _ = elf_getshdrstrndx(elf, &namesIndex)
         var scn: OpaquePointer? = nil
         while let s = elf_nextscn(elf, scn) {
             scn = s
@@ -81,12 +86,18 @@ public final class ElfImage {
             case SHT_SYMTAB: symtab = ElfImage.functionSymbols(elf: elf, section: s, header: sh)
             case SHT_DYNSYM: dynsym = ElfImage.functionSymbols(elf: elf, section: s, header: sh)
             case SHT_NOTE: if buildID == nil { buildID = ElfImage.buildID(section: s) }
+            case SHT_PROGBITS:
+                if let name = elf_strptr(elf, namesIndex, Int(sh.sh_name)), strcmp(name, ".gnu_debuglink") == 0,
+                   let data = elf_getdata(s, nil), let bytes = data.pointee.d_buf, data.pointee.d_size > 4 {
+                    debugLink = String(cString: bytes.assumingMemoryBound(to: CChar.self))
+                }
             default: break
             }
         }
         self.symbols = SymbolTable(symtab.isEmpty ? dynsym : symtab)
         self.hasFullSymbols = !symtab.isEmpty
         self.buildID = buildID
+        self.debugLink = debugLink
     }
 
     /// Takes the symbols of a separate debug file (same addresses, full `.symtab`) when it has more.

@@ -1,26 +1,51 @@
 import EmberKernel
 import EmberSession
 
-/// Turns `(dso, address)` locations into symbols, reading each binary once and each address once.
+/// Turns `(dso, address)` locations into symbols, reading each binary once and each address once, so that the
+/// cost follows the distinct addresses of a recording, not its samples.
 ///
-/// Symbols are resolved at analysis time from the files on this machine (and this machine's kallsyms).
+/// Symbols are resolved at analysis time from the files on this machine (or `--symfs`), the binaries checked
+/// against the build-ids the recording noted, kernel addresses through this machine's kallsyms.
 public final class Symbolizer {
-    /// A resolved symbol and the distance of the address from its start.
-    public struct Hit {
+    /// A function an address is in, one per inlined call.
+    public struct Function: Sendable {
         public var name: String
-        public var offset: UInt64
+        public var language: SymbolLanguage
+        public var line: SourceLine?
     }
 
+    /// A resolved address: its symbol, the distance from the symbol's start, and the functions inlined there.
+    public struct Hit: Sendable {
+        public var name: String
+        public var offset: UInt64
+        public var language: SymbolLanguage
+        /// The address's line in the symbol's own function (the call site of the outermost inlined function).
+        public var line: SourceLine?
+        /// Functions inlined at the address, innermost first; empty when none (or inline frames are off).
+        public var inlined: [Function]
+    }
+
+    private struct Binary {
+        var image: ElfImage?
+        var dwarf: DwarfModule?
+        var dwarfLoaded = false
+    }
+
+    public let options: SymbolOptions
     private let model: ProcessModel
-    private var images: [Int: ElfImage?] = [:]
+    private let demangler: Demangler
+    private var binaries: [Int: Binary] = [:]
+    private var perfMaps: [Int: SymbolTable?] = [:]
     private var cache: [UInt64: Hit?] = [:]
     private var kernelCache: [UInt64: Hit?] = [:]
     private lazy var kernel: KernelSymbols = KernelSymbols.loadRunning()
-    /// One line per binary that could not be read, and the kptr_restrict note; each said once.
+    /// One line per binary that could not be used, and the kptr_restrict note; each said once.
     public private(set) var warnings: [String] = []
 
-    public init(model: ProcessModel) {
+    public init(model: ProcessModel, options: SymbolOptions = SymbolOptions()) {
         self.model = model
+        self.options = options
+        self.demangler = Demangler(style: options.demangle)
     }
 
     /// The symbol at a location returned by `ProcessModel.resolve`.
@@ -36,44 +61,112 @@ public final class Symbolizer {
 
     private func kernelSymbol(_ address: UInt64) -> Hit? {
         if let cached = kernelCache[address] { return cached }
-        if kernel.addressesHidden { warnOnce("kernel addresses are hidden by kernel.kptr_restrict; kernel frames show as [unknown] (run as root or set kernel.kptr_restrict=0)") }
-        let hit = kernel.table.lookup(address).map { Hit(name: $0.name, offset: address - $0.start) }
+        if kernel.addressesHidden {
+            warnOnce("kernel addresses are hidden by kernel.kptr_restrict; kernel frames show as [unknown] (run as root or set kernel.kptr_restrict=0)")
+        }
+        let hit = kernel.table.lookup(address).map {
+            Hit(name: $0.name, offset: address - $0.start, language: .plain, line: nil, inlined: [])
+        }
         kernelCache[address] = hit
         return hit
     }
 
     private func lookUp(_ location: ProcessModel.Location) -> Hit? {
-        guard let image = image(for: location.dso), let address = image.virtualAddress(ofFileOffset: location.address) else {
-            return nil
+        let dso = model.dsos[location.dso]
+        if dso.isPerfMap {
+            guard let table = perfMap(location.dso), let s = table.lookup(location.address) else { return nil }
+            return make(s.name, offset: location.address - s.start)
         }
-        return image.symbols.lookup(address).map { Hit(name: $0.name, offset: address - $0.start) }
+        guard let image = image(for: location.dso), let address = image.virtualAddress(ofFileOffset: location.address),
+              let symbol = image.symbols.lookup(address) else { return nil }
+        var hit = make(symbol.name, offset: address - symbol.start)
+        guard options.inline || options.sourceLines, let dwarf = dwarf(for: location.dso, image: image) else { return hit }
+        if options.inline {
+            let chain = dwarf.inlineChain(at: address)
+            if chain.count > 1 {
+                hit.inlined = chain.dropLast().map { frame in
+                    let (name, language) = demangler.demangle(frame.name)
+                    return Function(name: name, language: language, line: frame.line)
+                }
+                hit.line = chain.last?.line
+                return hit
+            }
+        }
+        if options.sourceLines { hit.line = dwarf.sourceLine(at: address) }
+        return hit
     }
 
-    /// The ELF image of a dso, read on first use; nil (with one warning) when it cannot be read.
-    public func image(for dso: Int) -> ElfImage? {
-        if let cached = images[dso] { return cached }
-        let d = model.dsos[dso]
+    private func make(_ raw: String, offset: UInt64) -> Hit {
+        let (name, language) = demangler.demangle(raw)
+        return Hit(name: name, offset: offset, language: language, line: nil, inlined: [])
+    }
+
+    /// The path a binary is read from: under `--symfs` when given.
+    private func path(of dso: Dso) -> String {
+        (options.symfs ?? "") + dso.path
+    }
+
+    /// The ELF image of a dso, read on first use; nil (with one warning) when it cannot be read or is not the
+    /// binary that was recorded.
+    public func image(for dsoIndex: Int) -> ElfImage? {
+        if let cached = binaries[dsoIndex] { return cached.image }
+        let dso = model.dsos[dsoIndex]
         var image: ElfImage?
-        if d.isVDSO {
+        if dso.isVDSO {
             image = ElfImage.runningVDSO()
-        } else if d.isFile {
+        } else if dso.isFile {
             do {
-                image = try ElfImage(path: d.path)
-                if let image, !image.hasFullSymbols, let debug = debugFile(for: image) { image.adoptSymbols(from: debug) }
+                let loaded = try ElfImage(path: path(of: dso))
+                if let expected = options.expectedBuildIDs[dso.path], let actual = loaded.buildID, actual != expected {
+                    warnOnce("\(dso.path) changed since it was recorded (build-id \(hexString(actual)), recorded \(hexString(expected))); its frames show as [unknown]")
+                } else {
+                    if !loaded.hasFullSymbols, let debug = debugFile(for: loaded) { loaded.adoptSymbols(from: debug) }
+                    image = loaded
+                }
             } catch {
                 warnOnce("\(error); its frames show as [unknown]")
             }
         }
-        images[dso] = image
+        binaries[dsoIndex] = Binary(image: image)
         return image
     }
 
-    /// The separate debug file of a stripped binary, found by build-id as gdb and perf find it.
+    private func dwarf(for dsoIndex: Int, image: ElfImage) -> DwarfModule? {
+        guard let binary = binaries[dsoIndex] else { return nil }
+        if binary.dwarfLoaded { return binary.dwarf }
+        let dwarf = model.dsos[dsoIndex].isFile ? DwarfModule(path: image.path) : nil
+        binaries[dsoIndex]?.dwarf = dwarf
+        binaries[dsoIndex]?.dwarfLoaded = true
+        return dwarf
+    }
+
+    private func perfMap(_ dsoIndex: Int) -> SymbolTable? {
+        if let cached = perfMaps[dsoIndex] { return cached }
+        let path = model.dsos[dsoIndex].path
+        let table = PerfMap.load(path)
+        if table == nil { warnOnce("\(path) is missing, so JIT-compiled frames show as [unknown]") }
+        perfMaps[dsoIndex] = table
+        return table
+    }
+
+    /// The separate debug file of a stripped binary: by build-id, then by `.gnu_debuglink`, as gdb and perf look.
     private func debugFile(for image: ElfImage) -> ElfImage? {
-        guard let id = image.buildID, id.count > 1 else { return nil }
-        let hex = hexString(id)
-        let path = "/usr/lib/debug/.build-id/\(hex.prefix(2))/\(hex.dropFirst(2)).debug"
-        return try? ElfImage(path: path)
+        let root = (options.symfs ?? "") + "/usr/lib/debug"
+        var candidates: [String] = []
+        if let id = image.buildID, id.count > 1 {
+            let hex = hexString(id)
+            candidates.append("\(root)/.build-id/\(hex.prefix(2))/\(hex.dropFirst(2)).debug")
+        }
+        if let link = image.debugLink {
+            let dir = String(image.path[..<(image.path.lastIndex(of: "/") ?? image.path.startIndex)])
+            candidates += ["\(dir)/\(link)", "\(dir)/.debug/\(link)", "\(root)\(dir)/\(link)"]
+        }
+        for candidate in candidates {
+            if let debug = try? ElfImage(path: candidate), debug.buildID == nil || debug.buildID == image.buildID {
+                return debug
+            }
+        }
+        return nil
     }
 
     private func warnOnce(_ message: String) {

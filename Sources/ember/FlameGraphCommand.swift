@@ -40,6 +40,7 @@ struct FlameGraphCommand: ParsableCommand {
     var colors: FlameGraphPalette = .hot
 
     @OptionGroup var fold: FoldOptions
+    @OptionGroup var symbols: SymbolFlags
 
     func validate() throws {
         if input != nil && folded != nil { throw ValidationError("give either -i FILE or --folded FILE, not both") }
@@ -64,7 +65,7 @@ struct FlameGraphCommand: ParsableCommand {
             }
         } else {
             let path = input ?? "perf.data"
-            let replay = try openReplay(path)
+            let replay = try openReplay(path, symbols: symbols)
             profile = try fold.fold(replay)
             let event = replay.file.events[replay.eventIndex(named: fold.event) ?? 0]
             options.subtitle = "\(path): event \(event.name)"

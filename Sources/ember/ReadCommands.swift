@@ -2,14 +2,44 @@ import ArgumentParser
 import EmberPerfData
 import EmberRender
 import EmberStacks
+import EmberSymbols
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// How the reading commands name frames.
+struct SymbolFlags: ParsableArguments {
+    @Flag(name: .customLong("no-inline"), help: "Do not show inlined functions as frames of their own.")
+    var noInline = false
+
+    @Flag(help: "Show the source file and line of each frame.")
+    var srcline = false
+
+    @Flag(name: .customLong("no-demangle"), help: "Show symbol names as the binary has them.")
+    var noDemangle = false
+
+    @Option(help: "Demangling: short (default; Swift as Type.method(label:)) or full.")
+    var demangle: DemangleStyle = .short
+
+    @Option(help: "Read binaries and debug files under this directory (a sysroot).")
+    var symfs: String?
+
+    var options: SymbolOptions {
+        var o = SymbolOptions()
+        o.inline = !noInline
+        o.sourceLines = srcline
+        o.demangle = noDemangle ? .none : demangle
+        o.symfs = symfs
+        return o
+    }
+}
+
+extension DemangleStyle: ExpressibleByArgument {}
+
 /// Opens a recording for a reading command, turning failures into one-line errors.
-func openReplay(_ path: String) throws -> Replay {
+func openReplay(_ path: String, symbols: SymbolFlags) throws -> Replay {
     do {
-        return try Replay(path: path)
+        return try Replay(path: path, symbols: symbols.options)
     } catch let e as PerfDataError {
         switch e {
         case .cannotOpen:
@@ -38,9 +68,10 @@ struct Script: ParsableCommand {
     )
 
     @OptionGroup var input: InputOptions
+    @OptionGroup var symbols: SymbolFlags
 
     func run() throws {
-        let replay = try openReplay(input.input)
+        let replay = try openReplay(input.input, symbols: symbols)
         let out = TextOutput(fd: 1)
         ScriptWriter().write(replay, to: out)
         try finishOutput(out)
@@ -83,9 +114,10 @@ struct Collapse: ParsableCommand {
 
     @OptionGroup var input: InputOptions
     @OptionGroup var fold: FoldOptions
+    @OptionGroup var symbols: SymbolFlags
 
     func run() throws {
-        let replay = try openReplay(input.input)
+        let replay = try openReplay(input.input, symbols: symbols)
         let profile = try fold.fold(replay)
         let out = TextOutput(fd: 1)
         for (stack, weight) in profile.sortedStacks {

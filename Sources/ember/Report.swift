@@ -9,6 +9,7 @@ struct Report: ParsableCommand {
     )
 
     @OptionGroup var input: InputOptions
+    @OptionGroup var symbols: SymbolFlags
 
     @Flag(name: .customLong("no-children"), help: "Only the Self column, sorted by it.")
     var noChildren = false
@@ -20,7 +21,7 @@ struct Report: ParsableCommand {
     var event: String?
 
     func run() throws {
-        let replay = try openReplay(input.input)
+        let replay = try openReplay(input.input, symbols: symbols)
         let summary: SymbolSummary
         do {
             summary = try SymbolSummary(replay, eventName: event)

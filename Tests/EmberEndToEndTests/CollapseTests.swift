@@ -13,7 +13,7 @@ final class CollapseTests: XCTestCase {
         let rec = try Tool.perf(["record", "-g", "-F", Tool.rate(2999), "-o", file, "--", try Tool.demo(), "1"])
         XCTAssertEqual(rec.status, 0, rec.stderr)
         let expected = PerfScriptFolder.fold(try Tool.perf(["script", "-i", file]).stdout)
-        let collapse = try Tool.ember(["collapse", "-i", file])
+        let collapse = try Tool.ember(["collapse", "-i", file, "--no-inline"])
         XCTAssertEqual(collapse.status, 0, collapse.stderr)
         let actual = parseFolded(collapse.stdout)
         let total = expected.values.reduce(0, +)

@@ -5,12 +5,14 @@
 //   promise on a shared mapping: ember_load_acquire_u64 / ember_store_release_u64 (tools/include/linux/ring_buffer.h).
 // - fork() is unsafe from Swift (the runtime may hold locks in the child), so the stopped-child handshake that
 //   `ember record -- CMD` needs lives here: the child waits on a pipe until the parent has opened its events.
+// - __cxa_demangle and swift_demangle have no Swift declarations.
 // - getauxval(AT_SYSINFO_EHDR) locates the vDSO image; it is reached through this header.
 // - struct epoll_event is packed on x86_64, which Swift does not import: ember_epoll_* pass plain fds.
 // This shim can shrink if the Swift standard library gains a syscall wrapper and atomics on foreign memory.
 #ifndef CEMBERSHIM_H
 #define CEMBERSHIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/auxv.h>
 #include <sys/types.h>
@@ -46,6 +48,12 @@ typedef struct {
 /// cannot kill it before the parent is ready), then restores the default signal mask and dispositions and
 /// execvp()s argv. Returns 0, or -1 with errno set when the fork or pipes failed.
 int ember_spawn_stopped(char *const argv[], ember_stopped_child *out);
+
+/// The demanglers Ember links anyway, declared here so that Swift calls them with the C calling convention:
+/// libstdc++'s C++ ABI demangler (status 0 on success) and the Swift runtime's (flags must be 0; NULL for names
+/// that are not Swift). Both return malloc'd strings the caller frees.
+char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status);
+char *swift_demangle(const char *mangled, size_t length, char *buffer, size_t *buffer_size, uint32_t flags);
 
 /// epoll_create1(EPOLL_CLOEXEC) and EPOLL_CTL_ADD of `fd` for EPOLLIN; -1 with errno on failure.
 int ember_epoll_create(void);

@@ -1,0 +1,88 @@
+import CEmberShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How symbol names are shown.
+public enum DemangleStyle: String, Sendable, CaseIterable {
+    /// As the binary has them.
+    case none
+    /// Readable: Swift names shortened to `Type.method(label:_:)`, C++ and Rust demangled.
+    case short
+    /// Everything the demanglers say (for Swift, exactly `swift demangle`'s output).
+    case full
+}
+
+/// The language a mangled name came from.
+public enum SymbolLanguage: Sendable {
+    case plain, swift, cplusplus, rust
+}
+
+/// Demangles Swift (through the Swift runtime's `swift_demangle`), C++ (`__cxa_demangle`) and Rust legacy names
+/// (C++-style with a hash suffix and `$..$` escapes).
+public struct Demangler: Sendable {
+    public var style: DemangleStyle
+
+    public init(style: DemangleStyle = .short) {
+        self.style = style
+    }
+
+    /// The name to show, and the language it was mangled in.
+    public func demangle(_ name: String) -> (name: String, language: SymbolLanguage) {
+        guard style != .none else { return (name, .plain) }
+        if Demangler.isSwift(name), let full = Demangler.swiftDemangle(name) {
+            return (style == .full ? full : SwiftNameShortener.shorten(full), .swift)
+        }
+        if name.hasPrefix("_Z"), let demangled = Demangler.cxxDemangle(name) {
+            if Demangler.isRustLegacy(name) { return (Demangler.tidyRust(demangled, full: style == .full), .rust) }
+            return (demangled, .cplusplus)
+        }
+        return (name, .plain)
+    }
+
+    static func isSwift(_ name: String) -> Bool {
+        for prefix in ["$s", "_$s", "$S", "_$S", "$e", "_$e", "_T0"] where name.hasPrefix(prefix) { return true }
+        return false
+    }
+
+    /// `_ZN...17h0123456789abcdefE`: the Rust legacy scheme ends with a 16-digit hash path component.
+    static func isRustLegacy(_ name: String) -> Bool {
+        guard name.hasPrefix("_ZN"), name.hasSuffix("E"), name.utf8.count > 21 else { return false }
+        let tail = Array(name.utf8.suffix(20))
+        return tail[0] == UInt8(ascii: "1") && tail[1] == UInt8(ascii: "7") && tail[2] == UInt8(ascii: "h")
+            && tail[3..<19].allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
+    static func swiftDemangle(_ name: String) -> String? {
+        name.withCString { p -> String? in
+            guard let out = swift_demangle(p, strlen(p), nil, nil, 0) else { return nil }
+            defer { free(out) }
+            return String(cString: out)
+        }
+    }
+
+    static func cxxDemangle(_ name: String) -> String? {
+        var status: Int32 = 0
+        guard let out = __cxa_demangle(name, nil, nil, &status), status == 0 else { return nil }
+        defer { free(out) }
+        return String(cString: out)
+    }
+
+    /// Drops the `::h<hash>` component (unless `full`) and undoes Rust's symbol escapes.
+    static func tidyRust(_ demangled: String, full: Bool) -> String {
+        var s = demangled
+        if !full, let r = s.ranges(of: "::h").last, s.distance(from: r.upperBound, to: s.endIndex) == 16 {
+            s = String(s[..<r.lowerBound])
+        }
+        // A path component that starts with an escape carries a leading underscore ("_$LT$").
+        if s.hasPrefix("_$") { s.removeFirst() }
+        s = s.replacing("::_$", with: "::$")
+        let escapes: [(String, String)] = [
+            ("$LT$", "<"), ("$GT$", ">"), ("$RF$", "&"), ("$BP$", "*"), ("$C$", ","), ("$SP$", "@"),
+            ("$u20$", " "), ("$u27$", "'"), ("$u5b$", "["), ("$u5d$", "]"), ("$u7b$", "{"), ("$u7d$", "}"),
+            ("$u7e$", "~"), ("$u3b$", ";"), ("$u2b$", "+"), ("$u22$", "\""), ("..", "::"),
+        ]
+        for (from, to) in escapes where s.contains(from) { s = s.replacing(from, with: to) }
+        return s
+    }
+}
