@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "EmberRender", dependencies: ["EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "CEmberShim"]),
         .executableTarget(name: "ember", dependencies: [
-            "EmberRecord", "EmberStacks", "EmberRender",
+            "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "EmberUnitTests", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks"]),

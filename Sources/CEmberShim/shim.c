@@ -67,6 +67,12 @@ int ember_spawn_stopped(char *const argv[], ember_stopped_child *out) {
     return 0;
 }
 
+int ember_terminal_width(int fd) {
+    struct winsize ws;
+    if (!isatty(fd) || ioctl(fd, TIOCGWINSZ, &ws) != 0) return 0;
+    return ws.ws_col;
+}
+
 int ember_epoll_create(void) {
     return epoll_create1(EPOLL_CLOEXEC);
 }

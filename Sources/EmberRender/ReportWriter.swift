@@ -1,44 +1,113 @@
 import EmberStacks
 
-/// A `perf report --stdio`-style table of symbols with Children and Self percentages.
+/// The `perf report --stdio` text: a header, one row per entry with Children and Self percentages (or one
+/// Overhead column) and the sort keys' columns, and with call graphs a tree under each row.
 public struct ReportWriter {
-    public var children = true
+    /// Rows and call-graph branches below this share of the total are left out.
+    public var percentLimit = 0.0
     public var limit: Int?
-    public var eventName = ""
+    /// Lines are cut to this many characters (the terminal's width), when set.
+    public var width: Int?
+    public var lostSamples: UInt64 = 0
 
     public init() {}
 
-    public func render(_ summary: SymbolSummary) -> String {
-        let total = Double(max(summary.totalWeight, 1))
-        let sorted = summary.entries.sorted {
-            let a = children ? $0.childrenWeight : $0.selfWeight, b = children ? $1.childrenWeight : $1.selfWeight
-            if a != b { return a > b }
+    public func render(_ model: ReportModel) -> String {
+        let total = Double(max(model.totalWeight, 1))
+        let children = model.options.children
+        let weight = { (e: ReportModel.Entry) in children ? e.childrenWeight : e.selfWeight }
+        var rows = model.entries.filter { Double(weight($0)) / total * 100 >= percentLimit && weight($0) > 0 }
+        rows.sort {
+            if weight($0) != weight($1) { return weight($0) > weight($1) }
             if $0.selfWeight != $1.selfWeight { return $0.selfWeight > $1.selfWeight }
-            return ($0.symbol, $0.dso, $0.comm) < ($1.symbol, $1.dso, $1.comm)
+            return $0.fields.lexicographicallyPrecedes($1.fields)
         }
-        let rows = limit.map { Array(sorted.prefix($0)) } ?? sorted
-        let commWidth = max(7, rows.map { $0.comm.count }.max() ?? 0)
-        let dsoWidth = max(13, rows.map { $0.dso.count }.max() ?? 0)
-        var out = "# Samples: \(summary.sampleCount) of event '\(eventName)'\n"
-        out += "# Event weight (period): \(summary.totalWeight)\n#\n"
-        out += "# " + (children ? "Children      Self" : "Overhead") + "  " + pad("Command", commWidth) + "  "
-            + pad("Shared Object", dsoWidth) + "  Symbol\n"
-        for e in rows {
-            out += children ? "  " + percent(Double(e.childrenWeight) / total) + "  " : "  "
-            out += percent(Double(e.selfWeight) / total) + "  " + pad(e.comm, commWidth) + "  " + pad(e.dso, dsoWidth)
-            out += "  [" + (e.isKernel ? "k" : ".") + "] " + e.symbol + "\n"
+        if let limit { rows = Array(rows.prefix(limit)) }
+
+        let keys = model.options.keys
+        let titles = keys.map(ReportWriter.title)
+        var widths = titles.map(\.count)
+        for row in rows {
+            for (i, field) in row.fields.enumerated() {
+                widths[i] = max(widths[i], field.count + (keys[i] == .symbol ? 4 : 0))
+            }
         }
-        return out
+        var lines: [String] = [
+            "# Total Lost Samples: \(lostSamples)",
+            "#",
+            "# Samples: \(model.sampleCount) of event '\(model.eventName)'",
+            "# Event count (approx.): \(model.totalWeight)",
+            "#",
+        ]
+        let percentHeader = children ? "Children      Self" : "Overhead"
+        let dots = children ? "........  ........" : "........"
+        lines.append("# " + percentHeader + zip(titles, widths).enumerated().map { i, column in
+            "  " + (i == titles.count - 1 ? column.0 : pad(column.0, column.1))
+        }.joined())
+        lines.append("# " + dots + widths.map { "  " + String(repeating: ".", count: $0) }.joined())
+        lines.append("#")
+        for row in rows {
+            var line = children ? "  " + percent(Double(row.childrenWeight) / total) + "  " : "  "
+            line += percent(Double(row.selfWeight) / total)
+            for (i, field) in row.fields.enumerated() {
+                let text = keys[i] == .symbol ? (row.isKernel ? "[k] " : "[.] ") + field : field
+                line += "  " + (i == row.fields.count - 1 ? text : pad(text, widths[i]))
+            }
+            lines.append(line)
+            if model.options.callGraph != nil,
+               row.graph.children.contains(where: { Double($0.weight) / total * 100 >= percentLimit }) {
+                lines.append("            |")
+                lines.append("            ---" + (keys.contains(.symbol) ? row.fields[keys.firstIndex(of: .symbol)!] : "all"))
+                graph(row.graph, prefix: "               ", total: total, into: &lines)
+                lines.append("")
+            }
+        }
+        lines.append("")
+        guard let width, width > 20 else { return lines.joined(separator: "\n") }
+        return lines.map { $0.count > width ? String($0.prefix(width)) : $0 }.joined(separator: "\n")
+    }
+
+    /// One branch per child with its share of the total; a single child that carries all of its parent's weight
+    /// continues the chain on the next line without a new branch, as perf prints call chains.
+    private func graph(_ node: CallGraphNode, prefix: String, total: Double, into lines: inout [String]) {
+        let kept = node.children
+            .filter { Double($0.weight) / total * 100 >= percentLimit }
+            .sorted { $0.weight != $1.weight ? $0.weight > $1.weight : $0.name < $1.name }
+        if kept.count == 1, kept[0].weight == node.weight {
+            lines.append(prefix + kept[0].name)
+            graph(kept[0], prefix: prefix, total: total, into: &lines)
+            return
+        }
+        for (i, child) in kept.enumerated() {
+            let last = i == kept.count - 1
+            lines.append(prefix + (last ? " --" : "|--") + percent(Double(child.weight) / total).trimmed + "--" + child.name)
+            graph(child, prefix: prefix + (last ? "    " : "|   ") + "      ", total: total, into: &lines)
+            if !last { lines.append(prefix + "|") }
+        }
+    }
+
+    private static func title(_ key: ReportKey) -> String {
+        switch key {
+        case .comm: return "Command"
+        case .pid: return "Pid:Command"
+        case .dso: return "Shared Object"
+        case .symbol: return "Symbol"
+        case .srcline: return "Source:Line"
+        }
     }
 
     private func pad(_ s: String, _ width: Int) -> String {
         s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
     }
 
-    /// `  12.34%`, eight columns wide.
+    /// ` 12.34%`, eight columns wide.
     private func percent(_ fraction: Double) -> String {
         let hundredths = Int((fraction * 10000).rounded())
         let text = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)%"
-        return String(repeating: " ", count: max(0, 7 - text.count)) + text
+        return String(repeating: " ", count: max(0, 8 - text.count)) + text
     }
+}
+
+extension String {
+    var trimmed: String { String(drop { $0 == " " }) }
 }

@@ -1,24 +1,12 @@
-/// A call tree keyed by interned frame names: one hash lookup per frame of a sample, whatever the stack depth,
-/// and memory that grows with distinct stacks rather than samples.
+/// A call tree keyed by interned frame names (`FrameTable.foldedNames`): one hash lookup per frame of a sample,
+/// whatever the stack depth, and memory that grows with distinct stacks rather than samples.
 struct CallTree {
-    private(set) var names: [String] = []
-    private var kinds: [FrameKind?] = []
-    private var nameIDs: [String: Int32] = [:]
     /// `(parent << 32 | frame)` to child node.
     private var children = IntegerMap(capacity: 4096)
     /// Per node: parent, frame, weight of samples ending here.
     private var parent: [Int32] = [-1]
     private var frame: [Int32] = [-1]
     private var selfWeight: [UInt64] = [0]
-
-    mutating func intern(_ name: String, kind: FrameKind?) -> Int32 {
-        if let id = nameIDs[name] { return id }
-        let id = Int32(names.count)
-        names.append(name)
-        kinds.append(kind)
-        nameIDs[name] = id
-        return id
-    }
 
     @inline(__always)
     mutating func child(of node: Int32, frame f: Int32) -> Int32 {
@@ -36,7 +24,7 @@ struct CallTree {
     mutating func addWeight(_ w: UInt64, to node: Int32) { selfWeight[Int(node)] &+= w }
 
     /// One folded line per node that samples ended in.
-    func folded() -> FoldedProfile {
+    func folded(names: [String], kinds: [FrameKind?]) -> FoldedProfile {
         var profile = FoldedProfile()
         var path: [Int32] = []
         for node in 1..<parent.count where selfWeight[node] > 0 {

@@ -22,13 +22,10 @@ public struct Collapser {
         }
         var tree = CallTree()
         var frames: [ResolvedFrame] = []
-        var frameIDs = IntegerMap(capacity: 4096)
-        // A location's frames (its inlined functions, then its symbol) as a run in `runs`: start and count.
-        var runs: [Int32] = []
-        var unknownID: Int32 = -1
         var roots: [Int32: (comm: String, id: Int32)] = [:]
         let resolver = replay.resolver
         let model = replay.model
+        let table = replay.frames
         replay.forEachSample(event: event) { sample, _ in
             resolver.frames(of: sample, into: &frames, symbolize: false)
             let comm = model.comm(tid: sample.tid)
@@ -36,43 +33,19 @@ public struct Collapser {
             if let root = roots[sample.tid], root.comm == comm {
                 rootID = root.id
             } else {
-                rootID = tree.intern(rootName(comm, sample), kind: nil)
+                rootID = table.intern(folded: rootName(comm, sample), kind: nil)
                 roots[sample.tid] = (comm, rootID)
             }
             var node = tree.child(of: 0, frame: rootID)
-            for var frame in frames.reversed() {
-                guard let location = frame.location else {
-                    if unknownID < 0 { unknownID = tree.intern("[unknown]", kind: .unknown) }
-                    node = tree.child(of: node, frame: unknownID)
-                    continue
+            for frame in frames.reversed() {
+                table.forEachInfo(of: frame, pid: sample.pid) { id in
+                    let folded = table.infos[Int(id)].folded
+                    if folded >= 0 { node = tree.child(of: node, frame: folded) }
                 }
-                let key = location.cacheKey
-                let run: Int
-                if let cached = frameIDs[key] {
-                    run = Int(cached)
-                } else {
-                    resolver.symbolize(&frame)
-                    let kind = resolver.kind(of: frame, pid: sample.pid)
-                    run = runs.count
-                    runs.append(0)
-                    if let symbol = frame.symbol {
-                        for name in [Collapser.name(symbol.name, symbol.language)]
-                            + symbol.inlined.reversed().map({ Collapser.name($0.name, $0.language) + "_[i]" })
-                            // stackcollapse-perf.pl drops frames whose name starts with "(" (process names).
-                            where !name.hasPrefix("(") {
-                            runs.append(tree.intern(name, kind: kind))
-                        }
-                    } else {
-                        runs.append(tree.intern("[\(model.dsos[location.dso].shortName)]", kind: kind))
-                    }
-                    runs[run] = Int32(runs.count - run - 1)
-                    frameIDs.insert(Int32(run), for: key)
-                }
-                for i in 0..<Int(runs[run]) { node = tree.child(of: node, frame: runs[run + 1 + i]) }
             }
             tree.addWeight(countSamples ? 1 : sample.period, to: node)
         }
-        return tree.folded()
+        return tree.folded(names: table.foldedNames, kinds: table.foldedKinds)
     }
 
     private func rootName(_ rawComm: String, _ sample: Sample) -> String {
@@ -82,11 +55,6 @@ public struct Collapser {
         case .pid: return "\(comm)-\(sample.pid)"
         case .tid: return "\(comm)-\(sample.pid)/\(sample.tid)"
         }
-    }
-
-    /// A frame's folded name: Swift's short names as they are, others tidied.
-    static func name(_ name: String, _ language: SymbolLanguage) -> String {
-        language == .swift ? name.replacing(";", with: ":") : tidy(name)
     }
 
     /// stackcollapse-perf.pl's generic tidying: `;` would split the frame, so it becomes `:`; an argument list is

@@ -9,6 +9,8 @@ public final class Replay {
     public let model = ProcessModel()
     public let symbolizer: Symbolizer
     public let resolver: FrameResolver
+    /// The frames each location shows as, shared by the consumers of this replay.
+    public let frames: FrameTable
     /// Records the kernel dropped (PERF_RECORD_LOST), samples it dropped before the buffer (LOST_SAMPLES), times it
     /// throttled sampling (THROTTLE), and samples parsed.
     public private(set) var lostRecords: UInt64 = 0
@@ -23,6 +25,7 @@ public final class Replay {
         for entry in file.buildIDs where entry.cpuMode == .user { symbols.expectedBuildIDs[entry.filename] = entry.buildID }
         symbolizer = Symbolizer(model: model, options: symbols)
         resolver = FrameResolver(model: model, symbolizer: symbolizer)
+        frames = FrameTable(resolver: resolver, model: model)
     }
 
     /// The event index named `name` (or, with nil, the first event), or nil when the file has no such event.

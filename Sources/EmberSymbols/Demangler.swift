@@ -57,7 +57,7 @@ public struct Demangler: Sendable {
         name.withCString { p -> String? in
             guard let out = swift_demangle(p, strlen(p), nil, nil, 0) else { return nil }
             defer { free(out) }
-            return String(cString: out)
+            return SwiftTypeSugar.apply(String(cString: out))
         }
     }
 

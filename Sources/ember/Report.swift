@@ -1,11 +1,22 @@
 import ArgumentParser
+import CEmberShim
 import EmberRender
 import EmberStacks
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension CallGraphOrder: ExpressibleByArgument {}
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Overhead per symbol, with Children and Self columns.",
-        discussion: "Example: ember report -i perf.data --limit 10"
+        abstract: "Overhead per symbol (or any sort keys) with Children and Self columns, like perf report --stdio.",
+        discussion: """
+            Examples:
+              ember report -i perf.data --no-children --limit 20
+              ember report --sort dso,symbol -g caller --percent-limit 2
+              ember report --comm demo --sort symbol,srcline --srcline
+            """
     )
 
     @OptionGroup var input: InputOptions
@@ -14,25 +25,69 @@ struct Report: ParsableCommand {
     @Flag(name: .customLong("no-children"), help: "Only the Self column, sorted by it.")
     var noChildren = false
 
-    @Option(help: "Print at most this many symbols.")
+    @Option(name: [.customShort("s"), .long], help: "Sort keys, comma-separated: comm, pid, dso, symbol, srcline.")
+    var sort = "comm,dso,symbol"
+
+    @Option(name: .customShort("g"), help: "A call graph under each entry: caller (what it calls) or callee (who called it).")
+    var callGraph: CallGraphOrder?
+
+    @Option(help: "Leave out entries and call-graph branches below this percentage.")
+    var percentLimit = 0.0
+
+    @Option(help: "Only these commands (comma-separated).")
+    var comm: String?
+
+    @Option(help: "Only these process ids (comma-separated).")
+    var pid: String?
+
+    @Option(help: "Only entries in these shared objects (comma-separated file names, such as libc.so.6).")
+    var dso: String?
+
+    @Option(help: "Print at most this many entries.")
     var limit: Int?
 
     @Option(help: "The event to report in a recording with several (default: the first).")
     var event: String?
 
     func run() throws {
-        let replay = try openReplay(input.input, symbols: symbols)
-        let summary: SymbolSummary
+        var options = ReportOptions()
+        options.keys = []
+        for name in sort.split(separator: ",") {
+            guard let key = ReportKey(rawValue: String(name)) else {
+                throw Diagnostics.fail("unknown sort key '\(name)'; use comm, pid, dso, symbol or srcline")
+            }
+            options.keys.append(key)
+        }
+        guard !options.keys.isEmpty else { throw Diagnostics.fail("--sort needs at least one key") }
+        options.children = !noChildren
+        options.callGraph = callGraph
+        options.comms = comm.map { Set($0.split(separator: ",").map(String.init)) }
+        options.dsos = dso.map { Set($0.split(separator: ",").map(String.init)) }
+        if let pid {
+            let list = pid.split(separator: ",").map { Int32($0) }
+            guard !list.contains(nil) else { throw Diagnostics.fail("--pid takes comma-separated process ids, not '\(pid)'") }
+            options.pids = Set(list.compactMap { $0 })
+        }
+        if options.dsos != nil && !options.keys.contains(.dso) { options.keys.insert(.dso, at: 0) }
+        options.eventName = event
+        var symbolFlags = symbols
+        if options.keys.contains(.srcline) { symbolFlags.srcline = true }
+        let replay = try openReplay(input.input, symbols: symbolFlags)
+        let model: ReportModel
         do {
-            summary = try SymbolSummary(replay, eventName: event)
+            model = try ReportModel(replay, options: options)
         } catch let e as CollapseError {
             throw Diagnostics.fail(e.description)
         }
         var writer = ReportWriter()
-        writer.children = !noChildren
+        writer.percentLimit = percentLimit
         writer.limit = limit
-        writer.eventName = event ?? replay.file.events[0].name
-        print(writer.render(summary), terminator: "")
+        writer.lostSamples = replay.lostRecords
+        let columns = ember_terminal_width(1)
+        writer.width = columns > 0 ? Int(columns) : nil
+        let out = TextOutput(fd: 1)
+        out.write(writer.render(model))
+        try finishOutput(out)
         report(replay)
     }
 }

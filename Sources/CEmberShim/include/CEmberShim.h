@@ -55,6 +55,9 @@ int ember_spawn_stopped(char *const argv[], ember_stopped_child *out);
 char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status);
 char *swift_demangle(const char *mangled, size_t length, char *buffer, size_t *buffer_size, uint32_t flags);
 
+/// The column count of the terminal on `fd` (TIOCGWINSZ, a variadic ioctl), or 0 when it is not a terminal.
+int ember_terminal_width(int fd);
+
 /// epoll_create1(EPOLL_CLOEXEC) and EPOLL_CTL_ADD of `fd` for EPOLLIN; -1 with errno on failure.
 int ember_epoll_create(void);
 int ember_epoll_add(int epfd, int fd);

@@ -1,0 +1,108 @@
+import EmberSession
+import EmberSymbols
+
+/// The frames a location shows as, worked out once per location: its symbol, then the functions inlined into it
+/// (outermost first), each with the names collapse, report and pprof need. Samples then cost one integer lookup
+/// per location.
+public final class FrameTable {
+    public struct Info {
+        /// The display name (demangled), or `[unknown]`.
+        public var name: String
+        public var language: SymbolLanguage
+        /// The dso index, nil for an address that no mapping covers.
+        public var dso: Int?
+        /// The dso's file name (`libc.so.6`), `[kernel.kallsyms]`, or `[unknown]`.
+        public var dsoName: String
+        public var kind: FrameKind
+        public var isInlined: Bool
+        public var line: SourceLine?
+        /// The id of the stackcollapse-perf.pl name (`foldedNames`), or -1 for a frame it drops.
+        public var folded: Int32
+    }
+
+    public private(set) var infos: [Info] = []
+    public private(set) var foldedNames: [String] = []
+    public private(set) var foldedKinds: [FrameKind?] = []
+    private var foldedIDs: [String: Int32] = [:]
+    /// Per location, a run in `runs`: a count, then that many info ids.
+    private var runs: [Int32] = []
+    private var runByLocation = IntegerMap(capacity: 4096)
+    private var unknown: Int32 = -1
+    private let resolver: FrameResolver
+    private let model: ProcessModel
+
+    init(resolver: FrameResolver, model: ProcessModel) {
+        self.resolver = resolver
+        self.model = model
+    }
+
+    /// The id of a folded name (a root such as the process name, or a frame's).
+    public func intern(folded name: String, kind: FrameKind?) -> Int32 {
+        if let id = foldedIDs[name] { return id }
+        let id = Int32(foldedNames.count)
+        foldedNames.append(name)
+        foldedKinds.append(kind)
+        foldedIDs[name] = id
+        return id
+    }
+
+    /// Calls `body` with the info id of each frame a sampled frame shows as, outermost first.
+    @inline(__always)
+    public func forEachInfo(of frame: ResolvedFrame, pid: Int32, _ body: (Int32) -> Void) {
+        guard let location = frame.location else {
+            if unknown < 0 { unknown = add(Info(name: "[unknown]", language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, folded: -1)) }
+            body(unknown)
+            return
+        }
+        let key = location.cacheKey
+        let run: Int
+        if let cached = runByLocation[key] {
+            run = Int(cached)
+        } else {
+            run = makeRun(frame, location: location, pid: pid)
+            runByLocation.insert(Int32(run), for: key)
+        }
+        for i in 0..<Int(runs[run]) { body(runs[run + 1 + i]) }
+    }
+
+    private func makeRun(_ frame: ResolvedFrame, location: ProcessModel.Location, pid: Int32) -> Int {
+        var frame = frame
+        resolver.symbolize(&frame)
+        let kind = resolver.kind(of: frame, pid: pid)
+        let dso = model.dsos[location.dso]
+        let dsoName = dso.isKernel ? Dso.kernelPath : dso.shortName
+        var ids: [Int32] = []
+        if let symbol = frame.symbol {
+            ids.append(add(Info(name: symbol.name, language: symbol.language, dso: location.dso, dsoName: dsoName, kind: kind,
+                                isInlined: false, line: symbol.line, folded: -1)))
+            for f in symbol.inlined.reversed() {
+                ids.append(add(Info(name: f.name, language: f.language, dso: location.dso, dsoName: dsoName, kind: kind,
+                                    isInlined: true, line: f.line, folded: -1)))
+            }
+        } else {
+            ids.append(add(Info(name: "[unknown]", language: .plain, dso: location.dso, dsoName: dsoName, kind: kind,
+                                isInlined: false, line: nil, folded: -1)))
+        }
+        let run = runs.count
+        runs.append(Int32(ids.count))
+        runs.append(contentsOf: ids)
+        return run
+    }
+
+    private func add(_ info: Info) -> Int32 {
+        var info = info
+        let name = FrameTable.foldedName(info)
+        // stackcollapse-perf.pl drops frames whose name starts with "(" (process names).
+        info.folded = name.hasPrefix("(") ? -1 : intern(folded: name, kind: info.kind)
+        infos.append(info)
+        return Int32(infos.count - 1)
+    }
+
+    /// stackcollapse-perf.pl's name for a frame: tidied (Swift's short names kept whole), an unknown symbol named
+    /// after its binary (`[libc.so.6]`), inlined functions marked `_[i]`.
+    static func foldedName(_ info: Info) -> String {
+        if info.name == "[unknown]" { return "[\(info.dso == nil ? "unknown" : info.dsoName)]" }
+        let name = info.language == .swift ? info.name.replacing(";", with: ":") : Collapser.tidy(info.name)
+        return info.isInlined ? name + "_[i]" : name
+    }
+}

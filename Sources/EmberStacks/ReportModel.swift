@@ -1,0 +1,133 @@
+import EmberPerfData
+import EmberSession
+
+/// A column `ember report` can sort and group by, as `perf report --sort` names them.
+public enum ReportKey: String, Sendable, CaseIterable {
+    case comm, pid, dso, symbol, srcline
+}
+
+/// Which way call graphs grow under a report entry.
+public enum CallGraphOrder: String, Sendable, CaseIterable {
+    /// From the entry to what it calls.
+    case caller
+    /// From the entry to what called it.
+    case callee
+}
+
+public struct ReportOptions: Sendable {
+    public var keys: [ReportKey] = [.comm, .dso, .symbol]
+    /// Children (inclusive) weights besides Self.
+    public var children = true
+    public var callGraph: CallGraphOrder?
+    public var comms: Set<String>?
+    public var pids: Set<Int32>?
+    public var dsos: Set<String>?
+    public var eventName: String?
+
+    public init() {}
+}
+
+/// Weights per report entry (a combination of the sort keys): Self for samples whose leaf it is, Children for
+/// samples with it anywhere in the stack (counted once per sample), and a call graph per entry.
+public struct ReportModel {
+    public struct Entry {
+        /// One value per sort key, in order.
+        public var fields: [String]
+        public var isKernel: Bool
+        public var selfWeight: UInt64 = 0
+        public var childrenWeight: UInt64 = 0
+        public var graph = CallGraphNode(name: "")
+    }
+
+    public private(set) var entries: [Entry] = []
+    public private(set) var totalWeight: UInt64 = 0
+    public private(set) var sampleCount: UInt64 = 0
+    public let eventName: String
+    public let options: ReportOptions
+
+    public init(_ replay: Replay, options: ReportOptions) throws {
+        guard let event = replay.eventIndex(named: options.eventName) else {
+            throw CollapseError.noSuchEvent(options.eventName ?? "", available: replay.file.events.map(\.name))
+        }
+        self.options = options
+        eventName = replay.file.events[event].name
+        var index: [[String]: Int] = [:]
+        var frames: [ResolvedFrame] = []
+        var path: [Int32] = []
+        var entryOf: [Int] = []
+        var seen = Set<Int>()
+        let table = replay.frames
+        let model = replay.model
+        replay.forEachSample(event: event) { sample, _ in
+            let comm = model.comm(tid: sample.tid)
+            if let comms = options.comms, !comms.contains(comm) { return }
+            if let pids = options.pids, !pids.contains(sample.pid) { return }
+            replay.resolver.frames(of: sample, into: &frames, symbolize: false)
+            path.removeAll(keepingCapacity: true)
+            for frame in frames.reversed() { table.forEachInfo(of: frame, pid: sample.pid) { path.append($0) } }
+            guard !path.isEmpty else { return }
+            totalWeight &+= sample.period
+            sampleCount += 1
+            entryOf.removeAll(keepingCapacity: true)
+            for id in path {
+                let info = table.infos[Int(id)]
+                let fields = options.keys.map { ReportModel.field($0, info: info, comm: comm, pid: sample.pid) }
+                if let i = index[fields] {
+                    entryOf.append(i)
+                } else {
+                    index[fields] = entries.count
+                    entryOf.append(entries.count)
+                    entries.append(Entry(fields: fields, isKernel: info.kind == .kernel))
+                }
+            }
+            let leaf = entryOf[entryOf.count - 1]
+            entries[leaf].selfWeight &+= sample.period
+            seen.removeAll(keepingCapacity: true)
+            for (position, entry) in entryOf.enumerated() where seen.insert(entry).inserted {
+                entries[entry].childrenWeight &+= sample.period
+                guard let order = options.callGraph, options.children || position == entryOf.count - 1 else { continue }
+                let names = order == .caller
+                    ? path[(position + 1)...].map { table.infos[Int($0)].name }
+                    : path[..<position].reversed().map { table.infos[Int($0)].name }
+                entries[entry].graph.add(names[...], weight: sample.period)
+            }
+        }
+        if let dsos = options.dsos, let column = options.keys.firstIndex(of: .dso) {
+            entries.removeAll { !dsos.contains($0.fields[column]) }
+        }
+    }
+
+    private static func field(_ key: ReportKey, info: FrameTable.Info, comm: String, pid: Int32) -> String {
+        switch key {
+        case .comm: return comm
+        case .pid: return "\(pid):\(comm)"
+        case .dso: return info.dsoName
+        case .symbol: return info.name
+        case .srcline: return info.line?.short ?? "??:0"
+        }
+    }
+}
+
+/// A call graph below a report entry: each node a function, weighted by the samples through it.
+public struct CallGraphNode {
+    public var name: String
+    public var weight: UInt64 = 0
+    public var children: [CallGraphNode] = []
+    private var childIndex: [String: Int] = [:]
+
+    public init(name: String) { self.name = name }
+
+    mutating func add(_ path: ArraySlice<String>, weight w: UInt64) {
+        weight &+= w
+        guard let first = path.first else { return }
+        let i: Int
+        if let found = childIndex[first] {
+            i = found
+        } else {
+            i = children.count
+            childIndex[first] = i
+            children.append(CallGraphNode(name: first))
+        }
+        children[i].add(path.dropFirst(), weight: w)
+    }
+}

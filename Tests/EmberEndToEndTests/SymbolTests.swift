@@ -1,0 +1,137 @@
+import Foundation
+import XCTest
+
+/// Symbols on real binaries: perf's names, inline chains, demangling, build-id checks and JIT maps.
+final class SymbolTests: XCTestCase {
+    private static let programs = Tool.packageRoot.appendingPathComponent("Tests/Programs").path
+
+    /// Frames of a `perf script`-style text, per sample, leaf first: (address, symbol without offset, dso).
+    private func samples(_ text: String) -> [[(address: String, symbol: String, dso: String)]] {
+        var out: [[(String, String, String)]] = []
+        var current: [(String, String, String)]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.isEmpty {
+                if let c = current { out.append(c) }
+                current = nil
+            } else if line.first == "\t" {
+                let parts = line.drop { $0 == "\t" || $0 == " " }.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2, let open = parts[1].range(of: " (", options: .backwards) else { continue }
+                var symbol = String(parts[1][..<open.lowerBound])
+                if let plus = symbol.range(of: "+0x", options: .backwards) { symbol = String(symbol[..<plus.lowerBound]) }
+                current?.append((String(parts[0]), symbol, String(parts[1][open.upperBound...].dropLast())))
+            } else if !line.hasPrefix(" ") {
+                current = []
+            }
+        }
+        if let c = current { out.append(c) }
+        return out
+    }
+
+    /// On perf's own recording, the leaf function of at least 99% of samples is the one perf names.
+    func testLeafSymbolsAgreeWithPerfScript() throws {
+        try requireRoot()
+        try requirePerf()
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/perf.data"
+        XCTAssertEqual(try Tool.perf(["record", "-g", "-F", Tool.rate(1999), "-o", file, "--", try Tool.demo(), "1"]).status, 0)
+        let perf = samples(try Tool.perf(["script", "--no-inline", "-i", file]).stdout)
+        let ember = samples(try Tool.ember(["script", "--no-inline", "-i", file]).stdout)
+        XCTAssertEqual(perf.count, ember.count)
+        XCTAssertGreaterThan(perf.count, 1000)
+        let same = zip(perf, ember).filter { $0.first?.symbol == $1.first?.symbol }.count
+        XCTAssertGreaterThanOrEqual(Double(same) / Double(perf.count), 0.99)
+    }
+
+    /// Each inlined call is a frame of its own, with the chain addr2line -i reports for the same address.
+    func testInlineChainsMatchAddr2line() throws {
+        try requireRoot()
+        let binary = try Tool.compileC(source: Self.programs + "/inline.c", name: "inline", flags: ["-O2", "-g", "-no-pie", "-fno-omit-frame-pointer"])
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/inline.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", file, "--", binary]).status, 0)
+        let inOuter = samples(try Tool.ember(["script", "-i", file]).stdout).filter { $0.last?.symbol == "outer" }
+        XCTAssertGreaterThan(inOuter.count, 100)
+        var checked = 0
+        for sample in inOuter.prefix(40) {
+            let a2l = try Tool.run("/usr/bin/addr2line", ["-i", "-f", "-e", binary, "0x" + sample[0].address])
+            let functions = a2l.stdout.split(separator: "\n").enumerated().filter { $0.offset % 2 == 0 }.map { String($0.element) }
+            XCTAssertEqual(sample.map(\.symbol), functions, "at 0x\(sample[0].address)")
+            checked += 1
+        }
+        XCTAssertEqual(checked, 40)
+        XCTAssertTrue(try Tool.ember(["collapse", "-i", file]).stdout.contains(";outer;middle_[i];leaf_[i] "))
+        XCTAssertFalse(try Tool.ember(["collapse", "--no-inline", "-i", file]).stdout.contains("_[i]"))
+    }
+
+    /// C++ names come out demangled: whole in script, without the argument list in folded stacks.
+    func testCxxNamesAreDemangled() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let binary = dir + "/widget"
+        let cc = try Tool.run("/usr/bin/g++", ["-O2", "-g", "-o", binary, Self.programs + "/widget.cpp"])
+        try XCTSkipIf(cc.status != 0, "g++ failed: \(cc.stderr)")
+        let file = dir + "/widget.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", file, "--", binary]).status, 0)
+        XCTAssertTrue(try Tool.ember(["script", "-i", file]).stdout.contains(" shapes::Widget::spin(int)+0x"))
+        let folded = try Tool.ember(["collapse", "-i", file]).stdout
+        XCTAssertTrue(folded.contains(";shapes::Widget::spin "), folded)
+        XCTAssertFalse(folded.contains("_ZN6shapes"))
+        XCTAssertTrue(try Tool.ember(["script", "--no-demangle", "-i", file]).stdout.contains("_ZN6shapes6Widget4spinEi"))
+    }
+
+    /// Swift frames are readable: short names by default and no `$s` names; the full form is `swift demangle`'s.
+    func testSwiftNamesAreReadableAndAgreeWithSwiftDemangle() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let binary = dir + "/sorter"
+        let build = try Tool.run("/usr/bin/env", ["swiftc", "-O", "-g", "-module-name", "swiftwork", "-o", binary, Self.programs + "/sorter.swift"])
+        try XCTSkipIf(build.status != 0, "swiftc failed: \(build.stderr)")
+        let file = dir + "/sorter.data"
+        XCTAssertEqual(try Tool.ember(["record", "-g", "-q", "-o", file, "--", binary]).status, 0)
+        let folded = try Tool.ember(["collapse", "-i", file]).stdout
+        XCTAssertTrue(folded.contains("Sorter.sortMany(_:)"), folded)
+        XCTAssertTrue(folded.contains("Matrix.multiply(_:)"), folded)
+        XCTAssertFalse(folded.contains("$s"), "no mangled Swift names")
+        let raw = samples(try Tool.ember(["script", "--no-demangle", "--no-inline", "-i", file]).stdout).flatMap { $0 }
+        let full = samples(try Tool.ember(["script", "--demangle=full", "--no-inline", "-i", file]).stdout).flatMap { $0 }
+        XCTAssertEqual(raw.count, full.count)
+        let pairs = Dictionary(zip(raw.map(\.symbol), full.map(\.symbol)).filter { $0.0.hasPrefix("$s") }, uniquingKeysWith: { a, _ in a })
+        XCTAssertGreaterThan(pairs.count, 2)
+        let names = Array(pairs.keys).sorted()
+        let reference = try Tool.run("/usr/bin/env", ["swift", "demangle", "--compact"] + names)
+        XCTAssertEqual(reference.stdout.split(separator: "\n").map(String.init), names.map { pairs[$0]! })
+    }
+
+    /// A binary rebuilt after the recording is not trusted: one warning, and its frames show as [unknown].
+    func testRebuiltBinaryIsNotTrusted() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let source = Tool.packageRoot.appendingPathComponent("Demo/demo.c").path
+        let binary = dir + "/demo"
+        XCTAssertEqual(try Tool.run("/usr/bin/gcc", ["-O2", "-g", "-fno-omit-frame-pointer", "-o", binary, source]).status, 0)
+        let file = dir + "/d.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", file, "--", binary, "0.3"]).status, 0)
+        XCTAssertTrue(try Tool.ember(["collapse", "-i", file]).stdout.contains("spin_primes"))
+        XCTAssertEqual(try Tool.run("/usr/bin/gcc", ["-O1", "-g", "-fno-omit-frame-pointer", "-o", binary, source]).status, 0)
+        let after = try Tool.ember(["collapse", "-i", file])
+        XCTAssertEqual(after.status, 0)
+        XCTAssertEqual(after.stderr.components(separatedBy: "changed since it was recorded").count - 1, 1, after.stderr)
+        XCTAssertFalse(after.stdout.contains("spin_primes"), "no names from the wrong binary")
+        XCTAssertTrue(after.stdout.contains("[demo]"))
+    }
+
+    /// JIT code in anonymous memory resolves through the process's /tmp/perf-PID.map.
+    func testPerfMapResolvesJITFrames() throws {
+        try requireRoot()
+        let binary = try Tool.compileC(source: Self.programs + "/jit.c", name: "jit", flags: ["-O2"])
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/jit.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", file, "--", binary]).status, 0)
+        let folded = parseFolded(try Tool.ember(["collapse", "-i", file, "--count"]).stdout)
+        let jit = folded.filter { $0.key.hasSuffix(";jit_spin_loop") }.values.reduce(0, +)
+        XCTAssertGreaterThan(Double(jit), 0.8 * Double(folded.values.reduce(0, +)), "\(folded)")
+        let script = try Tool.ember(["script", "-i", file]).stdout
+        XCTAssertTrue(script.contains("jit_spin_loop+0x"))
+        XCTAssertTrue(script.contains("(/tmp/perf-"))
+    }
+}
