@@ -3,10 +3,10 @@ SWIFT ?= swift
 BUILD := .build
 DEMO := $(BUILD)/demo
 EMBER_RELEASE := $(BUILD)/release/ember
-SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev linux-perf libc6-dbg gcc pkg-config
+SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils
 TRACEFS := /sys/kernel/tracing
 
-.PHONY: profile test build deps demo bench clean
+.PHONY: profile test build deps demo bench proto clean
 
 # Installs what is missing (as root), builds release, records the demo with call graphs, writes flame.svg and
 # prints the top functions.
@@ -45,6 +45,17 @@ bench: deps demo
 	$(SWIFT) build -c release --product ember
 	cd Benchmarks && $(SWIFT) build -c release
 	Benchmarks/.build/release/EmberBench --ember $(EMBER_RELEASE) --demo $(DEMO)
+
+PROTOC_GEN_SWIFT ?= /tmp/swift-protobuf/.build/release/protoc-gen-swift
+PPROF_DIR := Sources/EmberPprof
+
+# Regenerates the committed pprof Swift code; needs protoc and protoc-gen-swift 1.39.0 (CI never runs this).
+proto:
+	@command -v protoc >/dev/null || { echo "install protobuf-compiler"; exit 1; }
+	@test -x $(PROTOC_GEN_SWIFT) || { echo "build protoc-gen-swift 1.39.0: cd /tmp && git clone -q https://github.com/apple/swift-protobuf && cd swift-protobuf && git checkout -q 1.39.0 && swift build -c release --product protoc-gen-swift"; exit 1; }
+	@mkdir -p $(PPROF_DIR)/Generated
+	protoc --plugin=$(PROTOC_GEN_SWIFT) --swift_out=$(PPROF_DIR)/Generated \
+		--swift_opt=Visibility=Public --proto_path=$(PPROF_DIR) profile.proto
 
 clean:
 	rm -rf $(BUILD) Benchmarks/.build demo.data demo.data.old flame.svg

@@ -13,9 +13,12 @@ let package = Package(
         .library(name: "EmberStacks", targets: ["EmberStacks"]),
         .library(name: "EmberRender", targets: ["EmberRender"]),
         .library(name: "EmberRecord", targets: ["EmberRecord"]),
+        .library(name: "EmberPprof", targets: ["EmberPprof"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Exact: Sources/EmberPprof/Generated was made by this version's protoc-gen-swift (`make proto`).
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // C edge: the perf_event_open syscall, ring-buffer atomics, and a fork/exec handshake.
@@ -31,9 +34,14 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("stdc++")]),
         .target(name: "EmberStacks", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols"]),
         .target(name: "EmberRender", dependencies: ["EmberStacks"]),
+        // gzip through zlib, for profile.pb.gz.
+        .target(name: "CGzip", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "EmberPprof", dependencies: [
+            "CGzip", "EmberStacks", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["profile.proto"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "CEmberShim"]),
         .executableTarget(name: "ember", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender",
+            "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender", "EmberPprof",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "EmberUnitTests", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender"],

@@ -16,6 +16,8 @@ public final class FrameTable {
         public var kind: FrameKind
         public var isInlined: Bool
         public var line: SourceLine?
+        /// Where the function is declared, when DWARF says.
+        public var declaration: SourceLine?
         /// The id of the stackcollapse-perf.pl name (`foldedNames`), or -1 for a frame it drops.
         public var folded: Int32
     }
@@ -46,13 +48,15 @@ public final class FrameTable {
         return id
     }
 
-    /// Calls `body` with the info id of each frame a sampled frame shows as, outermost first.
+    /// Calls `body` with the info id of each frame a sampled frame shows as, outermost first; returns the id of
+    /// the location's run of frames (one per distinct location), for consumers that group per location.
+    @discardableResult
     @inline(__always)
-    public func forEachInfo(of frame: ResolvedFrame, pid: Int32, _ body: (Int32) -> Void) {
+    public func forEachInfo(of frame: ResolvedFrame, pid: Int32, _ body: (Int32) -> Void) -> Int {
         guard let location = frame.location else {
-            if unknown < 0 { unknown = add(Info(name: "[unknown]", language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, folded: -1)) }
+            if unknown < 0 { unknown = add(Info(name: "[unknown]", language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, declaration: nil, folded: -1)) }
             body(unknown)
-            return
+            return -1
         }
         let key = location.cacheKey
         let run: Int
@@ -63,6 +67,7 @@ public final class FrameTable {
             runByLocation.insert(Int32(run), for: key)
         }
         for i in 0..<Int(runs[run]) { body(runs[run + 1 + i]) }
+        return run
     }
 
     private func makeRun(_ frame: ResolvedFrame, location: ProcessModel.Location, pid: Int32) -> Int {
@@ -74,14 +79,14 @@ public final class FrameTable {
         var ids: [Int32] = []
         if let symbol = frame.symbol {
             ids.append(add(Info(name: symbol.name, language: symbol.language, dso: location.dso, dsoName: dsoName, kind: kind,
-                                isInlined: false, line: symbol.line, folded: -1)))
+                                isInlined: false, line: symbol.line, declaration: symbol.declaration, folded: -1)))
             for f in symbol.inlined.reversed() {
                 ids.append(add(Info(name: f.name, language: f.language, dso: location.dso, dsoName: dsoName, kind: kind,
-                                    isInlined: true, line: f.line, folded: -1)))
+                                    isInlined: true, line: f.line, declaration: f.declaration, folded: -1)))
             }
         } else {
             ids.append(add(Info(name: "[unknown]", language: .plain, dso: location.dso, dsoName: dsoName, kind: kind,
-                                isInlined: false, line: nil, folded: -1)))
+                                isInlined: false, line: nil, declaration: nil, folded: -1)))
         }
         let run = runs.count
         runs.append(Int32(ids.count))

@@ -27,6 +27,8 @@ public struct InlineFrame: Sendable {
     /// Where execution is in this function: the address's own line for the innermost, the call site of the
     /// function inlined into it for the others.
     public var line: SourceLine?
+    /// Where the function is declared (its file and first line).
+    public var declaration: SourceLine?
 }
 
 /// The DWARF of one binary through libdwfl: inline chains and line tables, found in the file itself or in its
@@ -73,9 +75,9 @@ final class DwarfModule {
         return SourceLine(file: String(cString: file), line: Int(lineNumber))
     }
 
-    /// The functions inlined at `address`, innermost first, then the function they were inlined into; empty
-    /// when nothing is inlined there or the DWARF does not cover it.
-    func inlineChain(at address: UInt64) -> [InlineFrame] {
+    /// The functions at `address`, innermost first: those inlined there, then the function they were inlined
+    /// into (just that one when nothing is inlined); empty when the DWARF does not cover the address.
+    func functions(at address: UInt64) -> [InlineFrame] {
         var bias: Dwarf_Addr = 0
         guard let cu = dwfl_module_addrdie(module, address, &bias) else { return [] }
         var scopes: UnsafeMutablePointer<Dwarf_Die>? = nil
@@ -84,8 +86,12 @@ final class DwarfModule {
         defer { free(scopes) }
         // dwarf_getscopes continues from an inlined instance into its abstract definition; the concrete callers
         // come from the instance's own parents (as eu-addr2line -i walks them).
-        guard let innermost = (0..<Int(n)).first(where: { DwarfModule.isFunction(scopes + $0) }),
-              dwarf_tag(scopes + innermost) == Int32(DW_TAG_inlined_subroutine) else { return [] }
+        guard let innermost = (0..<Int(n)).first(where: { DwarfModule.isFunction(scopes + $0) }) else { return [] }
+        guard dwarf_tag(scopes + innermost) == Int32(DW_TAG_inlined_subroutine) else {
+            let die = scopes + innermost
+            return [InlineFrame(name: DwarfModule.name(die) ?? "[unknown]", line: sourceLine(at: address),
+                                declaration: DwarfModule.declaration(die))]
+        }
         var parents: UnsafeMutablePointer<Dwarf_Die>? = nil
         let m = dwarf_getscopes_die(scopes + innermost, &parents)
         guard m > 0, let parents else { return [] }
@@ -95,17 +101,24 @@ final class DwarfModule {
             functions.append(parents + i)
             if dwarf_tag(parents + i) == Int32(DW_TAG_subprogram) { break }
         }
-        guard functions.count > 1 else { return [] }
+        guard !functions.isEmpty else { return [] }
         var files: OpaquePointer? = nil
         var fileCount = 0
         _ = dwarf_getsrcfiles(cu, &files, &fileCount)
         var chain: [InlineFrame] = []
         var line = sourceLine(at: address)
         for die in functions {
-            chain.append(InlineFrame(name: DwarfModule.name(die) ?? "[unknown]", line: line))
+            chain.append(InlineFrame(name: DwarfModule.name(die) ?? "[unknown]", line: line, declaration: DwarfModule.declaration(die)))
             line = DwarfModule.callSite(die, files: files, fileCount: fileCount)
         }
         return chain
+    }
+
+    /// `DW_AT_decl_file`/`DW_AT_decl_line`, through abstract origins.
+    private static func declaration(_ die: UnsafeMutablePointer<Dwarf_Die>) -> SourceLine? {
+        var line: Int32 = 0
+        guard let file = dwarf_decl_file(die), dwarf_decl_line(die, &line) == 0 else { return nil }
+        return SourceLine(file: String(cString: file), line: Int(line))
     }
 
     private static func isFunction(_ die: UnsafeMutablePointer<Dwarf_Die>) -> Bool {

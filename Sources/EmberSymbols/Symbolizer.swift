@@ -12,6 +12,7 @@ public final class Symbolizer {
         public var name: String
         public var language: SymbolLanguage
         public var line: SourceLine?
+        public var declaration: SourceLine?
     }
 
     /// A resolved address: its symbol, the distance from the symbol's start, and the functions inlined there.
@@ -21,6 +22,8 @@ public final class Symbolizer {
         public var language: SymbolLanguage
         /// The address's line in the symbol's own function (the call site of the outermost inlined function).
         public var line: SourceLine?
+        /// Where the symbol's function is declared, from DWARF.
+        public var declaration: SourceLine?
         /// Functions inlined at the address, innermost first; empty when none (or inline frames are off).
         public var inlined: [Function]
     }
@@ -65,7 +68,7 @@ public final class Symbolizer {
             warnOnce("kernel addresses are hidden by kernel.kptr_restrict; kernel frames show as [unknown] (run as root or set kernel.kptr_restrict=0)")
         }
         let hit = kernel.table.lookup(address).map {
-            Hit(name: $0.name, offset: address - $0.start, language: .plain, line: nil, inlined: [])
+            Hit(name: $0.name, offset: address - $0.start, language: .plain, line: nil, declaration: nil, inlined: [])
         }
         kernelCache[address] = hit
         return hit
@@ -81,24 +84,23 @@ public final class Symbolizer {
               let symbol = image.symbols.lookup(address) else { return nil }
         var hit = make(symbol.name, offset: address - symbol.start)
         guard options.inline || options.sourceLines, let dwarf = dwarf(for: location.dso, image: image) else { return hit }
-        if options.inline {
-            let chain = dwarf.inlineChain(at: address)
-            if chain.count > 1 {
-                hit.inlined = chain.dropLast().map { frame in
-                    let (name, language) = demangler.demangle(frame.name)
-                    return Function(name: name, language: language, line: frame.line)
-                }
-                hit.line = chain.last?.line
-                return hit
+        let chain = dwarf.functions(at: address)
+        hit.declaration = chain.last?.declaration
+        if options.inline, chain.count > 1 {
+            hit.inlined = chain.dropLast().map { frame in
+                let (name, language) = demangler.demangle(frame.name)
+                return Function(name: name, language: language, line: frame.line, declaration: frame.declaration)
             }
+            hit.line = chain.last?.line
+        } else if options.sourceLines {
+            hit.line = dwarf.sourceLine(at: address)
         }
-        if options.sourceLines { hit.line = dwarf.sourceLine(at: address) }
         return hit
     }
 
     private func make(_ raw: String, offset: UInt64) -> Hit {
         let (name, language) = demangler.demangle(raw)
-        return Hit(name: name, offset: offset, language: language, line: nil, inlined: [])
+        return Hit(name: name, offset: offset, language: language, line: nil, declaration: nil, inlined: [])
     }
 
     /// The path a binary is read from: under `--symfs` when given.

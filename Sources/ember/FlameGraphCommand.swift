@@ -80,7 +80,7 @@ struct FlameGraphCommand: ParsableCommand {
         options.palette = colors
         var svg = FlameGraph.render(profile, options: options)
         do {
-            try writeFile(output, &svg)
+            try svg.withUTF8 { try writeFile(output, Array($0)) }
         } catch {
             throw Diagnostics.fail("cannot write \(output): \(error) (choose another path with -o)")
         }
@@ -88,11 +88,11 @@ struct FlameGraphCommand: ParsableCommand {
     }
 }
 
-/// Writes text to a new file (mode 0644), reporting the errno of a failed write or close.
-func writeFile(_ path: String, _ text: inout String) throws {
+/// Writes bytes to a new file (mode 0644), reporting the errno of a failed write or close.
+func writeFile(_ path: String, _ bytes: [UInt8]) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw Errno.current }
-    let written: Errno? = text.withUTF8 { b in
+    let written: Errno? = bytes.withUnsafeBufferPointer { b in
         var done = 0
         while done < b.count {
             let n = write(fd, b.baseAddress! + done, b.count - done)
