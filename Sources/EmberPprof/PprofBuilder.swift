@@ -3,7 +3,6 @@ import EmberKernel
 import EmberPerfData
 import EmberSession
 import EmberStacks
-import Foundation
 import SwiftProtobuf
 
 /// `ember pprof`: a recording as a pprof profile (profile.proto), for `go tool pprof`, Pyroscope and Parca.
@@ -140,7 +139,7 @@ public struct PprofBuilder {
         var out: UnsafeMutablePointer<UInt8>?
         let size = bytes.withUnsafeBytes { ember_gzip($0.baseAddress, $0.count, &out) }
         guard size > 0, let out else { throw PprofError.compressionFailed }
-        defer { free(out) }
+        defer { out.deallocate() }
         return Array(UnsafeBufferPointer(start: out, count: size))
     }
 }

@@ -39,7 +39,7 @@ public struct Collapser {
             var node = tree.child(of: 0, frame: rootID)
             for frame in frames.reversed() {
                 table.forEachInfo(of: frame, pid: sample.pid) { id in
-                    let folded = table.infos[Int(id)].folded
+                    let folded = table.foldedOf[Int(id)]
                     if folded >= 0 { node = tree.child(of: node, frame: folded) }
                 }
             }

@@ -23,6 +23,8 @@ public final class FrameTable {
     }
 
     public private(set) var infos: [Info] = []
+    /// `infos[i].folded`, kept apart so that folding a frame reads one integer rather than copying an Info.
+    public private(set) var foldedOf: [Int32] = []
     public private(set) var foldedNames: [String] = []
     public private(set) var foldedKinds: [FrameKind?] = []
     private var foldedIDs: [String: Int32] = [:]
@@ -100,6 +102,7 @@ public final class FrameTable {
         // stackcollapse-perf.pl drops frames whose name starts with "(" (process names).
         info.folded = name.hasPrefix("(") ? -1 : intern(folded: name, kind: info.kind)
         infos.append(info)
+        foldedOf.append(info.folded)
         return Int32(infos.count - 1)
     }
 

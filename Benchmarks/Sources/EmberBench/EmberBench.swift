@@ -31,6 +31,7 @@ struct EmberBench {
         say("wall time: CLOCK_MONOTONIC around spawn..wait4; \(rssMethod)")
         let started = monotonicSeconds()
         benchFolded(ctx)
+        benchScript(ctx)
         benchOverhead(ctx)
         benchDrain(ctx)
         printTable(ctx.rows)
