@@ -135,3 +135,44 @@ final class SymbolTests: XCTestCase {
         XCTAssertTrue(script.contains("(/tmp/perf-"))
     }
 }
+
+/// Broken binaries and debug info: one warning per binary, `[unknown]` or ELF-symbol frames, never a crash.
+final class BrokenSymbolTests: XCTestCase {
+    /// A binary replaced by garbage after recording, and one whose DWARF was scribbled over (build-id intact).
+    func testCorruptELFAndDWARF() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let source = Tool.packageRoot.appendingPathComponent("Demo/demo.c").path
+        let binary = dir + "/demo"
+        XCTAssertEqual(try Tool.run("/usr/bin/gcc", ["-O2", "-g", "-fno-omit-frame-pointer", "-o", binary, source]).status, 0)
+        let file = dir + "/d.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", file, "--", binary, "0.3"]).status, 0)
+
+        // Scribble over .debug_info and .debug_line, keeping the ELF headers and build-id note.
+        let sections = try Tool.run("/usr/bin/readelf", ["-S", "-W", binary]).stdout
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: binary)))
+        for name in [".debug_info", ".debug_line", ".debug_abbrev"] {
+            guard let line = sections.split(separator: "\n").first(where: { $0.contains(" \(name) ") }) else { continue }
+            let fields = line.split(separator: "]").last!.split(separator: " ")
+            let offset = Int(fields[3], radix: 16)!, size = Int(fields[4], radix: 16)!
+            for i in offset..<min(offset + size, bytes.count) { bytes[i] = UInt8(truncatingIfNeeded: i &* 131 &+ 7) }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: binary))
+        let scribbled = try Tool.ember(["script", "--srcline", "-i", file])
+        XCTAssertEqual(scribbled.status, 0, scribbled.stderr)
+        XCTAssertTrue(scribbled.stdout.contains("spin_primes+0x"), "ELF symbols still name the frames")
+
+        // Not an ELF file at all.
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: binary))
+        let garbage = try Tool.ember(["collapse", "-i", file])
+        XCTAssertEqual(garbage.status, 0, garbage.stderr)
+        XCTAssertEqual(garbage.stderr.components(separatedBy: binary).count - 1, 1, "one warning for the binary: \(garbage.stderr)")
+        XCTAssertTrue(garbage.stdout.contains("[demo]"))
+
+        // Gone.
+        try FileManager.default.removeItem(atPath: binary)
+        let gone = try Tool.ember(["collapse", "-i", file])
+        XCTAssertEqual(gone.status, 0)
+        XCTAssertTrue(gone.stderr.contains("cannot open \(binary)"), gone.stderr)
+    }
+}
