@@ -46,8 +46,9 @@ deps:
 
 bench: deps demo
 	$(RELEASE_BUILD)
+	gcc -O2 -g -fomit-frame-pointer -o $(BUILD)/chain Tests/Programs/chain.c
 	cd Benchmarks && $(SWIFT) build -c release
-	Benchmarks/.build/release/EmberBench --ember $(EMBER_RELEASE) --demo $(DEMO)
+	Benchmarks/.build/release/EmberBench --ember $(EMBER_RELEASE) --demo $(DEMO) --no-fp $(BUILD)/chain
 
 PROTOC_GEN_SWIFT ?= /tmp/swift-protobuf/.build/release/protoc-gen-swift
 PPROF_DIR := Sources/EmberPprof

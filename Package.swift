@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "EmberPerfData", targets: ["EmberPerfData"]),
         .library(name: "EmberSession", targets: ["EmberSession"]),
         .library(name: "EmberSymbols", targets: ["EmberSymbols"]),
+        .library(name: "EmberUnwind", targets: ["EmberUnwind"]),
         .library(name: "EmberStacks", targets: ["EmberStacks"]),
         .library(name: "EmberRender", targets: ["EmberRender"]),
         .library(name: "EmberRecord", targets: ["EmberRecord"]),
@@ -32,7 +33,8 @@ let package = Package(
         .target(name: "EmberSymbols", dependencies: ["CElfUtils", "CEmberShim", "EmberKernel", "EmberSession"],
                 // __cxa_demangle; swift_demangle comes with the Swift runtime.
                 linkerSettings: [.linkedLibrary("stdc++")]),
-        .target(name: "EmberStacks", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols"]),
+        .target(name: "EmberUnwind", dependencies: ["CElfUtils", "EmberPerfData", "EmberSession", "EmberSymbols"]),
+        .target(name: "EmberStacks", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberUnwind"]),
         .target(name: "EmberRender", dependencies: ["EmberStacks"]),
         // gzip through zlib, for profile.pb.gz.
         .target(name: "CGzip", linkerSettings: [.linkedLibrary("z")]),

@@ -18,6 +18,8 @@ public struct Sample {
     /// `PERF_SAMPLE_REGS_USER`: ABI (0 none, 2 64-bit) and the registers of the attr's mask, in bit order.
     public var userRegsABI: UInt64 = 0
     public var userRegs = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// Which registers `userRegs` holds (`sample_regs_user`), in increasing bit order.
+    public var userRegsMask: UInt64 = 0
     /// `PERF_SAMPLE_STACK_USER`: the valid (`dyn_size`) bytes of the copied user stack.
     public var userStack = UnsafeRawBufferPointer(start: nil, count: 0)
 
@@ -69,6 +71,7 @@ public struct Sample {
         if t.contains(.regsUser) {
             guard let abi = r.u64(o) else { return nil }
             userRegsABI = abi
+            userRegsMask = layout.regsUserMask
             o += 8
             if abi != 0 {
                 let n = layout.regsUserMask.nonzeroBitCount * 8

@@ -64,7 +64,7 @@ public struct PprofBuilder {
             for frame in frames {
                 var lines: [Int32] = []
                 let run = table.forEachInfo(of: frame, pid: sample.pid) { lines.append($0) }
-                let key = run >= 0 ? run : -1 - Int(frame.address & 0x7fff_ffff)
+                let key = run >= 0 ? run : (frame.isTruncation ? Int.min : -1 - Int(frame.address & 0x7fff_ffff))
                 if let id = t.locationIDs[key] {
                     s.locationID.append(id)
                     continue

@@ -23,14 +23,17 @@ enum ProcScanner {
         readSmallFile("/proc/\(pid)/task/\(tid)/comm").map { String($0.prefix { $0 != "\n" }) }
     }
 
-    /// Executable mappings from `/proc/PID/maps`, as MMAP2 records.
-    static func executableMappings(pid: Int32) -> [MmapRecord] {
+    /// Executable mappings from `/proc/PID/maps` (file-backed data mappings too with `includeData`), as MMAP2
+    /// records.
+    static func mappings(pid: Int32, includeData: Bool) -> [MmapRecord] {
         guard let text = readSmallFile("/proc/\(pid)/maps") else { return [] }
         var out: [MmapRecord] = []
         for line in text.split(separator: "\n") {
             // start-end perms offset major:minor inode   path
             let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard f.count >= 5, f[1].count >= 4, Array(f[1].utf8)[2] == UInt8(ascii: "x") else { continue }
+            guard f.count >= 5, f[1].count >= 4 else { continue }
+            let executable = Array(f[1].utf8)[2] == UInt8(ascii: "x")
+            guard executable || (includeData && f.count > 5 && f[5].hasPrefix("/")) else { continue }
             let range = f[0].split(separator: "-")
             let dev = f[3].split(separator: ":")
             guard range.count == 2, let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16),
@@ -38,7 +41,7 @@ enum ProcScanner {
                   let minor = UInt32(dev[1], radix: 16), let inode = UInt64(f[4]) else { continue }
             let path = f.count > 5 ? f[5].trimmed : "//anon"
             let perms = Array(f[1].utf8)
-            var prot: UInt32 = 4
+            var prot: UInt32 = executable ? 4 : 0
             if perms[0] == UInt8(ascii: "r") { prot |= 1 }
             if perms[1] == UInt8(ascii: "w") { prot |= 2 }
             let flags: UInt32 = perms[3] == UInt8(ascii: "s") ? 1 : 2  // MAP_SHARED : MAP_PRIVATE

@@ -21,8 +21,21 @@ public struct RecordOptions: Sendable {
     public var sampling: Sampling = .frequency(999)
     /// The frequency was not asked for: when the kernel's limit is lower, record at the limit (as perf does).
     public var samplingIsDefault = true
-    /// Frame-pointer call chains (`-g`).
-    public var callGraph = false
+    public enum CallGraph: Sendable, Equatable {
+        case none
+        /// Kernel and user call chains walked by the kernel through frame pointers (`-g`).
+        case framePointer
+        /// Kernel call chains, plus the user registers and this many bytes of user stack per sample, unwound
+        /// through CFI when read (`--call-graph dwarf[,SIZE]`).
+        case dwarf(stackBytes: UInt32)
+
+        /// perf's default stack copy.
+        public static let defaultStackBytes: UInt32 = 8192
+        /// `sample_stack_user` must be a multiple of 8 below USHRT_MAX.
+        public static let maxStackBytes: UInt32 = 65528
+    }
+
+    public var callGraph: CallGraph = .none
     /// Data pages per CPU ring buffer, a power of two.
     public var mmapPages = 128
     public var output = "perf.data"

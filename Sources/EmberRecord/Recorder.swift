@@ -9,8 +9,14 @@ import Glibc
 /// duration passes, or SIGINT/SIGTERM arrives, and always leaves a file that Ember and perf can read.
 public final class Recorder {
     public private(set) var options: RecordOptions
+    /// Every x86-64 general register but DS, ES, FS and GS (`PERF_REGS_MASK`, as perf asks): CFI may restore any
+    /// callee-saved one.
+    static let userRegisters: UInt64 = 0xff0fff
     private var summary = RecordSummary()
     private var executables = Set<String>()
+    /// With frame-pointer call chains: the layout to read them, and how many had at most two user frames.
+    private var framePointerLayout: SampleLayout?
+    private var shortUserStacks: UInt64 = 0
     /// Progress output goes to a terminal only.
     private let showProgress: Bool
 
@@ -51,6 +57,7 @@ public final class Recorder {
             throw RecordError(wrapping: error)
         }
         summary.notes.append(contentsOf: group.notes)
+        if options.callGraph == .framePointer { framePointerLayout = SampleLayout(attr: group.attr) }
 
         let start = monotonicSeconds()
         do {
@@ -63,6 +70,9 @@ public final class Recorder {
         if let workload {
             workload.terminate()
             summary.exitStatus = workload.waitForExit()
+        }
+        if framePointerLayout != nil, summary.samples >= 20, shortUserStacks * 2 > summary.samples {
+            summary.notes.append("hint: \(shortUserStacks) of \(summary.samples) samples have at most two user frames, so the code probably has no frame pointers; --call-graph dwarf unwinds it")
         }
         let dropped = group.rings.reduce(0) { $0 + $1.droppedBytes }
         if dropped > 0 {
@@ -93,9 +103,20 @@ public final class Recorder {
 
     private func makeAttr(enableOnExec: Bool, inherit: Bool) -> EventAttr {
         var attr = EventAttr(type: options.event.type, config: options.event.config)
-        attr.sampleType = [.identifier, .ip, .tid, .time, .cpu, .period]
-        if options.callGraph { attr.sampleType.insert(.callchain) }
         attr.flags = [.mmap, .comm, .task, .sampleIDAll, .mmap2, .commExec, .watermark]
+        attr.sampleType = [.identifier, .ip, .tid, .time, .cpu, .period]
+        switch options.callGraph {
+        case .none: break
+        case .framePointer:
+            attr.sampleType.insert(.callchain)
+        case .dwarf(let bytes):
+            // The kernel part of the chain still comes from the kernel; the user part from the copied stack.
+            attr.sampleType.formUnion([.callchain, .regsUser, .stackUser])
+            // Data mappings too: unwinders (perf's among them) read .eh_frame_hdr from a read-only segment.
+            attr.flags.formUnion([.excludeCallchainUser, .mmapData])
+            attr.sampleRegsUser = Recorder.userRegisters
+            attr.sampleStackUser = bytes
+        }
         if inherit { attr.flags.insert(.inherit) }
         if enableOnExec { attr.flags.formUnion([.disabled, .enableOnExec]) }
         switch options.sampling {
@@ -133,6 +154,8 @@ public final class Recorder {
     /// Records for what existed before the recording: the kernel image, and with -p or -a the processes' names
     /// and executable mappings (a command's come from the kernel at exec).
     private func synthesize(into writer: PerfDataWriter, encoder: RecordEncoder) throws {
+        let isDwarf: Bool
+        if case .dwarf = options.callGraph { isDwarf = true } else { isDwarf = false }
         if let text = ProcScanner.kernelText() {
             try writer.append(encoder.kernelMmap(start: text.start, length: text.length))
         }
@@ -148,8 +171,8 @@ public final class Recorder {
                     try writer.append(encoder.comm(pid: pid, tid: tid, name: comm))
                 }
             }
-            for m in ProcScanner.executableMappings(pid: pid) {
-                if m.filename.hasPrefix("/") { executables.insert(m.filename) }
+            for m in ProcScanner.mappings(pid: pid, includeData: isDwarf) {
+                if m.isExecutable, m.filename.hasPrefix("/") { executables.insert(m.filename) }
                 try writer.append(encoder.mmap2(m))
             }
         }
@@ -266,7 +289,12 @@ public final class Recorder {
     private func account(_ record: UnsafeRawBufferPointer) throws {
         let type = RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         switch type {
-        case .sample: summary.samples += 1
+        case .sample:
+            summary.samples += 1
+            if let layout = framePointerLayout, let sample = Sample(record: record, layout: layout),
+               Recorder.userFrames(sample) <= 2 {
+                shortUserStacks += 1
+            }
         case .lost: summary.lost += LostRecord(record: record)?.lost ?? 0
         case .throttle: summary.throttled += 1
         case .mmap2:
@@ -275,6 +303,20 @@ public final class Recorder {
             }
         default: break
         }
+    }
+
+    /// The user entries of a frame-pointer call chain (those after PERF_CONTEXT_USER).
+    private static func userFrames(_ sample: Sample) -> Int {
+        var count = 0, inUser = sample.cpuMode == .user && sample.callchainCount > 0
+        for i in 0..<sample.callchainCount {
+            let entry = sample.callchainEntry(i)
+            if entry >= CallchainContext.max {
+                inUser = entry == CallchainContext.user
+            } else if inUser {
+                count += 1
+            }
+        }
+        return count
     }
 
     private func printProgress(elapsed: Double) {

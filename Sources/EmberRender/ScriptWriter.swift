@@ -56,6 +56,10 @@ public struct ScriptWriter {
                 out.byte(0x09)
                 out.hex(frame.address, width: 16)
                 out.byte(0x20)
+                if frame.isTruncation {
+                    out.write("[truncated] ([unknown])\n")
+                    continue
+                }
                 if let symbol = frame.symbol {
                     out.write(symbol.name)
                     out.write("+0x")

@@ -1,3 +1,5 @@
+import EmberSession
+
 /// A call tree keyed by interned frame names (`FrameTable.foldedNames`): one hash lookup per frame of a sample,
 /// whatever the stack depth, and memory that grows with distinct stacks rather than samples.
 struct CallTree {

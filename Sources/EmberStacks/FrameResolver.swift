@@ -1,6 +1,7 @@
 import EmberPerfData
 import EmberSession
 import EmberSymbols
+import EmberUnwind
 
 /// One frame of a sampled stack.
 public struct ResolvedFrame {
@@ -9,6 +10,8 @@ public struct ResolvedFrame {
     public var isReturnAddress: Bool
     public var location: ProcessModel.Location?
     public var symbol: Symbolizer.Hit?
+    /// Marks where a DWARF unwind stopped early: the stack goes on beyond it, unknown.
+    public var isTruncation = false
 
     /// The address symbols are looked up at: a return address points after its call, so step back into it.
     @inline(__always)
@@ -17,20 +20,31 @@ public struct ResolvedFrame {
     }
 }
 
-/// Turns a sample's callchain (or its IP) into frames, leaf first.
+/// Turns a sample's callchain (or its IP) into frames, leaf first; user stacks recorded with
+/// `--call-graph dwarf` are unwound from their registers and stack copy.
 public final class FrameResolver {
     private let model: ProcessModel
     private let symbolizer: Symbolizer
+    private let unwinder: Unwinder
+    private var userAddresses: [UInt64] = []
+    /// DWARF-unwound stacks that stopped early, and all DWARF-unwound stacks.
+    public private(set) var truncatedStacks = 0
+    public private(set) var unwoundStacks = 0
 
     init(model: ProcessModel, symbolizer: Symbolizer) {
         self.model = model
         self.symbolizer = symbolizer
+        unwinder = Unwinder(model: model, symbolizer: symbolizer)
     }
 
     /// Fills `frames` (cleared first) with the sample's frames, leaf first. Without `symbolize`, frames carry only
     /// their locations, for callers that cache per location and symbolize on a miss with `symbolize(_:)`.
     public func frames(of sample: Sample, into frames: inout [ResolvedFrame], symbolize: Bool = true) {
         frames.removeAll(keepingCapacity: true)
+        if !sample.userStack.isEmpty {
+            unwound(sample, into: &frames, symbolize: symbolize)
+            return
+        }
         let n = sample.callchainCount
         guard n > 0 else {
             frames.append(resolve(sample.ip, isReturnAddress: false, pid: sample.pid, symbolize: symbolize))
@@ -45,6 +59,33 @@ public final class FrameResolver {
             }
             frames.append(resolve(entry, isReturnAddress: !nextIsIP, pid: sample.pid, symbolize: symbolize))
             nextIsIP = false
+        }
+    }
+
+    /// Kernel frames from the callchain, then the user stack unwound through CFI.
+    private func unwound(_ sample: Sample, into frames: inout [ResolvedFrame], symbolize: Bool) {
+        var inKernel = false, nextIsIP = true
+        for i in 0..<sample.callchainCount {
+            let entry = sample.callchainEntry(i)
+            if entry >= CallchainContext.max {
+                inKernel = entry == CallchainContext.kernel
+                nextIsIP = true
+                continue
+            }
+            if inKernel {
+                frames.append(resolve(entry, isReturnAddress: !nextIsIP, pid: sample.pid, symbolize: symbolize))
+                nextIsIP = false
+            }
+        }
+        userAddresses.removeAll(keepingCapacity: true)
+        guard let end = unwinder.unwind(sample, into: &userAddresses) else { return }
+        unwoundStacks += 1
+        for (i, address) in userAddresses.enumerated() {
+            frames.append(resolve(address, isReturnAddress: i > 0, pid: sample.pid, symbolize: symbolize))
+        }
+        if end == .truncated {
+            truncatedStacks += 1
+            frames.append(ResolvedFrame(address: 0, isReturnAddress: false, location: nil, symbol: nil, isTruncation: true))
         }
     }
 

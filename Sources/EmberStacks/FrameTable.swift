@@ -32,6 +32,7 @@ public final class FrameTable {
     private var runs: [Int32] = []
     private var runByLocation = IntegerMap(capacity: 4096)
     private var unknown: Int32 = -1
+    private var truncation: Int32 = -1
     private let resolver: FrameResolver
     private let model: ProcessModel
 
@@ -55,6 +56,11 @@ public final class FrameTable {
     @discardableResult
     @inline(__always)
     public func forEachInfo(of frame: ResolvedFrame, pid: Int32, _ body: (Int32) -> Void) -> Int {
+        if frame.isTruncation {
+            if truncation < 0 { truncation = add(Info(name: "[truncated]", language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, declaration: nil, folded: -1)) }
+            body(truncation)
+            return -2
+        }
         guard let location = frame.location else {
             if unknown < 0 { unknown = add(Info(name: "[unknown]", language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, declaration: nil, folded: -1)) }
             body(unknown)
@@ -110,6 +116,7 @@ public final class FrameTable {
     /// after its binary (`[libc.so.6]`), inlined functions marked `_[i]`.
     static func foldedName(_ info: Info) -> String {
         if info.name == "[unknown]" { return "[\(info.dso == nil ? "unknown" : info.dsoName)]" }
+        if info.name == "[truncated]", info.dso == nil { return info.name }
         let name = info.language == .swift ? info.name.replacing(";", with: ":") : Collapser.tidy(info.name)
         return info.isInlined ? name + "_[i]" : name
     }

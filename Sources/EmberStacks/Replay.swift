@@ -65,6 +65,10 @@ public final class Replay {
         if lostSamples > 0 { out.append("\(lostSamples) samples were dropped by the kernel before reaching the ring buffer") }
         if throttled > 0 { out.append("the kernel throttled sampling \(throttled) times (kernel.perf_event_max_sample_rate); those periods have fewer samples") }
         if malformedSamples > 0 { out.append("\(malformedSamples) malformed samples were skipped") }
+        let truncated = resolver.truncatedStacks, unwound = resolver.unwoundStacks
+        if unwound > 0, truncated * 10 > unwound {
+            out.append("\(truncated) of \(unwound) DWARF-unwound stacks stop early (marked [truncated]); a larger stack copy (--call-graph dwarf,16384) may reach further")
+        }
         return out
     }
 }

@@ -42,17 +42,23 @@ public final class ElfImage {
     /// symbolizes `[vdso]` frames of recordings made on this kernel. The mapping lives as long as the process,
     /// and libelf only reads it while this initializer runs.
     public static func runningVDSO() -> ElfImage? {
+        guard libelfReady, let vdso = runningVDSOMemory(),
+              let elf = elf_memory(vdso.base.assumingMemoryBound(to: CChar.self), vdso.size) else { return nil }
+        defer { elf_end(elf) }
+        return try? ElfImage(elf: elf, path: "[vdso]")
+    }
+
+    /// Where the kernel mapped this process's vDSO, and its size (bounded by its section headers, which come last).
+    public static func runningVDSOMemory() -> (base: UnsafeMutableRawPointer, size: Int)? {
         guard libelfReady else { return nil }
         let base = getauxval(UInt(AT_SYSINFO_EHDR))
         guard base != 0, let header = UnsafeMutableRawPointer(bitPattern: UInt(base)) else { return nil }
-        // The section headers come last in the vDSO image, so they bound its size.
         let shoff = header.loadUnaligned(fromByteOffset: 0x28, as: UInt64.self)
         let shentsize = header.loadUnaligned(fromByteOffset: 0x3a, as: UInt16.self)
         let shnum = header.loadUnaligned(fromByteOffset: 0x3c, as: UInt16.self)
         let size = Int(shoff) + Int(shentsize) * Int(shnum)
-        guard size > 64, size < 1 << 20, let elf = elf_memory(header.assumingMemoryBound(to: CChar.self), size) else { return nil }
-        defer { elf_end(elf) }
-        return try? ElfImage(elf: elf, path: "[vdso]")
+        guard size > 64, size < 1 << 20 else { return nil }
+        return (header, size)
     }
 
     private init(elf: OpaquePointer, path: String) throws {

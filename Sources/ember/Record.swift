@@ -25,7 +25,7 @@ struct Record: ParsableCommand {
     @Flag(name: .customShort("g"), help: "Record frame-pointer call chains (same as --call-graph fp).")
     var callGraphFP = false
 
-    @Option(name: .customLong("call-graph"), help: "Call-graph mode: fp.")
+    @Option(name: .customLong("call-graph"), help: "Call-graph mode: fp, or dwarf[,SIZE] (copy SIZE bytes of user stack per sample, default 8192, and unwind it through CFI).")
     var callGraph: String?
 
     @Option(name: [.customShort("m"), .customLong("mmap-pages")], help: "Data pages per CPU ring buffer, a power of two (default 128).")
@@ -75,7 +75,7 @@ struct Record: ParsableCommand {
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
     }
 
-    private struct UsageProblem: Error { var text: String }
+    fileprivate struct UsageProblem: Error { var text: String }
 
     private func makeOptions() throws -> RecordOptions {
         var argv = command
@@ -114,11 +114,7 @@ struct Record: ParsableCommand {
             options.sampling = .period(period)
             options.samplingIsDefault = false
         }
-        switch callGraph {
-        case nil: options.callGraph = callGraphFP
-        case "fp"?: options.callGraph = true
-        case let mode?: throw UsageProblem(text: "call-graph mode '\(mode)' is not supported; use --call-graph fp (or -g)")
-        }
+        options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP)
         guard mmapPages > 0, mmapPages & (mmapPages - 1) == 0, mmapPages <= 1 << 20 else {
             throw UsageProblem(text: "-m \(mmapPages) is not a power of two; use a value such as 16, 64, 128 or 512")
         }
@@ -131,6 +127,24 @@ struct Record: ParsableCommand {
         options.progress = !quiet
         options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
         return options
+    }
+}
+
+extension Record {
+    /// `fp`, `dwarf` or `dwarf,SIZE` (SIZE a multiple of 8, at most the kernel's 65528).
+    fileprivate static func callGraphMode(_ text: String?, framePointer: Bool) throws -> RecordOptions.CallGraph {
+        guard let text else { return framePointer ? .framePointer : .none }
+        if text == "fp" { return .framePointer }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.first == "dwarf", parts.count <= 2 else {
+            throw UsageProblem(text: "call-graph mode '\(text)' is not supported; use --call-graph fp (or -g) or --call-graph dwarf[,SIZE]")
+        }
+        guard parts.count == 2 else { return .dwarf(stackBytes: RecordOptions.CallGraph.defaultStackBytes) }
+        let max = RecordOptions.CallGraph.maxStackBytes
+        guard let size = UInt32(parts[1]), size > 0, size % 8 == 0, size <= max else {
+            throw UsageProblem(text: "--call-graph dwarf,\(parts[1]): the stack size must be a multiple of 8 from 8 to \(max) bytes (the kernel's limit); perf's default is 8192")
+        }
+        return .dwarf(stackBytes: size)
     }
 }
 

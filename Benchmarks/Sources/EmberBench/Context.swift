@@ -5,6 +5,8 @@ import Foundation
 struct Options {
     var ember = ""
     var demo = ""
+    /// A workload built without frame pointers, for the DWARF unwinding benchmark.
+    var noFramePointers = ""
     var perf = "perf"
     var workdir: String?
     var runs = 3
@@ -14,6 +16,7 @@ struct Options {
 
           --ember PATH   the ember binary to benchmark (e.g. .build/release/ember)
           --demo PATH    the demo workload (gcc -O2 -g -fno-omit-frame-pointer Demo/demo.c)
+          --no-fp PATH   a workload without frame pointers (gcc -O2 -g -fomit-frame-pointer Tests/Programs/chain.c)
           --workdir DIR  where recordings go (default: a fresh temporary directory, removed at exit)
           --runs N       runs per measurement; best and median are reported (default 3)
           --perf PATH    the perf binary (default: perf from PATH)
@@ -32,6 +35,7 @@ struct Options {
             switch arg {
             case "--ember": options.ember = try value(arg)
             case "--demo": options.demo = try value(arg)
+            case "--no-fp": options.noFramePointers = try value(arg)
             case "--perf": options.perf = try value(arg)
             case "--workdir": options.workdir = try value(arg)
             case "--runs":
@@ -86,6 +90,7 @@ final class Context {
 
     var ember: String { options.ember }
     var demo: String { options.demo }
+    var noFramePointers: String { options.noFramePointers }
     var perf: String { options.perf }
     var runs: Int { options.runs }
 

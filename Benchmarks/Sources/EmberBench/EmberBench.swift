@@ -32,6 +32,7 @@ struct EmberBench {
         let started = monotonicSeconds()
         benchFolded(ctx)
         benchScript(ctx)
+        benchUnwind(ctx)
         benchOverhead(ctx)
         benchDrain(ctx)
         printTable(ctx.rows)

@@ -1,13 +1,13 @@
 /// An open-addressing hash map from UInt64 keys to Int32 values, for the per-frame lookups of folding: Swift's
 /// Dictionary hashes with seeded SipHash, which costs more than the rest of folding a frame put together.
-struct IntegerMap {
+public struct IntegerMap {
     private static let empty = UInt64.max
     private var keys: [UInt64]
     private var values: [Int32]
     private var mask: Int
-    private(set) var count = 0
+    public private(set) var count = 0
 
-    init(capacity: Int = 1024) {
+    public init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
         keys = [UInt64](repeating: IntegerMap.empty, count: size)
@@ -23,7 +23,7 @@ struct IntegerMap {
 
     /// The value for `key`; `key` must not be `UInt64.max`.
     @inline(__always)
-    subscript(key: UInt64) -> Int32? {
+    public subscript(key: UInt64) -> Int32? {
         var i = IntegerMap.slot(key, mask)
         while true {
             let k = keys[i]
@@ -34,7 +34,7 @@ struct IntegerMap {
     }
 
     @inline(__always)
-    mutating func insert(_ value: Int32, for key: UInt64) {
+    public mutating func insert(_ value: Int32, for key: UInt64) {
         precondition(key != IntegerMap.empty)
         if (count + 1) * 2 > keys.count { grow() }
         var i = IntegerMap.slot(key, mask)

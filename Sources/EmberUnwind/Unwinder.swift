@@ -1,0 +1,175 @@
+import EmberPerfData
+import EmberSession
+import EmberSymbols
+
+/// DWARF unwinding of a sample's user stack (`--call-graph dwarf`): from the sampled registers and the copy of the
+/// stack, frame by frame through each binary's CFI, as the kernel's frame-pointer walk cannot when code omits
+/// frame pointers.
+///
+/// libdw interprets the CFI (`dwarf_cfi_addrframe`); the stepping is done here, with each PC's rule cached, so that
+/// a recording costs one CFI lookup per distinct PC rather than a libdw unwinding session per sample (which is what
+/// perf does). Reads outside the stack copy fail; the walk stops cleanly at an undefined return address (`_start`,
+/// `clone`), and is marked truncated when it stops anywhere else.
+public final class Unwinder {
+    public enum End: Sendable {
+        /// The outermost frame said it has no caller.
+        case complete
+        /// The walk stopped early: no CFI, a read past the stack copy, no progress, or the depth limit.
+        case truncated
+    }
+
+    public static let maxDepth = 256
+    private let model: ProcessModel
+    private let symbolizer: Symbolizer
+    private var cfi: [Int: CallFrameInfo?] = [:]
+    /// Rules by location (`Location.cacheKey` of the PC looked up): an index into `rules`, or -1 for none.
+    private var ruleIndex = IntegerMap(capacity: 4096)
+    private var rules: [UnwindRule] = []
+
+    public init(model: ProcessModel, symbolizer: Symbolizer) {
+        self.model = model
+        self.symbolizer = symbolizer
+    }
+
+    /// Appends the sample's user frames to `frames`, innermost first: its IP, then return addresses. Returns how
+    /// the walk ended, or nil when the sample carries no user registers or stack.
+    public func unwind(_ sample: Sample, into frames: inout [UInt64]) -> End? {
+        guard sample.userRegsABI != 0, !sample.userRegs.isEmpty else { return nil }
+        var regs = RegisterFile()
+        for (reg, bit) in DwarfRegister.perfBit.enumerated() where sample.userRegsMask & (1 << UInt64(bit)) != 0 {
+            let index = (sample.userRegsMask & ((1 << UInt64(bit)) - 1)).nonzeroBitCount
+            if (index + 1) * 8 <= sample.userRegs.count {
+                regs[reg] = UInt64(littleEndian: sample.userRegs.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+            }
+        }
+        guard let ip = regs[DwarfRegister.returnAddress], let sp = regs[DwarfRegister.rsp] else { return nil }
+        let stack = Stack(base: sp, bytes: sample.userStack)
+        frames.append(ip)
+        var pc = ip
+        var exactPC = true
+        for _ in 0..<Unwinder.maxDepth {
+            guard let index = rule(pid: sample.pid, pc: exactPC ? pc : pc &- 1) else { return .truncated }
+            let rule = rules[index]
+            let cfa: UInt64
+            switch rule.cfa {
+            case .registerPlus(let reg, let offset):
+                guard let base = regs[reg] else { return .truncated }
+                cfa = base &+ UInt64(bitPattern: offset)
+            case .expression(let ops):
+                guard let value = Unwinder.evaluate(ops, regs: regs, cfa: nil, stack: stack)?.value else { return .truncated }
+                cfa = value
+            }
+            var caller = regs
+            for reg in 0..<DwarfRegister.count where reg != DwarfRegister.rsp {
+                switch rule.registers[reg] {
+                case .same: break
+                case .undefined: caller[reg] = nil
+                case .savedAt(let offset): caller[reg] = stack.read(cfa &+ UInt64(bitPattern: offset))
+                case .cfaPlus(let offset): caller[reg] = cfa &+ UInt64(bitPattern: offset)
+                case .expression(let ops):
+                    let result = Unwinder.evaluate(ops, regs: regs, cfa: cfa, stack: stack)
+                    caller[reg] = result.flatMap { $0.isLocation ? stack.read($0.value) : $0.value }
+                }
+            }
+            caller[DwarfRegister.rsp] = cfa
+            if case .undefined = rule.registers[DwarfRegister.returnAddress] { return .complete }
+            guard let ra = caller[DwarfRegister.returnAddress] else { return .truncated }
+            if ra == 0 { return .complete }
+            guard let oldSP = regs[DwarfRegister.rsp], cfa > oldSP else { return .truncated }
+            frames.append(ra)
+            exactPC = rule.isSignalFrame
+            pc = ra
+            regs = caller
+        }
+        return .truncated
+    }
+
+    /// The index of the CFI rule at a process address, through the binary mapped there.
+    @inline(__always)
+    private func rule(pid: Int32, pc: UInt64) -> Int? {
+        guard let location = model.resolve(pid: pid, address: pc), location.dso != model.kernelDso else { return nil }
+        let key = location.cacheKey
+        if let cached = ruleIndex[key] { return cached < 0 ? nil : Int(cached) }
+        var index: Int32 = -1
+        if let info = callFrameInfo(location.dso), let image = symbolizer.image(for: location.dso),
+           let address = image.virtualAddress(ofFileOffset: location.address), let rule = info.rule(at: address) {
+            index = Int32(rules.count)
+            rules.append(rule)
+        }
+        ruleIndex.insert(index, for: key)
+        return index < 0 ? nil : Int(index)
+    }
+
+    private func callFrameInfo(_ dso: Int) -> CallFrameInfo? {
+        if let cached = cfi[dso] { return cached }
+        let d = model.dsos[dso]
+        var info: CallFrameInfo?
+        if d.isVDSO, let vdso = ElfImage.runningVDSOMemory() {
+            info = CallFrameInfo(memory: vdso.base, size: vdso.size)
+        } else if d.hasFileOffsets, let image = symbolizer.image(for: dso) {
+            info = CallFrameInfo(path: image.path)
+        }
+        cfi[dso] = info
+        return info
+    }
+
+    /// The sampled copy of the stack, starting at the sampled stack pointer.
+    struct Stack {
+        var base: UInt64
+        var bytes: UnsafeRawBufferPointer
+
+        func read(_ address: UInt64) -> UInt64? {
+            guard address >= base, address - base <= UInt64(bytes.count), UInt64(bytes.count) - (address - base) >= 8 else { return nil }
+            return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(address - base), as: UInt64.self))
+        }
+    }
+
+    /// Evaluates the DWARF expressions CFI uses: a value, or (`isLocation`) an address holding the value.
+    static func evaluate(_ ops: [UnwindRule.Op], regs: RegisterFile, cfa: UInt64?, stack: Stack) -> (value: UInt64, isLocation: Bool)? {
+        var values: [UInt64] = []
+        values.reserveCapacity(4)
+        var isLocation = true
+        func register(_ n: UInt64) -> UInt64? { n < UInt64(DwarfRegister.count) ? regs[Int(n)] : nil }
+        for op in ops {
+            switch op.atom {
+            case 0x9c:  // DW_OP_call_frame_cfa
+                guard let cfa else { return nil }
+                values.append(cfa)
+            case 0x23:  // DW_OP_plus_uconst
+                guard !values.isEmpty else { return nil }
+                values[values.count - 1] &+= op.number
+            case 0x22, 0x1c:  // DW_OP_plus, DW_OP_minus
+                guard values.count >= 2 else { return nil }
+                let b = values.removeLast(), a = values.removeLast()
+                values.append(op.atom == 0x22 ? a &+ b : a &- b)
+            case 0x08...0x11:  // DW_OP_const1u ... DW_OP_consts
+                values.append(op.number)
+            case 0x30...0x4f:  // DW_OP_lit0 ... DW_OP_lit31
+                values.append(UInt64(op.atom - 0x30))
+            case 0x70...0x8f:  // DW_OP_breg0 ... DW_OP_breg31
+                guard let r = register(UInt64(op.atom - 0x70)) else { return nil }
+                values.append(r &+ op.number)
+            case 0x92:  // DW_OP_bregx
+                guard let r = register(op.number) else { return nil }
+                values.append(r &+ op.number2)
+            case 0x50...0x6f:  // DW_OP_reg0 ... DW_OP_reg31: the value is in the register
+                guard let r = register(UInt64(op.atom - 0x50)) else { return nil }
+                values.append(r)
+                isLocation = false
+            case 0x90:  // DW_OP_regx
+                guard let r = register(op.number) else { return nil }
+                values.append(r)
+                isLocation = false
+            case 0x06:  // DW_OP_deref
+                guard let a = values.popLast(), let v = stack.read(a) else { return nil }
+                values.append(v)
+            case 0x9f:  // DW_OP_stack_value
+                isLocation = false
+            default:
+                return nil
+            }
+        }
+        guard let result = values.last else { return nil }
+        return (result, isLocation)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import XCTest
+
+/// `--call-graph dwarf`: complete stacks for code without frame pointers, checked against perf.
+final class UnwindTests: XCTestCase {
+    private static let programs = Tool.packageRoot.appendingPathComponent("Tests/Programs").path
+    private static let chain = ";main;level1;level2;level3;level4;level5;level6"
+
+    private func chainBinary(_ extraFlags: [String] = []) throws -> String {
+        try Tool.compileC(source: Self.programs + "/chain.c", name: "chain", flags: ["-O2", "-fomit-frame-pointer", "-g"] + extraFlags)
+    }
+
+    private func share(_ folded: [String: UInt64], leaf: String, containing: String) -> Double {
+        let inLeaf = folded.filter { $0.key.hasSuffix(";" + leaf) }
+        let total = inLeaf.values.reduce(0, +)
+        return total == 0 ? 0 : Double(inLeaf.filter { $0.key.contains(containing) }.values.reduce(0, +)) / Double(total)
+    }
+
+    /// With DWARF unwinding at least 95% of the samples in level6 show the whole chain up to main; with frame
+    /// pointers (the kernel's walk) they do not, and the recorder says so.
+    func testDwarfRecoversTheChainFramePointersLose() throws {
+        try requireRoot()
+        let binary = try chainBinary()
+        let dir = try Tool.scratchDirectory()
+        let dwarf = try Tool.ember(["record", "--call-graph", "dwarf", "-q", "-o", dir + "/dwarf.data", "--", binary, "300"])
+        XCTAssertEqual(dwarf.status, 0, dwarf.stderr)
+        let unwound = parseFolded(try Tool.ember(["collapse", "--count", "-i", dir + "/dwarf.data"]).stdout)
+        XCTAssertGreaterThan(unwound.filter { $0.key.hasSuffix(";level6") }.values.reduce(0, +), 200)
+        XCTAssertGreaterThanOrEqual(share(unwound, leaf: "level6", containing: Self.chain), 0.95, "\(unwound)")
+
+        let fp = try Tool.ember(["record", "-g", "-q", "-o", dir + "/fp.data", "--", binary, "300"])
+        XCTAssertEqual(fp.status, 0)
+        XCTAssertTrue(fp.stderr.contains("--call-graph dwarf"), "the recorder suggests DWARF unwinding: \(fp.stderr)")
+        let walked = parseFolded(try Tool.ember(["collapse", "--count", "-i", dir + "/fp.data"]).stdout)
+        XCTAssertLessThan(share(walked, leaf: "level6", containing: Self.chain), 0.5, "frame pointers cannot see this chain")
+    }
+
+    /// Ember's DWARF recording is valid perf.data: perf unwinds it too, to the same stacks for 95% of samples.
+    func testPerfUnwindsEmbersRecordingToTheSameStacks() throws {
+        try requireRoot()
+        try requirePerf()
+        let binary = try chainBinary()
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/e.data"
+        XCTAssertEqual(try Tool.ember(["record", "--call-graph", "dwarf", "-q", "-o", file, "--", binary, "200"]).status, 0)
+        let perf = try Tool.perf(["script", "--no-inline", "-i", file])
+        XCTAssertEqual(perf.status, 0, perf.stderr)
+        let expected = PerfScriptFolder.fold(perf.stdout)
+        let actual = parseFolded(try Tool.ember(["collapse", "--no-inline", "-i", file]).stdout)
+        let total = expected.values.reduce(0, +)
+        let agreeing = expected.reduce(UInt64(0)) { $0 + min($1.value, actual[$1.key] ?? 0) }
+        let worst = expected.filter { actual[$0.key] != $0.value }.sorted { $0.value > $1.value }.prefix(3)
+        XCTAssertGreaterThanOrEqual(Double(agreeing) / Double(total), 0.95, "differing: \(worst.map { "\($0.key) \($0.value)" })\nember: \(actual.sorted { $0.value > $1.value }.prefix(3))")
+    }
+
+    /// perf's own `--call-graph dwarf` recordings unwind in Ember.
+    func testUnwindsPerfsDwarfRecordings() throws {
+        try requireRoot()
+        try requirePerf()
+        let binary = try chainBinary()
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/p.data"
+        XCTAssertEqual(try Tool.perf(["record", "--call-graph", "dwarf", "-o", file, "--", binary, "200"]).status, 0)
+        let folded = parseFolded(try Tool.ember(["collapse", "--count", "-i", file]).stdout)
+        XCTAssertGreaterThanOrEqual(share(folded, leaf: "level6", containing: Self.chain), 0.95)
+    }
+
+    /// Optimized Swift: at least 90% of samples reach main.
+    func testSwiftStacksReachMain() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let binary = dir + "/sorter"
+        let build = try Tool.run("/usr/bin/env", ["swiftc", "-O", "-g", "-module-name", "swiftwork", "-o", binary, Self.programs + "/sorter.swift"])
+        try XCTSkipIf(build.status != 0, "swiftc failed: \(build.stderr)")
+        let file = dir + "/s.data"
+        XCTAssertEqual(try Tool.ember(["record", "--call-graph", "dwarf", "-q", "-o", file, "--", binary]).status, 0)
+        let folded = parseFolded(try Tool.ember(["collapse", "--count", "-i", file]).stdout)
+        let inCode = folded.filter { $0.key.contains("Sorter.") || $0.key.contains("Matrix.") }
+        let reaching = inCode.filter { $0.key.contains(";main;") }.values.reduce(0, +)
+        XCTAssertGreaterThanOrEqual(Double(reaching) / Double(max(1, inCode.values.reduce(0, +))), 0.9, "\(folded.sorted { $0.value > $1.value }.prefix(5))")
+    }
+
+    /// Code without any CFI: stacks stop at once, marked [truncated], not guessed.
+    func testCodeWithoutCFIIsMarkedTruncated() throws {
+        try requireRoot()
+        let binary = try Tool.compileC(source: Self.programs + "/chain.c", name: "nocfi",
+                                       flags: ["-O2", "-fomit-frame-pointer", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables"])
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/n.data"
+        XCTAssertEqual(try Tool.ember(["record", "--call-graph", "dwarf", "-q", "-o", file, "--", binary, "100"]).status, 0)
+        let r = try Tool.ember(["collapse", "--count", "-i", file])
+        XCTAssertEqual(r.status, 0)
+        let folded = parseFolded(r.stdout)
+        let inLevel6 = folded.filter { $0.key.hasSuffix(";level6") }
+        XCTAssertGreaterThan(inLevel6.values.reduce(0, +), 50)
+        XCTAssertTrue(inLevel6.keys.allSatisfy { $0.contains("[truncated]") }, "\(inLevel6)")
+        XCTAssertTrue(r.stderr.contains("stop early"), r.stderr)
+    }
+
+    func testBadStackSizes() throws {
+        for size in ["100", "0", "70000", "abc"] {
+            let r = try Tool.ember(["record", "--call-graph", "dwarf,\(size)", "--", "/bin/true"])
+            XCTAssertEqual(r.status, 1)
+            XCTAssertTrue(r.stderr.contains("multiple of 8") && r.stderr.contains("65528"), r.stderr)
+        }
+    }
+
+    /// Scribbled stack copies and registers: the unwinder stops (bounded), never crashes.
+    func testCorruptStacksNeverCrash() throws {
+        try requireRoot()
+        let binary = try chainBinary()
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/c.data"
+        XCTAssertEqual(try Tool.ember(["record", "--call-graph", "dwarf,1024", "-q", "-o", file, "--", binary, "20"]).status, 0)
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            var bytes = original
+            for _ in 0..<(200 + round * 50) {
+                bytes[Int.random(in: 1024..<(bytes.count - 1024), using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            let mutated = dir + "/m.data"
+            try Data(bytes).write(to: URL(fileURLWithPath: mutated))
+            let r = try Tool.ember(["collapse", "-i", mutated])
+            XCTAssertLessThan(r.status, 2, "round \(round): \(r.stderr)")
+        }
+    }
+}
