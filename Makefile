@@ -11,13 +11,13 @@ TRACEFS := /sys/kernel/tracing
 
 .PHONY: profile test build deps demo bench proto clean
 
-# Installs what is missing (as root), builds release, records the demo with call graphs, writes flame.svg and
-# prints the top functions.
-profile: deps demo
+# Installs what is missing (as root), builds release, records the demo (built without frame pointers, so its
+# stacks need DWARF unwinding) with call graphs, writes flame.svg and prints the top functions with their callers.
+profile: deps $(BUILD)/demo-nofp
 	$(RELEASE_BUILD)
-	$(EMBER_RELEASE) record -g -o demo.data -- $(DEMO) 3
+	$(EMBER_RELEASE) record --call-graph dwarf -o demo.data -- $(BUILD)/demo-nofp 3
 	$(EMBER_RELEASE) flamegraph -i demo.data -o flame.svg --title "Ember demo"
-	$(EMBER_RELEASE) report -i demo.data --no-children --limit 12
+	$(EMBER_RELEASE) report -i demo.data --no-children --limit 6 -g callee --percent-limit 5
 
 test: deps demo
 	$(SWIFT) build --build-tests
@@ -31,6 +31,10 @@ demo: $(DEMO)
 $(DEMO): Demo/demo.c
 	@mkdir -p $(BUILD)
 	gcc -O2 -g -fno-omit-frame-pointer -o $@ $<
+
+$(BUILD)/demo-nofp: Demo/demo.c
+	@mkdir -p $(BUILD)
+	gcc -O2 -g -fomit-frame-pointer -o $@ $<
 
 # System packages (and tracefs) the build and the tests need; installs only what is missing, and only as root.
 deps:
