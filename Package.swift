@@ -46,7 +46,7 @@ let package = Package(
             "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender", "EmberPprof",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "EmberUnitTests", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender"],
+        .testTarget(name: "EmberUnitTests", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender", "EmberRecord"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberStacks"],
                     resources: [.copy("Fixtures")]),

@@ -12,10 +12,16 @@ public final class PerfEvent {
     /// The task it follows, or -1 for all.
     public let pid: Int32
 
-    /// perf_event_open(2) with `PERF_FLAG_FD_CLOEXEC`.
-    public init(attr: EventAttr, pid: Int32, cpu: Int32) throws {
-        var bytes = attr.encoded()
-        let fd = bytes.withUnsafeMutableBytes { ember_perf_event_open($0.baseAddress, pid, cpu, -1, PerfEvent.flagCloseOnExec) }
+    /// perf_event_open(2) with `PERF_FLAG_FD_CLOEXEC`. For probe PMUs, `config1` points to `probeString` (a path or
+    /// a function name), which the kernel copies during the call, so it only has to live that long.
+    public init(attr: EventAttr, pid: Int32, cpu: Int32, probeString: String? = nil) throws {
+        var attr = attr
+        let fd: Int32 = (probeString ?? "").withCString { string in
+            if probeString != nil { attr.config1 = UInt64(UInt(bitPattern: string)) }
+            var bytes = attr.encoded()
+            return bytes.withUnsafeMutableBytes { ember_perf_event_open($0.baseAddress, pid, cpu, -1, PerfEvent.flagCloseOnExec) }
+        }
+        if probeString != nil { attr.config1 = 0 }
         guard fd >= 0 else { throw PerfEventOpenError(errno: Errno.current, attr: attr, pid: pid, cpu: cpu) }
         self.fd = fd
         self.attr = attr
@@ -38,6 +44,19 @@ public final class PerfEvent {
     public func enable() throws { _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.enable, 0) } }
     public func disable() throws { _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.disable, 0) } }
 
+    /// The counter's value (`read_format` 0: one u64).
+    public func readCount() throws -> UInt64 {
+        var value: UInt64 = 0
+        let n = try retryingOnInterrupt { read(fd, &value, 8) }
+        guard n == 8 else { throw Errno(EIO) }
+        return value
+    }
+
+    /// Sets a tracepoint filter (`PERF_EVENT_IOC_SET_FILTER`); once per event (a second one fails with EEXIST).
+    public func setFilter(_ filter: String) throws {
+        _ = try filter.withCString { p in try retryingOnInterrupt { ember_ioctl_ptr(fd, Ioctl.setFilter, UnsafeMutableRawPointer(mutating: p)) } }
+    }
+
     /// Sends this event's records into `target`'s ring buffer (`PERF_EVENT_IOC_SET_OUTPUT`); same CPU only.
     public func setOutput(to target: PerfEvent) throws {
         _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.setOutput, UInt(target.fd)) }
@@ -55,6 +74,8 @@ enum Ioctl {
     static let setOutput: UInt = 0x2405
     /// `PERF_EVENT_IOC_ID`
     static let id: UInt = 0x8008_2407
+    /// `PERF_EVENT_IOC_SET_FILTER`
+    static let setFilter: UInt = 0x4008_2406
 }
 
 /// A failed perf_event_open(2), with what was asked.

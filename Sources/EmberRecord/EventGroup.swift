@@ -3,18 +3,18 @@ import EmberKernel
 import Glibc
 #endif
 
-/// The perf events of one recording, opened per CPU (and per thread with `-p`) with perf's fallbacks, and one ring
-/// buffer per CPU that every event on that CPU writes into.
+/// The perf events of one `-e` of a recording, opened per CPU (and per thread with `-p`) with perf's fallbacks.
+/// The first group maps one ring buffer per CPU; every other event on that CPU writes into it.
 final class EventGroup {
-    private(set) var attr: EventAttr
-    private(set) var spec: EventSpec
+    private(set) var event: ResolvedEvent
+    var attr: EventAttr { event.attr }
+    var name: String { event.name }
     private(set) var events: [PerfEvent] = []
     private(set) var rings: [RingBuffer] = []
     private(set) var notes: [String] = []
 
-    init(spec: EventSpec, attr: EventAttr) {
-        self.spec = spec
-        self.attr = attr
+    init(event: ResolvedEvent) {
+        self.event = event
     }
 
     /// Opens one event per `(pid, cpu)`, retrying once per fallback: a hardware event the machine lacks becomes
@@ -26,7 +26,7 @@ final class EventGroup {
             do {
                 for t in targets {
                     do {
-                        events.append(try PerfEvent(attr: attr, pid: t.pid, cpu: t.cpu))
+                        events.append(try PerfEvent(attr: event.attr, pid: t.pid, cpu: t.cpu, probeString: event.probeString))
                     } catch let e as PerfEventOpenError where e.errno.rawValue == ESRCH && targets.count > 1 && t.pid > 0 {
                         continue  // a thread that exited since we listed it
                     }
@@ -35,29 +35,36 @@ final class EventGroup {
                 return
             } catch let e as PerfEventOpenError {
                 let code = e.errno.rawValue
-                if attr.type == .hardware, [ENOENT, EOPNOTSUPP, ENODEV].contains(code), !fellBack.contains("hw") {
+                if event.attr.type == .hardware, [ENOENT, EOPNOTSUPP, ENODEV].contains(code), !fellBack.contains("hw") {
                     fellBack.insert("hw")
-                    notes.append("\(spec.name) is not supported here (no hardware PMU); falling back to cpu-clock")
-                    spec = .cpuClock
-                    attr.type = spec.type
-                    attr.config = spec.config
+                    notes.append("\(event.name) is not supported here (no hardware PMU); falling back to cpu-clock")
+                    event.spec = .cpuClock
+                    event.name = EventSpec.cpuClock.name
+                    event.attr.type = EventSpec.cpuClock.type
+                    event.attr.config = EventSpec.cpuClock.config
                     continue
                 }
                 if code == EACCES || code == EPERM {
-                    if !attr.flags.contains(.excludeKernel), geteuid() != 0, !fellBack.contains("kernel") {
+                    if event.spec != nil, !event.attr.flags.contains(.excludeKernel), geteuid() != 0, !fellBack.contains("kernel") {
                         fellBack.insert("kernel")
                         notes.append("kernel.perf_event_paranoid is \(Sysctl.perfEventParanoid.value.map(String.init) ?? "?"): recording user space only")
-                        attr.flags.formUnion([.excludeKernel, .excludeHypervisor])
+                        event.attr.flags.formUnion([.excludeKernel, .excludeHypervisor])
                         continue
                     }
                     throw RecordError.permission(what: describe, paranoid: Sysctl.perfEventParanoid.value)
                 }
                 if code == ESRCH { throw RecordError.noSuchProcess(e.pid) }
-                if code == EINVAL, attr.flags.contains(.freq), let max = Sysctl.perfEventMaxSampleRate.value,
-                   attr.samplePeriodOrFrequency > UInt64(max) {
-                    throw RecordError.frequencyTooHigh(requested: attr.samplePeriodOrFrequency, maximum: max)
+                if code == EINVAL, event.attr.flags.contains(.freq), let max = Sysctl.perfEventMaxSampleRate.value,
+                   event.attr.samplePeriodOrFrequency > UInt64(max) {
+                    throw RecordError.frequencyTooHigh(requested: event.attr.samplePeriodOrFrequency, maximum: max)
                 }
-                if [ENOENT, EOPNOTSUPP, ENODEV].contains(code) { throw RecordError.eventNotSupported(spec.name, e.errno) }
+                if event.probeString != nil {
+                    let hint = code == EINVAL && event.attr.config >> 32 != 0
+                        ? "a probe at the same place may use another semaphore offset (the kernel logs 'Reference counter offset mismatch')"
+                        : (code == EINVAL ? "is the offset inside an instruction of the binary's code?" : "")
+                    throw RecordError.probeRejected(event: event.name, errno: e.errno, hint: hint)
+                }
+                if [ENOENT, EOPNOTSUPP, ENODEV].contains(code) { throw RecordError.eventNotSupported(event.name, e.errno) }
                 throw RecordError.openFailed(e)
             }
         }
@@ -81,6 +88,27 @@ final class EventGroup {
                     throw RecordError.mlockLimit(pages: pages, cpus: Set(events.map(\.cpu)).count, limitKB: Sysctl.perfEventMlockKB.value)
                 }
                 throw RecordError.ringBuffer(e)
+            }
+        }
+    }
+
+    /// Points every event at the ring of its CPU in `rings` (the first group's).
+    func redirect(to rings: [RingBuffer]) throws {
+        for e in events {
+            guard let ring = rings.first(where: { $0.event.cpu == e.cpu }) else { continue }
+            do { try e.setOutput(to: ring.event) } catch { throw RecordError.system("PERF_EVENT_IOC_SET_OUTPUT", error as? Errno ?? Errno(EINVAL)) }
+        }
+    }
+
+    /// Applies the group's tracepoint filter to each of its events.
+    func applyFilter() throws {
+        guard let filter = event.filter else { return }
+        for e in events {
+            do {
+                try e.setFilter(filter)
+            } catch let error as Errno {
+                let reason = error.rawValue == EINVAL ? "invalid filter (check the field names in \(Tracefs.path)/events/\(event.name.replacing(":", with: "/"))/format)" : "\(error)"
+                throw RecordError.filterRejected(event: event.name, filter: filter, reason: reason)
             }
         }
     }

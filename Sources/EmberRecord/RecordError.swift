@@ -13,6 +13,18 @@ public enum RecordError: Error, CustomStringConvertible {
     case ringBuffer(RingBufferError)
     case output(String)
     case system(String, Errno)
+    case badEvent(String, String)
+    case unknownEvent(String)
+    case noSuchTracepoint(String, suggestions: [String])
+    case tracefs(String)
+    case filterRejected(event: String, filter: String, reason: String)
+    case noSuchBinary(String)
+    case noSuchSymbol(binary: String, symbol: String)
+    case ambiguousSymbol(binary: String, symbol: String, candidates: [String])
+    case offsetPastEnd(binary: String, offset: UInt64, size: UInt64)
+    case noSuchUSDT(binary: String, probe: String, available: [String])
+    case noProbePMU(kind: String)
+    case probeRejected(event: String, errno: Errno, hint: String)
 
     public var description: String {
         switch self {
@@ -41,6 +53,34 @@ public enum RecordError: Error, CustomStringConvertible {
             return message
         case .system(let what, let e):
             return "\(what) failed: \(e)"
+        case .unknownEvent(let name):
+            return "unknown event '\(name)'; use one of \(EventSpec.known.map(\.name).joined(separator: ", ")), or SYSTEM:TRACEPOINT, uprobe:, uretprobe:, usdt:, kprobe: (see 'ember list')"
+        case .badEvent(let text, let why):
+            return "bad event '\(text)': \(why)"
+        case .noSuchTracepoint(let name, let suggestions):
+            let near = suggestions.isEmpty ? "" : "; did you mean \(suggestions.joined(separator: ", "))?"
+            return "no tracepoint \(name)\(near) (list them with 'ember list')"
+        case .tracefs(let message):
+            return message
+        case .filterRejected(let event, let filter, let reason):
+            return "the kernel rejected the filter '\(filter)' for \(event): \(reason)"
+        case .noSuchBinary(let binary):
+            return "no binary or library '\(binary)' (give a path, or a library name such as libc)"
+        case .noSuchSymbol(let binary, let symbol):
+            return "\(binary) has no function '\(symbol)' (list them with 'ember list --probes \(binary)')"
+        case .ambiguousSymbol(let binary, let symbol, let candidates):
+            return "'\(symbol)' is ambiguous in \(binary); it matches \(candidates.joined(separator: ", ")) (name one exactly)"
+        case .offsetPastEnd(let binary, let offset, let size):
+            return "offset 0x\(String(offset, radix: 16)) is past the end of \(binary) (\(size) bytes)"
+        case .noSuchUSDT(let binary, let probe, let available):
+            let list = available.isEmpty ? "it has none" : "it has \(available.prefix(10).joined(separator: ", "))"
+            return "\(binary) has no USDT probe \(probe); \(list)"
+        case .noProbePMU(let kind):
+            return kind == "kprobe"
+                ? "kprobes are not available: this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe; CONFIG_KPROBES is not set)"
+                : "uprobes are not available: this kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS is not set)"
+        case .probeRejected(let event, let e, let hint):
+            return "the kernel rejected \(event): \(e)\(hint.isEmpty ? "" : "; " + hint)"
         }
     }
 

@@ -17,7 +17,8 @@ public struct RecordOptions: Sendable {
     }
 
     public var target: Target
-    public var event: EventSpec = .cpuClock
+    /// The `-e` events, each with its `--filter`; several share one ring buffer per CPU.
+    public var events: [(request: EventRequest, filter: String?)] = [(.counter(.cpuClock), nil)]
     public var sampling: Sampling = .frequency(999)
     /// The frequency was not asked for: when the kernel's limit is lower, record at the limit (as perf does).
     public var samplingIsDefault = true

@@ -14,6 +14,8 @@ public final class Recorder {
     static let userRegisters: UInt64 = 0xff0fff
     private var summary = RecordSummary()
     private var executables = Set<String>()
+    /// The tracepoints recorded, for HEADER_TRACING_DATA.
+    private var tracepoints: [(system: String, format: String)] = []
     /// With frame-pointer call chains: the layout to read them, and how many had at most two user frames.
     private var framePointerLayout: SampleLayout?
     private var shortUserStacks: UInt64 = 0
@@ -36,18 +38,22 @@ public final class Recorder {
         } catch {
             throw RecordError.output("\(error) (choose a writable path with -o)")
         }
-        let group: EventGroup
+        let groups: [EventGroup]
         let workload: Workload?
         let waiter: EventWaiter
         do {
+            let resolved = try resolveEvents()
             workload = try launchWorkload()
             do {
-                group = try openEvents(workload: workload)
-                try group.mapRings(pages: options.mmapPages)
-                let ids = try group.ids()
-                try writer.begin(events: [PerfDataWriter.Event(attr: group.attr, ids: ids, name: group.spec.name)])
-                try synthesize(into: writer, encoder: RecordEncoder(attr: group.attr, id: ids.first ?? 0))
-                waiter = try EventWaiter(rings: group.rings)
+                groups = try openEvents(resolved, workload: workload)
+                try groups[0].mapRings(pages: options.mmapPages)
+                for g in groups.dropFirst() { try g.redirect(to: groups[0].rings) }
+                for g in groups { try g.applyFilter() }
+                var described: [PerfDataWriter.Event] = []
+                for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }
+                try writer.begin(events: described)
+                try synthesize(into: writer, encoder: RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0))
+                waiter = try EventWaiter(rings: groups[0].rings)
             } catch {
                 workload?.abandon()
                 throw error
@@ -56,8 +62,10 @@ public final class Recorder {
             writer.abandon()
             throw RecordError(wrapping: error)
         }
-        summary.notes.append(contentsOf: group.notes)
-        if options.callGraph == .framePointer { framePointerLayout = SampleLayout(attr: group.attr) }
+        for g in groups { summary.notes.append(contentsOf: g.notes) }
+        let group = groups[0]
+        tracepoints = groups.compactMap { $0.event.tracepoint }
+        if options.callGraph == .framePointer, groups.count == 1 { framePointerLayout = SampleLayout(attr: group.attr) }
 
         let start = monotonicSeconds()
         do {
@@ -65,7 +73,7 @@ public final class Recorder {
         } catch {
             summary.notes.append("\(error)")
         }
-        drainLoop(group: group, writer: writer, workload: workload, waiter: waiter, start: start)
+        drainLoop(groups: groups, writer: writer, workload: workload, waiter: waiter, start: start)
         summary.seconds = monotonicSeconds() - start
         if let workload {
             workload.terminate()
@@ -83,7 +91,8 @@ public final class Recorder {
     }
 
     private func validate() throws {
-        if case .frequency(let f) = options.sampling, let max = Sysctl.perfEventMaxSampleRate.value, f > UInt64(max) {
+        let sampling = options.events.contains { if case .counter = $0.request { return true } else { return false } }
+        if sampling, case .frequency(let f) = options.sampling, let max = Sysctl.perfEventMaxSampleRate.value, f > UInt64(max) {
             guard options.samplingIsDefault, max > 0 else { throw RecordError.frequencyTooHigh(requested: f, maximum: max) }
             options.sampling = .frequency(UInt64(max))
             summary.notes.append("kernel.perf_event_max_sample_rate is \(max); sampling at \(max) Hz instead of \(f) Hz")
@@ -101,10 +110,22 @@ public final class Recorder {
         }
     }
 
-    private func makeAttr(enableOnExec: Bool, inherit: Bool) -> EventAttr {
-        var attr = EventAttr(type: options.event.type, config: options.event.config)
-        attr.flags = [.mmap, .comm, .task, .sampleIDAll, .mmap2, .commExec, .watermark]
-        attr.sampleType = [.identifier, .ip, .tid, .time, .cpu, .period]
+    private func resolveEvents() throws -> [ResolvedEvent] {
+        var pids: [Int32] = []
+        if case .processes(let p) = options.target { pids = p }
+        var out: [ResolvedEvent] = []
+        for (request, filter) in options.events {
+            out += try EventResolver.resolve(request, filter: filter, pids: pids)
+        }
+        return out
+    }
+
+    /// The attr of an event as this recording opens it: what it samples, its call graphs, its targets.
+    private func makeAttr(_ event: ResolvedEvent, enableOnExec: Bool, inherit: Bool, first: Bool) -> EventAttr {
+        var attr = event.attr
+        // Only the first event reports mmap, comm and task records; the others would repeat them.
+        attr.flags.formUnion(first ? [.mmap, .comm, .task, .sampleIDAll, .mmap2, .commExec, .watermark] : [.sampleIDAll, .watermark])
+        attr.sampleType.formUnion([.identifier, .ip, .tid, .time, .cpu, .period])
         switch options.callGraph {
         case .none: break
         case .framePointer:
@@ -119,36 +140,48 @@ public final class Recorder {
         }
         if inherit { attr.flags.insert(.inherit) }
         if enableOnExec { attr.flags.formUnion([.disabled, .enableOnExec]) }
-        switch options.sampling {
-        case .frequency(let f):
-            attr.flags.insert(.freq)
-            attr.samplePeriodOrFrequency = f
-        case .period(let p):
-            attr.samplePeriodOrFrequency = p
+        if event.spec == nil {
+            attr.samplePeriodOrFrequency = 1  // tracepoints and probes: every hit
+        } else {
+            switch options.sampling {
+            case .frequency(let f):
+                attr.flags.insert(.freq)
+                attr.samplePeriodOrFrequency = f
+            case .period(let p):
+                attr.samplePeriodOrFrequency = p
+            }
         }
         // Wake the reader when a quarter of the ring is used; the poll timeout drains the rest.
         attr.wakeup = UInt32(max(1, options.mmapPages * RingBuffer.pageSize / 4))
         return attr
     }
 
-    private func openEvents(workload: Workload?) throws -> EventGroup {
+    private func openEvents(_ resolved: [ResolvedEvent], workload: Workload?) throws -> [EventGroup] {
         let cpus = OnlineCPUs.list()
-        switch options.target {
-        case .command:
-            let group = EventGroup(spec: options.event, attr: makeAttr(enableOnExec: true, inherit: true))
-            try group.open(targets: cpus.map { (workload!.pid, $0) }, describe: "profile the command")
-            return group
-        case .processes(let pids):
-            let group = EventGroup(spec: options.event, attr: makeAttr(enableOnExec: false, inherit: true))
-            var targets: [(Int32, Int32)] = []
-            for pid in pids { for tid in ProcScanner.threads(of: pid) { for cpu in cpus { targets.append((tid, cpu)) } } }
-            try group.open(targets: targets, describe: "profile process \(pids.map(String.init).joined(separator: ","))")
-            return group
-        case .allCPUs:
-            let group = EventGroup(spec: options.event, attr: makeAttr(enableOnExec: false, inherit: false))
-            try group.open(targets: cpus.map { (-1, $0) }, describe: "profile all CPUs")
-            return group
+        var groups: [EventGroup] = []
+        for (i, event) in resolved.enumerated() {
+            var e = event
+            switch options.target {
+            case .command:
+                e.attr = makeAttr(event, enableOnExec: true, inherit: true, first: i == 0)
+                let group = EventGroup(event: e)
+                try group.open(targets: cpus.map { (workload!.pid, $0) }, describe: "profile the command")
+                groups.append(group)
+            case .processes(let pids):
+                e.attr = makeAttr(event, enableOnExec: false, inherit: true, first: i == 0)
+                let group = EventGroup(event: e)
+                var targets: [(Int32, Int32)] = []
+                for pid in pids { for tid in ProcScanner.threads(of: pid) { for cpu in cpus { targets.append((tid, cpu)) } } }
+                try group.open(targets: targets, describe: "profile process \(pids.map(String.init).joined(separator: ","))")
+                groups.append(group)
+            case .allCPUs:
+                e.attr = makeAttr(event, enableOnExec: false, inherit: false, first: i == 0)
+                let group = EventGroup(event: e)
+                try group.open(targets: cpus.map { (-1, $0) }, describe: "profile all CPUs")
+                groups.append(group)
+            }
         }
+        return groups
     }
 
     /// Records for what existed before the recording: the kernel image, and with -p or -a the processes' names
@@ -195,6 +228,14 @@ public final class Recorder {
         features.append((.cmdline, FeatureEncoding.stringList(options.commandLine)))
         features.append((.eventDesc, writer.eventDescription()))
         features.append((.buildID, FeatureEncoding.buildIDs(buildIDs())))
+        if !tracepoints.isEmpty {
+            let systems = Dictionary(grouping: tracepoints, by: \.system).sorted { $0.key < $1.key }
+                .map { TracingData.System(name: $0.key, formats: $0.value.map(\.format)) }
+            let root = Tracefs.path + "/events/"
+            features.append((.tracingData, TracingData.encode(headerPage: readSmallFile(root + "header_page") ?? "",
+                                                              headerEvent: readSmallFile(root + "header_event") ?? "",
+                                                              systems: systems, pageSize: RingBuffer.pageSize)))
+        }
         do {
             try writer.finish(features: features)
         } catch {
@@ -218,8 +259,9 @@ public final class Recorder {
 
     // MARK: The drain loop
 
-    private func drainLoop(group: EventGroup, writer: PerfDataWriter, workload: Workload?, waiter: EventWaiter,
+    private func drainLoop(groups: [EventGroup], writer: PerfDataWriter, workload: Workload?, waiter: EventWaiter,
                            start: Double) {
+        let group = groups[0]
         let deadline = options.duration.map { start + $0 }
         var lastProgress = start
         var writeFailed = false
@@ -240,7 +282,7 @@ public final class Recorder {
                 printProgress(elapsed: lastProgress - start)
             }
         }
-        group.disable()
+        for g in groups { g.disable() }
         if !writeFailed { _ = drainAll(group, writer: writer) }
         if showProgress { fputs("\r\u{1b}[K", stderr) }
     }

@@ -18,6 +18,7 @@ public struct ScriptWriter {
         let model = replay.model
         let dsoNames = { (i: Int) in model.dsos[i].path }
         var count: UInt64 = 0
+        let fields = SampleFields(file: replay.file)
         let sourceLines = replay.symbolizer.options.sourceLines
         func line(_ l: SourceLine?) {
             guard sourceLines, let l else { return }
@@ -42,7 +43,14 @@ public struct ScriptWriter {
             out.decimal(sample.period, width: 10)
             out.byte(0x20)
             out.write(names[eventIndex])
+            let text = fields.describe(sample, event: eventIndex)
+            if let text { out.write(text) }
             out.byte(0x0a)
+            // Tracepoints and probes without call chains: the fields are the sample.
+            if text != nil, sample.callchainCount == 0 {
+                out.byte(0x0a)
+                return
+            }
             replay.resolver.frames(of: sample, into: &frames)
             for frame in frames {
                 for function in frame.symbol?.inlined ?? [] {

@@ -111,6 +111,17 @@ public final class ElfImage {
         if debug.hasFullSymbols || symbols.isEmpty { symbols = debug.symbols }
     }
 
+    /// The file offset of a virtual address, through the PT_LOAD that contains it (executable ones first).
+    public func fileOffset(ofVirtualAddress address: UInt64) -> UInt64? {
+        var fallback: UInt64?
+        for s in segments where address >= s.virtualAddress && address - s.virtualAddress < s.fileSize {
+            let offset = address - s.virtualAddress + s.fileOffset
+            if s.executable { return offset }
+            fallback = fallback ?? offset
+        }
+        return fallback
+    }
+
     /// Only the build-id of `path`, without reading its symbols; nil when it has none or cannot be read.
     public static func buildID(ofFile path: String) -> [UInt8]? {
         guard libelfReady else { return nil }

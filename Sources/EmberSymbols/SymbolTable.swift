@@ -114,6 +114,14 @@ public struct SymbolTable: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
     public var count: Int { entries.count }
+
+    /// Every symbol whose name passes `matches` (a linear scan, for resolving probes by name).
+    public func symbols(where matches: (String) -> Bool) -> [Symbol] {
+        entries.compactMap { e in
+            let name = String(decoding: names[Int(e.nameOffset)..<Int(e.nameOffset + e.nameLength)], as: UTF8.self)
+            return matches(name) ? Symbol(start: e.start, end: e.end, name: name) : nil
+        }
+    }
 }
 
 extension SymbolTable {

@@ -13,8 +13,11 @@ struct Record: ParsableCommand {
             """
     )
 
-    @Option(name: [.customShort("e"), .long], help: "Event: cpu-clock (default), task-clock, page-faults, context-switches, cycles, instructions.")
-    var event = "cpu-clock"
+    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("An event (repeatable): cpu-clock (default), task-clock, page-faults, context-switches, cycles, instructions; SYSTEM:TRACEPOINT (globs: sched:*); uprobe:BINARY:SYMBOL[+OFF], uprobe:BINARY:0xOFFSET, uretprobe:BINARY:SYMBOL; usdt:BINARY:PROVIDER:NAME; kprobe:FUNCTION[+OFF], kretprobe:FUNCTION.", valueName: "event"))
+    var event: [String] = []
+
+    @Option(help: "A tracepoint or probe filter for the -e before it (the kernel's filter syntax: 'prev_pid != 0 && next_comm ~ \"ka*\"').")
+    var filter: [String] = []
 
     @Option(name: [.customShort("F"), .customLong("freq")], help: "Samples per second (default 999).")
     var frequency: UInt64?
@@ -100,10 +103,11 @@ struct Record: ParsableCommand {
             target = .command(argv)
         }
         var options = RecordOptions(target: target)
-        guard let spec = EventSpec.named(event) else {
-            throw UsageProblem(text: "unknown event '\(event)'; use one of: \(EventSpec.known.map(\.name).joined(separator: ", "))")
+        if !event.isEmpty {
+            options.events = try Record.pairEventsAndFilters(events: event, filters: filter)
+        } else if !filter.isEmpty {
+            throw UsageProblem(text: "--filter applies to the -e before it; give the event first")
         }
-        options.event = spec
         if frequency != nil && period != nil { throw UsageProblem(text: "-F and -c both set the sampling rate; use one") }
         if let frequency {
             guard frequency > 0 else { throw UsageProblem(text: "-F must be at least 1") }
@@ -131,6 +135,37 @@ struct Record: ParsableCommand {
 }
 
 extension Record {
+    /// Each `--filter` belongs to the `-e` before it on the command line, as in perf.
+    fileprivate static func pairEventsAndFilters(events: [String], filters: [String]) throws -> [(request: EventRequest, filter: String?)] {
+        var pairs: [(String, String?)] = []
+        var remaining = filters[...]
+        var expectEvent = false, expectFilter = false
+        for arg in CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }) {
+            if expectEvent { pairs.append((arg, nil)); expectEvent = false; continue }
+            if expectFilter {
+                guard !pairs.isEmpty else { throw UsageProblem(text: "--filter applies to the -e before it; give the event first") }
+                pairs[pairs.count - 1].1 = remaining.popFirst()
+                expectFilter = false
+                continue
+            }
+            if arg == "-e" || arg == "--event" { expectEvent = true }
+            else if arg.hasPrefix("--event=") { pairs.append((String(arg.dropFirst(8)), nil)) }
+            else if arg.hasPrefix("-e"), arg.count > 2 { pairs.append((String(arg.dropFirst(2)), nil)) }
+            else if arg == "--filter" { expectFilter = true }
+            else if arg.hasPrefix("--filter=") {
+                guard !pairs.isEmpty else { throw UsageProblem(text: "--filter applies to the -e before it; give the event first") }
+                pairs[pairs.count - 1].1 = remaining.popFirst()
+            }
+        }
+        // Should the command line not be the one parsed (tests), fall back to the values in order.
+        if pairs.map(\.0) != events { pairs = events.map { ($0, nil) } }
+        do {
+            return try pairs.map { (try EventRequest.parse($0.0), $0.1) }
+        } catch let e as RecordError {
+            throw UsageProblem(text: e.description)
+        }
+    }
+
     /// `fp`, `dwarf` or `dwarf,SIZE` (SIZE a multiple of 8, at most the kernel's 65528).
     fileprivate static func callGraphMode(_ text: String?, framePointer: Bool) throws -> RecordOptions.CallGraph {
         guard let text else { return framePointer ? .framePointer : .none }

@@ -1,0 +1,99 @@
+/// A tracepoint's record layout, from its tracefs `format` file (or the copy in HEADER_TRACING_DATA), and the
+/// decoding of its RAW payload into `name=value` text as `perf script` prints it.
+public struct TracepointFormat: Sendable {
+    public struct Field: Sendable, Equatable {
+        public var name: String
+        public var type: String
+        public var offset: Int
+        public var size: Int
+        public var signed: Bool
+        /// `__data_loc`: a u32 holding the offset (low 16 bits, from the payload start) and length of the data.
+        public var isDataLocation: Bool { type.hasPrefix("__data_loc") }
+        /// `__rel_loc`: like `__data_loc`, the offset counted from the end of the field.
+        public var isRelativeLocation: Bool { type.hasPrefix("__rel_loc") }
+        /// `char name[16]` and `__data_loc char[]`.
+        public var isString: Bool { type.contains("char") && (name.hasSuffix("]") || type.hasSuffix("[]") || isDataLocation || isRelativeLocation) }
+        /// The name without an array suffix.
+        public var baseName: String { String(name.prefix { $0 != "[" }) }
+    }
+
+    public var system: String
+    public var name: String
+    public var id: UInt64
+    /// The event's own fields (the `common_*` header fields left out).
+    public var fields: [Field]
+
+    public init?(text: String, system: String) {
+        var name: String?, id: UInt64?
+        var fields: [Field] = []
+        for line in text.split(separator: "\n") {
+            let trimmed = line.trimmingPrefixSpaces
+            if trimmed.hasPrefix("name: ") { name = String(trimmed.dropFirst(6)) }
+            if trimmed.hasPrefix("ID: ") { id = UInt64(trimmed.dropFirst(4)) }
+            guard trimmed.hasPrefix("field:") else { continue }
+            // field:char prev_comm[16];	offset:8;	size:16;	signed:0;
+            var declaration = "", offset = 0, size = 0, signed = false
+            for part in trimmed.split(separator: ";") {
+                let p = part.trimmingPrefixSpaces
+                if p.hasPrefix("field:") { declaration = String(p.dropFirst(6)) }
+                if p.hasPrefix("offset:") { offset = Int(p.dropFirst(7)) ?? 0 }
+                if p.hasPrefix("size:") { size = Int(p.dropFirst(5)) ?? 0 }
+                if p.hasPrefix("signed:") { signed = p.dropFirst(7) == "1" }
+            }
+            guard let space = declaration.lastIndex(of: " ") else { continue }
+            let fieldName = String(declaration[declaration.index(after: space)...])
+            guard !fieldName.hasPrefix("common_") else { continue }
+            fields.append(Field(name: fieldName, type: String(declaration[..<space]), offset: offset, size: size, signed: signed))
+        }
+        guard let name, let id else { return nil }
+        self.system = system
+        self.name = name
+        self.id = id
+        self.fields = fields
+    }
+
+    /// `field=value ...` for a RAW payload; fields that do not fit in it are left out.
+    public func decode(_ raw: UnsafeRawBufferPointer) -> String {
+        var parts: [String] = []
+        for f in fields {
+            guard f.offset >= 0, f.size > 0, f.offset + f.size <= raw.count else { continue }
+            parts.append(f.baseName + "=" + value(f, raw))
+        }
+        return parts.joined(separator: " ")
+    }
+
+    private func value(_ f: Field, _ raw: UnsafeRawBufferPointer) -> String {
+        if f.isDataLocation || f.isRelativeLocation {
+            guard let word = raw.u32(f.offset) else { return "" }
+            var start = Int(word & 0xffff)
+            if f.isRelativeLocation { start += f.offset + f.size }
+            let length = Int(word >> 16)
+            guard let bytes = raw.slice(start, length) else { return "" }
+            return f.isString ? String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self) : hex(bytes)
+        }
+        guard let bytes = raw.slice(f.offset, f.size) else { return "" }
+        if f.isString { return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self) }
+        switch f.size {
+        case _ where f.name.hasSuffix("]"):
+            return hex(bytes)
+        case 1, 2, 4, 8:
+            var v: UInt64 = 0
+            for (i, b) in bytes.enumerated() { v |= UInt64(b) << (8 * UInt64(i)) }
+            if f.signed {
+                let shift = UInt64(64 - 8 * f.size)
+                return String(Int64(bitPattern: v << shift) >> Int64(shift))
+            }
+            return f.type.contains("*") || f.name.contains("addr") || f.name.contains("ip") ? "0x" + String(v, radix: 16) : String(v)
+        default:
+            return hex(bytes)
+        }
+    }
+
+    private func hex(_ bytes: UnsafeRawBufferPointer) -> String {
+        "0x" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}
+
+extension Substring {
+    var trimmingPrefixSpaces: Substring { drop { $0 == " " || $0 == "\t" } }
+}

@@ -1,0 +1,103 @@
+import EmberKernel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ember stat`: exact counts of events (no sampling) for a command, processes or all CPUs, like `perf stat`.
+public final class Counter {
+    public struct Count: Sendable {
+        public var name: String
+        public var value: UInt64
+    }
+
+    public struct Result: Sendable {
+        public var counts: [Count]
+        public var seconds: Double
+        public var exitStatus: Int32
+        public var notes: [String]
+    }
+
+    private let events: [(request: EventRequest, filter: String?)]
+    private let target: RecordOptions.Target
+    private let duration: Double?
+
+    public init(events: [(request: EventRequest, filter: String?)], target: RecordOptions.Target, duration: Double?) {
+        self.events = events
+        self.target = target
+        self.duration = duration
+    }
+
+    public func run() throws -> Result {
+        let signals = SignalGuard()
+        defer { signals.restore() }
+        var pids: [Int32] = []
+        if case .processes(let p) = target {
+            for pid in p where !ProcScanner.exists(pid) { throw RecordError.noSuchProcess(pid) }
+            pids = p
+        }
+        var resolved: [ResolvedEvent] = []
+        for (request, filter) in events { resolved += try EventResolver.resolve(request, filter: filter, pids: pids) }
+        var workload: Workload?
+        switch target {
+        case .command(let argv), .allCPUs(let argv?): workload = try Workload(arguments: argv)
+        default: break
+        }
+        let cpus = OnlineCPUs.list()
+        var groups: [EventGroup] = []
+        do {
+            for event in resolved {
+                var e = event
+                // Counting: no sampling period, no records; every hit counted.
+                e.attr.samplePeriodOrFrequency = 0
+                e.attr.sampleType = []
+                e.attr.sampleRegsUser = 0
+                let group: EventGroup
+                switch target {
+                case .command:
+                    e.attr.flags.formUnion([.disabled, .enableOnExec, .inherit])
+                    group = EventGroup(event: e)
+                    try group.open(targets: cpus.map { (workload!.pid, $0) }, describe: "count events of the command")
+                case .processes(let pids):
+                    e.attr.flags.insert(.inherit)
+                    group = EventGroup(event: e)
+                    var targets: [(Int32, Int32)] = []
+                    for pid in pids { for tid in ProcScanner.threads(of: pid) { for cpu in cpus { targets.append((tid, cpu)) } } }
+                    try group.open(targets: targets, describe: "count events of process \(pids.map(String.init).joined(separator: ","))")
+                case .allCPUs:
+                    group = EventGroup(event: e)
+                    try group.open(targets: cpus.map { (-1, $0) }, describe: "count events on all CPUs")
+                }
+                try group.applyFilter()
+                groups.append(group)
+            }
+        } catch {
+            workload?.abandon()
+            throw RecordError(wrapping: error)
+        }
+        let waiter = try EventWaiter(rings: [])
+        let start = monotonicSeconds()
+        var notes = groups.flatMap(\.notes)
+        do { try workload?.start() } catch { notes.append("\(error)") }
+        let deadline = duration.map { start + $0 }
+        while true {
+            var timeout = 100
+            if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
+            waiter.wait(timeoutMS: timeout)
+            var interrupted = false
+            while let s = waiter.nextSignal() { if s == SIGINT || s == SIGTERM { interrupted = true } }
+            if interrupted { break }
+            if let workload, workload.pollExit() != nil { break }
+            if let deadline, monotonicSeconds() >= deadline { break }
+            if case .processes(let p) = target, !p.contains(where: ProcScanner.exists) { break }
+        }
+        for g in groups { g.disable() }
+        let seconds = monotonicSeconds() - start
+        var status: Int32 = 0
+        if let workload {
+            workload.terminate()
+            status = workload.waitForExit()
+        }
+        let counts = try groups.map { g in Count(name: g.name, value: try g.events.reduce(0) { $0 + (try $1.readCount()) }) }
+        return Result(counts: counts, seconds: seconds, exitStatus: status, notes: notes)
+    }
+}

@@ -1,0 +1,167 @@
+import EmberKernel
+import EmberSymbols
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An event ready to open: its attr (sampling fields still to be filled in by the recorder), the string a probe
+/// PMU reads during perf_event_open, and what the file needs to describe it.
+public struct ResolvedEvent: Sendable {
+    /// The name written into the file (`cpu-clock`, `sched:sched_switch`, `uprobe:/bin/x:f`).
+    public var name: String
+    public var attr: EventAttr
+    /// For probe PMUs: the binary path (uprobe) or function (kprobe) that `config1` points to.
+    public var probeString: String?
+    /// For tracepoints: its system and tracefs format, for HEADER_TRACING_DATA.
+    public var tracepoint: (system: String, format: String)?
+    /// A tracepoint filter (`--filter`).
+    public var filter: String?
+    /// A counter event, sampled at a frequency or period; other events record every hit.
+    public var spec: EventSpec?
+}
+
+/// Turns `-e` requests into events: tracepoint ids and formats from tracefs, probe PMUs from sysfs, uprobe file
+/// offsets from ELF symbols and program headers, USDT sites and semaphores from `.note.stapsdt`.
+public enum EventResolver {
+    /// Registers a probe's arguments and return value come in: every general register (`PERF_REGS_MASK`).
+    static let probeRegisters: UInt64 = 0xff0fff
+
+    public static func resolve(_ request: EventRequest, filter: String?, pids: [Int32]) throws -> [ResolvedEvent] {
+        switch request {
+        case .counter(let spec):
+            if filter != nil { throw RecordError.badEvent(spec.name, "--filter applies to tracepoints and probes") }
+            return [ResolvedEvent(name: spec.name, attr: EventAttr(type: spec.type, config: spec.config), spec: spec)]
+        case .tracepoint(let pattern):
+            do { _ = try Tracefs.mounted() } catch { throw RecordError.tracefs("\(error)") }
+            let names = pattern.contains("*") || pattern.contains("?") ? Tracefs.events(matching: pattern) : [pattern]
+            guard !names.isEmpty else { throw RecordError.noSuchTracepoint(pattern, suggestions: []) }
+            return try names.map { name in
+                let parts = name.split(separator: ":").map(String.init)
+                guard parts.count == 2, let id = Tracefs.eventID(system: parts[0], name: parts[1]),
+                      let format = Tracefs.format(system: parts[0], name: parts[1]) else {
+                    throw RecordError.noSuchTracepoint(name, suggestions: Tracefs.suggestions(for: name))
+                }
+                var attr = EventAttr(type: .tracepoint, config: id)
+                attr.sampleType = [.raw]
+                return ResolvedEvent(name: name, attr: attr, tracepoint: (parts[0], format), filter: filter)
+            }
+        case .uprobe(let binary, let location, let isReturn):
+            guard let pmu = DynamicPMU.named("uprobe") else { throw RecordError.noProbePMU(kind: "uprobe") }
+            let path = try BinaryLocator.find(binary, pids: pids)
+            let offset = try fileOffset(of: location, in: path)
+            let label: String
+            switch location {
+            case .symbol(let s, let off): label = off == 0 ? s : "\(s)+0x\(String(off, radix: 16))"
+            case .fileOffset(let off): label = "0x" + String(off, radix: 16)
+            }
+            return [probe(pmu: pmu, name: "\(isReturn ? "uretprobe" : "uprobe"):\(path):\(label)", path: path,
+                          offset: offset, isReturn: isReturn, refCtr: 0, filter: filter)]
+        case .usdt(let binary, let provider, let name):
+            guard let pmu = DynamicPMU.named("uprobe") else { throw RecordError.noProbePMU(kind: "uprobe") }
+            let path = try BinaryLocator.find(binary, pids: pids)
+            let probes = try ElfImage.usdtProbes(path: path)
+            guard let p = probes.first(where: { $0.provider == provider && $0.name == name }) else {
+                throw RecordError.noSuchUSDT(binary: path, probe: "\(provider):\(name)", available: probes.map { "\($0.provider):\($0.name)" })
+            }
+            let image = try ElfImage(path: path)
+            guard let pc = image.fileOffset(ofVirtualAddress: p.pc) else {
+                throw RecordError.badEvent("usdt:\(binary):\(provider):\(name)", "its address 0x\(String(p.pc, radix: 16)) is in no loaded segment")
+            }
+            let semaphore = p.semaphore == 0 ? 0 : image.fileOffset(ofVirtualAddress: p.semaphore) ?? 0
+            return [probe(pmu: pmu, name: "usdt:\(path):\(provider):\(name)", path: path, offset: pc, isReturn: false,
+                          refCtr: semaphore, filter: filter)]
+        case .kprobe(let function, let offset, let isReturn):
+            guard let pmu = DynamicPMU.named("kprobe") else { throw RecordError.noProbePMU(kind: "kprobe") }
+            return [kprobe(pmu: pmu, function: function, offset: offset, isReturn: isReturn, filter: filter)]
+        }
+    }
+
+    /// A uprobe PMU event: `config` the return bit and the semaphore's file offset, `config1` the path (filled in
+    /// during the syscall), `config2` the probe's file offset.
+    static func probe(pmu: DynamicPMU, name: String, path: String, offset: UInt64, isReturn: Bool, refCtr: UInt64,
+                      filter: String?) -> ResolvedEvent {
+        var attr = EventAttr(type: pmu.type, config: pmu.config(retprobe: isReturn, refCtrOffset: refCtr))
+        attr.config2 = offset
+        attr.sampleType = [.raw, .regsUser]
+        attr.sampleRegsUser = probeRegisters
+        return ResolvedEvent(name: name, attr: attr, probeString: path, filter: filter)
+    }
+
+    /// A kprobe PMU event: `config` the return bit, `config1` the function name, `config2` the offset into it.
+    public static func kprobe(pmu: DynamicPMU, function: String, offset: UInt64, isReturn: Bool, filter: String?) -> ResolvedEvent {
+        var attr = EventAttr(type: pmu.type, config: pmu.config(retprobe: isReturn))
+        attr.config2 = offset
+        attr.sampleType = [.raw]
+        let name = isReturn ? "kretprobe:\(function)" : (offset == 0 ? "kprobe:\(function)" : "kprobe:\(function)+\(offset)")
+        return ResolvedEvent(name: name, attr: attr, probeString: function, filter: filter)
+    }
+
+    /// The file offset of a uprobe location: a symbol (raw or demangled, unambiguous) through the program headers,
+    /// or an offset checked against the file's size.
+    static func fileOffset(of location: EventRequest.ProbeLocation, in path: String) throws -> UInt64 {
+        switch location {
+        case .fileOffset(let offset):
+            var st = stat()
+            guard stat(path, &st) == 0 else { throw RecordError.noSuchBinary(path) }
+            guard offset < UInt64(st.st_size) else { throw RecordError.offsetPastEnd(binary: path, offset: offset, size: UInt64(st.st_size)) }
+            return offset
+        case .symbol(let name, let extra):
+            let image: ElfImage
+            do { image = try ElfImage(path: path) } catch { throw RecordError.badEvent(path, "\(error)") }
+            let short = Demangler(style: .short), full = Demangler(style: .full)
+            let matches = image.symbols.symbols { raw in
+                if raw == name { return true }
+                guard raw.hasPrefix("_Z") || raw.hasPrefix("$s") || raw.hasPrefix("_$s") else { return false }
+                let s = short.demangle(raw).name, f = full.demangle(raw).name
+                return s == name || f == name || s.prefix { $0 != "(" } == name || f.prefix { $0 != "(" } == name
+            }
+            let byAddress = Dictionary(grouping: matches, by: \.start)
+            guard let first = byAddress.first else { throw RecordError.noSuchSymbol(binary: path, symbol: name) }
+            guard byAddress.count == 1 else {
+                throw RecordError.ambiguousSymbol(binary: path, symbol: name,
+                                                  candidates: byAddress.values.map { short.demangle($0[0].name).name }.sorted())
+            }
+            guard let offset = image.fileOffset(ofVirtualAddress: first.key &+ extra) else {
+                throw RecordError.badEvent(name, "its address is in no loaded segment of \(path)")
+            }
+            return offset
+        }
+    }
+}
+
+/// Finds the binary a probe names: a path, a program in PATH, or a library (`libc`) as the dynamic linker would,
+/// or as a target process has it mapped.
+enum BinaryLocator {
+    static let libraryDirectories = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
+                                     "/lib", "/usr/lib", "/usr/local/lib"]
+
+    static func find(_ name: String, pids: [Int32]) throws -> String {
+        if name.contains("/") {
+            guard access(name, R_OK) == 0 else { throw RecordError.noSuchBinary(name) }
+            return realPath(name)
+        }
+        let stem = name.hasPrefix("lib") ? name : "lib" + name
+        for pid in pids {
+            for m in ProcScanner.mappings(pid: pid, includeData: false) {
+                let base = m.filename.split(separator: "/").last.map(String.init) ?? ""
+                if base == name || base.hasPrefix(stem + ".so") || base.hasPrefix(stem + "-") { return m.filename }
+            }
+        }
+        for dir in libraryDirectories {
+            for candidate in [name, stem + ".so.6", stem + ".so.1", stem + ".so"] where access(dir + "/" + candidate, R_OK) == 0 {
+                return realPath(dir + "/" + candidate)
+            }
+        }
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") where access("\(dir)/\(name)", X_OK) == 0 {
+            return realPath("\(dir)/\(name)")
+        }
+        throw RecordError.noSuchBinary(name)
+    }
+
+    private static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

@@ -1,0 +1,123 @@
+import EmberKernel
+import EmberPerfData
+import EmberSymbols
+
+/// The text `ember script` prints after a sample's event name: a tracepoint's decoded fields (from the recording's
+/// HEADER_TRACING_DATA), a uprobe's arguments, a uretprobe's return value, a USDT probe's arguments decoded with
+/// the argument spec of its `.note.stapsdt` entry.
+public final class SampleFields {
+    private let file: PerfDataFile
+    private lazy var formats: [UInt64: TracepointFormat] = file.section(.tracingData).map(TracingData.formats) ?? [:]
+    private var usdtSpecs: [Int: [USDTArgument]?] = [:]
+
+    public init(file: PerfDataFile) {
+        self.file = file
+    }
+
+    public func describe(_ sample: Sample, event index: Int) -> String? {
+        let event = file.events[index]
+        if event.attr.type == .tracepoint, !sample.raw.isEmpty {
+            return formats[event.attr.config]?.decode(sample.raw)
+        }
+        let name = event.name
+        if name.hasPrefix("uretprobe:") {
+            return register(sample, perfBit: 0).map { "ret=\(Int64(bitPattern: $0))" }
+        }
+        if name.hasPrefix("uprobe:") {
+            // The System V integer argument registers: DI, SI, DX, CX, R8, R9.
+            let values = [5, 4, 3, 2, 16, 17].compactMap { register(sample, perfBit: $0) }
+            return values.enumerated().map { "arg\($0.offset + 1)=\(Int64(bitPattern: $0.element))" }.joined(separator: " ")
+        }
+        if name.hasPrefix("usdt:"), let arguments = usdt(index, name) {
+            return arguments.enumerated().map { i, a in "arg\(i + 1)=" + (a.value(sample).map(String.init) ?? "?") }
+                .joined(separator: " ")
+        }
+        return nil
+    }
+
+    /// `usdt:PATH:PROVIDER:NAME`: the argument spec from the binary's note.
+    private func usdt(_ index: Int, _ name: String) -> [USDTArgument]? {
+        if let cached = usdtSpecs[index] { return cached }
+        let parts = name.split(separator: ":").map(String.init)
+        var arguments: [USDTArgument]?
+        if parts.count >= 4, let probe = try? ElfImage.usdtProbes(path: parts[1..<(parts.count - 2)].joined(separator: ":"))
+            .first(where: { $0.provider == parts[parts.count - 2] && $0.name == parts[parts.count - 1] }) {
+            arguments = probe.arguments.split(separator: " ").compactMap { USDTArgument(spec: String($0)) }
+        }
+        usdtSpecs[index] = arguments
+        return arguments
+    }
+
+    private func register(_ sample: Sample, perfBit: Int) -> UInt64? {
+        USDTArgument.register(sample, perfBit: perfBit)
+    }
+}
+
+/// One USDT argument spec: `-4@%edi` (a register), `8@-16(%rbp)` (memory), `4@$5` (a constant).
+struct USDTArgument {
+    enum Location {
+        case register(Int)
+        case memory(Int, offset: Int64)
+        case constant(Int64)
+    }
+
+    var size: Int
+    var signed: Bool
+    var location: Location
+
+    /// x86-64 register names (every width) to PERF_REG_X86 bits.
+    private static let registers: [String: Int] = {
+        var map: [String: Int] = [:]
+        let families: [([String], Int)] = [
+            (["rax", "eax", "ax", "al"], 0), (["rbx", "ebx", "bx", "bl"], 1), (["rcx", "ecx", "cx", "cl"], 2),
+            (["rdx", "edx", "dx", "dl"], 3), (["rsi", "esi", "si", "sil"], 4), (["rdi", "edi", "di", "dil"], 5),
+            (["rbp", "ebp", "bp", "bpl"], 6), (["rsp", "esp", "sp", "spl"], 7), (["rip"], 8),
+        ]
+        for (names, bit) in families { for n in names { map[n] = bit } }
+        for i in 8...15 { for suffix in ["", "d", "w", "b"] { map["r\(i)\(suffix)"] = 16 + i - 8 } }
+        return map
+    }()
+
+    init?(spec: String) {
+        guard let at = spec.firstIndex(of: "@"), let n = Int(spec[..<at]) else { return nil }
+        signed = n < 0
+        size = abs(n)
+        let operand = spec[spec.index(after: at)...]
+        if operand.hasPrefix("$"), let value = Int64(operand.dropFirst()) {
+            location = .constant(value)
+        } else if operand.hasPrefix("%"), let bit = USDTArgument.registers[String(operand.dropFirst())] {
+            location = .register(bit)
+        } else if let open = operand.firstIndex(of: "("), operand.hasSuffix(")"),
+                  let bit = USDTArgument.registers[String(operand[operand.index(after: open)...].dropFirst().dropLast())] {
+            location = .memory(bit, offset: Int64(operand[..<open]) ?? 0)
+        } else {
+            return nil
+        }
+    }
+
+    func value(_ sample: Sample) -> Int64? {
+        var raw: UInt64
+        switch location {
+        case .constant(let c): return c
+        case .register(let bit):
+            guard let r = USDTArgument.register(sample, perfBit: bit) else { return nil }
+            raw = r
+        case .memory(let bit, let offset):
+            guard let base = USDTArgument.register(sample, perfBit: bit), let sp = USDTArgument.register(sample, perfBit: 7) else { return nil }
+            let address = base &+ UInt64(bitPattern: offset)
+            guard address >= sp, address - sp + 8 <= UInt64(sample.userStack.count) else { return nil }
+            raw = sample.userStack.loadUnaligned(fromByteOffset: Int(address - sp), as: UInt64.self)
+        }
+        let bits = size * 8
+        if bits < 64 { raw &= (1 << UInt64(bits)) - 1 }
+        if signed, bits < 64, raw & (1 << UInt64(bits - 1)) != 0 { return Int64(bitPattern: raw | ~((1 << UInt64(bits)) - 1)) }
+        return Int64(bitPattern: raw)
+    }
+
+    static func register(_ sample: Sample, perfBit: Int) -> UInt64? {
+        guard sample.userRegsMask & (1 << UInt64(perfBit)) != 0 else { return nil }
+        let index = (sample.userRegsMask & ((1 << UInt64(perfBit)) - 1)).nonzeroBitCount
+        guard (index + 1) * 8 <= sample.userRegs.count else { return nil }
+        return UInt64(littleEndian: sample.userRegs.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+    }
+}

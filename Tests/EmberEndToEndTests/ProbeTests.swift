@@ -1,0 +1,135 @@
+import Foundation
+import XCTest
+
+/// Tracepoints, uprobes, uretprobes and USDT probes recorded and counted through perf_event_open.
+final class ProbeTests: XCTestCase {
+    private static let programs = Tool.packageRoot.appendingPathComponent("Tests/Programs").path
+
+    private func program(_ name: String, flags: [String] = ["-O2", "-g", "-fno-omit-frame-pointer"]) throws -> String {
+        try Tool.compileC(source: Self.programs + "/\(name).c", name: name, flags: flags)
+    }
+
+    /// Script lines of one event, by its name's prefix.
+    private func lines(_ script: String, _ prefix: String) -> [Substring] {
+        script.split(separator: "\n").filter { $0.contains(" \(prefix)") }
+    }
+
+    func testUprobeAndUretprobeCountEveryCallWithReturnValues() throws {
+        try requireRoot()
+        let probed = try program("probed")
+        let dir = try Tool.scratchDirectory()
+        for callGraph in [[], ["-g"]] {
+            let file = dir + "/u.data"
+            let r = try Tool.ember(["record", "-q", "-o", file, "-e", "uprobe:\(probed):probed_add",
+                                    "-e", "uretprobe:\(probed):probed_add"] + callGraph + ["--", probed, "1000", "0"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let script = try Tool.ember(["script", "-i", file]).stdout
+            let entries = lines(script, "uprobe:")
+            let returns = lines(script, "uretprobe:")
+            XCTAssertEqual(entries.count, 1000, "every call, \(callGraph)")
+            XCTAssertEqual(returns.count, 1000)
+            XCTAssertTrue(entries.allSatisfy { $0.contains("probed_add: arg1=") })
+            let values = returns.compactMap { $0.split(separator: "ret=").last.flatMap { Int($0) } }
+            XCTAssertEqual(values, (0..<1000).map { 3 * $0 + 1000 }, "return values in call order")
+            if callGraph.isEmpty == false {
+                XCTAssertTrue(script.contains("probed_add+0x0 (\(probed))") && script.contains("main+0x"), "call chains on probes")
+            }
+        }
+    }
+
+    func testUSDTSemaphoreAndArguments() throws {
+        try requireRoot()
+        let usdt = try program("usdt", flags: ["-O2", "-g"])
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/s.data"
+        let traced = try Tool.ember(["record", "-q", "-o", file, "-e", "usdt:\(usdt):ember:tick", "--", usdt, "500", "0"])
+        XCTAssertEqual(traced.status, 0, traced.stderr)
+        XCTAssertTrue(traced.stdout.contains("semaphore-seen 500"), "the semaphore is set while traced: \(traced.stdout)")
+        let hits = lines(try Tool.ember(["script", "-i", file]).stdout, "usdt:")
+        XCTAssertEqual(hits.count, 500)
+        XCTAssertTrue(hits[7].hasSuffix("arg1=7 arg2=21"), String(hits[7]))
+        let untraced = try Tool.run(usdt, ["50", "0"])
+        XCTAssertTrue(untraced.stdout.contains("semaphore-seen 0"), "and clear when not: \(untraced.stdout)")
+        // Listing shows the probe.
+        XCTAssertTrue(try Tool.ember(["list", "--probes", usdt]).stdout.contains("usdt:\(usdt):ember:tick"))
+    }
+
+    func testSchedSwitchFieldsFilterAndPerfDecoding() throws {
+        try requireRoot()
+        try requirePerf()
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/t.data"
+        let r = try Tool.ember(["record", "-q", "-o", file, "-e", "sched:sched_switch", "--", "/bin/sleep", "0.2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let script = try Tool.ember(["script", "-i", file]).stdout
+        let switches = lines(script, "sched:sched_switch:")
+        XCTAssertGreaterThan(switches.count, 0)
+        XCTAssertTrue(switches.contains { $0.contains("prev_comm=sleep") && $0.contains("prev_pid=") && $0.contains("next_comm=") })
+        let perf = try Tool.perf(["script", "-i", file])
+        XCTAssertEqual(perf.status, 0, perf.stderr)
+        XCTAssertTrue(perf.stdout.contains("prev_comm=sleep"), "perf decodes Ember's tracepoint file")
+
+        let filtered = dir + "/f.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", filtered, "-e", "sched:sched_switch", "--filter", "prev_state == 1",
+                                       "--", "/bin/sleep", "0.2"]).status, 0)
+        let kept = lines(try Tool.ember(["script", "-i", filtered]).stdout, "sched:sched_switch:")
+        XCTAssertLessThan(kept.count, switches.count, "the filter cuts the count")
+        XCTAssertTrue(kept.allSatisfy { $0.contains("prev_state=1") })
+    }
+
+    func testStatCountsExactly() throws {
+        try requireRoot()
+        let probed = try program("probed")
+        let r = try Tool.ember(["stat", "-e", "uprobe:\(probed):probed_add", "--", probed, "4321", "0"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertNotNil(r.stderr.range(of: #"\s4321\s+uprobe:"#, options: .regularExpression), r.stderr)
+    }
+
+    func testProbeErrors() throws {
+        try requireRoot()
+        let probed = try program("probed")
+        func fails(_ args: [String], _ mention: String, file: StaticString = #filePath, line: UInt = #line) throws {
+            let r = try Tool.ember(args)
+            XCTAssertNotEqual(r.status, 0, file: file, line: line)
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("ember: error:") }.count, 1, r.stderr, file: file, line: line)
+            XCTAssertTrue(r.stderr.contains(mention), "\(mention) not in \(r.stderr)", file: file, line: line)
+        }
+        try fails(["record", "-e", "sched:sched_swich", "--", "/bin/true"], "did you mean sched:sched_switch")
+        try fails(["record", "-e", "sched:sched_switch", "--filter", "no_such_field == 3", "--", "/bin/true"], "rejected the filter")
+        try fails(["record", "-e", "uprobe:/no/such/binary:f", "--", "/bin/true"], "no binary or library '/no/such/binary'")
+        try fails(["record", "-e", "uprobe:\(probed):no_such_function", "--", "/bin/true"], "has no function 'no_such_function'")
+        try fails(["record", "-e", "uprobe:\(probed):0x7fffffff", "--", "/bin/true"], "past the end of")
+        try fails(["record", "-e", "usdt:\(probed):ember:tick", "--", "/bin/true"], "has no USDT probe ember:tick")
+        try fails(["record", "-e", "kprobe:do_sys_openat2", "--", "/bin/true"], "CONFIG_KPROBES")
+        try fails(["record", "-e", "kretprobe:do_sys_openat2", "--", "/bin/true"], "no kprobe PMU")
+    }
+
+    /// An overloaded C++ name is ambiguous: the candidates are listed.
+    func testAmbiguousSymbolListsCandidates() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let source = dir + "/over.cpp"
+        try "__attribute__((noinline)) int f(int x) { return x + 1; }\n__attribute__((noinline)) double f(double x) { return x * 2; }\nint main() { return f(1) + (int)f(2.0); }\n"
+            .write(toFile: source, atomically: true, encoding: .utf8)
+        let binary = dir + "/over"
+        XCTAssertEqual(try Tool.run("/usr/bin/g++", ["-O1", "-o", binary, source]).status, 0)
+        let r = try Tool.ember(["record", "-e", "uprobe:\(binary):f", "--", binary])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("ambiguous") && r.stderr.contains("f(int)") && r.stderr.contains("f(double)"), r.stderr)
+        // Named exactly, it resolves: f(int) runs once; the program exits with f(1) + f(2.0) = 6.
+        let one = try Tool.ember(["stat", "-e", "uprobe:\(binary):f(int)", "--", binary])
+        XCTAssertEqual(one.status, 6, one.stderr)
+        XCTAssertNotNil(one.stderr.range(of: #"\s1\s+uprobe:"#, options: .regularExpression), one.stderr)
+    }
+
+    /// Without CAP_SYS_ADMIN, uprobes are refused with the reason.
+    func testUprobeNeedsPrivileges() throws {
+        try requireRoot()
+        let probed = try program("probed")
+        let dir = try Tool.scratchDirectory()
+        let r = try Tool.ember(["record", "-e", "uprobe:\(probed):probed_add", "-o", dir + "/x.data", "--", probed, "10", "0"],
+                               user: "65534", cwd: dir)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("ember: error:") && (r.stderr.contains("permission") || r.stderr.contains("Permission")), r.stderr)
+    }
+}
