@@ -1,4 +1,5 @@
 import EmberKernel
+import EmberPerfData
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -107,10 +108,30 @@ final class EventGroup {
             do {
                 try e.setFilter(filter)
             } catch let error as Errno {
-                let reason = error.rawValue == EINVAL ? "invalid filter (check the field names in \(Tracefs.path)/events/\(event.name.replacing(":", with: "/"))/format)" : "\(error)"
-                throw RecordError.filterRejected(event: event.name, filter: filter, reason: reason)
+                throw RecordError.filterRejected(event: event.name, filter: filter, reason: filterProblem(filter, error))
             }
         }
+    }
+
+    /// The kernel only says EINVAL; name the unknown field, or the grammar, from the event's format.
+    private func filterProblem(_ filter: String, _ error: Errno) -> String {
+        guard error.rawValue == EINVAL else { return "\(error)" }
+        let fields = event.tracepoint.flatMap { TracepointFormat(text: $0.format, system: $0.system) }?.fields.map(\.baseName) ?? []
+        let known = Set(fields + ["common_pid", "common_type", "common_flags", "common_preempt_count", "CPU", "COMM"])
+        let operators = ["==", "!=", "<=", ">=", "<", ">", "~", "&"]
+        var words: [Substring] = []
+        var rest = Substring(filter)
+        while let start = rest.firstIndex(where: { $0.isLetter || $0 == "_" }) {
+            let word = rest[start...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            let after = rest[word.endIndex...].drop { $0 == " " }
+            if operators.contains(where: { after.hasPrefix($0) }) { words.append(word) }
+            rest = after
+            if let quote = rest.first, quote == "\"" { rest = rest.dropFirst().drop { $0 != "\"" }.dropFirst() }
+        }
+        if let unknown = words.first(where: { !known.contains(String($0)) }) {
+            return "\(event.name) has no field '\(unknown)' (its fields: \(fields.joined(separator: ", ")))"
+        }
+        return "invalid filter (the kernel's grammar: FIELD OP VALUE with == != < <= > >= ~ &, joined by && || ! and parentheses)"
     }
 
     func ids() throws -> [UInt64] {

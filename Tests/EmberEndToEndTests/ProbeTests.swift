@@ -69,12 +69,16 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual(perf.status, 0, perf.stderr)
         XCTAssertTrue(perf.stdout.contains("prev_comm=sleep"), "perf decodes Ember's tracepoint file")
 
-        let filtered = dir + "/f.data"
-        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", filtered, "-e", "sched:sched_switch", "--filter", "prev_state == 1",
-                                       "--", "/bin/sleep", "0.2"]).status, 0)
+        // A shell that sleeps five times: its switches and its children's.
+        let loop = ["/bin/sh", "-c", "for i in 1 2 3 4 5; do /bin/sleep 0.02; done"]
+        let all = dir + "/a.data", filtered = dir + "/f.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", all, "-e", "sched:sched_switch", "--"] + loop).status, 0)
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", filtered, "-e", "sched:sched_switch", "--filter", "prev_comm == \"sleep\"", "--"] + loop).status, 0)
+        let every = lines(try Tool.ember(["script", "-i", all]).stdout, "sched:sched_switch:")
         let kept = lines(try Tool.ember(["script", "-i", filtered]).stdout, "sched:sched_switch:")
-        XCTAssertLessThan(kept.count, switches.count, "the filter cuts the count")
-        XCTAssertTrue(kept.allSatisfy { $0.contains("prev_state=1") })
+        XCTAssertGreaterThanOrEqual(kept.count, 5)
+        XCTAssertLessThan(kept.count, every.count, "the filter cuts the count")
+        XCTAssertTrue(kept.allSatisfy { $0.contains("prev_comm=sleep ") })
     }
 
     func testStatCountsExactly() throws {
@@ -131,5 +135,36 @@ final class ProbeTests: XCTestCase {
                                user: "65534", cwd: dir)
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("ember: error:") && (r.stderr.contains("permission") || r.stderr.contains("Permission")), r.stderr)
+    }
+
+    /// A USDT semaphore that disagrees with an existing probe on the same address is rejected with the reason,
+    /// and Ember leaves nothing behind in tracefs.
+    func testSemaphoreMismatchIsExplained() throws {
+        try requireRoot()
+        let usdt = try program("usdt", flags: ["-O2", "-g"])
+        let notes = try Tool.run("/usr/bin/readelf", ["-n", usdt]).stdout
+        let location = try XCTUnwrap(notes.split(separator: "\n").first { $0.contains("Location:") }?
+            .split(separator: ",").first?.split(separator: " ").last)
+        let events = "/sys/kernel/tracing/uprobe_events"
+        // A plain tracefs probe (no semaphore) at the USDT site: Ember's, with the semaphore, cannot coexist.
+        let enable = "/sys/kernel/tracing/events/ember_test/mismatch/enable"
+        let add = try Tool.run("/bin/sh", ["-c", "echo 'p:ember_test/mismatch \(usdt):\(location)' >> \(events) && echo 1 > \(enable)"])
+        XCTAssertEqual(add.status, 0, add.stderr)
+        defer { _ = try? Tool.run("/bin/sh", ["-c", "echo 0 > \(enable); echo '-:ember_test/mismatch' >> \(events)"]) }
+        let dir = try Tool.scratchDirectory()
+        let r = try Tool.ember(["record", "-e", "usdt:\(usdt):ember:tick", "-o", dir + "/m.data", "--", usdt, "10", "0"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("Reference counter offset mismatch"), r.stderr)
+        let left = try String(contentsOfFile: events, encoding: .utf8)
+        XCTAssertEqual(left.split(separator: "\n").count, 1, "Ember creates no tracefs probes: \(left)")
+    }
+
+    /// A library named as the dynamic linker would find it.
+    func testLibraryNamesResolve() throws {
+        try requireRoot()
+        let r = try Tool.ember(["stat", "-e", "uprobe:libc:malloc", "--", "/bin/ls", "/"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let count = r.stderr.split(separator: "\n").first { $0.contains("uprobe:") }?.split(separator: " ").first.flatMap { Int($0) }
+        XCTAssertGreaterThan(count ?? 0, 0, r.stderr)
     }
 }
