@@ -7,6 +7,8 @@ struct Options {
     var demo = ""
     /// A workload built without frame pointers, for the DWARF unwinding benchmark.
     var noFramePointers = ""
+    /// The probe test program (Tests/Programs/probed.c), for the uprobe benchmark.
+    var probed = ""
     var perf = "perf"
     var workdir: String?
     var runs = 3
@@ -17,6 +19,7 @@ struct Options {
           --ember PATH   the ember binary to benchmark (e.g. .build/release/ember)
           --demo PATH    the demo workload (gcc -O2 -g -fno-omit-frame-pointer Demo/demo.c)
           --no-fp PATH   a workload without frame pointers (gcc -O2 -g -fomit-frame-pointer Tests/Programs/chain.c)
+          --probed PATH  the uprobe workload (gcc -O2 -g Tests/Programs/probed.c)
           --workdir DIR  where recordings go (default: a fresh temporary directory, removed at exit)
           --runs N       runs per measurement; best and median are reported (default 3)
           --perf PATH    the perf binary (default: perf from PATH)
@@ -36,6 +39,7 @@ struct Options {
             case "--ember": options.ember = try value(arg)
             case "--demo": options.demo = try value(arg)
             case "--no-fp": options.noFramePointers = try value(arg)
+            case "--probed": options.probed = try value(arg)
             case "--perf": options.perf = try value(arg)
             case "--workdir": options.workdir = try value(arg)
             case "--runs":
@@ -91,6 +95,7 @@ final class Context {
     var ember: String { options.ember }
     var demo: String { options.demo }
     var noFramePointers: String { options.noFramePointers }
+    var probed: String { options.probed }
     var perf: String { options.perf }
     var runs: Int { options.runs }
 

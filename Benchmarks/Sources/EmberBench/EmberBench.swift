@@ -35,6 +35,7 @@ struct EmberBench {
         benchUnwind(ctx)
         benchOverhead(ctx)
         benchDrain(ctx)
+        benchProbes(ctx)
         printTable(ctx.rows)
         say("\ntotal benchmark time \(fmt(monotonicSeconds() - started, 1)) s")
         ctx.remove(ctx.stderrPath)

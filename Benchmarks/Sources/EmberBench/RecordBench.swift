@@ -85,7 +85,7 @@ private struct DrainRun {
 }
 
 /// Lost samples and sample duration from `perf report --header --stdio`.
-private func perfLostAndSpan(_ ctx: Context, file: String) throws -> (lost: Int?, span: Double?) {
+func perfLostAndSpan(_ ctx: Context, file: String) throws -> (lost: Int?, span: Double?) {
     let out = ctx.path("report-header.txt")
     try runChecked([ctx.perf, "report", "-i", file, "--stdio", "--header", "--sort", "comm", "-g", "none"],
                    stdout: .file(out), stderrPath: ctx.stderrPath)
