@@ -19,39 +19,6 @@ public enum Sysctl: String, Sendable {
     }
 }
 
-/// Reads a small text file (procfs, sysfs) whole; nil when it cannot be opened.
-public func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String? {
-    readSmallFileBytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
-}
-
-/// Reads up to `limit` bytes of a file whole: in one read when stat knows its size, else (procfs, sysfs, which
-/// report 0) in chunks.
-public func readSmallFileBytes(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var st = stat()
-    let known = fstat(fd, &st) == 0 && st.st_size > 0 ? min(Int(st.st_size), limit) : 0
-    var bytes = [UInt8](unsafeUninitializedCapacity: max(known, 1 << 16)) { buffer, count in
-        count = 0
-        while count < buffer.count {
-            let n = read(fd, buffer.baseAddress! + count, buffer.count - count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            count += n
-        }
-    }
-    guard known == 0 || bytes.count < known else { return bytes }
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while bytes.count < limit {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
-    return bytes
-}
-
 extension StringProtocol {
     /// The text without leading and trailing whitespace.
     public var trimmed: String {

@@ -32,8 +32,8 @@ public enum Tracefs {
     /// Every tracepoint as `system:name`, sorted.
     public static func allEvents() -> [String] {
         var out: [String] = []
-        for system in directory("\(path)/events") {
-            for name in directory("\(path)/events/\(system)") where access("\(path)/events/\(system)/\(name)/id", F_OK) == 0 {
+        for system in directoryEntries("\(path)/events", directoriesOnly: true) {
+            for name in directoryEntries("\(path)/events/\(system)", directoriesOnly: true) where access("\(path)/events/\(system)/\(name)/id", F_OK) == 0 {
                 out.append("\(system):\(name)")
             }
         }
@@ -51,17 +51,6 @@ public enum Tracefs {
         let name = wanted.split(separator: ":").last.map(String.init) ?? wanted
         let scored = all.map { ($0, editDistance(name, String($0.split(separator: ":").last ?? ""))) }
         return scored.filter { $0.1 <= max(2, name.count / 3) }.sorted { $0.1 < $1.1 }.prefix(limit).map(\.0)
-    }
-
-    private static func directory(_ p: String) -> [String] {
-        guard let dir = opendir(p) else { return [] }
-        defer { closedir(dir) }
-        var out: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != ".", name != "..", entry.pointee.d_type == UInt8(DT_DIR) { out.append(name) }
-        }
-        return out
     }
 
     /// fnmatch(3) without flags.

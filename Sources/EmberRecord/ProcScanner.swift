@@ -79,13 +79,6 @@ enum ProcScanner {
     }
 
     private static func directoryNumbers(_ path: String) -> [Int32] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var out: [Int32] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if let n = Int32(name) { out.append(n) }
-        }
-        return out.sorted()
+        directoryEntries(path).compactMap { Int32($0) }.sorted()
     }
 }

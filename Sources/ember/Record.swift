@@ -13,12 +13,6 @@ struct Record: ParsableCommand {
             """
     )
 
-    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("An event (repeatable): cpu-clock (default), task-clock, page-faults, context-switches, cycles, instructions; SYSTEM:TRACEPOINT (globs: sched:*); uprobe:BINARY:SYMBOL[+OFF], uprobe:BINARY:0xOFFSET, uretprobe:BINARY:SYMBOL; usdt:BINARY:PROVIDER:NAME; kprobe:FUNCTION[+OFF], kretprobe:FUNCTION.", valueName: "event"))
-    var event: [String] = []
-
-    @Option(help: "A tracepoint or probe filter for the -e before it (the kernel's filter syntax: 'prev_pid != 0 && next_comm ~ \"ka*\"').")
-    var filter: [String] = []
-
     @Option(name: [.customShort("F"), .customLong("freq")], help: "Samples per second (default 999).")
     var frequency: UInt64?
 
@@ -37,20 +31,10 @@ struct Record: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Output file (an existing one becomes FILE.old).")
     var output = "perf.data"
 
-    @Option(name: [.customShort("p"), .customLong("pid")], help: "Record running processes: PID[,PID...].")
-    var pids: String?
-
-    @Flag(name: [.customShort("a"), .customLong("all-cpus")], help: "Record every CPU (system-wide).")
-    var allCPUs = false
-
-    @Option(help: "Stop after this many seconds.")
-    var duration: Double?
-
     @Flag(name: [.customShort("q"), .long], help: "No progress line.")
     var quiet = false
 
-    @Argument(parsing: .captureForPassthrough, help: "The command to run and record (after --).")
-    var command: [String] = []
+    @OptionGroup var target: TargetOptions
 
     mutating func run() throws {
         let options: RecordOptions
@@ -81,33 +65,8 @@ struct Record: ParsableCommand {
     fileprivate struct UsageProblem: Error { var text: String }
 
     private func makeOptions() throws -> RecordOptions {
-        var argv = command
-        if argv.first == "--" { argv.removeFirst() }
-        let target: RecordOptions.Target
-        if let pids {
-            guard argv.isEmpty, !allCPUs else { throw UsageProblem(text: "-p cannot be combined with a command or -a; choose one target") }
-            var list: [Int32] = []
-            for part in pids.split(separator: ",") {
-                guard let pid = Int32(part.trimmed), pid > 0 else { throw UsageProblem(text: "'\(part)' is not a PID; give -p a comma-separated list of process ids") }
-                list.append(pid)
-            }
-            guard !list.isEmpty else { throw UsageProblem(text: "-p needs a PID") }
-            target = .processes(list)
-        } else if allCPUs {
-            target = .allCPUs(command: argv.isEmpty ? nil : argv)
-            if argv.isEmpty && duration == nil {
-                Diagnostics.note("recording all CPUs until Ctrl-C (or use --duration SECONDS)")
-            }
-        } else {
-            guard !argv.isEmpty else { throw UsageProblem(text: "nothing to record; give a command after --, -p PID or -a") }
-            target = .command(argv)
-        }
-        var options = RecordOptions(target: target)
-        if !event.isEmpty {
-            options.events = try Record.pairEventsAndFilters(events: event, filters: filter)
-        } else if !filter.isEmpty {
-            throw UsageProblem(text: "--filter applies to the -e before it; give the event first")
-        }
+        var options = RecordOptions(target: try target.target(verb: "record"))
+        options.events = try target.events(defaults: ["cpu-clock"])
         if frequency != nil && period != nil { throw UsageProblem(text: "-F and -c both set the sampling rate; use one") }
         if let frequency {
             guard frequency > 0 else { throw UsageProblem(text: "-F must be at least 1") }
@@ -124,7 +83,7 @@ struct Record: ParsableCommand {
         }
         options.mmapPages = mmapPages
         options.output = output
-        if let duration {
+        if let duration = target.duration {
             guard duration > 0 else { throw UsageProblem(text: "--duration must be positive") }
             options.duration = duration
         }
@@ -135,37 +94,6 @@ struct Record: ParsableCommand {
 }
 
 extension Record {
-    /// Each `--filter` belongs to the `-e` before it on the command line, as in perf.
-    fileprivate static func pairEventsAndFilters(events: [String], filters: [String]) throws -> [(request: EventRequest, filter: String?)] {
-        var pairs: [(String, String?)] = []
-        var remaining = filters[...]
-        var expectEvent = false, expectFilter = false
-        for arg in CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }) {
-            if expectEvent { pairs.append((arg, nil)); expectEvent = false; continue }
-            if expectFilter {
-                guard !pairs.isEmpty else { throw UsageProblem(text: "--filter applies to the -e before it; give the event first") }
-                pairs[pairs.count - 1].1 = remaining.popFirst()
-                expectFilter = false
-                continue
-            }
-            if arg == "-e" || arg == "--event" { expectEvent = true }
-            else if arg.hasPrefix("--event=") { pairs.append((String(arg.dropFirst(8)), nil)) }
-            else if arg.hasPrefix("-e"), arg.count > 2 { pairs.append((String(arg.dropFirst(2)), nil)) }
-            else if arg == "--filter" { expectFilter = true }
-            else if arg.hasPrefix("--filter=") {
-                guard !pairs.isEmpty else { throw UsageProblem(text: "--filter applies to the -e before it; give the event first") }
-                pairs[pairs.count - 1].1 = remaining.popFirst()
-            }
-        }
-        // Should the command line not be the one parsed (tests), fall back to the values in order.
-        if pairs.map(\.0) != events { pairs = events.map { ($0, nil) } }
-        do {
-            return try pairs.map { (try EventRequest.parse($0.0), $0.1) }
-        } catch let e as RecordError {
-            throw UsageProblem(text: e.description)
-        }
-    }
-
     /// `fp`, `dwarf` or `dwarf,SIZE` (SIZE a multiple of 8, at most the kernel's 65528).
     fileprivate static func callGraphMode(_ text: String?, framePointer: Bool) throws -> RecordOptions.CallGraph {
         guard let text else { return framePointer ? .framePointer : .none }

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a small text file (procfs, sysfs) whole; nil when it cannot be opened.
+public func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String? {
+    readSmallFileBytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// Reads up to `limit` bytes of a file whole: in one read when stat knows its size, else (procfs, sysfs, which
+/// report 0) in chunks.
+public func readSmallFileBytes(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var st = stat()
+    let known = fstat(fd, &st) == 0 && st.st_size > 0 ? min(Int(st.st_size), limit) : 0
+    var bytes = [UInt8](unsafeUninitializedCapacity: max(known, 1 << 16)) { buffer, count in
+        count = 0
+        while count < buffer.count {
+            let n = read(fd, buffer.baseAddress! + count, buffer.count - count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            count += n
+        }
+    }
+    guard known == 0 || bytes.count < known else { return bytes }
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while bytes.count < limit {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    return bytes
+}
+
+/// The names in a directory (without `.` and `..`), only subdirectories with `directoriesOnly`; empty when it
+/// cannot be read.
+public func directoryEntries(_ path: String, directoriesOnly: Bool = false) -> [String] {
+    guard let dir = opendir(path) else { return [] }
+    defer { closedir(dir) }
+    var out: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard name != ".", name != ".." else { continue }
+        if directoriesOnly, entry.pointee.d_type != UInt8(DT_DIR) { continue }
+        out.append(name)
+    }
+    return out
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import EmberKernel
+import EmberRecord
+
+/// What `record` and `stat` watch: a command, running processes or every CPU, for how long; and their events.
+struct TargetOptions: ParsableArguments {
+    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("An event (repeatable): cpu-clock (default for record), task-clock, page-faults, context-switches, cycles, instructions; SYSTEM:TRACEPOINT (globs: sched:*); uprobe:BINARY:SYMBOL[+OFF], uprobe:BINARY:0xOFFSET, uretprobe:BINARY:SYMBOL; usdt:BINARY:PROVIDER:NAME; kprobe:FUNCTION[+OFF], kretprobe:FUNCTION.", valueName: "event"))
+    var event: [String] = []
+
+    @Option(help: "A tracepoint or probe filter for the -e before it (the kernel's filter syntax: 'prev_pid != 0 && next_comm ~ \"ka*\"').")
+    var filter: [String] = []
+
+    @Option(name: [.customShort("p"), .customLong("pid")], help: "Running processes: PID[,PID...].")
+    var pids: String?
+
+    @Flag(name: [.customShort("a"), .customLong("all-cpus")], help: "Every CPU (system-wide).")
+    var allCPUs = false
+
+    @Option(help: "Stop after this many seconds.")
+    var duration: Double?
+
+    @Argument(parsing: .captureForPassthrough, help: "The command to run (after --).")
+    var command: [String] = []
+
+    /// The target these options name, or a one-line reason they do not.
+    func target(verb: String) throws -> RecordOptions.Target {
+        var argv = command
+        if argv.first == "--" { argv.removeFirst() }
+        if let pids {
+            guard argv.isEmpty, !allCPUs else { throw Diagnostics.fail("-p cannot be combined with a command or -a; choose one target") }
+            var list: [Int32] = []
+            for part in pids.split(separator: ",") {
+                guard let pid = Int32(part.trimmed), pid > 0 else {
+                    throw Diagnostics.fail("'\(part)' is not a PID; give -p a comma-separated list of process ids")
+                }
+                list.append(pid)
+            }
+            guard !list.isEmpty else { throw Diagnostics.fail("-p needs a PID") }
+            return .processes(list)
+        }
+        if allCPUs {
+            if argv.isEmpty && duration == nil { Diagnostics.note("\(verb) all CPUs until Ctrl-C (or use --duration SECONDS)") }
+            return .allCPUs(command: argv.isEmpty ? nil : argv)
+        }
+        guard !argv.isEmpty else { throw Diagnostics.fail("nothing to \(verb); give a command after --, -p PID or -a") }
+        return .command(argv)
+    }
+
+    /// The events, each with the `--filter` that follows it on the command line (as in perf); `defaults` when no
+    /// `-e` was given.
+    func events(defaults: [String]) throws -> [(request: EventRequest, filter: String?)] {
+        if event.isEmpty && !filter.isEmpty { throw Diagnostics.fail("--filter applies to the -e before it; give the event first") }
+        var pairs: [(String, String?)] = []
+        var remaining = filter[...]
+        var expectEvent = false, expectFilter = false
+        for arg in CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }) {
+            if expectEvent { pairs.append((arg, nil)); expectEvent = false; continue }
+            if expectFilter || arg.hasPrefix("--filter=") {
+                guard !pairs.isEmpty else { throw Diagnostics.fail("--filter applies to the -e before it; give the event first") }
+                pairs[pairs.count - 1].1 = remaining.popFirst()
+                expectFilter = false
+                continue
+            }
+            if arg == "-e" || arg == "--event" { expectEvent = true }
+            else if arg.hasPrefix("--event=") { pairs.append((String(arg.dropFirst(8)), nil)) }
+            else if arg.hasPrefix("-e"), arg.count > 2 { pairs.append((String(arg.dropFirst(2)), nil)) }
+            else if arg == "--filter" { expectFilter = true }
+        }
+        // When the process's command line is not the one parsed (a test calling the parser), take them in order.
+        if pairs.map(\.0) != event { pairs = event.map { ($0, nil) } }
+        if pairs.isEmpty { pairs = defaults.map { ($0, nil) } }
+        do {
+            return try pairs.map { (try EventRequest.parse($0.0), $0.1) }
+        } catch {
+            throw Diagnostics.fail("\(error)")
+        }
+    }
+}
