@@ -22,7 +22,8 @@ struct KernelSymbolCache {
         } else {
             return nil
         }
-        path = base + "/kallsyms-" + String(key, radix: 16) + ".bin"
+        // The version names what is kept (v2: without __pfx_ padding symbols).
+        path = base + "/kallsyms-v2-" + String(key, radix: 16) + ".bin"
     }
 
     func load() -> SymbolTable? {
@@ -45,6 +46,9 @@ struct KernelSymbolCache {
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         if written == bytes.count { rename(temporary, path) } else { unlink(temporary) }
+        // One kernel's symbols at a time: earlier kernels' and module sets' files go.
+        let name = String(path[path.index(after: path.lastIndex(of: "/")!)...])
+        for old in directoryEntries(dir) where old.hasPrefix("kallsyms-") && old != name { unlink(dir + "/" + old) }
     }
 
     private static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
