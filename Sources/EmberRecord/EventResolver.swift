@@ -25,6 +25,8 @@ public struct ResolvedEvent: Sendable {
 public enum EventResolver {
     /// Registers a probe's arguments and return value come in: every general register (`PERF_REGS_MASK`).
     static let probeRegisters: UInt64 = 0xff0fff
+    /// Bytes of stack copied with a USDT probe whose arguments live in memory.
+    static let usdtStackBytes: UInt32 = 1024
 
     public static func resolve(_ request: EventRequest, filter: String?, pids: [Int32]) throws -> [ResolvedEvent] {
         switch request {
@@ -68,8 +70,14 @@ public enum EventResolver {
                 throw RecordError.badEvent("usdt:\(binary):\(provider):\(name)", "its address 0x\(String(p.pc, radix: 16)) is in no loaded segment")
             }
             let semaphore = p.semaphore == 0 ? 0 : image.fileOffset(ofVirtualAddress: p.semaphore) ?? 0
-            return [probe(pmu: pmu, name: "usdt:\(path):\(provider):\(name)", path: path, offset: pc, isReturn: false,
-                          refCtr: semaphore, filter: filter)]
+            var event = probe(pmu: pmu, name: "usdt:\(path):\(provider):\(name)", path: path, offset: pc, isReturn: false,
+                              refCtr: semaphore, filter: filter)
+            // Arguments in memory (`8@-16(%rbp)`) are read from a copy of the top of the stack.
+            if p.arguments.contains("(") {
+                event.attr.sampleType.insert(.stackUser)
+                event.attr.sampleStackUser = usdtStackBytes
+            }
+            return [event]
         case .kprobe(let function, let offset, let isReturn):
             guard let pmu = DynamicPMU.named("kprobe") else { throw RecordError.noProbePMU(kind: "kprobe") }
             return [kprobe(pmu: pmu, function: function, offset: offset, isReturn: isReturn, filter: filter)]

@@ -246,7 +246,7 @@ public final class Recorder {
 
     private func buildIDs() -> [BuildIDEntry] {
         var entries: [BuildIDEntry] = []
-        if let kernel = SystemInfo.kernelBuildID {
+        if let kernel = KernelSymbols.runningBuildID {
             entries.append(BuildIDEntry(pid: -1, buildID: kernel, filename: "[kernel.kallsyms]", cpuMode: .kernel))
         }
         for path in executables.sorted() {

@@ -22,7 +22,13 @@ public final class Replay {
     public init(path: String, symbols: SymbolOptions = SymbolOptions()) throws {
         file = try PerfDataFile(path: path)
         var symbols = symbols
-        for entry in file.buildIDs where entry.cpuMode == .user { symbols.expectedBuildIDs[entry.filename] = entry.buildID }
+        for entry in file.buildIDs {
+            if entry.cpuMode == .kernel, entry.filename == "[kernel.kallsyms]" {
+                symbols.expectedKernelBuildID = entry.buildID
+            } else if entry.cpuMode == .user {
+                symbols.expectedBuildIDs[entry.filename] = entry.buildID
+            }
+        }
         symbolizer = Symbolizer(model: model, options: symbols)
         resolver = FrameResolver(model: model, symbolizer: symbolizer)
         frames = FrameTable(resolver: resolver, model: model)

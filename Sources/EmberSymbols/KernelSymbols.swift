@@ -55,6 +55,23 @@ public struct KernelSymbols: Sendable {
         addressesHidden = false
     }
 
+    /// The running kernel's build-id, from the notes it exports in /sys/kernel/notes.
+    public static var runningBuildID: [UInt8]? {
+        guard let notes = readSmallFileBytes("/sys/kernel/notes") else { return nil }
+        var o = 0
+        func u32(_ at: Int) -> Int { Int(notes[at]) | Int(notes[at + 1]) << 8 | Int(notes[at + 2]) << 16 | Int(notes[at + 3]) << 24 }
+        while o + 12 <= notes.count {
+            let namesz = u32(o), descsz = u32(o + 4), type = u32(o + 8)
+            let name = o + 12, desc = name + (namesz + 3) / 4 * 4
+            guard desc + descsz <= notes.count else { return nil }
+            if type == 3, namesz == 4, Array(notes[name..<(name + 3)]) == Array("GNU".utf8) {
+                return Array(notes[desc..<(desc + descsz)])
+            }
+            o = desc + (descsz + 3) / 4 * 4
+        }
+        return nil
+    }
+
     /// Reads this machine's kernel symbols: from the cache when the kernel and its modules are the ones it was
     /// made for, else from `/proc/kallsyms` (which costs tens of milliseconds of kernel formatting), refreshing it.
     public static func loadRunning() -> KernelSymbols {

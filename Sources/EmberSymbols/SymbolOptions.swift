@@ -9,6 +9,8 @@ public struct SymbolOptions: Sendable {
     public var symfs: String?
     /// Build-ids the recording noted per binary path; a file whose build-id differs is not used.
     public var expectedBuildIDs: [String: [UInt8]] = [:]
+    /// The build-id of the kernel the recording was made on, when it says.
+    public var expectedKernelBuildID: [UInt8]?
 
     public init() {}
 }

@@ -42,6 +42,12 @@ public final class Symbolizer {
     private var cache: [UInt64: Hit?] = [:]
     private var kernelCache: [UInt64: Hit?] = [:]
     private lazy var kernel: KernelSymbols = KernelSymbols.loadRunning()
+    /// False when the recording names another kernel than the running one: its kallsyms and vDSO would lie.
+    private lazy var sameKernel: Bool = {
+        guard let expected = options.expectedKernelBuildID, let running = KernelSymbols.runningBuildID, expected != running else { return true }
+        warnOnce("the recording was made on another kernel (build-id \(hexString(expected)), running \(hexString(running))); kernel and vDSO frames show as [unknown]")
+        return false
+    }()
     /// One line per binary that could not be used, and the kptr_restrict note; each said once.
     public private(set) var warnings: [String] = []
 
@@ -64,6 +70,7 @@ public final class Symbolizer {
 
     private func kernelSymbol(_ address: UInt64) -> Hit? {
         if let cached = kernelCache[address] { return cached }
+        guard sameKernel else { return nil }
         if kernel.addressesHidden {
             warnOnce("kernel addresses are hidden by kernel.kptr_restrict; kernel frames show as [unknown] (run as root or set kernel.kptr_restrict=0)")
         }
@@ -115,7 +122,7 @@ public final class Symbolizer {
         let dso = model.dsos[dsoIndex]
         var image: ElfImage?
         if dso.isVDSO {
-            image = ElfImage.runningVDSO()
+            image = sameKernel ? ElfImage.runningVDSO() : nil
         } else if dso.isFile {
             do {
                 let loaded = try ElfImage(path: path(of: dso))
