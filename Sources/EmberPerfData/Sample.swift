@@ -22,12 +22,22 @@ public struct Sample {
     public var userRegsMask: UInt64 = 0
     /// `PERF_SAMPLE_STACK_USER`: the valid (`dyn_size`) bytes of the copied user stack.
     public var userStack = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// Whether `userStack` is a DWARF call graph's copy, to be unwound (see `SampleLayout.unwindsUserStack`).
+    public var unwindsUserStack = false
 
     public init() {}
 
     public var cpuMode: CPUMode { CPUMode(misc: misc) }
 
     public var callchainCount: Int { callchain.count / 8 }
+
+    /// A user register by its `PERF_REG_X86_*` bit, when the sample has it: registers are packed in bit order.
+    public func userRegister(perfBit: Int) -> UInt64? {
+        guard userRegsABI != 0, userRegsMask & (1 << UInt64(perfBit)) != 0 else { return nil }
+        let index = (userRegsMask & ((1 << UInt64(perfBit)) - 1)).nonzeroBitCount
+        guard (index + 1) * 8 <= userRegs.count else { return nil }
+        return UInt64(littleEndian: userRegs.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+    }
 
     @inline(__always)
     public func callchainEntry(_ i: Int) -> UInt64 {
@@ -80,6 +90,7 @@ public struct Sample {
                 o += n
             }
         }
+        unwindsUserStack = layout.unwindsUserStack
         if t.contains(.stackUser) {
             guard let size = r.u64(o), size <= UInt64(r.count) else { return nil }
             o += 8

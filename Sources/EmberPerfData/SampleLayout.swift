@@ -7,6 +7,9 @@ public struct SampleLayout: Sendable {
     public let branchSampleType: UInt64
     public let regsUserMask: UInt64
     public let sampleIDAll: Bool
+    /// DWARF call graphs (`--call-graph dwarf`, perf's and Ember's): the user stack copy is there to be unwound, and
+    /// the kernel left the user part out of the call chain.
+    public let unwindsUserStack: Bool
     /// Byte offset of the time in a SAMPLE record, when it has one.
     public let sampleTimeOffset: Int?
     /// Byte offset of the id (`IDENTIFIER`, else `ID`) in a SAMPLE record.
@@ -25,6 +28,7 @@ public struct SampleLayout: Sendable {
         branchSampleType = attr.branchSampleType
         regsUserMask = attr.sampleRegsUser
         sampleIDAll = attr.flags.contains(.sampleIDAll)
+        unwindsUserStack = t.contains(.stackUser) && t.contains(.regsUser) && attr.flags.contains(.excludeCallchainUser)
 
         var offset = 8
         if t.contains(.identifier) { offset += 8 }

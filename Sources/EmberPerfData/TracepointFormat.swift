@@ -83,7 +83,9 @@ public struct TracepointFormat: Sendable {
                 let shift = UInt64(64 - 8 * f.size)
                 return String(Int64(bitPattern: v << shift) >> Int64(shift))
             }
-            return f.type.contains("*") || f.name.contains("addr") || f.name.contains("ip") ? "0x" + String(v, radix: 16) : String(v)
+            let name = f.baseName
+            let isAddress = f.type.contains("*") || name == "ip" || name == "addr" || name.hasSuffix("_ip") || name.hasSuffix("_addr")
+            return isAddress ? "0x" + String(v, radix: 16) : String(v)
         default:
             return hex(bytes)
         }

@@ -51,7 +51,7 @@ public struct PprofBuilder {
                     : .with { $0.type = t.string(description.name); $0.unit = t.string("count") },
         ]
         profile.periodType = profile.sampleType[1]
-        if !description.attr.flags.contains(.freq) { profile.period = Int64(description.attr.samplePeriodOrFrequency) }
+        if !description.attr.flags.contains(.freq) { profile.period = Int64(clamping: description.attr.samplePeriodOrFrequency) }
         else if isClock, description.attr.samplePeriodOrFrequency > 0 { profile.period = Int64(1_000_000_000 / description.attr.samplePeriodOrFrequency) }
 
         let pidKey = t.string("pid"), tidKey = t.string("tid"), commKey = t.string("comm")

@@ -138,6 +138,12 @@ final class EventGroup {
         try events.map { try $0.id() }
     }
 
+    func enable() throws {
+        for e in events {
+            do { try e.enable() } catch { throw RecordError.system("PERF_EVENT_IOC_ENABLE", error as? Errno ?? Errno(EINVAL)) }
+        }
+    }
+
     func disable() {
         for e in events { try? e.disable() }
     }

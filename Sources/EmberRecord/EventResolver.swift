@@ -23,8 +23,9 @@ public struct ResolvedEvent: Sendable {
 /// Turns `-e` requests into events: tracepoint ids and formats from tracefs, probe PMUs from sysfs, uprobe file
 /// offsets from ELF symbols and program headers, USDT sites and semaphores from `.note.stapsdt`.
 public enum EventResolver {
-    /// Registers a probe's arguments and return value come in: every general register (`PERF_REGS_MASK`).
-    static let probeRegisters: UInt64 = 0xff0fff
+    /// Registers a probe's arguments and return value come in: every general register but DS, ES, FS and GS
+    /// (`PERF_REGS_MASK`, as perf asks for DWARF unwinding too).
+    public static let userRegisters: UInt64 = 0xff0fff
     /// Bytes of stack copied with a USDT probe whose arguments live in memory.
     static let usdtStackBytes: UInt32 = 1024
 
@@ -62,22 +63,36 @@ public enum EventResolver {
             guard let pmu = DynamicPMU.named("uprobe") else { throw RecordError.noProbePMU(kind: "uprobe") }
             let path = try BinaryLocator.find(binary, pids: pids)
             let probes = try ElfImage.usdtProbes(path: path)
-            guard let p = probes.first(where: { $0.provider == provider && $0.name == name }) else {
+            let sites = probes.filter { $0.provider == provider && $0.name == name }
+            guard !sites.isEmpty else {
                 throw RecordError.noSuchUSDT(binary: path, probe: "\(provider):\(name)", available: probes.map { "\($0.provider):\($0.name)" })
             }
             let image = try ElfImage(path: path)
-            guard let pc = image.fileOffset(ofVirtualAddress: p.pc) else {
-                throw RecordError.badEvent("usdt:\(binary):\(provider):\(name)", "its address 0x\(String(p.pc, radix: 16)) is in no loaded segment")
+            let label = "usdt:\(binary):\(provider):\(name)"
+            // The compiler may copy a probe site (inlining, unrolling): each copy has its own note, and all are probed.
+            return try sites.map { p in
+                guard let pc = image.fileOffset(ofVirtualAddress: p.pc) else {
+                    throw RecordError.badEvent(label, "its address 0x\(String(p.pc, radix: 16)) is in no loaded segment")
+                }
+                var semaphore: UInt64 = 0
+                if p.semaphore != 0 {
+                    guard let offset = image.fileOffset(ofVirtualAddress: p.semaphore), offset < 1 << 32 else {
+                        throw RecordError.badEvent(label, "its semaphore 0x\(String(p.semaphore, radix: 16)) is in no loaded segment")
+                    }
+                    guard pmu.refCtrShift != nil else {
+                        throw RecordError.badEvent(label, "it has a semaphore, and this kernel's uprobe PMU cannot set one (no format/ref_ctr_offset; Linux 4.20 or later has it)")
+                    }
+                    semaphore = offset
+                }
+                var event = probe(pmu: pmu, name: "usdt:\(path):\(provider):\(name)", path: path, offset: pc, isReturn: false,
+                                  refCtr: semaphore, filter: filter)
+                // Arguments in memory (`8@-16(%rbp)`) are read from a copy of the top of the stack.
+                if p.arguments.contains("(") {
+                    event.attr.sampleType.insert(.stackUser)
+                    event.attr.sampleStackUser = usdtStackBytes
+                }
+                return event
             }
-            let semaphore = p.semaphore == 0 ? 0 : image.fileOffset(ofVirtualAddress: p.semaphore) ?? 0
-            var event = probe(pmu: pmu, name: "usdt:\(path):\(provider):\(name)", path: path, offset: pc, isReturn: false,
-                              refCtr: semaphore, filter: filter)
-            // Arguments in memory (`8@-16(%rbp)`) are read from a copy of the top of the stack.
-            if p.arguments.contains("(") {
-                event.attr.sampleType.insert(.stackUser)
-                event.attr.sampleStackUser = usdtStackBytes
-            }
-            return [event]
         case .kprobe(let function, let offset, let isReturn):
             guard let pmu = DynamicPMU.named("kprobe") else { throw RecordError.noProbePMU(kind: "kprobe") }
             return [kprobe(pmu: pmu, function: function, offset: offset, isReturn: isReturn, filter: filter)]
@@ -91,7 +106,7 @@ public enum EventResolver {
         var attr = EventAttr(type: pmu.type, config: pmu.config(retprobe: isReturn, refCtrOffset: refCtr))
         attr.config2 = offset
         attr.sampleType = [.raw, .regsUser]
-        attr.sampleRegsUser = probeRegisters
+        attr.sampleRegsUser = userRegisters
         return ResolvedEvent(name: name, attr: attr, probeString: path, filter: filter)
     }
 
@@ -149,6 +164,12 @@ enum BinaryLocator {
             return realPath(name)
         }
         let stem = name.hasPrefix("lib") ? name : "lib" + name
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
+        if !name.hasPrefix("lib") {
+            for dir in path.split(separator: ":") where isRegularFile("\(dir)/\(name)") && access("\(dir)/\(name)", X_OK) == 0 {
+                return realPath("\(dir)/\(name)")
+            }
+        }
         for pid in pids {
             for m in ProcScanner.mappings(pid: pid, includeData: false) {
                 let base = m.filename.split(separator: "/").last.map(String.init) ?? ""
@@ -156,15 +177,16 @@ enum BinaryLocator {
             }
         }
         for dir in libraryDirectories {
-            for candidate in [name, stem + ".so.6", stem + ".so.1", stem + ".so"] where access(dir + "/" + candidate, R_OK) == 0 {
+            for candidate in [name, stem + ".so.6", stem + ".so.1", stem + ".so"] where isRegularFile(dir + "/" + candidate) {
                 return realPath(dir + "/" + candidate)
             }
         }
-        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") where access("\(dir)/\(name)", X_OK) == 0 {
-            return realPath("\(dir)/\(name)")
-        }
         throw RecordError.noSuchBinary(name)
+    }
+
+    private static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG && access(path, R_OK) == 0
     }
 
     private static func realPath(_ path: String) -> String {

@@ -1,5 +1,6 @@
 import EmberKernel
 import EmberPerfData
+import EmberSymbols
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -53,29 +54,11 @@ enum ProcScanner {
     }
 
     /// The kernel image's text for its MMAP record: from `_text` up to where x86_64 maps modules
-    /// (`MODULES_VADDR`), the extent perf gives the kernel map. `_text` is among the first lines of /proc/kallsyms,
-    /// so only those are read: formatting the whole file costs the kernel tens of milliseconds.
+    /// (`MODULES_VADDR`), the extent perf gives the kernel map.
     static func kernelText() -> (start: UInt64, length: UInt64)? {
-        let fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var pending: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while pending.count < 64 << 20 {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return nil }
-            pending.append(contentsOf: chunk[0..<n])
-            guard let lastNewline = pending.lastIndex(of: 0x0a) else { continue }
-            for line in pending[...lastNewline].split(separator: 0x0a) where line.count > 8 && line.suffix(6).elementsEqual(" _text".utf8) {
-                guard let space = line.firstIndex(of: 0x20),
-                      let start = UInt64(String(decoding: line[line.startIndex..<space], as: UTF8.self), radix: 16), start != 0 else { return nil }
-                let modules: UInt64 = 0xffff_ffff_c000_0000
-                return (start, start < modules ? modules - start : 1 << 30)
-            }
-            pending.removeSubrange(...lastNewline)
-        }
-        return nil
+        guard let start = KernelSymbols.runningTextStart() else { return nil }
+        let modules: UInt64 = 0xffff_ffff_c000_0000
+        return (start, start < modules ? modules - start : 1 << 30)
     }
 
     private static func directoryNumbers(_ path: String) -> [Int32] {

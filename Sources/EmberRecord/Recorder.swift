@@ -9,9 +9,6 @@ import Glibc
 /// duration passes, or SIGINT/SIGTERM arrives, and always leaves a file that Ember and perf can read.
 public final class Recorder {
     public private(set) var options: RecordOptions
-    /// Every x86-64 general register but DS, ES, FS and GS (`PERF_REGS_MASK`, as perf asks): CFI may restore any
-    /// callee-saved one.
-    static let userRegisters: UInt64 = 0xff0fff
     private var summary = RecordSummary()
     private var executables = Set<String>()
     /// The tracepoints recorded, for HEADER_TRACING_DATA.
@@ -54,6 +51,7 @@ public final class Recorder {
                 try writer.begin(events: described)
                 try synthesize(into: writer, encoder: RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0))
                 waiter = try EventWaiter(rings: groups[0].rings)
+                if case .command = options.target {} else { for g in groups { try g.enable() } }
             } catch {
                 workload?.abandon()
                 throw error
@@ -135,11 +133,14 @@ public final class Recorder {
             attr.sampleType.formUnion([.callchain, .regsUser, .stackUser])
             // Data mappings too: unwinders (perf's among them) read .eh_frame_hdr from a read-only segment.
             attr.flags.formUnion([.excludeCallchainUser, .mmapData])
-            attr.sampleRegsUser = Recorder.userRegisters
+            attr.sampleRegsUser = EventResolver.userRegisters  // CFI may restore any callee-saved register
             attr.sampleStackUser = bytes
         }
         if inherit { attr.flags.insert(.inherit) }
-        if enableOnExec { attr.flags.formUnion([.disabled, .enableOnExec]) }
+        // Every event starts disabled: a command's are enabled by its exec, the others once the filters are set and
+        // the existing processes synthesized, so that no record comes before them.
+        attr.flags.insert(.disabled)
+        if enableOnExec { attr.flags.insert(.enableOnExec) }
         if event.spec == nil {
             attr.samplePeriodOrFrequency = 1  // tracepoints and probes: every hit
         } else {

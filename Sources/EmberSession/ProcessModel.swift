@@ -36,6 +36,8 @@ public final class ProcessModel {
     private var threads: [Int32: Thread] = [:]
     private var processes: [Int32: Process] = [:]
     public let kernelDso: Int
+    /// Where the recorded kernel's `_text` was (its MMAP record), to relocate kernel addresses after a reboot.
+    public private(set) var kernelTextStart: UInt64?
 
     public init() {
         kernelDso = 0
@@ -87,7 +89,10 @@ public final class ProcessModel {
         let isKernel = m.pid == -1 || m.cpuMode == .kernel
         // `[kernel.kallsyms]_text` and modules: every kernel-half address is symbolized through kallsyms by its
         // absolute address (see `resolve`), so kernel maps need no table.
-        if isKernel { return }
+        if isKernel {
+            if m.filename.hasPrefix("[kernel.kallsyms]") { kernelTextStart = m.start }
+            return
+        }
         guard m.isExecutable else { return }
         // Anonymous executable memory is JIT code, symbolized through its process's perf map, as perf does.
         let anonymous = m.filename == "//anon" || m.filename.hasPrefix("[anon") || m.filename.hasPrefix("/memfd:")

@@ -27,6 +27,7 @@ public final class FrameResolver {
     private let symbolizer: Symbolizer
     private let unwinder: Unwinder
     private var userAddresses: [UInt64] = []
+    private var exactAddresses: [Bool] = []
     /// DWARF-unwound stacks that stopped early, and all DWARF-unwound stacks.
     public private(set) var truncatedStacks = 0
     public private(set) var unwoundStacks = 0
@@ -41,7 +42,7 @@ public final class FrameResolver {
     /// their locations, for callers that cache per location and symbolize on a miss with `symbolize(_:)`.
     public func frames(of sample: Sample, into frames: inout [ResolvedFrame], symbolize: Bool = true) {
         frames.removeAll(keepingCapacity: true)
-        if !sample.userStack.isEmpty {
+        if sample.unwindsUserStack, !sample.userStack.isEmpty {
             unwound(sample, into: &frames, symbolize: symbolize)
             return
         }
@@ -78,10 +79,15 @@ public final class FrameResolver {
             }
         }
         userAddresses.removeAll(keepingCapacity: true)
-        guard let end = unwinder.unwind(sample, into: &userAddresses) else { return }
+        exactAddresses.removeAll(keepingCapacity: true)
+        guard let end = unwinder.unwind(sample, into: &userAddresses, exact: &exactAddresses) else {
+            // No usable registers: the IP is all there is (user mode), or nothing (kernel thread).
+            if sample.cpuMode == .user { frames.append(resolve(sample.ip, isReturnAddress: false, pid: sample.pid, symbolize: symbolize)) }
+            return
+        }
         unwoundStacks += 1
-        for (i, address) in userAddresses.enumerated() {
-            frames.append(resolve(address, isReturnAddress: i > 0, pid: sample.pid, symbolize: symbolize))
+        for (address, exact) in zip(userAddresses, exactAddresses) {
+            frames.append(resolve(address, isReturnAddress: !exact, pid: sample.pid, symbolize: symbolize))
         }
         if end == .truncated {
             truncatedStacks += 1

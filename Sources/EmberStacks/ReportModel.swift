@@ -83,14 +83,19 @@ public struct ReportModel {
             let leaf = entryOf[entryOf.count - 1]
             entries[leaf].selfWeight &+= sample.period
             seen.removeAll(keepingCapacity: true)
-            for (position, entry) in entryOf.enumerated() where seen.insert(entry).inserted {
-                entries[entry].childrenWeight &+= sample.period
-                guard let order = options.callGraph, options.children || position == entryOf.count - 1 else { continue }
+            func addGraph(_ entry: Int, at position: Int) {
+                guard let order = options.callGraph else { return }
                 let names = order == .caller
                     ? path[(position + 1)...].map { table.infos[Int($0)].name }
                     : path[..<position].reversed().map { table.infos[Int($0)].name }
                 entries[entry].graph.add(names[...], weight: sample.period)
             }
+            for (position, entry) in entryOf.enumerated() where seen.insert(entry).inserted {
+                entries[entry].childrenWeight &+= sample.period
+                if options.children { addGraph(entry, at: position) }
+            }
+            // Self: the graph of the leaf itself, from its own position (a recursive leaf also appears further out).
+            if !options.children { addGraph(leaf, at: entryOf.count - 1) }
         }
         if let dsos = options.dsos, let column = options.keys.firstIndex(of: .dso) {
             entries.removeAll { !dsos.contains($0.fields[column]) }

@@ -49,7 +49,7 @@ public final class SampleFields {
     }
 
     private func register(_ sample: Sample, perfBit: Int) -> UInt64? {
-        USDTArgument.register(sample, perfBit: perfBit)
+        sample.userRegister(perfBit: perfBit)
     }
 }
 
@@ -79,9 +79,9 @@ struct USDTArgument {
     }()
 
     init?(spec: String) {
-        guard let at = spec.firstIndex(of: "@"), let n = Int(spec[..<at]) else { return nil }
+        guard let at = spec.firstIndex(of: "@"), let n = Int(spec[..<at]), [1, 2, 4, 8].contains(n.magnitude) else { return nil }
         signed = n < 0
-        size = abs(n)
+        size = Int(n.magnitude)
         let operand = spec[spec.index(after: at)...]
         if operand.hasPrefix("$"), let value = Int64(operand.dropFirst()) {
             location = .constant(value)
@@ -100,24 +100,19 @@ struct USDTArgument {
         switch location {
         case .constant(let c): return c
         case .register(let bit):
-            guard let r = USDTArgument.register(sample, perfBit: bit) else { return nil }
+            guard let r = sample.userRegister(perfBit: bit) else { return nil }
             raw = r
         case .memory(let bit, let offset):
-            guard let base = USDTArgument.register(sample, perfBit: bit), let sp = USDTArgument.register(sample, perfBit: 7) else { return nil }
+            // The stack copy starts at the sampled SP; the red zone below it is not copied.
+            guard let base = sample.userRegister(perfBit: bit), let sp = sample.userRegister(perfBit: 7) else { return nil }
             let address = base &+ UInt64(bitPattern: offset)
-            guard address >= sp, address - sp + 8 <= UInt64(sample.userStack.count) else { return nil }
-            raw = sample.userStack.loadUnaligned(fromByteOffset: Int(address - sp), as: UInt64.self)
+            guard address >= sp, address - sp <= UInt64(sample.userStack.count), UInt64(sample.userStack.count) - (address - sp) >= UInt64(size) else { return nil }
+            raw = 0
+            for i in 0..<size { raw |= UInt64(sample.userStack[Int(address - sp) + i]) << (8 * UInt64(i)) }
         }
         let bits = size * 8
         if bits < 64 { raw &= (1 << UInt64(bits)) - 1 }
         if signed, bits < 64, raw & (1 << UInt64(bits - 1)) != 0 { return Int64(bitPattern: raw | ~((1 << UInt64(bits)) - 1)) }
         return Int64(bitPattern: raw)
-    }
-
-    static func register(_ sample: Sample, perfBit: Int) -> UInt64? {
-        guard sample.userRegsMask & (1 << UInt64(perfBit)) != 0 else { return nil }
-        let index = (sample.userRegsMask & ((1 << UInt64(perfBit)) - 1)).nonzeroBitCount
-        guard (index + 1) * 8 <= sample.userRegs.count else { return nil }
-        return UInt64(littleEndian: sample.userRegs.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
     }
 }

@@ -51,7 +51,8 @@ final class DwarfModule {
     init?(path: String) {
         guard let dwfl = dwfl_begin(DwarfModule.callbacks) else { return nil }
         dwfl_report_begin(dwfl)
-        guard let module = dwfl_report_elf(dwfl, path, path, -1, 0, false) else {
+        // Base 0 plus the first segment's own address: the module sits at its link-time addresses (bias 0).
+        guard let module = dwfl_report_elf(dwfl, path, path, -1, 0, true) else {
             dwfl_end(dwfl)
             return nil
         }

@@ -95,7 +95,8 @@ public final class ElfImage {
             case SHT_PROGBITS:
                 if let name = elf_strptr(elf, namesIndex, Int(sh.sh_name)), strcmp(name, ".gnu_debuglink") == 0,
                    let data = elf_getdata(s, nil), let bytes = data.pointee.d_buf, data.pointee.d_size > 4 {
-                    debugLink = String(cString: bytes.assumingMemoryBound(to: CChar.self))
+                    let raw = UnsafeRawBufferPointer(start: bytes, count: Int(data.pointee.d_size))
+                    if let end = raw.firstIndex(of: 0) { debugLink = String(decoding: raw[..<end], as: UTF8.self) }
                 }
             default: break
             }

@@ -11,9 +11,11 @@ struct KernelSymbolCache {
 
     init?() {
         guard let notes = readSmallFileBytes("/sys/kernel/notes"), !notes.isEmpty else { return nil }
-        let modules = readSmallFileBytes("/proc/modules") ?? []
+        // Module names and sizes, not the use counts that change as devices open and close.
+        let modules = (readSmallFile("/proc/modules") ?? "").split(separator: "\n")
+            .map { $0.split(separator: " ").prefix(2).joined(separator: " ") }.joined(separator: "\n")
         let boot = readSmallFileBytes("/proc/sys/kernel/random/boot_id") ?? []
-        let key = KernelSymbolCache.fnv1a(notes + modules + boot)
+        let key = KernelSymbolCache.fnv1a(notes + Array(modules.utf8) + boot)
         let base: String
         if let xdg = getenv("XDG_CACHE_HOME"), xdg.pointee != 0 {
             base = String(cString: xdg) + "/ember"
@@ -22,8 +24,8 @@ struct KernelSymbolCache {
         } else {
             return nil
         }
-        // The version names what is kept (v2: without __pfx_ padding symbols).
-        path = base + "/kallsyms-v2-" + String(key, radix: 16) + ".bin"
+        // The version names what is kept (v3: __pfx_ padding symbols as unnamed ends).
+        path = base + "/kallsyms-v3-" + String(key, radix: 16) + ".bin"
     }
 
     func load() -> SymbolTable? {
@@ -48,7 +50,7 @@ struct KernelSymbolCache {
         if written == bytes.count { rename(temporary, path) } else { unlink(temporary) }
         // One kernel's symbols at a time: earlier kernels' and module sets' files go.
         let name = String(path[path.index(after: path.lastIndex(of: "/")!)...])
-        for old in directoryEntries(dir) where old.hasPrefix("kallsyms-") && old != name { unlink(dir + "/" + old) }
+        for old in directoryEntries(dir) where old.hasPrefix("kallsyms-") && old.hasSuffix(".bin") && old != name { unlink(dir + "/" + old) }
     }
 
     private static func fnv1a(_ bytes: [UInt8]) -> UInt64 {

@@ -1,4 +1,7 @@
 import EmberKernel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Kernel function symbols from `/proc/kallsyms` (module symbols included, as `name [module]` lines).
 public struct KernelSymbols: Sendable {
@@ -33,9 +36,13 @@ public struct KernelSymbols: Sendable {
                 var nameEnd = nameStart
                 while nameEnd < lineEnd && b[nameEnd] != 0x09 && b[nameEnd] != 0x20 { nameEnd += 1 }
                 // `__pfx_*` mark the padding before each function on kernels built with call-thunk or CFI
-                // padding: half of all text symbols, and no sample lands in them.
+                // padding: half of all text symbols. Their names are left out, their starts kept as ends of the
+                // function before (call-depth accounting thunks run in that padding).
                 if nameEnd - nameStart > 6, b[nameStart] == 0x5f, b[nameStart + 1] == 0x5f, b[nameStart + 2] == 0x70,
-                   b[nameStart + 3] == 0x66, b[nameStart + 4] == 0x78, b[nameStart + 5] == 0x5f { continue }
+                   b[nameStart + 3] == 0x66, b[nameStart + 4] == 0x78, b[nameStart + 5] == 0x5f {
+                    if type == UInt8(ascii: "t") || type == UInt8(ascii: "T") { builder.addBoundary(start: address) }
+                    continue
+                }
                 let binding: SymbolBinding
                 switch type {
                 case UInt8(ascii: "T"): binding = .global
@@ -53,6 +60,30 @@ public struct KernelSymbols: Sendable {
     init(table: SymbolTable) {
         self.table = table
         addressesHidden = false
+    }
+
+    /// Where the running kernel's `_text` is (it moves every boot with KASLR). `_text` is among the first lines of
+    /// /proc/kallsyms, so only those are read: formatting the whole file costs the kernel tens of milliseconds.
+    public static func runningTextStart() -> UInt64? {
+        let fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while pending.count < 64 << 20 {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return nil }
+            pending.append(contentsOf: chunk[0..<n])
+            guard let lastNewline = pending.lastIndex(of: 0x0a) else { continue }
+            for line in pending[...lastNewline].split(separator: 0x0a) where line.count > 8 && line.suffix(6).elementsEqual(" _text".utf8) {
+                guard let space = line.firstIndex(of: 0x20),
+                      let start = UInt64(String(decoding: line[line.startIndex..<space], as: UTF8.self), radix: 16), start != 0 else { return nil }
+                return start
+            }
+            pending.removeSubrange(...lastNewline)
+        }
+        return nil
     }
 
     /// The running kernel's build-id, from the notes it exports in /sys/kernel/notes.

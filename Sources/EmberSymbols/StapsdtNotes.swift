@@ -20,9 +20,11 @@ extension ElfImage {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SymbolError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        guard elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE), let elf = elf_begin(fd, ELF_C_READ_MMAP, nil),
-              elf_kind(elf) == ELF_K_ELF else { throw SymbolError.notELF(path: path, reason: "not an ELF file") }
+        guard elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE), let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else {
+            throw SymbolError.notELF(path: path, reason: "not an ELF file")
+        }
         defer { elf_end(elf) }
+        guard elf_kind(elf) == ELF_K_ELF else { throw SymbolError.notELF(path: path, reason: "not an ELF file") }
         var namesIndex = 0
         _ = elf_getshdrstrndx(elf, &namesIndex)
         var notes: [OpaquePointer] = []

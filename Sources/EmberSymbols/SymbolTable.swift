@@ -41,6 +41,11 @@ public struct SymbolTable: Sendable {
             names.append(contentsOf: name)
         }
 
+        /// An unnamed end: addresses from `start` up to the next symbol belong to no function.
+        public mutating func addBoundary(start: UInt64) {
+            candidates.append((start, 0, UInt32(names.count), 0, .local))
+        }
+
         public mutating func add(start: UInt64, size: UInt64, name: String, binding: SymbolBinding) {
             var name = name
             name.withUTF8 { add(start: start, size: size, name: UnsafeRawBufferPointer($0), binding: binding) }
@@ -90,6 +95,7 @@ public struct SymbolTable: Sendable {
     /// underscores, then the longer name.
     static func prefer(_ a: (size: UInt64, binding: SymbolBinding, name: UnsafeBufferPointer<UInt8>),
                        over b: (size: UInt64, binding: SymbolBinding, name: UnsafeBufferPointer<UInt8>)) -> Bool {
+        if a.name.isEmpty != b.name.isEmpty { return b.name.isEmpty }
         if (a.size > 0) != (b.size > 0) { return a.size > 0 }
         if (a.binding == .weak) != (b.binding == .weak) { return b.binding == .weak }
         if (a.binding == .global) != (b.binding == .global) { return a.binding == .global }
@@ -107,7 +113,7 @@ public struct SymbolTable: Sendable {
         }
         guard lo > 0 else { return nil }
         let e = entries[lo - 1]
-        guard address < e.end else { return nil }
+        guard address < e.end, e.nameLength > 0 else { return nil }
         let name = names[Int(e.nameOffset)..<Int(e.nameOffset + e.nameLength)]
         return Symbol(start: e.start, end: e.end, name: String(decoding: name, as: UTF8.self))
     }
@@ -150,7 +156,7 @@ extension SymbolTable {
         func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
         guard b.count >= 24, u64(0) == SymbolTable.magic else { return nil }
         let count = Int(clamping: u64(8)), nameBytes = Int(clamping: u64(16))
-        guard count <= (b.count - 24) / 24, 24 + count * 24 + nameBytes == b.count else { return nil }
+        guard count <= (b.count - 24) / 24, nameBytes == b.count - 24 - count * 24 else { return nil }
         // Entries are stored as the little-endian machine lays them out: copy them in one go, then check them.
         precondition(MemoryLayout<Entry>.stride == 24)
         entries = [Entry](unsafeUninitializedCapacity: count) { buffer, initialized in

@@ -42,6 +42,12 @@ public final class Symbolizer {
     private var cache: [UInt64: Hit?] = [:]
     private var kernelCache: [UInt64: Hit?] = [:]
     private lazy var kernel: KernelSymbols = KernelSymbols.loadRunning()
+    /// How far the running kernel's text moved from the recorded one's (KASLR picks a new base every boot).
+    private lazy var kernelRelocation: UInt64 = {
+        guard let recorded = model.kernelTextStart, let running = KernelSymbols.runningTextStart() else { return 0 }
+        return running &- recorded
+    }()
+
     /// False when the recording names another kernel than the running one: its kallsyms and vDSO would lie.
     private lazy var sameKernel: Bool = {
         guard let expected = options.expectedKernelBuildID, let running = KernelSymbols.runningBuildID, expected != running else { return true }
@@ -74,8 +80,9 @@ public final class Symbolizer {
         if kernel.addressesHidden {
             warnOnce("kernel addresses are hidden by kernel.kptr_restrict; kernel frames show as [unknown] (run as root or set kernel.kptr_restrict=0)")
         }
-        let hit = kernel.table.lookup(address).map {
-            Hit(name: $0.name, offset: address - $0.start, language: .plain, line: nil, declaration: nil, inlined: [])
+        let running = address &+ kernelRelocation
+        let hit = kernel.table.lookup(running).map {
+            Hit(name: $0.name, offset: running - $0.start, language: .plain, line: nil, declaration: nil, inlined: [])
         }
         kernelCache[address] = hit
         return hit

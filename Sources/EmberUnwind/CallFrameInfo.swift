@@ -12,6 +12,8 @@ final class CallFrameInfo {
     private let ehFrame: OpaquePointer?
     private var dwarf: OpaquePointer?
     private var debugFrame: OpaquePointer?
+    /// `.debug_frame` was looked for (once: most binaries have none).
+    private var triedDebugFrame = false
 
     /// The vDSO image is read from this process's memory, which stays mapped.
     private let ownsFile: Bool
@@ -49,9 +51,12 @@ final class CallFrameInfo {
     func rule(at address: UInt64) -> UnwindRule? {
         var rule = ehFrame.flatMap { CallFrameInfo.rule(cfi: $0, address: address) }
         if rule == nil {
-            if dwarf == nil, debugFrame == nil, let d = dwarf_begin_elf(elf, DWARF_C_READ, nil) {
-                dwarf = d
-                debugFrame = dwarf_getcfi(d)
+            if !triedDebugFrame {
+                triedDebugFrame = true
+                if let d = dwarf_begin_elf(elf, DWARF_C_READ, nil) {
+                    dwarf = d
+                    debugFrame = dwarf_getcfi(d)
+                }
             }
             rule = debugFrame.flatMap { CallFrameInfo.rule(cfi: $0, address: address) }
         }

@@ -31,20 +31,18 @@ public final class Unwinder {
         self.symbolizer = symbolizer
     }
 
-    /// Appends the sample's user frames to `frames`, innermost first: its IP, then return addresses. Returns how
-    /// the walk ended, or nil when the sample carries no user registers or stack.
-    public func unwind(_ sample: Sample, into frames: inout [UInt64]) -> End? {
-        guard sample.userRegsABI != 0, !sample.userRegs.isEmpty else { return nil }
+    /// Appends the sample's user frames to `frames`, innermost first, and to `exact` whether each is an exact PC
+    /// (the IP, and the frame interrupted by a signal) rather than a return address. Returns how the walk ended,
+    /// or nil when the sample carries no 64-bit user registers or stack.
+    public func unwind(_ sample: Sample, into frames: inout [UInt64], exact: inout [Bool]) -> End? {
+        // ABI 2 is PERF_SAMPLE_REGS_ABI_64; a 32-bit process's registers number differently.
+        guard sample.userRegsABI == 2, !sample.userRegs.isEmpty else { return nil }
         var regs = RegisterFile()
-        for (reg, bit) in DwarfRegister.perfBit.enumerated() where sample.userRegsMask & (1 << UInt64(bit)) != 0 {
-            let index = (sample.userRegsMask & ((1 << UInt64(bit)) - 1)).nonzeroBitCount
-            if (index + 1) * 8 <= sample.userRegs.count {
-                regs[reg] = UInt64(littleEndian: sample.userRegs.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
-            }
-        }
+        for (reg, bit) in DwarfRegister.perfBit.enumerated() { regs[reg] = sample.userRegister(perfBit: bit) }
         guard let ip = regs[DwarfRegister.returnAddress], let sp = regs[DwarfRegister.rsp] else { return nil }
         let stack = Stack(base: sp, bytes: sample.userStack)
         frames.append(ip)
+        exact.append(true)
         var pc = ip
         var exactPC = true
         for _ in 0..<Unwinder.maxDepth {
@@ -78,6 +76,7 @@ public final class Unwinder {
             guard let oldSP = regs[DwarfRegister.rsp], cfa > oldSP else { return .truncated }
             frames.append(ra)
             exactPC = rule.isSignalFrame
+            exact.append(exactPC)
             pc = ra
             regs = caller
         }
@@ -124,6 +123,25 @@ public final class Unwinder {
         }
     }
 
+    private static func binary(_ atom: UInt8, _ a: UInt64, _ b: UInt64) -> UInt64 {
+        let sa = Int64(bitPattern: a), sb = Int64(bitPattern: b)
+        switch atom {
+        case 0x1a: return a & b
+        case 0x1e: return a &* b
+        case 0x21: return a | b
+        case 0x27: return a ^ b
+        case 0x24: return b < 64 ? a << b : 0
+        case 0x25: return b < 64 ? a >> b : 0
+        case 0x26: return UInt64(bitPattern: b < 64 ? sa >> Int64(b) : (sa < 0 ? -1 : 0))
+        case 0x29: return sa == sb ? 1 : 0
+        case 0x2a: return sa >= sb ? 1 : 0
+        case 0x2b: return sa > sb ? 1 : 0
+        case 0x2c: return sa <= sb ? 1 : 0
+        case 0x2d: return sa < sb ? 1 : 0
+        default: return sa != sb ? 1 : 0
+        }
+    }
+
     /// Evaluates the DWARF expressions CFI uses: a value, or (`isLocation`) an address holding the value.
     static func evaluate(_ ops: [UnwindRule.Op], regs: RegisterFile, cfa: UInt64?, stack: Stack) -> (value: UInt64, isLocation: Bool)? {
         var values: [UInt64] = []
@@ -165,6 +183,22 @@ public final class Unwinder {
                 values.append(v)
             case 0x9f:  // DW_OP_stack_value
                 isLocation = false
+            case 0x12:  // DW_OP_dup
+                guard let top = values.last else { return nil }
+                values.append(top)
+            case 0x13:  // DW_OP_drop
+                guard values.popLast() != nil else { return nil }
+            case 0x16:  // DW_OP_swap
+                guard values.count >= 2 else { return nil }
+                values.swapAt(values.count - 1, values.count - 2)
+            case 0x1f:  // DW_OP_neg
+                guard let a = values.popLast() else { return nil }
+                values.append(0 &- a)
+            case 0x1a, 0x1e, 0x21, 0x27, 0x24, 0x25, 0x26, 0x29...0x2e:
+                // and, mul, or, xor, shl, shr, shra, eq ge gt le lt ne: binary operations, as the PLT's CFA uses.
+                guard values.count >= 2 else { return nil }
+                let b = values.removeLast(), a = values.removeLast()
+                values.append(Unwinder.binary(op.atom, a, b))
             default:
                 return nil
             }

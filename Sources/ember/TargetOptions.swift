@@ -67,7 +67,10 @@ struct TargetOptions: ParsableArguments {
             else if arg == "--filter" { expectFilter = true }
         }
         // When the process's command line is not the one parsed (a test calling the parser), take them in order.
-        if pairs.map(\.0) != event { pairs = event.map { ($0, nil) } }
+        if pairs.map(\.0) != event {
+            guard filter.isEmpty else { throw Diagnostics.fail("could not tell which -e each --filter belongs to; write each as '-e EVENT --filter EXPR'") }
+            pairs = event.map { ($0, nil) }
+        }
         if pairs.isEmpty { pairs = defaults.map { ($0, nil) } }
         do {
             return try pairs.map { (try EventRequest.parse($0.0), $0.1) }

@@ -47,7 +47,7 @@ final class ProbeTests: XCTestCase {
         XCTAssertTrue(traced.stdout.contains("semaphore-seen 500"), "the semaphore is set while traced: \(traced.stdout)")
         let hits = lines(try Tool.ember(["script", "-i", file]).stdout, "usdt:")
         XCTAssertEqual(hits.count, 500)
-        XCTAssertTrue(hits[7].hasSuffix("arg1=7 arg2=21"), String(hits[7]))
+        XCTAssertTrue(hits.count > 7 && hits[7].hasSuffix("arg1=7 arg2=21"), hits.count > 7 ? String(hits[7]) : "too few hits")
         let untraced = try Tool.run(usdt, ["50", "0"])
         XCTAssertTrue(untraced.stdout.contains("semaphore-seen 0"), "and clear when not: \(untraced.stdout)")
         // Listing shows the probe.
@@ -104,8 +104,11 @@ final class ProbeTests: XCTestCase {
         try fails(["record", "-e", "uprobe:\(probed):no_such_function", "--", "/bin/true"], "has no function 'no_such_function'")
         try fails(["record", "-e", "uprobe:\(probed):0x7fffffff", "--", "/bin/true"], "past the end of")
         try fails(["record", "-e", "usdt:\(probed):ember:tick", "--", "/bin/true"], "has no USDT probe ember:tick")
-        try fails(["record", "-e", "kprobe:do_sys_openat2", "--", "/bin/true"], "CONFIG_KPROBES")
-        try fails(["record", "-e", "kretprobe:do_sys_openat2", "--", "/bin/true"], "no kprobe PMU")
+        // This machine kind has no kprobe PMU (CONFIG_KPROBES is off); elsewhere these would record.
+        if !FileManager.default.fileExists(atPath: "/sys/bus/event_source/devices/kprobe") {
+            try fails(["record", "-e", "kprobe:do_sys_openat2", "--", "/bin/true"], "CONFIG_KPROBES")
+            try fails(["record", "-e", "kretprobe:do_sys_openat2", "--", "/bin/true"], "no kprobe PMU")
+        }
     }
 
     /// An overloaded C++ name is ambiguous: the candidates are listed.
@@ -146,6 +149,7 @@ final class ProbeTests: XCTestCase {
         let location = try XCTUnwrap(notes.split(separator: "\n").first { $0.contains("Location:") }?
             .split(separator: ",").first?.split(separator: " ").last)
         let events = "/sys/kernel/tracing/uprobe_events"
+        let before = (try? String(contentsOfFile: events, encoding: .utf8)) ?? ""
         // A plain tracefs probe (no semaphore) at the USDT site: Ember's, with the semaphore, cannot coexist.
         let enable = "/sys/kernel/tracing/events/ember_test/mismatch/enable"
         let add = try Tool.run("/bin/sh", ["-c", "echo 'p:ember_test/mismatch \(usdt):\(location)' >> \(events) && echo 1 > \(enable)"])
@@ -156,7 +160,7 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("Reference counter offset mismatch"), r.stderr)
         let left = try String(contentsOfFile: events, encoding: .utf8)
-        XCTAssertEqual(left.split(separator: "\n").count, 1, "Ember creates no tracefs probes: \(left)")
+        XCTAssertEqual(left.split(separator: "\n").count, before.split(separator: "\n").count + 1, "Ember creates no tracefs probes: \(left)")
     }
 
     /// A library named as the dynamic linker would find it.
