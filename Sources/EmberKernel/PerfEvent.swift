@@ -44,12 +44,13 @@ public final class PerfEvent {
     public func enable() throws { _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.enable, 0) } }
     public func disable() throws { _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.disable, 0) } }
 
-    /// The counter's value (`read_format` 0: one u64).
-    public func readCount() throws -> UInt64 {
-        var value: UInt64 = 0
-        let n = try retryingOnInterrupt { read(fd, &value, 8) }
-        guard n == 8 else { throw Errno(EIO) }
-        return value
+    /// The counter's value with the times it was enabled and running (`read_format`
+    /// TOTAL_TIME_ENABLED|TOTAL_TIME_RUNNING): they differ when the kernel multiplexed the counter.
+    public func readCount() throws -> (value: UInt64, enabled: UInt64, running: UInt64) {
+        var values: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let n = try retryingOnInterrupt { read(fd, &values, 24) }
+        guard n == 24 else { throw Errno(EIO) }
+        return values
     }
 
     /// Sets a tracepoint filter (`PERF_EVENT_IOC_SET_FILTER`); once per event (a second one fails with EEXIST).

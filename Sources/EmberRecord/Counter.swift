@@ -7,7 +7,10 @@ import Glibc
 public final class Counter {
     public struct Count: Sendable {
         public var name: String
+        /// The count, scaled up when the counter ran only part of the time it was enabled.
         public var value: UInt64
+        /// The share of time the counter ran (1 unless the kernel multiplexed it; 0: never counted).
+        public var running: Double
     }
 
     public struct Result: Sendable {
@@ -51,17 +54,19 @@ public final class Counter {
                 e.attr.samplePeriodOrFrequency = 0
                 e.attr.sampleType = []
                 e.attr.sampleRegsUser = 0
+                e.attr.readFormat = 0b11  // TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING
                 let group: EventGroup
                 switch target {
                 case .command:
                     e.attr.flags.formUnion([.disabled, .enableOnExec, .inherit])
                     group = EventGroup(event: e)
-                    try group.open(targets: cpus.map { (workload!.pid, $0) }, describe: "count events of the command")
+                    // Counting needs no ring buffer, so one inherited event per task follows it on every CPU.
+                    try group.open(targets: [(workload!.pid, -1)], describe: "count events of the command")
                 case .processes(let pids):
                     e.attr.flags.insert(.inherit)
                     group = EventGroup(event: e)
                     var targets: [(Int32, Int32)] = []
-                    for pid in pids { for tid in ProcScanner.threads(of: pid) { for cpu in cpus { targets.append((tid, cpu)) } } }
+                    for pid in pids { for tid in ProcScanner.threads(of: pid) { targets.append((tid, -1)) } }
                     try group.open(targets: targets, describe: "count events of process \(pids.map(String.init).joined(separator: ","))")
                 case .allCPUs:
                     group = EventGroup(event: e)
@@ -97,7 +102,17 @@ public final class Counter {
             workload.terminate()
             status = workload.waitForExit()
         }
-        let counts = try groups.map { g in Count(name: g.name, value: try g.events.reduce(0) { $0 + (try $1.readCount()) }) }
+        let counts = try groups.map { g -> Count in
+            var value: UInt64 = 0, enabled: UInt64 = 0, running: UInt64 = 0
+            for e in g.events {
+                let r = try e.readCount()
+                // Scale each CPU's share by its own running time, as perf stat does.
+                value &+= r.running > 0 && r.running < r.enabled ? UInt64(Double(r.value) * Double(r.enabled) / Double(r.running)) : r.value
+                enabled &+= r.enabled
+                running &+= r.running
+            }
+            return Count(name: g.name, value: value, running: enabled == 0 ? 1 : Double(running) / Double(enabled))
+        }
         return Result(counts: counts, seconds: seconds, exitStatus: status, notes: notes)
     }
 }

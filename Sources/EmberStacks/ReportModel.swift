@@ -59,6 +59,9 @@ public struct ReportModel {
         let table = replay.frames
         let model = replay.model
         replay.forEachSample(event: event) { sample, _ in
+            // Percentages are of every sample, filtered or not (perf's default, --percentage absolute).
+            totalWeight &+= sample.period
+            sampleCount += 1
             let comm = model.comm(tid: sample.tid)
             if let comms = options.comms, !comms.contains(comm) { return }
             if let pids = options.pids, !pids.contains(sample.pid) { return }
@@ -66,8 +69,6 @@ public struct ReportModel {
             path.removeAll(keepingCapacity: true)
             for frame in frames.reversed() { table.forEachInfo(of: frame, pid: sample.pid) { path.append($0) } }
             guard !path.isEmpty else { return }
-            totalWeight &+= sample.period
-            sampleCount += 1
             entryOf.removeAll(keepingCapacity: true)
             for id in path {
                 let info = table.infos[Int(id)]

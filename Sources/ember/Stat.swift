@@ -36,8 +36,9 @@ struct Stat: ParsableCommand {
         }
         var text = "\n Performance counter stats for '\(subject)':\n\n"
         for c in result.counts {
-            let value = String(c.value)
-            text += String(repeating: " ", count: max(0, 18 - value.count)) + value + "      " + c.name + "\n"
+            let value = c.running == 0 ? "<not counted>" : String(c.value)
+            let share = c.running > 0 && c.running < 0.999 ? "  (\(Int(c.running * 100))%, scaled)" : ""
+            text += String(repeating: " ", count: max(0, 18 - value.count)) + value + "      " + c.name + share + "\n"
         }
         text += "\n" + "       \(formatSeconds(result.seconds)) seconds time elapsed\n\n"
         fputs(text, stderr)

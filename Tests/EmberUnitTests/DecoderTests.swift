@@ -1,0 +1,84 @@
+@testable import EmberPerfData
+@testable import EmberStacks
+@testable import EmberSymbols
+@testable import EmberUnwind
+import XCTest
+
+/// Byte-literal tests of the decoders that otherwise only run against the kernel.
+final class DecoderTests: XCTestCase {
+    private let switchFormat = """
+        name: sched_switch
+        ID: 372
+        format:
+        \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+        \tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;
+        \tfield:pid_t prev_pid;\toffset:24;\tsize:4;\tsigned:1;
+        \tfield:long prev_state;\toffset:28;\tsize:8;\tsigned:1;
+        \tfield:__data_loc char[] filename;\toffset:36;\tsize:4;\tsigned:0;
+        \tfield:unsigned long skip_ip;\toffset:40;\tsize:8;\tsigned:0;
+
+        print fmt: "prev_comm=%s"
+        """
+
+    func testTracepointDecodingWithDataLocation() throws {
+        let format = try XCTUnwrap(TracepointFormat(text: switchFormat, system: "sched"))
+        XCTAssertEqual(format.id, 372)
+        XCTAssertEqual(format.fields.map(\.baseName), ["prev_comm", "prev_pid", "prev_state", "filename", "skip_ip"])
+        var raw = [UInt8](repeating: 0, count: 48 + 10)
+        raw.replaceSubrange(8..<13, with: Array("sleep".utf8))
+        withUnsafeBytes(of: Int32(-7).littleEndian) { raw.replaceSubrange(24..<28, with: $0) }
+        withUnsafeBytes(of: Int64(1).littleEndian) { raw.replaceSubrange(28..<36, with: $0) }
+        withUnsafeBytes(of: UInt32(10 << 16 | 48).littleEndian) { raw.replaceSubrange(36..<40, with: $0) }
+        withUnsafeBytes(of: UInt64(0xffff_ffff_8100_0000).littleEndian) { raw.replaceSubrange(40..<48, with: $0) }
+        raw.replaceSubrange(48..<57, with: Array("/bin/true".utf8))
+        let text = raw.withUnsafeBytes { format.decode($0) }
+        XCTAssertEqual(text, "prev_comm=sleep prev_pid=-7 prev_state=1 filename=/bin/true skip_ip=0xffffffff81000000")
+        // A payload cut short leaves out what does not fit, and never reads past it.
+        XCTAssertEqual(raw.withUnsafeBytes { format.decode(UnsafeRawBufferPointer(rebasing: $0[0..<30])) }, "prev_comm=sleep prev_pid=-7")
+    }
+
+    func testTracingDataRoundTrip() {
+        let bytes = TracingData.encode(headerPage: "page", headerEvent: "event", systems: [.init(name: "sched", formats: [switchFormat])], pageSize: 4096)
+        let formats = bytes.withUnsafeBytes { TracingData.formats(in: $0) }
+        XCTAssertEqual(formats[372]?.name, "sched_switch")
+        XCTAssertEqual(formats[372]?.system, "sched")
+        XCTAssertTrue(Array(bytes.prefix(10)) == [0x17, 0x08, 0x44] + Array("tracing".utf8))
+        XCTAssertTrue(Array(bytes.prefix(40)).withUnsafeBytes { TracingData.formats(in: $0) }.isEmpty, "cut short: nothing, no crash")
+    }
+
+    func testUSDTArgumentSpecs() {
+        XCTAssertNotNil(USDTArgument(spec: "-4@%edi"))
+        XCTAssertNotNil(USDTArgument(spec: "8@-16(%rbp)"))
+        XCTAssertNotNil(USDTArgument(spec: "4@$5"))
+        XCTAssertNil(USDTArgument(spec: "3@%eax"), "only 1, 2, 4 and 8 byte arguments")
+        XCTAssertNil(USDTArgument(spec: "-9223372036854775808@%eax"))
+        XCTAssertNil(USDTArgument(spec: "4@%xmm0"))
+        guard case .memory(let bit, let offset)? = USDTArgument(spec: "8@-16(%rbp)")?.location else { return XCTFail() }
+        XCTAssertEqual(bit, 6)
+        XCTAssertEqual(offset, -16)
+        XCTAssertEqual(USDTArgument(spec: "4@$5")?.value(Sample()), 5)
+    }
+
+    /// The CFA expression of x86-64 PLT entries: rsp + 8, plus 8 more once past the entry's 11th byte.
+    func testPLTExpression() {
+        let ops: [UnwindRule.Op] = [(0x77, 8), (0x80, 0), (0x3f, 0), (0x1a, 0), (0x3b, 0), (0x2a, 0), (0x33, 0), (0x24, 0), (0x22, 0)]
+            .map { UnwindRule.Op(atom: $0.0, number: $0.1, number2: 0) }
+        var regs = RegisterFile()
+        regs[7] = 0x7fff_0000
+        let stack = Unwinder.Stack(base: 0, bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+        regs[16] = 0x401026  // offset 6 in its 16-byte entry
+        XCTAssertEqual(Unwinder.evaluate(ops, regs: regs, cfa: nil, stack: stack)?.value, 0x7fff_0008)
+        regs[16] = 0x40102c  // offset 12: after the push
+        XCTAssertEqual(Unwinder.evaluate(ops, regs: regs, cfa: nil, stack: stack)?.value, 0x7fff_0010)
+        XCTAssertNil(Unwinder.evaluate([UnwindRule.Op(atom: 0x22, number: 0, number2: 0)], regs: regs, cfa: nil, stack: stack), "stack underflow")
+    }
+
+    func testSwiftTypeSugar() {
+        XCTAssertEqual(SwiftTypeSugar.apply("f(Swift.Array<Swift.Int>) -> Swift.Optional<Swift.String>"), "f([Swift.Int]) -> Swift.String?")
+        XCTAssertEqual(SwiftTypeSugar.apply("Swift.Dictionary<Swift.String, Swift.Array<A>>"), "[Swift.String : [A]]")
+        XCTAssertEqual(SwiftTypeSugar.apply("Swift.Optional<(A) -> B>"), "((A) -> B)?")
+        XCTAssertEqual(SwiftTypeSugar.apply("MySwift.Array<Int>"), "MySwift.Array<Int>", "only the standard library's types")
+    }
+}
