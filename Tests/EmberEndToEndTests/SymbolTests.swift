@@ -82,11 +82,8 @@ final class SymbolTests: XCTestCase {
     /// Swift frames are readable: short names by default and no `$s` names; the full form is `swift demangle`'s.
     func testSwiftNamesAreReadableAndAgreeWithSwiftDemangle() throws {
         try requireRoot()
-        let dir = try Tool.scratchDirectory()
-        let binary = dir + "/sorter"
-        let build = try Tool.run("/usr/bin/env", ["swiftc", "-O", "-g", "-module-name", "swiftwork", "-o", binary, Self.programs + "/sorter.swift"])
-        try XCTSkipIf(build.status != 0, "swiftc failed: \(build.stderr)")
-        let file = dir + "/sorter.data"
+        let binary = try Tool.sorter()
+        let file = try Tool.scratchDirectory() + "/sorter.data"
         XCTAssertEqual(try Tool.ember(["record", "-g", "-q", "-o", file, "--", binary]).status, 0)
         let folded = try Tool.ember(["collapse", "-i", file]).stdout
         XCTAssertTrue(folded.contains("Sorter.sortMany(_:)"), folded)
@@ -105,12 +102,8 @@ final class SymbolTests: XCTestCase {
     /// A binary rebuilt after the recording is not trusted: one warning, and its frames show as [unknown].
     func testRebuiltBinaryIsNotTrusted() throws {
         try requireRoot()
-        let dir = try Tool.scratchDirectory()
+        let (binary, file) = try Tool.recordedDemoCopy()
         let source = Tool.packageRoot.appendingPathComponent("Demo/demo.c").path
-        let binary = dir + "/demo"
-        XCTAssertEqual(try Tool.run("/usr/bin/gcc", ["-O2", "-g", "-fno-omit-frame-pointer", "-o", binary, source]).status, 0)
-        let file = dir + "/d.data"
-        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", file, "--", binary, "0.3"]).status, 0)
         XCTAssertTrue(try Tool.ember(["collapse", "-i", file]).stdout.contains("spin_primes"))
         XCTAssertEqual(try Tool.run("/usr/bin/gcc", ["-O1", "-g", "-fno-omit-frame-pointer", "-o", binary, source]).status, 0)
         let after = try Tool.ember(["collapse", "-i", file])
@@ -141,12 +134,7 @@ final class BrokenSymbolTests: XCTestCase {
     /// A binary replaced by garbage after recording, and one whose DWARF was scribbled over (build-id intact).
     func testCorruptELFAndDWARF() throws {
         try requireRoot()
-        let dir = try Tool.scratchDirectory()
-        let source = Tool.packageRoot.appendingPathComponent("Demo/demo.c").path
-        let binary = dir + "/demo"
-        XCTAssertEqual(try Tool.run("/usr/bin/gcc", ["-O2", "-g", "-fno-omit-frame-pointer", "-o", binary, source]).status, 0)
-        let file = dir + "/d.data"
-        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", file, "--", binary, "0.3"]).status, 0)
+        let (binary, file) = try Tool.recordedDemoCopy()
 
         // Scribble over .debug_info and .debug_line, keeping the ELF headers and build-id note.
         let sections = try Tool.run("/usr/bin/readelf", ["-S", "-W", binary]).stdout

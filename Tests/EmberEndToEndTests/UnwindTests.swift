@@ -68,11 +68,8 @@ final class UnwindTests: XCTestCase {
     /// Optimized Swift: at least 90% of samples reach main.
     func testSwiftStacksReachMain() throws {
         try requireRoot()
-        let dir = try Tool.scratchDirectory()
-        let binary = dir + "/sorter"
-        let build = try Tool.run("/usr/bin/env", ["swiftc", "-O", "-g", "-module-name", "swiftwork", "-o", binary, Self.programs + "/sorter.swift"])
-        try XCTSkipIf(build.status != 0, "swiftc failed: \(build.stderr)")
-        let file = dir + "/s.data"
+        let binary = try Tool.sorter()
+        let file = try Tool.scratchDirectory() + "/s.data"
         XCTAssertEqual(try Tool.ember(["record", "--call-graph", "dwarf", "-q", "-o", file, "--", binary]).status, 0)
         let folded = parseFolded(try Tool.ember(["collapse", "--count", "-i", file]).stdout)
         let inCode = folded.filter { $0.key.contains("Sorter.") || $0.key.contains("Matrix.") }
@@ -113,11 +110,16 @@ final class UnwindTests: XCTestCase {
         let file = dir + "/c.data"
         XCTAssertEqual(try Tool.ember(["record", "--call-graph", "dwarf,1024", "-q", "-o", file, "--", binary, "20"]).status, 0)
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
-        var rng = SeededGenerator(seed: 0xdead_beef)
+        // A fixed-seed linear congruential generator, so that a failing corruption can be replayed.
+        var state: UInt64 = 0xdead_beef
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33) % bound
+        }
         for round in 0..<20 {
             var bytes = original
             for _ in 0..<(200 + round * 50) {
-                bytes[Int.random(in: 1024..<(bytes.count - 1024), using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                bytes[1024 + next(bytes.count - 2048)] = UInt8(truncatingIfNeeded: next(256))
             }
             let mutated = dir + "/m.data"
             try Data(bytes).write(to: URL(fileURLWithPath: mutated))
@@ -127,15 +129,3 @@ final class UnwindTests: XCTestCase {
     }
 }
 
-/// A deterministic generator, so that a failing corruption can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

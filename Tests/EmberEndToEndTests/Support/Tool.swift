@@ -112,6 +112,27 @@ enum Tool {
                             flags: ["-O2", "-g", "-fno-omit-frame-pointer"])
     }
 
+    /// Builds Tests/Programs/sorter.swift with `swiftc -O -g` into a scratch directory; skips when swiftc fails.
+    static func sorter() throws -> String {
+        let binary = try scratchDirectory() + "/sorter"
+        let source = packageRoot.appendingPathComponent("Tests/Programs/sorter.swift").path
+        let build = try run("/usr/bin/env", ["swiftc", "-O", "-g", "-module-name", "swiftwork", "-o", binary, source])
+        guard build.status == 0 else { throw XCTSkip("swiftc failed: \(build.stderr)") }
+        return binary
+    }
+
+    /// A copy of the demo built in a scratch directory and a short recording of it, for tests that then change
+    /// or break the binary.
+    static func recordedDemoCopy() throws -> (binary: String, recording: String) {
+        let dir = try scratchDirectory()
+        let binary = dir + "/demo"
+        let source = packageRoot.appendingPathComponent("Demo/demo.c").path
+        guard try run("/usr/bin/gcc", ["-O2", "-g", "-fno-omit-frame-pointer", "-o", binary, source]).status == 0 else { throw XCTSkip("gcc failed") }
+        let recording = dir + "/d.data"
+        guard try ember(["record", "-q", "-o", recording, "--", binary, "0.3"]).status == 0 else { throw XCTSkip("recording the demo failed") }
+        return (binary, recording)
+    }
+
     /// Builds a C program into a scratch directory.
     static func compileC(source: String, name: String, flags: [String]) throws -> String {
         let output = try scratchDirectory() + "/" + name
