@@ -95,13 +95,20 @@ enum Tool {
         }
     }
 
-    /// A fresh scratch directory, world-writable so that tests running as `nobody` can use it.
+    /// A fresh scratch directory, world-writable so that tests running as `nobody` can use it; all of them are
+    /// removed when the test process exits.
     static func scratchDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ember-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o777])
+        if scratchDirectories.isEmpty {
+            atexit { for d in Tool.scratchDirectories { try? FileManager.default.removeItem(atPath: d) } }
+        }
+        scratchDirectories.append(dir.path)
         return dir.path
     }
+
+    nonisolated(unsafe) static var scratchDirectories: [String] = []
 
     /// The demo workload: `EMBER_DEMO` (set by `make test`), or built here with gcc.
     static func demo() throws -> String {
