@@ -80,7 +80,7 @@ public struct ReportWriter {
         }
         for (i, child) in kept.enumerated() {
             let last = i == kept.count - 1
-            lines.append(prefix + (last ? " --" : "|--") + percent(Double(child.weight) / total).trimmed + "--" + child.name)
+            lines.append(prefix + (last ? " --" : "|--") + String(percent(Double(child.weight) / total).drop { $0 == " " }) + "--" + child.name)
             graph(child, prefix: prefix + (last ? "    " : "|   ") + "      ", total: total, into: &lines)
             if !last { lines.append(prefix + "|") }
         }
@@ -106,8 +106,4 @@ public struct ReportWriter {
         let text = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)%"
         return String(repeating: " ", count: max(0, 8 - text.count)) + text
     }
-}
-
-extension String {
-    var trimmed: String { String(drop { $0 == " " }) }
 }
