@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -102,6 +103,7 @@ int ember_signalfd(void) {
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGCHLD);
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
@@ -111,4 +113,8 @@ int ember_signalfd_next(int fd) {
     ssize_t n;
     do { n = read(fd, &info, sizeof info); } while (n < 0 && errno == EINTR);
     return n == (ssize_t)sizeof info ? (int)info.ssi_signo : 0;
+}
+
+int ember_rename_noreplace(const char *from, const char *to) {
+    return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
 }

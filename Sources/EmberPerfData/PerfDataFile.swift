@@ -43,12 +43,15 @@ public final class PerfDataFile {
         do {
             header = try FileHeader(decoding: file)
             var notes: [String] = []
-            let range = try PerfDataFile.dataRange(header: header, fileSize: size, notes: &notes)
+            let names = PerfDataFile.eventNamesBlock(header: header, file: file)
+            let range = try PerfDataFile.dataRange(header: header, fileSize: size, emberNames: names != nil, notes: &notes)
             dataRange = range
             featureSections = PerfDataFile.featureTable(header: header, file: file, notes: &notes)
             var events = try PerfDataFile.readAttrs(header: header, file: file)
             if let desc = featureSections[.eventDesc] {
                 PerfDataFile.applyEventDescriptions(UnsafeRawBufferPointer(rebasing: file[desc]), to: &events)
+            } else if let names {
+                PerfDataFile.applyEventDescriptions(names, to: &events)
             }
             self.events = events
             var byID: [UInt64: Int] = [:]
@@ -166,16 +169,20 @@ public final class PerfDataFile {
         if !warnings.contains(message) { warnings.append(message) }
     }
 
-    private static func dataRange(header: FileHeader, fileSize: Int, notes: inout [String]) throws -> Range<Int> {
+    private static func dataRange(header: FileHeader, fileSize: Int, emberNames: Bool, notes: inout [String]) throws -> Range<Int> {
         let start = Int(clamping: header.data.offset)
         guard start >= 72, start <= fileSize else { throw PerfDataError.corrupt("the data section starts past the end of the file") }
-        if header.data.size == 0 {
+        let end = start.addingReportingOverflow(Int(clamping: header.data.size))
+        // No feature sections in a file of Ember's (which always ends with them), or records past the data size:
+        // a recorder stopped before it finished, whose header may lag its last round. Nothing but records can
+        // follow, so read to the end.
+        let unfinished = header.features.allSatisfy { $0 == 0 } && (emberNames || end.overflow || end.partialValue < fileSize)
+        if header.data.size == 0 || unfinished {
             if fileSize > start {
                 notes.append("the recording was not finalized (the recorder was killed?); reading records to the end of the file")
             }
             return start..<fileSize
         }
-        let end = start.addingReportingOverflow(Int(clamping: header.data.size))
         if end.overflow || end.partialValue > fileSize {
             notes.append("the file is truncated: its data section should end at byte \(header.data.offset &+ header.data.size) but the file has \(fileSize) bytes; reading what is there")
             return start..<fileSize
@@ -220,6 +227,13 @@ public final class PerfDataFile {
         }
         guard !events.isEmpty else { throw PerfDataError.corrupt("the file has no event attrs") }
         return events
+    }
+
+    /// Ember's `EventNamesBlock`, when it stands between the attr section and the data.
+    private static func eventNamesBlock(header: FileHeader, file: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let start = header.attrs.offset.addingReportingOverflow(header.attrs.size)
+        guard !start.overflow, start.partialValue < header.data.offset, header.data.offset <= UInt64(file.count) else { return nil }
+        return EventNamesBlock.decode(UnsafeRawBufferPointer(rebasing: file[Int(start.partialValue)..<Int(header.data.offset)]))
     }
 
     /// Takes event names from HEADER_EVENT_DESC, matching entries by their ids.

@@ -3,9 +3,13 @@ import EmberKernel
 import Glibc
 #endif
 
-/// Writes a perf.data file as records arrive: header, ids and attrs first (with a data size of 0, which readers
-/// take as "read to the end of the file", so a recorder killed mid-way still leaves a readable file), then the
-/// records through a fixed buffer, then at `finish` the feature sections and the final header.
+/// Writes a perf.data file as records arrive: header, ids, attrs and the event names first, then the records
+/// through a fixed buffer, then at `finish` the feature sections and the final header.
+///
+/// A recorder killed outright (SIGKILL, a power cut) still leaves a file both Ember and perf read: every flush
+/// rewrites the header's data size to the records on disk, with no feature bits until the sections exist, and
+/// the event names stand before the data in an `EventNamesBlock` that Ember reads when HEADER_EVENT_DESC is
+/// missing.
 public final class PerfDataWriter {
     public struct Event {
         public var attr: EventAttr
@@ -19,35 +23,34 @@ public final class PerfDataWriter {
     }
 
     public let path: String
-    private let fd: Int32
+    private let file: OutputFile
+    private var fd: Int32 { file.fd }
     private var header = FileHeader(attrEntrySize: 0, attrs: .init(offset: 0, size: 0), data: .init(offset: 0, size: 0))
     private var events: [Event] = []
-    private var renamedOld = false
     private let buffer: UnsafeMutableRawPointer
     private let bufferCapacity = 1 << 20
     private var buffered = 0
+    /// Samples in the buffer, and those safely written or dropped by a failed write.
+    private var bufferedSamples: UInt64 = 0
+    public private(set) var writtenSamples: UInt64 = 0
+    public private(set) var droppedSamples: UInt64 = 0
     /// The file offset up to which records are safely on disk: a failed write is cut back to it, so the file
     /// always ends on a whole record.
     private var committed: UInt64 = 0
     /// Bytes of records safely written so far.
     public var dataBytes: UInt64 { committed - header.data.offset }
+    /// The file's size once finished.
+    public private(set) var fileBytes: UInt64 = 0
+    /// Publishing moved an existing file to `path.old`, replacing an older `path.old`.
+    public var replacedOld: Bool { file.replacedOld }
     private var closed = false
+    private var published = false
 
-    /// Creates `path` with mode 0600; an existing file is renamed to `path.old` first (and back by `abandon`).
+    /// Creates the file under a temporary name (mode 0600); the first flush puts it in place, an existing regular
+    /// file becoming `path.old`. Anything at `path` but a regular file is refused before anything is opened.
     public init(path: String) throws {
         self.path = path
-        var st = stat()
-        if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG {
-            if rename(path, path + ".old") != 0 { throw PerfDataWriteError.cannotCreate(path: path, errno: Errno.current) }
-            renamedOld = true
-        }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            let e = Errno.current
-            if renamedOld { rename(path + ".old", path) }
-            throw PerfDataWriteError.cannotCreate(path: path, errno: e)
-        }
-        self.fd = fd
+        file = try OutputFile(path: path, mode: 0o600, keepingOld: true)
         buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferCapacity, alignment: 8)
     }
 
@@ -70,26 +73,31 @@ public final class PerfDataWriter {
             attrs.u64(o)
             attrs.u64(s)
         }
+        let names = EventNamesBlock.encode(eventDescription())
         header = FileHeader(attrEntrySize: UInt64(EventAttr.encodedSize + 16),
                             attrs: FileHeader.Section(offset: offset, size: UInt64(attrs.count)),
-                            data: FileHeader.Section(offset: offset + UInt64(attrs.count), size: 0))
-        try writeAll(header.encoded() + ids.bytes + attrs.bytes)
+                            data: FileHeader.Section(offset: offset + UInt64(attrs.count + names.count), size: 0))
+        try writeAll(header.encoded() + ids.bytes + attrs.bytes + names)
         committed = header.data.offset
     }
 
-    /// Removes the file after a failure before anything was recorded, restoring a renamed `path.old`.
+    /// Puts the file in place once its header counts records: perf refuses a data size of 0, so until the first
+    /// flush the file keeps its temporary name (and `path` its previous content).
+    private func publish() throws {
+        guard !published else { return }
+        try file.publish(keepingOld: true)
+        published = true
+    }
+
+    /// Removes the file after a failure before anything was recorded — only if it is still the file this writer
+    /// created — and moves `path.old` back.
     public func abandon() {
         guard !closed else { return }
         closed = true
-        close(fd)
-        unlink(path)
-        if renamedOld { rename(path + ".old", path) }
+        file.discard()
     }
 
-    deinit {
-        if !closed { close(fd) }
-        buffer.deallocate()
-    }
+    deinit { buffer.deallocate() }
 
     /// Appends one record (already framed with its header).
     @inline(__always)
@@ -97,6 +105,7 @@ public final class PerfDataWriter {
         if buffered + record.count > bufferCapacity { try flush() }
         (buffer + buffered).copyMemory(from: record.baseAddress!, byteCount: record.count)
         buffered += record.count
+        if record.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == RecordType.sample.rawValue { bufferedSamples += 1 }
     }
 
     public func append(_ record: [UInt8]) throws {
@@ -109,19 +118,34 @@ public final class PerfDataWriter {
         try withUnsafeBytes(of: &record) { (b) throws in try append(UnsafeRawBufferPointer(rebasing: b[0..<8])) }
     }
 
-    /// Writes buffered records to the file. On failure (a full disk) the file is cut back to its last whole
-    /// record and the buffered records are dropped.
+    /// Writes buffered records to the file and the header's data size after them. On failure (a full disk) the
+    /// file is cut back to its last whole record and the buffered records are dropped (and counted).
     public func flush() throws {
         guard buffered > 0 else { return }
-        let count = buffered
+        let count = buffered, samples = bufferedSamples
         buffered = 0
+        bufferedSamples = 0
         do {
             try writeAll(UnsafeRawBufferPointer(start: buffer, count: count))
             committed += UInt64(count)
+            writtenSamples += samples
         } catch {
+            droppedSamples += samples
             cutBack()
             throw error
         }
+        header.data.size = dataBytes
+        try writeHeader()
+        try publish()
+    }
+
+    /// Counts samples that were read but never reached the file (after a failed write).
+    public func countDropped(samples: UInt64) { droppedSamples += samples }
+
+    private func writeHeader() throws {
+        let bytes = header.encoded()
+        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        if n != bytes.count { throw OutputFileError.writeFailed(path: path, errno: Errno.current) }
     }
 
     private func cutBack() {
@@ -131,10 +155,7 @@ public final class PerfDataWriter {
 
     /// Flushes, appends the feature sections (in ascending order) and rewrites the header with the data size.
     public func finish(features: [(Feature, [UInt8])]) throws {
-        defer {
-            closed = true
-            close(fd)
-        }
+        closed = true
         var failure: Error?
         do { try flush() } catch { failure = error }
         header.data.size = dataBytes
@@ -146,10 +167,15 @@ public final class PerfDataWriter {
             header.features = [0, 0, 0, 0]
             failure = failure ?? error
         }
-        let bytes = header.encoded()
-        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        if n != bytes.count { failure = failure ?? PerfDataWriteError.writeFailed(path: path, errno: Errno.current) }
-        if fsync(fd) != 0, failure == nil { failure = PerfDataWriteError.writeFailed(path: path, errno: Errno.current) }
+        do {
+            try writeHeader()
+            try publish()
+        } catch {
+            failure = failure ?? error
+        }
+        var st = stat()
+        if fstat(fd, &st) == 0 { fileBytes = UInt64(st.st_size) }
+        do { try file.close() } catch { failure = failure ?? error }
         if let failure { throw failure }
     }
 
@@ -182,31 +208,7 @@ public final class PerfDataWriter {
         return w.bytes
     }
 
-    private func writeAll(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { (b) throws in try writeAll(b) }
-    }
+    private func writeAll(_ bytes: [UInt8]) throws { try file.write(bytes) }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PerfDataWriteError.writeFailed(path: path, errno: Errno.current)
-            }
-            done += n
-        }
-    }
-}
-
-public enum PerfDataWriteError: Error, CustomStringConvertible {
-    case cannotCreate(path: String, errno: Errno)
-    case writeFailed(path: String, errno: Errno)
-
-    public var description: String {
-        switch self {
-        case .cannotCreate(let path, let e): return "cannot create \(path): \(e)"
-        case .writeFailed(let path, let e): return "writing \(path) failed: \(e)"
-        }
-    }
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws { try file.write(bytes) }
 }

@@ -89,7 +89,7 @@ public final class Counter {
             if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
             waiter.wait(timeoutMS: timeout)
             var interrupted = false
-            while let s = waiter.nextSignal() { if s == SIGINT || s == SIGTERM { interrupted = true } }
+            while let s = waiter.nextSignal() { if s == SIGINT || s == SIGTERM || s == SIGHUP { interrupted = true } }
             if interrupted { break }
             if let workload, workload.pollExit() != nil { break }
             if let deadline, monotonicSeconds() >= deadline { break }

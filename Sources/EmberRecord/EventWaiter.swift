@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// Where the recorder sleeps: an epoll set of the ring buffers (woken at their watermark) and a signalfd for
-/// SIGINT, SIGTERM and SIGCHLD.
+/// SIGINT, SIGTERM, SIGHUP and SIGCHLD.
 final class EventWaiter {
     private let signalFD: Int32
     private let epollFD: Int32
@@ -45,7 +45,7 @@ final class EventWaiter {
         }
     }
 
-    /// The next pending SIGINT/SIGTERM/SIGCHLD, or nil.
+    /// The next pending SIGINT/SIGTERM/SIGHUP/SIGCHLD, or nil.
     func nextSignal() -> Int32? {
         let s = ember_signalfd_next(signalFD)
         return s == 0 ? nil : s

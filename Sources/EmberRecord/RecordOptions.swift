@@ -53,10 +53,19 @@ public struct RecordOptions: Sendable {
 
 /// What a recording produced.
 public struct RecordSummary: Sendable {
+    /// Samples in the file.
     public var samples: UInt64 = 0
+    /// Samples read from the rings that never reached the file (a write failed: a full disk).
+    public var dropped: UInt64 = 0
+    /// Events the kernel could not put in a full ring.
     public var lost: UInt64 = 0
     public var throttled: UInt64 = 0
+    /// The file's size.
     public var bytes: UInt64 = 0
+    /// Writing the file failed (a full disk): the recording stopped early, and the command exits non-zero.
+    public var writeFailed = false
+    /// An existing FILE.old was replaced by the previous FILE.
+    public var replacedOld = false
     public var seconds: Double = 0
     /// The command's exit status (128 + signal when killed); 0 without a command.
     public var exitStatus: Int32 = 0

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// `ember record`: opens the events, drains the per-CPU rings into a perf.data file until the command exits, the
-/// duration passes, or SIGINT/SIGTERM arrives, and always leaves a file that Ember and perf can read.
+/// duration passes, or SIGINT/SIGTERM/SIGHUP arrives, and always leaves a file that Ember and perf can read.
 public final class Recorder {
     public private(set) var options: RecordOptions
     private var summary = RecordSummary()
@@ -33,7 +33,7 @@ public final class Recorder {
         do {
             writer = try PerfDataWriter(path: options.output)
         } catch {
-            throw RecordError.output("\(error) (choose a writable path with -o)")
+            throw RecordError.output("\(error)")
         }
         let groups: [EventGroup]
         let workload: Workload?
@@ -50,6 +50,8 @@ public final class Recorder {
                 for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }
                 try writer.begin(events: described)
                 try synthesize(into: writer, encoder: RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0))
+                // On disk and in place before the workload runs: from here on a killed recorder leaves a file.
+                try writer.flush()
                 waiter = try EventWaiter(rings: groups[0].rings)
                 if case .command = options.target {} else { for g in groups { try g.enable() } }
             } catch {
@@ -242,7 +244,10 @@ public final class Recorder {
         } catch {
             throw RecordError.output("\(error); the file may lack its feature sections but its records are readable")
         }
-        summary.bytes = writer.dataBytes
+        summary.samples = writer.writtenSamples
+        summary.dropped = writer.droppedSamples
+        summary.bytes = writer.fileBytes
+        summary.replacedOld = writer.replacedOld
     }
 
     private func buildIDs() -> [BuildIDEntry] {
@@ -284,7 +289,24 @@ public final class Recorder {
             }
         }
         for g in groups { g.disable() }
-        if !writeFailed { _ = drainAll(group, writer: writer) }
+        if writeFailed {
+            summary.writeFailed = true
+            // The command is the user's: a full disk ends the recording, not the command. Wait for it (or for
+            // a signal) without recording.
+            while workload != nil, stopReason(waiter: waiter, workload: workload, deadline: deadline) == nil {
+                waiter.wait(timeoutMS: 100)
+            }
+            // What the rings still hold can no longer reach the file: count its samples as dropped.
+            for ring in group.rings {
+                _ = ring.drain { record in
+                    if RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) == .sample {
+                        writer.countDropped(samples: 1)
+                    }
+                }
+            }
+        } else {
+            _ = drainAll(group, writer: writer)
+        }
         if showProgress { fputs("\r\u{1b}[K", stderr) }
     }
 
@@ -294,6 +316,7 @@ public final class Recorder {
         while let signal = waiter.nextSignal() {
             if signal == SIGINT { interrupted = "interrupted (SIGINT); the recording was saved" }
             if signal == SIGTERM { interrupted = "terminated (SIGTERM); the recording was saved" }
+            if signal == SIGHUP { interrupted = "hung up (SIGHUP); the recording was saved" }
         }
         if let interrupted { return .some(interrupted) }
         if let workload, workload.pollExit() != nil { return .some(nil) }

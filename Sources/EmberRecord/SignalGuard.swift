@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// The signal set-up of a recording. SIGINT, SIGTERM and SIGCHLD are blocked (they arrive through a signalfd)
+/// The signal set-up of a recording. SIGINT, SIGTERM, SIGHUP and SIGCHLD are blocked (they arrive through a signalfd)
 /// from before the workload is forked until the file is finished; SIGPIPE is ignored so that a workload dying
 /// early turns into an EPIPE instead of killing the recorder; SIGCHLD gets its default disposition back, since an
 /// inherited SIG_IGN would reap the workload before Ember could see its status.
@@ -15,7 +15,7 @@ final class SignalGuard {
 
     init() {
         sigemptyset(&blocked)
-        for s in [SIGINT, SIGTERM, SIGCHLD] { sigaddset(&blocked, s) }
+        for s in [SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&blocked, s) }
         sigprocmask(SIG_BLOCK, &blocked, &previousMask)
         previousPipe = signal(SIGPIPE, SIG_IGN)
         previousChild = signal(SIGCHLD, SIG_DFL)

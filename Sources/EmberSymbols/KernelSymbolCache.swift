@@ -41,13 +41,7 @@ struct KernelSymbolCache {
             prefix += "/" + part
             mkdir(prefix, 0o700)
         }
-        let temporary = path + ".\(getpid()).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        let bytes = table.serialized()
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        if written == bytes.count { rename(temporary, path) } else { unlink(temporary) }
+        guard (try? OutputFile.replace(path, with: table.serialized(), mode: 0o600)) != nil else { return }
         // One kernel's symbols at a time: earlier kernels' and module sets' files go.
         let name = String(path[path.index(after: path.lastIndex(of: "/")!)...])
         for old in directoryEntries(dir) where old.hasPrefix("kallsyms-") && old.hasSuffix(".bin") && old != name { unlink(dir + "/" + old) }

@@ -21,7 +21,7 @@ struct FlameGraphCommand: ParsableCommand {
     @Option(help: "Read folded stacks ('a;b;c 12' lines) instead of a recording.")
     var folded: String?
 
-    @Option(name: [.customShort("o"), .long], help: "The SVG to write.")
+    @Option(name: [.customShort("o"), .long], help: "The SVG to write (- for standard output).")
     var output = "flame.svg"
 
     @Option(help: "Title at the top of the graph.")
@@ -52,6 +52,7 @@ struct FlameGraphCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkOutput(output)
         let profile: FoldedProfile
         var options = FlameGraphOptions()
         if let folded {
@@ -79,34 +80,35 @@ struct FlameGraphCommand: ParsableCommand {
         options.inverted = inverted
         options.palette = colors
         var svg = FlameGraph.render(profile, options: options)
-        do {
-            try svg.withUTF8 { try writeFile(output, Array($0)) }
-        } catch {
-            throw Diagnostics.fail("cannot write \(output): \(error) (choose another path with -o)")
-        }
+        try svg.withUTF8 { try writeOutput(output, Array($0)) }
         Diagnostics.note("wrote \(output) (\(profile.weights.count) stacks)")
     }
 }
 
-/// Writes bytes to a new file (mode 0644), reporting the errno of a failed write or close.
-func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw Errno.current }
-    let written: Errno? = bytes.withUnsafeBufferPointer { b in
+/// Refuses an output path that Ember may not replace (a device, FIFO, directory or symlink), before any work.
+func checkOutput(_ path: String) throws {
+    guard path != "-" else { return }
+    do {
+        try OutputFile.checkReplaceable(path)
+    } catch {
+        throw Diagnostics.fail("\(error)")
+    }
+}
+
+/// Writes an output file whole, through a temporary file renamed into place (`OutputFile`); `-` is stdout.
+func writeOutput(_ path: String, _ bytes: [UInt8]) throws {
+    do {
+        guard path == "-" else { return try OutputFile.replace(path, with: bytes) }
         var done = 0
-        while done < b.count {
-            let n = write(fd, b.baseAddress! + done, b.count - done)
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                return Errno.current
+                throw OutputFileError.writeFailed(path: "standard output", errno: Errno.current)
             }
             done += n
         }
-        return nil
+    } catch let e as OutputFileError {
+        throw Diagnostics.fail("\(e)")
     }
-    if let written {
-        close(fd)
-        throw written
-    }
-    guard close(fd) == 0 else { throw Errno.current }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmberKernel
 import EmberPprof
 import EmberStacks
 
@@ -11,13 +12,14 @@ struct Pprof: ParsableCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var symbols: SymbolFlags
 
-    @Option(name: [.customShort("o"), .long], help: "The profile to write.")
+    @Option(name: [.customShort("o"), .long], help: "The profile to write (- for standard output).")
     var output = "profile.pb.gz"
 
     @Option(help: "The event to export from a recording with several (default: the first).")
     var event: String?
 
     func run() throws {
+        try checkOutput(output)
         var flags = symbols
         flags.srcline = true  // pprof locations carry line numbers
         let replay = try openReplay(input.input, symbols: flags)
@@ -29,11 +31,7 @@ struct Pprof: ParsableCommand {
         } catch let e as CollapseError {
             throw Diagnostics.fail(e.description)
         }
-        do {
-            try writeFile(output, bytes)
-        } catch {
-            throw Diagnostics.fail("cannot write \(output): \(error) (choose another path with -o)")
-        }
+        try writeOutput(output, bytes)
         report(replay)
         Diagnostics.note("wrote \(output) (\(replay.samples) samples)")
     }

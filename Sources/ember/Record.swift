@@ -28,7 +28,7 @@ struct Record: ParsableCommand {
     @Option(name: [.customShort("m"), .customLong("mmap-pages")], help: "Data pages per CPU ring buffer, a power of two (default 128).")
     var mmapPages = 128
 
-    @Option(name: [.customShort("o"), .long], help: "Output file (an existing one becomes FILE.old).")
+    @Option(name: [.customShort("o"), .long], help: "Output file; an existing regular file becomes FILE.old.")
     var output = "perf.data"
 
     @Flag(name: [.customShort("q"), .long], help: "No progress line.")
@@ -52,7 +52,9 @@ struct Record: ParsableCommand {
         }
         for note in summary.notes { Diagnostics.note(note) }
         // One summary line, always (scripts and the benchmarks read it).
-        Diagnostics.note("record: \(summary.samples) samples, \(summary.lost) lost, wrote \(summary.bytes) bytes to \(options.output) in \(formatSeconds(summary.seconds)) s")
+        let dropped = summary.dropped > 0 ? ", \(summary.dropped) dropped (not written)" : ""
+        let old = summary.replacedOld ? " (the previous \(options.output) replaced \(options.output).old)" : ""
+        Diagnostics.note("record: \(summary.samples) samples, \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes to \(options.output) in \(formatSeconds(summary.seconds)) s\(old)")
         if summary.lost > 0 {
             Diagnostics.warning("\(summary.lost) events were lost because a ring buffer was full; use a larger -m or a lower -F")
         }
@@ -60,6 +62,7 @@ struct Record: ParsableCommand {
             Diagnostics.warning("the kernel throttled sampling \(summary.throttled) times (kernel.perf_event_max_sample_rate); samples are missing for those periods")
         }
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
+        if summary.writeFailed { throw ExitCode(1) }
     }
 
     fileprivate struct UsageProblem: Error { var text: String }

@@ -90,11 +90,6 @@ final class ErrorTests: XCTestCase {
         XCTAssertLessThan(part, whole)
     }
 
-    func testUnwritableOutputPath() throws {
-        let r = try Tool.ember(["record", "-o", "/proc/ember-cannot-write-here.data", "--", "/bin/true"])
-        assertOneLineError(r, status: 1, mentions: ["cannot create /proc/ember-cannot-write-here.data", "-o"])
-    }
-
     /// An existing recording is kept as FILE.old, never overwritten.
     func testExistingOutputBecomesOld() throws {
         try requireRoot()

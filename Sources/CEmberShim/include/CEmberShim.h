@@ -72,10 +72,14 @@ int ember_epoll_wait(int epfd, int *fds, uint32_t *events, int max, int timeout_
 /// EPOLLHUP, EPOLLERR: the monitored task is gone (per-task events) or the fd is broken.
 #define EMBER_EPOLL_HANGUP 0x18
 
-/// signalfd(-1) for SIGINT, SIGTERM and SIGCHLD, non-blocking and close-on-exec; the caller blocks them first.
+/// signalfd(-1) for SIGINT, SIGTERM, SIGHUP and SIGCHLD, non-blocking and close-on-exec; the caller blocks them first.
 int ember_signalfd(void);
 
 /// The next pending signal number on a signalfd, or 0 when none is pending.
 int ember_signalfd_next(int fd);
+
+/// renameat2(from, to, RENAME_NOREPLACE): fails with EEXIST rather than replace `to` (glibc declares renameat2
+/// only under _GNU_SOURCE, which Swift's Glibc module does not define).
+int ember_rename_noreplace(const char *from, const char *to);
 
 #endif

@@ -14,9 +14,11 @@ enum Tool {
         var stderr: String
     }
 
-    /// Runs `executable` with `arguments` and waits; `user` runs it through setpriv as that user.
+    /// Runs `executable` with `arguments` and waits; `user` runs it through setpriv as that user, `stdin` is a file
+    /// to read from, and a child still running after `timeout` seconds is killed (its status is then 128+9).
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], user: String? = nil, cwd: String? = nil) throws -> Result {
+    static func run(_ executable: String, _ arguments: [String], user: String? = nil, cwd: String? = nil,
+                    stdin: String? = nil, timeout: Double = 600) throws -> Result {
         let p = Process()
         if let user {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
@@ -30,8 +32,17 @@ enum Tool {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = FileHandle.nullDevice
+        if let stdin {
+            guard let handle = FileHandle(forReadingAtPath: stdin) else { throw CocoaError(.fileNoSuchFile) }
+            p.standardInput = handle
+        } else {
+            p.standardInput = FileHandle.nullDevice
+        }
         try p.run()
+        let pid = p.processIdentifier
+        let killer = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+        defer { killer.cancel() }
         // Read both pipes at once so that a chatty child cannot block on a full pipe.
         final class Box: @unchecked Sendable { var data = Data() }
         let outData = Box()
@@ -50,8 +61,9 @@ enum Tool {
     }
 
     @discardableResult
-    static func ember(_ arguments: [String], user: String? = nil, cwd: String? = nil) throws -> Result {
-        try run(emberPath, arguments, user: user, cwd: cwd)
+    static func ember(_ arguments: [String], user: String? = nil, cwd: String? = nil, stdin: String? = nil,
+                      timeout: Double = 600) throws -> Result {
+        try run(emberPath, arguments, user: user, cwd: cwd, stdin: stdin, timeout: timeout)
     }
 
     @discardableResult

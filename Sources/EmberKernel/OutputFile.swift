@@ -1,0 +1,196 @@
+import CEmberShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file Ember writes, made so that no command can remove or truncate a file it did not create.
+///
+/// The bytes go to a new file under a temporary name in the destination's directory, created with
+/// `O_CREAT|O_EXCL` (which never follows a symlink or opens a device or FIFO); `publish` renames it into place.
+/// The destination may only be absent or a regular file: a device, FIFO, socket, directory or symlink there is
+/// refused before anything is opened. `discard` removes only what this object created, checked by inode.
+public final class OutputFile {
+    public let path: String
+    public let fd: Int32
+    /// The temporary name, until `publish` renames it to `path`.
+    private var temporaryPath: String?
+    private let identity: (device: UInt64, inode: UInt64)
+    /// `publish(keepingOld:)` moved an existing `path` to `path.old` (and `discard` moves it back).
+    public private(set) var movedToOld = false
+    /// That move replaced an existing `path.old`, as perf does.
+    public private(set) var replacedOld = false
+    private var closed = false
+
+    /// Checks `path` (and, with `keepingOld`, `path.old`), then creates the temporary file with `mode`.
+    public init(path: String, mode: mode_t = 0o644, keepingOld: Bool = false) throws {
+        self.path = path
+        try OutputFile.checkReplaceable(path)
+        if keepingOld { try OutputFile.checkReplaceable(path + ".old") }
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !base.isEmpty, base != ".", base != ".." else { throw OutputFileError.notAFile(path: path, kind: "directory") }
+        var template = Array((directory + "/." + base + ".ember-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            let e = Errno.current
+            var st = stat()
+            guard stat(directory, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+                throw OutputFileError.noDirectory(path: path, directory: directory)
+            }
+            throw OutputFileError.cannotCreate(path: path, errno: e)
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        _ = fchmod(fd, mode & ~OutputFile.umask)
+        self.fd = fd
+        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        var st = stat()
+        fstat(fd, &st)
+        identity = (UInt64(st.st_dev), UInt64(st.st_ino))
+    }
+
+    deinit { if !closed { Glibc.close(fd) } }
+
+    /// Refuses a destination that exists and is not a regular file, before anything is opened (opening a FIFO
+    /// would block, and replacing a device node or a symlink would destroy what is not ours).
+    public static func checkReplaceable(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        let kind: String
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: kind = "directory"
+        case S_IFLNK: kind = "symbolic link"
+        case S_IFCHR, S_IFBLK: kind = "device"
+        case S_IFIFO: kind = "FIFO"
+        case S_IFSOCK: kind = "socket"
+        default: kind = "special file"
+        }
+        throw OutputFileError.notAFile(path: path, kind: kind)
+    }
+
+    /// The process umask, read without changing it for longer than the call.
+    private static let umask: mode_t = {
+        let m = Glibc.umask(0o022)
+        Glibc.umask(m)
+        return m
+    }()
+
+    /// Writes all of `bytes` at the current offset, retrying short writes and EINTR.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw OutputFileError.writeFailed(path: path, errno: Errno.current)
+            }
+            done += n
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Renames the file into place. With `keepingOld` an existing `path` becomes `path.old` first (replacing an
+    /// older `path.old`, as perf does); otherwise it is replaced. Either way the destination is checked again
+    /// just before, so that nothing but a regular file is ever replaced.
+    public func publish(keepingOld: Bool = false) throws {
+        guard let temporary = temporaryPath else { return }
+        try OutputFile.checkReplaceable(path)
+        var st = stat()
+        if keepingOld, lstat(path, &st) == 0 {
+            try OutputFile.checkReplaceable(path + ".old")
+            replacedOld = lstat(path + ".old", &st) == 0
+            guard rename(path, path + ".old") == 0 else {
+                throw OutputFileError.cannotRename(from: path, to: path + ".old", errno: Errno.current)
+            }
+            movedToOld = true
+            guard ember_rename_noreplace(temporary, path) == 0 else {
+                let e = Errno.current
+                _ = ember_rename_noreplace(path + ".old", path)
+                movedToOld = false
+                throw OutputFileError.cannotRename(from: temporary, to: path, errno: e)
+            }
+        } else {
+            guard rename(temporary, path) == 0 else {
+                throw OutputFileError.cannotRename(from: temporary, to: path, errno: Errno.current)
+            }
+        }
+        temporaryPath = nil
+    }
+
+    /// Flushes to disk and closes; the file stays where it is (`publish` first to put it in place).
+    public func close() throws {
+        guard !closed else { return }
+        closed = true
+        let synced = fsync(fd) == 0 ? nil : Errno.current
+        let closedOK = Glibc.close(fd) == 0
+        if let synced, synced.rawValue != EINVAL { throw OutputFileError.writeFailed(path: path, errno: synced) }
+        if !closedOK { throw OutputFileError.writeFailed(path: path, errno: Errno.current) }
+    }
+
+    /// Removes what this object created — the temporary file, or the published file while `path` is still that
+    /// same file — and moves `path.old` back. Never touches anything else.
+    public func discard() {
+        if !closed {
+            closed = true
+            Glibc.close(fd)
+        }
+        if let temporary = temporaryPath {
+            if OutputFile.isSameFile(temporary, identity) { unlink(temporary) }
+            temporaryPath = nil
+            return
+        }
+        if OutputFile.isSameFile(path, identity) { unlink(path) }
+        if movedToOld { _ = ember_rename_noreplace(path + ".old", path) }
+        movedToOld = false
+    }
+
+    private static func isSameFile(_ path: String, _ identity: (device: UInt64, inode: UInt64)) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+            && UInt64(st.st_dev) == identity.device && UInt64(st.st_ino) == identity.inode
+    }
+
+    /// Writes `bytes` as the whole new content of `path`: temporary file, fsync, rename. On failure nothing at
+    /// `path` has changed.
+    public static func replace(_ path: String, with bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let file = try OutputFile(path: path, mode: mode)
+        do {
+            try file.write(bytes)
+            try file.close()
+            try file.publish()
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+}
+
+/// Why an output file could not be written, with the path and what to do.
+public enum OutputFileError: Error, CustomStringConvertible {
+    case notAFile(path: String, kind: String)
+    case noDirectory(path: String, directory: String)
+    case cannotCreate(path: String, errno: Errno)
+    case cannotRename(from: String, to: String, errno: Errno)
+    case writeFailed(path: String, errno: Errno)
+
+    public var description: String {
+        switch self {
+        case .notAFile(let path, let kind):
+            return "\(path) is a \(kind), not a regular file; Ember only replaces regular files (choose another path)"
+        case .noDirectory(let path, let directory):
+            return "cannot create \(path): there is no directory \(directory) (create it, or choose another path)"
+        case .cannotCreate(let path, let e):
+            // procfs and sysfs answer ENOENT to a new name in a directory that exists.
+            let why = e.rawValue == ENOENT ? "the file system does not allow new files there" : "\(e)"
+            return "cannot create \(path): \(why) (choose a path in a writable directory such as /tmp)"
+        case .cannotRename(let from, let to, let e):
+            return "cannot rename \(from) to \(to): \(e)"
+        case .writeFailed(let path, let e):
+            return "writing \(path) failed: \(e)"
+        }
+    }
+}
