@@ -28,7 +28,9 @@ let package = Package(
         .systemLibrary(name: "CElfUtils", pkgConfig: "libdw",
                        providers: [.apt(["libdw-dev", "libelf-dev"])]),
         .target(name: "EmberKernel", dependencies: ["CEmberShim"]),
-        .target(name: "EmberPerfData", dependencies: ["EmberKernel"]),
+        // libzstd, for the compressed records of `perf record -z`.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "EmberPerfData", dependencies: ["EmberKernel", "CZstd"]),
         .target(name: "EmberSession", dependencies: ["EmberPerfData"]),
         .target(name: "EmberSymbols", dependencies: ["CElfUtils", "CEmberShim", "EmberKernel", "EmberSession"],
                 // __cxa_demangle; swift_demangle comes with the Swift runtime.

@@ -23,7 +23,7 @@ int ember_ioctl_ptr(int fd, unsigned long request, void *arg) {
     return ioctl(fd, request, arg);
 }
 
-int ember_spawn_stopped(char *const argv[], ember_stopped_child *out) {
+int ember_spawn_stopped(char *const argv[], int stdout_to_stderr, ember_stopped_child *out) {
     int go[2], err[2];
     if (pipe2(go, O_CLOEXEC) != 0) return -1;
     if (pipe2(err, O_CLOEXEC) != 0) {
@@ -47,6 +47,7 @@ int ember_spawn_stopped(char *const argv[], ember_stopped_child *out) {
         ssize_t n;
         do { n = read(go[0], &byte, 1); } while (n < 0 && errno == EINTR);
         if (n != 1) _exit(127);
+        if (stdout_to_stderr) dup2(2, 1);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);

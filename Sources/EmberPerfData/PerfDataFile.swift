@@ -21,14 +21,79 @@ public final class PerfDataFile {
     /// The file ends before its header says it should; said once.
     private let truncated: Bool
 
+    /// Opens a recording: a perf.data file, perf's pipe format (in a file, or on standard input as `-`), with
+    /// or without compressed records. Pipe streams and compressed recordings are rebuilt in memory as an
+    /// ordinary file image first.
     public init(path: String) throws {
         self.path = path
+        var notes: [String] = []
+        var (p, size) = try PerfDataFile.map(path, notes: &notes)
+        do {
+            var file = UnsafeRawBufferPointer(start: p, count: size)
+            var parsed = try Parsed(file, notes: &notes)
+            if parsed.header.hasFeature(Feature.compressed.rawValue) {
+                let image = try PerfDataFile.decompressed(file, parsed)
+                munmap(UnsafeMutableRawPointer(mutating: p), size)
+                (p, size) = try PerfDataFile.anonymousMapping(image)
+                file = UnsafeRawBufferPointer(start: p, count: size)
+                parsed = try Parsed(file, notes: &notes)
+            }
+            header = parsed.header
+            events = parsed.events
+            dataRange = parsed.dataRange
+            featureSections = parsed.featureSections
+            truncated = parsed.truncated
+        } catch {
+            munmap(UnsafeMutableRawPointer(mutating: p), size)
+            throw error
+        }
+        base = p
+        fileSize = size
+        var byID: [UInt64: Int] = [:]
+        for (i, e) in events.enumerated() { for id in e.ids { byID[id] = i } }
+        eventByID = byID
+        warnings = notes
+    }
+
+    /// What the header, attrs and feature table of a mapped image say.
+    private struct Parsed {
+        var header: FileHeader
+        var events: [EventDescription]
+        var dataRange: Range<Int>
+        var featureSections: [Feature: Range<Int>]
+        /// The file ends before its header says it should; said once.
+        var truncated: Bool
+
+        init(_ file: UnsafeRawBufferPointer, notes: inout [String]) throws {
+            header = try FileHeader(decoding: file)
+            let names = PerfDataFile.eventNamesBlock(header: header, file: file)
+            dataRange = try PerfDataFile.dataRange(header: header, fileSize: file.count, emberNames: names != nil, notes: &notes)
+            featureSections = PerfDataFile.featureTable(header: header, file: file, notes: &notes)
+            events = try PerfDataFile.readAttrs(header: header, file: file)
+            if let desc = featureSections[.eventDesc] {
+                PerfDataFile.applyEventDescriptions(UnsafeRawBufferPointer(rebasing: file[desc]), to: &events)
+            } else if let names {
+                PerfDataFile.applyEventDescriptions(names, to: &events)
+            }
+            truncated = header.data.size != 0 && dataRange.upperBound == file.count
+                && UInt64(file.count - dataRange.lowerBound) < header.data.size
+        }
+    }
+
+    /// The bytes of `path` mapped read-only, or of standard input for `-`; a pipe stream comes back rebuilt.
+    private static func map(_ path: String, notes: inout [String]) throws -> (UnsafeRawPointer, Int) {
+        if path == "-" {
+            let bytes = try readStandardInput()
+            guard bytes.count >= 8 else { throw PerfDataError.notPerfData(reason: bytes.isEmpty ? "standard input is empty" : "it is shorter than a perf.data header") }
+            let image = try bytes.withUnsafeBytes { b in PipeStream.isPipe(b) ? try PipeStream.rebuild(b, warnings: &notes) : bytes }
+            return try anonymousMapping(image)
+        }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw PerfDataError.cannotOpen(path: path, reason: Errno.current.description) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw PerfDataError.cannotOpen(path: path, reason: Errno.current.description) }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw PerfDataError.cannotOpen(path: path, reason: "not a regular file") }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw PerfDataError.cannotOpen(path: path, reason: "not a regular file (use -i - to read a pipe)") }
         let size = Int(st.st_size)
         guard size >= 8 else { throw PerfDataError.notPerfData(reason: size == 0 ? "the file is empty" : "it is shorter than a perf.data header") }
         // Small files are faulted in at once (far cheaper than a fault per page); large ones stream.
@@ -37,32 +102,51 @@ public final class PerfDataFile {
             throw PerfDataError.cannotOpen(path: path, reason: Errno.current.description)
         }
         madvise(p, size, MADV_SEQUENTIAL)
-        base = UnsafeRawPointer(p)
-        fileSize = size
-        let file = UnsafeRawBufferPointer(start: base, count: size)
-        do {
-            header = try FileHeader(decoding: file)
-            var notes: [String] = []
-            let names = PerfDataFile.eventNamesBlock(header: header, file: file)
-            let range = try PerfDataFile.dataRange(header: header, fileSize: size, emberNames: names != nil, notes: &notes)
-            dataRange = range
-            featureSections = PerfDataFile.featureTable(header: header, file: file, notes: &notes)
-            var events = try PerfDataFile.readAttrs(header: header, file: file)
-            if let desc = featureSections[.eventDesc] {
-                PerfDataFile.applyEventDescriptions(UnsafeRawBufferPointer(rebasing: file[desc]), to: &events)
-            } else if let names {
-                PerfDataFile.applyEventDescriptions(names, to: &events)
+        let file = UnsafeRawBufferPointer(start: p, count: size)
+        guard PipeStream.isPipe(file) else { return (UnsafeRawPointer(p), size) }
+        defer { munmap(p, size) }
+        return try anonymousMapping(try PipeStream.rebuild(file, warnings: &notes))
+    }
+
+    /// All of standard input.
+    private static func readStandardInput() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw PerfDataError.cannotOpen(path: "standard input", reason: Errno.current.description)
             }
-            self.events = events
-            var byID: [UInt64: Int] = [:]
-            for (i, e) in events.enumerated() { for id in e.ids { byID[id] = i } }
-            eventByID = byID
-            warnings = notes
-            truncated = header.data.size != 0 && range.upperBound == size && UInt64(size - range.lowerBound) < header.data.size
-        } catch {
-            munmap(p, size)
-            throw error
+            if n == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<n])
         }
+    }
+
+    /// `bytes` copied into a private anonymous mapping, released like a file's by `deinit`.
+    private static func anonymousMapping(_ bytes: [UInt8]) throws -> (UnsafeRawPointer, Int) {
+        let size = bytes.count
+        guard size > 0, let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            throw PerfDataError.cannotOpen(path: "memory", reason: Errno.current.description)
+        }
+        bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return (UnsafeRawPointer(p), bytes.count)
+    }
+
+    /// The image of a compressed recording with its COMPRESSED records expanded: the same events and features
+    /// (less HEADER_COMPRESSED), the records in order.
+    private static func decompressed(_ file: UnsafeRawBufferPointer, _ parsed: Parsed) throws -> [UInt8] {
+        var collector = DataCollector()
+        var offset = parsed.dataRange.lowerBound
+        while parsed.dataRange.upperBound - offset >= 8 {
+            let size = Int(file.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
+            guard size >= 8, size <= parsed.dataRange.upperBound - offset else { break }
+            try collector.add(UnsafeRawBufferPointer(rebasing: file[offset..<(offset + size)]))
+            offset += size
+        }
+        let events = parsed.events.map { PerfDataWriter.Event(attr: $0.attr, ids: $0.ids, name: $0.name) }
+        let features = parsed.featureSections.filter { $0.key != .compressed }.map { ($0.key, Array(file[$0.value])) }
+        return PerfDataLayout.image(events: events, data: collector.data, features: features)
     }
 
     /// Files up to this size are faulted in whole when opened.
@@ -143,7 +227,7 @@ public final class PerfDataFile {
                 }
                 next += Int(payload)
             case .compressed:
-                warn("the recording has compressed records (perf record -z), which Ember does not read yet; they were skipped")
+                warn("a compressed record in a recording without HEADER_COMPRESSED was skipped")
             default:
                 if type.rawValue >= 64 { break }
                 let bytes = UnsafeRawBufferPointer(start: base + offset, count: size)

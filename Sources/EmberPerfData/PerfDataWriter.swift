@@ -10,6 +10,9 @@ import Glibc
 /// rewrites the header's data size to the records on disk, with no feature bits until the sections exist, and
 /// the event names stand before the data in an `EventNamesBlock` that Ember reads when HEADER_EVENT_DESC is
 /// missing.
+///
+/// With the path `-` it writes perf's pipe format to standard output instead (`PipeStream`): attrs, names and
+/// the features known at the start first, build-ids at the end.
 public final class PerfDataWriter {
     public struct Event {
         public var attr: EventAttr
@@ -23,10 +26,12 @@ public final class PerfDataWriter {
     }
 
     public let path: String
-    private let file: OutputFile
-    private var fd: Int32 { file.fd }
+    /// The file being written; nil in pipe mode, where the stream goes to standard output.
+    private let file: OutputFile?
+    private let fd: Int32
     private var header = FileHeader(attrEntrySize: 0, attrs: .init(offset: 0, size: 0), data: .init(offset: 0, size: 0))
-    private var events: [Event] = []
+    /// The features known at the start, which a file keeps for its end.
+    private var startFeatures: [(Feature, [UInt8])] = []
     private let buffer: UnsafeMutableRawPointer
     private let bufferCapacity = 1 << 20
     private var buffered = 0
@@ -34,57 +39,58 @@ public final class PerfDataWriter {
     private var bufferedSamples: UInt64 = 0
     public private(set) var writtenSamples: UInt64 = 0
     public private(set) var droppedSamples: UInt64 = 0
-    /// The file offset up to which records are safely on disk: a failed write is cut back to it, so the file
-    /// always ends on a whole record.
+    /// The offset up to which records are safely written: a failed write to a file is cut back to it, so the
+    /// file always ends on a whole record.
     private var committed: UInt64 = 0
     /// Bytes of records safely written so far.
     public var dataBytes: UInt64 { committed - header.data.offset }
-    /// The file's size once finished.
+    /// The file's size (the stream's length in pipe mode) once finished.
     public private(set) var fileBytes: UInt64 = 0
     /// Publishing moved an existing file to `path.old`, replacing an older `path.old`.
-    public var replacedOld: Bool { file.replacedOld }
+    public var replacedOld: Bool { file?.replacedOld ?? false }
     private var closed = false
     private var published = false
+    private var events: [Event] = []
+    /// Bytes sent to standard output in pipe mode.
+    private var streamBytes: UInt64 = 0
 
     /// Creates the file under a temporary name (mode 0600); the first flush puts it in place, an existing regular
     /// file becoming `path.old`. Anything at `path` but a regular file is refused before anything is opened.
+    /// `-` is standard output in pipe mode, refused when it is a terminal.
     public init(path: String) throws {
         self.path = path
-        file = try OutputFile(path: path, mode: 0o600, keepingOld: true)
+        if path == "-" {
+            guard isatty(1) == 0 else { throw PerfDataWriteError.terminal }
+            file = nil
+            fd = 1
+        } else {
+            let file = try OutputFile(path: path, mode: 0o600, keepingOld: true)
+            self.file = file
+            fd = file.fd
+        }
         buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferCapacity, alignment: 8)
     }
 
-    /// Writes the header (data size 0), the id arrays and the attrs; records may follow.
-    public func begin(events: [Event]) throws {
-        precondition(!events.isEmpty && self.events.isEmpty)
+    /// Writes the start of the file — header (data size 0), ids, attrs and names, or a pipe stream's attr, name and
+    /// feature records — and keeps `features` (those known before recording) for the end; records may follow.
+    public func begin(events: [Event], features: [(Feature, [UInt8])] = []) throws {
+        precondition(!events.isEmpty)
         self.events = events
-        // Layout: header | id arrays | attr entries | data.
-        var offset = UInt64(FileHeader.size)
-        var ids = ByteWriter()
-        var idSections: [(UInt64, UInt64)] = []
-        for e in events {
-            idSections.append((offset + UInt64(ids.count), UInt64(e.ids.count * 8)))
-            for id in e.ids { ids.u64(id) }
+        guard file != nil else {
+            try writeAll(PipeStream.header() + PipeStream.start(events: events, features: features))
+            return
         }
-        offset += UInt64(ids.count)
-        var attrs = ByteWriter()
-        for (e, (o, s)) in zip(events, idSections) {
-            attrs.raw(e.attr.encoded())
-            attrs.u64(o)
-            attrs.u64(s)
-        }
-        let names = EventNamesBlock.encode(eventDescription())
-        header = FileHeader(attrEntrySize: UInt64(EventAttr.encodedSize + 16),
-                            attrs: FileHeader.Section(offset: offset, size: UInt64(attrs.count)),
-                            data: FileHeader.Section(offset: offset + UInt64(attrs.count + names.count), size: 0))
-        try writeAll(header.encoded() + ids.bytes + attrs.bytes + names)
+        startFeatures = features
+        let start = PerfDataLayout.start(events: events)
+        header = start.header
+        try writeAll(start.bytes)
         committed = header.data.offset
     }
 
     /// Puts the file in place once its header counts records: perf refuses a data size of 0, so until the first
     /// flush the file keeps its temporary name (and `path` its previous content).
     private func publish() throws {
-        guard !published else { return }
+        guard !published, let file else { return }
         try file.publish(keepingOld: true)
         published = true
     }
@@ -94,7 +100,7 @@ public final class PerfDataWriter {
     public func abandon() {
         guard !closed else { return }
         closed = true
-        file.discard()
+        file?.discard()
     }
 
     deinit { buffer.deallocate() }
@@ -134,6 +140,7 @@ public final class PerfDataWriter {
             cutBack()
             throw error
         }
+        guard file != nil else { return }
         header.data.size = dataBytes
         try writeHeader()
         try publish()
@@ -149,18 +156,29 @@ public final class PerfDataWriter {
     }
 
     private func cutBack() {
+        guard file != nil else { return }
         _ = ftruncate(fd, off_t(committed))
         _ = lseek(fd, off_t(committed), SEEK_SET)
     }
 
-    /// Flushes, appends the feature sections (in ascending order) and rewrites the header with the data size.
+    /// Flushes, appends the feature sections (those given to `begin` and `features`, in ascending order) and
+    /// rewrites the header with the data size. A pipe stream ends with its build-ids instead.
     public func finish(features: [(Feature, [UInt8])]) throws {
         closed = true
         var failure: Error?
         do { try flush() } catch { failure = error }
+        guard let file else {
+            // HEADER_BUILD_ID records, as the BUILD_ID feature already holds them.
+            if failure == nil, let ids = features.first(where: { $0.0 == .buildID }) {
+                do { try writeAll(ids.1) } catch { failure = error }
+            }
+            fileBytes = streamBytes
+            if let failure { throw failure }
+            return
+        }
         header.data.size = dataBytes
         do {
-            try writeFeatures(features)
+            try writeAll(PerfDataLayout.features(startFeatures + features, at: committed, header: &header))
         } catch {
             // Without room for the feature sections the records still stand: keep them, drop the sections.
             cutBack()
@@ -179,36 +197,32 @@ public final class PerfDataWriter {
         if let failure { throw failure }
     }
 
-    private func writeFeatures(_ features: [(Feature, [UInt8])]) throws {
-        let sorted = features.sorted { $0.0.rawValue < $1.0.rawValue }
-        var table = ByteWriter()
-        var payloads = ByteWriter()
-        var payloadOffset = committed + UInt64(16 * sorted.count)
-        for (feature, bytes) in sorted {
-            header.setFeature(feature.rawValue)
-            table.u64(payloadOffset)
-            table.u64(UInt64(bytes.count))
-            payloads.raw(bytes)
-            payloadOffset += UInt64(bytes.count)
-        }
-        try writeAll(table.bytes + payloads.bytes)
-    }
-
     /// The HEADER_EVENT_DESC payload for this file's events.
-    public func eventDescription() -> [UInt8] {
-        var w = ByteWriter()
-        w.u32(UInt32(events.count))
-        w.u32(UInt32(EventAttr.encodedSize))
-        for e in events {
-            w.raw(e.attr.encoded())
-            w.u32(UInt32(e.ids.count))
-            w.perfString(e.name)
-            for id in e.ids { w.u64(id) }
-        }
-        return w.bytes
+    public func eventDescription() -> [UInt8] { PerfDataLayout.eventDescription(events) }
+
+    private func writeAll(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try writeAll($0) }
     }
 
-    private func writeAll(_ bytes: [UInt8]) throws { try file.write(bytes) }
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        if let file { return try file.write(bytes) }
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw OutputFileError.writeFailed(path: "standard output", errno: Errno.current)
+            }
+            done += n
+        }
+        streamBytes += UInt64(bytes.count)
+    }
+}
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws { try file.write(bytes) }
+public enum PerfDataWriteError: Error, CustomStringConvertible {
+    case terminal
+
+    public var description: String {
+        "standard output is a terminal; pipe the recording to a reader (ember record -o - -- CMD | ember script -i -)"
+    }
 }

@@ -48,7 +48,8 @@ public final class Recorder {
                 for g in groups { try g.applyFilter() }
                 var described: [PerfDataWriter.Event] = []
                 for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }
-                try writer.begin(events: described)
+                tracepoints = groups.compactMap { $0.event.tracepoint }
+                try writer.begin(events: described, features: startFeatures())
                 try synthesize(into: writer, encoder: RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0))
                 // On disk and in place before the workload runs: from here on a killed recorder leaves a file.
                 try writer.flush()
@@ -64,7 +65,6 @@ public final class Recorder {
         }
         for g in groups { summary.notes.append(contentsOf: g.notes) }
         let group = groups[0]
-        tracepoints = groups.compactMap { $0.event.tracepoint }
         if options.callGraph == .framePointer, groups.count == 1 { framePointerLayout = SampleLayout(attr: group.attr) }
 
         let start = monotonicSeconds()
@@ -86,7 +86,7 @@ public final class Recorder {
         if dropped > 0 {
             summary.notes.append("\(dropped) bytes of ring buffer held a corrupt record header and were dropped")
         }
-        try finish(writer: writer, group: group)
+        finish(writer: writer)
         return summary
     }
 
@@ -104,8 +104,7 @@ public final class Recorder {
 
     private func launchWorkload() throws -> Workload? {
         switch options.target {
-        case .command(let argv): return try Workload(arguments: argv)
-        case .allCPUs(let argv?): return try Workload(arguments: argv)
+        case .command(let argv), .allCPUs(let argv?): return try Workload(arguments: argv, stdoutToStderr: options.output == "-")
         default: return nil
         }
     }
@@ -215,7 +214,8 @@ public final class Recorder {
         try writer.appendFinishedRound()
     }
 
-    private func finish(writer: PerfDataWriter, group: EventGroup) throws {
+    /// The feature sections known before recording: the machine, the command line, the tracepoints' formats.
+    private func startFeatures() -> [(Feature, [UInt8])] {
         var features: [(Feature, [UInt8])] = []
         var u = utsname()
         uname(&u)
@@ -229,8 +229,6 @@ public final class Recorder {
         if let desc = SystemInfo.cpuDescription { features.append((.cpuDesc, FeatureEncoding.string(desc))) }
         if let kb = SystemInfo.totalMemoryKB { features.append((.totalMem, FeatureEncoding.totalMemory(kilobytes: kb))) }
         features.append((.cmdline, FeatureEncoding.stringList(options.commandLine)))
-        features.append((.eventDesc, writer.eventDescription()))
-        features.append((.buildID, FeatureEncoding.buildIDs(buildIDs())))
         if !tracepoints.isEmpty {
             let systems = Dictionary(grouping: tracepoints, by: \.system).sorted { $0.key < $1.key }
                 .map { TracingData.System(name: $0.key, formats: $0.value.map(\.format)) }
@@ -239,10 +237,16 @@ public final class Recorder {
                                                               headerEvent: readSmallFile(root + "header_event") ?? "",
                                                               systems: systems, pageSize: RingBuffer.pageSize)))
         }
+        return features
+    }
+
+    /// Adds the features known only at the end (names, build-ids of what ran) and finishes the file.
+    private func finish(writer: PerfDataWriter) {
         do {
-            try writer.finish(features: features)
+            try writer.finish(features: [(.eventDesc, writer.eventDescription()), (.buildID, FeatureEncoding.buildIDs(buildIDs()))])
         } catch {
-            throw RecordError.output("\(error); the file may lack its feature sections but its records are readable")
+            summary.notes.append("\(error); the file may lack its feature sections, but its records are readable")
+            summary.writeFailed = true
         }
         summary.samples = writer.writtenSamples
         summary.dropped = writer.droppedSamples

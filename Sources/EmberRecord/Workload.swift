@@ -16,7 +16,8 @@ final class Workload {
 
     /// Resolves the command like execvp does, so that a missing or non-executable command fails before anything is
     /// recorded, then forks the held child.
-    init(arguments: [String]) throws {
+    /// `stdoutToStderr`: the command's output goes to stderr, as perf does when it records to a pipe.
+    init(arguments: [String], stdoutToStderr: Bool = false) throws {
         guard let command = arguments.first else { throw RecordError.commandNotFound("") }
         try Workload.checkExecutable(command)
         self.command = command
@@ -24,7 +25,7 @@ final class Workload {
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
         var child = ember_stopped_child()
-        guard ember_spawn_stopped(&cArgs, &child) == 0 else { throw RecordError.system("fork", Errno.current) }
+        guard ember_spawn_stopped(&cArgs, stdoutToStderr ? 1 : 0, &child) == 0 else { throw RecordError.system("fork", Errno.current) }
         pid = child.pid
         goFD = child.go_fd
         errorFD = child.error_fd

@@ -15,14 +15,7 @@ final class CollapseTests: XCTestCase {
         let expected = PerfScriptFolder.fold(try Tool.perf(["script", "-i", file]).stdout)
         let collapse = try Tool.ember(["collapse", "-i", file, "--no-inline"])
         XCTAssertEqual(collapse.status, 0, collapse.stderr)
-        let actual = parseFolded(collapse.stdout)
-        let total = expected.values.reduce(0, +)
-        XCTAssertGreaterThan(total, 0)
-        XCTAssertEqual(actual.values.reduce(0, +), total, "the same total weight")
-        let agreeing = expected.reduce(UInt64(0)) { sum, entry in sum + min(entry.value, actual[entry.key] ?? 0) }
-        let share = Double(agreeing) / Double(total)
-        let worst = expected.filter { actual[$0.key] != $0.value }.sorted { $0.value > $1.value }.prefix(5)
-        XCTAssertGreaterThanOrEqual(share, 0.99, "stacks that differ most: \(worst.map { "\($0.key) \($0.value)" })")
+        assertFoldedAgree(expected, parseFolded(collapse.stdout))
     }
 
     /// --count weighs by samples, --pid and --tid split the root.

@@ -67,8 +67,8 @@ enum Tool {
     }
 
     @discardableResult
-    static func perf(_ arguments: [String]) throws -> Result {
-        try run("/usr/bin/perf", arguments)
+    static func perf(_ arguments: [String], stdin: String? = nil) throws -> Result {
+        try run("/usr/bin/perf", arguments, stdin: stdin)
     }
 
     /// `hz`, or the kernel's current `perf_event_max_sample_rate` when that is lower: the kernel lowers it while
@@ -179,4 +179,17 @@ func parseFolded(_ text: String) -> [String: UInt64] {
         out[String(line[..<space]), default: 0] += w
     }
     return out
+}
+
+/// Asserts that `actual` folded stacks carry the same total weight as `expected` and that at least `share` of it
+/// lands in identical stacks, naming the stacks that differ most.
+func assertFoldedAgree(_ expected: [String: UInt64], _ actual: [String: UInt64], share minimum: Double = 0.99,
+                       file: StaticString = #filePath, line: UInt = #line) {
+    let total = expected.values.reduce(0, +)
+    XCTAssertGreaterThan(total, 0, file: file, line: line)
+    XCTAssertEqual(actual.values.reduce(0, +), total, "the same total weight", file: file, line: line)
+    let agreeing = expected.reduce(UInt64(0)) { sum, entry in sum + min(entry.value, actual[entry.key] ?? 0) }
+    let worst = expected.filter { actual[$0.key] != $0.value }.sorted { $0.value > $1.value }.prefix(5)
+    XCTAssertGreaterThanOrEqual(Double(agreeing) / Double(max(total, 1)), minimum,
+                                "stacks that differ most: \(worst.map { "\($0.key) \($0.value)" })", file: file, line: line)
 }

@@ -1,0 +1,33 @@
+/// The data records of a recording gathered into one buffer, PERF_RECORD_COMPRESSED records expanded in place:
+/// the data section of the image a reader maps for a pipe stream or a compressed recording.
+struct DataCollector {
+    private(set) var data: [UInt8] = []
+    private var decoder: ZstdDecoder?
+    /// Decompressed bytes that do not make a whole record yet: a record may span two COMPRESSED records.
+    private var pending: [UInt8] = []
+    /// Decompressed data beyond this is refused (a corrupt or hostile file must not take all memory).
+    static let limit = 8 << 30
+
+    /// Appends one record (its header and all of its bytes).
+    mutating func add(_ record: UnsafeRawBufferPointer) throws {
+        let type = RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        guard type == .compressed else {
+            data.append(contentsOf: record)
+            return
+        }
+        if decoder == nil { decoder = try ZstdDecoder() }
+        try decoder!.decompress(UnsafeRawBufferPointer(rebasing: record[8...]), into: &pending, limit: DataCollector.limit - data.count)
+        var used = 0
+        while pending.count - used >= 8 {
+            let size = Int(pending[used + 6]) | Int(pending[used + 7]) << 8
+            guard size >= 8 else { throw PerfDataError.corrupt("a compressed record holds a record of size \(size)") }
+            guard size <= pending.count - used else { break }
+            data.append(contentsOf: pending[used..<(used + size)])
+            used += size
+        }
+        pending.removeFirst(used)
+    }
+
+    /// Whether decompressed bytes were left without forming a whole record (said as a warning).
+    var hasPartialRecord: Bool { !pending.isEmpty }
+}
