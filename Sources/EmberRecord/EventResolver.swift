@@ -129,20 +129,29 @@ public enum EventResolver {
             guard offset < UInt64(st.st_size) else { throw RecordError.offsetPastEnd(binary: path, offset: offset, size: UInt64(st.st_size)) }
             return offset
         case .symbol(let name, let extra):
-            let image: ElfImage
-            do { image = try ElfImage(path: path) } catch { throw RecordError.badEvent(path, "\(error)") }
-            let short = Demangler(style: .short), full = Demangler(style: .full)
-            let matches = image.symbols.symbols { raw in
-                if raw == name { return true }
-                guard raw.hasPrefix("_Z") || raw.hasPrefix("$s") || raw.hasPrefix("_$s") else { return false }
-                let s = short.demangle(raw).name, f = full.demangle(raw).name
-                return s == name || f == name || s.prefix { $0 != "(" } == name || f.prefix { $0 != "(" } == name
+            let image: ElfImage, names: [ElfImage.NamedFunction]
+            do {
+                image = try ElfImage(path: path)
+                names = try ElfImage.functionNames(path: path)
+            } catch {
+                throw RecordError.badEvent(path, "\(error)")
             }
-            let byAddress = Dictionary(grouping: matches, by: \.start)
+            let short = Demangler(style: .short), full = Demangler(style: .full)
+            var matches = names.filter { f in
+                if f.name == name || f.name + f.version == name { return true }
+                guard f.name.hasPrefix("_Z") || f.name.hasPrefix("$s") || f.name.hasPrefix("_$s") else { return false }
+                let s = short.demangle(f.name).name, l = full.demangle(f.name).name
+                return s == name || l == name || s.prefix { $0 != "(" } == name || l.prefix { $0 != "(" } == name
+            }
+            // A name with a default version (memcpy@@GLIBC_2.14) means that one, not a hidden older version.
+            if matches.contains(where: \.isDefaultVersion) { matches = matches.filter(\.isDefaultVersion) }
+            let byAddress = Dictionary(grouping: matches, by: \.address)
             guard let first = byAddress.first else { throw RecordError.noSuchSymbol(binary: path, symbol: name) }
             guard byAddress.count == 1 else {
-                throw RecordError.ambiguousSymbol(binary: path, symbol: name,
-                                                  candidates: byAddress.values.map { short.demangle($0[0].name).name }.sorted())
+                let candidates = byAddress.map { address, fs in
+                    "\(short.demangle(fs[0].name).name)\(fs[0].version) at 0x\(String(address, radix: 16))"
+                }
+                throw RecordError.ambiguousSymbol(binary: path, symbol: name, candidates: candidates.sorted())
             }
             guard let offset = image.fileOffset(ofVirtualAddress: first.key &+ extra) else {
                 throw RecordError.badEvent(name, "its address is in no loaded segment of \(path)")

@@ -21,8 +21,10 @@ public struct FoldedProfile: Sendable, Equatable {
 
     public init() {}
 
+    /// Adds `weight` to a stack, saturating at 2^64-1 rather than wrapping.
     public mutating func add(stack: String, weight: UInt64) {
-        weights[stack, default: 0] &+= weight
+        let (sum, overflow) = weights[stack, default: 0].addingReportingOverflow(weight)
+        weights[stack] = overflow ? .max : sum
     }
 
     public mutating func setKind(_ kind: FrameKind, of frame: String) {
@@ -50,6 +52,7 @@ public struct FoldedProfile: Sendable, Equatable {
     public static func parse(_ text: Substring) throws -> FoldedProfile {
         var profile = FoldedProfile()
         var lineNumber = 0
+        var total: UInt64 = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
@@ -58,6 +61,9 @@ public struct FoldedProfile: Sendable, Equatable {
                   let weight = UInt64(trimmed[trimmed.index(after: space)...]) else {
                 throw FoldedParseError.missingWeight(line: lineNumber, text: String(trimmed.prefix(80)))
             }
+            let (sum, overflow) = total.addingReportingOverflow(weight)
+            guard !overflow else { throw FoldedParseError.totalOverflow(line: lineNumber) }
+            total = sum
             profile.add(stack: String(trimmed[..<space]), weight: weight)
         }
         return profile
@@ -66,11 +72,14 @@ public struct FoldedProfile: Sendable, Equatable {
 
 public enum FoldedParseError: Error, Equatable, CustomStringConvertible {
     case missingWeight(line: Int, text: String)
+    case totalOverflow(line: Int)
 
     public var description: String {
         switch self {
         case .missingWeight(let line, let text):
             return "line \(line) is not a folded stack ('frame;frame;... weight'): \(text)"
+        case .totalOverflow(let line):
+            return "the weights add up past 2^64-1 at line \(line); scale them down (divide every weight by 1000, say)"
         }
     }
 }

@@ -23,19 +23,12 @@ public final class ElfImage {
     /// True when the symbols came from a full `.symtab` rather than the exported `.dynsym` alone.
     public let hasFullSymbols: Bool
 
-    private static let libelfReady: Bool = elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE)
+    static let libelfReady: Bool = elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE)
 
     /// Opens and reads `path`; throws when it is missing or not an ELF file.
     public convenience init(path: String) throws {
-        guard ElfImage.libelfReady else { throw SymbolError.libelf("elf_version failed") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SymbolError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else {
-            throw SymbolError.notELF(path: path, reason: String(cString: elf_errmsg(-1)))
-        }
-        defer { elf_end(elf) }
-        try self.init(elf: elf, path: path)
+        let handle = try ElfHandle(path: path)
+        try self.init(elf: handle.elf, path: path)
     }
 
     /// The vDSO the kernel maps into this process; the same image it maps into every process it runs, so it
@@ -199,5 +192,33 @@ public enum SymbolError: Error, CustomStringConvertible {
         case .cannotOpen(let p, let r): return "cannot open \(p): \(r)"
         case .notELF(let p, let r): return "\(p) is not usable: \(r)"
         }
+    }
+}
+
+/// libelf's handle of a regular file, open for as long as this object lives.
+final class ElfHandle {
+    let fd: Int32
+    let elf: OpaquePointer
+
+    init(path: String) throws {
+        guard ElfImage.libelfReady else { throw SymbolError.libelf("elf_version failed") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SymbolError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw SymbolError.notELF(path: path, reason: st.st_mode & S_IFMT == S_IFDIR ? "it is a directory; give an ELF binary or library" : "it is not a regular file")
+        }
+        guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else {
+            close(fd)
+            throw SymbolError.notELF(path: path, reason: String(cString: elf_errmsg(-1)))
+        }
+        self.fd = fd
+        self.elf = elf
+    }
+
+    deinit {
+        elf_end(elf)
+        close(fd)
     }
 }

@@ -27,10 +27,10 @@ struct FlameGraphCommand: ParsableCommand {
     @Option(help: "Title at the top of the graph.")
     var title: String?
 
-    @Option(help: "Width of the image in pixels.")
+    @Option(parsing: .unconditional, help: "Width of the image in pixels (100 or more).")
     var width = 1200
 
-    @Option(help: "Omit frames narrower than this many pixels.")
+    @Option(parsing: .unconditional, help: "Omit frames narrower than this many pixels.")
     var minwidth = 0.1
 
     @Flag(help: "Icicle graph: the root at the top.")
@@ -47,7 +47,7 @@ struct FlameGraphCommand: ParsableCommand {
         if folded != nil && (fold.count || fold.pid || fold.tid || fold.event != nil) {
             throw ValidationError("--count, --pid, --tid and --event choose stacks from a recording; a folded file has them already")
         }
-        guard width >= 100 else { throw ValidationError("--width \(width) is too small; use 100 or more") }
+        guard width >= 100 else { throw ValidationError("--width must be 100 pixels or more (got \(width))") }
         guard minwidth >= 0 else { throw ValidationError("--minwidth must not be negative") }
     }
 

@@ -13,11 +13,12 @@ struct Record: ParsableCommand {
             """
     )
 
-    @Option(name: [.customShort("F"), .customLong("freq")], help: "Samples per second (default 999).")
-    var frequency: UInt64?
+    @Option(name: [.customShort("F"), .customLong("freq")], parsing: .unconditional, help: "Samples per second (default 999).")
+    var frequency: Int64?
 
-    @Option(name: [.customShort("c"), .customLong("count")], help: "Sample every PERIOD events instead of at a frequency.")
-    var period: UInt64?
+    @Option(name: [.customShort("c"), .customLong("count")], parsing: .unconditional,
+            help: "Sample every PERIOD events instead of at a frequency (1 to 2^63-1, the kernel's range).")
+    var period: Int64?
 
     @Flag(name: .customShort("g"), help: "Record frame-pointer call chains (same as --call-graph fp).")
     var callGraphFP = false
@@ -25,7 +26,8 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("call-graph"), help: "Call-graph mode: fp, or dwarf[,SIZE] (copy SIZE bytes of user stack per sample, default 8192, and unwind it through CFI).")
     var callGraph: String?
 
-    @Option(name: [.customShort("m"), .customLong("mmap-pages")], help: "Data pages per CPU ring buffer, a power of two (default 128).")
+    @Option(name: [.customShort("m"), .customLong("mmap-pages")], parsing: .unconditional,
+            help: "Data pages per CPU ring buffer, a power of two up to 1048576 (default 128).")
     var mmapPages = 128
 
     @Option(name: [.customShort("o"), .long], help: "Output file; an existing regular file becomes FILE.old.")
@@ -68,28 +70,34 @@ struct Record: ParsableCommand {
     fileprivate struct UsageProblem: Error { var text: String }
 
     private func makeOptions() throws -> RecordOptions {
-        var options = RecordOptions(target: try target.target(verb: "record"))
+        var options = RecordOptions(target: try target.target(verb: "record", owner: Record.self))
         options.events = try target.events(defaults: ["cpu-clock"])
         if frequency != nil && period != nil { throw UsageProblem(text: "-F and -c both set the sampling rate; use one") }
         if let frequency {
-            guard frequency > 0 else { throw UsageProblem(text: "-F must be at least 1") }
-            options.sampling = .frequency(frequency)
+            guard frequency > 0 else { throw UsageProblem(text: "-F must be at least 1 sample per second (got \(frequency))") }
+            options.sampling = .frequency(UInt64(frequency))
             options.samplingIsDefault = false
         } else if let period {
-            guard period > 0 else { throw UsageProblem(text: "-c must be at least 1") }
-            options.sampling = .period(period)
+            guard period > 0 else { throw UsageProblem(text: "-c must be from 1 to 2^63-1 events (got \(period))") }
+            options.sampling = .period(UInt64(period))
             options.samplingIsDefault = false
         }
         options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP)
-        guard mmapPages > 0, mmapPages & (mmapPages - 1) == 0, mmapPages <= 1 << 20 else {
+        guard mmapPages > 0, mmapPages <= Record.maxPages else {
+            throw UsageProblem(text: "-m \(mmapPages) is out of range; give a power of two from 1 to \(Record.maxPages) pages (default 128)")
+        }
+        guard mmapPages & (mmapPages - 1) == 0 else {
             throw UsageProblem(text: "-m \(mmapPages) is not a power of two; use a value such as 16, 64, 128 or 512")
+        }
+        if case .dwarf(let bytes) = options.callGraph {
+            let minimum = Record.minimumPages(stackBytes: bytes)
+            guard mmapPages >= minimum else {
+                throw UsageProblem(text: "-m \(mmapPages) is too small for --call-graph dwarf,\(bytes): each sample copies \(bytes) bytes of stack; use -m \(minimum) or more (or a smaller stack size)")
+            }
         }
         options.mmapPages = mmapPages
         options.output = output
-        if let duration = target.duration {
-            guard duration > 0 else { throw UsageProblem(text: "--duration must be positive") }
-            options.duration = duration
-        }
+        options.duration = target.duration
         options.progress = !quiet
         options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
         return options
@@ -97,6 +105,18 @@ struct Record: ParsableCommand {
 }
 
 extension Record {
+    /// The kernel's cap on one ring's data pages that Ember accepts (4 GiB per CPU).
+    static let maxPages = 1 << 20
+
+    /// The smallest power-of-two ring that holds two DWARF samples (registers, the stack copy and the rest of
+    /// the sample): smaller rings lose every sample, or all but a few.
+    static func minimumPages(stackBytes: UInt32) -> Int {
+        let sample = Int(stackBytes) + 8 * EventResolver.userRegisters.nonzeroBitCount + 512
+        var pages = 1
+        while pages * RingBuffer.pageSize < 2 * sample { pages *= 2 }
+        return pages
+    }
+
     /// `fp`, `dwarf` or `dwarf,SIZE` (SIZE a multiple of 8, at most the kernel's 65528).
     fileprivate static func callGraphMode(_ text: String?, framePointer: Bool) throws -> RecordOptions.CallGraph {
         guard let text else { return framePointer ? .framePointer : .none }

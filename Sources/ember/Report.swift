@@ -31,7 +31,7 @@ struct Report: ParsableCommand {
     @Option(name: .customShort("g"), help: "A call graph under each entry: caller (what it calls) or callee (who called it).")
     var callGraph: CallGraphOrder?
 
-    @Option(help: "Leave out entries and call-graph branches below this percentage.")
+    @Option(parsing: .unconditional, help: "Leave out entries and call-graph branches below this percentage (0 to 100).")
     var percentLimit = 0.0
 
     @Option(help: "Only these commands (comma-separated).")
@@ -43,11 +43,16 @@ struct Report: ParsableCommand {
     @Option(help: "Only entries in these shared objects (comma-separated file names, such as libc.so.6).")
     var dso: String?
 
-    @Option(help: "Print at most this many entries.")
+    @Option(parsing: .unconditional, help: "Print at most this many entries.")
     var limit: Int?
 
     @Option(help: "The event to report in a recording with several (default: the first).")
     var event: String?
+
+    func validate() throws {
+        guard (0...100).contains(percentLimit) else { throw ValidationError("--percent-limit must be from 0 to 100 (got \(percentLimit))") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1 (got \(limit))") }
+    }
 
     func run() throws {
         var options = ReportOptions()

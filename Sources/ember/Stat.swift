@@ -19,7 +19,7 @@ struct Stat: ParsableCommand {
 
     func run() throws {
         let events = try target.events(defaults: ["task-clock"])
-        let what = try target.target(verb: "count")
+        let what = try target.target(verb: "count", owner: Stat.self)
         let result: Counter.Result
         do {
             result = try Counter(events: events, target: what, duration: target.duration).run()

@@ -10,28 +10,44 @@ struct TargetOptions: ParsableArguments {
     @Option(help: "A tracepoint or probe filter for the -e before it (the kernel's filter syntax: 'prev_pid != 0 && next_comm ~ \"ka*\"').")
     var filter: [String] = []
 
-    @Option(name: [.customShort("p"), .customLong("pid")], help: "Running processes: PID[,PID...].")
+    @Option(name: [.customShort("p"), .customLong("pid")], parsing: .unconditional, help: "Running processes: PID[,PID...].")
     var pids: String?
 
     @Flag(name: [.customShort("a"), .customLong("all-cpus")], help: "Every CPU (system-wide).")
     var allCPUs = false
 
-    @Option(help: "Stop after this many seconds.")
+    @Option(parsing: .unconditional, help: "Stop after this many seconds.")
     var duration: Double?
 
     @Argument(parsing: .captureForPassthrough, help: "The command to run (after --).")
     var command: [String] = []
 
-    /// The target these options name, or a one-line reason they do not.
-    func target(verb: String) throws -> RecordOptions.Target {
+    /// The target these options name, or a one-line reason they do not. `owner` is the command these options
+    /// belong to: an option it does not know ends up first in the passthrough command, and is an error (with the
+    /// nearest option), or its help.
+    func target(verb: String, owner: ParsableCommand.Type) throws -> RecordOptions.Target {
         var argv = command
+        if let first = argv.first, first != "--", first.hasPrefix("-"), first.count > 1 {
+            if first == "--help" || first == "-h" {
+                print(Ember.helpMessage(for: owner))
+                throw ExitCode.success
+            }
+            throw Diagnostics.fail(Suggestions.unknownOption(first, of: owner), status: 64)
+        }
+        if let first = argv.first, ["dwarf", "fp", "lbr"].contains(first),
+           let at = CommandLine.arguments.firstIndex(of: first), at > 0, CommandLine.arguments[at - 1] == "-g" {
+            throw Diagnostics.fail("-g takes no value; for DWARF call graphs use --call-graph \(first)", status: 64)
+        }
         if argv.first == "--" { argv.removeFirst() }
+        if let duration, !(duration > 0 && duration.isFinite) {
+            throw Diagnostics.fail("--duration must be a positive number of seconds (got \(duration))")
+        }
         if let pids {
             guard argv.isEmpty, !allCPUs else { throw Diagnostics.fail("-p cannot be combined with a command or -a; choose one target") }
             var list: [Int32] = []
             for part in pids.split(separator: ",") {
                 guard let pid = Int32(part.trimmed), pid > 0 else {
-                    throw Diagnostics.fail("'\(part)' is not a PID; give -p a comma-separated list of process ids")
+                    throw Diagnostics.fail("'\(part)' is not a PID (a positive number); give -p a comma-separated list of process ids")
                 }
                 list.append(pid)
             }
@@ -57,6 +73,9 @@ struct TargetOptions: ParsableArguments {
             if expectEvent { pairs.append((arg, nil)); expectEvent = false; continue }
             if expectFilter || arg.hasPrefix("--filter=") {
                 guard !pairs.isEmpty else { throw Diagnostics.fail("--filter applies to the -e before it; give the event first") }
+                guard pairs[pairs.count - 1].1 == nil else {
+                    throw Diagnostics.fail("a second --filter for \(pairs[pairs.count - 1].0); join the conditions with && in one --filter")
+                }
                 pairs[pairs.count - 1].1 = remaining.popFirst()
                 expectFilter = false
                 continue

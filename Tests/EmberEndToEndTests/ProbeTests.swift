@@ -111,6 +111,17 @@ final class ProbeTests: XCTestCase {
         }
     }
 
+    /// Every name of an address resolves: aliases (free/cfree, open/open64, nanosleep/__nanosleep), weak names
+    /// under a global one (calloc), and a versioned name by its base (memcpy@@GLIBC_2.14).
+    func testLibcAliasesAndVersionedNamesResolve() throws {
+        try requireRoot()
+        for name in ["free", "cfree", "calloc", "open", "open64", "nanosleep", "__nanosleep", "memcpy", "malloc"] {
+            let r = try Tool.ember(["stat", "-e", "uprobe:libc:\(name)", "--", "/bin/true"])
+            XCTAssertEqual(r.status, 0, "\(name): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("libc.so.6:\(name)"), "\(name): \(r.stderr)")
+        }
+    }
+
     /// An overloaded C++ name is ambiguous: the candidates are listed.
     func testAmbiguousSymbolListsCandidates() throws {
         try requireRoot()
