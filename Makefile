@@ -9,7 +9,7 @@ RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product ember
 SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils
 TRACEFS := /sys/kernel/tracing
 
-.PHONY: profile test build deps demo bench proto clean
+.PHONY: profile test fuzz build deps demo bench proto clean
 
 # Installs what is missing (as root), builds release, records the demo (built without frame pointers, so its
 # stacks need DWARF unwinding) with call graphs, writes flame.svg and prints the top functions with their callers.
@@ -21,8 +21,28 @@ profile: deps $(BUILD)/demo-nofp
 
 test: deps demo
 	$(SWIFT) build --build-tests
+	$(MAKE) --no-print-directory fuzz
 	# XCTest only: the suite has no Swift Testing tests, and its empty run would print the last line.
 	EMBER_DEMO=$(abspath $(DEMO)) $(SWIFT) test --skip-build --disable-swift-testing
+
+FUZZ_SECONDS ?= 90
+FUZZ := $(BUILD)/fuzz
+
+# Fuzzes the readers (perf.data, pipe streams, compressed records, folded stacks) with libFuzzer and
+# AddressSanitizer for FUZZ_SECONDS, from seeds Ember and perf record here plus the committed regression inputs.
+# A crash prints its input (Base64): commit it to Fuzz/Regressions, where every run replays it first.
+fuzz: deps
+	$(SWIFT) build --product ember
+	$(SWIFT) build --product EmberFuzz --scratch-path $(FUZZ) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
+		-Xlinker --allow-multiple-definition
+	@rm -rf $(FUZZ)-seeds && Fuzz/seeds.sh $(FUZZ)-seeds $(BUILD)/debug/ember
+	@mkdir -p $(FUZZ)-corpus $(FUZZ)-crashes
+	@echo "fuzz: $(FUZZ_SECONDS) s (log in $(FUZZ).log)"
+	@SWIFT_BACKTRACE=enable=no $(FUZZ)/debug/EmberFuzz $(FUZZ)-corpus $(FUZZ)-seeds Fuzz/Regressions \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=262144 -timeout=60 -rss_limit_mb=6144 \
+		-artifact_prefix=$(FUZZ)-crashes/ -print_final_stats=1 > $(FUZZ).log 2>&1 \
+		|| { tail -60 $(FUZZ).log; echo "fuzz: the readers crashed; commit the input above to Fuzz/Regressions"; exit 1; }
+	@grep -E "stat::number_of_executed_units|Done [0-9]+ runs" $(FUZZ).log | sed 's/^/fuzz: /'
 
 build:
 	$(SWIFT) build

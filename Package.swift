@@ -48,6 +48,8 @@ let package = Package(
             "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender", "EmberPprof",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.
+        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberSymbols", "EmberStacks", "EmberRender"]),
         .testTarget(name: "EmberUnitTests", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender", "EmberRecord"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberStacks"],

@@ -5,6 +5,8 @@ struct DataCollector {
     private var decoder: ZstdDecoder?
     /// Decompressed bytes that do not make a whole record yet: a record may span two COMPRESSED records.
     private var pending: [UInt8] = []
+    /// Why compressed records stopped being read (a corrupt zstd stream), said once as a warning.
+    private var failure: String?
     /// Decompressed data beyond this is refused (a corrupt or hostile file must not take all memory).
     static let limit = 8 << 30
 
@@ -15,8 +17,16 @@ struct DataCollector {
             data.append(contentsOf: record)
             return
         }
+        guard failure == nil else { return }
         if decoder == nil { decoder = try ZstdDecoder() }
-        try decoder!.decompress(UnsafeRawBufferPointer(rebasing: record[8...]), into: &pending, limit: DataCollector.limit - data.count)
+        do {
+            try decoder!.decompress(UnsafeRawBufferPointer(rebasing: record[8...]), into: &pending, limit: DataCollector.limit - data.count)
+        } catch {
+            // Every later compressed record continues the same zstd stream: all of them are lost with this one.
+            failure = "\(error); the records it and the compressed records after it held are missing"
+            pending.removeAll()
+            return
+        }
         var used = 0
         while pending.count - used >= 8 {
             let size = Int(pending[used + 6]) | Int(pending[used + 7]) << 8
@@ -28,6 +38,8 @@ struct DataCollector {
         pending.removeFirst(used)
     }
 
-    /// Whether decompressed bytes were left without forming a whole record (said as a warning).
-    var hasPartialRecord: Bool { !pending.isEmpty }
+    /// What was lost, to say once each: a corrupt zstd stream, decompressed bytes left without a whole record.
+    var warnings: [String] {
+        (failure.map { [$0] } ?? []) + (pending.isEmpty ? [] : ["the last compressed record ends inside a record; it was dropped"])
+    }
 }

@@ -32,7 +32,7 @@ public final class PerfDataFile {
             var file = UnsafeRawBufferPointer(start: p, count: size)
             var parsed = try Parsed(file, notes: &notes)
             if parsed.header.hasFeature(Feature.compressed.rawValue) {
-                let image = try PerfDataFile.decompressed(file, parsed)
+                let image = try PerfDataFile.decompressed(file, parsed, notes: &notes)
                 munmap(UnsafeMutableRawPointer(mutating: p), size)
                 (p, size) = try PerfDataFile.anonymousMapping(image)
                 file = UnsafeRawBufferPointer(start: p, count: size)
@@ -135,7 +135,7 @@ public final class PerfDataFile {
 
     /// The image of a compressed recording with its COMPRESSED records expanded: the same events and features
     /// (less HEADER_COMPRESSED), the records in order.
-    private static func decompressed(_ file: UnsafeRawBufferPointer, _ parsed: Parsed) throws -> [UInt8] {
+    private static func decompressed(_ file: UnsafeRawBufferPointer, _ parsed: Parsed, notes: inout [String]) throws -> [UInt8] {
         var collector = DataCollector()
         var offset = parsed.dataRange.lowerBound
         while parsed.dataRange.upperBound - offset >= 8 {
@@ -144,6 +144,7 @@ public final class PerfDataFile {
             try collector.add(UnsafeRawBufferPointer(rebasing: file[offset..<(offset + size)]))
             offset += size
         }
+        notes += collector.warnings
         let events = parsed.events.map { PerfDataWriter.Event(attr: $0.attr, ids: $0.ids, name: $0.name) }
         let features = parsed.featureSections.filter { $0.key != .compressed }.map { ($0.key, Array(file[$0.value])) }
         return PerfDataLayout.image(events: events, data: collector.data, features: features)

@@ -124,7 +124,7 @@ public enum PipeStream {
             offset = next
         }
         guard !events.isEmpty else { throw PerfDataError.corrupt("the pipe stream has no HEADER_ATTR record") }
-        if collector.hasPartialRecord { warnings.append("the last compressed record ends inside a record; it was dropped") }
+        warnings += collector.warnings
         if !names.isEmpty {
             for i in events.indices {
                 // perf matches by id, and a single event takes any id.

@@ -79,6 +79,10 @@ int ember_signalfd(void);
 /// The next pending signal number on a signalfd, or 0 when none is pending.
 int ember_signalfd_next(int fd);
 
+/// libFuzzer's driver, for the fuzz target's own entry point (SwiftPM names an executable's main, so libFuzzer's
+/// main cannot be used); only a `-sanitize=fuzzer` build links it.
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
+
 /// renameat2(from, to, RENAME_NOREPLACE): fails with EEXIST rather than replace `to` (glibc declares renameat2
 /// only under _GNU_SOURCE, which Swift's Glibc module does not define).
 int ember_rename_noreplace(const char *from, const char *to);

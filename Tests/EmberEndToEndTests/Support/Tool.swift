@@ -6,7 +6,10 @@ enum Tool {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    static var emberPath: String { packageRoot.appendingPathComponent(".build/debug/ember").path }
+    /// The built `ember`, or `$EMBER` (a sanitizer build, say).
+    static var emberPath: String {
+        ProcessInfo.processInfo.environment["EMBER"] ?? packageRoot.appendingPathComponent(".build/debug/ember").path
+    }
 
     struct Result {
         var status: Int32
