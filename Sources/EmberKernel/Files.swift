@@ -49,3 +49,16 @@ public func directoryEntries(_ path: String, directoriesOnly: Bool = false) -> [
     }
     return out
 }
+
+/// Writes all of `bytes` to `fd`, retrying short writes and EINTR; the errno of a failed write.
+public func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(Errno) {
+    var done = 0
+    while done < bytes.count {
+        let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw Errno.current
+        }
+        done += n
+    }
+}

@@ -78,15 +78,7 @@ public final class OutputFile {
 
     /// Writes all of `bytes` at the current offset, retrying short writes and EINTR.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw OutputFileError.writeFailed(path: path, errno: Errno.current)
-            }
-            done += n
-        }
+        do { try writeAll(fd: fd, bytes) } catch { throw OutputFileError.writeFailed(path: path, errno: error) }
     }
 
     public func write(_ bytes: [UInt8]) throws {
@@ -94,31 +86,41 @@ public final class OutputFile {
     }
 
     /// Renames the file into place. With `keepingOld` an existing `path` becomes `path.old` first (replacing an
-    /// older `path.old`, as perf does); otherwise it is replaced. Either way the destination is checked again
-    /// just before, so that nothing but a regular file is ever replaced.
+    /// older `path.old`, as perf does); otherwise it is replaced. A destination that is absent is only ever taken
+    /// with RENAME_NOREPLACE (so two writers racing for one name cannot silently lose a file), and one that
+    /// exists is checked again just before, so that nothing but a regular file is ever replaced.
     public func publish(keepingOld: Bool = false) throws {
         guard let temporary = temporaryPath else { return }
-        try OutputFile.checkReplaceable(path)
-        var st = stat()
-        if keepingOld, lstat(path, &st) == 0 {
-            try OutputFile.checkReplaceable(path + ".old")
-            replacedOld = lstat(path + ".old", &st) == 0
-            guard rename(path, path + ".old") == 0 else {
-                throw OutputFileError.cannotRename(from: path, to: path + ".old", errno: Errno.current)
+        for _ in 0..<3 {
+            var st = stat()
+            if lstat(path, &st) != 0 {
+                if ember_rename_noreplace(temporary, path) == 0 {
+                    temporaryPath = nil
+                    return
+                }
+                guard errno == EEXIST else { throw OutputFileError.cannotRename(from: temporary, to: path, errno: Errno.current) }
+                continue  // someone created it meanwhile: treat it as an existing file
             }
-            movedToOld = true
-            guard ember_rename_noreplace(temporary, path) == 0 else {
-                let e = Errno.current
-                _ = ember_rename_noreplace(path + ".old", path)
-                movedToOld = false
-                throw OutputFileError.cannotRename(from: temporary, to: path, errno: e)
+            try OutputFile.checkReplaceable(path)
+            if keepingOld {
+                // Another writer took the name after ours moved to .old: moving again would lose that .old.
+                guard !movedToOld else { break }
+                try OutputFile.checkReplaceable(path + ".old")
+                replacedOld = lstat(path + ".old", &st) == 0
+                guard rename(path, path + ".old") == 0 else {
+                    throw OutputFileError.cannotRename(from: path, to: path + ".old", errno: Errno.current)
+                }
+                movedToOld = true
+                continue  // the name is free now: take it without replacing
             }
-        } else {
             guard rename(temporary, path) == 0 else {
                 throw OutputFileError.cannotRename(from: temporary, to: path, errno: Errno.current)
             }
+            temporaryPath = nil
+            return
         }
-        temporaryPath = nil
+        if movedToOld, ember_rename_noreplace(path + ".old", path) == 0 { movedToOld = false }
+        throw OutputFileError.cannotRename(from: temporary, to: path, errno: Errno(EEXIST))
     }
 
     /// Flushes to disk and closes; the file stays where it is (`publish` first to put it in place).

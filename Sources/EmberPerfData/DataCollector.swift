@@ -7,8 +7,13 @@ struct DataCollector {
     private var pending: [UInt8] = []
     /// Why compressed records stopped being read (a corrupt zstd stream), said once as a warning.
     private var failure: String?
-    /// Decompressed data beyond this is refused (a corrupt or hostile file must not take all memory).
-    static let limit = 8 << 30
+    /// Decompressed data beyond this is refused: a corrupt or hostile file must not take all memory. Real
+    /// recordings compress about 5:1.
+    private let limit: Int
+
+    init(inputSize: Int) {
+        limit = min(8 << 30, max(1 << 30, inputSize.multipliedReportingOverflow(by: 32).partialValue))
+    }
 
     /// Appends one record (its header and all of its bytes).
     mutating func add(_ record: UnsafeRawBufferPointer) throws {
@@ -20,22 +25,34 @@ struct DataCollector {
         guard failure == nil else { return }
         if decoder == nil { decoder = try ZstdDecoder() }
         do {
-            try decoder!.decompress(UnsafeRawBufferPointer(rebasing: record[8...]), into: &pending, limit: DataCollector.limit - data.count)
+            try decoder!.decompress(UnsafeRawBufferPointer(rebasing: record[8...]), into: &pending, limit: limit - data.count)
         } catch {
-            // Every later compressed record continues the same zstd stream: all of them are lost with this one.
-            failure = "\(error); the records it and the compressed records after it held are missing"
-            pending.removeAll()
+            stop("\(error)")
             return
         }
         var used = 0
         while pending.count - used >= 8 {
             let size = Int(pending[used + 6]) | Int(pending[used + 7]) << 8
-            guard size >= 8 else { throw PerfDataError.corrupt("a compressed record holds a record of size \(size)") }
+            guard size >= 8 else {
+                stop("a compressed record holds a record of size \(size)")
+                return
+            }
             guard size <= pending.count - used else { break }
             data.append(contentsOf: pending[used..<(used + size)])
             used += size
         }
         pending.removeFirst(used)
+    }
+
+    /// Appends bytes that follow a record outside its size (an AUXTRACE payload).
+    mutating func addPayload(_ bytes: UnsafeRawBufferPointer) {
+        data.append(contentsOf: bytes)
+    }
+
+    /// Every later compressed record continues the same zstd stream: all of them are lost with this one.
+    private mutating func stop(_ why: String) {
+        failure = "\(why); the records it and the compressed records after it held are missing"
+        pending.removeAll()
     }
 
     /// What was lost, to say once each: a corrupt zstd stream, decompressed bytes left without a whole record.

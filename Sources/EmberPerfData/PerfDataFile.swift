@@ -33,8 +33,9 @@ public final class PerfDataFile {
             var parsed = try Parsed(file, notes: &notes)
             if parsed.header.hasFeature(Feature.compressed.rawValue) {
                 let image = try PerfDataFile.decompressed(file, parsed, notes: &notes)
+                let expanded = try PerfDataFile.anonymousMapping(image)
                 munmap(UnsafeMutableRawPointer(mutating: p), size)
-                (p, size) = try PerfDataFile.anonymousMapping(image)
+                (p, size) = expanded
                 file = UnsafeRawBufferPointer(start: p, count: size)
                 parsed = try Parsed(file, notes: &notes)
             }
@@ -52,7 +53,7 @@ public final class PerfDataFile {
         var byID: [UInt64: Int] = [:]
         for (i, e) in events.enumerated() { for id in e.ids { byID[id] = i } }
         eventByID = byID
-        warnings = notes
+        for note in notes where !warnings.contains(note) { warnings.append(note) }
     }
 
     /// What the header, attrs and feature table of a mapped image say.
@@ -83,12 +84,18 @@ public final class PerfDataFile {
     /// The bytes of `path` mapped read-only, or of standard input for `-`; a pipe stream comes back rebuilt.
     private static func map(_ path: String, notes: inout [String]) throws -> (UnsafeRawPointer, Int) {
         if path == "-" {
-            let bytes = try readStandardInput()
+            guard isatty(0) == 0 else {
+                throw PerfDataError.cannotOpen(path: "standard input", reason: "it is a terminal; pipe a recording in (ember record -o - -- CMD | ember script -i -)")
+            }
+            guard let bytes = readSmallFileBytes("/dev/stdin", limit: Int.max) else {
+                throw PerfDataError.cannotOpen(path: "standard input", reason: Errno.current.description)
+            }
             guard bytes.count >= 8 else { throw PerfDataError.notPerfData(reason: bytes.isEmpty ? "standard input is empty" : "it is shorter than a perf.data header") }
             let image = try bytes.withUnsafeBytes { b in PipeStream.isPipe(b) ? try PipeStream.rebuild(b, warnings: &notes) : bytes }
             return try anonymousMapping(image)
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO named by mistake must not block the open before fstat refuses it.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw PerfDataError.cannotOpen(path: path, reason: Errno.current.description) }
         defer { close(fd) }
         var st = stat()
@@ -108,21 +115,6 @@ public final class PerfDataFile {
         return try anonymousMapping(try PipeStream.rebuild(file, warnings: &notes))
     }
 
-    /// All of standard input.
-    private static func readStandardInput() throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PerfDataError.cannotOpen(path: "standard input", reason: Errno.current.description)
-            }
-            if n == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-    }
-
     /// `bytes` copied into a private anonymous mapping, released like a file's by `deinit`.
     private static func anonymousMapping(_ bytes: [UInt8]) throws -> (UnsafeRawPointer, Int) {
         let size = bytes.count
@@ -136,13 +128,21 @@ public final class PerfDataFile {
     /// The image of a compressed recording with its COMPRESSED records expanded: the same events and features
     /// (less HEADER_COMPRESSED), the records in order.
     private static func decompressed(_ file: UnsafeRawBufferPointer, _ parsed: Parsed, notes: inout [String]) throws -> [UInt8] {
-        var collector = DataCollector()
+        var collector = DataCollector(inputSize: file.count)
         var offset = parsed.dataRange.lowerBound
-        while parsed.dataRange.upperBound - offset >= 8 {
+        let end = parsed.dataRange.upperBound
+        while end - offset >= 8 {
             let size = Int(file.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
-            guard size >= 8, size <= parsed.dataRange.upperBound - offset else { break }
-            try collector.add(UnsafeRawBufferPointer(rebasing: file[offset..<(offset + size)]))
+            guard size >= 8, size <= end - offset else { break }
+            let record = UnsafeRawBufferPointer(rebasing: file[offset..<(offset + size)])
             offset += size
+            try collector.add(record)
+            if RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) == .auxtrace {
+                // The AUX payload follows the record, uncounted in its size.
+                guard let payload = record.u64(8), payload <= UInt64(end - offset) else { break }
+                collector.addPayload(UnsafeRawBufferPointer(rebasing: file[offset..<(offset + Int(payload))]))
+                offset += Int(payload)
+            }
         }
         notes += collector.warnings
         let events = parsed.events.map { PerfDataWriter.Event(attr: $0.attr, ids: $0.ids, name: $0.name) }
@@ -229,6 +229,8 @@ public final class PerfDataFile {
                 next += Int(payload)
             case .compressed:
                 warn("a compressed record in a recording without HEADER_COMPRESSED was skipped")
+            case .compressed2:
+                warn("the recording has PERF_RECORD_COMPRESSED2 records (a newer perf's record -z), which Ember does not read yet; they were skipped")
             default:
                 if type.rawValue >= 64 { break }
                 let bytes = UnsafeRawBufferPointer(start: base + offset, count: size)
@@ -258,15 +260,16 @@ public final class PerfDataFile {
         let start = Int(clamping: header.data.offset)
         guard start >= 72, start <= fileSize else { throw PerfDataError.corrupt("the data section starts past the end of the file") }
         let end = start.addingReportingOverflow(Int(clamping: header.data.size))
-        // No feature sections in a file of Ember's (which always ends with them), or records past the data size:
-        // a recorder stopped before it finished, whose header may lag its last round. Nothing but records can
-        // follow, so read to the end.
-        let unfinished = header.features.allSatisfy { $0 == 0 } && (emberNames || end.overflow || end.partialValue < fileSize)
-        if header.data.size == 0 || unfinished {
+        if header.data.size == 0 {
             if fileSize > start {
                 notes.append("the recording was not finalized (the recorder was killed?); reading records to the end of the file")
             }
             return start..<fileSize
+        }
+        // A file of Ember's always ends with feature sections; without them its recorder stopped before it
+        // finished, and the header counts the records that were on disk at its last update (each second).
+        if emberNames, header.features.allSatisfy({ $0 == 0 }) {
+            notes.append("the recording was not finalized (the recorder was killed?); reading the records its header counts")
         }
         if end.overflow || end.partialValue > fileSize {
             notes.append("the file is truncated: its data section should end at byte \(header.data.offset &+ header.data.size) but the file has \(fileSize) bytes; reading what is there")

@@ -6,8 +6,8 @@ import Glibc
 /// Writes a perf.data file as records arrive: header, ids, attrs and the event names first, then the records
 /// through a fixed buffer, then at `finish` the feature sections and the final header.
 ///
-/// A recorder killed outright (SIGKILL, a power cut) still leaves a file both Ember and perf read: every flush
-/// rewrites the header's data size to the records on disk, with no feature bits until the sections exist, and
+/// A recorder killed outright (SIGKILL, a power cut) still leaves a file both Ember and perf read: each second the
+/// header's data size is rewritten to the records synced to disk, with no feature bits until the sections exist, and
 /// the event names stand before the data in an `EventNamesBlock` that Ember reads when HEADER_EVENT_DESC is
 /// missing.
 ///
@@ -50,9 +50,12 @@ public final class PerfDataWriter {
     public var replacedOld: Bool { file?.replacedOld ?? false }
     private var closed = false
     private var published = false
+    /// When the header's data size was last rewritten (monotonic seconds).
+    private var headerUpdated = 0.0
     private var events: [Event] = []
-    /// Bytes sent to standard output in pipe mode.
+    /// Bytes sent to standard output in pipe mode, and whether a write to it failed.
     private var streamBytes: UInt64 = 0
+    private var streamBroken = false
 
     /// Creates the file under a temporary name (mode 0600); the first flush puts it in place, an existing regular
     /// file becoming `path.old`. Anything at `path` but a regular file is refused before anything is opened.
@@ -77,7 +80,7 @@ public final class PerfDataWriter {
         precondition(!events.isEmpty)
         self.events = events
         guard file != nil else {
-            try writeAll(PipeStream.header() + PipeStream.start(events: events, features: features))
+            try writeAll(PipeStream.header() + (try PipeStream.start(events: events, features: features)))
             return
         }
         startFeatures = features
@@ -141,9 +144,25 @@ public final class PerfDataWriter {
             throw error
         }
         guard file != nil else { return }
+        try updateHeader()
+    }
+
+    /// Rewrites the header's data size, at the first flush and then at most once a second: after fdatasync, so
+    /// that even after a power cut the header never counts records that are not on disk.
+    private func updateHeader() throws {
+        let now = monotonicNow()
+        guard !published || now - headerUpdated >= 1 else { return }
+        if fdatasync(fd) != 0, errno != EINVAL { throw OutputFileError.writeFailed(path: path, errno: Errno.current) }
         header.data.size = dataBytes
         try writeHeader()
         try publish()
+        headerUpdated = now
+    }
+
+    private func monotonicNow() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Counts samples that were read but never reached the file (after a failed write).
@@ -206,14 +225,13 @@ public final class PerfDataWriter {
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         if let file { return try file.write(bytes) }
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw OutputFileError.writeFailed(path: "standard output", errno: Errno.current)
-            }
-            done += n
+        // A stream torn inside a record cannot be framed again: after a failed write nothing more is sent.
+        guard !streamBroken else { throw OutputFileError.writeFailed(path: "standard output", errno: Errno(EPIPE)) }
+        do {
+            try EmberKernel.writeAll(fd: fd, bytes)
+        } catch {
+            streamBroken = true
+            throw OutputFileError.writeFailed(path: "standard output", errno: error)
         }
         streamBytes += UInt64(bytes.count)
     }
@@ -221,8 +239,14 @@ public final class PerfDataWriter {
 
 public enum PerfDataWriteError: Error, CustomStringConvertible {
     case terminal
+    case tooManyIDs(event: String, count: Int)
 
     public var description: String {
-        "standard output is a terminal; pipe the recording to a reader (ember record -o - -- CMD | ember script -i -)"
+        switch self {
+        case .terminal:
+            return "standard output is a terminal; pipe the recording to a reader (ember record -o - -- CMD | ember script -i -)"
+        case .tooManyIDs(let event, let count):
+            return "\(event) has \(count) event ids (threads x CPUs), more than a pipe stream's attr record holds; record to a file with -o FILE"
+        }
     }
 }

@@ -30,9 +30,13 @@ public enum PipeStream {
 
     /// HEADER_ATTR and EVENT_UPDATE (name) records for each event, then the features that are known before the
     /// recording: HEADER_FEATURE records, and tracing data as HEADER_TRACING_DATA with its payload padded to 8.
-    static func start(events: [PerfDataWriter.Event], features: [(Feature, [UInt8])]) -> [UInt8] {
+    static func start(events: [PerfDataWriter.Event], features: [(Feature, [UInt8])]) throws -> [UInt8] {
         var w = ByteWriter()
         for e in events {
+            // A record's size is 16 bits: one HEADER_ATTR holds at most 8174 ids (threads x CPUs).
+            guard 8 + EventAttr.encodedSize + 8 * e.ids.count <= Int(UInt16.max), e.name.utf8.count < 1024 else {
+                throw PerfDataWriteError.tooManyIDs(event: e.name, count: e.ids.count)
+            }
             w.u32(attrType); w.u16(0); w.u16(UInt16(8 + EventAttr.encodedSize + 8 * e.ids.count))
             w.raw(e.attr.encoded())
             for id in e.ids { w.u64(id) }
@@ -69,7 +73,7 @@ public enum PipeStream {
         var names: [UInt64: String] = [:]
         var features: [Feature: [UInt8]] = [:]
         var buildIDs: [UInt8] = []
-        var collector = DataCollector()
+        var collector = DataCollector(inputSize: stream.count)
         var offset = headerSize
         while offset < stream.count {
             guard stream.count - offset >= 8 else {
@@ -78,7 +82,10 @@ public enum PipeStream {
             }
             let type = stream.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
             let size = Int(stream.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
-            guard size >= 8 else { throw PerfDataError.corrupt("a record of size \(size) at byte \(offset) of the stream") }
+            guard size >= 8 else {
+                warnings.append("corrupt record at byte \(offset) of the stream; stopped reading there")
+                break
+            }
             guard size <= stream.count - offset else {
                 warnings.append("the stream ends inside a record (it was cut short); reading what came before")
                 break
@@ -112,9 +119,13 @@ public enum PipeStream {
                 buildIDs.append(contentsOf: record)
             case RecordType.auxtrace.rawValue:
                 let payload = Int(clamping: record.u64(8) ?? UInt64.max)
-                guard payload <= stream.count - next else { throw PerfDataError.corrupt("an AUXTRACE payload runs past the stream") }
+                guard payload <= stream.count - next else {
+                    warnings.append("an AUXTRACE payload runs past the end of the stream; stopped reading there")
+                    next = stream.count
+                    break
+                }
                 try collector.add(record)
-                try collector.add(UnsafeRawBufferPointer(rebasing: stream[next..<(next + payload)]))
+                collector.addPayload(UnsafeRawBufferPointer(rebasing: stream[next..<(next + payload)]))
                 next += payload
             case RecordType.finishedRound.rawValue, RecordType.compressed.rawValue, 0..<64:
                 try collector.add(record)
@@ -135,6 +146,8 @@ public enum PipeStream {
             features[.eventDesc] = nil
         }
         if !buildIDs.isEmpty { features[.buildID] = buildIDs }
+        // The collector already expanded the compressed records.
+        features[.compressed] = nil
         return PerfDataLayout.image(events: events, data: collector.data, features: features.map { ($0.key, $0.value) })
     }
 }

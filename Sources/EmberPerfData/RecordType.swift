@@ -24,6 +24,8 @@ public struct RecordType: RawRepresentable, Hashable, Sendable {
     public static let auxtrace = RecordType(rawValue: 71)
     /// `PERF_RECORD_COMPRESSED`
     public static let compressed = RecordType(rawValue: 81)
+    /// `PERF_RECORD_COMPRESSED2` (perf 6.16 and later): an aligned variant Ember does not read yet.
+    public static let compressed2 = RecordType(rawValue: 83)
 }
 
 /// The CPU mode in the low bits of `perf_event_header.misc`.

@@ -1,7 +1,8 @@
 import CZstd
 
-/// One zstd decompression stream for a whole recording: perf compresses every PERF_RECORD_COMPRESSED of a
-/// session into a single never-ended frame, so each record continues the previous one's stream.
+/// One zstd decompression stream for a whole recording: perf 6.1 compresses the records of a session with one
+/// stream that each PERF_RECORD_COMPRESSED continues (only the first starts a frame); a stream also reads
+/// records that are whole frames each.
 final class ZstdDecoder {
     private let stream: OpaquePointer
     private var chunk = [UInt8](repeating: 0, count: 1 << 17)

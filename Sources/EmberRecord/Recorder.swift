@@ -51,10 +51,11 @@ public final class Recorder {
                 tracepoints = groups.compactMap { $0.event.tracepoint }
                 try writer.begin(events: described, features: startFeatures())
                 try synthesize(into: writer, encoder: RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0))
-                // On disk and in place before the workload runs: from here on a killed recorder leaves a file.
-                try writer.flush()
                 waiter = try EventWaiter(rings: groups[0].rings)
                 if case .command = options.target {} else { for g in groups { try g.enable() } }
+                // In place once everything is set up (an earlier failure leaves FILE and FILE.old as they were)
+                // and before the workload runs: from here on a killed recorder leaves a readable file.
+                try writer.flush()
             } catch {
                 workload?.abandon()
                 throw error

@@ -20,7 +20,10 @@ extension ElfImage {
     /// one name per address for symbolizing; probes need them all.
     public static func functionNames(path: String) throws -> [NamedFunction] {
         let handle = try ElfHandle(path: path)
-        let elf = handle.elf
+        return withExtendedLifetime(handle) { names(in: handle.elf) }
+    }
+
+    private static func names(in elf: OpaquePointer) -> [NamedFunction] {
         // .gnu.version holds a u16 per .dynsym entry; bit 15 marks a hidden (non-default) version.
         var versions: UnsafeBufferPointer<UInt16>?
         var tables: [(OpaquePointer, GElf_Shdr)] = []
@@ -42,7 +45,9 @@ extension ElfImage {
         for (section, header) in tables {
             guard header.sh_entsize > 0, let data = elf_getdata(section, nil) else { continue }
             let isDynamic = header.sh_type == UInt32(SHT_DYNSYM)
-            for i in 0..<Int(header.sh_size / header.sh_entsize) {
+            // The data libelf read bounds the count, not the header's size (which a corrupt file may inflate).
+            let count = min(Int(header.sh_size / header.sh_entsize), Int(data.pointee.d_size) / Int(header.sh_entsize))
+            for i in 0..<min(count, Int(Int32.max)) {
                 var sym = GElf_Sym()
                 guard gelf_getsym(data, Int32(i), &sym) != nil else { continue }
                 let type = Int32(sym.st_info & 0xf)

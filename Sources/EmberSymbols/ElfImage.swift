@@ -29,6 +29,7 @@ public final class ElfImage {
     public convenience init(path: String) throws {
         let handle = try ElfHandle(path: path)
         try self.init(elf: handle.elf, path: path)
+        withExtendedLifetime(handle) {}
     }
 
     /// The vDSO the kernel maps into this process; the same image it maps into every process it runs, so it
@@ -202,7 +203,8 @@ final class ElfHandle {
 
     init(path: String) throws {
         guard ElfImage.libelfReady else { throw SymbolError.libelf("elf_version failed") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO named by mistake must not block the open before fstat refuses it.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw SymbolError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {

@@ -16,7 +16,7 @@ struct Ember: ParsableCommand {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         let subcommand = subcommandNamed(arguments.first)
-        if let first = arguments.first, !first.hasPrefix("-"), subcommand == nil {
+        if let first = arguments.first, !first.hasPrefix("-"), first != "help", subcommand == nil {
             let names = configuration.subcommands.map { $0._commandName }
             let near = Suggestions.nearest(first, in: names).map { "; did you mean '\($0)'?" } ?? ""
             usageError("unknown command '\(first)'\(near) (see 'ember --help')", status: 64)

@@ -18,7 +18,7 @@ struct FlameGraphCommand: ParsableCommand {
     @Option(name: [.customShort("i"), .long], help: "The perf.data file to read (default perf.data).")
     var input: String?
 
-    @Option(help: "Read folded stacks ('a;b;c 12' lines) instead of a recording.")
+    @Option(help: "Read folded stacks ('a;b;c 12' lines) instead of a recording; - reads standard input.")
     var folded: String?
 
     @Option(name: [.customShort("o"), .long], help: "The SVG to write (- for standard output).")
@@ -56,7 +56,7 @@ struct FlameGraphCommand: ParsableCommand {
         let profile: FoldedProfile
         var options = FlameGraphOptions()
         if let folded {
-            guard let bytes = readSmallFileBytes(folded, limit: Int.max) else {
+            guard let bytes = readSmallFileBytes(folded == "-" ? "/dev/stdin" : folded, limit: Int.max) else {
                 throw Diagnostics.fail("cannot read \(folded): \(Errno.current)")
             }
             do {
@@ -81,7 +81,7 @@ struct FlameGraphCommand: ParsableCommand {
         options.palette = colors
         var svg = FlameGraph.render(profile, options: options)
         try svg.withUTF8 { try writeOutput(output, Array($0)) }
-        Diagnostics.note("wrote \(output) (\(profile.weights.count) stacks)")
+        Diagnostics.note("wrote \(outputName(output)) (\(profile.weights.count) stacks)")
     }
 }
 
@@ -95,18 +95,17 @@ func checkOutput(_ path: String) throws {
     }
 }
 
+/// How an output path reads in a message: `-` is standard output.
+func outputName(_ path: String) -> String { path == "-" ? "standard output" : path }
+
 /// Writes an output file whole, through a temporary file renamed into place (`OutputFile`); `-` is stdout.
 func writeOutput(_ path: String, _ bytes: [UInt8]) throws {
     do {
         guard path == "-" else { return try OutputFile.replace(path, with: bytes) }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw OutputFileError.writeFailed(path: "standard output", errno: Errno.current)
-            }
-            done += n
+        do {
+            try bytes.withUnsafeBytes { try writeAll(fd: 1, $0) }
+        } catch let e as Errno {
+            throw OutputFileError.writeFailed(path: "standard output", errno: e)
         }
     } catch let e as OutputFileError {
         throw Diagnostics.fail("\(e)")

@@ -33,6 +33,6 @@ struct Pprof: ParsableCommand {
         }
         try writeOutput(output, bytes)
         report(replay)
-        Diagnostics.note("wrote \(output) (\(replay.samples) samples)")
+        Diagnostics.note("wrote \(outputName(output)) (\(replay.samples) samples)")
     }
 }

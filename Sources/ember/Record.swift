@@ -56,7 +56,7 @@ struct Record: ParsableCommand {
         // One summary line, always (scripts and the benchmarks read it).
         let dropped = summary.dropped > 0 ? ", \(summary.dropped) dropped (not written)" : ""
         let old = summary.replacedOld ? " (the previous \(options.output) replaced \(options.output).old)" : ""
-        Diagnostics.note("record: \(summary.samples) samples, \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes to \(options.output) in \(formatSeconds(summary.seconds)) s\(old)")
+        Diagnostics.note("record: \(summary.samples) samples, \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes to \(outputName(options.output)) in \(formatSeconds(summary.seconds)) s\(old)")
         if summary.lost > 0 {
             Diagnostics.warning("\(summary.lost) events were lost because a ring buffer was full; use a larger -m or a lower -F")
         }

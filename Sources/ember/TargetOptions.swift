@@ -34,8 +34,9 @@ struct TargetOptions: ParsableArguments {
             }
             throw Diagnostics.fail(Suggestions.unknownOption(first, of: owner), status: 64)
         }
-        if let first = argv.first, ["dwarf", "fp", "lbr"].contains(first),
-           let at = CommandLine.arguments.firstIndex(of: first), at > 0, CommandLine.arguments[at - 1] == "-g" {
+        let all = CommandLine.arguments
+        if let first = argv.first, ["dwarf", "fp", "lbr"].contains(first), all.count >= argv.count + 1,
+           all[all.count - argv.count - 1] == "-g" {
             throw Diagnostics.fail("-g takes no value; for DWARF call graphs use --call-graph \(first)", status: 64)
         }
         if argv.first == "--" { argv.removeFirst() }
@@ -69,7 +70,9 @@ struct TargetOptions: ParsableArguments {
         var pairs: [(String, String?)] = []
         var remaining = filter[...]
         var expectEvent = false, expectFilter = false
-        for arg in CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }) {
+        // Only the options before the command: the command's own arguments may say -e or --filter too.
+        let arguments = CommandLine.arguments.dropFirst()
+        for arg in arguments.prefix(max(0, arguments.count - command.count)).prefix(while: { $0 != "--" }) {
             if expectEvent { pairs.append((arg, nil)); expectEvent = false; continue }
             if expectFilter || arg.hasPrefix("--filter=") {
                 guard !pairs.isEmpty else { throw Diagnostics.fail("--filter applies to the -e before it; give the event first") }

@@ -21,6 +21,7 @@ final class BadInputTests: XCTestCase {
         try "hello, this is not a recording\n".write(toFile: text, atomically: true, encoding: .utf8)
         try "a;b 18446744073709551615\na;c 1\n".write(toFile: overflow, atomically: true, encoding: .utf8)
         let out = ["-o", dir + "/out.data"]
+        XCTAssertEqual(mkfifo(dir + "/fifo", 0o644), 0)
         let cases: [Case] = [
             // Commands and options.
             .init(["scrpit"], 64, "unknown command 'scrpit'; did you mean 'script'?"),
@@ -60,6 +61,8 @@ final class BadInputTests: XCTestCase {
             .init(["flamegraph", "-i", text, "-o", "/dev/null"], 1, "/dev/null is a device"),
             .init(["script", "-i", dir + "/missing.data"], 1, "cannot open"),
             .init(["script", "-i", "-"], 1, "standard input is empty"),
+            .init(["script", "-i", dir + "/fifo"], 1, "not a regular file (use -i - to read a pipe)"),
+            .init(["record", "-e", "uprobe:\(dir)/fifo:f"] + out + ["--", "/bin/true"], 1, "it is not a regular file"),
             .init(["collapse", "-i", text], 1, "not a perf.data file"),
             .init(["flamegraph", "--folded", overflow, "-o", dir + "/x.svg"], 1, "the weights add up past 2^64-1"),
         ]
@@ -71,15 +74,23 @@ final class BadInputTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(c.mentions), "\(c.arguments): '\(c.mentions)' not in \(r.stderr)")
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-        XCTAssertEqual(left, ["overflow.folded", "text.data"], "a failed command leaves nothing behind")
+        XCTAssertEqual(left, ["fifo", "overflow.folded", "text.data"], "a failed command leaves nothing behind")
     }
 
     /// Help works after other options, as perf users type it, and exits 0.
     func testHelpAfterOptions() throws {
-        for arguments in [["record", "-g", "--help"], ["stat", "-e", "cs", "-h"], ["report", "--help"]] {
+        for arguments in [["record", "-g", "--help"], ["stat", "-e", "cs", "-h"], ["report", "--help"], ["help", "record"]] {
             let r = try Tool.ember(arguments)
             XCTAssertEqual(r.status, 0, "\(arguments): \(r.stderr)")
             XCTAssertTrue(r.stdout.contains("USAGE:") || r.stdout.contains("Usage:"), "\(arguments): \(r.stdout)")
         }
+    }
+
+    /// What follows the command belongs to it, even when it looks like Ember's options.
+    func testCommandArgumentsAreNotEmbersOptions() throws {
+        try requireRoot()
+        let r = try Tool.ember(["stat", "-e", "task-clock", "--", "/bin/echo", "--filter", "x", "-e", "y", "-g", "dwarf"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "--filter x -e y -g dwarf\n")
     }
 }
