@@ -31,7 +31,7 @@ final class SurvivalTests: XCTestCase {
         let dir = try Tool.scratchDirectory()
         // Early kills land in set-up (before the file exists, or before its first round); later ones at random
         // points mid-run (each failure names its delay).
-        let delays = [0.0, 0.02, 0.1] + (0..<5).map { _ in Double.random(in: 0.2...2.0) }
+        let delays = [0.0, 0.02, 0.1] + (0..<5).map { _ in Double.random(in: 0.2...3.0) }
         for (i, delay) in delays.enumerated() {
             let file = dir + "/killed\(i).data"
             let p = Process()
@@ -58,9 +58,10 @@ final class SurvivalTests: XCTestCase {
             XCTAssertEqual(ember.status, 0, ember.stderr)
             let emberSamples = ember.stdout.components(separatedBy: " cpu-clock: ").count - 1
             XCTAssertGreaterThanOrEqual(emberSamples, times.count, "Ember reads every sample perf reads, with the event's name")
-            if ran > 1.5, let first = times.first, let last = times.last {
-                // The demo starts within a few tenths of a second; beyond that at most a second may be missing.
-                XCTAssertGreaterThan(last - first, ran - 1.5, "kill after \(ran) s kept only \(last - first) s")
+            if ran > 1.8, let first = times.first, let last = times.last {
+                // The header counts what was on disk at its last update (each second, at a round's end), and the
+                // demo starts within a few tenths of a second: more than that is never missing.
+                XCTAssertGreaterThan(last - first, ran - 1.8, "kill after \(ran) s kept only \(last - first) s")
             }
         }
     }
