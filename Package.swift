@@ -15,11 +15,13 @@ let package = Package(
         .library(name: "EmberRender", targets: ["EmberRender"]),
         .library(name: "EmberRecord", targets: ["EmberRecord"]),
         .library(name: "EmberPprof", targets: ["EmberPprof"]),
+        .library(name: "EmberLatency", targets: ["EmberLatency"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Exact: Sources/EmberPprof/Generated was made by this version's protoc-gen-swift (`make proto`).
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C edge: the perf_event_open syscall, ring-buffer atomics, and a fork/exec handshake.
@@ -43,9 +45,13 @@ let package = Package(
         .target(name: "EmberPprof", dependencies: [
             "CGzip", "EmberStacks", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["profile.proto"]),
+        // Run-queue delay and off-CPU time from the sched tracepoints, with HDR histograms for percentiles.
+        .target(name: "EmberLatency", dependencies: [
+            "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "CEmberShim"]),
         .executableTarget(name: "ember", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender", "EmberPprof",
+            "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender", "EmberPprof", "EmberLatency",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.

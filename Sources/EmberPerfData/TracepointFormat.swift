@@ -15,6 +15,17 @@ public struct TracepointFormat: Sendable {
         public var isString: Bool { type.contains("char") && (name.hasSuffix("]") || type.hasSuffix("[]") || isDataLocation || isRelativeLocation) }
         /// The name without an array suffix.
         public var baseName: String { String(name.prefix { $0 != "[" }) }
+
+        /// A 1-, 2-, 4- or 8-byte integer field of a raw record, sign-extended when the field is signed; its bits
+        /// as they are otherwise. Nil when the record is too short.
+        public func integer(in raw: UnsafeRawBufferPointer) -> Int64? {
+            guard [1, 2, 4, 8].contains(size), let bytes = raw.slice(offset, size) else { return nil }
+            var v: UInt64 = 0
+            for (i, b) in bytes.enumerated() { v |= UInt64(b) << (8 * UInt64(i)) }
+            guard signed, size < 8 else { return Int64(bitPattern: v) }
+            let shift = UInt64(64 - 8 * size)
+            return Int64(bitPattern: v << shift) >> Int64(shift)
+        }
     }
 
     public var system: String
@@ -77,12 +88,9 @@ public struct TracepointFormat: Sendable {
         case _ where f.name.hasSuffix("]"):
             return hex(bytes)
         case 1, 2, 4, 8:
-            var v: UInt64 = 0
-            for (i, b) in bytes.enumerated() { v |= UInt64(b) << (8 * UInt64(i)) }
-            if f.signed {
-                let shift = UInt64(64 - 8 * f.size)
-                return String(Int64(bitPattern: v << shift) >> Int64(shift))
-            }
+            guard let value = f.integer(in: raw) else { return "" }
+            if f.signed { return String(value) }
+            let v = UInt64(bitPattern: value)
             let name = f.baseName
             let isAddress = f.type.contains("*") || name == "ip" || name == "addr" || name.hasSuffix("_ip") || name.hasSuffix("_addr")
             return isAddress ? "0x" + String(v, radix: 16) : String(v)

@@ -67,6 +67,8 @@ public struct RecordSummary: Sendable {
     /// An existing FILE.old was replaced by the previous FILE.
     public var replacedOld = false
     public var seconds: Double = 0
+    /// The command's process id, when recording ran one.
+    public var commandPID: Int32?
     /// The command's exit status (128 + signal when killed); 0 without a command.
     public var exitStatus: Int32 = 0
     /// Things worth saying once (fallbacks, why the recording stopped early).

@@ -69,6 +69,7 @@ public final class Recorder {
         if options.callGraph == .framePointer, groups.count == 1 { framePointerLayout = SampleLayout(attr: group.attr) }
 
         let start = monotonicSeconds()
+        summary.commandPID = workload?.pid
         do {
             try workload?.start()
         } catch {

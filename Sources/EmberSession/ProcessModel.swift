@@ -34,6 +34,8 @@ public final class ProcessModel {
     public private(set) var dsos: [Dso] = []
     private var dsoByPath: [String: Int] = [:]
     private var threads: [Int32: Thread] = [:]
+    /// Each process's parent, from the FORK records that created processes during the recording.
+    private var parents: [Int32: Int32] = [:]
     private var processes: [Int32: Process] = [:]
     public let kernelDso: Int
     /// Where the recorded kernel's `_text` was (its MMAP record), to relocate kernel addresses after a reboot.
@@ -75,6 +77,7 @@ public final class ProcessModel {
                 threads[f.tid] = Thread(pid: f.pid, comm: parentComm)
             }
             if f.pid != f.ppid {
+                parents[f.pid] = f.ppid
                 // A new process starts with a copy of its parent's address space (or nothing, if the parent
                 // predates the recording), never with whatever an earlier process of the same pid had.
                 processes[f.pid] = processes[f.ppid].map(Process.init(copying:)) ?? Process()
@@ -102,6 +105,20 @@ public final class ProcessModel {
         let pageOffset = dsos[dso].hasFileOffsets ? m.pageOffset : m.start
         p.maps.insert(Mapping(start: m.start, end: m.start &+ m.length, pageOffset: pageOffset, dso: dso))
         if p.exeDso == nil, dsos[dso].hasFileOffsets, !dsos[dso].isVDSO { p.exeDso = dso }
+    }
+
+    /// What the recording says of a thread: its process and name.
+    public func thread(_ tid: Int32) -> Thread? { threads[tid] }
+
+    /// Whether process `pid` is `root` or was forked, directly or not, from it during the recording.
+    public func isDescendant(_ pid: Int32, of root: Int32) -> Bool {
+        var current = pid
+        for _ in 0..<64 {
+            if current == root { return true }
+            guard let parent = parents[current] else { return false }
+            current = parent
+        }
+        return false
     }
 
     /// The thread's name, or perf's `:tid` when none was recorded.

@@ -8,7 +8,7 @@ struct Ember: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ember",
         abstract: "A Linux profiler: record with perf_event_open, then script, collapse and flame graphs.",
-        subcommands: [Record.self, Script.self, Collapse.self, FlameGraphCommand.self, Report.self, Pprof.self, Stat.self, List.self]
+        subcommands: [Record.self, Script.self, Collapse.self, FlameGraphCommand.self, Report.self, Pprof.self, Stat.self, Latency.self, List.self]
     )
 
     /// ArgumentParser's parsing, with every usage error as one `ember: error:` line that names the nearest

@@ -38,8 +38,12 @@ extension DemangleStyle: ExpressibleByArgument {}
 
 /// Opens a recording for a reading command, turning failures into one-line errors.
 func openReplay(_ path: String, symbols: SymbolFlags) throws -> Replay {
+    try openReplay(path, options: symbols.options)
+}
+
+func openReplay(_ path: String, options: SymbolOptions) throws -> Replay {
     do {
-        return try Replay(path: path, symbols: symbols.options)
+        return try Replay(path: path, symbols: options)
     } catch let e as PerfDataError {
         switch e {
         case .cannotOpen:

@@ -36,6 +36,7 @@ struct Record: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "No progress line.")
     var quiet = false
 
+    @OptionGroup var events: EventOptions
     @OptionGroup var target: TargetOptions
 
     mutating func run() throws {
@@ -45,24 +46,7 @@ struct Record: ParsableCommand {
         } catch let message as UsageProblem {
             throw Diagnostics.fail(message.text)
         }
-        let summary: RecordSummary
-        do {
-            summary = try Recorder(options: options).run()
-        } catch {
-            let e = RecordError(wrapping: error)
-            throw Diagnostics.fail(e.description, status: e.exitStatus)
-        }
-        for note in summary.notes { Diagnostics.note(note) }
-        // One summary line, always (scripts and the benchmarks read it).
-        let dropped = summary.dropped > 0 ? ", \(summary.dropped) dropped (not written)" : ""
-        let old = summary.replacedOld ? " (the previous \(options.output) replaced \(options.output).old)" : ""
-        Diagnostics.note("record: \(summary.samples) samples, \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes to \(outputName(options.output)) in \(formatSeconds(summary.seconds)) s\(old)")
-        if summary.lost > 0 {
-            Diagnostics.warning("\(summary.lost) events were lost because a ring buffer was full; use a larger -m or a lower -F")
-        }
-        if summary.throttled > 0 {
-            Diagnostics.warning("the kernel throttled sampling \(summary.throttled) times (kernel.perf_event_max_sample_rate); samples are missing for those periods")
-        }
+        let summary = try Record.record(options)
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
         if summary.writeFailed { throw ExitCode(1) }
     }
@@ -71,7 +55,7 @@ struct Record: ParsableCommand {
 
     private func makeOptions() throws -> RecordOptions {
         var options = RecordOptions(target: try target.target(verb: "record", owner: Record.self))
-        options.events = try target.events(defaults: ["cpu-clock"])
+        options.events = try events.events(defaults: ["cpu-clock"], command: target.command)
         if frequency != nil && period != nil { throw UsageProblem(text: "-F and -c both set the sampling rate; use one") }
         if let frequency {
             guard frequency > 0 else { throw UsageProblem(text: "-F must be at least 1 sample per second (got \(frequency))") }
@@ -105,6 +89,28 @@ struct Record: ParsableCommand {
 }
 
 extension Record {
+    /// Runs a recording and prints its notes and its one summary line (scripts and the benchmarks read it).
+    static func record(_ options: RecordOptions) throws -> RecordSummary {
+        let summary: RecordSummary
+        do {
+            summary = try Recorder(options: options).run()
+        } catch {
+            let e = RecordError(wrapping: error)
+            throw Diagnostics.fail(e.description, status: e.exitStatus)
+        }
+        for note in summary.notes { Diagnostics.note(note) }
+        let dropped = summary.dropped > 0 ? ", \(summary.dropped) dropped (not written)" : ""
+        let old = summary.replacedOld ? " (the previous \(options.output) replaced \(options.output).old)" : ""
+        Diagnostics.note("record: \(summary.samples) samples, \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes to \(outputName(options.output)) in \(formatSeconds(summary.seconds)) s\(old)")
+        if summary.lost > 0 {
+            Diagnostics.warning("\(summary.lost) events were lost because a ring buffer was full; use a larger -m or a lower -F")
+        }
+        if summary.throttled > 0 {
+            Diagnostics.warning("the kernel throttled sampling \(summary.throttled) times (kernel.perf_event_max_sample_rate); samples are missing for those periods")
+        }
+        return summary
+    }
+
     /// The kernel's cap on one ring's data pages that Ember accepts (4 GiB per CPU).
     static let maxPages = 1 << 20
 

@@ -15,10 +15,11 @@ struct Stat: ParsableCommand {
             """
     )
 
+    @OptionGroup var eventOptions: EventOptions
     @OptionGroup var target: TargetOptions
 
     func run() throws {
-        let events = try target.events(defaults: ["task-clock"])
+        let events = try eventOptions.events(defaults: ["task-clock"], command: target.command)
         let what = try target.target(verb: "count", owner: Stat.self)
         let result: Counter.Result
         do {

@@ -2,14 +2,8 @@ import ArgumentParser
 import EmberKernel
 import EmberRecord
 
-/// What `record` and `stat` watch: a command, running processes or every CPU, for how long; and their events.
+/// What `record`, `stat` and `latency` watch: a command, running processes or every CPU, for how long.
 struct TargetOptions: ParsableArguments {
-    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("An event (repeatable): cpu-clock (default for record), task-clock, page-faults, context-switches, cycles, instructions; SYSTEM:TRACEPOINT (globs: sched:*); uprobe:BINARY:SYMBOL[+OFF], uprobe:BINARY:0xOFFSET, uretprobe:BINARY:SYMBOL; usdt:BINARY:PROVIDER:NAME; kprobe:FUNCTION[+OFF], kretprobe:FUNCTION.", valueName: "event"))
-    var event: [String] = []
-
-    @Option(help: "A tracepoint or probe filter for the -e before it (the kernel's filter syntax: 'prev_pid != 0 && next_comm ~ \"ka*\"').")
-    var filter: [String] = []
-
     @Option(name: [.customShort("p"), .customLong("pid")], parsing: .unconditional, help: "Running processes: PID[,PID...].")
     var pids: String?
 
@@ -62,10 +56,19 @@ struct TargetOptions: ParsableArguments {
         guard !argv.isEmpty else { throw Diagnostics.fail("nothing to \(verb); give a command after --, -p PID or -a") }
         return .command(argv)
     }
+}
+
+/// The events `record` and `stat` open: `-e EVENT`, each with the `--filter` after it.
+struct EventOptions: ParsableArguments {
+    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("An event (repeatable): cpu-clock (default for record), task-clock, page-faults, context-switches, cycles, instructions; SYSTEM:TRACEPOINT (globs: sched:*); uprobe:BINARY:SYMBOL[+OFF], uprobe:BINARY:0xOFFSET, uretprobe:BINARY:SYMBOL; usdt:BINARY:PROVIDER:NAME; kprobe:FUNCTION[+OFF], kretprobe:FUNCTION.", valueName: "event"))
+    var event: [String] = []
+
+    @Option(help: "A tracepoint or probe filter for the -e before it (the kernel's filter syntax: 'prev_pid != 0 && next_comm ~ \"ka*\"').")
+    var filter: [String] = []
 
     /// The events, each with the `--filter` that follows it on the command line (as in perf); `defaults` when no
     /// `-e` was given.
-    func events(defaults: [String]) throws -> [(request: EventRequest, filter: String?)] {
+    func events(defaults: [String], command: [String]) throws -> [(request: EventRequest, filter: String?)] {
         if event.isEmpty && !filter.isEmpty { throw Diagnostics.fail("--filter applies to the -e before it; give the event first") }
         var pairs: [(String, String?)] = []
         var remaining = filter[...]

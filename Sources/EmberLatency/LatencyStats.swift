@@ -1,0 +1,48 @@
+import Histogram
+
+/// What a latency row measures.
+public enum LatencyKind: String, Sendable, CaseIterable {
+    /// Run-queue delay: runnable (woken, or preempted) until switched in.
+    case sched
+    /// Off-CPU time: blocked (switched out not runnable) until switched in again.
+    case offcpu
+}
+
+/// The durations of one kind of wait for one thread or process: exact count, total and maximum, and an HDR
+/// histogram (three significant digits) for the percentiles, so memory stays fixed however many events arrive.
+public struct LatencyStats: Sendable {
+    public private(set) var count: UInt64 = 0
+    public private(set) var totalNs: UInt64 = 0
+    public private(set) var maxNs: UInt64 = 0
+    /// Waits that started but never ended within the recording (the thread exited, the recording stopped).
+    public var unfinished: UInt64 = 0
+    private var histogram: Histogram<UInt32>
+
+    public init() {
+        // One second to start with, grown as longer waits arrive: about 80 KB a row.
+        histogram = Histogram(lowestDiscernibleValue: 1, highestTrackableValue: 1_000_000_000, numberOfSignificantValueDigits: .three)
+        histogram.autoResize = true
+    }
+
+    public mutating func record(_ ns: UInt64) {
+        count += 1
+        totalNs &+= ns
+        maxNs = max(maxNs, ns)
+        _ = histogram.record(max(ns, 1))
+    }
+
+    public mutating func add(_ other: LatencyStats) {
+        count += other.count
+        totalNs &+= other.totalNs
+        maxNs = max(maxNs, other.maxNs)
+        unfinished += other.unfinished
+        histogram.add(other.histogram)
+    }
+
+    /// The value at `percentile` (0 to 100), within the histogram's 0.1%; the exact maximum at 100.
+    public func percentile(_ percentile: Double) -> UInt64 {
+        count == 0 ? 0 : min(histogram.valueAtPercentile(percentile), maxNs)
+    }
+
+    public var averageNs: UInt64 { count == 0 ? 0 : totalNs / count }
+}

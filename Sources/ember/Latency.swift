@@ -1,0 +1,135 @@
+import ArgumentParser
+import EmberKernel
+import EmberLatency
+import EmberRecord
+import EmberRender
+import EmberStacks
+import EmberSymbols
+
+struct Latency: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Where processes wait: run-queue delay and off-CPU time per process and thread, with percentiles.",
+        discussion: """
+            Records the sched tracepoints on every CPU (a command's process tree, or -p processes, are reported),
+            or reads a recording with -i (Ember's, or perf sched record's; -p then picks the processes).
+            Examples:
+              ember latency -- ./server --port 8080
+              ember latency --sched --per-thread -p 1234 --duration 10
+              ember latency -i perf.data --json
+            """
+    )
+
+    @Option(name: [.customShort("i"), .long], help: "Report on this recording instead of recording.")
+    var input: String?
+
+    @Option(name: [.customShort("o"), .long], help: "Where to record.")
+    var output = "latency.data"
+
+    @Flag(help: "Run-queue delay: from becoming runnable (a wakeup, or preemption) to running.")
+    var sched = false
+
+    @Flag(help: "Off-CPU time: from blocking to running again.")
+    var offcpu = false
+
+    @Flag(name: .customLong("per-thread"), help: "A row per thread under each process.")
+    var perThread = false
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    @Option(help: "Only processes with these names (comma-separated) in the report.")
+    var comm: String?
+
+    @Option(help: "Leave out waits shorter than this (such as 50us, 2ms, 1s).")
+    var min: String?
+
+    @Option(parsing: .unconditional, help: "Only the N processes that waited longest.")
+    var top: Int?
+
+    @OptionGroup var target: TargetOptions
+
+    func validate() throws {
+        if let top, top < 1 { throw ValidationError("--top must be at least 1 (got \(top))") }
+    }
+
+    func run() throws {
+        let kinds: Set<LatencyKind> = sched || offcpu ? Set([sched ? .sched : nil, offcpu ? .offcpu : nil].compactMap { $0 }) : [.sched, .offcpu]
+        let minimum = try min.map(Latency.nanoseconds) ?? 0
+        var pids: [Int32]?
+        var root: Int32?
+        var status: Int32 = 0
+        let path: String
+        if let input {
+            guard target.command.isEmpty, !target.allCPUs, target.duration == nil else {
+                throw Diagnostics.fail("-i reads a recording; give either -i FILE or what to record (-- CMD, -p PID, -a)")
+            }
+            // With a recording, -p chooses the processes to report.
+            pids = try target.pids.map { try Latency.pidList($0) }
+            path = input
+        } else {
+            var options = RecordOptions(target: try target.target(verb: "record", owner: Latency.self))
+            // Wakeups come from other processes: the sched tracepoints are recorded on every CPU, and the report
+            // keeps to what was asked for.
+            switch options.target {
+            case .command(let argv): options.target = .allCPUs(command: argv)
+            case .processes(let list):
+                pids = list
+                options.target = .allCPUs(command: nil)
+                if target.duration == nil { Diagnostics.note("recording until Ctrl-C (or use --duration SECONDS)") }
+            case .allCPUs: break
+            }
+            do {
+                options.events = try SchedLatency.events.map { (try EventRequest.parse($0), nil) }
+            } catch {
+                throw Diagnostics.fail("\(error)")
+            }
+            options.callGraph = .framePointer
+            options.output = output
+            options.duration = target.duration
+            options.progress = false
+            options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
+            let summary = try Record.record(options)
+            root = summary.commandPID
+            status = summary.exitStatus
+            path = output
+        }
+        let replay = try openReplay(path, options: SymbolOptions())
+        var analysis = SchedLatency(kinds: kinds, minimumNs: minimum)
+        do {
+            try analysis.read(replay)
+        } catch let e as LatencyError {
+            throw Diagnostics.fail("\(path): \(e)")
+        }
+        let names = comm.map { Set($0.split(separator: ",").map(String.init)) }
+        let latency = LatencyReport(
+            recording: path, durationNs: analysis.lastTime &- (analysis.firstTime ?? analysis.lastTime),
+            lostEvents: replay.lostRecords, threads: analysis.threads, model: replay.model, perThread: perThread, top: top
+        ) { pid, name in
+            if let root, !replay.model.isDescendant(pid, of: root) { return false }
+            if let pids, !pids.contains(pid) { return false }
+            if let names, !names.contains(name) { return false }
+            return true
+        }
+        let out = TextOutput(fd: 1)
+        out.write(json ? latency.json : latency.text)
+        try finishOutput(out)
+        report(replay)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// `50us`, `2ms`, `1.5s`, `800ns` (µs also as `µs`).
+    static func nanoseconds(_ text: String) throws -> UInt64 {
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let v = Double(text.dropLast(suffix.count)), v >= 0, v.isFinite { return UInt64(v * scale) }
+        }
+        throw Diagnostics.fail("--min \(text) is not a duration; give a number and a unit: 800ns, 50us, 2ms, 1s")
+    }
+
+    static func pidList(_ text: String) throws -> [Int32] {
+        try text.split(separator: ",").map {
+            guard let pid = Int32($0), pid > 0 else { throw Diagnostics.fail("'\($0)' is not a PID; give a comma-separated list of process ids") }
+            return pid
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+
+/// `ember latency` against ground truth: the kernel's own schedstat totals, `perf sched latency` on perf's
+/// recording, and a sleeper whose off-CPU time is known.
+final class LatencyTests: XCTestCase {
+    private func hogs() throws -> String {
+        try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/hogs.c").path, name: "hogs", flags: ["-O2", "-pthread"])
+    }
+
+    /// Per-thread sched rows from `--json --per-thread` output: tid -> (count, total, max).
+    private func threadRows(_ json: String, kind: String) throws -> [Int: (count: Int, total: Double, max: Double)] {
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        var out: [Int: (Int, Double, Double)] = [:]
+        for row in try XCTUnwrap(object["rows"] as? [[String: Any]]) where row["kind"] as? String == kind {
+            guard let tid = row["tid"] as? Int else { continue }
+            out[tid] = (row["count"] as? Int ?? 0, (row["total_ns"] as? NSNumber)?.doubleValue ?? 0, (row["max_ns"] as? NSNumber)?.doubleValue ?? 0)
+        }
+        return out
+    }
+
+    /// Four CPU hogs on two cores: each thread's run-queue total agrees with its schedstat run delay within 5%.
+    func testRunQueueDelayAgreesWithSchedstat() throws {
+        try requireRoot()
+        let hogs = try hogs()
+        let dir = try Tool.scratchDirectory()
+        let truth = dir + "/schedstat.txt"
+        let r = try Tool.ember(["latency", "--sched", "--per-thread", "--json", "-o", dir + "/lat.data", "--", hogs, "4", "300", truth])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try threadRows(r.stdout, kind: "sched")
+        let expected = try String(contentsOfFile: truth, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        XCTAssertEqual(expected.count, 4)
+        for line in expected {
+            let tid = Int(line[0])!, delay = Double(line[1])!
+            let measured = try XCTUnwrap(rows[tid], "no row for thread \(tid)").total
+            XCTAssertEqual(measured, delay, accuracy: max(delay * 0.05, 2e6), "thread \(tid): Ember \(measured) ns, schedstat \(delay) ns")
+        }
+    }
+
+    /// On perf's own `perf sched record` file: the same switches (within the one first wake-up perf leaves out)
+    /// and the same maximum delay as `perf sched latency` for every busy thread.
+    func testPerfSchedRecordAgreesWithPerfSchedLatency() throws {
+        try requireRoot()
+        try requirePerf()
+        let hogs = try hogs()
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/perf.data"
+        XCTAssertEqual(try Tool.perf(["sched", "record", "-o", file, "--", hogs, "4", "300", dir + "/out.txt"]).status, 0)
+        let perf = try Tool.perf(["sched", "latency", "-i", file, "-p"])
+        let r = try Tool.ember(["latency", "-i", file, "--sched", "--per-thread", "--json", "--comm", "hogs"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try threadRows(r.stdout, kind: "sched")
+        var checked = 0
+        // "  hogs:3774  |  300.033 ms |  193 | avg:   1.619 ms | max:   4.599 ms | ..."
+        for line in perf.stdout.split(separator: "\n") where line.contains("hogs:") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count > 4, let tid = Int(cells[0].split(separator: ":").last ?? ""), let switches = Int(cells[2]),
+                  switches > 10 else { continue }
+            let maxMs = Double(cells[4].split(separator: " ").dropFirst().first ?? "") ?? -1
+            let row = try XCTUnwrap(rows[tid], "no row for thread \(tid)")
+            XCTAssertLessThanOrEqual(abs(row.count - switches), 1, "thread \(tid): \(row.count) vs perf's \(switches) switches")
+            XCTAssertEqual(row.max / 1e6, maxMs, accuracy: 0.01, "thread \(tid): max delay")
+            checked += 1
+        }
+        XCTAssertEqual(checked, 4, perf.stdout)
+    }
+
+    /// A command that sleeps 300 ms is off CPU for that long, and the report keeps to the command's processes.
+    func testOffCPUTimeOfASleeper() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let r = try Tool.ember(["latency", "--offcpu", "--json", "-o", dir + "/lat.data", "--", "/bin/sleep", "0.3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let rows = try XCTUnwrap(object["rows"] as? [[String: Any]])
+        XCTAssertEqual(Set(rows.compactMap { $0["comm"] as? String }), ["sleep"], "only the command's process")
+        let total = try XCTUnwrap((rows.first { $0["kind"] as? String == "offcpu" }?["total_ns"] as? NSNumber)?.doubleValue)
+        XCTAssertEqual(total, 3e8, accuracy: 3e8 * 0.05)
+    }
+
+    func testLatencyErrors() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let plain = dir + "/plain.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", plain, "--", "/bin/true"]).status, 0)
+        for (arguments, mention) in [
+            (["latency", "-i", plain], "has no sched:sched_switch events; record them with 'ember latency -- CMD'"),
+            (["latency", "-i", plain, "--min", "5"], "--min 5 is not a duration"),
+            (["latency", "-i", plain, "-a"], "-i reads a recording"),
+            (["latency", "--top", "0", "-i", plain], "--top must be at least 1"),
+        ] {
+            let r = try Tool.ember(arguments)
+            XCTAssertNotEqual(r.status, 0, "\(arguments)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("ember: error:") }.count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(mention), "\(arguments): \(r.stderr)")
+        }
+    }
+}
