@@ -9,7 +9,7 @@ RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product ember
 SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils
 TRACEFS := /sys/kernel/tracing
 
-.PHONY: profile test fuzz build deps demo bench proto clean
+.PHONY: profile test fuzz build deps demo bench proto syscalls clean
 
 # Installs what is missing (as root), builds release, records the demo (built without frame pointers, so its
 # stacks need DWARF unwinding) with call graphs, writes flame.svg and prints the top functions with their callers.
@@ -86,6 +86,10 @@ proto:
 	@mkdir -p $(PPROF_DIR)/Generated
 	protoc --plugin=$(PROTOC_GEN_SWIFT) --swift_out=$(PPROF_DIR)/Generated \
 		--swift_opt=Visibility=Public --proto_path=$(PPROF_DIR) profile.proto
+
+# Regenerates the committed syscall name table from linux-libc-dev's headers (CI never runs this).
+syscalls:
+	python3 Scripts/syscall-table.py Sources/EmberLatency/SyscallNames.swift
 
 clean:
 	rm -rf $(BUILD) Benchmarks/.build demo.data demo.data.old flame.svg

@@ -3,14 +3,12 @@ import EmberSession
 /// Latency rows per process (and per thread), sorted by total wait, as text or as JSON.
 public struct LatencyReport {
     public struct Row {
-        public var kind: LatencyKind
+        public var key: LatencyKey
         public var pid: Int32
         /// nil for the whole process.
         public var tid: Int32?
         public var comm: String
         public var stats: LatencyStats
-
-        public var name: String { kind == .sched ? "runqueue" : "offcpu" }
     }
 
     public var recording: String
@@ -21,27 +19,25 @@ public struct LatencyReport {
 
     /// Groups per-thread stats into process rows (threads of unknown process stand alone), keeps the processes
     /// `include` accepts, and orders processes by their total wait.
-    public init(recording: String, durationNs: UInt64, lostEvents: UInt64, threads: [Int32: [LatencyKind: LatencyStats]],
+    public init(recording: String, durationNs: UInt64, lostEvents: UInt64, threads: [Int32: [LatencyKey: LatencyStats]],
                 model: ProcessModel, perThread: Bool, top: Int?, include: (Int32, String) -> Bool) {
         self.recording = recording
         self.durationNs = durationNs
         self.lostEvents = lostEvents
-        var byProcess: [Int32: [(tid: Int32, stats: [LatencyKind: LatencyStats])]] = [:]
+        var byProcess: [Int32: [(tid: Int32, stats: [LatencyKey: LatencyStats])]] = [:]
         for (tid, stats) in threads { byProcess[model.thread(tid)?.pid ?? tid, default: []].append((tid, stats)) }
         var blocks: [(total: UInt64, rows: [Row])] = []
         for (pid, members) in byProcess {
             let comm = model.thread(pid)?.comm ?? model.comm(tid: members[0].tid)
             guard include(pid, comm) else { continue }
             var block: [Row] = []
-            for kind in LatencyKind.allCases {
+            for key in Set(members.flatMap { $0.stats.keys }).sorted() {
                 var total = LatencyStats()
-                var present = false
-                for m in members { if let s = m.stats[kind] { total.add(s); present = true } }
-                guard present else { continue }
-                block.append(Row(kind: kind, pid: pid, tid: nil, comm: comm, stats: total))
+                for m in members { if let s = m.stats[key] { total.add(s) } }
+                block.append(Row(key: key, pid: pid, tid: nil, comm: comm, stats: total))
                 guard perThread else { continue }
                 for m in members.sorted(by: { $0.tid < $1.tid }) {
-                    if let s = m.stats[kind] { block.append(Row(kind: kind, pid: pid, tid: m.tid, comm: model.comm(tid: m.tid), stats: s)) }
+                    if let s = m.stats[key] { block.append(Row(key: key, pid: pid, tid: m.tid, comm: model.comm(tid: m.tid), stats: s)) }
                 }
             }
             blocks.append((block.filter { $0.tid == nil }.reduce(0) { $0 &+ $1.stats.totalNs }, block))
@@ -52,7 +48,7 @@ public struct LatencyReport {
 
     public var text: String {
         var out = "# \(recording): \(LatencyReport.duration(durationNs)) recorded, \(lostEvents) events lost\n"
-        let header = ["", "count", "total", "average", "p50", "p90", "p99", "p99.9", "max", "unfinished"]
+        let header = ["", "count", "total", "average", "p50", "p90", "p99", "p99.9", "max", "unfinished", "errors"]
         var pid: Int32?
         for row in rows {
             if row.pid != pid {
@@ -61,11 +57,13 @@ public struct LatencyReport {
                 out += LatencyReport.columns(header)
             }
             let s = row.stats
-            let label = row.tid.map { "  \(row.name) \($0) \(row.comm)" } ?? row.name
+            let name = row.key.kind == .function ? String(row.key.name.split(separator: "/").last ?? "") : row.key.name
+            let label = row.tid.map { "  \(name) \($0) \(row.comm)" } ?? name
             out += LatencyReport.columns([label, String(s.count), LatencyReport.duration(s.totalNs), LatencyReport.duration(s.averageNs),
                                           LatencyReport.duration(s.percentile(50)), LatencyReport.duration(s.percentile(90)),
                                           LatencyReport.duration(s.percentile(99)), LatencyReport.duration(s.percentile(99.9)),
-                                          LatencyReport.duration(s.maxNs), String(s.unfinished)])
+                                          LatencyReport.duration(s.maxNs), String(s.unfinished),
+                                          row.key.kind == .syscall ? String(s.errors) : ""])
         }
         if rows.isEmpty { out += "\nno waits recorded for the chosen processes\n" }
         return out
@@ -86,17 +84,17 @@ public struct LatencyReport {
         }
         let items = rows.map { r -> String in
             let s = r.stats
-            return "{\"kind\": \"\(r.kind.rawValue)\", \"name\": \(string(r.name)), \"pid\": \(r.pid), \"tid\": \(r.tid.map(String.init) ?? "null"), "
+            return "{\"kind\": \"\(r.key.kind.rawValue)\", \"name\": \(string(r.key.name)), \"pid\": \(r.pid), \"tid\": \(r.tid.map(String.init) ?? "null"), "
                 + "\"comm\": \(string(r.comm)), \"count\": \(s.count), \"total_ns\": \(s.totalNs), \"p50_ns\": \(s.percentile(50)), "
                 + "\"p90_ns\": \(s.percentile(90)), \"p99_ns\": \(s.percentile(99)), \"p999_ns\": \(s.percentile(99.9)), "
-                + "\"max_ns\": \(s.maxNs), \"unfinished\": \(s.unfinished)}"
+                + "\"max_ns\": \(s.maxNs), \"unfinished\": \(s.unfinished), \"errors\": \(s.errors)}"
         }
         return "{\"recording\": \(string(recording)), \"duration_ns\": \(durationNs), \"lost_events\": \(lostEvents), \"rows\": [\n"
             + items.map { "  " + $0 }.joined(separator: ",\n") + "\n]}\n"
     }
 
     private static func columns(_ cells: [String]) -> String {
-        var line = cells[0].padding(toLength: 22)
+        var line = cells[0].padding(toLength: 26)
         for cell in cells.dropFirst() { line += String(repeating: " ", count: max(1, 11 - cell.count)) + cell }
         return line + "\n"
     }

@@ -1,11 +1,28 @@
 import Histogram
 
 /// What a latency row measures.
-public enum LatencyKind: String, Sendable, CaseIterable {
+public enum LatencyKind: String, Sendable, CaseIterable, Comparable {
     /// Run-queue delay: runnable (woken, or preempted) until switched in.
     case sched
     /// Off-CPU time: blocked (switched out not runnable) until switched in again.
     case offcpu
+    /// A system call, from `raw_syscalls:sys_enter` to `sys_exit`.
+    case syscall
+    /// A function, from a uprobe at its entry to the uretprobe at its return.
+    case function
+
+    public static func < (a: LatencyKind, b: LatencyKind) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// One row's identity within a thread or process: the kind and what it names (`runqueue`, `offcpu`, a syscall's
+/// name, `BINARY:SYMBOL`).
+public struct LatencyKey: Hashable, Sendable, Comparable {
+    public var kind: LatencyKind
+    public var name: String
+
+    public static func < (a: LatencyKey, b: LatencyKey) -> Bool { a.kind != b.kind ? a.kind < b.kind : a.name < b.name }
 }
 
 /// The durations of one kind of wait for one thread or process: exact count, total and maximum, and an HDR
@@ -14,8 +31,11 @@ public struct LatencyStats: Sendable {
     public private(set) var count: UInt64 = 0
     public private(set) var totalNs: UInt64 = 0
     public private(set) var maxNs: UInt64 = 0
-    /// Waits that started but never ended within the recording (the thread exited, the recording stopped).
+    /// Waits that started but never ended within the recording (the thread exited, the recording stopped), or
+    /// ended without a start in it.
     public var unfinished: UInt64 = 0
+    /// Calls that failed: system calls that returned a negative value (-errno).
+    public var errors: UInt64 = 0
     private var histogram: Histogram<UInt32>
 
     public init() {
@@ -36,6 +56,7 @@ public struct LatencyStats: Sendable {
         totalNs &+= other.totalNs
         maxNs = max(maxNs, other.maxNs)
         unfinished += other.unfinished
+        errors += other.errors
         histogram.add(other.histogram)
     }
 

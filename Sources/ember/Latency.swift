@@ -8,13 +8,14 @@ import EmberSymbols
 
 struct Latency: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Where processes wait: run-queue delay and off-CPU time per process and thread, with percentiles.",
+        abstract: "Where processes wait: run-queue delay, off-CPU time, syscalls and functions, with percentiles.",
         discussion: """
             Records the sched tracepoints on every CPU (a command's process tree, or -p processes, are reported),
             or reads a recording with -i (Ember's, or perf sched record's; -p then picks the processes).
             Examples:
               ember latency -- ./server --port 8080
               ember latency --sched --per-thread -p 1234 --duration 10
+              ember latency --syscalls --func libc:malloc -- ./app
               ember latency -i perf.data --json
             """
     )
@@ -30,6 +31,12 @@ struct Latency: ParsableCommand {
 
     @Flag(help: "Off-CPU time: from blocking to running again.")
     var offcpu = false
+
+    @Flag(help: "System calls: from raw_syscalls:sys_enter to sys_exit, by name, with their errors (negative returns).")
+    var syscalls = false
+
+    @Option(help: ArgumentHelp("A function (repeatable): from a uprobe at its entry to a uretprobe at its return, paired per thread. BINARY:SYMBOL as 'record -e uprobe:' takes it.", valueName: "binary:symbol"))
+    var `func`: [String] = []
 
     @Flag(name: .customLong("per-thread"), help: "A row per thread under each process.")
     var perThread = false
@@ -53,7 +60,15 @@ struct Latency: ParsableCommand {
     }
 
     func run() throws {
-        let kinds: Set<LatencyKind> = sched || offcpu ? Set([sched ? .sched : nil, offcpu ? .offcpu : nil].compactMap { $0 }) : [.sched, .offcpu]
+        var kinds = Set<LatencyKind>()
+        if sched { kinds.insert(.sched) }
+        if offcpu { kinds.insert(.offcpu) }
+        if syscalls { kinds.insert(.syscall) }
+        if !self.func.isEmpty { kinds.insert(.function) }
+        if kinds.isEmpty { kinds = [.sched, .offcpu] }
+        for f in self.func where f.split(separator: ":").count < 2 {
+            throw Diagnostics.fail("--func \(f): give BINARY:SYMBOL, such as --func ./app:parse_config or --func libc:malloc")
+        }
         let minimum = try min.map(Latency.nanoseconds) ?? 0
         var pids: [Int32]?
         var root: Int32?
@@ -78,12 +93,14 @@ struct Latency: ParsableCommand {
                 if target.duration == nil { Diagnostics.note("recording until Ctrl-C (or use --duration SECONDS)") }
             case .allCPUs: break
             }
+            var names: [String] = []
+            for kind in kinds.sorted() { for e in LatencyAnalysis.events(for: kind) where !names.contains(e) { names.append(e) } }
+            for f in self.func { names += ["uprobe:" + f, "uretprobe:" + f] }
             do {
-                options.events = try SchedLatency.events.map { (try EventRequest.parse($0), nil) }
+                options.events = try names.map { (try EventRequest.parse($0), nil) }
             } catch {
                 throw Diagnostics.fail("\(error)")
             }
-            options.callGraph = .framePointer
             options.output = output
             options.duration = target.duration
             options.progress = false
@@ -94,7 +111,7 @@ struct Latency: ParsableCommand {
             path = output
         }
         let replay = try openReplay(path, options: SymbolOptions())
-        var analysis = SchedLatency(kinds: kinds, minimumNs: minimum)
+        var analysis = LatencyAnalysis(kinds: kinds, minimumNs: minimum)
         do {
             try analysis.read(replay)
         } catch let e as LatencyError {
@@ -114,6 +131,9 @@ struct Latency: ParsableCommand {
         out.write(json ? latency.json : latency.text)
         try finishOutput(out)
         report(replay)
+        if analysis.missedSwitchIns > 0 {
+            Diagnostics.warning("the recording lacks the switch-in of \(analysis.missedSwitchIns) waits (the kernel leaves out some switches from an idle CPU, in perf's recordings too); their off-CPU time ends at their wake-up, and their run-queue delay counts as unfinished")
+        }
         if status != 0 { throw ExitCode(status) }
     }
 

@@ -78,6 +78,35 @@ final class LatencyTests: XCTestCase {
         XCTAssertEqual(total, 3e8, accuracy: 3e8 * 0.05)
     }
 
+    /// 200 x 1 ms, 50 x 5 ms and 10 x 20 ms of sleep through one function: --func counts exactly 260 calls with
+    /// the measured p50, p99 and maximum, --syscalls names the sleeps, and the off-CPU total is the time asleep.
+    func testSleepScheduleThroughFunctionSyscallAndOffCPU() throws {
+        try requireRoot()
+        let sleeper = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path,
+                                        name: "sleeper", flags: ["-O2", "-g"])
+        let dir = try Tool.scratchDirectory()
+        let truth = dir + "/durations.txt"
+        let r = try Tool.ember(["latency", "--offcpu", "--syscalls", "--func", sleeper + ":nap", "--json", "-o", dir + "/lat.data", "--", sleeper, truth])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let measured = try String(contentsOfFile: truth, encoding: .utf8).split(separator: "\n").compactMap { Double($0) }.sorted()
+        XCTAssertEqual(measured.count, 260)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let rows = try XCTUnwrap(object["rows"] as? [[String: Any]]).filter { $0["tid"] is NSNull }
+        func row(_ kind: String, _ name: (String) -> Bool) throws -> [String: Any] {
+            try XCTUnwrap(rows.first { $0["kind"] as? String == kind && name($0["name"] as? String ?? "") }, "no \(kind) row in \(r.stdout)")
+        }
+        func number(_ row: [String: Any], _ key: String) -> Double { (row[key] as? NSNumber)?.doubleValue ?? -1 }
+        let nap = try row("function") { $0.hasSuffix(":nap") }
+        XCTAssertEqual(nap["count"] as? Int, 260)
+        for (key, expected) in [("p50_ns", measured[measured.count / 2]), ("p99_ns", measured[Int(Double(measured.count) * 0.99)]),
+                                ("max_ns", measured.last!)] {
+            XCTAssertEqual(number(nap, key), expected, accuracy: expected * 0.1, key)
+        }
+        XCTAssertEqual(try row("syscall") { $0 == "clock_nanosleep" }["count"] as? Int, 260)
+        let asleep = measured.reduce(0, +)
+        XCTAssertEqual(number(try row("offcpu") { _ in true }, "total_ns"), asleep, accuracy: asleep * 0.05, r.stdout)
+    }
+
     func testLatencyErrors() throws {
         try requireRoot()
         let dir = try Tool.scratchDirectory()
@@ -88,6 +117,10 @@ final class LatencyTests: XCTestCase {
             (["latency", "-i", plain, "--min", "5"], "--min 5 is not a duration"),
             (["latency", "-i", plain, "-a"], "-i reads a recording"),
             (["latency", "--top", "0", "-i", plain], "--top must be at least 1"),
+            (["latency", "-i", plain, "--syscalls"], "no raw_syscalls:sys_enter/sys_exit events"),
+            (["latency", "--func", "nocolon", "-i", plain], "--func nocolon: give BINARY:SYMBOL"),
+            (["latency", "--func", "/no/such/binary:f", "--", "/bin/true"], "no binary or library '/no/such/binary'"),
+            (["latency", "--func", "/bin/true:no_such_function_ember", "--", "/bin/true"], "has no function"),
         ] {
             let r = try Tool.ember(arguments)
             XCTAssertNotEqual(r.status, 0, "\(arguments)")

@@ -1,0 +1,221 @@
+import EmberPerfData
+import EmberStacks
+
+/// Waits and calls paired per thread, in time order across CPUs (the replay merges the rings by time):
+/// - run-queue delay and off-CPU time from `sched:sched_switch`, `sched:sched_wakeup` and `sched_wakeup_new`. A
+///   thread becomes runnable at a wakeup, or at a switch that leaves it runnable (`prev_state & 0xff == 0`:
+///   preempted); it blocks at a switch that leaves it in any other state; switched in, both end;
+/// - system calls from `raw_syscalls:sys_enter` to `sys_exit` of the same number;
+/// - functions from a `uprobe:` at entry to the `uretprobe:` of the same location, through a per-thread stack so
+///   that recursion and nesting pair correctly.
+/// A start without an end, or an end without a start, is counted as unfinished, never as a duration.
+public struct LatencyAnalysis {
+    /// The tracepoints each kind records.
+    public static func events(for kind: LatencyKind) -> [String] {
+        switch kind {
+        case .sched, .offcpu: return ["sched:sched_switch", "sched:sched_wakeup", "sched:sched_wakeup_new"]
+        case .syscall: return ["raw_syscalls:sys_enter", "raw_syscalls:sys_exit"]
+        case .function: return []
+        }
+    }
+
+    private enum Handler {
+        case switchTask(prevPid: TracepointFormat.Field, prevState: TracepointFormat.Field, nextPid: TracepointFormat.Field)
+        case wakeup(pid: TracepointFormat.Field)
+        case syscallEnter(id: TracepointFormat.Field)
+        case syscallExit(id: TracepointFormat.Field, ret: TracepointFormat.Field)
+        case functionEntry(String)
+        case functionReturn(String)
+    }
+
+    /// A per-thread stack of function entries deeper than this is cut (and counted as unfinished).
+    static let maximumDepth = 1024
+
+    private var runnableSince: [Int32: UInt64] = [:]
+    private var blockedSince: [Int32: UInt64] = [:]
+    /// When a blocked thread was woken: where its off-CPU time ends if its switch-in never shows.
+    private var wokenAt: [Int32: UInt64] = [:]
+    /// Waits whose switch-in the kernel did not report (seen here for switches out of an idle CPU): off-CPU time
+    /// then ends at the wake-up, and the run-queue delay is counted as unfinished.
+    public private(set) var missedSwitchIns: UInt64 = 0
+    private var inSyscall: [Int32: (id: Int64, time: UInt64)] = [:]
+    private var calls: [Int32: [(name: String, time: UInt64)]] = [:]
+    public private(set) var threads: [Int32: [LatencyKey: LatencyStats]] = [:]
+    /// The time of the first and the last event read (perf's clock, ns).
+    public private(set) var firstTime: UInt64?
+    public private(set) var lastTime: UInt64 = 0
+    private let kinds: Set<LatencyKind>
+    private let minimumNs: UInt64
+    private var arch: String?
+
+    public init(kinds: Set<LatencyKind>, minimumNs: UInt64 = 0) {
+        self.kinds = kinds
+        self.minimumNs = minimumNs
+    }
+
+    /// Reads every event of `replay` the chosen kinds need; throws when the recording has none for a kind.
+    public mutating func read(_ replay: Replay) throws {
+        let file = replay.file
+        arch = file.string(.arch)
+        let handlers = try LatencyAnalysis.handlers(file, kinds: kinds)
+        replay.forEachSample(event: nil) { sample, index in
+            guard let handler = handlers[index] else { return }
+            if firstTime == nil { firstTime = sample.time }
+            lastTime = max(lastTime, sample.time)
+            // Every event runs in some thread's context: that thread is on a CPU now.
+            if sample.tid > 0 { running(sample.tid, at: sample.time) }
+            handle(handler, sample)
+        }
+        for tid in runnableSince.keys { finishLater(tid, LatencyKey(kind: .sched, name: "runqueue")) }
+        for tid in blockedSince.keys { finishLater(tid, LatencyKey(kind: .offcpu, name: "offcpu")) }
+        for (tid, call) in inSyscall { finishLater(tid, LatencyKey(kind: .syscall, name: SyscallNames.name(call.id, arch: arch))) }
+        for (tid, stack) in calls { for call in stack { finishLater(tid, LatencyKey(kind: .function, name: call.name)) } }
+    }
+
+    private static func handlers(_ file: PerfDataFile, kinds: Set<LatencyKind>) throws -> [Int: Handler] {
+        let formats = file.section(.tracingData).map(TracingData.formats) ?? [:]
+        var out: [Int: Handler] = [:]
+        for (i, e) in file.events.enumerated() {
+            if e.attr.type == .tracepoint, let f = formats[e.attr.config] {
+                func field(_ name: String) -> TracepointFormat.Field? { f.fields.first { $0.name == name } }
+                switch (f.system, f.name) {
+                case ("sched", "sched_switch"):
+                    if let p = field("prev_pid"), let s = field("prev_state"), let n = field("next_pid") {
+                        out[i] = .switchTask(prevPid: p, prevState: s, nextPid: n)
+                    }
+                case ("sched", "sched_wakeup"), ("sched", "sched_wakeup_new"):
+                    if let p = field("pid") { out[i] = .wakeup(pid: p) }
+                case ("raw_syscalls", "sys_enter"):
+                    if let id = field("id") { out[i] = .syscallEnter(id: id) }
+                case ("raw_syscalls", "sys_exit"):
+                    if let id = field("id"), let ret = field("ret") { out[i] = .syscallExit(id: id, ret: ret) }
+                default: break
+                }
+            } else if e.name.hasPrefix("uprobe:") {
+                out[i] = .functionEntry(String(e.name.dropFirst(7)))
+            } else if e.name.hasPrefix("uretprobe:") {
+                out[i] = .functionReturn(String(e.name.dropFirst(10)))
+            }
+        }
+        for kind in kinds.sorted() {
+            let present = out.values.contains { handler in
+                switch (kind, handler) {
+                case (.sched, .switchTask), (.offcpu, .switchTask), (.syscall, .syscallEnter), (.function, .functionReturn): return true
+                default: return false
+                }
+            }
+            guard present else { throw LatencyError.missingEvents(kind) }
+        }
+        return out
+    }
+
+    private mutating func handle(_ handler: Handler, _ sample: Sample) {
+        let time = sample.time, raw = sample.raw
+        switch handler {
+        case .switchTask(let prevPid, let prevState, let nextPid):
+            guard let prev = prevPid.integer(in: raw), let state = prevState.integer(in: raw), let next = nextPid.integer(in: raw) else { return }
+            switchTask(prev: Int32(truncatingIfNeeded: prev), state: state, next: Int32(truncatingIfNeeded: next), at: time)
+        case .wakeup(let pidField):
+            guard let pid = pidField.integer(in: raw), pid > 0 else { return }
+            let tid = Int32(truncatingIfNeeded: pid)
+            if runnableSince[tid] == nil { runnableSince[tid] = time }
+            if blockedSince[tid] != nil, wokenAt[tid] == nil { wokenAt[tid] = time }
+        case .syscallEnter(let idField):
+            guard kinds.contains(.syscall), let id = idField.integer(in: raw) else { return }
+            if let open = inSyscall[sample.tid] {
+                finishLater(sample.tid, LatencyKey(kind: .syscall, name: SyscallNames.name(open.id, arch: arch)))
+            }
+            inSyscall[sample.tid] = (id, time)
+        case .syscallExit(let idField, let retField):
+            guard kinds.contains(.syscall), var id = idField.integer(in: raw) else { return }
+            // An exit reports -1 when the call's number was rewritten on the way (x86-64's uretprobe trampoline
+            // syscall, seccomp): it ends whatever call the thread was in.
+            if id == -1, let open = inSyscall[sample.tid] { id = open.id }
+            let key = LatencyKey(kind: .syscall, name: SyscallNames.name(id, arch: arch))
+            guard let open = inSyscall.removeValue(forKey: sample.tid), open.id == id, open.time <= time else {
+                finishLater(sample.tid, key)
+                return
+            }
+            add(key, tid: sample.tid, time - open.time)
+            if let ret = retField.integer(in: raw), ret < 0 { threads[sample.tid, default: [:]][key, default: LatencyStats()].errors += 1 }
+        case .functionEntry(let name):
+            guard kinds.contains(.function) else { return }
+            var stack = calls[sample.tid, default: []]
+            if stack.count >= LatencyAnalysis.maximumDepth {
+                finishLater(sample.tid, LatencyKey(kind: .function, name: stack.removeFirst().name))
+            }
+            stack.append((name, time))
+            calls[sample.tid] = stack
+        case .functionReturn(let name):
+            guard kinds.contains(.function) else { return }
+            let key = LatencyKey(kind: .function, name: name)
+            guard var stack = calls[sample.tid], let at = stack.lastIndex(where: { $0.name == name }) else {
+                finishLater(sample.tid, key)
+                return
+            }
+            // Entries above the matching one never returned through their uretprobe (longjmp, a probe added late).
+            for lost in stack[(at + 1)...] { finishLater(sample.tid, LatencyKey(kind: .function, name: lost.name)) }
+            let start = stack[at].time
+            stack.removeSubrange(at...)
+            calls[sample.tid] = stack.isEmpty ? nil : stack
+            if start <= time { add(key, tid: sample.tid, time - start) }
+        }
+    }
+
+    /// A thread seen running (in an event's context) while it should be waiting: its switch-in was not reported.
+    private mutating func running(_ tid: Int32, at time: UInt64) {
+        guard runnableSince[tid] != nil || blockedSince[tid] != nil else { return }
+        missedSwitchIns += 1
+        if runnableSince.removeValue(forKey: tid) != nil { finishLater(tid, LatencyKey(kind: .sched, name: "runqueue")) }
+        if let start = blockedSince.removeValue(forKey: tid), kinds.contains(.offcpu) {
+            let end = wokenAt[tid] ?? time
+            if start <= end { add(LatencyKey(kind: .offcpu, name: "offcpu"), tid: tid, end - start) }
+        }
+        wokenAt[tid] = nil
+    }
+
+    private mutating func switchTask(prev: Int32, state: Int64, next: Int32, at time: UInt64) {
+        if prev > 0 {
+            if state & 0xff == 0 {
+                runnableSince[prev] = time
+            } else {
+                runnableSince[prev] = nil
+                blockedSince[prev] = time
+                wokenAt[prev] = nil
+            }
+        }
+        guard next > 0 else { return }
+        if let start = runnableSince.removeValue(forKey: next), start <= time, kinds.contains(.sched) {
+            add(LatencyKey(kind: .sched, name: "runqueue"), tid: next, time - start)
+        }
+        if let start = blockedSince.removeValue(forKey: next), start <= time, kinds.contains(.offcpu) {
+            add(LatencyKey(kind: .offcpu, name: "offcpu"), tid: next, time - start)
+        }
+        wokenAt[next] = nil
+    }
+
+    private mutating func add(_ key: LatencyKey, tid: Int32, _ ns: UInt64) {
+        guard ns >= minimumNs else { return }
+        threads[tid, default: [:]][key, default: LatencyStats()].record(ns)
+    }
+
+    private mutating func finishLater(_ tid: Int32, _ key: LatencyKey) {
+        guard kinds.contains(key.kind) else { return }
+        threads[tid, default: [:]][key, default: LatencyStats()].unfinished += 1
+    }
+}
+
+public enum LatencyError: Error, CustomStringConvertible {
+    case missingEvents(LatencyKind)
+
+    public var description: String {
+        switch self {
+        case .missingEvents(.sched), .missingEvents(.offcpu):
+            return "the recording has no sched:sched_switch events; record them with 'ember latency -- CMD' (or perf sched record)"
+        case .missingEvents(.syscall):
+            return "the recording has no raw_syscalls:sys_enter/sys_exit events; record them with 'ember latency --syscalls -- CMD'"
+        case .missingEvents(.function):
+            return "the recording has no uprobe/uretprobe pair; record one with 'ember latency --func BINARY:SYMBOL -- CMD'"
+        }
+    }
+}
