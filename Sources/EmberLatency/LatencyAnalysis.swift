@@ -38,6 +38,8 @@ public struct LatencyAnalysis {
     /// Waits whose switch-in the kernel did not report (seen here for switches out of an idle CPU): off-CPU time
     /// then ends at the wake-up, and the run-queue delay is counted as unfinished.
     public private(set) var missedSwitchIns: UInt64 = 0
+    /// Threads with a wait or call under way when events were lost: those were dropped, not measured.
+    public private(set) var threadsAffectedByLoss = Set<Int32>()
     private var inSyscall: [Int32: (id: Int64, time: UInt64)] = [:]
     private var calls: [Int32: [(name: String, time: UInt64)]] = [:]
     public private(set) var threads: [Int32: [LatencyKey: LatencyStats]] = [:]
@@ -58,7 +60,7 @@ public struct LatencyAnalysis {
         let file = replay.file
         arch = file.string(.arch)
         let handlers = try LatencyAnalysis.handlers(file, kinds: kinds)
-        replay.forEachSample(event: nil) { sample, index in
+        replay.forEachSample(event: nil, lost: { time in dropPending(before: time) }) { sample, index in
             guard let handler = handlers[index] else { return }
             if firstTime == nil { firstTime = sample.time }
             lastTime = max(lastTime, sample.time)
@@ -111,12 +113,14 @@ public struct LatencyAnalysis {
 
     private mutating func handle(_ handler: Handler, _ sample: Sample) {
         let time = sample.time, raw = sample.raw
+        let scheduling = kinds.contains(.sched) || kinds.contains(.offcpu)
         switch handler {
         case .switchTask(let prevPid, let prevState, let nextPid):
-            guard let prev = prevPid.integer(in: raw), let state = prevState.integer(in: raw), let next = nextPid.integer(in: raw) else { return }
+            guard scheduling, let prev = prevPid.integer(in: raw), let state = prevState.integer(in: raw),
+                  let next = nextPid.integer(in: raw) else { return }
             switchTask(prev: Int32(truncatingIfNeeded: prev), state: state, next: Int32(truncatingIfNeeded: next), at: time)
         case .wakeup(let pidField):
-            guard let pid = pidField.integer(in: raw), pid > 0 else { return }
+            guard scheduling, let pid = pidField.integer(in: raw), pid > 0 else { return }
             let tid = Int32(truncatingIfNeeded: pid)
             if runnableSince[tid] == nil { runnableSince[tid] = time }
             if blockedSince[tid] != nil, wokenAt[tid] == nil { wokenAt[tid] = time }
@@ -160,6 +164,22 @@ public struct LatencyAnalysis {
             calls[sample.tid] = stack.isEmpty ? nil : stack
             if start <= time { add(key, tid: sample.tid, time - start) }
         }
+    }
+
+    /// Events were lost: any wait or call under way may have lost its end (or its start was followed by a lost
+    /// restart), so none of them is measured; the threads they belong to are counted.
+    private mutating func dropPending(before time: UInt64) {
+        var affected = Set<Int32>()
+        affected.formUnion(runnableSince.keys)
+        affected.formUnion(blockedSince.keys)
+        affected.formUnion(inSyscall.keys)
+        affected.formUnion(calls.keys)
+        threadsAffectedByLoss.formUnion(affected)
+        runnableSince.removeAll()
+        blockedSince.removeAll()
+        wokenAt.removeAll()
+        inSyscall.removeAll()
+        calls.removeAll()
     }
 
     /// A thread seen running (in an event's context) while it should be waiting: its switch-in was not reported.

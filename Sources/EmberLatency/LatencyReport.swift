@@ -46,7 +46,7 @@ public struct LatencyReport {
         rows = blocks.prefix(top ?? Int.max).flatMap(\.rows)
     }
 
-    public var text: String {
+    public func text(histograms: Bool) -> String {
         var out = "# \(recording): \(LatencyReport.duration(durationNs)) recorded, \(lostEvents) events lost\n"
         let header = ["", "count", "total", "average", "p50", "p90", "p99", "p99.9", "max", "unfinished", "errors"]
         var pid: Int32?
@@ -64,6 +64,7 @@ public struct LatencyReport {
                                           LatencyReport.duration(s.percentile(99)), LatencyReport.duration(s.percentile(99.9)),
                                           LatencyReport.duration(s.maxNs), String(s.unfinished),
                                           row.key.kind == .syscall ? String(s.errors) : ""])
+            if histograms { out += LatencyReport.histogram(s) }
         }
         if rows.isEmpty { out += "\nno waits recorded for the chosen processes\n" }
         return out
@@ -87,10 +88,25 @@ public struct LatencyReport {
             return "{\"kind\": \"\(r.key.kind.rawValue)\", \"name\": \(string(r.key.name)), \"pid\": \(r.pid), \"tid\": \(r.tid.map(String.init) ?? "null"), "
                 + "\"comm\": \(string(r.comm)), \"count\": \(s.count), \"total_ns\": \(s.totalNs), \"p50_ns\": \(s.percentile(50)), "
                 + "\"p90_ns\": \(s.percentile(90)), \"p99_ns\": \(s.percentile(99)), \"p999_ns\": \(s.percentile(99.9)), "
-                + "\"max_ns\": \(s.maxNs), \"unfinished\": \(s.unfinished), \"errors\": \(s.errors)}"
+                + "\"max_ns\": \(s.maxNs), \"unfinished\": \(s.unfinished), \"errors\": \(s.errors), \"histogram\": ["
+                + s.log2Buckets.map { "[\($0.lowNs), \($0.highNs), \($0.count)]" }.joined(separator: ", ") + "]}"
         }
         return "{\"recording\": \(string(recording)), \"duration_ns\": \(durationNs), \"lost_events\": \(lostEvents), \"rows\": [\n"
             + items.map { "  " + $0 }.joined(separator: ",\n") + "\n]}\n"
+    }
+
+    /// BCC's shape: `     usecs               : count     distribution`, then `low -> high : n |****   |`.
+    static func histogram(_ stats: LatencyStats) -> String {
+        let buckets = stats.log2Buckets
+        guard let most = buckets.map(\.count).max(), most > 0 else { return "" }
+        var out = "\n" + "usecs".leftPadded(15) + String(repeating: " ", count: 15) + ": count     distribution\n"
+        for b in buckets {
+            let stars = Int((Double(b.count) * 40 / Double(most)).rounded(.down))
+            let bar = String(repeating: "*", count: stars) + String(repeating: " ", count: 40 - stars)
+            out += String(b.lowNs / 1000).leftPadded(15) + " -> " + String(b.highNs / 1000).padding(toLength: 11)
+                + ": " + String(b.count).padding(toLength: 9) + "|" + bar + "|\n"
+        }
+        return out + "\n"
     }
 
     private static func columns(_ cells: [String]) -> String {
@@ -123,4 +139,5 @@ public struct LatencyReport {
 
 extension String {
     fileprivate func padding(toLength n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
+    fileprivate func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
 }

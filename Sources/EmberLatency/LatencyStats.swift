@@ -66,4 +66,20 @@ public struct LatencyStats: Sendable {
     }
 
     public var averageNs: UInt64 { count == 0 ? 0 : totalNs / count }
+
+    /// Log2 buckets in microseconds, as BCC prints them (0-1, 2-3, 4-7, ... µs): each bucket's range in ns and
+    /// its count, from the first to the last non-empty one.
+    public var log2Buckets: [(lowNs: UInt64, highNs: UInt64, count: UInt64)] {
+        guard count > 0 else { return [] }
+        var out: [(UInt64, UInt64, UInt64)] = []
+        var low: UInt64 = 0, high: UInt64 = 1
+        while low <= maxNs / 1000 {
+            let n = histogram.count(within: (low * 1000)...(high * 1000 + 999))
+            out.append((low * 1000, high * 1000 + 999, n))
+            low = high + 1
+            high = high * 2 + 1
+        }
+        let first = out.firstIndex { $0.2 > 0 } ?? 0
+        return Array(out[first...])
+    }
 }

@@ -40,8 +40,10 @@ public final class Replay {
         return file.events.firstIndex { $0.name == name || $0.name.hasPrefix(name + ":") }
     }
 
-    /// Visits every sample of event `eventIndex` (all events when nil) in time order.
-    public func forEachSample(event eventIndex: Int?, _ body: (Sample, Int) throws -> Void) rethrows {
+    /// Visits every sample of event `eventIndex` (all events when nil) in time order; `lost` hears of each LOST
+    /// record where it stands in time (its time, 0 when the record has none).
+    public func forEachSample(event eventIndex: Int?, lost: (UInt64) -> Void = { _ in },
+                              _ body: (Sample, Int) throws -> Void) rethrows {
         try file.forEachRecord { record in
             switch record.type {
             case .sample:
@@ -54,6 +56,7 @@ public final class Replay {
                 try body(sample, record.eventIndex)
             case .lost:
                 lostRecords += LostRecord(record: record.bytes)?.lost ?? 0
+                lost(record.time)
             case .lostSamples:
                 lostSamples += record.bytes.count >= 16 ? record.bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self) : 0
             case .throttle:

@@ -44,6 +44,9 @@ struct Latency: ParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    @Flag(help: "A log2 histogram under each row, as BCC's tools print them.")
+    var hist = false
+
     @Option(help: "Only processes with these names (comma-separated) in the report.")
     var comm: String?
 
@@ -102,6 +105,8 @@ struct Latency: ParsableCommand {
                 throw Diagnostics.fail("\(error)")
             }
             options.output = output
+            // Scheduler and syscall events come far denser than samples: 2 MiB a CPU.
+            options.mmapPages = 512
             options.duration = target.duration
             options.progress = false
             options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
@@ -128,9 +133,12 @@ struct Latency: ParsableCommand {
             return true
         }
         let out = TextOutput(fd: 1)
-        out.write(json ? latency.json : latency.text)
+        out.write(json ? latency.json : latency.text(histograms: hist))
         try finishOutput(out)
         report(replay)
+        if !analysis.threadsAffectedByLoss.isEmpty {
+            Diagnostics.warning("events were lost; the waits and calls under way then in \(analysis.threadsAffectedByLoss.count) threads were dropped, not measured (record fewer kinds at once; for perf sched record, a larger -m)")
+        }
         if analysis.missedSwitchIns > 0 {
             Diagnostics.warning("the recording lacks the switch-in of \(analysis.missedSwitchIns) waits (the kernel leaves out some switches from an idle CPU, in perf's recordings too); their off-CPU time ends at their wake-up, and their run-queue delay counts as unfinished")
         }

@@ -98,6 +98,10 @@ final class LatencyTests: XCTestCase {
         func number(_ row: [String: Any], _ key: String) -> Double { (row[key] as? NSNumber)?.doubleValue ?? -1 }
         let nap = try row("function") { $0.hasSuffix(":nap") }
         XCTAssertEqual(nap["count"] as? Int, 260)
+        let buckets = try XCTUnwrap(nap["histogram"] as? [[NSNumber]])
+        XCTAssertEqual(buckets.reduce(0) { $0 + $1[2].intValue }, 260, "the log2 histogram holds every call")
+        XCTAssertTrue(buckets.contains { $0[0].intValue <= 1_100_000 && $0[1].intValue >= 1_100_000 && $0[2].intValue >= 190 },
+                      "the 1 ms sleeps land in the 1024-2047 µs bucket: \(buckets)")
         for (key, expected) in [("p50_ns", measured[measured.count / 2]), ("p99_ns", measured[Int(Double(measured.count) * 0.99)]),
                                 ("max_ns", measured.last!)] {
             XCTAssertEqual(number(nap, key), expected, accuracy: expected * 0.1, key)
@@ -105,6 +109,20 @@ final class LatencyTests: XCTestCase {
         XCTAssertEqual(try row("syscall") { $0 == "clock_nanosleep" }["count"] as? Int, 260)
         let asleep = measured.reduce(0, +)
         XCTAssertEqual(number(try row("offcpu") { _ in true }, "total_ns"), asleep, accuracy: asleep * 0.05, r.stdout)
+    }
+
+    /// A recording with lost events: what was under way at a loss is dropped and said, never measured across it.
+    func testLostEventsDropWhatWasUnderWay() throws {
+        try requireRoot()
+        try requirePerf()
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/lost.data"
+        XCTAssertEqual(try Tool.perf(["sched", "record", "-m", "1", "-o", file, "--", "perf", "bench", "sched", "pipe", "-l", "30000"]).status, 0)
+        let r = try Tool.ember(["latency", "-i", file, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        try XCTSkipIf((object["lost_events"] as? Int ?? 0) == 0, "perf lost no events this time")
+        XCTAssertTrue(r.stderr.contains("events were lost; the waits and calls under way then in"), r.stderr)
     }
 
     func testLatencyErrors() throws {
