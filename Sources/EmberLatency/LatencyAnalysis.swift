@@ -38,6 +38,9 @@ public struct LatencyAnalysis {
     /// Waits whose switch-in the kernel did not report (seen here for switches out of an idle CPU): off-CPU time
     /// then ends at the wake-up, and the run-queue delay is counted as unfinished.
     public private(set) var missedSwitchIns: UInt64 = 0
+    /// With `collectsBlocks`: each measured off-CPU wait by the switch that started it, for off-CPU stacks.
+    public var collectsBlocks = false
+    public private(set) var blocks: [OffCPUBlock: UInt64] = [:]
     /// Threads with a wait or call under way when events were lost: those were dropped, not measured.
     public private(set) var threadsAffectedByLoss = Set<Int32>()
     private var inSyscall: [Int32: (id: Int64, time: UInt64)] = [:]
@@ -189,7 +192,7 @@ public struct LatencyAnalysis {
         if runnableSince.removeValue(forKey: tid) != nil { finishLater(tid, LatencyKey(kind: .sched, name: "runqueue")) }
         if let start = blockedSince.removeValue(forKey: tid), kinds.contains(.offcpu) {
             let end = wokenAt[tid] ?? time
-            if start <= end { add(LatencyKey(kind: .offcpu, name: "offcpu"), tid: tid, end - start) }
+            if start <= end { addOffCPU(tid: tid, from: start, to: end) }
         }
         wokenAt[tid] = nil
     }
@@ -209,9 +212,14 @@ public struct LatencyAnalysis {
             add(LatencyKey(kind: .sched, name: "runqueue"), tid: next, time - start)
         }
         if let start = blockedSince.removeValue(forKey: next), start <= time, kinds.contains(.offcpu) {
-            add(LatencyKey(kind: .offcpu, name: "offcpu"), tid: next, time - start)
+            addOffCPU(tid: next, from: start, to: time)
         }
         wokenAt[next] = nil
+    }
+
+    private mutating func addOffCPU(tid: Int32, from start: UInt64, to end: UInt64) {
+        add(LatencyKey(kind: .offcpu, name: "offcpu"), tid: tid, end - start)
+        if collectsBlocks, end - start >= minimumNs { blocks[OffCPUBlock(tid: tid, time: start)] = end - start }
     }
 
     private mutating func add(_ key: LatencyKey, tid: Int32, _ ns: UInt64) {
@@ -222,6 +230,16 @@ public struct LatencyAnalysis {
     private mutating func finishLater(_ tid: Int32, _ key: LatencyKey) {
         guard kinds.contains(key.kind) else { return }
         threads[tid, default: [:]][key, default: LatencyStats()].unfinished += 1
+    }
+}
+
+/// The `sched_switch` that started an off-CPU wait: its thread and time, which its sample carries too.
+public struct OffCPUBlock: Hashable, Sendable {
+    public var tid: Int32
+    public var time: UInt64
+    public init(tid: Int32, time: UInt64) {
+        self.tid = tid
+        self.time = time
     }
 }
 

@@ -13,6 +13,9 @@ public struct Collapser {
     public var countSamples = false
     /// The event to fold; nil folds the first event.
     public var eventName: String?
+    /// Each sample's weight instead of its period; nil leaves the sample out (off-CPU stacks weigh by the time
+    /// their thread then spent blocked).
+    public var weight: ((Sample) -> UInt64?)?
 
     public init() {}
 
@@ -27,6 +30,8 @@ public struct Collapser {
         let model = replay.model
         let table = replay.frames
         replay.forEachSample(event: event) { sample, _ in
+            let weight = self.weight.map { $0(sample) } ?? (countSamples ? 1 : sample.period)
+            guard let weight else { return }
             resolver.frames(of: sample, into: &frames, symbolize: false)
             let comm = model.comm(tid: sample.tid)
             let rootID: Int32
@@ -43,7 +48,7 @@ public struct Collapser {
                     if folded >= 0 { node = tree.child(of: node, frame: folded) }
                 }
             }
-            tree.addWeight(countSamples ? 1 : sample.period, to: node)
+            tree.addWeight(weight, to: node)
         }
         return tree.folded(names: table.foldedNames, kinds: table.foldedKinds)
     }

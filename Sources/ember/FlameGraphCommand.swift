@@ -36,16 +36,16 @@ struct FlameGraphCommand: ParsableCommand {
     @Flag(help: "Icicle graph: the root at the top.")
     var inverted = false
 
-    @Option(help: "Palette: hot (default), kind (kernel, program, libraries), mem, io, blue, green.")
-    var colors: FlameGraphPalette = .hot
+    @Option(help: "Palette: hot (default; io with --offcpu), kind (kernel, program, libraries), mem, io, blue, green.")
+    var colors: FlameGraphPalette?
 
     @OptionGroup var fold: FoldOptions
     @OptionGroup var symbols: SymbolFlags
 
     func validate() throws {
         if input != nil && folded != nil { throw ValidationError("give either -i FILE or --folded FILE, not both") }
-        if folded != nil && (fold.count || fold.pid || fold.tid || fold.event != nil) {
-            throw ValidationError("--count, --pid, --tid and --event choose stacks from a recording; a folded file has them already")
+        if folded != nil && (fold.count || fold.pid || fold.tid || fold.event != nil || fold.offcpu) {
+            throw ValidationError("--count, --pid, --tid, --event and --offcpu choose stacks from a recording; a folded file has them already")
         }
         guard width >= 100 else { throw ValidationError("--width must be 100 pixels or more (got \(width))") }
         guard minwidth >= 0 else { throw ValidationError("--minwidth must not be negative") }
@@ -71,14 +71,18 @@ struct FlameGraphCommand: ParsableCommand {
             let event = replay.file.events[replay.eventIndex(named: fold.event) ?? 0]
             options.subtitle = "\(path): event \(event.name)"
             // Weights are sample periods: nanoseconds for the clock events.
-            options.countName = fold.count ? "samples" : (EventSpec.named(event.name)?.isClock == true ? "ns" : "events")
+            options.countName = fold.count ? "samples" : (EventSpec.named(event.name)?.isClock == true || fold.offcpu ? "ns" : "events")
+            if fold.offcpu {
+                options.title = "Off-CPU time"
+                options.subtitle = "\(path): time blocked, by the stack each thread blocked in"
+            }
             report(replay)
         }
         if let title { options.title = title }
         options.width = width
         options.minWidth = minwidth
         options.inverted = inverted
-        options.palette = colors
+        options.palette = colors ?? (fold.offcpu ? .io : .hot)
         var svg = FlameGraph.render(profile, options: options)
         try svg.withUTF8 { try writeOutput(output, Array($0)) }
         Diagnostics.note("wrote \(outputName(output)) (\(profile.weights.count) stacks)")

@@ -47,6 +47,9 @@ struct Latency: ParsableCommand {
     @Flag(help: "A log2 histogram under each row, as BCC's tools print them.")
     var hist = false
 
+    @Option(name: .customLong("call-graph"), help: "How off-CPU stacks are recorded: fp (default) or dwarf[,SIZE] for code without frame pointers.")
+    var callGraph: String?
+
     @Option(help: "Only processes with these names (comma-separated) in the report.")
     var comm: String?
 
@@ -103,6 +106,14 @@ struct Latency: ParsableCommand {
                 options.events = try names.map { (try EventRequest.parse($0), nil) }
             } catch {
                 throw Diagnostics.fail("\(error)")
+            }
+            // The stack each thread blocks in, for off-CPU flame graphs (ember flamegraph --offcpu).
+            if kinds.contains(.offcpu) {
+                do {
+                    options.callGraph = try Record.callGraphMode(callGraph ?? "fp", framePointer: true)
+                } catch let problem as Record.UsageProblem {
+                    throw Diagnostics.fail(problem.text)
+                }
             }
             options.output = output
             // Scheduler and syscall events come far denser than samples: 2 MiB a CPU.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmberLatency
 import EmberPerfData
 import EmberRender
 import EmberStacks
@@ -97,16 +98,44 @@ struct FoldOptions: ParsableArguments {
     @Option(help: "The event to fold in a recording with several (default: the first).")
     var event: String?
 
+    @Flag(help: "Off-CPU stacks (a latency recording's sched_switch stacks), weighted by nanoseconds blocked.")
+    var offcpu = false
+
+    @Option(help: "With --offcpu, leave out waits shorter than this (such as 50us, 2ms).")
+    var min: String?
+
     func fold(_ replay: Replay) throws -> FoldedProfile {
         var collapser = Collapser()
         collapser.countSamples = count
         collapser.root = tid ? .tid : (pid ? .pid : .comm)
         collapser.eventName = event
+        if offcpu {
+            let blocks = try FoldOptions.offCPUBlocks(replay.file.path, minimumNs: try min.map(Latency.nanoseconds) ?? 0)
+            collapser.eventName = "sched:sched_switch"
+            collapser.weight = { blocks[OffCPUBlock(tid: $0.tid, time: $0.time)] }
+        } else if min != nil {
+            throw Diagnostics.fail("--min goes with --offcpu")
+        }
         do {
             return try collapser.collapse(replay)
         } catch let e as CollapseError {
             throw Diagnostics.fail(e.description)
         }
+    }
+}
+
+extension FoldOptions {
+    /// The off-CPU waits of a latency recording by the switch that started each (a first pass of its own).
+    static func offCPUBlocks(_ path: String, minimumNs: UInt64) throws -> [OffCPUBlock: UInt64] {
+        guard path != "-" else { throw Diagnostics.fail("--offcpu reads the recording twice; give a file with -i, not standard input") }
+        var analysis = LatencyAnalysis(kinds: [.offcpu], minimumNs: minimumNs)
+        analysis.collectsBlocks = true
+        do {
+            try analysis.read(try openReplay(path, options: SymbolOptions()))
+        } catch let e as LatencyError {
+            throw Diagnostics.fail("\(path): \(e)")
+        }
+        return analysis.blocks
     }
 }
 

@@ -51,7 +51,7 @@ struct Record: ParsableCommand {
         if summary.writeFailed { throw ExitCode(1) }
     }
 
-    fileprivate struct UsageProblem: Error { var text: String }
+    struct UsageProblem: Error { var text: String }
 
     private func makeOptions() throws -> RecordOptions {
         var options = RecordOptions(target: try target.target(verb: "record", owner: Record.self))
@@ -124,7 +124,7 @@ extension Record {
     }
 
     /// `fp`, `dwarf` or `dwarf,SIZE` (SIZE a multiple of 8, at most the kernel's 65528).
-    fileprivate static func callGraphMode(_ text: String?, framePointer: Bool) throws -> RecordOptions.CallGraph {
+    static func callGraphMode(_ text: String?, framePointer: Bool) throws -> RecordOptions.CallGraph {
         guard let text else { return framePointer ? .framePointer : .none }
         if text == "fp" { return .framePointer }
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)

@@ -111,6 +111,25 @@ final class LatencyTests: XCTestCase {
         XCTAssertEqual(number(try row("offcpu") { _ in true }, "total_ns"), asleep, accuracy: asleep * 0.05, r.stdout)
     }
 
+    /// Off-CPU stacks: the sleeper's blocked time folds into stacks through nap() (DWARF stacks through libc, which
+    /// has no frame pointers), weighing the time asleep; the flame graph says what it shows.
+    func testOffCPUStacksEndInTheSleepingFunction() throws {
+        try requireRoot()
+        let sleeper = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path,
+                                        name: "sleeper", flags: ["-O2", "-g"])
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/lat.data", truth = dir + "/durations.txt"
+        let r = try Tool.ember(["latency", "--offcpu", "--call-graph", "dwarf", "-o", file, "--", sleeper, truth])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let asleep = try String(contentsOfFile: truth, encoding: .utf8).split(separator: "\n").compactMap { Double($0) }.reduce(0, +)
+        let folded = parseFolded(try Tool.ember(["collapse", "-i", file, "--offcpu"]).stdout).filter { $0.key.hasPrefix("sleeper;") }
+        let throughNap = folded.filter { $0.key.contains(";main;nap;") }.values.reduce(0, +)
+        XCTAssertEqual(Double(throughNap), asleep, accuracy: asleep * 0.05, "\(folded)")
+        let svg = try Tool.ember(["flamegraph", "-i", file, "--offcpu", "-o", dir + "/off.svg"])
+        XCTAssertEqual(svg.status, 0, svg.stderr)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/off.svg", encoding: .utf8).contains("Off-CPU time"))
+    }
+
     /// A recording with lost events: what was under way at a loss is dropped and said, never measured across it.
     func testLostEventsDropWhatWasUnderWay() throws {
         try requireRoot()
@@ -137,6 +156,8 @@ final class LatencyTests: XCTestCase {
             (["latency", "--top", "0", "-i", plain], "--top must be at least 1"),
             (["latency", "-i", plain, "--syscalls"], "no raw_syscalls:sys_enter/sys_exit events"),
             (["latency", "--func", "nocolon", "-i", plain], "--func nocolon: give BINARY:SYMBOL"),
+            (["collapse", "-i", plain, "--offcpu"], "has no sched:sched_switch events"),
+            (["collapse", "-i", plain, "--min", "1ms"], "--min goes with --offcpu"),
             (["latency", "--func", "/no/such/binary:f", "--", "/bin/true"], "no binary or library '/no/such/binary'"),
             (["latency", "--func", "/bin/true:no_such_function_ember", "--", "/bin/true"], "has no function"),
         ] {
