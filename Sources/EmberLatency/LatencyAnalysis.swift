@@ -38,6 +38,9 @@ public struct LatencyAnalysis {
     /// Waits whose switch-in the kernel did not report (seen here for switches out of an idle CPU): off-CPU time
     /// then ends at the wake-up, and the run-queue delay is counted as unfinished.
     public private(set) var missedSwitchIns: UInt64 = 0
+    /// The heat map of one kind, for the threads `heatmapIncludes` accepts (asked as each wait ends).
+    public var heatmap: LatencyHeatmap?
+    public var heatmapIncludes: (Int32) -> Bool = { _ in true }
     /// With `collectsBlocks`: each measured off-CPU wait by the switch that started it, for off-CPU stacks.
     public var collectsBlocks = false
     public private(set) var blocks: [OffCPUBlock: UInt64] = [:]
@@ -143,7 +146,7 @@ public struct LatencyAnalysis {
                 finishLater(sample.tid, key)
                 return
             }
-            add(key, tid: sample.tid, time - open.time)
+            add(key, tid: sample.tid, time - open.time, at: time)
             if let ret = retField.integer(in: raw), ret < 0 { threads[sample.tid, default: [:]][key, default: LatencyStats()].errors += 1 }
         case .functionEntry(let name):
             guard kinds.contains(.function) else { return }
@@ -165,7 +168,7 @@ public struct LatencyAnalysis {
             let start = stack[at].time
             stack.removeSubrange(at...)
             calls[sample.tid] = stack.isEmpty ? nil : stack
-            if start <= time { add(key, tid: sample.tid, time - start) }
+            if start <= time { add(key, tid: sample.tid, time - start, at: time) }
         }
     }
 
@@ -209,7 +212,7 @@ public struct LatencyAnalysis {
         }
         guard next > 0 else { return }
         if let start = runnableSince.removeValue(forKey: next), start <= time, kinds.contains(.sched) {
-            add(LatencyKey(kind: .sched, name: "runqueue"), tid: next, time - start)
+            add(LatencyKey(kind: .sched, name: "runqueue"), tid: next, time - start, at: time)
         }
         if let start = blockedSince.removeValue(forKey: next), start <= time, kinds.contains(.offcpu) {
             addOffCPU(tid: next, from: start, to: time)
@@ -218,13 +221,14 @@ public struct LatencyAnalysis {
     }
 
     private mutating func addOffCPU(tid: Int32, from start: UInt64, to end: UInt64) {
-        add(LatencyKey(kind: .offcpu, name: "offcpu"), tid: tid, end - start)
+        add(LatencyKey(kind: .offcpu, name: "offcpu"), tid: tid, end - start, at: end)
         if collectsBlocks, end - start >= minimumNs { blocks[OffCPUBlock(tid: tid, time: start)] = end - start }
     }
 
-    private mutating func add(_ key: LatencyKey, tid: Int32, _ ns: UInt64) {
+    private mutating func add(_ key: LatencyKey, tid: Int32, _ ns: UInt64, at time: UInt64) {
         guard ns >= minimumNs else { return }
         threads[tid, default: [:]][key, default: LatencyStats()].record(ns)
+        if heatmap?.kind == key.kind, heatmapIncludes(tid) { heatmap?.add(time: time, ns: ns) }
     }
 
     private mutating func finishLater(_ tid: Int32, _ key: LatencyKey) {

@@ -1,4 +1,6 @@
 import ArgumentParser
+
+extension LatencyKind: ExpressibleByArgument {}
 import EmberKernel
 import EmberLatency
 import EmberRecord
@@ -46,6 +48,12 @@ struct Latency: ParsableCommand {
 
     @Flag(help: "A log2 histogram under each row, as BCC's tools print them.")
     var hist = false
+
+    @Option(help: ArgumentHelp("Also draw a latency heat map (time across, latency up, colour the count) as an SVG.", valueName: "file.svg"))
+    var heatmap: String?
+
+    @Option(name: .customLong("heatmap-of"), help: "The kind the heat map shows: sched, offcpu, syscall or function (default: the first asked for).")
+    var heatmapOf: LatencyKind?
 
     @Option(name: .customLong("call-graph"), help: "How off-CPU stacks are recorded: fp (default) or dwarf[,SIZE] for code without frame pointers.")
     var callGraph: String?
@@ -127,25 +135,40 @@ struct Latency: ParsableCommand {
             path = output
         }
         let replay = try openReplay(path, options: SymbolOptions())
-        var analysis = LatencyAnalysis(kinds: kinds, minimumNs: minimum)
-        do {
-            try analysis.read(replay)
-        } catch let e as LatencyError {
-            throw Diagnostics.fail("\(path): \(e)")
-        }
         let names = comm.map { Set($0.split(separator: ",").map(String.init)) }
-        let latency = LatencyReport(
-            recording: path, durationNs: analysis.lastTime &- (analysis.firstTime ?? analysis.lastTime),
-            lostEvents: replay.lostRecords, threads: analysis.threads, model: replay.model, perThread: perThread, top: top
-        ) { pid, name in
+        let include: (Int32, String) -> Bool = { pid, name in
             if let root, !replay.model.isDescendant(pid, of: root) { return false }
             if let pids, !pids.contains(pid) { return false }
             if let names, !names.contains(name) { return false }
             return true
         }
+        var analysis = LatencyAnalysis(kinds: kinds, minimumNs: minimum)
+        if let heatmap {
+            try checkOutput(heatmap)
+            let kind = heatmapOf ?? kinds.sorted()[0]
+            guard kinds.contains(kind) else { throw Diagnostics.fail("--heatmap-of \(kind.rawValue) is not among the kinds asked for; add --\(kind == .function ? "func BINARY:SYMBOL" : kind == .syscall ? "syscalls" : kind.rawValue)") }
+            analysis.heatmap = LatencyHeatmap(kind: kind)
+            analysis.heatmapIncludes = { tid in
+                let pid = replay.model.thread(tid)?.pid ?? tid
+                return include(pid, replay.model.thread(pid)?.comm ?? replay.model.comm(tid: tid))
+            }
+        }
+        do {
+            try analysis.read(replay)
+        } catch let e as LatencyError {
+            throw Diagnostics.fail("\(path): \(e)")
+        }
+        let latency = LatencyReport(
+            recording: path, durationNs: analysis.lastTime &- (analysis.firstTime ?? analysis.lastTime),
+            lostEvents: replay.lostRecords, threads: analysis.threads, model: replay.model, perThread: perThread, top: top,
+            include: include)
         let out = TextOutput(fd: 1)
         out.write(json ? latency.json : latency.text(histograms: hist))
         try finishOutput(out)
+        if let heatmap, let map = analysis.heatmap {
+            try writeOutput(heatmap, Array(map.svg(title: "Latency heat map: \(map.kind.rawValue) (\(path))").utf8))
+            Diagnostics.note("wrote \(outputName(heatmap))")
+        }
         report(replay)
         if !analysis.threadsAffectedByLoss.isEmpty {
             Diagnostics.warning("events were lost; the waits and calls under way then in \(analysis.threadsAffectedByLoss.count) threads were dropped, not measured (record fewer kinds at once; for perf sched record, a larger -m)")

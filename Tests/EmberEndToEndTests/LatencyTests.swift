@@ -86,7 +86,9 @@ final class LatencyTests: XCTestCase {
                                         name: "sleeper", flags: ["-O2", "-g"])
         let dir = try Tool.scratchDirectory()
         let truth = dir + "/durations.txt"
-        let r = try Tool.ember(["latency", "--offcpu", "--syscalls", "--func", sleeper + ":nap", "--json", "-o", dir + "/lat.data", "--", sleeper, truth])
+        let heatmap = dir + "/heat.svg"
+        let r = try Tool.ember(["latency", "--offcpu", "--syscalls", "--func", sleeper + ":nap", "--json", "--heatmap", heatmap,
+                                "--heatmap-of", "function", "-o", dir + "/lat.data", "--", sleeper, truth])
         XCTAssertEqual(r.status, 0, r.stderr)
         let measured = try String(contentsOfFile: truth, encoding: .utf8).split(separator: "\n").compactMap { Double($0) }.sorted()
         XCTAssertEqual(measured.count, 260)
@@ -107,6 +109,13 @@ final class LatencyTests: XCTestCase {
             XCTAssertEqual(number(nap, key), expected, accuracy: expected * 0.1, key)
         }
         XCTAssertEqual(try row("syscall") { $0 == "clock_nanosleep" }["count"] as? Int, 260)
+        // The heat map's cells (hover titles "FROM-TO s, LOW-HIGH: N waits") hold every call, most at 1-2 ms.
+        let svg = try String(contentsOfFile: heatmap, encoding: .utf8)
+        let cells = svg.components(separatedBy: "<title>").dropFirst().map { $0.prefix { $0 != "<" } }
+        let counts = cells.compactMap { cell in Int(cell.split(separator: ":").last?.split(separator: " ").first ?? "") }
+        XCTAssertEqual(counts.reduce(0, +), 260, svg)
+        let oneToTwo = cells.filter { $0.contains("1 ms-2 ms") }.compactMap { Int($0.split(separator: ":").last?.split(separator: " ").first ?? "") }
+        XCTAssertGreaterThanOrEqual(oneToTwo.reduce(0, +), 190, "the 1 ms sleeps (a loaded machine may stretch a few)")
         let asleep = measured.reduce(0, +)
         XCTAssertEqual(number(try row("offcpu") { _ in true }, "total_ns"), asleep, accuracy: asleep * 0.05, r.stdout)
     }

@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A latency heat map: time across, log2 latency buckets up, colour the number of waits that ended there — the
+/// picture that shows bimodal latency and periodic stalls a table hides. Counts are kept per 10 ms and per
+/// log2 µs bucket, so memory follows the recording's length, not its event count.
+public struct LatencyHeatmap {
+    public let kind: LatencyKind
+    private var cells: [UInt64: [Int: UInt64]] = [:]
+    private var firstTime = UInt64.max
+    private var lastTime: UInt64 = 0
+    private static let slice: UInt64 = 10_000_000
+
+    public init(kind: LatencyKind) { self.kind = kind }
+
+    /// A wait of `ns` that ended at `time`.
+    public mutating func add(time: UInt64, ns: UInt64) {
+        firstTime = min(firstTime, time)
+        lastTime = max(lastTime, time)
+        cells[time / LatencyHeatmap.slice, default: [:]][LatencyHeatmap.bucket(ns), default: 0] += 1
+    }
+
+    /// log2 of the latency in µs: 0 for under 2 µs, 1 for 2-3 µs, 2 for 4-7 µs, ...
+    static func bucket(_ ns: UInt64) -> Int {
+        let us = ns / 1000
+        return us < 2 ? 0 : 63 - us.leadingZeroBitCount
+    }
+
+    /// One self-contained SVG: a cell per (column, bucket) with a hover title (time range, latency range, count).
+    public func svg(title: String) -> String {
+        let width = 1000.0, height = 480.0, left = 112.0, bottom = 40.0, top = 50.0
+        guard firstTime <= lastTime else {
+            return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"120\"><text x=\"20\" y=\"60\">\(escape(title)): no waits recorded</text></svg>\n"
+        }
+        let firstSlice = firstTime / LatencyHeatmap.slice, slices = Int(lastTime / LatencyHeatmap.slice - firstSlice) + 1
+        let columns = min(slices, 200), perColumn = (slices + columns - 1) / columns
+        var grid: [Int: [Int: UInt64]] = [:]
+        var maxBucket = 0
+        for (slice, buckets) in cells {
+            let column = Int(slice - firstSlice) / perColumn
+            for (bucket, count) in buckets {
+                grid[column, default: [:]][bucket, default: 0] += count
+                maxBucket = max(maxBucket, bucket)
+            }
+        }
+        let most = grid.values.flatMap(\.values).max() ?? 1
+        let rows = maxBucket + 1
+        let cellWidth = (width - left - 20) / Double(columns), cellHeight = (height - top - bottom) / Double(rows)
+        var out = """
+            <?xml version="1.0" standalone="no"?>
+            <svg version="1.1" width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg" font-family="Verdana" font-size="11">
+            <rect width="100%" height="100%" fill="#ffffff"/>
+            <text x="\(Int(width / 2))" y="24" text-anchor="middle" font-size="16">\(escape(title))</text>
+            <text x="\(Int(width / 2))" y="\(Int(height - 8))" text-anchor="middle">time in the recording (s)</text>
+            <text x="16" y="\(Int(top + (height - top - bottom) / 2))" transform="rotate(-90 16 \(Int(top + (height - top - bottom) / 2)))" text-anchor="middle">latency</text>
+
+            """
+        let secondsPerColumn = Double(perColumn) * Double(LatencyHeatmap.slice) / 1e9
+        for row in 0..<rows {
+            let y = top + Double(rows - 1 - row) * cellHeight
+            out += "<text x=\"\(Int(left - 6))\" y=\"\(Int(y + cellHeight / 2 + 4))\" text-anchor=\"end\">\(LatencyHeatmap.label(row))</text>\n"
+        }
+        for column in stride(from: 0, to: columns, by: max(1, columns / 10)) {
+            let x = left + Double(column) * cellWidth
+            out += "<text x=\"\(Int(x))\" y=\"\(Int(height - bottom + 14))\" text-anchor=\"middle\">\(format(Double(column) * secondsPerColumn))</text>\n"
+        }
+        for (column, buckets) in grid.sorted(by: { $0.key < $1.key }) {
+            for (bucket, count) in buckets.sorted(by: { $0.key < $1.key }) {
+                // Logarithmic colour: one event is pale, the busiest cell deep red.
+                let share = log(Double(count) + 1) / log(Double(most) + 1)
+                let green = Int(230 - 200 * share), blue = Int(200 - 190 * share)
+                let x = left + Double(column) * cellWidth, y = top + Double(rows - 1 - bucket) * cellHeight
+                let from = Double(column) * secondsPerColumn
+                out += "<rect x=\"\(format(x))\" y=\"\(format(y))\" width=\"\(format(cellWidth))\" height=\"\(format(cellHeight))\" fill=\"rgb(250,\(green),\(blue))\">"
+                out += "<title>\(format(from))-\(format(from + secondsPerColumn)) s, \(LatencyHeatmap.label(bucket)): \(count) waits</title></rect>\n"
+            }
+        }
+        return out + "</svg>\n"
+    }
+
+    /// A bucket's latency range: `1-2 ms`, `4-8 µs`.
+    static func label(_ bucket: Int) -> String {
+        let low = bucket == 0 ? 0 : UInt64(1) << UInt64(bucket), high = UInt64(1) << UInt64(bucket + 1)
+        func unit(_ us: UInt64) -> String { us >= 1_000_000 ? "\(us / 1_000_000) s" : (us >= 1000 ? "\(us / 1000) ms" : "\(us) µs") }
+        return "\(unit(low))-\(unit(high))"
+    }
+
+    private func format(_ v: Double) -> String { String(Double(Int(v * 100)) / 100) }
+
+    private func escape(_ s: String) -> String {
+        s.replacingAll("&", "&amp;").replacingAll("<", "&lt;").replacingAll(">", "&gt;").replacingAll("\"", "&quot;")
+    }
+}
+
+extension String {
+    fileprivate func replacingAll(_ a: Character, _ b: String) -> String {
+        var out = ""
+        for c in self { if c == a { out += b } else { out.append(c) } }
+        return out
+    }
+}
