@@ -59,7 +59,12 @@ final class LatencyTests: XCTestCase {
             let maxMs = Double(cells[4].split(separator: " ").dropFirst().first ?? "") ?? -1
             let row = try XCTUnwrap(rows[tid], "no row for thread \(tid)")
             XCTAssertLessThanOrEqual(abs(row.count - switches), 1, "thread \(tid): \(row.count) vs perf's \(switches) switches")
-            XCTAssertEqual(row.max / 1e6, maxMs, accuracy: 0.01, "thread \(tid): max delay")
+            if row.count == switches {
+                XCTAssertEqual(row.max / 1e6, maxMs, accuracy: 0.01, "thread \(tid): max delay")
+            } else {
+                // The one wait perf leaves out (a new thread's first) may be the longest.
+                XCTAssertGreaterThanOrEqual(row.max / 1e6, maxMs - 0.01, "thread \(tid): max delay")
+            }
             checked += 1
         }
         XCTAssertEqual(checked, 4, perf.stdout)
