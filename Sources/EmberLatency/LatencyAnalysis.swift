@@ -19,13 +19,36 @@ public struct LatencyAnalysis {
         }
     }
 
+    /// An integer field of a tracepoint's raw data, without the names and types it was found by (the hot loop
+    /// copies handlers for every event).
+    private struct IntField {
+        var offset: Int, size: Int, signed: Bool
+        init(_ f: TracepointFormat.Field) {
+            offset = f.offset
+            size = f.size
+            signed = f.signed
+        }
+        @inline(__always)
+        func read(_ raw: UnsafeRawBufferPointer) -> Int64? {
+            guard offset >= 0, offset + size <= raw.count else { return nil }
+            switch size {
+            case 8: return raw.loadUnaligned(fromByteOffset: offset, as: Int64.self)
+            case 4: return signed ? Int64(raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)) : Int64(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+            case 2: return signed ? Int64(raw.loadUnaligned(fromByteOffset: offset, as: Int16.self)) : Int64(raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+            case 1: return signed ? Int64(raw.load(fromByteOffset: offset, as: Int8.self)) : Int64(raw.load(fromByteOffset: offset, as: UInt8.self))
+            default: return nil
+            }
+        }
+    }
+
     private enum Handler {
-        case switchTask(prevPid: TracepointFormat.Field, prevState: TracepointFormat.Field, nextPid: TracepointFormat.Field)
-        case wakeup(pid: TracepointFormat.Field)
-        case syscallEnter(id: TracepointFormat.Field)
-        case syscallExit(id: TracepointFormat.Field, ret: TracepointFormat.Field)
-        case functionEntry(String)
-        case functionReturn(String)
+        case switchTask(prevPid: IntField, prevState: IntField, nextPid: IntField)
+        case wakeup(pid: IntField)
+        case syscallEnter(id: IntField)
+        case syscallExit(id: IntField, ret: IntField)
+        /// A function's entry and return: its row's key id.
+        case functionEntry(Int)
+        case functionReturn(Int)
     }
 
     /// A per-thread stack of function entries deeper than this is cut (and counted as unfinished).
@@ -47,8 +70,33 @@ public struct LatencyAnalysis {
     /// Threads with a wait or call under way when events were lost: those were dropped, not measured.
     public private(set) var threadsAffectedByLoss = Set<Int32>()
     private var inSyscall: [Int32: (id: Int64, time: UInt64)] = [:]
-    private var calls: [Int32: [(name: String, time: UInt64)]] = [:]
-    public private(set) var threads: [Int32: [LatencyKey: LatencyStats]] = [:]
+    private var calls: [Int32: [(key: Int, time: UInt64)]] = [:]
+    /// Rows by thread, keyed by an interned `LatencyKey` (hashing a name per event was a third of the time).
+    private var rows: [Int32: [Int: LatencyStats]] = [:]
+    private var keys: [LatencyKey] = [LatencyAnalysis.runqueue, LatencyAnalysis.offCPU]
+    private var keyIDs: [LatencyKey: Int] = [LatencyAnalysis.runqueue: 0, LatencyAnalysis.offCPU: 1]
+    private var syscallKeys: [Int64: Int] = [:]
+    private static let runqueue = LatencyKey(kind: .sched, name: "runqueue"), offCPU = LatencyKey(kind: .offcpu, name: "offcpu")
+    private static let runqueueID = 0, offCPUID = 1
+
+    /// Each thread's rows.
+    public var threads: [Int32: [LatencyKey: LatencyStats]] {
+        rows.mapValues { byID in Dictionary(uniqueKeysWithValues: byID.map { (keys[$0.key], $0.value) }) }
+    }
+
+    private mutating func keyID(_ key: LatencyKey) -> Int {
+        if let id = keyIDs[key] { return id }
+        keys.append(key)
+        keyIDs[key] = keys.count - 1
+        return keys.count - 1
+    }
+
+    private mutating func syscallKey(_ id: Int64) -> Int {
+        if let k = syscallKeys[id] { return k }
+        let k = keyID(LatencyKey(kind: .syscall, name: SyscallNames.name(id, arch: arch)))
+        syscallKeys[id] = k
+        return k
+    }
     /// The time of the first and the last event read (perf's clock, ns).
     public private(set) var firstTime: UInt64?
     public private(set) var lastTime: UInt64 = 0
@@ -65,7 +113,7 @@ public struct LatencyAnalysis {
     public mutating func read(_ replay: Replay) throws {
         let file = replay.file
         arch = file.string(.arch)
-        let handlers = try LatencyAnalysis.handlers(file, kinds: kinds)
+        let handlers = try handlers(file)
         replay.forEachSample(event: nil, lost: { time in dropPending(before: time) }) { sample, index in
             guard let handler = handlers[index] else { return }
             if firstTime == nil { firstTime = sample.time }
@@ -74,18 +122,19 @@ public struct LatencyAnalysis {
             if sample.tid > 0 { running(sample.tid, at: sample.time) }
             handle(handler, sample)
         }
-        for tid in runnableSince.keys { finishLater(tid, LatencyKey(kind: .sched, name: "runqueue")) }
-        for tid in blockedSince.keys { finishLater(tid, LatencyKey(kind: .offcpu, name: "offcpu")) }
-        for (tid, call) in inSyscall { finishLater(tid, LatencyKey(kind: .syscall, name: SyscallNames.name(call.id, arch: arch))) }
-        for (tid, stack) in calls { for call in stack { finishLater(tid, LatencyKey(kind: .function, name: call.name)) } }
+        for tid in runnableSince.keys { finishLater(tid, LatencyAnalysis.runqueueID) }
+        for tid in blockedSince.keys { finishLater(tid, LatencyAnalysis.offCPUID) }
+        for (tid, call) in inSyscall { finishLater(tid, syscallKey(call.id)) }
+        for (tid, stack) in calls { for call in stack { finishLater(tid, call.key) } }
     }
 
-    private static func handlers(_ file: PerfDataFile, kinds: Set<LatencyKind>) throws -> [Int: Handler] {
+    /// What to do with each event of the file, by event index; throws when a kind has none of its events.
+    private mutating func handlers(_ file: PerfDataFile) throws -> [Handler?] {
         let formats = file.section(.tracingData).map(TracingData.formats) ?? [:]
-        var out: [Int: Handler] = [:]
+        var out = [Handler?](repeating: nil, count: file.events.count)
         for (i, e) in file.events.enumerated() {
             if e.attr.type == .tracepoint, let f = formats[e.attr.config] {
-                func field(_ name: String) -> TracepointFormat.Field? { f.fields.first { $0.name == name } }
+                func field(_ name: String) -> IntField? { f.fields.first { $0.name == name }.map(IntField.init) }
                 switch (f.system, f.name) {
                 case ("sched", "sched_switch"):
                     if let p = field("prev_pid"), let s = field("prev_state"), let n = field("next_pid") {
@@ -100,15 +149,15 @@ public struct LatencyAnalysis {
                 default: break
                 }
             } else if e.name.hasPrefix("uprobe:") {
-                out[i] = .functionEntry(String(e.name.dropFirst(7)))
+                out[i] = .functionEntry(keyID(LatencyKey(kind: .function, name: String(e.name.dropFirst(7)))))
             } else if e.name.hasPrefix("uretprobe:") {
-                out[i] = .functionReturn(String(e.name.dropFirst(10)))
+                out[i] = .functionReturn(keyID(LatencyKey(kind: .function, name: String(e.name.dropFirst(10)))))
             }
         }
         for kind in kinds.sorted() {
-            let present = out.values.contains { handler in
+            let present = out.contains { handler in
                 switch (kind, handler) {
-                case (.sched, .switchTask), (.offcpu, .switchTask), (.syscall, .syscallEnter), (.function, .functionReturn): return true
+                case (.sched, .switchTask?), (.offcpu, .switchTask?), (.syscall, .syscallEnter?), (.function, .functionReturn?): return true
                 default: return false
                 }
             }
@@ -122,49 +171,43 @@ public struct LatencyAnalysis {
         let scheduling = kinds.contains(.sched) || kinds.contains(.offcpu)
         switch handler {
         case .switchTask(let prevPid, let prevState, let nextPid):
-            guard scheduling, let prev = prevPid.integer(in: raw), let state = prevState.integer(in: raw),
-                  let next = nextPid.integer(in: raw) else { return }
+            guard scheduling, let prev = prevPid.read(raw), let state = prevState.read(raw), let next = nextPid.read(raw) else { return }
             switchTask(prev: Int32(truncatingIfNeeded: prev), state: state, next: Int32(truncatingIfNeeded: next), at: time)
         case .wakeup(let pidField):
-            guard scheduling, let pid = pidField.integer(in: raw), pid > 0 else { return }
+            guard scheduling, let pid = pidField.read(raw), pid > 0 else { return }
             let tid = Int32(truncatingIfNeeded: pid)
             if runnableSince[tid] == nil { runnableSince[tid] = time }
             if blockedSince[tid] != nil, wokenAt[tid] == nil { wokenAt[tid] = time }
         case .syscallEnter(let idField):
-            guard kinds.contains(.syscall), let id = idField.integer(in: raw) else { return }
-            if let open = inSyscall[sample.tid] {
-                finishLater(sample.tid, LatencyKey(kind: .syscall, name: SyscallNames.name(open.id, arch: arch)))
-            }
+            guard kinds.contains(.syscall), let id = idField.read(raw) else { return }
+            if let open = inSyscall[sample.tid] { finishLater(sample.tid, syscallKey(open.id)) }
             inSyscall[sample.tid] = (id, time)
         case .syscallExit(let idField, let retField):
-            guard kinds.contains(.syscall), var id = idField.integer(in: raw) else { return }
+            guard kinds.contains(.syscall), var id = idField.read(raw) else { return }
             // An exit reports -1 when the call's number was rewritten on the way (x86-64's uretprobe trampoline
             // syscall, seccomp): it ends whatever call the thread was in.
             if id == -1, let open = inSyscall[sample.tid] { id = open.id }
-            let key = LatencyKey(kind: .syscall, name: SyscallNames.name(id, arch: arch))
+            let key = syscallKey(id)
             guard let open = inSyscall.removeValue(forKey: sample.tid), open.id == id, open.time <= time else {
                 finishLater(sample.tid, key)
                 return
             }
             add(key, tid: sample.tid, time - open.time, at: time)
-            if let ret = retField.integer(in: raw), ret < 0 { threads[sample.tid, default: [:]][key, default: LatencyStats()].errors += 1 }
-        case .functionEntry(let name):
+            if let ret = retField.read(raw), ret < 0 { rows[sample.tid, default: [:]][key, default: LatencyStats()].errors += 1 }
+        case .functionEntry(let key):
             guard kinds.contains(.function) else { return }
             var stack = calls[sample.tid, default: []]
-            if stack.count >= LatencyAnalysis.maximumDepth {
-                finishLater(sample.tid, LatencyKey(kind: .function, name: stack.removeFirst().name))
-            }
-            stack.append((name, time))
+            if stack.count >= LatencyAnalysis.maximumDepth { finishLater(sample.tid, stack.removeFirst().key) }
+            stack.append((key, time))
             calls[sample.tid] = stack
-        case .functionReturn(let name):
+        case .functionReturn(let key):
             guard kinds.contains(.function) else { return }
-            let key = LatencyKey(kind: .function, name: name)
-            guard var stack = calls[sample.tid], let at = stack.lastIndex(where: { $0.name == name }) else {
+            guard var stack = calls[sample.tid], let at = stack.lastIndex(where: { $0.key == key }) else {
                 finishLater(sample.tid, key)
                 return
             }
             // Entries above the matching one never returned through their uretprobe (longjmp, a probe added late).
-            for lost in stack[(at + 1)...] { finishLater(sample.tid, LatencyKey(kind: .function, name: lost.name)) }
+            for lost in stack[(at + 1)...] { finishLater(sample.tid, lost.key) }
             let start = stack[at].time
             stack.removeSubrange(at...)
             calls[sample.tid] = stack.isEmpty ? nil : stack
@@ -192,7 +235,7 @@ public struct LatencyAnalysis {
     private mutating func running(_ tid: Int32, at time: UInt64) {
         guard runnableSince[tid] != nil || blockedSince[tid] != nil else { return }
         missedSwitchIns += 1
-        if runnableSince.removeValue(forKey: tid) != nil { finishLater(tid, LatencyKey(kind: .sched, name: "runqueue")) }
+        if runnableSince.removeValue(forKey: tid) != nil { finishLater(tid, LatencyAnalysis.runqueueID) }
         if let start = blockedSince.removeValue(forKey: tid), kinds.contains(.offcpu) {
             let end = wokenAt[tid] ?? time
             if start <= end { addOffCPU(tid: tid, from: start, to: end) }
@@ -212,7 +255,7 @@ public struct LatencyAnalysis {
         }
         guard next > 0 else { return }
         if let start = runnableSince.removeValue(forKey: next), start <= time, kinds.contains(.sched) {
-            add(LatencyKey(kind: .sched, name: "runqueue"), tid: next, time - start, at: time)
+            add(LatencyAnalysis.runqueueID, tid: next, time - start, at: time)
         }
         if let start = blockedSince.removeValue(forKey: next), start <= time, kinds.contains(.offcpu) {
             addOffCPU(tid: next, from: start, to: time)
@@ -221,19 +264,19 @@ public struct LatencyAnalysis {
     }
 
     private mutating func addOffCPU(tid: Int32, from start: UInt64, to end: UInt64) {
-        add(LatencyKey(kind: .offcpu, name: "offcpu"), tid: tid, end - start, at: end)
+        add(LatencyAnalysis.offCPUID, tid: tid, end - start, at: end)
         if collectsBlocks, end - start >= minimumNs { blocks[OffCPUBlock(tid: tid, time: start)] = end - start }
     }
 
-    private mutating func add(_ key: LatencyKey, tid: Int32, _ ns: UInt64, at time: UInt64) {
+    private mutating func add(_ key: Int, tid: Int32, _ ns: UInt64, at time: UInt64) {
         guard ns >= minimumNs else { return }
-        threads[tid, default: [:]][key, default: LatencyStats()].record(ns)
-        if heatmap?.kind == key.kind, heatmapIncludes(tid) { heatmap?.add(time: time, ns: ns) }
+        rows[tid, default: [:]][key, default: LatencyStats()].record(ns)
+        if heatmap?.kind == keys[key].kind, heatmapIncludes(tid) { heatmap?.add(time: time, ns: ns) }
     }
 
-    private mutating func finishLater(_ tid: Int32, _ key: LatencyKey) {
-        guard kinds.contains(key.kind) else { return }
-        threads[tid, default: [:]][key, default: LatencyStats()].unfinished += 1
+    private mutating func finishLater(_ tid: Int32, _ key: Int) {
+        guard kinds.contains(keys[key].kind) else { return }
+        rows[tid, default: [:]][key, default: LatencyStats()].unfinished += 1
     }
 }
 

@@ -12,6 +12,8 @@ struct Options {
     var perf = "perf"
     var workdir: String?
     var runs = 3
+    /// Only these benchmark sections (1-7); all when empty.
+    var only: Set<Int> = []
 
     static let usage = """
         usage: EmberBench --ember PATH/TO/ember --demo PATH/TO/demo [--workdir DIR] [--runs N] [--perf PATH]
@@ -23,6 +25,7 @@ struct Options {
           --workdir DIR  where recordings go (default: a fresh temporary directory, removed at exit)
           --runs N       runs per measurement; best and median are reported (default 3)
           --perf PATH    the perf binary (default: perf from PATH)
+          --only N,...   only these sections (1 folded, 2 script, 3 unwind, 4 overhead, 5 drain, 6 probes, 7 latency)
         """
 
     static func parse(_ args: [String]) throws -> Options {
@@ -46,6 +49,10 @@ struct Options {
                 let text = try value(arg)
                 guard let n = Int(text), n >= 1 else { throw BenchError.message("--runs needs a positive integer, got \(text)") }
                 options.runs = n
+            case "--only":
+                let text = try value(arg)
+                options.only = Set(text.split(separator: ",").compactMap { Int($0) })
+                guard !options.only.isEmpty else { throw BenchError.message("--only needs section numbers, got \(text)") }
             case "-h", "--help":
                 say(usage)
                 exit(0)

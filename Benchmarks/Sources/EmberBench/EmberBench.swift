@@ -30,12 +30,9 @@ struct EmberBench {
         say("workdir: \(ctx.workdir)\(ctx.removeWorkdirAtExit ? " (temporary)" : "")")
         say("wall time: CLOCK_MONOTONIC around spawn..wait4; \(rssMethod)")
         let started = monotonicSeconds()
-        benchFolded(ctx)
-        benchScript(ctx)
-        benchUnwind(ctx)
-        benchOverhead(ctx)
-        benchDrain(ctx)
-        benchProbes(ctx)
+        let sections: [(Int, (Context) -> Void)] = [(1, benchFolded), (2, benchScript), (3, benchUnwind), (4, benchOverhead),
+                                                    (5, benchDrain), (6, benchProbes), (7, benchLatency)]
+        for (number, run) in sections where options.only.isEmpty || options.only.contains(number) { run(ctx) }
         printTable(ctx.rows)
         say("\ntotal benchmark time \(fmt(monotonicSeconds() - started, 1)) s")
         ctx.remove(ctx.stderrPath)
