@@ -104,9 +104,25 @@ public struct LatencyAnalysis {
     private let minimumNs: UInt64
     private var arch: String?
 
+    /// The kinds asked for, as flags: a Set of a String-backed enum hashes a string per lookup.
+    private let wantsSched: Bool, wantsOffCPU: Bool, wantsSyscall: Bool, wantsFunction: Bool
+
     public init(kinds: Set<LatencyKind>, minimumNs: UInt64 = 0) {
         self.kinds = kinds
         self.minimumNs = minimumNs
+        wantsSched = kinds.contains(.sched)
+        wantsOffCPU = kinds.contains(.offcpu)
+        wantsSyscall = kinds.contains(.syscall)
+        wantsFunction = kinds.contains(.function)
+    }
+
+    private func wants(_ kind: LatencyKind) -> Bool {
+        switch kind {
+        case .sched: return wantsSched
+        case .offcpu: return wantsOffCPU
+        case .syscall: return wantsSyscall
+        case .function: return wantsFunction
+        }
     }
 
     /// Reads every event of `replay` the chosen kinds need; throws when the recording has none for a kind.
@@ -168,7 +184,7 @@ public struct LatencyAnalysis {
 
     private mutating func handle(_ handler: Handler, _ sample: Sample) {
         let time = sample.time, raw = sample.raw
-        let scheduling = kinds.contains(.sched) || kinds.contains(.offcpu)
+        let scheduling = wantsSched || wantsOffCPU
         switch handler {
         case .switchTask(let prevPid, let prevState, let nextPid):
             guard scheduling, let prev = prevPid.read(raw), let state = prevState.read(raw), let next = nextPid.read(raw) else { return }
@@ -179,11 +195,11 @@ public struct LatencyAnalysis {
             if runnableSince[tid] == nil { runnableSince[tid] = time }
             if blockedSince[tid] != nil, wokenAt[tid] == nil { wokenAt[tid] = time }
         case .syscallEnter(let idField):
-            guard kinds.contains(.syscall), let id = idField.read(raw) else { return }
+            guard wantsSyscall, let id = idField.read(raw) else { return }
             if let open = inSyscall[sample.tid] { finishLater(sample.tid, syscallKey(open.id)) }
             inSyscall[sample.tid] = (id, time)
         case .syscallExit(let idField, let retField):
-            guard kinds.contains(.syscall), var id = idField.read(raw) else { return }
+            guard wantsSyscall, var id = idField.read(raw) else { return }
             // An exit reports -1 when the call's number was rewritten on the way (x86-64's uretprobe trampoline
             // syscall, seccomp): it ends whatever call the thread was in.
             if id == -1, let open = inSyscall[sample.tid] { id = open.id }
@@ -195,13 +211,13 @@ public struct LatencyAnalysis {
             add(key, tid: sample.tid, time - open.time, at: time)
             if let ret = retField.read(raw), ret < 0 { rows[sample.tid, default: [:]][key, default: LatencyStats()].errors += 1 }
         case .functionEntry(let key):
-            guard kinds.contains(.function) else { return }
+            guard wantsFunction else { return }
             var stack = calls[sample.tid, default: []]
             if stack.count >= LatencyAnalysis.maximumDepth { finishLater(sample.tid, stack.removeFirst().key) }
             stack.append((key, time))
             calls[sample.tid] = stack
         case .functionReturn(let key):
-            guard kinds.contains(.function) else { return }
+            guard wantsFunction else { return }
             guard var stack = calls[sample.tid], let at = stack.lastIndex(where: { $0.key == key }) else {
                 finishLater(sample.tid, key)
                 return
@@ -236,7 +252,7 @@ public struct LatencyAnalysis {
         guard runnableSince[tid] != nil || blockedSince[tid] != nil else { return }
         missedSwitchIns += 1
         if runnableSince.removeValue(forKey: tid) != nil { finishLater(tid, LatencyAnalysis.runqueueID) }
-        if let start = blockedSince.removeValue(forKey: tid), kinds.contains(.offcpu) {
+        if let start = blockedSince.removeValue(forKey: tid), wantsOffCPU {
             let end = wokenAt[tid] ?? time
             if start <= end { addOffCPU(tid: tid, from: start, to: end) }
         }
@@ -254,10 +270,10 @@ public struct LatencyAnalysis {
             }
         }
         guard next > 0 else { return }
-        if let start = runnableSince.removeValue(forKey: next), start <= time, kinds.contains(.sched) {
+        if let start = runnableSince.removeValue(forKey: next), start <= time, wantsSched {
             add(LatencyAnalysis.runqueueID, tid: next, time - start, at: time)
         }
-        if let start = blockedSince.removeValue(forKey: next), start <= time, kinds.contains(.offcpu) {
+        if let start = blockedSince.removeValue(forKey: next), start <= time, wantsOffCPU {
             addOffCPU(tid: next, from: start, to: time)
         }
         wokenAt[next] = nil
@@ -275,7 +291,7 @@ public struct LatencyAnalysis {
     }
 
     private mutating func finishLater(_ tid: Int32, _ key: Int) {
-        guard kinds.contains(keys[key].kind) else { return }
+        guard wants(keys[key].kind) else { return }
         rows[tid, default: [:]][key, default: LatencyStats()].unfinished += 1
     }
 }
