@@ -55,7 +55,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.
-        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberSymbols", "EmberStacks", "EmberRender"]),
+        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberKernel", "EmberSymbols", "EmberStacks", "EmberRender"]),
         .testTarget(name: "EmberUnitTests", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender", "EmberRecord"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberStacks"],

@@ -1,4 +1,5 @@
 import CEmberShim
+import EmberKernel
 import EmberRender
 import EmberStacks
 import EmberSymbols
@@ -62,23 +63,11 @@ struct EmberFuzz {
     static func main() {
         for path in CommandLine.arguments.dropFirst() {
             fputs("replay \(path)\n", stderr)
-            guard let bytes = readWhole(path) else {
+            guard let bytes = readSmallFileBytes(path, limit: Int.max) else {
                 fputs("cannot read \(path)\n", stderr)
                 exit(2)
             }
             bytes.withUnsafeBytes { FuzzTarget.run($0) }
-        }
-    }
-
-    private static func readWhole(_ path: String) -> [UInt8]? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
         }
     }
 }

@@ -62,3 +62,10 @@ public func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(Errno) {
         done += n
     }
 }
+
+/// CLOCK_MONOTONIC in seconds.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

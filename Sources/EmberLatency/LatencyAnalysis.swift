@@ -19,33 +19,11 @@ public struct LatencyAnalysis {
         }
     }
 
-    /// An integer field of a tracepoint's raw data, without the names and types it was found by (the hot loop
-    /// copies handlers for every event).
-    private struct IntField {
-        var offset: Int, size: Int, signed: Bool
-        init(_ f: TracepointFormat.Field) {
-            offset = f.offset
-            size = f.size
-            signed = f.signed
-        }
-        @inline(__always)
-        func read(_ raw: UnsafeRawBufferPointer) -> Int64? {
-            guard offset >= 0, offset + size <= raw.count else { return nil }
-            switch size {
-            case 8: return raw.loadUnaligned(fromByteOffset: offset, as: Int64.self)
-            case 4: return signed ? Int64(raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)) : Int64(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-            case 2: return signed ? Int64(raw.loadUnaligned(fromByteOffset: offset, as: Int16.self)) : Int64(raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-            case 1: return signed ? Int64(raw.load(fromByteOffset: offset, as: Int8.self)) : Int64(raw.load(fromByteOffset: offset, as: UInt8.self))
-            default: return nil
-            }
-        }
-    }
-
     private enum Handler {
-        case switchTask(prevPid: IntField, prevState: IntField, nextPid: IntField)
-        case wakeup(pid: IntField)
-        case syscallEnter(id: IntField)
-        case syscallExit(id: IntField, ret: IntField)
+        case switchTask(prevPid: TracepointFormat.IntegerField, prevState: TracepointFormat.IntegerField, nextPid: TracepointFormat.IntegerField)
+        case wakeup(pid: TracepointFormat.IntegerField)
+        case syscallEnter(id: TracepointFormat.IntegerField)
+        case syscallExit(id: TracepointFormat.IntegerField, ret: TracepointFormat.IntegerField)
         /// A function's entry and return: its row's key id.
         case functionEntry(Int)
         case functionReturn(Int)
@@ -150,7 +128,7 @@ public struct LatencyAnalysis {
         var out = [Handler?](repeating: nil, count: file.events.count)
         for (i, e) in file.events.enumerated() {
             if e.attr.type == .tracepoint, let f = formats[e.attr.config] {
-                func field(_ name: String) -> IntField? { f.fields.first { $0.name == name }.map(IntField.init) }
+                func field(_ name: String) -> TracepointFormat.IntegerField? { f.fields.first { $0.name == name }?.integer }
                 switch (f.system, f.name) {
                 case ("sched", "sched_switch"):
                     if let p = field("prev_pid"), let s = field("prev_state"), let n = field("next_pid") {

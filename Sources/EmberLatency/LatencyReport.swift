@@ -28,7 +28,7 @@ public struct LatencyReport {
         for (tid, stats) in threads { byProcess[model.thread(tid)?.pid ?? tid, default: []].append((tid, stats)) }
         var blocks: [(total: UInt64, rows: [Row])] = []
         for (pid, members) in byProcess {
-            let comm = model.thread(pid)?.comm ?? model.comm(tid: members[0].tid)
+            let comm = model.processName(pid, thread: members[0].tid)
             guard include(pid, comm) else { continue }
             var block: [Row] = []
             for key in Set(members.flatMap { $0.stats.keys }).sorted() {

@@ -114,7 +114,7 @@ public final class PerfDataWriter {
         if buffered + record.count > bufferCapacity { try flush() }
         (buffer + buffered).copyMemory(from: record.baseAddress!, byteCount: record.count)
         buffered += record.count
-        if record.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == RecordType.sample.rawValue { bufferedSamples += 1 }
+        if PerfDataWriter.isSample(record) { bufferedSamples += 1 }
     }
 
     public func append(_ record: [UInt8]) throws {
@@ -150,7 +150,7 @@ public final class PerfDataWriter {
     /// Rewrites the header's data size, at the first flush and then at most once a second: after fdatasync, so
     /// that even after a power cut the header never counts records that are not on disk.
     private func updateHeader() throws {
-        let now = monotonicNow()
+        let now = monotonicSeconds()
         guard !published || now - headerUpdated >= 1 else { return }
         if fdatasync(fd) != 0, errno != EINVAL { throw OutputFileError.writeFailed(path: path, errno: Errno.current) }
         header.data.size = dataBytes
@@ -159,14 +159,15 @@ public final class PerfDataWriter {
         headerUpdated = now
     }
 
-    private func monotonicNow() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    /// Counts a record that was read but will never reach the file (after a failed write), if it is a sample.
+    public func countDropped(_ record: UnsafeRawBufferPointer) {
+        if PerfDataWriter.isSample(record) { droppedSamples += 1 }
     }
 
-    /// Counts samples that were read but never reached the file (after a failed write).
-    public func countDropped(samples: UInt64) { droppedSamples += samples }
+    @inline(__always)
+    private static func isSample(_ record: UnsafeRawBufferPointer) -> Bool {
+        record.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == RecordType.sample.rawValue
+    }
 
     private func writeHeader() throws {
         let bytes = header.encoded()

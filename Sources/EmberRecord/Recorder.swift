@@ -304,11 +304,7 @@ public final class Recorder {
             }
             // What the rings still hold can no longer reach the file: count its samples as dropped.
             for ring in group.rings {
-                _ = ring.drain { record in
-                    if RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) == .sample {
-                        writer.countDropped(samples: 1)
-                    }
-                }
+                _ = ring.drain { writer.countDropped($0) }
             }
         } else {
             _ = drainAll(group, writer: writer)
@@ -395,10 +391,4 @@ public final class Recorder {
         let line = "\r[ ember record: \(Int(elapsed)) s, \(summary.samples) samples, \(summary.lost) lost ]"
         fputs(line, stderr)
     }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

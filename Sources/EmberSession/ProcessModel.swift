@@ -121,6 +121,11 @@ public final class ProcessModel {
         return false
     }
 
+    /// A process's name: its main thread's, else the name of `tid`, one of its threads.
+    public func processName(_ pid: Int32, thread tid: Int32) -> String {
+        threads[pid]?.comm ?? comm(tid: tid)
+    }
+
     /// The thread's name, or perf's `:tid` when none was recorded.
     public func comm(tid: Int32) -> String {
         threads[tid]?.comm ?? ":\(tid)"

@@ -23,8 +23,12 @@ public struct FoldedProfile: Sendable, Equatable {
 
     /// Adds `weight` to a stack, saturating at 2^64-1 rather than wrapping.
     public mutating func add(stack: String, weight: UInt64) {
-        let (sum, overflow) = weights[stack, default: 0].addingReportingOverflow(weight)
-        weights[stack] = overflow ? .max : sum
+        FoldedProfile.saturatingAdd(&weights[stack, default: 0], weight)
+    }
+
+    private static func saturatingAdd(_ total: inout UInt64, _ weight: UInt64) {
+        let (sum, overflow) = total.addingReportingOverflow(weight)
+        total = overflow ? .max : sum
     }
 
     public mutating func setKind(_ kind: FrameKind, of frame: String) {

@@ -93,7 +93,7 @@ struct Latency: ParsableCommand {
                 throw Diagnostics.fail("-i reads a recording; give either -i FILE or what to record (-- CMD, -p PID, -a)")
             }
             // With a recording, -p chooses the processes to report.
-            pids = try target.pids.map { try Latency.pidList($0) }
+            pids = try target.pidList()
             path = input
         } else {
             var options = RecordOptions(target: try target.target(verb: "record", owner: Latency.self))
@@ -150,7 +150,7 @@ struct Latency: ParsableCommand {
             analysis.heatmap = LatencyHeatmap(kind: kind)
             analysis.heatmapIncludes = { tid in
                 let pid = replay.model.thread(tid)?.pid ?? tid
-                return include(pid, replay.model.thread(pid)?.comm ?? replay.model.comm(tid: tid))
+                return include(pid, replay.model.processName(pid, thread: tid))
             }
         }
         do {
@@ -186,12 +186,5 @@ struct Latency: ParsableCommand {
             if let v = Double(text.dropLast(suffix.count)), v >= 0, v.isFinite { return UInt64(v * scale) }
         }
         throw Diagnostics.fail("--min \(text) is not a duration; give a number and a unit: 800ns, 50us, 2ms, 1s")
-    }
-
-    static func pidList(_ text: String) throws -> [Int32] {
-        try text.split(separator: ",").map {
-            guard let pid = Int32($0), pid > 0 else { throw Diagnostics.fail("'\($0)' is not a PID; give a comma-separated list of process ids") }
-            return pid
-        }
     }
 }

@@ -16,6 +16,20 @@ struct TargetOptions: ParsableArguments {
     @Argument(parsing: .captureForPassthrough, help: "The command to run (after --).")
     var command: [String] = []
 
+    /// The processes `-p` names, nil without `-p`.
+    func pidList() throws -> [Int32]? {
+        guard let pids else { return nil }
+        var list: [Int32] = []
+        for part in pids.split(separator: ",") {
+            guard let pid = Int32(part.trimmed), pid > 0 else {
+                throw Diagnostics.fail("'\(part)' is not a PID (a positive number); give -p a comma-separated list of process ids")
+            }
+            list.append(pid)
+        }
+        guard !list.isEmpty else { throw Diagnostics.fail("-p needs a PID") }
+        return list
+    }
+
     /// The target these options name, or a one-line reason they do not. `owner` is the command these options
     /// belong to: an option it does not know ends up first in the passthrough command, and is an error (with the
     /// nearest option), or its help.
@@ -37,16 +51,8 @@ struct TargetOptions: ParsableArguments {
         if let duration, !(duration > 0 && duration.isFinite) {
             throw Diagnostics.fail("--duration must be a positive number of seconds (got \(duration))")
         }
-        if let pids {
+        if let list = try pidList() {
             guard argv.isEmpty, !allCPUs else { throw Diagnostics.fail("-p cannot be combined with a command or -a; choose one target") }
-            var list: [Int32] = []
-            for part in pids.split(separator: ",") {
-                guard let pid = Int32(part.trimmed), pid > 0 else {
-                    throw Diagnostics.fail("'\(part)' is not a PID (a positive number); give -p a comma-separated list of process ids")
-                }
-                list.append(pid)
-            }
-            guard !list.isEmpty else { throw Diagnostics.fail("-p needs a PID") }
             return .processes(list)
         }
         if allCPUs {
