@@ -17,7 +17,9 @@ public final class PerfDataFile {
     private let fileSize: Int
     private let dataRange: Range<Int>
     private let featureSections: [Feature: Range<Int>]
-    private let eventByID: [UInt64: Int]
+    private let eventIDs: EventIDTable
+    /// Each event's sample layout, read per record (indexing `events` copied a whole description each time).
+    private let layouts: [SampleLayout]
     /// The file ends before its header says it should; said once.
     private let truncated: Bool
 
@@ -50,9 +52,8 @@ public final class PerfDataFile {
         }
         base = p
         fileSize = size
-        var byID: [UInt64: Int] = [:]
-        for (i, e) in events.enumerated() { for id in e.ids { byID[id] = i } }
-        eventByID = byID
+        eventIDs = EventIDTable(events)
+        layouts = events.map(\.layout)
         for note in notes where !warnings.contains(note) { warnings.append(note) }
     }
 
@@ -168,7 +169,6 @@ public final class PerfDataFile {
     public func forEachRecord(_ body: (RecordRef) throws -> Void) rethrows {
         var queue = RoundQueue()
         var lastTime: UInt64 = 0
-        let singleLayout = events.count == 1 ? events[0].layout : nil
 
         func dispatch(_ entry: RoundQueue.Entry) throws {
             let offset = entry.offset
@@ -176,7 +176,7 @@ public final class PerfDataFile {
             let bytes = UnsafeRawBufferPointer(start: base + offset, count: size)
             let type = RecordType(rawValue: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             let misc = base.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)
-            try body(RecordRef(type: type, misc: misc, bytes: bytes, eventIndex: eventIndex(of: bytes, type: type), time: entry.time))
+            try body(RecordRef(type: type, misc: misc, bytes: bytes, eventIndex: entry.event, time: entry.time))
         }
 
         // A large file is read once front to back; pages every record of which was handed on go back to the
@@ -234,9 +234,9 @@ public final class PerfDataFile {
             default:
                 if type.rawValue >= 64 { break }
                 let bytes = UnsafeRawBufferPointer(start: base + offset, count: size)
-                let layout = singleLayout ?? events[eventIndex(of: bytes, type: type)].layout
-                if let t = layout.time(of: bytes, type: type) { lastTime = t }
-                try queue.add(time: lastTime, offset: offset, dispatch)
+                let event = eventIndex(of: bytes, type: type)
+                if let t = layouts[event].time(of: bytes, type: type) { lastTime = t }
+                try queue.add(time: lastTime, offset: offset, event: event, dispatch)
             }
             offset = next
         }
@@ -248,8 +248,8 @@ public final class PerfDataFile {
 
     @inline(__always)
     private func eventIndex(of bytes: UnsafeRawBufferPointer, type: RecordType) -> Int {
-        guard events.count > 1, let id = events[0].layout.id(of: bytes, type: type) else { return 0 }
-        return eventByID[id] ?? 0
+        guard layouts.count > 1, let id = layouts[0].id(of: bytes, type: type) else { return 0 }
+        return eventIDs.event(id) ?? 0
     }
 
     private func warn(_ message: String) {

@@ -2,7 +2,8 @@
 /// records older than the end of the previous round from another CPU. At each round's end only the records up to
 /// the *previous* round's highest time are handed on, in time order; the rest wait for the next round.
 struct RoundQueue {
-    typealias Entry = (time: UInt64, offset: Int)
+    /// A record's time, file offset and event index (found once, when the record is queued).
+    typealias Entry = (time: UInt64, offset: Int, event: Int)
 
     private var pending: [Entry] = []
     /// The highest time seen when the previous round ended: everything at or below it is final.
@@ -14,8 +15,8 @@ struct RoundQueue {
 
     init() { pending.reserveCapacity(4096) }
 
-    mutating func add(time: UInt64, offset: Int, _ emit: (Entry) throws -> Void) rethrows {
-        pending.append((time, offset))
+    mutating func add(time: UInt64, offset: Int, event: Int, _ emit: (Entry) throws -> Void) rethrows {
+        pending.append((time, offset, event))
         if time > highest { highest = time }
         if pending.count >= RoundQueue.cap {
             overflowed = true

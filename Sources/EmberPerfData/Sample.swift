@@ -46,59 +46,67 @@ public struct Sample {
 
     /// Parses a SAMPLE record laid out by `layout`; nil when it is malformed (fields past its end).
     public init?(record r: UnsafeRawBufferPointer, layout: SampleLayout) {
+        guard load(record: r, layout: layout) else { return nil }
+    }
+
+    /// Parses a SAMPLE record into this value, in place (returning a new one copied it twice per record); false when
+    /// it is malformed, and the value is then partly filled.
+    public mutating func load(record r: UnsafeRawBufferPointer, layout: SampleLayout) -> Bool {
+        self = Sample()
         let t = layout.sampleType
-        guard let misc = r.u16(4) else { return nil }
+        guard let misc = r.u16(4) else { return false }
         self.misc = misc
         var o = 8
-        if t.contains(.identifier) { guard let v = r.u64(o) else { return nil }; id = v; o += 8 }
-        if t.contains(.ip) { guard let v = r.u64(o) else { return nil }; ip = v; o += 8 }
+        if t.contains(.identifier) { guard let v = r.u64(o) else { return false }; id = v; o += 8 }
+        if t.contains(.ip) { guard let v = r.u64(o) else { return false }; ip = v; o += 8 }
         if t.contains(.tid) {
-            guard let p = r.u32(o), let tt = r.u32(o + 4) else { return nil }
+            guard let p = r.u32(o), let tt = r.u32(o + 4) else { return false }
             pid = Int32(bitPattern: p); tid = Int32(bitPattern: tt); o += 8
         }
-        if t.contains(.time) { guard let v = r.u64(o) else { return nil }; time = v; o += 8 }
-        if t.contains(.addr) { guard let v = r.u64(o) else { return nil }; addr = v; o += 8 }
-        if t.contains(.id) { guard let v = r.u64(o) else { return nil }; id = v; o += 8 }
+        if t.contains(.time) { guard let v = r.u64(o) else { return false }; time = v; o += 8 }
+        if t.contains(.addr) { guard let v = r.u64(o) else { return false }; addr = v; o += 8 }
+        if t.contains(.id) { guard let v = r.u64(o) else { return false }; id = v; o += 8 }
         if t.contains(.streamID) { o += 8 }
-        if t.contains(.cpu) { guard let v = r.u32(o) else { return nil }; cpu = v; o += 8 }
-        if t.contains(.period) { guard let v = r.u64(o) else { return nil }; period = v; o += 8 }
-        if t.contains(.read) { guard let n = layout.readSize(in: r, at: o) else { return nil }; o += n }
+        if t.contains(.cpu) { guard let v = r.u32(o) else { return false }; cpu = v; o += 8 }
+        if t.contains(.period) { guard let v = r.u64(o) else { return false }; period = v; o += 8 }
+        if t.contains(.read) { guard let n = layout.readSize(in: r, at: o) else { return false }; o += n }
         if t.contains(.callchain) {
-            guard let nr = r.u64(o), nr <= UInt64(r.count / 8), let chain = r.slice(o + 8, Int(nr) * 8) else { return nil }
+            guard let nr = r.u64(o), nr <= UInt64(r.count / 8), let chain = r.slice(o + 8, Int(nr) * 8) else { return false }
             callchain = chain
             o += 8 + Int(nr) * 8
         }
         if t.contains(.raw) {
-            guard let size = r.u32(o), let payload = r.slice(o + 4, Int(size)) else { return nil }
+            guard let size = r.u32(o), let payload = r.slice(o + 4, Int(size)) else { return false }
             raw = payload
             o += 4 + Int(size)
         }
         if t.contains(.branchStack) {
-            guard let nr = r.u64(o), nr < 4096 else { return nil }
+            guard let nr = r.u64(o), nr < 4096 else { return false }
             let hwIndex = layout.branchSampleType & (1 << 17) != 0
             o += 8 + (hwIndex ? 8 : 0) + Int(nr) * 24
         }
         if t.contains(.regsUser) {
-            guard let abi = r.u64(o) else { return nil }
+            guard let abi = r.u64(o) else { return false }
             userRegsABI = abi
             userRegsMask = layout.regsUserMask
             o += 8
             if abi != 0 {
                 let n = layout.regsUserMask.nonzeroBitCount * 8
-                guard let regs = r.slice(o, n) else { return nil }
+                guard let regs = r.slice(o, n) else { return false }
                 userRegs = regs
                 o += n
             }
         }
         unwindsUserStack = layout.unwindsUserStack
         if t.contains(.stackUser) {
-            guard let size = r.u64(o), size <= UInt64(r.count) else { return nil }
+            guard let size = r.u64(o), size <= UInt64(r.count) else { return false }
             o += 8
             if size > 0 {
-                guard let dyn = r.u64(o + Int(size)) else { return nil }
+                guard let dyn = r.u64(o + Int(size)) else { return false }
                 userStack = r.slice(o, Int(min(dyn, size))) ?? userStack
                 o += Int(size) + 8
             }
         }
+        return true
     }
 }

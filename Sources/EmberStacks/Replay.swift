@@ -44,11 +44,14 @@ public final class Replay {
     /// record where it stands in time (its time, 0 when the record has none).
     public func forEachSample(event eventIndex: Int?, lost: (UInt64) -> Void = { _ in },
                               _ body: (Sample, Int) throws -> Void) rethrows {
+        // Read once: indexing `file.events` per record copied the whole description each time.
+        let layouts = file.events.map(\.layout)
+        var sample = Sample()
         try file.forEachRecord { record in
             switch record.type {
             case .sample:
                 guard eventIndex == nil || record.eventIndex == eventIndex else { return }
-                guard let sample = Sample(record: record.bytes, layout: file.events[record.eventIndex].layout) else {
+                guard sample.load(record: record.bytes, layout: layouts[record.eventIndex]) else {
                     malformedSamples += 1
                     return
                 }

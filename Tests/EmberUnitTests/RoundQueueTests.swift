@@ -1,3 +1,4 @@
+import EmberKernel
 @testable import EmberPerfData
 import XCTest
 
@@ -8,15 +9,30 @@ final class RoundQueueTests: XCTestCase {
         var out: [UInt64] = []
         let emit = { (e: RoundQueue.Entry) in out.append(e.time) }
         // Round 1: CPU 0 drained up to time 30.
-        for t: UInt64 in [10, 30, 20] { q.add(time: t, offset: Int(t), emit) }
+        for t: UInt64 in [10, 30, 20] { q.add(time: t, offset: Int(t), event: 0, emit) }
         q.finishRound(emit)
         XCTAssertEqual(out, [], "nothing is final after the first round")
         // Round 2: CPU 1's older records (15, 25) arrive late, with newer ones.
-        for t: UInt64 in [15, 25, 40] { q.add(time: t, offset: Int(t), emit) }
+        for t: UInt64 in [15, 25, 40] { q.add(time: t, offset: Int(t), event: 0, emit) }
         q.finishRound(emit)
         XCTAssertEqual(out, [10, 15, 20, 25, 30], "up to the first round's highest time, in order")
         q.drain(emit)
         XCTAssertEqual(out, [10, 15, 20, 25, 30, 40])
         XCTAssertEqual(q.settled(below: 1000), 1000)
+    }
+
+    /// Records find their event by sample id: through a table when the ids lie close together, by binary search
+    /// when they are spread out; an id no event has is nil.
+    func testEventIDsResolveCloseTogetherAndSpreadOut() {
+        func event(_ ids: [UInt64]) -> EventDescription {
+            let attr = EventAttr(type: .software)
+            return EventDescription(attr: attr, ids: ids, name: "e", layout: SampleLayout(attr: attr))
+        }
+        for ids in [[[7, 9], [8, 12]], [[5, 1 << 40], [3, 1 << 20]]] as [[[UInt64]]] {
+            let table = EventIDTable(ids.map(event))
+            for (i, list) in ids.enumerated() { for id in list { XCTAssertEqual(table.event(id), i, "id \(id)") } }
+            for missing: UInt64 in [0, 4, 10, 13, 1 << 41] { XCTAssertNil(table.event(missing), "id \(missing)") }
+        }
+        XCTAssertNil(EventIDTable([]).event(1))
     }
 }
