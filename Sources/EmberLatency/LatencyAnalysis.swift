@@ -32,25 +32,41 @@ public struct LatencyAnalysis {
     /// A per-thread stack of function entries deeper than this is cut (and counted as unfinished).
     static let maximumDepth = 1024
 
-    private var runnableSince: [Int32: UInt64] = [:]
-    private var blockedSince: [Int32: UInt64] = [:]
-    /// When a blocked thread was woken: where its off-CPU time ends if its switch-in never shows.
-    private var wokenAt: [Int32: UInt64] = [:]
+    /// What one thread is waiting for or inside of, and its rows.
+    private struct ThreadState {
+        var tid: Int32
+        var runnableSince: UInt64?
+        var blockedSince: UInt64?
+        /// When a blocked thread was woken, and by whom: its off-CPU time ends here if its switch-in never shows.
+        var woken: (time: UInt64, by: Int32)?
+        var syscall: (id: Int64, time: UInt64)?
+        var calls: [(key: Int, time: UInt64)] = []
+        /// Rows by interned key id (hashing a name, or even a key, per event was a third of the time).
+        var rows: [LatencyStats?] = []
+
+        init(tid: Int32) { self.tid = tid }
+
+        var isPending: Bool { runnableSince != nil || blockedSince != nil || syscall != nil || !calls.isEmpty }
+    }
+
+    /// Threads by tid: one hash per thread an event names, then plain fields.
+    private var slots = ThreadSlots()
+    private var states: [ThreadState] = []
+    /// The last tid looked up and its slot: a switch's context thread is usually its `prev`.
+    private var lastTID: Int32 = 0, lastSlot = -1
+
     /// Waits whose switch-in the kernel did not report (seen here for switches out of an idle CPU): off-CPU time
     /// then ends at the wake-up, and the run-queue delay is counted as unfinished.
     public private(set) var missedSwitchIns: UInt64 = 0
     /// The heat map of one kind, for the threads `heatmapIncludes` accepts (asked as each wait ends).
     public var heatmap: LatencyHeatmap?
     public var heatmapIncludes: (Int32) -> Bool = { _ in true }
-    /// With `collectsBlocks`: each measured off-CPU wait by the switch that started it, for off-CPU stacks.
+    /// With `collectsBlocks`: each measured off-CPU wait by the `sched_switch` sample that started it, for off-CPU
+    /// stacks.
     public var collectsBlocks = false
-    public private(set) var blocks: [OffCPUBlock: UInt64] = [:]
+    public private(set) var blocks: [SampleKey: OffCPUWait] = [:]
     /// Threads with a wait or call under way when events were lost: those were dropped, not measured.
     public private(set) var threadsAffectedByLoss = Set<Int32>()
-    private var inSyscall: [Int32: (id: Int64, time: UInt64)] = [:]
-    private var calls: [Int32: [(key: Int, time: UInt64)]] = [:]
-    /// Rows by thread, keyed by an interned `LatencyKey` (hashing a name per event was a third of the time).
-    private var rows: [Int32: [Int: LatencyStats]] = [:]
     private var keys: [LatencyKey] = [LatencyAnalysis.runqueue, LatencyAnalysis.offCPU]
     private var keyIDs: [LatencyKey: Int] = [LatencyAnalysis.runqueue: 0, LatencyAnalysis.offCPU: 1]
     private var syscallKeys: [Int64: Int] = [:]
@@ -59,7 +75,22 @@ public struct LatencyAnalysis {
 
     /// Each thread's rows.
     public var threads: [Int32: [LatencyKey: LatencyStats]] {
-        rows.mapValues { byID in Dictionary(uniqueKeysWithValues: byID.map { (keys[$0.key], $0.value) }) }
+        var out: [Int32: [LatencyKey: LatencyStats]] = [:]
+        for state in states {
+            var rows: [LatencyKey: LatencyStats] = [:]
+            for (id, stats) in state.rows.enumerated() { if let stats { rows[keys[id]] = stats } }
+            if !rows.isEmpty { out[state.tid] = rows }
+        }
+        return out
+    }
+
+    private mutating func slot(_ tid: Int32) -> Int {
+        if tid == lastTID, lastSlot >= 0 { return lastSlot }
+        let s = slots.slot(tid)
+        if s == states.count { states.append(ThreadState(tid: tid)) }
+        lastTID = tid
+        lastSlot = s
+        return s
     }
 
     private mutating func keyID(_ key: LatencyKey) -> Int {
@@ -113,13 +144,15 @@ public struct LatencyAnalysis {
             if firstTime == nil { firstTime = sample.time }
             lastTime = max(lastTime, sample.time)
             // Every event runs in some thread's context: that thread is on a CPU now.
-            if sample.tid > 0 { running(sample.tid, at: sample.time) }
+            if sample.tid > 0 { running(slot(sample.tid), at: sample.time) }
             handle(handler, sample)
         }
-        for tid in runnableSince.keys { finishLater(tid, LatencyAnalysis.runqueueID) }
-        for tid in blockedSince.keys { finishLater(tid, LatencyAnalysis.offCPUID) }
-        for (tid, call) in inSyscall { finishLater(tid, syscallKey(call.id)) }
-        for (tid, stack) in calls { for call in stack { finishLater(tid, call.key) } }
+        for s in states.indices where states[s].isPending {
+            if states[s].runnableSince != nil { finishLater(s, LatencyAnalysis.runqueueID) }
+            if states[s].blockedSince != nil { finishLater(s, LatencyAnalysis.offCPUID) }
+            if let call = states[s].syscall { finishLater(s, syscallKey(call.id)) }
+            for call in states[s].calls { finishLater(s, call.key) }
+        }
     }
 
     /// What to do with each event of the file, by event index; throws when a kind has none of its events.
@@ -169,119 +202,137 @@ public struct LatencyAnalysis {
             switchTask(prev: Int32(truncatingIfNeeded: prev), state: state, next: Int32(truncatingIfNeeded: next), at: time)
         case .wakeup(let pidField):
             guard scheduling, let pid = pidField.read(raw), pid > 0 else { return }
-            let tid = Int32(truncatingIfNeeded: pid)
-            if runnableSince[tid] == nil { runnableSince[tid] = time }
-            if blockedSince[tid] != nil, wokenAt[tid] == nil { wokenAt[tid] = time }
+            let s = slot(Int32(truncatingIfNeeded: pid))
+            if states[s].runnableSince == nil { states[s].runnableSince = time }
+            if states[s].blockedSince != nil, states[s].woken == nil { states[s].woken = (time, sample.tid) }
         case .syscallEnter(let idField):
             guard wantsSyscall, let id = idField.read(raw) else { return }
-            if let open = inSyscall[sample.tid] { finishLater(sample.tid, syscallKey(open.id)) }
-            inSyscall[sample.tid] = (id, time)
+            let s = slot(sample.tid)
+            if let open = states[s].syscall { finishLater(s, syscallKey(open.id)) }
+            states[s].syscall = (id, time)
         case .syscallExit(let idField, let retField):
             guard wantsSyscall, var id = idField.read(raw) else { return }
+            let s = slot(sample.tid)
             // An exit reports -1 when the call's number was rewritten on the way (x86-64's uretprobe trampoline
             // syscall, seccomp): it ends whatever call the thread was in.
-            if id == -1, let open = inSyscall[sample.tid] { id = open.id }
+            if id == -1, let open = states[s].syscall { id = open.id }
             let key = syscallKey(id)
-            guard let open = inSyscall.removeValue(forKey: sample.tid), open.id == id, open.time <= time else {
-                finishLater(sample.tid, key)
+            guard let open = states[s].syscall, open.id == id, open.time <= time else {
+                states[s].syscall = nil
+                finishLater(s, key)
                 return
             }
-            add(key, tid: sample.tid, time - open.time, at: time)
-            if let ret = retField.read(raw), ret < 0 { rows[sample.tid, default: [:]][key, default: LatencyStats()].errors += 1 }
+            states[s].syscall = nil
+            add(key, slot: s, time - open.time, at: time)
+            if let ret = retField.read(raw), ret < 0 {
+                makeRow(s, key)
+                states[s].rows[key]!.errors += 1
+            }
         case .functionEntry(let key):
             guard wantsFunction else { return }
-            var stack = calls[sample.tid, default: []]
-            if stack.count >= LatencyAnalysis.maximumDepth { finishLater(sample.tid, stack.removeFirst().key) }
-            stack.append((key, time))
-            calls[sample.tid] = stack
+            let s = slot(sample.tid)
+            if states[s].calls.count >= LatencyAnalysis.maximumDepth { finishLater(s, states[s].calls.removeFirst().key) }
+            states[s].calls.append((key, time))
         case .functionReturn(let key):
             guard wantsFunction else { return }
-            guard var stack = calls[sample.tid], let at = stack.lastIndex(where: { $0.key == key }) else {
-                finishLater(sample.tid, key)
+            let s = slot(sample.tid)
+            guard let at = states[s].calls.lastIndex(where: { $0.key == key }) else {
+                finishLater(s, key)
                 return
             }
             // Entries above the matching one never returned through their uretprobe (longjmp, a probe added late).
-            for lost in stack[(at + 1)...] { finishLater(sample.tid, lost.key) }
-            let start = stack[at].time
-            stack.removeSubrange(at...)
-            calls[sample.tid] = stack.isEmpty ? nil : stack
-            if start <= time { add(key, tid: sample.tid, time - start, at: time) }
+            for lost in states[s].calls[(at + 1)...] { finishLater(s, lost.key) }
+            let start = states[s].calls[at].time
+            states[s].calls.removeSubrange(at...)
+            if start <= time { add(key, slot: s, time - start, at: time) }
         }
     }
 
     /// Events were lost: any wait or call under way may have lost its end (or its start was followed by a lost
     /// restart), so none of them is measured; the threads they belong to are counted.
     private mutating func dropPending(before time: UInt64) {
-        var affected = Set<Int32>()
-        affected.formUnion(runnableSince.keys)
-        affected.formUnion(blockedSince.keys)
-        affected.formUnion(inSyscall.keys)
-        affected.formUnion(calls.keys)
-        threadsAffectedByLoss.formUnion(affected)
-        runnableSince.removeAll()
-        blockedSince.removeAll()
-        wokenAt.removeAll()
-        inSyscall.removeAll()
-        calls.removeAll()
+        for s in states.indices where states[s].isPending || states[s].woken != nil {
+            if states[s].isPending { threadsAffectedByLoss.insert(states[s].tid) }
+            states[s].runnableSince = nil
+            states[s].blockedSince = nil
+            states[s].woken = nil
+            states[s].syscall = nil
+            states[s].calls.removeAll()
+        }
     }
 
     /// A thread seen running (in an event's context) while it should be waiting: its switch-in was not reported.
-    private mutating func running(_ tid: Int32, at time: UInt64) {
-        guard runnableSince[tid] != nil || blockedSince[tid] != nil else { return }
+    private mutating func running(_ s: Int, at time: UInt64) {
+        guard states[s].runnableSince != nil || states[s].blockedSince != nil else { return }
         missedSwitchIns += 1
-        if runnableSince.removeValue(forKey: tid) != nil { finishLater(tid, LatencyAnalysis.runqueueID) }
-        if let start = blockedSince.removeValue(forKey: tid), wantsOffCPU {
-            let end = wokenAt[tid] ?? time
-            if start <= end { addOffCPU(tid: tid, from: start, to: end) }
+        if states[s].runnableSince != nil {
+            states[s].runnableSince = nil
+            finishLater(s, LatencyAnalysis.runqueueID)
         }
-        wokenAt[tid] = nil
+        if let start = states[s].blockedSince {
+            states[s].blockedSince = nil
+            let end = states[s].woken?.time ?? time
+            if wantsOffCPU, start <= end { addOffCPU(slot: s, from: start, to: end) }
+        }
+        states[s].woken = nil
     }
 
     private mutating func switchTask(prev: Int32, state: Int64, next: Int32, at time: UInt64) {
         if prev > 0 {
+            let p = slot(prev)
             if state & 0xff == 0 {
-                runnableSince[prev] = time
+                states[p].runnableSince = time
             } else {
-                runnableSince[prev] = nil
-                blockedSince[prev] = time
-                wokenAt[prev] = nil
+                states[p].runnableSince = nil
+                states[p].blockedSince = time
+                states[p].woken = nil
             }
         }
         guard next > 0 else { return }
-        if let start = runnableSince.removeValue(forKey: next), start <= time, wantsSched {
-            add(LatencyAnalysis.runqueueID, tid: next, time - start, at: time)
+        let n = slot(next)
+        if let start = states[n].runnableSince {
+            states[n].runnableSince = nil
+            if start <= time, wantsSched { add(LatencyAnalysis.runqueueID, slot: n, time - start, at: time) }
         }
-        if let start = blockedSince.removeValue(forKey: next), start <= time, wantsOffCPU {
-            addOffCPU(tid: next, from: start, to: time)
+        if let start = states[n].blockedSince {
+            states[n].blockedSince = nil
+            if start <= time, wantsOffCPU { addOffCPU(slot: n, from: start, to: time) }
         }
-        wokenAt[next] = nil
+        states[n].woken = nil
     }
 
-    private mutating func addOffCPU(tid: Int32, from start: UInt64, to end: UInt64) {
-        add(LatencyAnalysis.offCPUID, tid: tid, end - start, at: end)
-        if collectsBlocks, end - start >= minimumNs { blocks[OffCPUBlock(tid: tid, time: start)] = end - start }
+    private mutating func addOffCPU(slot s: Int, from start: UInt64, to end: UInt64) {
+        add(LatencyAnalysis.offCPUID, slot: s, end - start, at: end)
+        if collectsBlocks, end - start >= minimumNs {
+            let waker = states[s].woken
+            blocks[SampleKey(tid: states[s].tid, time: start)] = OffCPUWait(ns: end - start, wakerTID: waker?.by, wakeTime: waker?.time)
+        }
     }
 
-    private mutating func add(_ key: Int, tid: Int32, _ ns: UInt64, at time: UInt64) {
+    private mutating func add(_ key: Int, slot s: Int, _ ns: UInt64, at time: UInt64) {
         guard ns >= minimumNs else { return }
-        rows[tid, default: [:]][key, default: LatencyStats()].record(ns)
-        if heatmap?.kind == keys[key].kind, heatmapIncludes(tid) { heatmap?.add(time: time, ns: ns) }
+        makeRow(s, key)
+        states[s].rows[key]!.record(ns)
+        if heatmap?.kind == keys[key].kind, heatmapIncludes(states[s].tid) { heatmap?.add(time: time, ns: ns) }
     }
 
-    private mutating func finishLater(_ tid: Int32, _ key: Int) {
+    private mutating func finishLater(_ s: Int, _ key: Int) {
         guard wants(keys[key].kind) else { return }
-        rows[tid, default: [:]][key, default: LatencyStats()].unfinished += 1
+        makeRow(s, key)
+        states[s].rows[key]!.unfinished += 1
+    }
+
+    private mutating func makeRow(_ s: Int, _ key: Int) {
+        if states[s].rows.count <= key { states[s].rows += repeatElement(nil, count: key + 1 - states[s].rows.count) }
+        if states[s].rows[key] == nil { states[s].rows[key] = LatencyStats() }
     }
 }
 
-/// The `sched_switch` that started an off-CPU wait: its thread and time, which its sample carries too.
-public struct OffCPUBlock: Hashable, Sendable {
-    public var tid: Int32
-    public var time: UInt64
-    public init(tid: Int32, time: UInt64) {
-        self.tid = tid
-        self.time = time
-    }
+/// A measured off-CPU wait: how long, and the thread whose `sched_wakeup` ended it (and when), if one did.
+public struct OffCPUWait: Sendable {
+    public var ns: UInt64
+    public var wakerTID: Int32?
+    public var wakeTime: UInt64?
 }
 
 public enum LatencyError: Error, CustomStringConvertible {

@@ -127,8 +127,9 @@ public final class ProcessModel {
     }
 
     /// The thread's name, or perf's `:tid` when none was recorded.
+    /// A thread's name; the idle task is `swapper`, as perf calls it; any other unknown thread `:TID`.
     public func comm(tid: Int32) -> String {
-        threads[tid]?.comm ?? ":\(tid)"
+        threads[tid]?.comm ?? (tid == 0 ? "swapper" : ":\(tid)")
     }
 
     /// Resolves an address sampled in `pid`.

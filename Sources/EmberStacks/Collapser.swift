@@ -16,6 +16,11 @@ public struct Collapser {
     /// Each sample's weight instead of its period; nil leaves the sample out (off-CPU stacks weigh by the time
     /// their thread then spent blocked).
     public var weight: ((Sample) -> UInt64?)?
+    /// Off-CPU stacks with their wakers, as BCC's offwaketime folds them: a blocked stack (keyed by its sample's
+    /// thread and time) goes on with `--`, then the stack of the `wakeupEventName` sample that woke it (keyed the
+    /// same way), leaf first, and the waking thread's name on top.
+    public var wakers: [SampleKey: SampleKey] = [:]
+    public var wakeupEventName = "sched:sched_wakeup"
 
     public init() {}
 
@@ -29,27 +34,57 @@ public struct Collapser {
         let resolver = replay.resolver
         let model = replay.model
         let table = replay.frames
-        replay.forEachSample(event: event) { sample, _ in
+        func rootID(_ sample: Sample) -> Int32 {
+            let comm = model.comm(tid: sample.tid)
+            if let root = roots[sample.tid], root.comm == comm { return root.id }
+            let id = table.intern(folded: rootName(comm, sample), kind: nil)
+            roots[sample.tid] = (comm, id)
+            return id
+        }
+        // Blocked stacks waiting for the wakeup sample that ends them: the node they reached, and their weight.
+        let wakeEvent = wakers.isEmpty ? nil : replay.eventIndex(named: wakeupEventName)
+        var awaiting: [SampleKey: [(node: Int32, weight: UInt64)]] = [:]
+        var chain: [Int32] = []
+        replay.forEachSample(event: wakeEvent == nil ? event : nil) { sample, index in
+            if index == wakeEvent {
+                guard let blocked = awaiting.removeValue(forKey: SampleKey(tid: sample.tid, time: sample.time)) else { return }
+                resolver.frames(of: sample, into: &frames, symbolize: false)
+                chain.removeAll(keepingCapacity: true)
+                for frame in frames.reversed() {
+                    table.forEachInfo(of: frame, pid: sample.pid) { id in
+                        let folded = table.foldedOf[Int(id)]
+                        if folded >= 0 { chain.append(folded) }
+                    }
+                }
+                chain.reverse()
+                chain.append(rootID(sample))
+                let separator = table.intern(folded: "--", kind: nil)
+                for (start, weight) in blocked {
+                    var node = tree.child(of: start, frame: separator)
+                    for frame in chain { node = tree.child(of: node, frame: frame) }
+                    tree.addWeight(weight, to: node)
+                }
+                return
+            }
+            guard index == event else { return }
             let weight = self.weight.map { $0(sample) } ?? (countSamples ? 1 : sample.period)
             guard let weight else { return }
             resolver.frames(of: sample, into: &frames, symbolize: false)
-            let comm = model.comm(tid: sample.tid)
-            let rootID: Int32
-            if let root = roots[sample.tid], root.comm == comm {
-                rootID = root.id
-            } else {
-                rootID = table.intern(folded: rootName(comm, sample), kind: nil)
-                roots[sample.tid] = (comm, rootID)
-            }
-            var node = tree.child(of: 0, frame: rootID)
+            var node = tree.child(of: 0, frame: rootID(sample))
             for frame in frames.reversed() {
                 table.forEachInfo(of: frame, pid: sample.pid) { id in
                     let folded = table.foldedOf[Int(id)]
                     if folded >= 0 { node = tree.child(of: node, frame: folded) }
                 }
             }
-            tree.addWeight(weight, to: node)
+            if let waker = wakers[SampleKey(tid: sample.tid, time: sample.time)] {
+                awaiting[waker, default: []].append((node, weight))
+            } else {
+                tree.addWeight(weight, to: node)
+            }
         }
+        // A wakeup sample that never arrived (lost): the blocked stack stands alone.
+        for (node, weight) in awaiting.values.joined() { tree.addWeight(weight, to: node) }
         return tree.folded(names: table.foldedNames, kinds: table.foldedKinds)
     }
 
@@ -89,6 +124,17 @@ public struct Collapser {
             i -= 1
         }
         return false
+    }
+}
+
+/// A sample named by its thread and time: how a second pass finds the samples a first one picked (the switch
+/// that started an off-CPU wait, the wakeup that ended it).
+public struct SampleKey: Hashable, Sendable {
+    public var tid: Int32
+    public var time: UInt64
+    public init(tid: Int32, time: UInt64) {
+        self.tid = tid
+        self.time = time
     }
 }
 

@@ -44,8 +44,8 @@ struct FlameGraphCommand: ParsableCommand {
 
     func validate() throws {
         if input != nil && folded != nil { throw ValidationError("give either -i FILE or --folded FILE, not both") }
-        if folded != nil && (fold.count || fold.pid || fold.tid || fold.event != nil || fold.offcpu) {
-            throw ValidationError("--count, --pid, --tid, --event and --offcpu choose stacks from a recording; a folded file has them already")
+        if folded != nil && (fold.count || fold.pid || fold.tid || fold.event != nil || fold.offcpu || fold.wakers) {
+            throw ValidationError("--count, --pid, --tid, --event, --offcpu and --wakers choose stacks from a recording; a folded file has them already")
         }
         guard width >= 100 else { throw ValidationError("--width must be 100 pixels or more (got \(width))") }
         guard minwidth >= 0 else { throw ValidationError("--minwidth must not be negative") }
@@ -73,8 +73,9 @@ struct FlameGraphCommand: ParsableCommand {
             // Weights are sample periods: nanoseconds for the clock events.
             options.countName = fold.count ? "samples" : (EventSpec.named(event.name)?.isClock == true || fold.offcpu ? "ns" : "events")
             if fold.offcpu {
-                options.title = "Off-CPU time"
+                options.title = fold.wakers ? "Off-CPU time with wakers" : "Off-CPU time"
                 options.subtitle = "\(path): time blocked, by the stack each thread blocked in"
+                    + (fold.wakers ? "; above '--', the stack that woke it (leaf first) and the waker" : "")
             }
             report(replay)
         }

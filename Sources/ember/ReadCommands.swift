@@ -104,6 +104,9 @@ struct FoldOptions: ParsableArguments {
     @Option(help: "With --offcpu, leave out waits shorter than this (such as 50us, 2ms).")
     var min: String?
 
+    @Flag(help: "With --offcpu, put above each blocked stack '--', the stack that woke it and the waker's name (as offwaketime).")
+    var wakers = false
+
     func fold(_ replay: Replay) throws -> FoldedProfile {
         var collapser = Collapser()
         collapser.countSamples = count
@@ -112,9 +115,15 @@ struct FoldOptions: ParsableArguments {
         if offcpu {
             let blocks = try FoldOptions.offCPUBlocks(replay.file.path, minimumNs: try min.map(Latency.nanoseconds) ?? 0)
             collapser.eventName = "sched:sched_switch"
-            collapser.weight = { blocks[OffCPUBlock(tid: $0.tid, time: $0.time)] }
-        } else if min != nil {
-            throw Diagnostics.fail("--min goes with --offcpu")
+            collapser.weight = { blocks[SampleKey(tid: $0.tid, time: $0.time)]?.ns }
+            if wakers {
+                collapser.wakers = blocks.compactMapValues { wait in
+                    guard let tid = wait.wakerTID, let time = wait.wakeTime else { return nil }
+                    return SampleKey(tid: tid, time: time)
+                }
+            }
+        } else if min != nil || wakers {
+            throw Diagnostics.fail("\(min != nil ? "--min" : "--wakers") goes with --offcpu")
         }
         do {
             return try collapser.collapse(replay)
@@ -126,7 +135,7 @@ struct FoldOptions: ParsableArguments {
 
 extension FoldOptions {
     /// The off-CPU waits of a latency recording by the switch that started each (a first pass of its own).
-    static func offCPUBlocks(_ path: String, minimumNs: UInt64) throws -> [OffCPUBlock: UInt64] {
+    static func offCPUBlocks(_ path: String, minimumNs: UInt64) throws -> [SampleKey: OffCPUWait] {
         guard path != "-" else { throw Diagnostics.fail("--offcpu reads the recording twice; give a file with -i, not standard input") }
         var analysis = LatencyAnalysis(kinds: [.offcpu], minimumNs: minimumNs)
         analysis.collectsBlocks = true

@@ -144,6 +144,38 @@ final class LatencyTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: dir + "/off.svg", encoding: .utf8).contains("Off-CPU time"))
     }
 
+    /// Off-CPU stacks with their wakers (offwaketime's layout): the reader's time blocked in wait_for_ping() goes
+    /// on with `--`, the writer's stack through ping() leaf first, and the writer's name on top.
+    func testOffCPUStacksWithTheirWakers() throws {
+        try requireRoot()
+        let pinger = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/pinger.c").path,
+                                       name: "pinger", flags: ["-O2", "-g", "-pthread"])
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/lat.data"
+        let r = try Tool.ember(["latency", "--offcpu", "--call-graph", "dwarf", "-o", file, "--", pinger, "100"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let folded = parseFolded(try Tool.ember(["collapse", "-i", file, "--offcpu", "--wakers"]).stdout)
+        let blocked = folded.filter { $0.key.hasPrefix("pinger;") && $0.key.contains(";wait_for_ping;") }
+        let woken = blocked.filter { stack, _ in
+            let halves = stack.components(separatedBy: ";--;")
+            return halves.count == 2 && halves[1].contains(";ping;") && halves[1].hasSuffix(";waker")
+        }
+        let all = blocked.values.reduce(0, +), byWaker = woken.values.reduce(0, +)
+        XCTAssertGreaterThan(all, 100 * 1_000_000, "100 waits of about 2 ms: \(blocked)")
+        XCTAssertGreaterThan(Double(byWaker), Double(all) * 0.9, "nearly all of it woken by ping(): \(blocked)")
+        // Without --wakers the same time folds without the waker's half.
+        let plain = parseFolded(try Tool.ember(["collapse", "-i", file, "--offcpu"]).stdout)
+            .filter { $0.key.hasPrefix("pinger;") && $0.key.contains(";wait_for_ping;") }
+        XCTAssertEqual(plain.values.reduce(0, +), all)
+        XCTAssertFalse(plain.keys.contains { $0.contains(";--;") })
+        let svg = try Tool.ember(["flamegraph", "-i", file, "--offcpu", "--wakers", "-o", dir + "/wake.svg"])
+        XCTAssertEqual(svg.status, 0, svg.stderr)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/wake.svg", encoding: .utf8).contains("Off-CPU time with wakers"))
+        let misuse = try Tool.ember(["collapse", "-i", file, "--wakers"])
+        XCTAssertEqual(misuse.status, 1)
+        XCTAssertTrue(misuse.stderr.contains("--wakers goes with --offcpu"), misuse.stderr)
+    }
+
     /// A recording with lost events: what was under way at a loss is dropped and said, never measured across it.
     func testLostEventsDropWhatWasUnderWay() throws {
         try requireRoot()
