@@ -146,7 +146,7 @@ public enum EventResolver {
             // A name with a default version (memcpy@@GLIBC_2.14) means that one, not a hidden older version.
             if matches.contains(where: \.isDefaultVersion) { matches = matches.filter(\.isDefaultVersion) }
             let byAddress = Dictionary(grouping: matches, by: \.address)
-            guard let first = byAddress.first else { throw RecordError.noSuchSymbol(binary: path, symbol: name) }
+            guard let first = byAddress.first else { throw RecordError.noSuchSymbol(binary: path, symbol: name, stripped: !image.hasFullSymbols) }
             guard byAddress.count == 1 else {
                 let candidates = byAddress.map { address, fs in
                     "\(short.demangle(fs[0].name).name)\(fs[0].version) at 0x\(String(address, radix: 16))"

@@ -19,7 +19,8 @@ public enum RecordError: Error, CustomStringConvertible {
     case tracefs(String)
     case filterRejected(event: String, filter: String, reason: String)
     case noSuchBinary(String)
-    case noSuchSymbol(binary: String, symbol: String)
+    /// `stripped`: the binary has no `.symtab`, only its exported functions.
+    case noSuchSymbol(binary: String, symbol: String, stripped: Bool)
     case ambiguousSymbol(binary: String, symbol: String, candidates: [String])
     case offsetPastEnd(binary: String, offset: UInt64, size: UInt64)
     case noSuchUSDT(binary: String, probe: String, available: [String])
@@ -66,8 +67,10 @@ public enum RecordError: Error, CustomStringConvertible {
             return "the kernel rejected the filter '\(filter)' for \(event): \(reason)"
         case .noSuchBinary(let binary):
             return "no binary or library '\(binary)' (give a path, or a library name such as libc)"
-        case .noSuchSymbol(let binary, let symbol):
-            return "\(binary) has no function '\(symbol)' (list them with 'ember list --probes \(binary)')"
+        case .noSuchSymbol(let binary, let symbol, let stripped):
+            return stripped
+                ? "\(binary) has no function '\(symbol)': it is stripped (no .symtab), so only its exported functions have names; probe an offset (\(binary):0xOFFSET) or a build that is not stripped"
+                : "\(binary) has no function '\(symbol)' (list them with 'ember list --probes \(binary)')"
         case .ambiguousSymbol(let binary, let symbol, let candidates):
             return "'\(symbol)' is ambiguous in \(binary); it matches \(candidates.joined(separator: ", ")) (name one exactly)"
         case .offsetPastEnd(let binary, let offset, let size):

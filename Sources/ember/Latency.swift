@@ -83,6 +83,10 @@ struct Latency: ParsableCommand {
         for f in self.func where f.split(separator: ":").count < 2 {
             throw Diagnostics.fail("--func \(f): give BINARY:SYMBOL, such as --func ./app:parse_config or --func libc:malloc")
         }
+        // `ember latency sched`: a kind written as a word, not as the command to run (that follows --).
+        if let word = target.command.first, let flag = Latency.kindFlags[word] {
+            throw Diagnostics.fail("'\(word)' is not a command here; choose what to measure with \(flag) (a command to run goes after --)", status: 64)
+        }
         let minimum = try min.map(Latency.nanoseconds) ?? 0
         var pids: [Int32]?
         var root: Int32?
@@ -178,6 +182,9 @@ struct Latency: ParsableCommand {
         }
         if status != 0 { throw ExitCode(status) }
     }
+
+    static let kindFlags = ["sched": "--sched", "offcpu": "--offcpu", "syscalls": "--syscalls", "syscall": "--syscalls",
+                            "func": "--func BINARY:SYMBOL", "function": "--func BINARY:SYMBOL"]
 
     /// `50us`, `2ms`, `1.5s`, `800ns` (µs also as `µs`).
     static func nanoseconds(_ text: String) throws -> UInt64 {

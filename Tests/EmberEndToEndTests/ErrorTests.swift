@@ -38,6 +38,19 @@ final class ErrorTests: XCTestCase {
         assertOneLineError(r, status: 1, mentions: ["kernel.perf_event_paranoid is \(paranoid)", "sysctl kernel.perf_event_paranoid=-1"])
     }
 
+    /// With tracefs unmounted, a user who may not mount it is told how, for the sched tracepoints `latency` needs.
+    /// (Root's Ember mounts it itself; it is put back either way.)
+    func testTracefsUnmountedSaysHowToMountIt() throws {
+        try requireRoot()
+        let tracefs = "/sys/kernel/tracing"
+        let mounted = (try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)).contains(" \(tracefs) tracefs ")
+        if mounted { try XCTSkipIf(umount(tracefs) != 0, "tracefs is busy: \(String(cString: strerror(errno)))") }
+        defer { if mounted { _ = mount("nodev", tracefs, "tracefs", 0, nil) } }
+        let dir = try Tool.scratchDirectory()
+        let r = try Tool.ember(["latency", "-o", dir + "/x.data", "--", "/bin/true"], user: "65534", cwd: dir)
+        assertOneLineError(r, status: 1, mentions: ["tracefs is not mounted", "mount -t tracefs nodev \(tracefs)"])
+    }
+
     /// An unprivileged user asking for more locked ring memory than the sysctl allows is told about -m.
     func testMlockLimitNamesTheSysctlAndDashM() throws {
         try requireRoot()

@@ -195,6 +195,8 @@ final class LatencyTests: XCTestCase {
         let dir = try Tool.scratchDirectory()
         let plain = dir + "/plain.data"
         XCTAssertEqual(try Tool.ember(["record", "-q", "-o", plain, "--", "/bin/true"]).status, 0)
+        let stripped = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path,
+                                         name: "sleeper-stripped", flags: ["-O2", "-s"])
         for (arguments, mention) in [
             (["latency", "-i", plain], "has no sched:sched_switch events; record them with 'ember latency -- CMD'"),
             (["latency", "-i", plain, "--min", "5"], "--min 5 is not a duration"),
@@ -206,6 +208,9 @@ final class LatencyTests: XCTestCase {
             (["collapse", "-i", plain, "--min", "1ms"], "--min goes with --offcpu"),
             (["latency", "--func", "/no/such/binary:f", "--", "/bin/true"], "no binary or library '/no/such/binary'"),
             (["latency", "--func", "/bin/true:no_such_function_ember", "--", "/bin/true"], "has no function"),
+            (["latency", "--func", stripped + ":nap", "--", stripped, "/dev/null"], "it is stripped (no .symtab)"),
+            (["latency", "syscalls", "--", "/bin/true"], "'syscalls' is not a command here; choose what to measure with --syscalls"),
+            (["latency", "--sycalls", "--", "/bin/true"], "did you mean '--syscalls'"),
         ] {
             let r = try Tool.ember(arguments)
             XCTAssertNotEqual(r.status, 0, "\(arguments)")
