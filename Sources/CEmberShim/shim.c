@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CEmberShim.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -118,4 +119,10 @@ int ember_signalfd_next(int fd) {
 
 int ember_rename_noreplace(const char *from, const char *to) {
     return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+}
+
+const char *ember_swift_runtime_path(void) {
+    Dl_info info;
+    if (dladdr((void *)swift_demangle, &info) == 0) return NULL;
+    return info.dli_fname;
 }

@@ -51,10 +51,7 @@ public struct Collapser {
                 resolver.frames(of: sample, into: &frames, symbolize: false)
                 chain.removeAll(keepingCapacity: true)
                 for frame in frames.reversed() {
-                    table.forEachInfo(of: frame, pid: sample.pid) { id in
-                        let folded = table.foldedOf[Int(id)]
-                        if folded >= 0 { chain.append(folded) }
-                    }
+                    table.forEachInfo(of: frame, pid: sample.pid) { id in chain.append(table.foldedOf[Int(id)]) }
                 }
                 chain.reverse()
                 chain.append(rootID(sample))
@@ -72,10 +69,7 @@ public struct Collapser {
             resolver.frames(of: sample, into: &frames, symbolize: false)
             var node = tree.child(of: 0, frame: rootID(sample))
             for frame in frames.reversed() {
-                table.forEachInfo(of: frame, pid: sample.pid) { id in
-                    let folded = table.foldedOf[Int(id)]
-                    if folded >= 0 { node = tree.child(of: node, frame: folded) }
-                }
+                table.forEachInfo(of: frame, pid: sample.pid) { id in node = tree.child(of: node, frame: table.foldedOf[Int(id)]) }
             }
             if let waker = wakers[SampleKey(tid: sample.tid, time: sample.time)] {
                 awaiting[waker, default: []].append((node, weight))

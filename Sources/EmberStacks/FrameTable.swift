@@ -18,7 +18,7 @@ public final class FrameTable {
         public var line: SourceLine?
         /// Where the function is declared, when DWARF says.
         public var declaration: SourceLine?
-        /// The id of the stackcollapse-perf.pl name (`foldedNames`), or -1 for a frame it drops.
+        /// The id of the stackcollapse-perf.pl name (`foldedNames`); set when the frame is added.
         public var folded: Int32
     }
 
@@ -105,8 +105,9 @@ public final class FrameTable {
     private func add(_ info: Info) -> Int32 {
         var info = info
         let name = FrameTable.foldedName(info)
-        // stackcollapse-perf.pl drops frames whose name starts with "(" (process names).
-        info.folded = name.hasPrefix("(") ? -1 : intern(folded: name, kind: info.kind)
+        // stackcollapse-perf.pl drops frames whose name starts with "(", a rule for perf's process names that
+        // also drops real functions; every frame is kept here.
+        info.folded = intern(folded: name, kind: info.kind)
         infos.append(info)
         foldedOf.append(info.folded)
         return Int32(infos.count - 1)
@@ -117,7 +118,9 @@ public final class FrameTable {
     static func foldedName(_ info: Info) -> String {
         if info.name == "[unknown]" { return "[\(info.dso == nil ? "unknown" : info.dsoName)]" }
         if info.name == "[truncated]", info.dso == nil { return info.name }
-        let name = info.language == .swift ? info.name.replacing(";", with: ":") : Collapser.tidy(info.name)
+        var name = info.language == .swift ? info.name.replacing(";", with: ":") : Collapser.tidy(info.name)
+        // A name that is all argument list ("(anonymous)") keeps it rather than vanish.
+        if name.isEmpty { name = info.name.replacing(";", with: ":") }
         return info.isInlined ? name + "_[i]" : name
     }
 }

@@ -7,7 +7,8 @@ import Glibc
 public enum DemangleStyle: String, Sendable, CaseIterable {
     /// As the binary has them.
     case none
-    /// Readable: Swift names shortened to `Type.method(label:_:)`, C++ and Rust demangled.
+    /// Readable: Swift names as `swift demangle --simplified` prints them (`Type.method(label:_:)`) with
+    /// specialization as a suffix, C++ and Rust demangled.
     case short
     /// Everything the demanglers say (for Swift, exactly `swift demangle`'s output).
     case full
@@ -30,8 +31,13 @@ public struct Demangler: Sendable {
     /// The name to show, and the language it was mangled in.
     public func demangle(_ name: String) -> (name: String, language: SymbolLanguage) {
         guard style != .none else { return (name, .plain) }
-        if Demangler.isSwift(name), let full = Demangler.swiftDemangle(name) {
-            return (style == .full ? full : SwiftNameShortener.shorten(full), .swift)
+        if Demangler.isSwift(name) {
+            if style == .short, let simplified = SwiftSimplifiedNames.name(name), simplified != name {
+                return (SwiftNameShortener.markingSuffixes(simplified), .swift)
+            }
+            if let plain = Demangler.swiftDemanglePlain(name) {
+                return (style == .full ? SwiftTypeSugar.apply(plain) : SwiftNameShortener.shorten(plain), .swift)
+            }
         }
         if name.hasPrefix("_Z"), let demangled = Demangler.cxxDemangle(name) {
             if Demangler.isRustLegacy(name) { return (Demangler.tidyRust(demangled, full: style == .full), .rust) }
@@ -53,11 +59,12 @@ public struct Demangler: Sendable {
             && tail[3..<19].allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
-    static func swiftDemangle(_ name: String) -> String? {
+    /// The Swift runtime's demangling, without the type sugar `swift demangle` adds.
+    static func swiftDemanglePlain(_ name: String) -> String? {
         name.withCString { p -> String? in
             guard let out = swift_demangle(p, strlen(p), nil, nil, 0) else { return nil }
             defer { free(out) }
-            return SwiftTypeSugar.apply(String(cString: out))
+            return String(cString: out)
         }
     }
 

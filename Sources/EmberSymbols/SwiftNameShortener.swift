@@ -4,60 +4,138 @@
 /// `Sorter.sort(_:) [specialized]`, `closure #1 (Swift.Int) -> Swift.Bool in main.run() -> ()` becomes
 /// `closure #1 in run()`. Anything it does not recognise is returned whole rather than guessed at.
 enum SwiftNameShortener {
+    /// `swift demangle --simplified`'s prefixes that Ember shows as suffixes, so that a cut-off name (a narrow
+    /// flame graph frame) still shows the function: `specialized Sorter.sort<A>(_:)` is
+    /// `Sorter.sort<A>(_:) [specialized]`.
+    static func markingSuffixes(_ simplified: String) -> String {
+        var text = Substring(simplified)
+        var suffix = ""
+        var progressed = true
+        while progressed {
+            progressed = false
+            for (prefix, mark) in [("specialized ", " [specialized]"), ("partial apply for ", " [partial apply]")] where text.hasPrefix(prefix) {
+                text = text.dropFirst(prefix.count)
+                if !suffix.contains(mark) { suffix += mark }
+                progressed = true
+            }
+        }
+        return text + suffix
+    }
+
     private static let markers: [(prefix: String, mark: String)] = [
         ("generic specialization ", " [specialized]"),
         ("function signature specialization ", " [specialized]"),
         ("generic partial specialization ", " [specialized]"),
+        ("generic not re-abstracted specialization ", " [specialized]"),
         ("merged ", " [merged]"),
         ("partial apply for ", " [partial apply]"),
+        ("partial apply forwarder for ", " [partial apply]"),
     ]
 
-    static func shorten(_ full: String) -> String {
-        var text = Substring(full)
+    /// Shortens the runtime's plain (unsugared) demangling.
+    static func shorten(_ plain: String) -> String {
+        var text = Substring(SwiftTypeSugar.apply(withoutPrivateContexts(plain)))
+        // "(1) suspend resume partial function for f": a piece of async f, shown as f (as --simplified does).
+        if text.hasPrefix("("), let r = text.firstRange(of: " resume partial function for "),
+           text[text.index(after: text.startIndex)...].prefix(while: { $0.isNumber }).count > 0 {
+            text = text[r.upperBound...]
+        }
         var suffix = ""
         var progressed = true
         while progressed {
             progressed = false
             for (prefix, mark) in markers where text.hasPrefix(prefix) {
                 text = text.dropFirst(prefix.count)
-                // Specializations name their arguments in <...> and then say "of".
-                if text.hasPrefix("<"), let close = matching(text, from: text.startIndex) {
-                    text = text[text.index(after: close)...].drop { $0 == " " }
+                // Specializations name their arguments in <...> and then say "of" (the arguments' brackets need
+                // not balance: "[Closure Propagated : ..., Argument Types : [...]>").
+                if text.hasPrefix("<"), let of = text.firstRange(of: "> of ") {
+                    text = text[of.upperBound...]
+                } else if text.hasPrefix("of ") {
+                    text = text.dropFirst(3)
                 }
-                if text.hasPrefix("of ") { text = text.dropFirst(3) }
                 if !suffix.contains(mark) { suffix += mark }
                 progressed = true
             }
         }
-        // "closure #1 (Swift.Int) -> Swift.Bool in <function>" and friends.
-        for kind in ["closure #", "implicit closure #"] where text.hasPrefix(kind) {
-            guard let inRange = text.firstRange(of: " in ") else { break }
-            let number = text.dropFirst(kind.count).prefix { $0.isNumber }
-            let owner = text[inRange.upperBound...]
-            return kind + number + " in " + shortenFunction(owner) + suffix
-        }
-        return shortenFunction(text) + suffix
+        return shortenLocal(text) + suffix
     }
 
-    /// `module.Type.name<Generic>(label: T, U) -> R` → `Type.name(label:_:)`; accessors lose their type.
-    private static func shortenFunction(_ text: Substring) -> String {
+    /// "closure #1 (Swift.Int) -> Swift.Bool in <owner>", "implicit closure #2 ... in", a local function
+    /// "helper #1 (x: Swift.Int) -> () in <owner>": the entity without its type, then its owner, shortened the
+    /// same way (closures nest).
+    private static func shortenLocal(_ text: Substring) -> String {
         var text = text
         var prefix = ""
         for word in ["static ", "dispatch thunk of ", "protocol witness for ", "@objc "] where text.hasPrefix(word) {
             prefix += word
             text = text.dropFirst(word.count)
         }
+        let implicit = text.hasPrefix("implicit ") ? "implicit " : ""
+        let entity = text.dropFirst(implicit.count)
+        let name = entity.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        let rest = entity.dropFirst(name.count)
+        let number = rest.dropFirst(2).prefix { $0.isNumber }
+        guard !name.isEmpty, rest.hasPrefix(" #"), !number.isEmpty, let inRange = entity.firstRange(of: " in ") else {
+            return prefix + shortenFunction(text)
+        }
+        return prefix + implicit + name + " #" + number + " in " + shortenLocal(entity[inRange.upperBound...])
+    }
+
+    /// A private declaration's discriminator (`(name in _0123…ABCD)` is `name`), an extension's module
+    /// (`(extension in Module):`) and generic `where` clauses go, as `swift demangle --simplified` leaves them out:
+    /// read as a parameter list, the first two lost the function's name.
+    static func withoutPrivateContexts(_ full: String) -> String {
+        guard full.contains(" in _") || full.contains("(extension in ") || full.contains(" where ") else { return full }
+        var out = Substring(full)
+        while let r = out.firstRange(of: " where ") {
+            var depth = 0
+            var end = r.upperBound
+            scan: while end < out.endIndex {
+                switch out[end] {
+                case "<", "(", "[": depth += 1
+                case ")", "]": if depth == 0 { break scan } else { depth -= 1 }
+                case ">" where out[out.index(before: end)] != "-": if depth == 0 { break scan } else { depth -= 1 }
+                default: break
+                }
+                end = out.index(after: end)
+            }
+            out = out[..<r.lowerBound] + out[end...]
+        }
+        while let r = out.firstRange(of: "(extension in "), let colon = out[r.upperBound...].firstIndex(of: ":"),
+              out[r.upperBound..<colon].last == ")" {
+            out = out[..<r.lowerBound] + out[out.index(after: colon)...]
+        }
+        var result = ""
+        var rest = out
+        while let r = rest.firstRange(of: " in _") {
+            let hash = rest[r.upperBound...].prefix { $0.isHexDigit }
+            let close = rest.index(r.upperBound, offsetBy: hash.count)
+            guard hash.count >= 16, close < rest.endIndex, rest[close] == ")",
+                  let open = rest[..<r.lowerBound].lastIndex(of: "("),
+                  !rest[rest.index(after: open)..<r.lowerBound].contains(where: { $0 == " " || $0 == ")" }) else {
+                result += rest[..<r.upperBound]
+                rest = rest[r.upperBound...]
+                continue
+            }
+            result += rest[..<open] + rest[rest.index(after: open)..<r.lowerBound]
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
+    }
+
+    /// `module.Type.name<Generic>(label: T, U) -> R` → `Type.name(label:_:)`; accessors lose their type.
+    private static func shortenFunction(_ text: Substring) -> String {
         // Accessors and variables: "module.Type.value.getter : Swift.Int".
-        if let colon = text.firstRange(of: " : "), !text[..<colon.lowerBound].contains("(") {
-            return prefix + dropModule(text[..<colon.lowerBound])
+        if let colon = text.firstRange(of: " : "), !text[..<colon.lowerBound].contains(where: { $0 == "(" || $0 == " " }) {
+            return dropModule(text[..<colon.lowerBound])
         }
         guard let open = firstParameterList(text), let close = matching(text, from: open) else {
-            return prefix + String(text)
+            return String(text)
         }
         var name = text[..<open]
         if name.hasSuffix(">"), let generic = genericStart(name) { name = name[..<generic] }
         let labels = parameterLabels(text[text.index(after: open)..<close])
-        return prefix + dropModule(name) + "(" + labels + ")"
+        return dropModule(name) + "(" + labels + ")"
     }
 
     /// The `(` that opens the parameter list: the first one outside generic brackets.

@@ -60,20 +60,114 @@ final class DemanglerTests: XCTestCase {
             XCTAssertEqual(Demangler(style: .full).demangle(name).name, reference, name)
         }
     }
+    /// Every Swift function of the Swift compiler (`swift-frontend`, about 15,000) and of a program with one of each
+    /// kind of declaration that went wrong before (Tests/Programs/names.swift): the short name is exactly
+    /// `swift demangle --simplified`'s, with specialization as a suffix; and the runtime-only shortener, used where
+    /// the toolchain's demangler library is absent, never gives an empty name, one that starts with "(", or one
+    /// without the function's base name.
+    func testShortNamesAgreeWithSwiftDemangleSimplified() throws {
+        let frontend = try Tool.output(["sh", "-c", "readlink -f \"$(command -v swift-frontend)\""]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let program = NSTemporaryDirectory() + "ember-names-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: program) }
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Programs/names.swift").path
+        _ = try Tool.output(["swiftc", "-O", "-g", "-o", program, source])
+        var names = Set<String>()
+        for binary in [frontend, program] {
+            for f in try ElfImage.functionNames(path: binary) where Demangler.isSwift(f.name) { names.insert(f.name) }
+        }
+        let symbols = names.sorted()
+        try XCTSkipIf(symbols.count < 10_000, "too few Swift functions found in \(frontend) (\(symbols.count))")
+        let simplified = try Tool.output(["swift", "demangle", "--simplified"], input: symbols.joined(separator: "\n") + "\n")
+            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertGreaterThanOrEqual(simplified.count, symbols.count)
+        XCTAssertTrue(SwiftSimplifiedNames.available, "libswiftDemangle.so was not found beside the Swift runtime")
+        let short = Demangler(style: .short)
+        var checkedBases = 0, mismatches: [String] = [], broken: [String] = []
+        for (symbol, reference) in zip(symbols, simplified) {
+            let expected = SwiftNameShortener.markingSuffixes(reference)
+            if SwiftSimplifiedNames.available, short.demangle(symbol).name != expected {
+                mismatches.append("\(symbol): \(short.demangle(symbol).name) != \(expected)")
+            }
+            let fallback = SwiftNameShortener.shorten(Demangler.swiftDemanglePlain(symbol) ?? "")
+            if fallback.isEmpty || fallback.hasPrefix("(") {
+                broken.append("\(symbol): '\(fallback)'")
+            } else if let base = DemanglerTests.baseName(reference) {
+                checkedBases += 1
+                if !fallback.contains(base) { broken.append("\(symbol): '\(fallback)' lost '\(base)' (\(reference))") }
+            }
+        }
+        XCTAssertEqual(mismatches.count, 0, mismatches.prefix(20).joined(separator: "\n"))
+        XCTAssertEqual(broken.count, 0, broken.prefix(20).joined(separator: "\n"))
+        XCTAssertGreaterThan(checkedBases, symbols.count / 2, "the base name was checked on most symbols")
+        for kind in ["Shape.describe(prefix:)", "Square.Corner.turned(by:)", "hidden(_:)", "fileHidden(count:)",
+                     "largest<A>(_:) [specialized]", "closure #1 in makeFilter(divisor:) [partial apply]", "Counter.doubled.setter",
+                     "Ledger.record(amount:)", "settle(_:amounts:)"] {
+            XCTAssertTrue(symbols.contains { short.demangle($0).name == kind }, "names.swift has \(kind)")
+        }
+    }
+
+    /// The function's own name in a `--simplified` name: past "specialized", "closure #1 in" and the like, without
+    /// generic arguments, the part before the parameter list, its last component that is not an accessor. Nil for
+    /// descriptions (`type metadata for X`) that name no function.
+    static func baseName(_ simplified: String) -> String? {
+        var s = Substring(simplified)
+        let prefixes = ["specialized ", "partial apply for ", "static ", "@objc ", "protocol witness for ", "dispatch thunk of ", "implicit "]
+        var progressed = true
+        while progressed {
+            progressed = false
+            for p in prefixes where s.hasPrefix(p) {
+                s = s.dropFirst(p.count)
+                progressed = true
+            }
+            let word = s.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            if !word.isEmpty, s.dropFirst(word.count).hasPrefix(" #"), let r = s.firstRange(of: " in ") {
+                s = s[r.upperBound...]
+                progressed = true
+            }
+        }
+        var plain = "", depth = 0, previous: Character = " "
+        for c in s {
+            if c == "<" { depth += 1 } else if c == ">" && previous != "-" && depth > 0 { depth -= 1 } else if depth == 0 { plain.append(c) }
+            previous = c
+        }
+        var head = Substring(plain.prefix { $0 != "(" })
+        for cut in [" in conformance", " : "] { if let r = head.firstRange(of: cut) { head = head[..<r.lowerBound] } }
+        let accessors: Set<Substring> = ["getter", "setter", "modify", "read", "_modify", "_read", "didset", "willset", "init",
+                                         "deinit", "__deallocating_deinit", "__allocating_init", "subscript", "unsafeAddressor",
+                                         "unsafeMutableAddressor", "yielding_borrow", "yielding_mutate"]
+        var parts = head.split(separator: ".")
+        while parts.count > 1, let last = parts.last, accessors.contains(last) { parts.removeLast() }
+        guard let base = parts.last?.trimmingCharacters(in: CharacterSet(charactersIn: " ?!")), !base.isEmpty, !base.contains(" ") else { return nil }
+        return base
+    }
 }
 
 enum Tool {
-    /// Swift symbols exported by the runtime library, from `nm -D`.
-    static func libswiftCoreSymbols() throws -> [String] {
+    /// What a command prints (through `env`, so `swift` is found on the PATH), with `input` on its stdin.
+    static func output(_ argv: [String], input: String? = nil) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sh", "-c", "nm -D --defined-only \"$(dirname \"$(readlink -f \"$(command -v swift)\")\")/../lib/swift/linux/libswiftCore.so\" | awk '$3 ~ /^\\$s/ {print $3}'"]
-        let out = Pipe()
+        p.arguments = argv
+        let out = Pipe(), stdin = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.standardInput = stdin
+        do { try p.run() } catch { throw XCTSkip("\(argv[0]) could not run: \(error)") }
+        let writer = Thread {
+            if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return text.split(separator: "\n").map(String.init).sorted()
+        guard p.terminationStatus == 0 else { throw XCTSkip("\(argv.joined(separator: " ")) failed (\(p.terminationStatus))") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+
+    /// Swift symbols exported by the runtime library, from `nm -D`.
+    static func libswiftCoreSymbols() throws -> [String] {
+        let script = "nm -D --defined-only \"$(dirname \"$(readlink -f \"$(command -v swift)\")\")/../lib/swift/linux/libswiftCore.so\" | awk '$3 ~ /^\\$s/ {print $3}'"
+        return try output(["sh", "-c", script]).split(separator: "\n").map(String.init).sorted()
     }
 }

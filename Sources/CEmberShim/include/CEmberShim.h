@@ -5,7 +5,7 @@
 //   promise on a shared mapping: ember_load_acquire_u64 / ember_store_release_u64 (tools/include/linux/ring_buffer.h).
 // - fork() is unsafe from Swift (the runtime may hold locks in the child), so the stopped-child handshake that
 //   `ember record -- CMD` needs lives here: the child waits on a pipe until the parent has opened its events.
-// - __cxa_demangle and swift_demangle have no Swift declarations.
+// - __cxa_demangle and swift_demangle have no Swift declarations; dladdr needs _GNU_SOURCE.
 // - getauxval(AT_SYSINFO_EHDR) locates the vDSO image; it is reached through this header.
 // - struct epoll_event is packed on x86_64, which Swift does not import: ember_epoll_* pass plain fds.
 // This shim can shrink if the Swift standard library gains a syscall wrapper and atomics on foreign memory.
@@ -55,6 +55,10 @@ int ember_spawn_stopped(char *const argv[], int stdout_to_stderr, ember_stopped_
 /// that are not Swift). Both return malloc'd strings the caller frees.
 char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status);
 char *swift_demangle(const char *mangled, size_t length, char *buffer, size_t *buffer_size, uint32_t flags);
+
+/// The path of the shared object that defines `swift_demangle` (dladdr needs _GNU_SOURCE, which Swift's Glibc
+/// module does not define), or NULL.
+const char *ember_swift_runtime_path(void);
 
 /// The column count of the terminal on `fd` (TIOCGWINSZ, a variadic ioctl), or 0 when it is not a terminal.
 int ember_terminal_width(int fd);
