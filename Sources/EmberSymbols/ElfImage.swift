@@ -22,6 +22,8 @@ public final class ElfImage {
     public let debugLink: String?
     /// True when the symbols came from a full `.symtab` rather than the exported `.dynsym` alone.
     public let hasFullSymbols: Bool
+    /// The PLT stubs, kept to go with a debug file's symbols (its `.plt` has no bytes to read them from).
+    private let plt: SymbolTable.Builder
 
     static let libelfReady: Bool = elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE)
 
@@ -95,7 +97,10 @@ public final class ElfImage {
             default: break
             }
         }
-        self.symbols = SymbolTable(symtab.isEmpty ? dynsym : symtab)
+        plt = ElfImage.pltSymbols(elf: elf)
+        var chosen = symtab.isEmpty ? dynsym : symtab
+        chosen.merge(plt)
+        self.symbols = SymbolTable(chosen)
         self.hasFullSymbols = !symtab.isEmpty
         self.buildID = buildID
         self.debugLink = debugLink
@@ -103,7 +108,7 @@ public final class ElfImage {
 
     /// Takes the symbols of a separate debug file (same addresses, full `.symtab`) when it has more.
     public func adoptSymbols(from debug: ElfImage) {
-        if debug.hasFullSymbols || symbols.isEmpty { symbols = debug.symbols }
+        if debug.hasFullSymbols || symbols.isEmpty { symbols = debug.symbols.adding(plt) }
     }
 
     /// The file offset of a virtual address, through the PT_LOAD that contains it (executable ones first).
@@ -151,14 +156,28 @@ public final class ElfImage {
         var out = SymbolTable.Builder()
         guard header.sh_entsize > 0, let data = elf_getdata(section, nil) else { return out }
         let n = Int(header.sh_size / header.sh_entsize)
+        var executable: [UInt16: Bool] = [:]
         for i in 0..<n {
             var sym = GElf_Sym()
             guard gelf_getsym(data, Int32(i), &sym) != nil else { continue }
             let type = Int32(sym.st_info & 0xf), bind = Int32(sym.st_info >> 4)
-            guard type == STT_FUNC || type == STT_GNU_IFUNC, sym.st_shndx != UInt16(SHN_UNDEF), sym.st_value != 0,
-                  let name = elf_strptr(elf, Int(header.sh_link), Int(sym.st_name)) else { continue }
+            // Labels as perf takes them: named, defined, not absolute, visible, and here only in code.
+            let visibility = Int32(sym.st_other & 3)
+            let isLabel = type == STT_NOTYPE && sym.st_shndx != UInt16(SHN_ABS) && visibility != STV_HIDDEN && visibility != STV_INTERNAL
+            guard type == STT_FUNC || type == STT_GNU_IFUNC || isLabel, sym.st_shndx != UInt16(SHN_UNDEF), sym.st_value != 0,
+                  let name = elf_strptr(elf, Int(header.sh_link), Int(sym.st_name)), name.pointee != 0 else { continue }
+            if isLabel {
+                let inCode = executable[sym.st_shndx] ?? {
+                    var sh = GElf_Shdr()
+                    let code = elf_getscn(elf, Int(sym.st_shndx)).map { gelf_getshdr($0, &sh) != nil && sh.sh_flags & UInt64(SHF_EXECINSTR) != 0 } ?? false
+                    executable[sym.st_shndx] = code
+                    return code
+                }()
+                guard inCode else { continue }
+            }
             let binding: SymbolBinding = bind == STB_WEAK ? .weak : (bind == STB_GLOBAL ? .global : .local)
-            out.add(start: sym.st_value, size: sym.st_size, name: UnsafeRawBufferPointer(start: name, count: strlen(name)), binding: binding)
+            out.add(start: sym.st_value, size: sym.st_size, name: UnsafeRawBufferPointer(start: name, count: strlen(name)),
+                    binding: binding, isLabel: isLabel)
         }
         return out
     }

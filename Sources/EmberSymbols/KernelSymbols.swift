@@ -13,6 +13,7 @@ public struct KernelSymbols: Sendable {
     /// Parsed as bytes: the file has over a hundred thousand lines.
     public init(kallsyms bytes: [UInt8]) {
         var builder = SymbolTable.Builder()
+        builder.laterAliasesWin = true
         var sawNonZero = false
         var lines = 0
         bytes.withUnsafeBytes { b in

@@ -28,27 +28,53 @@ public struct SymbolTable: Sendable {
         var nameLength: UInt32
     }
 
-    /// Collects candidate symbols, then `build()` sorts them.
+    /// One symbol read from a binary or kallsyms, its name a range of the builder's arena.
+    fileprivate struct Candidate {
+        var start: UInt64
+        var size: UInt64
+        var offset: UInt32
+        var length: UInt32
+        var binding: SymbolBinding
+        /// A `STT_NOTYPE` label (`_start` and `_dl_start_user` in ld.so): used only where no function covers it.
+        var isLabel: Bool
+    }
+
+    /// Collects candidate symbols; `SymbolTable(builder)` sorts them.
     public struct Builder {
         fileprivate var names: [UInt8] = []
-        fileprivate var candidates: [(start: UInt64, size: UInt64, offset: UInt32, length: UInt32, binding: SymbolBinding)] = []
+        fileprivate var candidates: [Candidate] = []
+        /// kallsyms: of several names at one address, the last listed wins. perf sizes kallsyms symbols by the
+        /// next one's address before it drops duplicates, so only the last of a run has a size.
+        public var laterAliasesWin = false
 
         public init() {}
 
-        public mutating func add(start: UInt64, size: UInt64, name: UnsafeRawBufferPointer, binding: SymbolBinding) {
+        public mutating func add(start: UInt64, size: UInt64, name: UnsafeRawBufferPointer, binding: SymbolBinding, isLabel: Bool = false) {
             guard !name.isEmpty else { return }
-            candidates.append((start, size, UInt32(names.count), UInt32(name.count), binding))
+            candidates.append(Candidate(start: start, size: size, offset: UInt32(names.count), length: UInt32(name.count),
+                                        binding: binding, isLabel: isLabel))
             names.append(contentsOf: name)
         }
 
         /// An unnamed end: addresses from `start` up to the next symbol belong to no function.
         public mutating func addBoundary(start: UInt64) {
-            candidates.append((start, 0, UInt32(names.count), 0, .local))
+            candidates.append(Candidate(start: start, size: 0, offset: UInt32(names.count), length: 0, binding: .local, isLabel: false))
         }
 
-        public mutating func add(start: UInt64, size: UInt64, name: String, binding: SymbolBinding) {
+        public mutating func add(start: UInt64, size: UInt64, name: String, binding: SymbolBinding, isLabel: Bool = false) {
             var name = name
-            name.withUTF8 { add(start: start, size: size, name: UnsafeRawBufferPointer($0), binding: binding) }
+            name.withUTF8 { add(start: start, size: size, name: UnsafeRawBufferPointer($0), binding: binding, isLabel: isLabel) }
+        }
+
+        /// Takes in `other`'s symbols too.
+        public mutating func merge(_ other: Builder) {
+            let shift = UInt32(names.count)
+            names += other.names
+            candidates += other.candidates.map { c in
+                var c = c
+                c.offset += shift
+                return c
+            }
         }
 
         public var isEmpty: Bool { candidates.isEmpty }
@@ -59,26 +85,30 @@ public struct SymbolTable: Sendable {
 
     public init() {}
 
-    /// Sorts, keeps one symbol per address (perf's `choose_best_symbol`), and gives zero-sized symbols the extent
-    /// up to the next symbol (perf's `symbols__fixup_end`).
+    /// Sorts, keeps one symbol per address (perf's `choose_best_symbol`), drops labels inside a function, and gives
+    /// zero-sized symbols the extent up to the next symbol (perf's `symbols__fixup_end`).
     public init(_ builder: Builder) {
         names = builder.names
-        var sorted = builder.candidates
-        sorted.sort { $0.start < $1.start }
-        var unique: [(start: UInt64, size: UInt64, offset: UInt32, length: UInt32, binding: SymbolBinding)] = []
+        // Stable: kallsyms' order among aliases decides.
+        let sorted = builder.candidates.enumerated().sorted { a, b in
+            a.element.start != b.element.start ? a.element.start < b.element.start : a.offset < b.offset
+        }.map(\.element)
+        var unique: [Candidate] = []
         unique.reserveCapacity(sorted.count)
         names.withUnsafeBufferPointer { arena in
-            func name(_ c: (start: UInt64, size: UInt64, offset: UInt32, length: UInt32, binding: SymbolBinding)) -> UnsafeBufferPointer<UInt8> {
+            func name(_ c: Candidate) -> UnsafeBufferPointer<UInt8> {
                 UnsafeBufferPointer(rebasing: arena[Int(c.offset)..<Int(c.offset + c.length)])
             }
+            var functionEnd: UInt64 = 0
             for c in sorted {
                 if let last = unique.last, last.start == c.start {
-                    if SymbolTable.prefer((c.size, c.binding, name(c)), over: (last.size, last.binding, name(last))) {
+                    if builder.laterAliasesWin ? c.length > 0 : SymbolTable.prefer(c, name(c), over: last, name(last)) {
                         unique[unique.count - 1] = c
                     }
-                } else {
+                } else if !(c.isLabel && c.start < functionEnd) {
                     unique.append(c)
                 }
+                if !c.isLabel, c.size > 0 { functionEnd = max(functionEnd, c.start &+ c.size) }
             }
         }
         entries.reserveCapacity(unique.count)
@@ -92,16 +122,31 @@ public struct SymbolTable: Sendable {
     }
 
     /// perf's `choose_best_symbol`: sized over zero-sized, non-weak over weak, global over local, fewer leading
-    /// underscores, then the longer name.
-    static func prefer(_ a: (size: UInt64, binding: SymbolBinding, name: UnsafeBufferPointer<UInt8>),
-                       over b: (size: UInt64, binding: SymbolBinding, name: UnsafeBufferPointer<UInt8>)) -> Bool {
-        if a.name.isEmpty != b.name.isEmpty { return b.name.isEmpty }
+    /// underscores, then the longer name; a function over a label.
+    private static func prefer(_ a: Candidate, _ aName: UnsafeBufferPointer<UInt8>, over b: Candidate, _ bName: UnsafeBufferPointer<UInt8>) -> Bool {
+        if aName.isEmpty != bName.isEmpty { return bName.isEmpty }
+        if a.isLabel != b.isLabel { return b.isLabel }
         if (a.size > 0) != (b.size > 0) { return a.size > 0 }
         if (a.binding == .weak) != (b.binding == .weak) { return b.binding == .weak }
         if (a.binding == .global) != (b.binding == .global) { return a.binding == .global }
-        let ua = a.name.prefix { $0 == UInt8(ascii: "_") }.count, ub = b.name.prefix { $0 == UInt8(ascii: "_") }.count
+        let ua = aName.prefix { $0 == UInt8(ascii: "_") }.count, ub = bName.prefix { $0 == UInt8(ascii: "_") }.count
         if ua != ub { return ua < ub }
-        return a.name.count > b.name.count
+        return aName.count > bName.count
+    }
+
+    /// This table with `extra` symbols added (a debug file's symbols and the binary's own PLT entries).
+    public func adding(_ extra: Builder) -> SymbolTable {
+        guard !extra.isEmpty else { return self }
+        var builder = extra
+        for e in entries {
+            let name = names[Int(e.nameOffset)..<Int(e.nameOffset + e.nameLength)]
+            if name.isEmpty {
+                builder.addBoundary(start: e.start)
+            } else {
+                name.withUnsafeBytes { builder.add(start: e.start, size: e.end - e.start, name: $0, binding: .global) }
+            }
+        }
+        return SymbolTable(builder)
     }
 
     /// The symbol containing `address`.
@@ -131,7 +176,8 @@ public struct SymbolTable: Sendable {
 }
 
 extension SymbolTable {
-    private static let magic: UInt64 = 0x3130_4d59_5342_4d45  // "EMBSYM01"
+    /// Bumped whenever the way a table is built changes, so that caches of older tables are rebuilt.
+    private static let magic: UInt64 = 0x3230_4d59_5342_4d45  // "EMBSYM02"
 
     /// The table as bytes (`magic, count, names length, entries, names`), for an on-disk cache.
     public func serialized() -> [UInt8] {

@@ -45,6 +45,9 @@ final class SymbolTableTests: XCTestCase {
             ffffffff81000300 D some_data
             ffffffffc0000000 t mod_fn\t[ext4]
             ffffffff81000400 W weak_fn
+            ffffffff81000500 T memcpy
+            ffffffff81000500 T __memcpy
+            ffffffff81000500 T __pi_memcpy
             """
         let k = KernelSymbols(kallsyms: Array(text.utf8))
         XCTAssertFalse(k.addressesHidden)
@@ -52,8 +55,52 @@ final class SymbolTableTests: XCTestCase {
         XCTAssertEqual(k.table.lookup(0xffff_ffff_8100_0250)?.name, "local_fn")
         XCTAssertEqual(k.table.lookup(0xffff_ffff_c000_0004)?.name, "mod_fn")
         XCTAssertEqual(k.table.lookup(0xffff_ffff_8100_0300)?.name, "local_fn", "data symbols are not functions")
+        XCTAssertEqual(k.table.lookup(0xffff_ffff_8100_0504)?.name, "__pi_memcpy", "of aliases, the last listed, as perf picks")
         let hidden = KernelSymbols(kallsyms: Array("0000000000000000 T _text\n0000000000000000 T startup_64\n".utf8))
         XCTAssertTrue(hidden.addressesHidden)
+    }
+
+    /// Labels (`STT_NOTYPE`, ld.so's `_start`) name only what no function covers; at a function's address the
+    /// function wins.
+    func testLabelsOnlyWhereNoFunctionCovers() {
+        var b = SymbolTable.Builder()
+        b.add(start: 0x1000, size: 0x100, name: "function", binding: .global)
+        b.add(start: 0x1000, size: 0, name: "same_place", binding: .local, isLabel: true)
+        b.add(start: 0x1080, size: 0, name: "inside", binding: .local, isLabel: true)
+        b.add(start: 0x1200, size: 0, name: "_start", binding: .local, isLabel: true)
+        b.add(start: 0x1208, size: 0, name: "_dl_start_user", binding: .local, isLabel: true)
+        b.add(start: 0x1300, size: 0x10, name: "next", binding: .global)
+        let t = SymbolTable(b)
+        XCTAssertEqual(t.lookup(0x1000)?.name, "function")
+        XCTAssertEqual(t.lookup(0x1090)?.name, "function", "a label inside a function does not take it over")
+        XCTAssertEqual(t.lookup(0x1204)?.name, "_start")
+        XCTAssertEqual(t.lookup(0x1210)?.name, "_dl_start_user", "labels reach the next symbol")
+    }
+
+    /// `name@plt` for every PLT stub of real binaries, exactly where and as `objdump -d` labels them (an
+    /// independent reader of the same relocations), and no zero-sized `_init` stretched over the stubs.
+    func testPLTStubsAgreeWithObjdump() throws {
+        var checked = 0
+        for path in ["/usr/bin/sort", "/usr/bin/ls", "/usr/bin/gcc", URL(fileURLWithPath: "/usr/bin/python3").resolvingSymlinksInPath().path] {
+            guard FileManager.default.isReadableFile(atPath: path), let image = try? ElfImage(path: path) else { continue }
+            let text = try Tool.output(["objdump", "-d", "--no-show-raw-insn", path])
+            var expected: [UInt64: String] = [:]
+            for line in text.split(separator: "\n") where line.hasSuffix("@plt>:") {
+                let parts = line.split(separator: " ")
+                guard parts.count == 2, let address = UInt64(parts[0], radix: 16) else { continue }
+                expected[address] = String(parts[1].dropFirst().dropLast(2))
+            }
+            try XCTSkipIf(expected.isEmpty, "objdump shows no PLT stubs in \(path)")
+            for (address, name) in expected {
+                XCTAssertEqual(image.symbols.lookup(address)?.name, name, "\(path) at 0x\(String(address, radix: 16))")
+                XCTAssertEqual(image.symbols.lookup(address + 4)?.name, name, "\(path): the whole stub")
+            }
+            checked += expected.count
+            if let initSymbol = image.symbols.symbols(where: { $0 == "_init" }).first {
+                XCTAssertLessThanOrEqual(initSymbol.end, expected.keys.min()!, "\(path): _init ends before the PLT")
+            }
+        }
+        XCTAssertGreaterThan(checked, 100)
     }
 
     /// stackcollapse-perf.pl's tidying rules.
