@@ -55,4 +55,6 @@ public enum CallchainContext {
     public static let guestUser: UInt64 = 0 &- 2560
     /// `PERF_CONTEXT_MAX`: every value at or above it is a marker, not an address.
     public static let max: UInt64 = 0 &- 4095
+    /// The markers the kernel writes; any other value at or above `max` is corruption.
+    public static let known: Set<UInt64> = [hypervisor, kernel, user, guest, guestKernel, guestUser]
 }

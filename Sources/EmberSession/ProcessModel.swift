@@ -11,6 +11,9 @@ public final class ProcessModel {
 
     final class Process {
         var maps = MapTable()
+        /// The maps of the image this process replaced at its exec: a sample taken inside `execve`, after the
+        /// new image's first mappings, still has the old image's user stack.
+        var beforeExec: MapTable?
         var exeDso: Int?
         init() {}
         init(copying other: Process) {
@@ -66,7 +69,9 @@ public final class ProcessModel {
         case .comm:
             guard let c = CommRecord(record: record.bytes) else { return }
             if c.isExec {
-                processes[c.pid] = Process()
+                let process = Process()
+                process.beforeExec = processes[c.pid]?.maps
+                processes[c.pid] = process
                 lastSampled = (-2, nil)
             }
             threads[c.tid] = Thread(pid: c.pid, comm: c.comm)
@@ -126,7 +131,6 @@ public final class ProcessModel {
         threads[pid]?.comm ?? comm(tid: tid)
     }
 
-    /// The thread's name, or perf's `:tid` when none was recorded.
     /// A thread's name; the idle task is `swapper`, as perf calls it; any other unknown thread `:TID`.
     public func comm(tid: Int32) -> String {
         threads[tid]?.comm ?? (tid == 0 ? "swapper" : ":\(tid)")
@@ -138,7 +142,7 @@ public final class ProcessModel {
         if address >= ProcessModel.kernelStart {
             return Location(dso: kernelDso, address: address)
         }
-        guard let p = process(sampled: pid), let m = p.maps.lookup(address) else { return nil }
+        guard let p = process(sampled: pid), let m = p.maps.lookup(address) ?? p.beforeExec?.lookup(address) else { return nil }
         return Location(dso: m.dso, address: m.fileOffset(of: address))
     }
 

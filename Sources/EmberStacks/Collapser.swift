@@ -51,7 +51,10 @@ public struct Collapser {
                 resolver.frames(of: sample, into: &frames, symbolize: false)
                 chain.removeAll(keepingCapacity: true)
                 for frame in frames.reversed() {
-                    table.forEachInfo(of: frame, pid: sample.pid) { id in chain.append(table.foldedOf[Int(id)]) }
+                    table.forEachInfo(of: frame, pid: sample.pid) { id in
+                        let folded = table.foldedOf[Int(id)]
+                        if folded >= 0 { chain.append(folded) }
+                    }
                 }
                 chain.reverse()
                 chain.append(rootID(sample))
@@ -69,7 +72,10 @@ public struct Collapser {
             resolver.frames(of: sample, into: &frames, symbolize: false)
             var node = tree.child(of: 0, frame: rootID(sample))
             for frame in frames.reversed() {
-                table.forEachInfo(of: frame, pid: sample.pid) { id in node = tree.child(of: node, frame: table.foldedOf[Int(id)]) }
+                table.forEachInfo(of: frame, pid: sample.pid) { id in
+                    let folded = table.foldedOf[Int(id)]
+                    if folded >= 0 { node = tree.child(of: node, frame: folded) }
+                }
             }
             if let waker = wakers[SampleKey(tid: sample.tid, time: sample.time)] {
                 awaiting[waker, default: []].append((node, weight))

@@ -13,11 +13,6 @@ public struct ResolvedFrame {
     /// Marks where a DWARF unwind stopped early: the stack goes on beyond it, unknown.
     public var isTruncation = false
 
-    /// The address symbols are looked up at: a return address points after its call, so step back into it.
-    @inline(__always)
-    static func lookupAddress(_ address: UInt64, isReturnAddress: Bool) -> UInt64 {
-        isReturnAddress && address > 0 ? address - 1 : address
-    }
 }
 
 /// Turns a sample's callchain (or its IP) into frames, leaf first; user stacks recorded with
@@ -26,16 +21,21 @@ public final class FrameResolver {
     private let model: ProcessModel
     private let symbolizer: Symbolizer
     private let unwinder: Unwinder
+    public var perfCompatible: Bool { !callSiteLookups }
     private var userAddresses: [UInt64] = []
     private var exactAddresses: [Bool] = []
     /// DWARF-unwound stacks that stopped early, and all DWARF-unwound stacks.
     public private(set) var truncatedStacks = 0
     public private(set) var unwoundStacks = 0
+    /// A return address points after its call; symbols are looked up at the call (the address before it), unless
+    /// matching perf, which looks up the return address itself (and so can name the function after the call).
+    private let callSiteLookups: Bool
 
     init(model: ProcessModel, symbolizer: Symbolizer) {
         self.model = model
         self.symbolizer = symbolizer
         unwinder = Unwinder(model: model, symbolizer: symbolizer)
+        callSiteLookups = !symbolizer.options.perfCompatible
     }
 
     /// Fills `frames` (cleared first) with the sample's frames, leaf first. Without `symbolize`, frames carry only
@@ -51,14 +51,26 @@ public final class FrameResolver {
             frames.append(resolve(sample.ip, isReturnAddress: false, pid: sample.pid, symbolize: symbolize))
             return
         }
-        var nextIsIP = true
+        var nextIsIP = true, inUser = false
         for i in 0..<n {
             let entry = sample.callchainEntry(i)
             if entry >= CallchainContext.max {
+                // perf discards a whole chain with a marker it does not know (a -1 entry, say); Ember keeps the
+                // frames it can read, unless matching perf.
+                if !callSiteLookups, !CallchainContext.known.contains(entry) {
+                    frames.removeAll(keepingCapacity: true)
+                    return
+                }
                 nextIsIP = true
+                inUser = entry == CallchainContext.user
                 continue
             }
-            frames.append(resolve(entry, isReturnAddress: !nextIsIP, pid: sample.pid, symbolize: symbolize))
+            // A kernel address among user frames is garbage from a broken frame-pointer chain, not kernel code.
+            if inUser, entry >= ProcessModel.kernelStart {
+                frames.append(ResolvedFrame(address: entry, isReturnAddress: !nextIsIP, location: nil, symbol: nil))
+            } else {
+                frames.append(resolve(entry, isReturnAddress: !nextIsIP, pid: sample.pid, symbolize: symbolize))
+            }
             nextIsIP = false
         }
     }
@@ -97,7 +109,7 @@ public final class FrameResolver {
 
     @inline(__always)
     private func resolve(_ address: UInt64, isReturnAddress: Bool, pid: Int32, symbolize: Bool) -> ResolvedFrame {
-        let lookup = ResolvedFrame.lookupAddress(address, isReturnAddress: isReturnAddress)
+        let lookup = callSiteLookups && isReturnAddress && address > 0 ? address - 1 : address
         var frame = ResolvedFrame(address: address, isReturnAddress: isReturnAddress,
                                   location: model.resolve(pid: pid, address: lookup), symbol: nil)
         if symbolize { self.symbolize(&frame) }
@@ -109,7 +121,7 @@ public final class FrameResolver {
     public func symbolize(_ frame: inout ResolvedFrame) {
         guard let location = frame.location, var symbol = symbolizer.symbol(at: location) else { return }
         // The lookup was at the address before a return address; show the offset of the address itself.
-        if frame.isReturnAddress { symbol.offset += 1 }
+        if frame.isReturnAddress, callSiteLookups { symbol.offset += 1 }
         frame.symbol = symbol
     }
 

@@ -18,7 +18,8 @@ public final class FrameTable {
         public var line: SourceLine?
         /// Where the function is declared, when DWARF says.
         public var declaration: SourceLine?
-        /// The id of the stackcollapse-perf.pl name (`foldedNames`); set when the frame is added.
+        /// The id of the stackcollapse-perf.pl name (`foldedNames`); -1 for a frame that perf's fold drops (named
+        /// "(...", with `perfCompatible`).
         public var folded: Int32
     }
 
@@ -57,7 +58,7 @@ public final class FrameTable {
     @inline(__always)
     public func forEachInfo(of frame: ResolvedFrame, pid: Int32, _ body: (Int32) -> Void) -> Int {
         if frame.isTruncation {
-            if truncation < 0 { truncation = add(Info(name: "[truncated]", language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, declaration: nil, folded: -1)) }
+            if truncation < 0 { truncation = add(Info(name: resolver.perfCompatible ? "[unknown]" : "[truncated]", language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, declaration: nil, folded: -1)) }
             body(truncation)
             return -2
         }
@@ -106,8 +107,8 @@ public final class FrameTable {
         var info = info
         let name = FrameTable.foldedName(info)
         // stackcollapse-perf.pl drops frames whose name starts with "(", a rule for perf's process names that
-        // also drops real functions; every frame is kept here.
-        info.folded = intern(folded: name, kind: info.kind)
+        // also drops real functions; only when matching it is that rule followed.
+        info.folded = resolver.perfCompatible && name.hasPrefix("(") ? -1 : intern(folded: name, kind: info.kind)
         infos.append(info)
         foldedOf.append(info.folded)
         return Int32(infos.count - 1)

@@ -41,7 +41,7 @@ public struct Demangler: Sendable {
         }
         if name.hasPrefix("_Z"), let demangled = Demangler.cxxDemangle(name) {
             if Demangler.isRustLegacy(name) { return (Demangler.tidyRust(demangled, full: style == .full), .rust) }
-            return (demangled, .cplusplus)
+            return (style == .full ? demangled : Demangler.withoutReturnType(demangled), .cplusplus)
         }
         return (name, .plain)
     }
@@ -73,6 +73,60 @@ public struct Demangler: Sendable {
         guard let out = __cxa_demangle(name, nil, nil, &status), status == 0 else { return nil }
         defer { free(out) }
         return String(cString: out)
+    }
+
+    /// `std::pair<K, V> Map::find<K>(K const&)` → `Map::find<K>(K const&)`: a template function's demangling
+    /// starts with its return type, which perf and stackcollapse do not show. The return type ends at the last
+    /// space outside brackets before the parameter list; operators (whose names hold spaces and brackets) are kept.
+    static func withoutReturnType(_ name: String) -> String {
+        guard name.contains(" "), !name.contains("operator") else { return name }
+        // "non-virtual thunk to f()", "vtable for T": the phrase stays, the function after it is looked at.
+        for phrase in ["non-virtual thunk to ", "virtual thunk to ", "covariant return thunk to ", "construction vtable for ",
+                       "vtable for ", "VTT for ", "typeinfo name for ", "typeinfo for ", "guard variable for ",
+                       "TLS init function for ", "TLS wrapper function for ", "transaction clone for "] where name.hasPrefix(phrase) {
+            return phrase + withoutReturnType(String(name.dropFirst(phrase.count)))
+        }
+        let b = Array(name.utf8)
+        let anonymous = Array("(anonymous namespace)".utf8)
+        var depth = 0, lastSpace = -1, i = 0
+        scan: while i < b.count {
+            switch b[i] {
+            case UInt8(ascii: "("):
+                if b[i...].starts(with: anonymous) {
+                    i += anonymous.count
+                    continue scan
+                }
+                if depth == 0 { break scan }
+                depth += 1
+            case UInt8(ascii: "<"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: ">"), UInt8(ascii: ")"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: " ") where depth == 0: lastSpace = i
+            default: break
+            }
+            i += 1
+        }
+        guard lastSpace > 0 else { return name }
+        return String(decoding: b[(lastSpace + 1)...], as: UTF8.self)
+    }
+
+    /// `ns::f<int>(int) const` → `ns::f<int>`, as perf's demangling without parameters prints it: everything from
+    /// the first parameter list outside brackets (not `(anonymous namespace)`, not an operator's own `()`).
+    static func withoutParameters(_ name: String) -> String {
+        let b = Array(name.utf8)
+        let anonymous = Array("(anonymous namespace)".utf8), call = Array("operator()".utf8)
+        var depth = 0, i = 0
+        while i < b.count {
+            if b[i...].starts(with: anonymous) { i += anonymous.count; continue }
+            if b[i...].starts(with: call) { i += call.count; continue }
+            switch b[i] {
+            case UInt8(ascii: "("): if depth == 0 { return String(decoding: b[..<i], as: UTF8.self) }
+            case UInt8(ascii: "<"): depth += 1
+            case UInt8(ascii: ">"): depth = max(0, depth - 1)
+            default: break
+            }
+            i += 1
+        }
+        return name
     }
 
     /// Drops the `::h<hash>` component (unless `full`) and undoes Rust's symbol escapes.

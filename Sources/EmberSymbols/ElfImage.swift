@@ -27,10 +27,12 @@ public final class ElfImage {
 
     static let libelfReady: Bool = elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE)
 
-    /// Opens and reads `path`; throws when it is missing or not an ELF file.
-    public convenience init(path: String) throws {
+    /// Opens and reads `path`; throws when it is missing or not an ELF file. With `dataObjects`, data symbols
+    /// (`STT_OBJECT`) are read too, as perf reads them: a broken frame-pointer chain's return address can point
+    /// into data, and perf names it after the object there.
+    public convenience init(path: String, dataObjects: Bool = false) throws {
         let handle = try ElfHandle(path: path)
-        try self.init(elf: handle.elf, path: path)
+        try self.init(elf: handle.elf, path: path, dataObjects: dataObjects)
         withExtendedLifetime(handle) {}
     }
 
@@ -57,7 +59,7 @@ public final class ElfImage {
         return (header, size)
     }
 
-    private init(elf: OpaquePointer, path: String) throws {
+    private init(elf: OpaquePointer, path: String, dataObjects: Bool = false) throws {
         self.path = path
         guard elf_kind(elf) == ELF_K_ELF else { throw SymbolError.notELF(path: path, reason: "not an ELF file") }
 
@@ -85,8 +87,8 @@ public final class ElfImage {
             var sh = GElf_Shdr()
             guard gelf_getshdr(s, &sh) != nil else { continue }
             switch Int32(sh.sh_type) {
-            case SHT_SYMTAB: symtab = ElfImage.functionSymbols(elf: elf, section: s, header: sh)
-            case SHT_DYNSYM: dynsym = ElfImage.functionSymbols(elf: elf, section: s, header: sh)
+            case SHT_SYMTAB: symtab = ElfImage.functionSymbols(elf: elf, section: s, header: sh, dataObjects: dataObjects)
+            case SHT_DYNSYM: dynsym = ElfImage.functionSymbols(elf: elf, section: s, header: sh, dataObjects: dataObjects)
             case SHT_NOTE: if buildID == nil { buildID = ElfImage.buildID(section: s) }
             case SHT_PROGBITS:
                 if let name = elf_strptr(elf, namesIndex, Int(sh.sh_name)), strcmp(name, ".gnu_debuglink") == 0,
@@ -152,7 +154,7 @@ public final class ElfImage {
         return fallback
     }
 
-    private static func functionSymbols(elf: OpaquePointer, section: OpaquePointer, header: GElf_Shdr) -> SymbolTable.Builder {
+    private static func functionSymbols(elf: OpaquePointer, section: OpaquePointer, header: GElf_Shdr, dataObjects: Bool) -> SymbolTable.Builder {
         var out = SymbolTable.Builder()
         guard header.sh_entsize > 0, let data = elf_getdata(section, nil) else { return out }
         let n = Int(header.sh_size / header.sh_entsize)
@@ -164,7 +166,7 @@ public final class ElfImage {
             // Labels as perf takes them: named, defined, not absolute, visible, and here only in code.
             let visibility = Int32(sym.st_other & 3)
             let isLabel = type == STT_NOTYPE && sym.st_shndx != UInt16(SHN_ABS) && visibility != STV_HIDDEN && visibility != STV_INTERNAL
-            guard type == STT_FUNC || type == STT_GNU_IFUNC || isLabel, sym.st_shndx != UInt16(SHN_UNDEF), sym.st_value != 0,
+            guard type == STT_FUNC || type == STT_GNU_IFUNC || isLabel || (dataObjects && type == STT_OBJECT), sym.st_shndx != UInt16(SHN_UNDEF), sym.st_value != 0,
                   let name = elf_strptr(elf, Int(header.sh_link), Int(sym.st_name)), name.pointee != 0 else { continue }
             if isLabel {
                 let inCode = executable[sym.st_shndx] ?? {

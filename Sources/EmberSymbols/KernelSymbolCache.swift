@@ -24,8 +24,9 @@ struct KernelSymbolCache {
         } else {
             return nil
         }
-        // The version names what is kept (v3: __pfx_ padding symbols as unnamed ends).
-        path = base + "/kallsyms-v3-" + String(key, radix: 16) + ".bin"
+        // The version names what is kept (v4: __pfx_ padding symbols named, as perf names them; of aliases at
+        // one address the last listed).
+        path = base + "/kallsyms-v4-" + String(key, radix: 16) + ".bin"
     }
 
     func load() -> SymbolTable? {

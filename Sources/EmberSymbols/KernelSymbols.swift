@@ -36,14 +36,6 @@ public struct KernelSymbols: Sendable {
                 let nameStart = j + 3
                 var nameEnd = nameStart
                 while nameEnd < lineEnd && b[nameEnd] != 0x09 && b[nameEnd] != 0x20 { nameEnd += 1 }
-                // `__pfx_*` mark the padding before each function on kernels built with call-thunk or CFI
-                // padding: half of all text symbols. Their names are left out, their starts kept as ends of the
-                // function before (call-depth accounting thunks run in that padding).
-                if nameEnd - nameStart > 6, b[nameStart] == 0x5f, b[nameStart + 1] == 0x5f, b[nameStart + 2] == 0x70,
-                   b[nameStart + 3] == 0x66, b[nameStart + 4] == 0x78, b[nameStart + 5] == 0x5f {
-                    if type == UInt8(ascii: "t") || type == UInt8(ascii: "T") { builder.addBoundary(start: address) }
-                    continue
-                }
                 let binding: SymbolBinding
                 switch type {
                 case UInt8(ascii: "T"): binding = .global

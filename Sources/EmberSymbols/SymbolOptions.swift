@@ -11,6 +11,12 @@ public struct SymbolOptions: Sendable {
     public var expectedBuildIDs: [String: [UInt8]] = [:]
     /// The build-id of the kernel the recording was made on, when it says.
     public var expectedKernelBuildID: [UInt8]?
+    /// Keep symbol versions (`memcpy@@GLIBC_2.14`) in names; they are dropped otherwise.
+    public var symbolVersions = false
+    /// Name and fold frames exactly as `perf script | stackcollapse-perf.pl` does: symbols looked up at return
+    /// addresses themselves (not their call sites), Swift names mangled (perf has no Swift demangler), versions
+    /// kept, no inlined frames, frames named "(..." dropped, an unwind cut short marked `[unknown]`.
+    public var perfCompatible = false
 
     public init() {}
 }

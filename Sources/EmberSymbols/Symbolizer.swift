@@ -102,7 +102,7 @@ public final class Symbolizer {
         hit.declaration = chain.last?.declaration
         if options.inline, chain.count > 1 {
             hit.inlined = chain.dropLast().map { frame in
-                let (name, language) = demangler.demangle(frame.name)
+                let (name, language) = displayName(frame.name)
                 return Function(name: name, language: language, line: frame.line, declaration: frame.declaration)
             }
             hit.line = chain.last?.line
@@ -113,8 +113,20 @@ public final class Symbolizer {
     }
 
     private func make(_ raw: String, offset: UInt64) -> Hit {
-        let (name, language) = demangler.demangle(raw)
+        let (name, language) = displayName(raw)
         return Hit(name: name, offset: offset, language: language, line: nil, declaration: nil, inlined: [])
+    }
+
+    /// A symbol's name as shown: demangled (Swift left mangled, C++ without parameters when matching perf), and
+    /// without its version (`@@GLIBC_2.34`) unless versions were asked for; `@plt` is no version.
+    private func displayName(_ raw: String) -> (String, SymbolLanguage) {
+        if options.perfCompatible, Demangler.isSwift(raw) { return (raw, .plain) }
+        let (name, language) = demangler.demangle(raw)
+        // perf demangles C++ without parameter lists.
+        if options.perfCompatible, language == .cplusplus { return (Demangler.withoutParameters(name), language) }
+        guard !options.symbolVersions, !options.perfCompatible, language == .plain, let at = name.firstIndex(of: "@"),
+              at != name.startIndex, name[at...] != "@plt" else { return (name, language) }
+        return (String(name[..<at]), language)
     }
 
     /// The path a binary is read from: under `--symfs` when given.
@@ -132,7 +144,7 @@ public final class Symbolizer {
             image = sameKernel ? ElfImage.runningVDSO() : nil
         } else if dso.isFile {
             do {
-                let loaded = try ElfImage(path: path(of: dso))
+                let loaded = try ElfImage(path: path(of: dso), dataObjects: options.perfCompatible)
                 if let expected = options.expectedBuildIDs[dso.path], let actual = loaded.buildID, actual != expected {
                     warnOnce("\(dso.path) changed since it was recorded (build-id \(hexString(actual)), recorded \(hexString(expected))); its frames show as [unknown]")
                 } else {
@@ -178,7 +190,7 @@ public final class Symbolizer {
             candidates += ["\(dir)/\(link)", "\(dir)/.debug/\(link)", "\(root)\(dir)/\(link)"]
         }
         for candidate in candidates {
-            if let debug = try? ElfImage(path: candidate), debug.buildID == nil || debug.buildID == image.buildID {
+            if let debug = try? ElfImage(path: candidate, dataObjects: options.perfCompatible), debug.buildID == nil || debug.buildID == image.buildID {
                 return debug
             }
         }

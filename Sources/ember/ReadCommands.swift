@@ -25,12 +25,20 @@ struct SymbolFlags: ParsableArguments {
     @Option(help: "Read binaries and debug files under this directory (a sysroot).")
     var symfs: String?
 
+    @Flag(name: .customLong("symbol-versions"), help: "Keep symbol versions in names (memcpy@@GLIBC_2.14).")
+    var symbolVersions = false
+
+    @Flag(name: .customLong("perf-compat"), help: "Name and fold frames exactly as 'perf script | stackcollapse-perf.pl' does, to diff with it.")
+    var perfCompat = false
+
     var options: SymbolOptions {
         var o = SymbolOptions()
-        o.inline = !noInline
+        o.inline = !noInline && !perfCompat
         o.sourceLines = srcline
         o.demangle = noDemangle ? .none : demangle
         o.symfs = symfs
+        o.symbolVersions = symbolVersions
+        o.perfCompatible = perfCompat
         return o
     }
 }

@@ -32,7 +32,7 @@ final class PipeTests: XCTestCase {
         XCTAssertEqual(ember.status, 0, ember.stderr)
         XCTAssertGreaterThan(perfSamples, 500)
         XCTAssertEqual(ember.stdout.components(separatedBy: " cpu-clock: ").count - 1, perfSamples)
-        assertFoldedAgree(PerfScriptFolder.fold(perf.stdout), parseFolded(try Tool.ember(["collapse", "-i", stream, "--no-inline"]).stdout))
+        assertFoldedAgree(PerfScriptFolder.fold(perf.stdout), parseFolded(try Tool.ember(["collapse", "-i", stream, "--perf-compat"]).stdout))
     }
 
     /// A tracepoint recording streams its formats (HEADER_TRACING_DATA), so perf decodes the fields.
@@ -60,7 +60,7 @@ final class PipeTests: XCTestCase {
             let r = try sh("perf record \(flags) -g -F \(Tool.rate(2999)) -o - -- '\(try Tool.demo())' 1 > \(stream) 2>/dev/null")
             XCTAssertEqual(r.status, 0, r.stderr)
             let expected = PerfScriptFolder.fold(try Tool.perf(["script", "-i", "-"], stdin: stream).stdout)
-            let collapse = try Tool.ember(["collapse", "-i", "-", "--no-inline"], stdin: stream)
+            let collapse = try Tool.ember(["collapse", "-i", "-", "--perf-compat"], stdin: stream)
             XCTAssertEqual(collapse.status, 0, collapse.stderr)
             assertFoldedAgree(expected, parseFolded(collapse.stdout))
         }
@@ -76,7 +76,7 @@ final class PipeTests: XCTestCase {
         let r = try Tool.perf(["record", "-z", "-g", "-F", Tool.rate(2999), "-o", file, "--", try Tool.demo(), "1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try Tool.perf(["report", "-i", file, "--header-only"]).stdout.contains("compressed"), true)
-        let collapse = try Tool.ember(["collapse", "-i", file, "--no-inline"])
+        let collapse = try Tool.ember(["collapse", "-i", file, "--perf-compat"])
         XCTAssertEqual(collapse.status, 0, collapse.stderr)
         XCTAssertEqual(collapse.stderr, "")
         assertFoldedAgree(PerfScriptFolder.fold(try Tool.perf(["script", "-i", file]).stdout), parseFolded(collapse.stdout))

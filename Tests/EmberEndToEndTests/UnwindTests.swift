@@ -46,7 +46,7 @@ final class UnwindTests: XCTestCase {
         let perf = try Tool.perf(["script", "--no-inline", "-i", file])
         XCTAssertEqual(perf.status, 0, perf.stderr)
         let expected = PerfScriptFolder.fold(perf.stdout)
-        let actual = parseFolded(try Tool.ember(["collapse", "--no-inline", "-i", file]).stdout)
+        let actual = parseFolded(try Tool.ember(["collapse", "--no-inline", "--symbol-versions", "-i", file]).stdout)
         let total = expected.values.reduce(0, +)
         let agreeing = expected.reduce(UInt64(0)) { $0 + min($1.value, actual[$1.key] ?? 0) }
         let worst = expected.filter { actual[$0.key] != $0.value }.sorted { $0.value > $1.value }.prefix(3)

@@ -33,6 +33,19 @@ final class DemanglerTests: XCTestCase {
         XCTAssertEqual(d.demangle("_ZN60_$LT$alloc..string..String$u20$as$u20$core..fmt..Display$GT$3fmt17h0123456789abcdefE").name,
                        "<alloc::string::String as core::fmt::Display>::fmt")
         XCTAssertEqual(d.demangle("memcpy").name, "memcpy")
+        // Template functions lose their return type (as perf shows them); the full form keeps it.
+        XCTAssertEqual(d.demangle("_ZN5va_gc7reserveIP8edge_defS_EEvRP3vecIT_T0_8vl_embedEjb").name,
+                       "va_gc::reserve<edge_def*, va_gc>(vec<edge_def*, va_gc, vl_embed>*&, unsigned int, bool)")
+        XCTAssertEqual(Demangler(style: .full).demangle("_ZN5va_gc7reserveIP8edge_defS_EEvRP3vecIT_T0_8vl_embedEjb").name,
+                       "void va_gc::reserve<edge_def*, va_gc>(vec<edge_def*, va_gc, vl_embed>*&, unsigned int, bool)")
+        XCTAssertEqual(Demangler.withoutReturnType("std::pair<int, long> (anonymous namespace)::Map::find<int>(int const&)"),
+                       "(anonymous namespace)::Map::find<int>(int const&)")
+        XCTAssertEqual(Demangler.withoutReturnType("unsigned long f<int>(int)"), "f<int>(int)")
+        XCTAssertEqual(d.demangle("_ZThn32_N4llvm13FPPassManagerD0Ev").name, "non-virtual thunk to llvm::FPPassManager::~FPPassManager()")
+        XCTAssertEqual(Demangler.withoutParameters("non-virtual thunk to llvm::FPPassManager::~FPPassManager()"),
+                       "non-virtual thunk to llvm::FPPassManager::~FPPassManager")
+        XCTAssertEqual(Demangler.withoutParameters("(anonymous namespace)::A::operator()(int) const"), "(anonymous namespace)::A::operator()")
+        XCTAssertEqual(Demangler.withoutReturnType("bool std::operator< <int>(int const&, int const&)"), "bool std::operator< <int>(int const&, int const&)")
         XCTAssertEqual(d.demangle("_Znotmangled").name, "_Znotmangled")
         XCTAssertEqual(Demangler(style: .none).demangle("$s4main3fooyyF").name, "$s4main3fooyyF")
     }

@@ -40,8 +40,12 @@ final class ProcessModelTests: XCTestCase {
         XCTAssertEqual(inChild.map { model.dsos[$0.dso].path }, "/bin/parent")
         XCTAssertEqual(inChild?.address, 0x2010, "file offset = address - start + pgoff")
         apply(model, encoder.comm(pid: 11, tid: 11, name: "child", exec: true), .comm)
-        XCTAssertNil(model.resolve(pid: 11, address: 0x400010), "exec replaces the address space")
-        XCTAssertNotNil(model.resolve(pid: 10, address: 0x400010), "the parent keeps its own")
+        XCTAssertEqual(model.resolve(pid: 11, address: 0x400010).map { model.dsos[$0.dso].path }, "/bin/parent",
+                       "until the new image maps there, an address is the old image's (a sample inside execve)")
+        map(model, pid: 11, start: 0x400000, path: "/bin/child")
+        XCTAssertEqual(model.resolve(pid: 11, address: 0x400010).map { model.dsos[$0.dso].path }, "/bin/child", "exec replaces the address space")
+        XCTAssertEqual(model.executable(pid: 11).map { model.dsos[$0].path }, "/bin/child")
+        XCTAssertEqual(model.resolve(pid: 10, address: 0x400010).map { model.dsos[$0.dso].path }, "/bin/parent", "the parent keeps its own")
         XCTAssertEqual(model.comm(tid: 11), "child")
     }
 

@@ -28,11 +28,6 @@ final class ReplayTests: XCTestCase {
         XCTAssertThrowsError(try collapser.collapse(try Replay(path: path)))
     }
 
-    func testReturnAddressesAreLookedUpInsideTheCall() {
-        XCTAssertEqual(ResolvedFrame.lookupAddress(0x1000, isReturnAddress: true), 0xfff)
-        XCTAssertEqual(ResolvedFrame.lookupAddress(0x1000, isReturnAddress: false), 0x1000)
-    }
-
     /// Random byte flips and cuts of a valid recording: the reader may warn or refuse, but never crashes or hangs.
     func testMalformedRecordingsNeverCrash() throws {
         let path = RecordingFixture.temporaryPath()
