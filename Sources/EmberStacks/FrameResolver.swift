@@ -13,6 +13,9 @@ public struct ResolvedFrame {
     /// Marks where a DWARF unwind stopped early: the stack goes on beyond it, unknown.
     public var isTruncation = false
 
+    /// The address symbols and mappings are looked up at.
+    public var lookupAddress: UInt64 { ResolvedFrame.lookupAddress(address, isReturnAddress: isReturnAddress) }
+
     /// The address symbols are looked up at: a return address points after its call, so step back into it.
     @inline(__always)
     static func lookupAddress(_ address: UInt64, isReturnAddress: Bool) -> UInt64 {
