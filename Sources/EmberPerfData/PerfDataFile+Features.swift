@@ -59,3 +59,21 @@ extension PerfDataFile {
         return out
     }
 }
+
+extension PerfDataFile {
+    /// The file's HEADER_CLOCK_DATA, when it has one for the clock its events are stamped with.
+    public var clockData: ClockData? {
+        guard let b = section(.clockData), let clock = ClockData(section: b),
+              events.allSatisfy({ $0.attr.flags.contains(.useClockID) && $0.attr.clockID == clock.clockID }) else { return nil }
+        return clock
+    }
+
+    /// The time of day (ns since the epoch) of `time`, a sample time of this recording, whose last sample is at
+    /// `end`. Exact through HEADER_CLOCK_DATA; without it the samples carry the kernel's perf clock (Ember's and
+    /// perf's default), which has no wall-clock reading, so the file's modification time stands for `end`: late by
+    /// the moments between the last sample and the file's completion, and wrong for a copy that did not keep it.
+    public func wallClockTime(of time: UInt64, end: UInt64) -> UInt64 {
+        if let clock = clockData { return clock.wallClock &+ time &- clock.clockTime }
+        return modificationTime &- (end &- time)
+    }
+}

@@ -11,6 +11,9 @@ public final class PerfDataFile {
     public let path: String
     public let header: FileHeader
     public let events: [EventDescription]
+    /// When the file was last written (for a pipe on standard input, when it was read to its end), in
+    /// nanoseconds since the epoch: for a recording, about when it ended.
+    public let modificationTime: UInt64
     /// Problems found that did not stop reading (a truncated file, an unfinished recording); each said once.
     public private(set) var warnings: [String] = []
     private let base: UnsafeRawPointer
@@ -29,7 +32,9 @@ public final class PerfDataFile {
     public init(path: String) throws {
         self.path = path
         var notes: [String] = []
-        var (p, size) = try PerfDataFile.map(path, notes: &notes)
+        let mapped = try PerfDataFile.map(path, notes: &notes)
+        var (p, size) = (mapped.pointer, mapped.size)
+        modificationTime = mapped.modified
         do {
             var file = UnsafeRawBufferPointer(start: p, count: size)
             var parsed = try Parsed(file, notes: &notes)
@@ -83,7 +88,8 @@ public final class PerfDataFile {
     }
 
     /// The bytes of `path` mapped read-only, or of standard input for `-`; a pipe stream comes back rebuilt.
-    private static func map(_ path: String, notes: inout [String]) throws -> (UnsafeRawPointer, Int) {
+    /// Also when it was last written (ns since the epoch).
+    private static func map(_ path: String, notes: inout [String]) throws -> (pointer: UnsafeRawPointer, size: Int, modified: UInt64) {
         if path == "-" {
             guard isatty(0) == 0 else {
                 throw PerfDataError.cannotOpen(path: "standard input", reason: "it is a terminal; pipe a recording in (ember record -o - -- CMD | ember script -i -)")
@@ -93,7 +99,14 @@ public final class PerfDataFile {
             }
             guard bytes.count >= 8 else { throw PerfDataError.notPerfData(reason: bytes.isEmpty ? "standard input is empty" : "it is shorter than a perf.data header") }
             let image = try bytes.withUnsafeBytes { b in PipeStream.isPipe(b) ? try PipeStream.rebuild(b, warnings: &notes) : bytes }
-            return try anonymousMapping(image)
+            let (p, size) = try anonymousMapping(image)
+            // A pipe's times say when it was made; a stream read to its end ended now.
+            var st = stat(), now = timespec()
+            guard fstat(0, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+                clock_gettime(CLOCK_REALTIME, &now)
+                return (p, size, nanoseconds(now))
+            }
+            return (p, size, nanoseconds(st.st_mtim))
         }
         // O_NONBLOCK: a FIFO named by mistake must not block the open before fstat refuses it.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -111,9 +124,14 @@ public final class PerfDataFile {
         }
         madvise(p, size, MADV_SEQUENTIAL)
         let file = UnsafeRawBufferPointer(start: p, count: size)
-        guard PipeStream.isPipe(file) else { return (UnsafeRawPointer(p), size) }
+        guard PipeStream.isPipe(file) else { return (UnsafeRawPointer(p), size, nanoseconds(st.st_mtim)) }
         defer { munmap(p, size) }
-        return try anonymousMapping(try PipeStream.rebuild(file, warnings: &notes))
+        let (image, imageSize) = try anonymousMapping(try PipeStream.rebuild(file, warnings: &notes))
+        return (image, imageSize, nanoseconds(st.st_mtim))
+    }
+
+    private static func nanoseconds(_ t: timespec) -> UInt64 {
+        UInt64(clamping: t.tv_sec) &* 1_000_000_000 &+ UInt64(clamping: t.tv_nsec)
     }
 
     /// `bytes` copied into a private anonymous mapping, released like a file's by `deinit`.

@@ -8,8 +8,10 @@ import SwiftProtobuf
 /// `ember pprof`: a recording as a pprof profile (profile.proto), for `go tool pprof`, Pyroscope and Parca.
 ///
 /// One Location per distinct sampled address, its inlined functions as extra Lines (innermost first, the
-/// function they were inlined into last, as pprof expects); one Mapping per binary, with its build-id; one Function
-/// per name and file; labels for pid, tid and comm.
+/// function they were inlined into last, as pprof expects); one Mapping per mapped region that samples landed in,
+/// with its addresses, file offset and build-id, the main executable's first; one Function per symbol and file,
+/// its system name the symbol as the binary has it; labels for pid, tid and comm. The profile's time is that of
+/// its first sample (see `PerfDataFile.wallClockTime`).
 public struct PprofBuilder {
     public var eventName: String?
 
@@ -21,7 +23,9 @@ public struct PprofBuilder {
         var functions: [Perftools_Profiles_Function] = []
         var functionIDs: [String: UInt64] = [:]
         var mappings: [Perftools_Profiles_Mapping] = []
-        var mappingIDs: [String: UInt64] = [:]
+        /// The region each mapping stands for, by mapping index.
+        var regions: [Mapping] = []
+        var mappingIDs: [Mapping: UInt64] = [:]
         var locations: [Perftools_Profiles_Location] = []
         var locationIDs: [Int: UInt64] = [:]
 
@@ -58,6 +62,7 @@ public struct PprofBuilder {
         let table = replay.frames
         var frames: [ResolvedFrame] = []
         var first: UInt64?, last: UInt64 = 0
+        var samplesByPid: [Int32: Int] = [:]
         replay.forEachSample(event: event) { sample, _ in
             replay.resolver.frames(of: sample, into: &frames, symbolize: false)
             var s = Perftools_Profiles_Sample()
@@ -73,7 +78,9 @@ public struct PprofBuilder {
                 location.id = UInt64(t.locations.count + 1)
                 location.address = frame.address
                 let infos = lines.map { table.infos[Int($0)] }
-                if let dso = infos.first?.dso { location.mappingID = mapping(replay.model.dsos[dso], buildIDs: buildIDs, &t) }
+                if let region = replay.model.mapping(pid: sample.pid, address: replay.resolver.lookupAddress(of: frame)) {
+                    location.mappingID = mapping(region, replay.model, buildIDs: buildIDs, &t)
+                }
                 // The innermost inlined function first, the function it was inlined into last.
                 for info in infos.reversed() where info.name != "[unknown]" {
                     location.line.append(.with {
@@ -92,21 +99,52 @@ public struct PprofBuilder {
                 .with { $0.key = commKey; $0.str = t.string(replay.model.comm(tid: sample.tid)) },
             ]
             profile.sample.append(s)
+            samplesByPid[sample.pid, default: 0] += 1
             if first == nil { first = sample.time }
             last = sample.time
         }
+        // The main process: the one with the most samples (the lowest pid of a tie) that has an executable.
+        let main = samplesByPid.filter { replay.model.executable(pid: $0.key) != nil }
+            .max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+        if let main { putExecutableFirst(pid: main, replay.model, buildIDs: buildIDs, &t) }
         profile.location = t.locations
         profile.function = t.functions
         profile.mapping = t.mappings
         profile.stringTable = t.strings
         profile.durationNanos = Int64(clamping: last &- (first ?? last))
+        profile.timeNanos = Int64(clamping: replay.file.wallClockTime(of: first ?? last, end: last))
         return profile
     }
 
-    private func mapping(_ dso: Dso, buildIDs: [String: String], _ t: inout Tables) -> UInt64 {
-        if let id = t.mappingIDs[dso.path] { return id }
+    /// pprof takes the first mapping for the main binary (its reports' `File:`): puts the mappings of `pid`'s
+    /// executable first, adding its first region when no sample landed in it, and renumbers them all. The last
+    /// step of `build`: the ids in `mappingIDs` are stale after it.
+    private func putExecutableFirst(pid: Int32, _ model: ProcessModel, buildIDs: [String: String], _ t: inout Tables) {
+        guard let exe = model.executable(pid: pid) else { return }
+        if !t.regions.contains(where: { $0.dso == exe }), let region = model.mappings(pid: pid).first(where: { $0.dso == exe }) {
+            _ = mapping(region, model, buildIDs: buildIDs, &t)
+        }
+        let order = t.regions.indices.filter { t.regions[$0].dso == exe } + t.regions.indices.filter { t.regions[$0].dso != exe }
+        var newIDs = [UInt64](repeating: 0, count: t.mappings.count + 1)
+        for (position, index) in order.enumerated() { newIDs[index + 1] = UInt64(position + 1) }
+        t.mappings = order.map { index in
+            var m = t.mappings[index]
+            m.id = newIDs[index + 1]
+            return m
+        }
+        t.regions = order.map { t.regions[$0] }
+        for i in t.locations.indices { t.locations[i].mappingID = newIDs[Int(t.locations[i].mappingID)] }
+    }
+
+    /// The mapping of a region of an address space: a binary mapped into two processes at two addresses is two.
+    private func mapping(_ region: Mapping, _ model: ProcessModel, buildIDs: [String: String], _ t: inout Tables) -> UInt64 {
+        if let id = t.mappingIDs[region] { return id }
+        let dso = model.dsos[region.dso]
         var m = Perftools_Profiles_Mapping()
         m.id = UInt64(t.mappings.count + 1)
+        m.memoryStart = region.start
+        m.memoryLimit = region.end
+        m.fileOffset = region.pageOffset
         m.filename = t.string(dso.path)
         if let buildID = buildIDs[dso.path] { m.buildID = t.string(buildID) }
         m.hasFunctions_p = true
@@ -114,18 +152,19 @@ public struct PprofBuilder {
         m.hasLineNumbers_p = true
         m.hasInlineFrames_p = true
         t.mappings.append(m)
-        t.mappingIDs[dso.path] = m.id
+        t.regions.append(region)
+        t.mappingIDs[region] = m.id
         return m.id
     }
 
     private func function(_ info: FrameTable.Info, _ t: inout Tables) -> UInt64 {
         let file = info.declaration?.file ?? info.line?.file ?? ""
-        let key = info.name + "\u{0}" + file
+        let key = info.rawName + "\u{0}" + file
         if let id = t.functionIDs[key] { return id }
         var f = Perftools_Profiles_Function()
         f.id = UInt64(t.functions.count + 1)
         f.name = t.string(info.name)
-        f.systemName = f.name
+        f.systemName = t.string(info.rawName)
         f.filename = t.string(file)
         f.startLine = Int64(info.declaration?.line ?? 0)
         t.functions.append(f)

@@ -1,5 +1,5 @@
 /// A region of a process's address space backed by a dso: `[start, end)` maps to file offset `pageOffset`.
-public struct Mapping: Equatable, Sendable {
+public struct Mapping: Hashable, Sendable {
     public var start: UInt64
     public var end: UInt64
     public var pageOffset: UInt64

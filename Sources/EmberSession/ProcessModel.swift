@@ -43,6 +43,9 @@ public final class ProcessModel {
     public let kernelDso: Int
     /// Where the recorded kernel's `_text` was (its MMAP record), to relocate kernel addresses after a reboot.
     public private(set) var kernelTextStart: UInt64?
+    /// The kernel's image and modules where their MMAP records place them, for exports that give each address its
+    /// region (symbols need none: they come from kallsyms by absolute address).
+    private var kernelMaps = MapTable()
 
     public init() {
         kernelDso = 0
@@ -96,9 +99,12 @@ public final class ProcessModel {
     public func applyMmap(_ m: MmapRecord) {
         let isKernel = m.pid == -1 || m.cpuMode == .kernel
         // `[kernel.kallsyms]_text` and modules: every kernel-half address is symbolized through kallsyms by its
-        // absolute address (see `resolve`), so kernel maps need no table.
+        // absolute address (see `resolve`), so their table only says where each region is.
         if isKernel {
-            if m.filename.hasPrefix("[kernel.kallsyms]") { kernelTextStart = m.start }
+            let isImage = m.filename.hasPrefix("[kernel.kallsyms]")
+            if isImage { kernelTextStart = m.start }
+            let dso = isImage ? kernelDso : dsoIndex(path: m.filename, kernel: true)
+            kernelMaps.insert(Mapping(start: m.start, end: m.start &+ m.length, pageOffset: m.pageOffset, dso: dso))
             return
         }
         guard m.isExecutable else { return }
@@ -145,6 +151,17 @@ public final class ProcessModel {
         guard let p = process(sampled: pid), let m = p.maps.lookup(address) ?? p.beforeExec?.lookup(address) else { return nil }
         return Location(dso: m.dso, address: m.fileOffset(of: address))
     }
+
+    /// The region that covers an address sampled in `pid`, as its MMAP record placed it; anonymous memory has its
+    /// start as its offset, since a perf map names JIT code by address.
+    public func mapping(pid: Int32, address: UInt64) -> Mapping? {
+        if address >= ProcessModel.kernelStart { return kernelMaps.lookup(address) }
+        guard let p = process(sampled: pid) else { return nil }
+        return p.maps.lookup(address) ?? p.beforeExec?.lookup(address)
+    }
+
+    /// The executable regions of a process's address space, by address.
+    public func mappings(pid: Int32) -> [Mapping] { processes[pid]?.maps.mappings ?? [] }
 
     /// The process of consecutive frames and samples is nearly always the last one asked for.
     private var lastSampled: (pid: Int32, process: Process?) = (-2, nil)

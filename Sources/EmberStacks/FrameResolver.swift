@@ -12,7 +12,6 @@ public struct ResolvedFrame {
     public var symbol: Symbolizer.Hit?
     /// Marks where a DWARF unwind stopped early: the stack goes on beyond it, unknown.
     public var isTruncation = false
-
 }
 
 /// Turns a sample's callchain (or its IP) into frames, leaf first; user stacks recorded with
@@ -109,11 +108,16 @@ public final class FrameResolver {
 
     @inline(__always)
     private func resolve(_ address: UInt64, isReturnAddress: Bool, pid: Int32, symbolize: Bool) -> ResolvedFrame {
-        let lookup = callSiteLookups && isReturnAddress && address > 0 ? address - 1 : address
-        var frame = ResolvedFrame(address: address, isReturnAddress: isReturnAddress,
-                                  location: model.resolve(pid: pid, address: lookup), symbol: nil)
+        var frame = ResolvedFrame(address: address, isReturnAddress: isReturnAddress, location: nil, symbol: nil)
+        frame.location = model.resolve(pid: pid, address: lookupAddress(of: frame))
         if symbolize { self.symbolize(&frame) }
         return frame
+    }
+
+    /// The address a frame's mapping and symbol are looked up at.
+    @inline(__always)
+    public func lookupAddress(of frame: ResolvedFrame) -> UInt64 {
+        callSiteLookups && frame.isReturnAddress && frame.address > 0 ? frame.address - 1 : frame.address
     }
 
     /// Looks up the symbol of a frame resolved without one.

@@ -8,6 +8,8 @@ public final class FrameTable {
     public struct Info {
         /// The display name (demangled), or `[unknown]`.
         public var name: String
+        /// The symbol as the binary has it (mangled where the language mangles); `name` for `[unknown]`.
+        public var rawName: String
         public var language: SymbolLanguage
         /// The dso index, nil for an address that no mapping covers.
         public var dso: Int?
@@ -58,12 +60,15 @@ public final class FrameTable {
     @inline(__always)
     public func forEachInfo(of frame: ResolvedFrame, pid: Int32, _ body: (Int32) -> Void) -> Int {
         if frame.isTruncation {
-            if truncation < 0 { truncation = add(Info(name: resolver.perfCompatible ? "[unknown]" : "[truncated]", language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, declaration: nil, folded: -1)) }
+            if truncation < 0 {
+                let name = resolver.perfCompatible ? "[unknown]" : "[truncated]"
+                truncation = add(Info(name: name, rawName: name, language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, declaration: nil, folded: -1))
+            }
             body(truncation)
             return -2
         }
         guard let location = frame.location else {
-            if unknown < 0 { unknown = add(Info(name: "[unknown]", language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, declaration: nil, folded: -1)) }
+            if unknown < 0 { unknown = add(Info(name: "[unknown]", rawName: "[unknown]", language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, declaration: nil, folded: -1)) }
             body(unknown)
             return -1
         }
@@ -87,14 +92,14 @@ public final class FrameTable {
         let dsoName = dso.isKernel ? Dso.kernelPath : dso.shortName
         var ids: [Int32] = []
         if let symbol = frame.symbol {
-            ids.append(add(Info(name: symbol.name, language: symbol.language, dso: location.dso, dsoName: dsoName, kind: kind,
+            ids.append(add(Info(name: symbol.name, rawName: symbol.rawName, language: symbol.language, dso: location.dso, dsoName: dsoName, kind: kind,
                                 isInlined: false, line: symbol.line, declaration: symbol.declaration, folded: -1)))
             for f in symbol.inlined.reversed() {
-                ids.append(add(Info(name: f.name, language: f.language, dso: location.dso, dsoName: dsoName, kind: kind,
+                ids.append(add(Info(name: f.name, rawName: f.rawName, language: f.language, dso: location.dso, dsoName: dsoName, kind: kind,
                                     isInlined: true, line: f.line, declaration: f.declaration, folded: -1)))
             }
         } else {
-            ids.append(add(Info(name: "[unknown]", language: .plain, dso: location.dso, dsoName: dsoName, kind: kind,
+            ids.append(add(Info(name: "[unknown]", rawName: "[unknown]", language: .plain, dso: location.dso, dsoName: dsoName, kind: kind,
                                 isInlined: false, line: nil, declaration: nil, folded: -1)))
         }
         let run = runs.count

@@ -10,6 +10,8 @@ public final class Symbolizer {
     /// A function an address is in, one per inlined call.
     public struct Function: Sendable {
         public var name: String
+        /// The name as the binary has it (the DWARF linkage name, mangled where the language mangles).
+        public var rawName: String
         public var language: SymbolLanguage
         public var line: SourceLine?
         public var declaration: SourceLine?
@@ -18,6 +20,8 @@ public final class Symbolizer {
     /// A resolved address: its symbol, the distance from the symbol's start, and the functions inlined there.
     public struct Hit: Sendable {
         public var name: String
+        /// The symbol as the binary has it, before demangling.
+        public var rawName: String
         public var offset: UInt64
         public var language: SymbolLanguage
         /// The address's line in the symbol's own function (the call site of the outermost inlined function).
@@ -82,7 +86,7 @@ public final class Symbolizer {
         }
         let running = address &+ kernelRelocation
         let hit = kernel.table.lookup(running).map {
-            Hit(name: $0.name, offset: running - $0.start, language: .plain, line: nil, declaration: nil, inlined: [])
+            Hit(name: $0.name, rawName: $0.name, offset: running - $0.start, language: .plain, line: nil, declaration: nil, inlined: [])
         }
         kernelCache[address] = hit
         return hit
@@ -103,7 +107,7 @@ public final class Symbolizer {
         if options.inline, chain.count > 1 {
             hit.inlined = chain.dropLast().map { frame in
                 let (name, language) = displayName(frame.name)
-                return Function(name: name, language: language, line: frame.line, declaration: frame.declaration)
+                return Function(name: name, rawName: frame.name, language: language, line: frame.line, declaration: frame.declaration)
             }
             hit.line = chain.last?.line
         } else if options.sourceLines {
@@ -114,7 +118,7 @@ public final class Symbolizer {
 
     private func make(_ raw: String, offset: UInt64) -> Hit {
         let (name, language) = displayName(raw)
-        return Hit(name: name, offset: offset, language: language, line: nil, declaration: nil, inlined: [])
+        return Hit(name: name, rawName: raw, offset: offset, language: language, line: nil, declaration: nil, inlined: [])
     }
 
     /// A symbol's name as shown: demangled (Swift left mangled, C++ without parameters when matching perf), and

@@ -148,6 +148,15 @@ final class PerfDataTests: XCTestCase {
         XCTAssertEqual(times, [10, 20, 30], "sorted by time within the round")
     }
 
+    /// HEADER_CLOCK_DATA as perf writes it: version, clockid, the time of day, the clock's time at that moment.
+    func testClockDataLayout() {
+        var w = ByteWriter()
+        w.u32(1); w.u32(1); w.u64(1_700_000_000_123_456_789); w.u64(5_000_000_000)
+        XCTAssertEqual(w.bytes.withUnsafeBytes { ClockData(section: $0) },
+                       ClockData(clockID: 1, wallClock: 1_700_000_000_123_456_789, clockTime: 5_000_000_000))
+        XCTAssertNil(w.bytes.prefix(20).withUnsafeBytes { ClockData(section: $0) }, "a short section")
+    }
+
     func testBuildIDRecordLayout() {
         let bytes = FeatureEncoding.buildIDs([BuildIDEntry(pid: -1, buildID: [0xab, 0xcd], filename: "/a", cpuMode: .kernel)])
         XCTAssertEqual(bytes.count, 36 + 64, "perf pads the name to 64 bytes, not the record to 8")

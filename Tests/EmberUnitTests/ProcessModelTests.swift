@@ -56,6 +56,20 @@ final class ProcessModelTests: XCTestCase {
         XCTAssertNil(model.resolve(pid: 20, address: 0x500010))
     }
 
+    /// The regions pprof's mappings come from: a process's as mapped, the kernel's as its MMAP record places it.
+    func testMappingsOfUserAndKernelAddresses() {
+        let model = ProcessModel()
+        map(model, pid: 10, start: 0x400000, path: "/bin/parent")
+        apply(model, encoder.kernelMmap(start: 0xffff_ffff_8100_0000, length: 0x3f00_0000), .mmap)
+        XCTAssertEqual(model.mapping(pid: 10, address: 0x400010),
+                       Mapping(start: 0x400000, end: 0x401000, pageOffset: 0x2000, dso: model.dsoIndex(path: "/bin/parent")))
+        XCTAssertEqual(model.mapping(pid: 10, address: 0xffff_ffff_8100_0010),
+                       Mapping(start: 0xffff_ffff_8100_0000, end: 0xffff_ffff_c000_0000, pageOffset: 0xffff_ffff_8100_0000, dso: model.kernelDso))
+        XCTAssertNil(model.mapping(pid: 10, address: 0xffff_ffff_c000_0010), "no module was mapped there")
+        XCTAssertNil(model.mapping(pid: 10, address: 0x401000), "the end is outside")
+        XCTAssertEqual(model.mappings(pid: 10).count, 1)
+    }
+
     func testKernelAddressesAndUnknownThreads() {
         let model = ProcessModel()
         XCTAssertEqual(model.resolve(pid: 1, address: 0xffff_ffff_8100_0000)?.dso, model.kernelDso)

@@ -174,6 +174,11 @@ func requirePerf() throws {
     try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/perf"), "needs Debian's linux-perf (make deps)")
 }
 
+/// Skips a test that reads profiles with `go tool pprof` when Go is missing (`make deps` installs golang-go).
+func requireGo() throws {
+    try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/go"), "needs go tool pprof (Debian's golang-go; make deps)")
+}
+
 /// Folded stacks parsed into a dictionary.
 func parseFolded(_ text: String) -> [String: UInt64] {
     var out: [String: UInt64] = [:]
