@@ -47,6 +47,40 @@ extension ElfImage {
         return out
     }
 
+    /// PLT stubs as perf 6.1 names them: the `.plt` entry after the header of index i after the i-th relocation of
+    /// `.rela.plt`, `@plt` alone for a relocation without a symbol (`R_X86_64_IRELATIVE`). Where a binary's
+    /// relocations are not in stub order (libc, whose IFUNC stubs are interleaved), perf's names are off by some
+    /// entries; `--perf-compat` reproduces them so that a diff with perf shows only real differences.
+    static func pltSymbolsAsPerf(elf: OpaquePointer) -> SymbolTable.Builder {
+        var out = SymbolTable.Builder()
+        var ehdr = GElf_Ehdr()
+        guard gelf_getehdr(elf, &ehdr) != nil, ehdr.e_machine == UInt16(EM_X86_64) else { return out }
+        var namesIndex = 0
+        _ = elf_getshdrstrndx(elf, &namesIndex)
+        var plt: GElf_Shdr?
+        var names: [String] = []
+        var scn: OpaquePointer? = nil
+        while let s = elf_nextscn(elf, scn) {
+            scn = s
+            var sh = GElf_Shdr()
+            guard gelf_getshdr(s, &sh) != nil, let cName = elf_strptr(elf, namesIndex, Int(sh.sh_name)) else { continue }
+            switch String(cString: cName) {
+            case ".plt": plt = sh
+            case ".rela.plt":
+                relocations(elf: elf, section: s, header: sh) { _, name in names.append(name) }
+            default: break
+            }
+        }
+        guard let plt, plt.sh_entsize > 0 else { return out }
+        out.addBoundary(start: plt.sh_addr)
+        for (i, name) in names.enumerated() {
+            let start = plt.sh_addr + plt.sh_entsize * UInt64(i + 1)
+            guard start + plt.sh_entsize <= plt.sh_addr + plt.sh_size else { break }
+            out.add(start: start, size: plt.sh_entsize, name: name + "@plt", binding: .global)
+        }
+        return out
+    }
+
     /// The GOT slot an entry's `jmp *disp32(%rip)` reads, or nil when the entry does not start with one.
     private static func gotSlot(_ bytes: UnsafeRawBufferPointer, at start: Int, address: UInt64) -> UInt64? {
         var i = start
@@ -59,7 +93,15 @@ extension ElfImage {
     }
 
     /// The symbol each relocation of a `SHT_RELA` section fills in, by the address it writes (its GOT slot).
-    private static func slotNames(elf: OpaquePointer, relocations: OpaquePointer, header: GElf_Shdr, into slots: inout [UInt64: String]) {
+    private static func slotNames(elf: OpaquePointer, relocations section: OpaquePointer, header: GElf_Shdr, into slots: inout [UInt64: String]) {
+        relocations(elf: elf, section: section, header: header) { slot, name in
+            if !name.isEmpty { slots[slot] = name }
+        }
+    }
+
+    /// Each relocation of a `SHT_RELA` section against `.dynsym`, in order: the address it writes and the name of
+    /// its symbol ("" for one without a symbol).
+    private static func relocations(elf: OpaquePointer, section relocations: OpaquePointer, header: GElf_Shdr, _ body: (UInt64, String) -> Void) {
         guard header.sh_entsize > 0, let data = elf_getdata(relocations, nil),
               let symbols = elf_getscn(elf, Int(header.sh_link)) else { return }
         var symbolHeader = GElf_Shdr()
@@ -71,8 +113,11 @@ extension ElfImage {
             let index = Int32(truncatingIfNeeded: rela.r_info >> 32)
             var sym = GElf_Sym()
             guard index > 0, gelf_getsym(symbolData, index, &sym) != nil,
-                  let name = elf_strptr(elf, Int(symbolHeader.sh_link), Int(sym.st_name)), name.pointee != 0 else { continue }
-            slots[rela.r_offset] = String(cString: name)
+                  let name = elf_strptr(elf, Int(symbolHeader.sh_link), Int(sym.st_name)) else {
+                body(rela.r_offset, "")
+                continue
+            }
+            body(rela.r_offset, String(cString: name))
         }
     }
 }

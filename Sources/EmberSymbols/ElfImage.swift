@@ -27,12 +27,12 @@ public final class ElfImage {
 
     static let libelfReady: Bool = elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE)
 
-    /// Opens and reads `path`; throws when it is missing or not an ELF file. With `dataObjects`, data symbols
-    /// (`STT_OBJECT`) are read too, as perf reads them: a broken frame-pointer chain's return address can point
-    /// into data, and perf names it after the object there.
-    public convenience init(path: String, dataObjects: Bool = false) throws {
+    /// Opens and reads `path`; throws when it is missing or not an ELF file. `asPerf` reads symbols as perf 6.1
+    /// does: data symbols (`STT_OBJECT`) too, since a broken frame-pointer chain's return address can point into
+    /// data and perf names it after the object there, and PLT stubs named in relocation order (see `pltSymbols`).
+    public convenience init(path: String, asPerf: Bool = false) throws {
         let handle = try ElfHandle(path: path)
-        try self.init(elf: handle.elf, path: path, dataObjects: dataObjects)
+        try self.init(elf: handle.elf, path: path, asPerf: asPerf)
         withExtendedLifetime(handle) {}
     }
 
@@ -59,7 +59,7 @@ public final class ElfImage {
         return (header, size)
     }
 
-    private init(elf: OpaquePointer, path: String, dataObjects: Bool = false) throws {
+    private init(elf: OpaquePointer, path: String, asPerf: Bool = false) throws {
         self.path = path
         guard elf_kind(elf) == ELF_K_ELF else { throw SymbolError.notELF(path: path, reason: "not an ELF file") }
 
@@ -87,8 +87,8 @@ public final class ElfImage {
             var sh = GElf_Shdr()
             guard gelf_getshdr(s, &sh) != nil else { continue }
             switch Int32(sh.sh_type) {
-            case SHT_SYMTAB: symtab = ElfImage.functionSymbols(elf: elf, section: s, header: sh, dataObjects: dataObjects)
-            case SHT_DYNSYM: dynsym = ElfImage.functionSymbols(elf: elf, section: s, header: sh, dataObjects: dataObjects)
+            case SHT_SYMTAB: symtab = ElfImage.functionSymbols(elf: elf, section: s, header: sh, dataObjects: asPerf)
+            case SHT_DYNSYM: dynsym = ElfImage.functionSymbols(elf: elf, section: s, header: sh, dataObjects: asPerf)
             case SHT_NOTE: if buildID == nil { buildID = ElfImage.buildID(section: s) }
             case SHT_PROGBITS:
                 if let name = elf_strptr(elf, namesIndex, Int(sh.sh_name)), strcmp(name, ".gnu_debuglink") == 0,
@@ -99,7 +99,7 @@ public final class ElfImage {
             default: break
             }
         }
-        plt = ElfImage.pltSymbols(elf: elf)
+        plt = asPerf ? ElfImage.pltSymbolsAsPerf(elf: elf) : ElfImage.pltSymbols(elf: elf)
         var chosen = symtab.isEmpty ? dynsym : symtab
         chosen.merge(plt)
         self.symbols = SymbolTable(chosen)

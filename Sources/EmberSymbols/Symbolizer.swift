@@ -148,7 +148,7 @@ public final class Symbolizer {
             image = sameKernel ? ElfImage.runningVDSO() : nil
         } else if dso.isFile {
             do {
-                let loaded = try ElfImage(path: path(of: dso), dataObjects: options.perfCompatible)
+                let loaded = try ElfImage(path: path(of: dso), asPerf: options.perfCompatible)
                 if let expected = options.expectedBuildIDs[dso.path], let actual = loaded.buildID, actual != expected {
                     warnOnce("\(dso.path) changed since it was recorded (build-id \(hexString(actual)), recorded \(hexString(expected))); its frames show as [unknown]")
                 } else {
@@ -194,7 +194,7 @@ public final class Symbolizer {
             candidates += ["\(dir)/\(link)", "\(dir)/.debug/\(link)", "\(root)\(dir)/\(link)"]
         }
         for candidate in candidates {
-            if let debug = try? ElfImage(path: candidate, dataObjects: options.perfCompatible), debug.buildID == nil || debug.buildID == image.buildID {
+            if let debug = try? ElfImage(path: candidate, asPerf: options.perfCompatible), debug.buildID == nil || debug.buildID == image.buildID {
                 return debug
             }
         }

@@ -162,7 +162,11 @@ final class LatencyTests: XCTestCase {
         }
         let all = blocked.values.reduce(0, +), byWaker = woken.values.reduce(0, +)
         XCTAssertGreaterThan(all, 100 * 1_000_000, "100 waits of about 2 ms: \(blocked)")
-        XCTAssertGreaterThan(Double(byWaker), Double(all) * 0.9, "nearly all of it woken by ping(): \(blocked)")
+        // This kernel leaves out a few sched_wakeup events (4 of 100 in one run, as it leaves out some switch-ins):
+        // those waits fold without a waker. A wakeup queued to the reader's CPU runs there, in the idle task.
+        XCTAssertGreaterThan(Double(byWaker), Double(all) * 0.75, "most of it woken by ping(): \(blocked)")
+        let strangers = blocked.keys.filter { $0.contains(";--;") && !$0.hasSuffix(";waker") && !$0.hasSuffix(";swapper") }
+        XCTAssertEqual(strangers, [], "no waker but the writer (or the idle task running its queued wakeup)")
         // Without --wakers the same time folds without the waker's half.
         let plain = parseFolded(try Tool.ember(["collapse", "-i", file, "--offcpu"]).stdout)
             .filter { $0.key.hasPrefix("pinger;") && $0.key.contains(";wait_for_ping;") }
