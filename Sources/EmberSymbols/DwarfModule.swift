@@ -38,6 +38,92 @@ public struct InlineFrame: Sendable {
 final class DwarfModule {
     private let dwfl: OpaquePointer
     private let module: OpaquePointer
+    /// The compilation units looked at so far, by the offset of their DIE.
+    private var units: [Dwarf_Off: Unit] = [:]
+
+    /// Per compilation unit, every function and inlined call in it, walked once: an address then finds its chain
+    /// by binary search. (Asking libdw's `dwarf_getscopes` per address walked the unit's DIE tree twice for each
+    /// new address, most of the time `collapse` spent on a large debug file.)
+    private final class Unit {
+        struct Scope {
+            var die: Dwarf_Die
+            /// The enclosing function or inlined call, -1 for none.
+            var parent: Int32
+            var isInlined: Bool
+        }
+
+        private(set) var scopes: [Scope] = []
+        /// Non-overlapping address ranges, sorted, each with the innermost scope that covers it.
+        private var segments: [(low: UInt64, high: UInt64, scope: Int32)] = []
+        var files: OpaquePointer?
+        var fileCount = 0
+
+        init(cu: UnsafeMutablePointer<Dwarf_Die>) {
+            _ = dwarf_getsrcfiles(cu, &files, &fileCount)
+            var intervals: [(low: UInt64, high: UInt64, depth: Int32, scope: Int32)] = []
+            // Depth-first, iteratively: (die, enclosing scope, depth).
+            var stack: [(Dwarf_Die, Int32, Int32)] = []
+            var child = Dwarf_Die()
+            if dwarf_child(cu, &child) == 0 { stack.append((child, -1, 0)) }
+            while var (die, parent, depth) = stack.popLast() {
+                var sibling = Dwarf_Die()
+                if dwarf_siblingof(&die, &sibling) == 0 { stack.append((sibling, parent, depth)) }
+                let tag = dwarf_tag(&die)
+                var enclosing = parent
+                if tag == Int32(DW_TAG_subprogram) || tag == Int32(DW_TAG_inlined_subroutine) {
+                    let index = Int32(scopes.count)
+                    scopes.append(Scope(die: die, parent: parent, isInlined: tag == Int32(DW_TAG_inlined_subroutine)))
+                    var base: Dwarf_Addr = 0, low: Dwarf_Addr = 0, high: Dwarf_Addr = 0
+                    var offset = dwarf_ranges(&die, 0, &base, &low, &high)
+                    while offset > 0 {
+                        if high > low { intervals.append((low, high, depth, index)) }
+                        offset = dwarf_ranges(&die, offset, &base, &low, &high)
+                    }
+                    enclosing = index
+                } else if tag == Int32(DW_TAG_imported_unit) {
+                    // dwz moves shared DIEs into partial units that others import.
+                    var attr = Dwarf_Attribute()
+                    var imported = Dwarf_Die()
+                    if dwarf_attr(&die, UInt32(DW_AT_import), &attr) != nil, dwarf_formref_die(&attr, &imported) != nil,
+                       dwarf_child(&imported, &child) == 0 {
+                        stack.append((child, parent, depth + 1))
+                    }
+                    continue
+                }
+                if dwarf_child(&die, &child) == 0 { stack.append((child, enclosing, depth + 1)) }
+            }
+            intervals.sort { $0.low != $1.low ? $0.low < $1.low : $0.depth < $1.depth }
+            // Paint: nested ranges (a call inside its caller) split the outer one; the innermost covers each part.
+            var open: [(high: UInt64, scope: Int32)] = []
+            var cursor: UInt64 = 0
+            func emit(_ high: UInt64, _ scope: Int32) {
+                if cursor < high { segments.append((cursor, high, scope)) }
+                cursor = max(cursor, high)
+            }
+            for interval in intervals {
+                while let top = open.last, top.high <= interval.low {
+                    emit(top.high, top.scope)
+                    open.removeLast()
+                }
+                if let top = open.last { emit(interval.low, top.scope) }
+                cursor = max(cursor, interval.low)
+                open.append((min(interval.high, open.last?.high ?? .max), interval.scope))
+            }
+            while let top = open.popLast() { emit(top.high, top.scope) }
+        }
+
+        /// The innermost scope covering `address`, or -1.
+        func scope(at address: UInt64) -> Int32 {
+            var lo = 0, hi = segments.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if segments[mid].low <= address { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo > 0, address < segments[lo - 1].high else { return -1 }
+            return segments[lo - 1].scope
+        }
+    }
+
 
     /// libdwfl keeps a pointer to its callbacks for the session's lifetime, so they live as long as the process.
     private static let callbacks: UnsafeMutablePointer<Dwfl_Callbacks> = {
@@ -81,36 +167,25 @@ final class DwarfModule {
     func functions(at address: UInt64) -> [InlineFrame] {
         var bias: Dwarf_Addr = 0
         guard let cu = dwfl_module_addrdie(module, address, &bias) else { return [] }
-        var scopes: UnsafeMutablePointer<Dwarf_Die>? = nil
-        let n = dwarf_getscopes(cu, address &- bias, &scopes)
-        guard n > 0, let scopes else { return [] }
-        defer { free(scopes) }
-        // dwarf_getscopes continues from an inlined instance into its abstract definition; the concrete callers
-        // come from the instance's own parents (as eu-addr2line -i walks them).
-        guard let innermost = (0..<Int(n)).first(where: { DwarfModule.isFunction(scopes + $0) }) else { return [] }
-        guard dwarf_tag(scopes + innermost) == Int32(DW_TAG_inlined_subroutine) else {
-            let die = scopes + innermost
-            return [InlineFrame(name: DwarfModule.name(die) ?? "[unknown]", line: sourceLine(at: address),
-                                declaration: DwarfModule.declaration(die))]
+        let key = dwarf_dieoffset(cu)
+        let unit: Unit
+        if let known = units[key] {
+            unit = known
+        } else {
+            unit = Unit(cu: cu)
+            units[key] = unit
         }
-        var parents: UnsafeMutablePointer<Dwarf_Die>? = nil
-        let m = dwarf_getscopes_die(scopes + innermost, &parents)
-        guard m > 0, let parents else { return [] }
-        defer { free(parents) }
-        var functions: [UnsafeMutablePointer<Dwarf_Die>] = []
-        for i in 0..<Int(m) where DwarfModule.isFunction(parents + i) {
-            functions.append(parents + i)
-            if dwarf_tag(parents + i) == Int32(DW_TAG_subprogram) { break }
-        }
-        guard !functions.isEmpty else { return [] }
-        var files: OpaquePointer? = nil
-        var fileCount = 0
-        _ = dwarf_getsrcfiles(cu, &files, &fileCount)
+        var index = unit.scope(at: address &- bias)
         var chain: [InlineFrame] = []
         var line = sourceLine(at: address)
-        for die in functions {
-            chain.append(InlineFrame(name: DwarfModule.name(die) ?? "[unknown]", line: line, declaration: DwarfModule.declaration(die)))
-            line = DwarfModule.callSite(die, files: files, fileCount: fileCount)
+        while index >= 0 {
+            var scope = unit.scopes[Int(index)]
+            chain.append(InlineFrame(name: DwarfModule.name(&scope.die) ?? "[unknown]", line: line,
+                                     declaration: DwarfModule.declaration(&scope.die)))
+            // The concrete callers of an inlined call are its enclosing scopes, up to the function it is in.
+            guard scope.isInlined else { break }
+            line = DwarfModule.callSite(&scope.die, files: unit.files, fileCount: unit.fileCount)
+            index = scope.parent
         }
         return chain
     }
