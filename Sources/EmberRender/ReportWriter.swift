@@ -93,6 +93,7 @@ public struct ReportWriter {
         case .dso: return "Shared Object"
         case .symbol: return "Symbol"
         case .srcline: return "Source:Line"
+        case .address: return "Address"
         }
     }
 

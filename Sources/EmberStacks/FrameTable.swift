@@ -20,6 +20,9 @@ public final class FrameTable {
         public var line: SourceLine?
         /// Where the function is declared, when DWARF says.
         public var declaration: SourceLine?
+        /// Where an unresolved frame is in its binary (the file offset, as perf shows it; the address itself in
+        /// the kernel), for reports that list unresolved frames per address.
+        public var address: UInt64? = nil
         /// The id of the stackcollapse-perf.pl name (`foldedNames`); -1 for a frame that perf's fold drops (named
         /// "(...", with `perfCompatible`).
         public var folded: Int32
@@ -100,7 +103,7 @@ public final class FrameTable {
             }
         } else {
             ids.append(add(Info(name: "[unknown]", rawName: "[unknown]", language: .plain, dso: location.dso, dsoName: dsoName, kind: kind,
-                                isInlined: false, line: nil, declaration: nil, folded: -1)))
+                                isInlined: false, line: nil, declaration: nil, address: location.address, folded: -1)))
         }
         let run = runs.count
         runs.append(Int32(ids.count))

@@ -4,6 +4,9 @@ import EmberSession
 /// A column `ember report` can sort and group by, as `perf report --sort` names them.
 public enum ReportKey: String, Sendable, CaseIterable {
     case comm, pid, dso, symbol, srcline
+    /// The address of an unresolved frame (`0x00000000000128e7`, perf's name for it), so that `symbol,address`
+    /// lists unresolved code per address; resolved frames have none and group by symbol.
+    case address
 }
 
 /// Which way call graphs grow under a report entry.
@@ -58,6 +61,7 @@ public struct ReportModel {
         var seen = Set<Int>()
         let table = replay.frames
         let model = replay.model
+        let asPerf = replay.resolver.perfCompatible
         replay.forEachSample(event: event) { sample, _ in
             // Percentages are of every sample, filtered or not (perf's default, --percentage absolute).
             totalWeight &+= sample.period
@@ -72,7 +76,7 @@ public struct ReportModel {
             entryOf.removeAll(keepingCapacity: true)
             for id in path {
                 let info = table.infos[Int(id)]
-                let fields = options.keys.map { ReportModel.field($0, info: info, comm: comm, pid: sample.pid) }
+                let fields = options.keys.map { ReportModel.field($0, info: info, comm: comm, pid: sample.pid, asPerf: asPerf) }
                 if let i = index[fields] {
                     entryOf.append(i)
                 } else {
@@ -103,14 +107,21 @@ public struct ReportModel {
         }
     }
 
-    private static func field(_ key: ReportKey, info: FrameTable.Info, comm: String, pid: Int32) -> String {
+    /// A sort key's value for a frame; matching perf, an unresolved frame's symbol is its address.
+    private static func field(_ key: ReportKey, info: FrameTable.Info, comm: String, pid: Int32, asPerf: Bool) -> String {
         switch key {
         case .comm: return comm
         case .pid: return "\(pid):\(comm)"
         case .dso: return info.dsoName
-        case .symbol: return info.name
+        case .symbol: return asPerf ? info.address.map(hexAddress) ?? info.name : info.name
         case .srcline: return info.line?.short ?? "??:0"
+        case .address: return info.address.map(hexAddress) ?? ""
         }
+    }
+
+    private static func hexAddress(_ address: UInt64) -> String {
+        let digits = String(address, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, 16 - digits.count)) + digits
     }
 }
 

@@ -25,7 +25,7 @@ struct Report: ParsableCommand {
     @Flag(name: .customLong("no-children"), help: "Only the Self column, sorted by it.")
     var noChildren = false
 
-    @Option(name: [.customShort("s"), .long], help: "Sort keys, comma-separated: comm, pid, dso, symbol, srcline.")
+    @Option(name: [.customShort("s"), .long], help: "Sort keys, comma-separated: comm, pid, dso, symbol, srcline, address (unresolved code per address).")
     var sort = "comm,dso,symbol"
 
     @Option(name: .customShort("g"), help: "A call graph under each entry: caller (what it calls) or callee (who called it).")
@@ -59,7 +59,7 @@ struct Report: ParsableCommand {
         options.keys = []
         for name in sort.split(separator: ",") {
             guard let key = ReportKey(rawValue: String(name)) else {
-                throw Diagnostics.fail("unknown sort key '\(name)'; use comm, pid, dso, symbol or srcline")
+                throw Diagnostics.fail("unknown sort key '\(name)'; use comm, pid, dso, symbol, srcline or address")
             }
             options.keys.append(key)
         }

@@ -48,6 +48,29 @@ final class CollapseTests: XCTestCase {
         }
     }
 
+    /// `report` lists unresolved code (a stripped sort) per address with `--sort symbol,address`, and under
+    /// --perf-compat exactly as `perf report` does: the same top rows, percentages and addresses.
+    func testReportListsUnresolvedCodePerAddressLikePerf() throws {
+        try requireRoot()
+        try requirePerf()
+        let dir = try Tool.scratchDirectory()
+        let numbers = dir + "/numbers.txt", file = dir + "/sort.data"
+        try (0..<300_000).map { String(($0 &* 7919) % 1_000_003) }.joined(separator: "\n").write(toFile: numbers, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Tool.perf(["record", "-F", Tool.rate(1999), "-o", file, "--", "/usr/bin/sort", "-n", numbers, "-o", "/dev/null"]).status, 0)
+        func rows(_ text: String) -> [String] {
+            // perf ends each row with its (empty) call-graph columns, "- -".
+            text.split(separator: "\n").filter { $0.contains("%") && !$0.hasPrefix("#") }.prefix(5)
+                .map { $0.split(separator: " ").filter { $0 != "-" }.joined(separator: " ") }
+        }
+        let perf = rows(try Tool.perf(["report", "-i", file, "--stdio", "--no-children", "--sort", "dso,symbol"]).stdout)
+        let ember = rows(try Tool.ember(["report", "-i", file, "--no-children", "--sort", "dso,symbol", "--perf-compat"]).stdout)
+        XCTAssertTrue(perf.contains { $0.contains("[.] 0x0000") }, "perf lists sort's code per address: \(perf)")
+        XCTAssertEqual(ember, perf)
+        let byAddress = try Tool.ember(["report", "-i", file, "--no-children", "--sort", "dso,symbol,address"]).stdout
+        XCTAssertTrue(byAddress.contains("[.] [unknown]"), byAddress)
+        XCTAssertNotNil(byAddress.range(of: #"\[unknown\] +0x0000[0-9a-f]{12}"#, options: .regularExpression), byAddress)
+    }
+
     /// --count weighs by samples, --pid and --tid split the root.
     func testCountPidAndTidOptions() throws {
         try requireRoot()
