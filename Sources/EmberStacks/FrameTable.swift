@@ -41,6 +41,8 @@ public final class FrameTable {
     private var truncation: Int32 = -1
     private let resolver: FrameResolver
     private let model: ProcessModel
+    /// Keep parameter lists in folded names (`--full-names`); set before the first frame is folded.
+    public var fullNames = false
 
     init(resolver: FrameResolver, model: ProcessModel) {
         self.resolver = resolver
@@ -113,7 +115,7 @@ public final class FrameTable {
 
     private func add(_ info: Info) -> Int32 {
         var info = info
-        let name = FrameTable.foldedName(info)
+        let name = FrameTable.foldedName(info, fullNames: fullNames)
         // stackcollapse-perf.pl drops frames whose name starts with "(", a rule for perf's process names that
         // also drops real functions; only when matching it is that rule followed.
         info.folded = resolver.perfCompatible && name.hasPrefix("(") ? -1 : intern(folded: name, kind: info.kind)
@@ -122,12 +124,13 @@ public final class FrameTable {
         return Int32(infos.count - 1)
     }
 
-    /// stackcollapse-perf.pl's name for a frame: tidied (Swift's short names kept whole), an unknown symbol named
-    /// after its binary (`[libc.so.6]`), inlined functions marked `_[i]`.
-    static func foldedName(_ info: Info) -> String {
+    /// stackcollapse-perf.pl's name for a frame: tidied (Swift's short names kept whole; with `fullNames`, C++
+    /// parameter lists too), an unknown symbol named after its binary (`[libc.so.6]`), inlined functions marked
+    /// `_[i]`.
+    static func foldedName(_ info: Info, fullNames: Bool) -> String {
         if info.name == "[unknown]" { return "[\(info.dso == nil ? "unknown" : info.dsoName)]" }
         if info.name == "[truncated]", info.dso == nil { return info.name }
-        var name = info.language == .swift ? info.name.replacing(";", with: ":") : Collapser.tidy(info.name)
+        var name = info.language == .swift || fullNames ? info.name.replacing(";", with: ":") : Collapser.tidy(info.name)
         // A name that is all argument list ("(anonymous)") keeps it rather than vanish.
         if name.isEmpty { name = info.name.replacing(";", with: ":") }
         return info.isInlined ? name + "_[i]" : name

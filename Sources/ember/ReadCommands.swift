@@ -115,7 +115,11 @@ struct FoldOptions: ParsableArguments {
     @Flag(help: "With --offcpu, put above each blocked stack '--', the stack that woke it and the waker's name (as offwaketime).")
     var wakers = false
 
+    @Flag(name: .customLong("full-names"), help: "Keep C++ parameter lists in frame names (stackcollapse drops them).")
+    var fullNames = false
+
     func fold(_ replay: Replay) throws -> FoldedProfile {
+        replay.frames.fullNames = fullNames
         var collapser = Collapser()
         collapser.countSamples = count
         collapser.root = tid ? .tid : (pid ? .pid : .comm)

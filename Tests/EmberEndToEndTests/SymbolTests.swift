@@ -63,7 +63,8 @@ final class SymbolTests: XCTestCase {
         XCTAssertFalse(try Tool.ember(["collapse", "--no-inline", "-i", file]).stdout.contains("_[i]"))
     }
 
-    /// C++ names come out demangled: whole in script, without the argument list in folded stacks.
+    /// C++ names come out demangled: whole in script, without the argument list in folded stacks (unless
+    /// --full-names).
     func testCxxNamesAreDemangled() throws {
         try requireRoot()
         let dir = try Tool.scratchDirectory()
@@ -76,6 +77,7 @@ final class SymbolTests: XCTestCase {
         let folded = try Tool.ember(["collapse", "-i", file]).stdout
         XCTAssertTrue(folded.contains(";shapes::Widget::spin "), folded)
         XCTAssertFalse(folded.contains("_ZN6shapes"))
+        XCTAssertTrue(try Tool.ember(["collapse", "--full-names", "-i", file]).stdout.contains(";shapes::Widget::spin(int) "), "--full-names keeps them")
         XCTAssertTrue(try Tool.ember(["script", "--no-demangle", "-i", file]).stdout.contains("_ZN6shapes6Widget4spinEi"))
     }
 
