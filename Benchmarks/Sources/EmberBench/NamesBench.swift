@@ -1,0 +1,40 @@
+// Benchmark 8: the cost of names. Inline frames (Ember's default) against `--no-inline` on the same
+// frame-pointer recording of python3, and Ember's default against `perf script` (which also looks up inlines)
+// on perf's own DWARF recording of it.
+
+import Foundation
+
+func benchNames(_ ctx: Context) {
+    ctx.section("8. names: inline frames, and DWARF recordings against perf script")
+    let workload = ["/usr/bin/env", "python3", "-c",
+                    "import json; json.loads(json.dumps([{'a': i, 'b': str(i)} for i in range(600000)]))"]
+    let fpFile = ctx.path("python-fp.data"), dwarfFile = ctx.path("python-dwarf.data")
+    defer { for f in [fpFile, dwarfFile, fpFile + ".old", dwarfFile + ".old"] { ctx.remove(f) } }
+    let recorded = ctx.attempt("recording python3") {
+        try runChecked([ctx.perf, "record", "-g", "-F", "4000", "-o", fpFile, "--"] + workload, stderrPath: ctx.stderrPath)
+        try runChecked([ctx.perf, "record", "--call-graph", "dwarf", "-F", "4000", "-o", dwarfFile, "--"] + workload,
+                       stderrPath: ctx.stderrPath)
+    }
+    guard recorded != nil else { return }
+    let samples = (try? perfSampleCount(ctx, file: dwarfFile)) ?? 0
+    let inline = ctx.attempt("ember collapse") {
+        try measure("ember collapse", [ctx.ember, "collapse", "-i", fpFile], runs: ctx.runs, stderrPath: ctx.stderrPath)
+    }
+    let noInline = ctx.attempt("ember collapse --no-inline") {
+        try measure("ember collapse --no-inline", [ctx.ember, "collapse", "--no-inline", "-i", fpFile], runs: ctx.runs, stderrPath: ctx.stderrPath)
+    }
+    ctx.rows.append(Row(name: "8a inline frames: default vs --no-inline", perf: noInline.map { seconds($0.wall.best) } ?? "failed",
+                        ember: inline.map { seconds($0.wall.best) } ?? "failed",
+                        ratio: inline != nil && noInline != nil ? ratio(inline!.wall.best, noInline!.wall.best) : "n/a",
+                        note: "ember collapse on perf's -g recording of python3; perf column is --no-inline; goal <= 2x"))
+    let perfScript = ctx.attempt("perf script") {
+        try measure("perf script", [ctx.perf, "script", "-i", dwarfFile], runs: ctx.runs, stderrPath: ctx.stderrPath)
+    }
+    let dwarfCollapse = ctx.attempt("ember collapse (DWARF)") {
+        try measure("ember collapse", [ctx.ember, "collapse", "-i", dwarfFile], runs: ctx.runs, stderrPath: ctx.stderrPath)
+    }
+    ctx.rows.append(Row(name: "8b \(samples) DWARF samples: perf script vs collapse", perf: perfScript.map { seconds($0.wall.best) } ?? "failed",
+                        ember: dwarfCollapse.map { seconds($0.wall.best) } ?? "failed",
+                        ratio: perfScript != nil && dwarfCollapse != nil ? ratio(perfScript!.wall.best, dwarfCollapse!.wall.best) : "n/a",
+                        note: "both unwind and look up inlines; goal >= 3x"))
+}
