@@ -3,9 +3,8 @@ import EmberKernel
 import Glibc
 #endif
 
-/// Parsed kernel symbols kept in `$XDG_CACHE_HOME/ember` (else `~/.cache/ember`), named after the running
+/// Parsed kernel symbols kept in the cache directory (`CacheDirectory`), named after the running
 /// kernel's build-id and a hash of `/proc/modules`, so a reboot into another kernel or a module (re)load misses.
-/// perf keeps a copy of kallsyms in `~/.debug` for the same reason.
 struct KernelSymbolCache {
     let path: String
 
@@ -16,14 +15,7 @@ struct KernelSymbolCache {
             .map { $0.split(separator: " ").prefix(2).joined(separator: " ") }.joined(separator: "\n")
         let boot = readSmallFileBytes("/proc/sys/kernel/random/boot_id") ?? []
         let key = KernelSymbolCache.fnv1a(notes + Array(modules.utf8) + boot)
-        let base: String
-        if let xdg = getenv("XDG_CACHE_HOME"), xdg.pointee != 0 {
-            base = String(cString: xdg) + "/ember"
-        } else if let home = getenv("HOME"), home.pointee != 0 {
-            base = String(cString: home) + "/.cache/ember"
-        } else {
-            return nil
-        }
+        guard let base = CacheDirectory.path else { return nil }
         // The version names what is kept (v4: __pfx_ padding symbols named, as perf names them; of aliases at
         // one address the last listed).
         path = base + "/kallsyms-v4-" + String(key, radix: 16) + ".bin"
@@ -37,14 +29,9 @@ struct KernelSymbolCache {
     /// Writes the cache atomically (a temporary file renamed into place); failures only cost the next reader time.
     func store(_ table: SymbolTable) {
         let dir = String(path[..<path.lastIndex(of: "/")!])
-        var prefix = ""
-        for part in dir.split(separator: "/") {
-            prefix += "/" + part
-            mkdir(prefix, 0o700)
-        }
-        guard (try? OutputFile.replace(path, with: table.serialized(), mode: 0o600)) != nil else { return }
-        // One kernel's symbols at a time: earlier kernels' and module sets' files go.
         let name = String(path[path.index(after: path.lastIndex(of: "/")!)...])
+        guard CacheDirectory.store(table.serialized(), as: name) else { return }
+        // One kernel's symbols at a time: earlier kernels' and module sets' files go.
         for old in directoryEntries(dir) where old.hasPrefix("kallsyms-") && old.hasSuffix(".bin") && old != name { unlink(dir + "/" + old) }
     }
 

@@ -36,6 +36,8 @@ public final class Symbolizer {
         var image: ElfImage?
         var dwarf: DwarfModule?
         var dwarfLoaded = false
+        /// Inline chains of earlier readings (with inline frames on and a build-id).
+        var chains: InlineChainCache?
     }
 
     public let options: SymbolOptions
@@ -101,8 +103,15 @@ public final class Symbolizer {
         guard let image = image(for: location.dso), let address = image.virtualAddress(ofFileOffset: location.address),
               let symbol = image.symbols.lookup(address) else { return nil }
         var hit = make(symbol.name, offset: address - symbol.start)
-        guard options.inline || options.sourceLines, let dwarf = dwarf(for: location.dso, image: image) else { return hit }
-        let chain = dwarf.functions(at: address)
+        guard options.inline || options.sourceLines else { return hit }
+        let chain: [InlineFrame]
+        if options.inline, let known = binaries[location.dso]?.chains?.chain(at: address) {
+            chain = known
+        } else {
+            guard let dwarf = dwarf(for: location.dso, image: image) else { return hit }
+            chain = dwarf.functions(at: address)
+            if options.inline { binaries[location.dso]?.chains?.store(chain, at: address) }
+        }
         hit.declaration = chain.last?.declaration
         if options.inline, chain.count > 1 {
             hit.inlined = chain.dropLast().map { frame in
@@ -111,9 +120,14 @@ public final class Symbolizer {
             }
             hit.line = chain.last?.line
         } else if options.sourceLines {
-            hit.line = dwarf.sourceLine(at: address)
+            hit.line = dwarf(for: location.dso, image: image)?.sourceLine(at: address)
         }
         return hit
+    }
+
+    /// Keeps the inline chains this reading worked out for the next one (see `InlineChainCache`).
+    public func saveCaches() {
+        for binary in binaries.values { binary.chains?.save() }
     }
 
     private func make(_ raw: String, offset: UInt64) -> Hit {
@@ -159,7 +173,11 @@ public final class Symbolizer {
                 warnOnce("\(error); its frames show as [unknown]")
             }
         }
-        binaries[dsoIndex] = Binary(image: image)
+        var binary = Binary(image: image)
+        if options.inline, !options.perfCompatible, let id = image?.buildID, dso.isFile {
+            binary.chains = InlineChainCache(buildID: id, debugRoot: (options.symfs ?? "") + "/usr/lib/debug")
+        }
+        binaries[dsoIndex] = binary
         return image
     }
 

@@ -71,6 +71,7 @@ func finishOutput(_ out: TextOutput) throws {
 
 /// Prints each warning of a finished replay once.
 func report(_ replay: Replay) {
+    replay.symbolizer.saveCaches()
     for w in replay.warnings { Diagnostics.warning(w) }
 }
 

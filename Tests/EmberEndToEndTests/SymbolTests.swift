@@ -63,6 +63,33 @@ final class SymbolTests: XCTestCase {
         XCTAssertFalse(try Tool.ember(["collapse", "--no-inline", "-i", file]).stdout.contains("_[i]"))
     }
 
+    /// Inline chains are kept under the binary's build-id in the cache directory: a second reading takes them from
+    /// there and prints the same, and a damaged cache file is ignored (and replaced).
+    func testInlineChainsAreCachedByBuildID() throws {
+        try requireRoot()
+        let binary = try Tool.compileC(source: Self.programs + "/inline.c", name: "inline", flags: ["-O2", "-g", "-fno-omit-frame-pointer"])
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/inline.data", cache = dir + "/cache"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", file, "--", binary]).status, 0)
+        func collapse() throws -> String {
+            let r = try Tool.run("/usr/bin/env", ["XDG_CACHE_HOME=" + cache, Tool.emberPath, "collapse", "-i", file])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return r.stdout
+        }
+        let first = try collapse()
+        XCTAssertTrue(first.contains(";outer;middle_[i];leaf_[i] "), first)
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/ember"))?.filter { $0.hasPrefix("inline-v1-") } ?? []
+        XCTAssertFalse(files.isEmpty, "a cache file per binary with a build-id")
+        func inodes() -> [UInt64] {
+            files.map { ((try? FileManager.default.attributesOfItem(atPath: cache + "/ember/" + $0))?[.systemFileNumber] as? UInt64) ?? 0 }
+        }
+        let before = inodes()
+        XCTAssertEqual(try collapse(), first, "the cached chains give the same stacks")
+        XCTAssertEqual(inodes(), before, "everything came from the cache, so nothing was written again")
+        for name in files { try Data("EMBINL01 not really".utf8).write(to: URL(fileURLWithPath: cache + "/ember/" + name)) }
+        XCTAssertEqual(try collapse(), first, "a damaged cache is ignored")
+    }
+
     /// C++ names come out demangled: whole in script, without the argument list in folded stacks (unless
     /// --full-names).
     func testCxxNamesAreDemangled() throws {
