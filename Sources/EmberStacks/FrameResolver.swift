@@ -98,7 +98,13 @@ public final class FrameResolver {
         }
         unwoundStacks += 1
         for (address, exact) in zip(userAddresses, exactAddresses) {
-            frames.append(resolve(address, isReturnAddress: !exact, pid: sample.pid, symbolize: symbolize))
+            // perf's DWARF unwinders report a caller's frame at the call (the return address less one), and
+            // show that address.
+            if !callSiteLookups, !exact, address > 0 {
+                frames.append(resolve(address - 1, isReturnAddress: false, pid: sample.pid, symbolize: symbolize))
+            } else {
+                frames.append(resolve(address, isReturnAddress: !exact, pid: sample.pid, symbolize: symbolize))
+            }
         }
         if end == .truncated {
             truncatedStacks += 1

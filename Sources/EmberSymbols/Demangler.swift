@@ -109,24 +109,27 @@ public struct Demangler: Sendable {
         return String(decoding: b[(lastSpace + 1)...], as: UTF8.self)
     }
 
-    /// `ns::f<int>(int) const` → `ns::f<int>`, as perf's demangling without parameters prints it: everything from
-    /// the first parameter list outside brackets (not `(anonymous namespace)`, not an operator's own `()`).
+    /// `ns::f<int>(int) const` → `ns::f<int>`, as perf's demangling without parameters prints it: the last
+    /// parameter list goes, with the qualifiers after it; those of enclosing functions in a local name stay
+    /// (`f(int)::{lambda()#1}::operator()`).
     static func withoutParameters(_ name: String) -> String {
-        let b = Array(name.utf8)
-        let anonymous = Array("(anonymous namespace)".utf8), call = Array("operator()".utf8)
-        var depth = 0, i = 0
-        while i < b.count {
-            if b[i...].starts(with: anonymous) { i += anonymous.count; continue }
-            if b[i...].starts(with: call) { i += call.count; continue }
-            switch b[i] {
-            case UInt8(ascii: "("): if depth == 0 { return String(decoding: b[..<i], as: UTF8.self) }
-            case UInt8(ascii: "<"): depth += 1
-            case UInt8(ascii: ">"): depth = max(0, depth - 1)
-            default: break
-            }
-            i += 1
+        var b = Array(name.utf8)
+        for qualifier in [" const", " volatile", " &&", " &"] {
+            let q = Array(qualifier.utf8)
+            while b.count > q.count, b.suffix(q.count).elementsEqual(q) { b.removeLast(q.count) }
         }
-        return name
+        guard b.last == UInt8(ascii: ")") else { return name }
+        var depth = 0, i = b.count - 1
+        while i >= 0 {
+            if b[i] == UInt8(ascii: ")") { depth += 1 }
+            if b[i] == UInt8(ascii: "(") {
+                depth -= 1
+                if depth == 0 { break }
+            }
+            i -= 1
+        }
+        guard i > 0 else { return name }
+        return String(decoding: b[..<i], as: UTF8.self)
     }
 
     /// Drops the `::h<hash>` component (unless `full`) and undoes Rust's symbol escapes.

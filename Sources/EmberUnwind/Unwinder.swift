@@ -9,7 +9,8 @@ import EmberSymbols
 /// libdw interprets the CFI (`dwarf_cfi_addrframe`); the stepping is done here, with each PC's rule cached, so that
 /// a recording costs one CFI lookup per distinct PC rather than a libdw unwinding session per sample (which is what
 /// perf does). Reads outside the stack copy fail; the walk stops cleanly at an undefined return address (`_start`,
-/// `clone`), and is marked truncated when it stops anywhere else.
+/// `clone`) or at a frame pointer of 0; code without CFI is stepped through its frame pointer, as libdw (and perf)
+/// do; a walk that stops anywhere else is marked truncated.
 public final class Unwinder {
     public enum End: Sendable {
         /// The outermost frame said it has no caller.
@@ -46,7 +47,27 @@ public final class Unwinder {
         var pc = ip
         var exactPC = true
         for _ in 0..<Unwinder.maxDepth {
-            guard let index = rule(pid: sample.pid, pc: exactPC ? pc : pc &- 1) else { return .truncated }
+            guard let index = rule(pid: sample.pid, pc: exactPC ? pc : pc &- 1) else {
+                // No CFI: step by the x86-64 frame-pointer convention, as libdw's fallback (and so perf) does. A
+                // frame pointer of 0 is the outermost frame: the entry point clears %rbp (ld.so's `_start` has no
+                // CFI; the kernel starts a process with every register 0).
+                guard let rbp = regs[DwarfRegister.rbp] else { return .truncated }
+                if rbp == 0 { return .complete }
+                guard let sp = regs[DwarfRegister.rsp], rbp >= sp, let ra = stack.read(rbp &+ 8), let callerRBP = stack.read(rbp) else {
+                    return .truncated
+                }
+                if ra == 0 { return .complete }
+                var caller = RegisterFile()
+                caller[DwarfRegister.rbp] = callerRBP
+                caller[DwarfRegister.rsp] = rbp &+ 16
+                caller[DwarfRegister.returnAddress] = ra
+                frames.append(ra)
+                exact.append(false)
+                exactPC = false
+                pc = ra
+                regs = caller
+                continue
+            }
             let rule = rules[index]
             let cfa: UInt64
             switch rule.cfa {
