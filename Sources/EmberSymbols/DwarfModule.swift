@@ -53,6 +53,8 @@ final class DwarfModule {
         }
 
         private(set) var scopes: [Scope] = []
+        static let holdsCode: Set<Int32> = [DW_TAG_subprogram, DW_TAG_inlined_subroutine, DW_TAG_lexical_block, DW_TAG_namespace,
+                                            DW_TAG_module, DW_TAG_try_block, DW_TAG_catch_block].map { Int32($0) }.reduce(into: []) { $0.insert($1) }
         /// Non-overlapping address ranges, sorted, each with the innermost scope that covers it.
         private var segments: [(low: UInt64, high: UInt64, scope: Int32)] = []
         var files: OpaquePointer?
@@ -90,7 +92,9 @@ final class DwarfModule {
                     }
                     continue
                 }
-                if dwarf_child(&die, &child) == 0 { stack.append((child, enclosing, depth + 1)) }
+                // Code lives only in functions, blocks and namespaces: types, variables and parameters are stepped
+                // over whole (GCC's DW_AT_sibling makes that one step), most of a unit's DIEs.
+                if Unit.holdsCode.contains(tag), dwarf_child(&die, &child) == 0 { stack.append((child, enclosing, depth + 1)) }
             }
             intervals.sort { $0.low != $1.low ? $0.low < $1.low : $0.depth < $1.depth }
             // Paint: nested ranges (a call inside its caller) split the outer one; the innermost covers each part.
