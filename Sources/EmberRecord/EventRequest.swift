@@ -2,8 +2,8 @@ import EmberKernel
 
 /// One `-e` of `ember record` or `ember stat`, as written.
 public enum EventRequest: Equatable, Sendable {
-    /// A software or hardware event (`cpu-clock`, `cycles`).
-    case counter(EventSpec)
+    /// A software or hardware event (`cpu-clock`, `cycles`), with perf's modifiers (`cpu-clock:u`).
+    case counter(EventSpec, modifiers: String = "")
     /// `SYSTEM:NAME`, globs allowed (`sched:*`).
     case tracepoint(String)
     /// `uprobe:BINARY:SYMBOL[+OFFSET]`, `uprobe:BINARY:0xFILEOFFSET`, `uretprobe:BINARY:SYMBOL`.
@@ -21,6 +21,14 @@ public enum EventRequest: Equatable, Sendable {
     /// Parses one `-e` value; the error says what the accepted forms are.
     public static func parse(_ text: String) throws -> EventRequest {
         if let spec = EventSpec.named(text) { return .counter(spec) }
+        // `cycles:u`, `cpu-clock:ppp`: a counter with perf's modifiers.
+        if let colon = text.lastIndex(of: ":"), let spec = EventSpec.named(String(text[..<colon])) {
+            let modifiers = String(text[text.index(after: colon)...])
+            guard !modifiers.isEmpty, modifiers.allSatisfy({ EventRequest.modifierLetters.contains($0) }) else {
+                throw RecordError.badEvent(text, "modifiers are u (user), k (kernel), h (hypervisor), p/pp/ppp (precise), G, H, I")
+            }
+            return .counter(spec, modifiers: modifiers)
+        }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         func bad(_ why: String) -> RecordError { .badEvent(text, why) }
         switch parts[0] {
@@ -46,6 +54,24 @@ public enum EventRequest: Equatable, Sendable {
             }
             return .tracepoint(text)
         }
+    }
+
+    static let modifierLetters: Set<Character> = ["u", "k", "h", "p", "P", "G", "H", "I"]
+
+    /// The attr flags of perf's event modifiers: u, k and h keep only the privilege levels named; p (precise) is
+    /// accepted and, as perf does for software events, has no effect here; G/H/I exclude host, guest and idle.
+    public static func flags(modifiers: String) -> AttrFlags {
+        var flags: AttrFlags = []
+        let levels = modifiers.filter { "ukh".contains($0) }
+        if !levels.isEmpty {
+            if !levels.contains("u") { flags.insert(.excludeUser) }
+            if !levels.contains("k") { flags.insert(.excludeKernel) }
+            if !levels.contains("h") { flags.insert(.excludeHypervisor) }
+        }
+        if modifiers.contains("G") { flags.insert(.excludeHost) }
+        if modifiers.contains("H") { flags.insert(.excludeGuest) }
+        if modifiers.contains("I") { flags.insert(.excludeIdle) }
+        return flags
     }
 
     private static func location(_ field: String, _ text: String) throws -> ProbeLocation {

@@ -31,9 +31,11 @@ public enum EventResolver {
 
     public static func resolve(_ request: EventRequest, filter: String?, pids: [Int32]) throws -> [ResolvedEvent] {
         switch request {
-        case .counter(let spec):
+        case .counter(let spec, let modifiers):
             if filter != nil { throw RecordError.badEvent(spec.name, "--filter applies to tracepoints and probes") }
-            return [ResolvedEvent(name: spec.name, attr: EventAttr(type: spec.type, config: spec.config), spec: spec)]
+            var attr = EventAttr(type: spec.type, config: spec.config)
+            attr.flags.formUnion(EventRequest.flags(modifiers: modifiers))
+            return [ResolvedEvent(name: modifiers.isEmpty ? spec.name : spec.name + ":" + modifiers, attr: attr, spec: spec)]
         case .tracepoint(let pattern):
             do { _ = try Tracefs.mounted() } catch { throw RecordError.tracefs("\(error)") }
             let names = pattern.contains("*") || pattern.contains("?") ? Tracefs.events(matching: pattern) : [pattern]

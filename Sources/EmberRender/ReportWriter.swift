@@ -90,6 +90,8 @@ public struct ReportWriter {
         switch key {
         case .comm: return "Command"
         case .pid: return "Pid:Command"
+        case .tid: return "Tid:Command"
+        case .cpu: return "CPU"
         case .dso: return "Shared Object"
         case .symbol: return "Symbol"
         case .srcline: return "Source:Line"

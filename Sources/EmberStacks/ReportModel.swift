@@ -3,7 +3,7 @@ import EmberSession
 
 /// A column `ember report` can sort and group by, as `perf report --sort` names them.
 public enum ReportKey: String, Sendable, CaseIterable {
-    case comm, pid, dso, symbol, srcline
+    case comm, pid, tid, cpu, dso, symbol, srcline
     /// The address of an unresolved frame (`0x00000000000128e7`, perf's name for it), so that `symbol,address`
     /// lists unresolved code per address; resolved frames have none and group by symbol.
     case address
@@ -62,6 +62,7 @@ public struct ReportModel {
         let table = replay.frames
         let model = replay.model
         let asPerf = replay.resolver.perfCompatible
+        let hasCPU = replay.file.events[event].layout.sampleType.contains(.cpu)
         replay.forEachSample(event: event) { sample, _ in
             // Percentages are of every sample, filtered or not (perf's default, --percentage absolute).
             totalWeight &+= sample.period
@@ -76,7 +77,7 @@ public struct ReportModel {
             entryOf.removeAll(keepingCapacity: true)
             for id in path {
                 let info = table.infos[Int(id)]
-                let fields = options.keys.map { ReportModel.field($0, info: info, comm: comm, pid: sample.pid, asPerf: asPerf) }
+                let fields = options.keys.map { ReportModel.field($0, info: info, comm: comm, sample: sample, hasCPU: hasCPU, asPerf: asPerf) }
                 if let i = index[fields] {
                     entryOf.append(i)
                 } else {
@@ -108,10 +109,16 @@ public struct ReportModel {
     }
 
     /// A sort key's value for a frame; matching perf, an unresolved frame's symbol is its address.
-    private static func field(_ key: ReportKey, info: FrameTable.Info, comm: String, pid: Int32, asPerf: Bool) -> String {
+    private static func field(_ key: ReportKey, info: FrameTable.Info, comm: String, sample: Sample, hasCPU: Bool, asPerf: Bool) -> String {
         switch key {
         case .comm: return comm
-        case .pid: return "\(pid):\(comm)"
+        case .pid: return "\(sample.pid):\(comm)"
+        case .tid: return "\(sample.tid):\(comm)"
+        case .cpu:
+            // perf's `%03d`, and -1 for a recording without the CPU field.
+            guard hasCPU else { return "-001" }
+            let digits = String(sample.cpu)
+            return String(repeating: "0", count: max(0, 3 - digits.count)) + digits
         case .dso: return info.dsoName
         case .symbol: return asPerf ? info.address.map(hexAddress) ?? info.name : info.name
         case .srcline: return info.line?.short ?? "??:0"

@@ -8,8 +8,12 @@ struct Ember: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ember",
         abstract: "A Linux profiler: record with perf_event_open, then script, collapse and flame graphs.",
+        version: Ember.version,
         subcommands: [Record.self, Script.self, Collapse.self, FlameGraphCommand.self, Report.self, Pprof.self, Stat.self, Latency.self, List.self]
     )
+
+    /// `ember --version`: the release this source is.
+    static let version = "ember 0.10.0"
 
     /// ArgumentParser's parsing, with every usage error as one `ember: error:` line that names the nearest
     /// command or option and where the help is.

@@ -13,8 +13,9 @@ struct Record: ParsableCommand {
             """
     )
 
-    @Option(name: [.customShort("F"), .customLong("freq")], parsing: .unconditional, help: "Samples per second (default 999).")
-    var frequency: Int64?
+    @Option(name: [.customShort("F"), .customLong("freq")], parsing: .unconditional,
+            help: ArgumentHelp("Samples per second (default 999), or max: the kernel's current limit.", valueName: "hz|max"))
+    var frequency: String?
 
     @Option(name: [.customShort("c"), .customLong("count")], parsing: .unconditional,
             help: "Sample every PERIOD events instead of at a frequency (1 to 2^63-1, the kernel's range).")
@@ -58,8 +59,11 @@ struct Record: ParsableCommand {
         options.events = try events.events(defaults: ["cpu-clock"], command: target.command)
         if frequency != nil && period != nil { throw UsageProblem(text: "-F and -c both set the sampling rate; use one") }
         if let frequency {
-            guard frequency > 0 else { throw UsageProblem(text: "-F must be at least 1 sample per second (got \(frequency))") }
-            options.sampling = .frequency(UInt64(frequency))
+            let hz = frequency == "max" ? Sysctl.perfEventMaxSampleRate.value.map(Int64.init) : Int64(frequency)
+            guard let hz, hz > 0 else {
+                throw UsageProblem(text: "-F takes a number of samples per second (at least 1) or max, not '\(frequency)'")
+            }
+            options.sampling = .frequency(UInt64(hz))
             options.samplingIsDefault = false
         } else if let period {
             guard period > 0 else { throw UsageProblem(text: "-c must be from 1 to 2^63-1 events (got \(period))") }

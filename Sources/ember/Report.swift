@@ -22,10 +22,13 @@ struct Report: ParsableCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var symbols: SymbolFlags
 
+    @Flag(help: "Accepted for perf's sake: Ember's report is always text.")
+    var stdio = false
+
     @Flag(name: .customLong("no-children"), help: "Only the Self column, sorted by it.")
     var noChildren = false
 
-    @Option(name: [.customShort("s"), .long], help: "Sort keys, comma-separated: comm, pid, dso, symbol, srcline, address (unresolved code per address).")
+    @Option(name: [.customShort("s"), .long], help: "Sort keys, comma-separated: comm, pid, tid, cpu, dso, symbol (sym), srcline, address (unresolved code per address).")
     var sort = "comm,dso,symbol"
 
     @Option(name: .customShort("g"), help: "A call graph under each entry: caller (what it calls) or callee (who called it).")
@@ -58,8 +61,9 @@ struct Report: ParsableCommand {
         var options = ReportOptions()
         options.keys = []
         for name in sort.split(separator: ",") {
-            guard let key = ReportKey(rawValue: String(name)) else {
-                throw Diagnostics.fail("unknown sort key '\(name)'; use comm, pid, dso, symbol, srcline or address")
+            // perf's spellings: sym, and the shared object as dso.
+            guard let key = ReportKey(rawValue: name == "sym" ? "symbol" : String(name)) else {
+                throw Diagnostics.fail("unknown sort key '\(name)'; use comm, pid, tid, cpu, dso, symbol (sym), srcline or address")
             }
             options.keys.append(key)
         }

@@ -4,6 +4,8 @@ import ArgumentParser
 enum Suggestions {
     /// The candidate closest to `word` by edit distance, when it is close enough to be a likely typo.
     static func nearest(_ word: String, in candidates: [String]) -> String? {
+        // A word the help mentions (`--stdio` in an abstract) but that is no option is not its own suggestion.
+        let candidates = candidates.filter { $0 != word }
         // A longer misspelling of a short name (--freqency for --freq) is far by edits but shares its start.
         if let stem = candidates.filter({ $0.count >= 4 && word.hasPrefix($0) }).max(by: { $0.count < $1.count }) {
             return stem

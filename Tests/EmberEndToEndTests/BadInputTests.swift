@@ -31,7 +31,7 @@ final class BadInputTests: XCTestCase {
             .init(["record", "-g", "dwarf", "--", "/bin/true"], 64, "-g takes no value; for DWARF call graphs use --call-graph dwarf"),
             .init(["record"], 1, "nothing to record; give a command after --, -p PID or -a"),
             // Numbers.
-            .init(["record", "-F", "-5"] + out + ["--", "/bin/true"], 1, "-F must be at least 1 sample per second (got -5)"),
+            .init(["record", "-F", "-5"] + out + ["--", "/bin/true"], 1, "-F takes a number of samples per second (at least 1) or max, not '-5'"),
             .init(["record", "-c", "0"] + out + ["--", "/bin/true"], 1, "-c must be from 1 to 2^63-1"),
             .init(["record", "-c", "9223372036854775808"] + out + ["--", "/bin/true"], 64, "'9223372036854775808' is invalid for '-c <count>'"),
             .init(["record", "--duration", "-1"] + out + ["--", "/bin/true"], 1, "--duration must be a positive number of seconds"),

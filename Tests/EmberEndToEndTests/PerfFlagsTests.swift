@@ -1,0 +1,60 @@
+import Foundation
+import XCTest
+
+/// The flags a perf user types, compared with perf where perf has them.
+final class PerfFlagsTests: XCTestCase {
+    func testVersion() throws {
+        let r = try Tool.ember(["--version"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("ember "), r.stdout)
+    }
+
+    /// `cpu-clock:u` keeps to user space (perf reads the attr and the name back); `:ppp` is accepted on a software
+    /// event; an unknown modifier is refused.
+    func testEventModifiers() throws {
+        try requireRoot()
+        try requirePerf()
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/u.data"
+        let rec = try Tool.ember(["record", "-q", "-g", "-e", "cpu-clock:u", "-o", file, "--", try Tool.demo(), "0.3"])
+        XCTAssertEqual(rec.status, 0, rec.stderr)
+        let attrs = try Tool.perf(["evlist", "-v", "-i", file]).stdout
+        XCTAssertTrue(attrs.hasPrefix("cpu-clock:u:"), attrs)
+        XCTAssertTrue(attrs.contains("exclude_kernel: 1") && attrs.contains("exclude_hv: 1"), attrs)
+        XCTAssertFalse(try Tool.ember(["script", "-i", file]).stdout.contains("[kernel.kallsyms]"), "no kernel frames")
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-e", "cpu-clock:ppp", "-o", dir + "/p.data", "--", "/bin/true"]).status, 0)
+        let bad = try Tool.ember(["record", "-q", "-e", "cpu-clock:z", "-o", dir + "/z.data", "--", "/bin/true"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("modifiers are u (user), k (kernel)"), bad.stderr)
+    }
+
+    /// `-F max` samples at the kernel's current limit, as perf's does.
+    func testFrequencyMax() throws {
+        try requireRoot()
+        try requirePerf()
+        let file = try Tool.scratchDirectory() + "/max.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-F", "max", "-o", file, "--", "/bin/true"]).status, 0)
+        let limit = try String(contentsOfFile: "/proc/sys/kernel/perf_event_max_sample_rate", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(try Tool.perf(["evlist", "-v", "-i", file]).stdout.contains("sample_freq }: \(limit),"))
+    }
+
+    /// `report --stdio` with perf's sort keys (`cpu`, `sym`, `pid`) gives perf report's rows on perf's recording.
+    func testReportSortKeysAsPerfNamesThem() throws {
+        try requireRoot()
+        try requirePerf()
+        let file = try Tool.scratchDirectory() + "/perf.data"
+        XCTAssertEqual(try Tool.perf(["record", "-F", Tool.rate(1999), "-o", file, "--", try Tool.demo(), "0.5"]).status, 0)
+        func rows(_ text: String) -> [String] {
+            text.split(separator: "\n").filter { $0.contains("%") && !$0.hasPrefix("#") }.prefix(5)
+                .map { $0.split(separator: " ").filter { $0 != "-" }.joined(separator: " ") }
+        }
+        for sort in ["cpu,sym", "pid,dso,sym"] {
+            let perf = rows(try Tool.perf(["report", "-i", file, "--stdio", "--no-children", "--sort", sort]).stdout)
+            let ember = rows(try Tool.ember(["report", "-i", file, "--stdio", "--no-children", "--sort", sort, "--perf-compat"]).stdout)
+            XCTAssertFalse(perf.isEmpty)
+            XCTAssertEqual(ember, perf, sort)
+        }
+        let typo = try Tool.ember(["report", "--stdoi", "-i", file])
+        XCTAssertTrue(typo.stderr.contains("did you mean '--stdio'"), typo.stderr)
+    }
+}
