@@ -39,6 +39,8 @@ public struct RecordOptions: Sendable {
     public var callGraph: CallGraph = .none
     /// Data pages per CPU ring buffer, a power of two.
     public var mmapPages = 128
+    /// Follow the threads and processes the target creates (perf's default; `--no-inherit` turns it off).
+    public var inherit = true
     public var output = "perf.data"
     public var duration: Double?
     /// Show the progress line on a terminal.

@@ -167,12 +167,12 @@ public final class Recorder {
             var e = event
             switch options.target {
             case .command:
-                e.attr = makeAttr(event, enableOnExec: true, inherit: true, first: i == 0)
+                e.attr = makeAttr(event, enableOnExec: true, inherit: options.inherit, first: i == 0)
                 let group = EventGroup(event: e)
                 try group.open(targets: cpus.map { (workload!.pid, $0) }, describe: "profile the command")
                 groups.append(group)
             case .processes(let pids):
-                e.attr = makeAttr(event, enableOnExec: false, inherit: true, first: i == 0)
+                e.attr = makeAttr(event, enableOnExec: false, inherit: options.inherit, first: i == 0)
                 let group = EventGroup(event: e)
                 var targets: [(Int32, Int32)] = []
                 for pid in pids { for tid in ProcScanner.threads(of: pid) { for cpu in cpus { targets.append((tid, cpu)) } } }

@@ -19,7 +19,7 @@ struct SymbolFlags: ParsableArguments {
     @Flag(name: .customLong("no-demangle"), help: "Show symbol names as the binary has them.")
     var noDemangle = false
 
-    @Option(help: "Demangling: short (default; Swift as Type.method(label:)) or full.")
+    @Option(help: "Demangling: short (Swift as swift demangle --simplified prints it) or full.")
     var demangle: DemangleStyle = .short
 
     @Option(help: "Read binaries and debug files under this directory (a sysroot).")

@@ -28,11 +28,14 @@ struct Record: ParsableCommand {
     var callGraph: String?
 
     @Option(name: [.customShort("m"), .customLong("mmap-pages")], parsing: .unconditional,
-            help: "Data pages per CPU ring buffer, a power of two up to 1048576 (default 128).")
+            help: "Data pages per CPU ring buffer, a power of two up to 1048576.")
     var mmapPages = 128
 
     @Option(name: [.customShort("o"), .long], help: "Output file; an existing regular file becomes FILE.old.")
     var output = "perf.data"
+
+    @Flag(name: .customLong("no-inherit"), help: "Do not follow the threads and processes the command (or -p) creates.")
+    var noInherit = false
 
     @Flag(name: [.customShort("q"), .long], help: "No progress line.")
     var quiet = false
@@ -84,6 +87,7 @@ struct Record: ParsableCommand {
             }
         }
         options.mmapPages = mmapPages
+        options.inherit = !noInherit
         options.output = output
         options.duration = target.duration
         options.progress = !quiet

@@ -57,4 +57,18 @@ final class PerfFlagsTests: XCTestCase {
         let typo = try Tool.ember(["report", "--stdoi", "-i", file])
         XCTAssertTrue(typo.stderr.contains("did you mean '--stdio'"), typo.stderr)
     }
+
+    /// `--no-inherit` leaves out what the command starts (here the demo a shell runs), as perf's does.
+    func testNoInherit() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let shell = ["/bin/sh", "-c", "\(try Tool.demo()) 0.3; true"]
+        for (flags, file) in [([String](), "inherit.data"), (["--no-inherit"], "no-inherit.data")] {
+            XCTAssertEqual(try Tool.ember(["record", "-q", "-o", dir + "/" + file] + flags + ["--"] + shell).status, 0)
+        }
+        let followed = try Tool.ember(["collapse", "--count", "-i", dir + "/inherit.data"]).stdout
+        let alone = try Tool.ember(["collapse", "--count", "-i", dir + "/no-inherit.data"]).stdout
+        XCTAssertGreaterThan(parseFolded(followed).filter { $0.key.hasPrefix("demo;") }.values.reduce(0, +), 100)
+        XCTAssertEqual(parseFolded(alone).filter { $0.key.hasPrefix("demo;") }.count, 0, alone)
+    }
 }
