@@ -18,6 +18,8 @@ public final class Replay {
     public private(set) var throttled: UInt64 = 0
     public private(set) var samples: UInt64 = 0
     public private(set) var malformedSamples: UInt64 = 0
+    /// Samples outside it are skipped, as if not recorded (`--comms`, `--pids`, `--tids`, `--cpu`).
+    public var filter = SampleFilter()
 
     public init(path: String, symbols: SymbolOptions = SymbolOptions()) throws {
         file = try PerfDataFile(path: path)
@@ -56,6 +58,7 @@ public final class Replay {
                     return
                 }
                 samples += 1
+                if !filter.isEmpty, !filter.accepts(sample, comm: model.comm(tid: sample.tid)) { return }
                 try body(sample, record.eventIndex)
             case .lost:
                 lostRecords += LostRecord(record: record.bytes)?.lost ?? 0

@@ -22,8 +22,8 @@ public struct ReportOptions: Sendable {
     /// Children (inclusive) weights besides Self.
     public var children = true
     public var callGraph: CallGraphOrder?
-    public var comms: Set<String>?
-    public var pids: Set<Int32>?
+    /// Entries only of the samples it keeps; percentages stay of every sample (perf's `--percentage absolute`).
+    public var filter = SampleFilter()
     public var dsos: Set<String>?
     public var eventName: String?
 
@@ -68,8 +68,7 @@ public struct ReportModel {
             totalWeight &+= sample.period
             sampleCount += 1
             let comm = model.comm(tid: sample.tid)
-            if let comms = options.comms, !comms.contains(comm) { return }
-            if let pids = options.pids, !pids.contains(sample.pid) { return }
+            if !options.filter.accepts(sample, comm: comm) { return }
             replay.resolver.frames(of: sample, into: &frames, symbolize: false)
             path.removeAll(keepingCapacity: true)
             for frame in frames.reversed() { table.forEachInfo(of: frame, pid: sample.pid) { path.append($0) } }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmberStacks
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,4 +64,53 @@ struct Ember: ParsableCommand {
 struct InputOptions: ParsableArguments {
     @Option(name: [.customShort("i"), .long], help: "The recording to read: Ember's or perf's perf.data, a pipe-format stream, or - for standard input.")
     var input = "perf.data"
+}
+
+/// perf's reader filters, on every reading command: the samples outside them are left out.
+struct SampleFilterFlags: ParsableArguments {
+    @Option(help: "Only samples of these commands (comma-separated).")
+    var comms: String?
+
+    @Option(help: "Only samples of these process ids (comma-separated).")
+    var pids: String?
+
+    @Option(help: "Only samples of these thread ids (comma-separated).")
+    var tids: String?
+
+    @Option(help: ArgumentHelp("Only samples taken on these CPUs, such as 0-3,6.", valueName: "cpu-list"))
+    var cpu: String?
+
+    /// The filter, with `comms` and `pids` from a command's own spellings where it has them (report's --comm).
+    func filter(comms otherComms: String? = nil, pids otherPids: String? = nil) throws -> SampleFilter {
+        var filter = SampleFilter()
+        if let list = comms ?? otherComms { filter.comms = Set(list.split(separator: ",").map(String.init)) }
+        if let list = pids ?? otherPids { filter.pids = Set(try SampleFilterFlags.ids(list, "--pids")) }
+        if let list = tids { filter.tids = Set(try SampleFilterFlags.ids(list, "--tids")) }
+        if let cpu { filter.cpus = try SampleFilterFlags.cpus(cpu) }
+        return filter
+    }
+
+    private static func ids(_ list: String, _ flag: String) throws -> [Int32] {
+        try list.split(separator: ",").map { part in
+            guard let id = Int32(part.trimmed), id >= 0 else {
+                throw Diagnostics.fail("\(flag) takes comma-separated ids, not '\(list)'")
+            }
+            return id
+        }
+    }
+
+    /// `0-3,6`.
+    static func cpus(_ list: String) throws -> Set<UInt32> {
+        var out = Set<UInt32>()
+        for part in list.split(separator: ",") {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { UInt32($0.trimmed) }
+            guard (1...2).contains(bounds.count), let low = bounds.first ?? nil, let high = bounds.last ?? nil, low <= high,
+                  high - low < 65536 else {
+                throw Diagnostics.fail("--cpu takes a CPU list such as 0-3,6, not '\(list)'")
+            }
+            out.formUnion(low...high)
+        }
+        guard !out.isEmpty else { throw Diagnostics.fail("--cpu takes a CPU list such as 0-3,6, not '\(list)'") }
+        return out
+    }
 }

@@ -41,6 +41,7 @@ struct FlameGraphCommand: ParsableCommand {
 
     @OptionGroup var fold: FoldOptions
     @OptionGroup var symbols: SymbolFlags
+    @OptionGroup var filters: SampleFilterFlags
 
     func validate() throws {
         if input != nil && folded != nil { throw ValidationError("give either -i FILE or --folded FILE, not both") }
@@ -67,6 +68,7 @@ struct FlameGraphCommand: ParsableCommand {
         } else {
             let path = input ?? "perf.data"
             let replay = try openReplay(path, symbols: symbols)
+            replay.filter = try filters.filter()
             profile = try fold.fold(replay)
             let event = replay.file.events[replay.eventIndex(named: fold.event) ?? 0]
             options.subtitle = "\(path): event \(event.name)"

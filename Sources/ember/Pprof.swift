@@ -11,6 +11,7 @@ struct Pprof: ParsableCommand {
 
     @OptionGroup var input: InputOptions
     @OptionGroup var symbols: SymbolFlags
+    @OptionGroup var filters: SampleFilterFlags
 
     @Option(name: [.customShort("o"), .long], help: "The profile to write (- for standard output).")
     var output = "profile.pb.gz"
@@ -23,6 +24,7 @@ struct Pprof: ParsableCommand {
         var flags = symbols
         flags.srcline = true  // pprof locations carry line numbers
         let replay = try openReplay(input.input, symbols: flags)
+        replay.filter = try filters.filter()
         var builder = PprofBuilder()
         builder.eventName = event
         let bytes: [UInt8]

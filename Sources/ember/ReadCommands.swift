@@ -83,9 +83,11 @@ struct Script: ParsableCommand {
 
     @OptionGroup var input: InputOptions
     @OptionGroup var symbols: SymbolFlags
+    @OptionGroup var filters: SampleFilterFlags
 
     func run() throws {
         let replay = try openReplay(input.input, symbols: symbols)
+        replay.filter = try filters.filter()
         let out = TextOutput(fd: 1)
         ScriptWriter().write(replay, to: out)
         try finishOutput(out)
@@ -170,9 +172,11 @@ struct Collapse: ParsableCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var fold: FoldOptions
     @OptionGroup var symbols: SymbolFlags
+    @OptionGroup var filters: SampleFilterFlags
 
     func run() throws {
         let replay = try openReplay(input.input, symbols: symbols)
+        replay.filter = try filters.filter()
         let profile = try fold.fold(replay)
         let out = TextOutput(fd: 1)
         for (stack, weight) in profile.sortedStacks {

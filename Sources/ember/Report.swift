@@ -21,6 +21,7 @@ struct Report: ParsableCommand {
 
     @OptionGroup var input: InputOptions
     @OptionGroup var symbols: SymbolFlags
+    @OptionGroup var filters: SampleFilterFlags
 
     @Flag(help: "Accepted for perf's sake: Ember's report is always text.")
     var stdio = false
@@ -37,10 +38,10 @@ struct Report: ParsableCommand {
     @Option(parsing: .unconditional, help: "Leave out entries and call-graph branches below this percentage (0 to 100).")
     var percentLimit = 0.0
 
-    @Option(help: "Only these commands (comma-separated).")
+    @Option(help: "Only these commands (comma-separated; as --comms).")
     var comm: String?
 
-    @Option(help: "Only these process ids (comma-separated).")
+    @Option(help: "Only these process ids (comma-separated; as --pids).")
     var pid: String?
 
     @Option(help: "Only entries in these shared objects (comma-separated file names, such as libc.so.6).")
@@ -70,13 +71,8 @@ struct Report: ParsableCommand {
         guard !options.keys.isEmpty else { throw Diagnostics.fail("--sort needs at least one key") }
         options.children = !noChildren
         options.callGraph = callGraph
-        options.comms = comm.map { Set($0.split(separator: ",").map(String.init)) }
+        options.filter = try filters.filter(comms: comm, pids: pid)
         options.dsos = dso.map { Set($0.split(separator: ",").map(String.init)) }
-        if let pid {
-            let list = pid.split(separator: ",").map { Int32($0) }
-            guard !list.contains(nil) else { throw Diagnostics.fail("--pid takes comma-separated process ids, not '\(pid)'") }
-            options.pids = Set(list.compactMap { $0 })
-        }
         if options.dsos != nil && !options.keys.contains(.dso) { options.keys.insert(.dso, at: 0) }
         options.eventName = event
         var symbolFlags = symbols

@@ -71,4 +71,26 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertGreaterThan(parseFolded(followed).filter { $0.key.hasPrefix("demo;") }.values.reduce(0, +), 100)
         XCTAssertEqual(parseFolded(alone).filter { $0.key.hasPrefix("demo;") }.count, 0, alone)
     }
+
+    /// Reader filters on a system-wide perf recording: `--comms`, `--cpu`, `--pids` and `--tids` keep the stacks
+    /// perf script keeps with `--comms`, `--cpu`, `--pid` and `--tid`.
+    func testReaderFiltersKeepWhatPerfKeeps() throws {
+        try requireRoot()
+        try requirePerf()
+        let file = try Tool.scratchDirectory() + "/all.data"
+        let rec = try Tool.perf(["record", "-a", "-g", "-F", Tool.rate(999), "-o", file, "--", try Tool.demo(), "0.5"])
+        XCTAssertEqual(rec.status, 0, rec.stderr)
+        let demo = try Tool.ember(["script", "-i", file, "--comms", "demo"]).stdout
+        let pid = try XCTUnwrap(demo.split(separator: "\n").first?.split(separator: " ").dropFirst().first?.split(separator: "/").first)
+        for (perf, ember) in [(["--comms", "demo"], ["--comms", "demo"]), (["--cpu", "0"], ["--cpu", "0"]),
+                              (["--pid", String(pid)], ["--pids", String(pid)]), (["--tid", String(pid)], ["--tids", String(pid)])] {
+            let expected = PerfScriptFolder.fold(try Tool.perf(["script", "-i", file] + perf).stdout)
+            let actual = parseFolded(try Tool.ember(["collapse", "--perf-compat", "-i", file] + ember).stdout)
+            XCTAssertFalse(expected.isEmpty, "\(perf)")
+            assertFoldedAgree(expected, actual, share: 0.99)
+        }
+        let bad = try Tool.ember(["collapse", "-i", file, "--cpu", "3-1"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("--cpu takes a CPU list such as 0-3,6"), bad.stderr)
+    }
 }

@@ -1,0 +1,23 @@
+import EmberPerfData
+
+/// Which samples a reading keeps, by perf's reader filters: `--comms`, `--pids`, `--tids`, `--cpu`. Empty, it
+/// keeps all.
+public struct SampleFilter: Sendable {
+    public var comms: Set<String>?
+    public var pids: Set<Int32>?
+    public var tids: Set<Int32>?
+    public var cpus: Set<UInt32>?
+
+    public init() {}
+
+    public var isEmpty: Bool { comms == nil && pids == nil && tids == nil && cpus == nil }
+
+    /// Whether a sample, whose thread is named `comm`, passes.
+    public func accepts(_ sample: Sample, comm: @autoclosure () -> String) -> Bool {
+        if let pids, !pids.contains(sample.pid) { return false }
+        if let tids, !tids.contains(sample.tid) { return false }
+        if let cpus, !cpus.contains(sample.cpu) { return false }
+        if let comms, !comms.contains(comm()) { return false }
+        return true
+    }
+}
