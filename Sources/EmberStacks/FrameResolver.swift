@@ -37,9 +37,17 @@ public final class FrameResolver {
         callSiteLookups = !symbolizer.options.perfCompatible
     }
 
+    /// At most this many frames of each stack, the innermost (`--max-stack`, as perf parses call chains).
+    public var maxStack: Int?
+
     /// Fills `frames` (cleared first) with the sample's frames, leaf first. Without `symbolize`, frames carry only
     /// their locations, for callers that cache per location and symbolize on a miss with `symbolize(_:)`.
     public func frames(of sample: Sample, into frames: inout [ResolvedFrame], symbolize: Bool = true) {
+        collect(sample, into: &frames, symbolize: symbolize)
+        if let maxStack, frames.count > maxStack { frames.removeLast(frames.count - maxStack) }
+    }
+
+    private func collect(_ sample: Sample, into frames: inout [ResolvedFrame], symbolize: Bool) {
         frames.removeAll(keepingCapacity: true)
         if sample.unwindsUserStack, !sample.userStack.isEmpty {
             unwound(sample, into: &frames, symbolize: symbolize)

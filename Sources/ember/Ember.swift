@@ -80,6 +80,19 @@ struct SampleFilterFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Only samples taken on these CPUs, such as 0-3,6.", valueName: "cpu-list"))
     var cpu: String?
 
+    @Option(name: .customLong("max-stack"), parsing: .unconditional, help: "At most this many frames of each stack, the innermost.")
+    var maxStack: Int?
+
+    /// Applies the filters (unless the command filters itself, as report does to keep its percentages of every
+    /// sample) and the stack depth to a reading.
+    func apply(to replay: Replay, filtering: Bool = true) throws {
+        if filtering { replay.filter = try filter() }
+        if let maxStack {
+            guard maxStack > 0 else { throw Diagnostics.fail("--max-stack takes a number of frames, 1 or more (got \(maxStack))") }
+            replay.resolver.maxStack = maxStack
+        }
+    }
+
     /// The filter, with `comms` and `pids` from a command's own spellings where it has them (report's --comm).
     func filter(comms otherComms: String? = nil, pids otherPids: String? = nil) throws -> SampleFilter {
         var filter = SampleFilter()

@@ -68,7 +68,7 @@ struct FlameGraphCommand: ParsableCommand {
         } else {
             let path = input ?? "perf.data"
             let replay = try openReplay(path, symbols: symbols)
-            replay.filter = try filters.filter()
+            try filters.apply(to: replay)
             profile = try fold.fold(replay)
             let event = replay.file.events[replay.eventIndex(named: fold.event) ?? 0]
             options.subtitle = "\(path): event \(event.name)"

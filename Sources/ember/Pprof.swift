@@ -24,7 +24,7 @@ struct Pprof: ParsableCommand {
         var flags = symbols
         flags.srcline = true  // pprof locations carry line numbers
         let replay = try openReplay(input.input, symbols: flags)
-        replay.filter = try filters.filter()
+        try filters.apply(to: replay)
         var builder = PprofBuilder()
         builder.eventName = event
         let bytes: [UInt8]

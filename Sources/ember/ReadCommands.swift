@@ -87,7 +87,7 @@ struct Script: ParsableCommand {
 
     func run() throws {
         let replay = try openReplay(input.input, symbols: symbols)
-        replay.filter = try filters.filter()
+        try filters.apply(to: replay)
         let out = TextOutput(fd: 1)
         ScriptWriter().write(replay, to: out)
         try finishOutput(out)
@@ -176,7 +176,7 @@ struct Collapse: ParsableCommand {
 
     func run() throws {
         let replay = try openReplay(input.input, symbols: symbols)
-        replay.filter = try filters.filter()
+        try filters.apply(to: replay)
         let profile = try fold.fold(replay)
         let out = TextOutput(fd: 1)
         for (stack, weight) in profile.sortedStacks {

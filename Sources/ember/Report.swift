@@ -78,6 +78,7 @@ struct Report: ParsableCommand {
         var symbolFlags = symbols
         if options.keys.contains(.srcline) { symbolFlags.srcline = true }
         let replay = try openReplay(input.input, symbols: symbolFlags)
+        try filters.apply(to: replay, filtering: false)
         let model: ReportModel
         do {
             model = try ReportModel(replay, options: options)

@@ -93,4 +93,17 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("--cpu takes a CPU list such as 0-3,6"), bad.stderr)
     }
+
+    /// `--max-stack N` keeps each stack's N innermost frames, as perf script's does.
+    func testMaxStack() throws {
+        try requireRoot()
+        try requirePerf()
+        let file = try Tool.scratchDirectory() + "/g.data"
+        XCTAssertEqual(try Tool.perf(["record", "-g", "-F", Tool.rate(1999), "-o", file, "--", try Tool.demo(), "0.5"]).status, 0)
+        let expected = PerfScriptFolder.fold(try Tool.perf(["script", "-i", file, "--max-stack", "3"]).stdout)
+        let actual = parseFolded(try Tool.ember(["collapse", "--perf-compat", "--max-stack", "3", "-i", file]).stdout)
+        assertFoldedAgree(expected, actual, share: 0.999)
+        XCTAssertTrue(actual.keys.allSatisfy { $0.split(separator: ";").count <= 4 }, "the command and at most 3 frames")
+        XCTAssertEqual(try Tool.ember(["collapse", "--max-stack", "0", "-i", file]).status, 1)
+    }
 }
