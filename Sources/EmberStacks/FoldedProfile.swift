@@ -36,6 +36,14 @@ public struct FoldedProfile: Sendable, Equatable {
     }
 
     /// Stacks sorted bytewise, as `sort` in the C locale and stackcollapse-perf.pl print them.
+    /// Every stack read leaf first (`a;b;c` as `c;b;a`), merged: what calls into each leaf, summed over callers.
+    public var reversed: FoldedProfile {
+        var out = FoldedProfile()
+        out.kinds = kinds
+        for (stack, weight) in weights { out.add(stack: stack.split(separator: ";").reversed().joined(separator: ";"), weight: weight) }
+        return out
+    }
+
     public var sortedStacks: [(stack: String, weight: UInt64)] {
         weights.sorted { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }
     }

@@ -24,6 +24,21 @@ struct FlameGraphCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "The SVG to write (- for standard output).")
     var output = "flame.svg"
 
+    @Option(help: "A second line under the title.")
+    var subtitle: String?
+
+    @Option(name: .customLong("countname"), help: "What the weights count, in the hover text (default: ns for clock events, else samples or events).")
+    var countName: String?
+
+    @Option(name: .customLong("fontsize"), parsing: .unconditional, help: "Font size in points (4 to 72).")
+    var fontSize = 12
+
+    @Option(name: .customLong("height"), parsing: .unconditional, help: "Height of each frame in pixels (8 to 100).")
+    var frameHeight = 16
+
+    @Flag(help: "Merge the stacks leaf first (a stack-reversed graph, as flamegraph.pl --reverse).")
+    var reverse = false
+
     @Option(help: "Title at the top of the graph.")
     var title: String?
 
@@ -50,6 +65,8 @@ struct FlameGraphCommand: ParsableCommand {
         }
         guard width >= 100 else { throw ValidationError("--width must be 100 pixels or more (got \(width))") }
         guard minwidth >= 0 else { throw ValidationError("--minwidth must not be negative") }
+        guard (4...72).contains(fontSize) else { throw ValidationError("--fontsize must be from 4 to 72 (got \(fontSize))") }
+        guard (8...100).contains(frameHeight) else { throw ValidationError("--height must be from 8 to 100 pixels (got \(frameHeight))") }
     }
 
     func run() throws {
@@ -82,11 +99,15 @@ struct FlameGraphCommand: ParsableCommand {
             report(replay)
         }
         if let title { options.title = title }
+        if let subtitle { options.subtitle = subtitle }
+        if let countName { options.countName = countName }
+        options.fontSize = fontSize
+        options.frameHeight = frameHeight
         options.width = width
         options.minWidth = minwidth
         options.inverted = inverted
         options.palette = colors ?? (fold.offcpu ? .io : .hot)
-        var svg = FlameGraph.render(profile, options: options)
+        var svg = FlameGraph.render(reverse ? profile.reversed : profile, options: options)
         try svg.withUTF8 { try writeOutput(output, Array($0)) }
         Diagnostics.note("wrote \(outputName(output)) (\(profile.weights.count) stacks)")
     }

@@ -106,4 +106,20 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertTrue(actual.keys.allSatisfy { $0.split(separator: ";").count <= 4 }, "the command and at most 3 frames")
         XCTAssertEqual(try Tool.ember(["collapse", "--max-stack", "0", "-i", file]).status, 1)
     }
+
+    /// flamegraph.pl's options: --subtitle, --countname, --fontsize, --height, and --reverse (leaf first, merged).
+    func testFlameGraphOptionsOfFlamegraphPl() throws {
+        let dir = try Tool.scratchDirectory()
+        let folded = dir + "/t.folded", svg = dir + "/t.svg"
+        try "main;a;leaf 10\nmain;b;leaf 5\nmain;b;other 1\n".write(toFile: folded, atomically: true, encoding: .utf8)
+        let r = try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--subtitle", "made here", "--countname", "bytes",
+                                "--fontsize", "10", "--height", "20", "--reverse"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertTrue(text.contains("made here"))
+        XCTAssertTrue(text.contains("font-size: 10px"))
+        XCTAssertTrue(text.contains("<title>leaf (15 bytes, 93.75%)</title>"), "reversed: the leaf is the root, merged")
+        XCTAssertTrue(text.contains("height=\"19"), "20-pixel frames")
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--fontsize", "2"]).status, 64)
+    }
 }
