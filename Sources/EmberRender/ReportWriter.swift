@@ -9,6 +9,8 @@ public struct ReportWriter {
     /// Lines are cut to this many characters (the terminal's width), when set.
     public var width: Int?
     public var lostSamples: UInt64 = 0
+    /// A Samples column after the percentages (perf's `-n`).
+    public var sampleCounts = false
 
     public init() {}
 
@@ -39,8 +41,12 @@ public struct ReportWriter {
             "# Event count (approx.): \(model.totalWeight)",
             "#",
         ]
-        let percentHeader = children ? "Children      Self" : "Overhead"
-        let dots = children ? "........  ........" : "........"
+        var percentHeader = children ? "Children      Self" : "Overhead"
+        var dots = children ? "........  ........" : "........"
+        if sampleCounts {
+            percentHeader += "  " + leftPad("Samples", 12)
+            dots += "  " + String(repeating: ".", count: 12)
+        }
         lines.append("# " + percentHeader + zip(titles, widths).enumerated().map { i, column in
             "  " + (i == titles.count - 1 ? column.0 : pad(column.0, column.1))
         }.joined())
@@ -49,6 +55,7 @@ public struct ReportWriter {
         for row in rows {
             var line = children ? "  " + percent(Double(row.childrenWeight) / total) + "  " : "  "
             line += percent(Double(row.selfWeight) / total)
+            if sampleCounts { line += "  " + leftPad(String(children ? row.childrenSamples : row.selfSamples), 12) }
             for (i, field) in row.fields.enumerated() {
                 let text = keys[i] == .symbol ? (row.isKernel ? "[k] " : "[.] ") + field : field
                 line += "  " + (i == row.fields.count - 1 ? text : pad(text, widths[i]))
@@ -97,6 +104,10 @@ public struct ReportWriter {
         case .srcline: return "Source:Line"
         case .address: return "Address"
         }
+    }
+
+    private func leftPad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
     }
 
     private func pad(_ s: String, _ width: Int) -> String {

@@ -39,6 +39,9 @@ public struct ReportModel {
         public var isKernel: Bool
         public var selfWeight: UInt64 = 0
         public var childrenWeight: UInt64 = 0
+        /// Samples whose leaf the entry is, and samples with it anywhere in the stack.
+        public var selfSamples: UInt64 = 0
+        public var childrenSamples: UInt64 = 0
         public var graph = CallGraphNode(name: "")
     }
 
@@ -87,6 +90,7 @@ public struct ReportModel {
             }
             let leaf = entryOf[entryOf.count - 1]
             entries[leaf].selfWeight &+= sample.period
+            entries[leaf].selfSamples += 1
             seen.removeAll(keepingCapacity: true)
             func addGraph(_ entry: Int, at position: Int) {
                 guard let order = options.callGraph else { return }
@@ -97,6 +101,7 @@ public struct ReportModel {
             }
             for (position, entry) in entryOf.enumerated() where seen.insert(entry).inserted {
                 entries[entry].childrenWeight &+= sample.period
+                entries[entry].childrenSamples += 1
                 if options.children { addGraph(entry, at: position) }
             }
             // Self: the graph of the leaf itself, from its own position (a recursive leaf also appears further out).

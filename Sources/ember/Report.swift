@@ -26,6 +26,12 @@ struct Report: ParsableCommand {
     @Flag(help: "Accepted for perf's sake: Ember's report is always text.")
     var stdio = false
 
+    @Flag(name: [.customShort("n"), .customLong("show-nr-samples")], help: "A Samples column: how many samples each entry has.")
+    var showSamples = false
+
+    @Flag(name: [.customShort("G"), .customLong("inverted")], help: "The call graph from the callers (perf's -G; -g caller).")
+    var inverted = false
+
     @Flag(name: .customLong("no-children"), help: "Only the Self column, sorted by it.")
     var noChildren = false
 
@@ -70,7 +76,7 @@ struct Report: ParsableCommand {
         }
         guard !options.keys.isEmpty else { throw Diagnostics.fail("--sort needs at least one key") }
         options.children = !noChildren
-        options.callGraph = callGraph
+        options.callGraph = inverted ? .caller : callGraph
         options.filter = try filters.filter(comms: comm, pids: pid)
         options.dsos = dso.map { Set($0.split(separator: ",").map(String.init)) }
         if options.dsos != nil && !options.keys.contains(.dso) { options.keys.insert(.dso, at: 0) }
@@ -88,6 +94,7 @@ struct Report: ParsableCommand {
         var writer = ReportWriter()
         writer.percentLimit = percentLimit
         writer.limit = limit
+        writer.sampleCounts = showSamples
         writer.lostSamples = replay.lostRecords
         let columns = ember_terminal_width(1)
         writer.width = columns > 0 ? Int(columns) : nil

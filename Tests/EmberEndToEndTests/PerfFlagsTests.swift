@@ -38,7 +38,8 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertTrue(try Tool.perf(["evlist", "-v", "-i", file]).stdout.contains("sample_freq }: \(limit),"))
     }
 
-    /// `report --stdio` with perf's sort keys (`cpu`, `sym`, `pid`) gives perf report's rows on perf's recording.
+    /// `report --stdio` with perf's sort keys (`cpu`, `sym`, `pid`) and `-n` (sample counts) gives perf report's rows
+    /// on perf's recording.
     func testReportSortKeysAsPerfNamesThem() throws {
         try requireRoot()
         try requirePerf()
@@ -48,11 +49,11 @@ final class PerfFlagsTests: XCTestCase {
             text.split(separator: "\n").filter { $0.contains("%") && !$0.hasPrefix("#") }.prefix(5)
                 .map { $0.split(separator: " ").filter { $0 != "-" }.joined(separator: " ") }
         }
-        for sort in ["cpu,sym", "pid,dso,sym"] {
-            let perf = rows(try Tool.perf(["report", "-i", file, "--stdio", "--no-children", "--sort", sort]).stdout)
-            let ember = rows(try Tool.ember(["report", "-i", file, "--stdio", "--no-children", "--sort", sort, "--perf-compat"]).stdout)
+        for (sort, extra) in [("cpu,sym", [String]()), ("pid,dso,sym", []), ("comm,dso,sym", ["-n"])] {
+            let perf = rows(try Tool.perf(["report", "-i", file, "--stdio", "--no-children", "--sort", sort] + extra).stdout)
+            let ember = rows(try Tool.ember(["report", "-i", file, "--stdio", "--no-children", "--sort", sort, "--perf-compat"] + extra).stdout)
             XCTAssertFalse(perf.isEmpty)
-            XCTAssertEqual(ember, perf, sort)
+            XCTAssertEqual(ember, perf, "\(sort) \(extra)")
         }
         let typo = try Tool.ember(["report", "--stdoi", "-i", file])
         XCTAssertTrue(typo.stderr.contains("did you mean '--stdio'"), typo.stderr)
