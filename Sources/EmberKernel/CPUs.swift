@@ -2,20 +2,19 @@
 public enum OnlineCPUs {
     public static func list() -> [Int32] {
         guard let text = readSmallFile("/sys/devices/system/cpu/online") else { return [0] }
-        return parseList(text.trimmed)
+        return parse(text.trimmed) ?? [0]
     }
 
-    /// Parses the kernel's CPU list syntax.
-    public static func parseList(_ text: String) -> [Int32] {
+    /// Parses the kernel's CPU list syntax (`0-3,6`, as perf's `-C` and `--cpu` take it); nil when any part is not
+    /// a CPU or a rising range of them, or nothing is listed.
+    public static func parse(_ text: String) -> [Int32]? {
         var cpus: [Int32] = []
         for part in text.split(separator: ",") {
-            let bounds = part.split(separator: "-")
-            if bounds.count == 2, let lo = Int32(bounds[0]), let hi = Int32(bounds[1]), lo <= hi {
-                cpus.append(contentsOf: lo...hi)
-            } else if let one = Int32(part) {
-                cpus.append(one)
-            }
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int32($0.trimmed) }
+            guard (1...2).contains(bounds.count), let lo = bounds.first ?? nil, let hi = bounds.last ?? nil,
+                  lo >= 0, lo <= hi, hi - lo < 65536 else { return nil }
+            cpus.append(contentsOf: lo...hi)
         }
-        return cpus.isEmpty ? [0] : cpus
+        return cpus.isEmpty ? nil : cpus
     }
 }

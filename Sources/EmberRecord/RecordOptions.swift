@@ -39,6 +39,8 @@ public struct RecordOptions: Sendable {
     public var callGraph: CallGraph = .none
     /// Data pages per CPU ring buffer, a power of two.
     public var mmapPages = 128
+    /// Only these CPUs (`-C`); all online ones when nil.
+    public var cpus: [Int32]?
     /// Follow the threads and processes the target creates (perf's default; `--no-inherit` turns it off).
     public var inherit = true
     public var output = "perf.data"

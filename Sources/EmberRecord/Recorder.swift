@@ -161,7 +161,7 @@ public final class Recorder {
     }
 
     private func openEvents(_ resolved: [ResolvedEvent], workload: Workload?) throws -> [EventGroup] {
-        let cpus = OnlineCPUs.list()
+        let cpus = options.cpus ?? OnlineCPUs.list()
         var groups: [EventGroup] = []
         for (i, event) in resolved.enumerated() {
             var e = event

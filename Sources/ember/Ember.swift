@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmberKernel
 import EmberStacks
 #if canImport(Glibc)
 import Glibc
@@ -114,16 +115,7 @@ struct SampleFilterFlags: ParsableArguments {
 
     /// `0-3,6`.
     static func cpus(_ list: String) throws -> Set<UInt32> {
-        var out = Set<UInt32>()
-        for part in list.split(separator: ",") {
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { UInt32($0.trimmed) }
-            guard (1...2).contains(bounds.count), let low = bounds.first ?? nil, let high = bounds.last ?? nil, low <= high,
-                  high - low < 65536 else {
-                throw Diagnostics.fail("--cpu takes a CPU list such as 0-3,6, not '\(list)'")
-            }
-            out.formUnion(low...high)
-        }
-        guard !out.isEmpty else { throw Diagnostics.fail("--cpu takes a CPU list such as 0-3,6, not '\(list)'") }
-        return out
+        guard let cpus = OnlineCPUs.parse(list) else { throw Diagnostics.fail("--cpu takes a CPU list such as 0-3,6, not '\(list)'") }
+        return Set(cpus.map { UInt32($0) })
     }
 }

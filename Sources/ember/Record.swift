@@ -37,6 +37,9 @@ struct Record: ParsableCommand {
     @Flag(name: .customLong("no-inherit"), help: "Do not follow the threads and processes the command (or -p) creates.")
     var noInherit = false
 
+    @Option(name: [.customShort("C"), .customLong("cpu")], help: ArgumentHelp("Only samples on these CPUs, such as 0-3,6 (with a command, -p or -a).", valueName: "cpu-list"))
+    var cpuList: String?
+
     @Flag(name: [.customShort("q"), .long], help: "No progress line.")
     var quiet = false
 
@@ -88,6 +91,14 @@ struct Record: ParsableCommand {
         }
         options.mmapPages = mmapPages
         options.inherit = !noInherit
+        if let cpuList {
+            let online = OnlineCPUs.list()
+            guard let cpus = OnlineCPUs.parse(cpuList) else { throw UsageProblem(text: "-C takes a CPU list such as 0-3,6, not '\(cpuList)'") }
+            if let offline = cpus.first(where: { !online.contains($0) }) {
+                throw UsageProblem(text: "CPU \(offline) is not online; online CPUs are \(online.map(String.init).joined(separator: ","))")
+            }
+            options.cpus = cpus
+        }
         options.output = output
         options.duration = target.duration
         options.progress = !quiet

@@ -123,4 +123,23 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertTrue(text.contains("height=\"19"), "20-pixel frames")
         XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--fontsize", "2"]).status, 64)
     }
+
+    /// `-C 1` samples only CPU 1: the demo pinned there is recorded, the one pinned to CPU 0 is not.
+    func testCPUList() throws {
+        try requireRoot()
+        try requirePerf()
+        let cpus = try String(contentsOfFile: "/sys/devices/system/cpu/online", encoding: .utf8)
+        try XCTSkipIf(cpus.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "one CPU only")
+        let file = try Tool.scratchDirectory() + "/c.data"
+        let demo = try Tool.demo()
+        let r = try Tool.ember(["record", "-q", "-a", "-C", "1", "-o", file, "--", "/bin/sh", "-c",
+                                "taskset -c 1 \(demo) 0.3; taskset -c 0 \(demo) 0.3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let seen = try Tool.perf(["script", "-i", file, "-F", "cpu,comm"]).stdout.split(separator: "\n")
+        XCTAssertGreaterThan(seen.filter { $0.contains("demo") }.count, 100)
+        XCTAssertTrue(seen.allSatisfy { $0.contains("[001]") }, "only CPU 1: \(Set(seen.map { $0.split(separator: " ").last ?? "" }))")
+        let bad = try Tool.ember(["record", "-q", "-C", "99", "-o", file, "--", "/bin/true"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("CPU 99 is not online"), bad.stderr)
+    }
 }
