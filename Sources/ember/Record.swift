@@ -54,6 +54,9 @@ struct Record: ParsableCommand {
             throw Diagnostics.fail(message.text)
         }
         let summary = try Record.record(options)
+        if options.output != "-", summary.samples > 0, !summary.writeFailed {
+            Diagnostics.note("next: ember report -i \(options.output), or ember flamegraph -i \(options.output) -o flame.svg")
+        }
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
         if summary.writeFailed { throw ExitCode(1) }
     }
@@ -120,7 +123,11 @@ extension Record {
         for note in summary.notes { Diagnostics.note(note) }
         let dropped = summary.dropped > 0 ? ", \(summary.dropped) dropped (not written)" : ""
         let old = summary.replacedOld ? " (the previous \(options.output) replaced \(options.output).old)" : ""
-        Diagnostics.note("record: \(summary.samples) samples, \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes to \(outputName(options.output)) in \(formatSeconds(summary.seconds)) s\(old)")
+        let samples = summary.samples == 1 ? "1 sample" : "\(summary.samples) samples"
+        // The file's size, and in MB as perf gives it (hundredths, 0.01 at least).
+        let megabytes = " (\(formatSeconds(max(Double(summary.bytes) / 1e6, 0.01))) MB)"
+        Diagnostics.note("record: \(samples), \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes\(megabytes) to \(outputName(options.output)) in \(formatSeconds(summary.seconds)) s\(old)")
+
         if summary.lost > 0 {
             Diagnostics.warning("\(summary.lost) events were lost because a ring buffer was full; use a larger -m or a lower -F")
         }
@@ -159,6 +166,7 @@ extension Record {
     }
 }
 
+/// A number with two decimals (`0.31`): seconds, and megabytes.
 func formatSeconds(_ s: Double) -> String {
     let hundredths = Int((s * 100).rounded())
     let frac = hundredths % 100

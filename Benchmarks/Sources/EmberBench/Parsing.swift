@@ -1,6 +1,6 @@
 // Parsers for the summary lines and reports Ember and perf print.
 
-/// `ember record: N samples, M lost, wrote B bytes to FILE in S s`
+/// `ember record: N samples, M lost, wrote B bytes (X MB) to FILE in S s` (`1 sample` for one)
 struct EmberRecordSummary {
     var samples: Int
     var lost: Int
@@ -15,7 +15,7 @@ func parseEmberSummary(_ text: String) -> EmberRecordSummary? {
     let words = line.dropFirst(prefix.count).split(separator: " ").map(String.init)
     // N samples, M lost, wrote B bytes to FILE... in S s
     guard words.count >= 10,
-          words[1] == "samples,", words[3] == "lost,", words[4] == "wrote", words[6] == "bytes",
+          words[1] == "samples," || words[1] == "sample,", words[3] == "lost,", words[4] == "wrote", words[6] == "bytes",
           words[words.count - 3] == "in", words.last == "s",
           let samples = Int(words[0]), let lost = Int(words[2]), let bytes = Int(words[5]),
           let secs = Double(words[words.count - 2])
