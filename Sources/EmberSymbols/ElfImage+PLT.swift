@@ -12,25 +12,15 @@ extension ElfImage {
     /// the function. Entries without such a jump (the lazy-binding header, IBT's `.plt` trampolines) stay nameless.
     static func pltSymbols(elf: OpaquePointer) -> SymbolTable.Builder {
         var out = SymbolTable.Builder()
-        var ehdr = GElf_Ehdr()
-        guard gelf_getehdr(elf, &ehdr) != nil, ehdr.e_machine == UInt16(EM_X86_64) else { return out }
-        var namesIndex = 0
-        _ = elf_getshdrstrndx(elf, &namesIndex)
         var stubs: [(address: UInt64, entrySize: UInt64, bytes: UnsafeRawBufferPointer)] = []
         var slots: [UInt64: String] = [:]
-        var scn: OpaquePointer? = nil
-        while let s = elf_nextscn(elf, scn) {
-            scn = s
-            var sh = GElf_Shdr()
-            guard gelf_getshdr(s, &sh) != nil else { continue }
+        forEachSection(ofX86_64: elf) { s, sh, name in
             if Int32(sh.sh_type) == SHT_RELA {
                 slotNames(elf: elf, relocations: s, header: sh, into: &slots)
-                continue
+                return
             }
-            guard Int32(sh.sh_type) == SHT_PROGBITS, let cName = elf_strptr(elf, namesIndex, Int(sh.sh_name)) else { continue }
-            let name = String(cString: cName)
-            guard name == ".plt" || name == ".plt.sec" || name == ".plt.got",
-                  let data = elf_getdata(s, nil), let base = data.pointee.d_buf else { continue }
+            guard Int32(sh.sh_type) == SHT_PROGBITS, name == ".plt" || name == ".plt.sec" || name == ".plt.got",
+                  let data = elf_getdata(s, nil), let base = data.pointee.d_buf else { return }
             if name == ".plt" { out.addBoundary(start: sh.sh_addr) }
             let entrySize = sh.sh_entsize > 0 ? sh.sh_entsize : (name == ".plt.got" ? 8 : 16)
             stubs.append((sh.sh_addr, entrySize, UnsafeRawBufferPointer(start: base, count: data.pointee.d_size)))
@@ -53,21 +43,12 @@ extension ElfImage {
     /// entries; `--perf-compat` reproduces them so that a diff with perf shows only real differences.
     static func pltSymbolsAsPerf(elf: OpaquePointer) -> SymbolTable.Builder {
         var out = SymbolTable.Builder()
-        var ehdr = GElf_Ehdr()
-        guard gelf_getehdr(elf, &ehdr) != nil, ehdr.e_machine == UInt16(EM_X86_64) else { return out }
-        var namesIndex = 0
-        _ = elf_getshdrstrndx(elf, &namesIndex)
         var plt: GElf_Shdr?
         var names: [String] = []
-        var scn: OpaquePointer? = nil
-        while let s = elf_nextscn(elf, scn) {
-            scn = s
-            var sh = GElf_Shdr()
-            guard gelf_getshdr(s, &sh) != nil, let cName = elf_strptr(elf, namesIndex, Int(sh.sh_name)) else { continue }
-            switch String(cString: cName) {
+        forEachSection(ofX86_64: elf) { s, sh, name in
+            switch name {
             case ".plt": plt = sh
-            case ".rela.plt":
-                relocations(elf: elf, section: s, header: sh) { _, name in names.append(name) }
+            case ".rela.plt": relocations(elf: elf, section: s, header: sh) { _, name in names.append(name) }
             default: break
             }
         }
@@ -79,6 +60,21 @@ extension ElfImage {
             out.add(start: start, size: plt.sh_entsize, name: name + "@plt", binding: .global)
         }
         return out
+    }
+
+    /// Calls `body` with each section of an x86-64 ELF, its header and its name; with none for another machine.
+    private static func forEachSection(ofX86_64 elf: OpaquePointer, _ body: (OpaquePointer, GElf_Shdr, String) -> Void) {
+        var ehdr = GElf_Ehdr()
+        guard gelf_getehdr(elf, &ehdr) != nil, ehdr.e_machine == UInt16(EM_X86_64) else { return }
+        var namesIndex = 0
+        _ = elf_getshdrstrndx(elf, &namesIndex)
+        var scn: OpaquePointer? = nil
+        while let s = elf_nextscn(elf, scn) {
+            scn = s
+            var sh = GElf_Shdr()
+            guard gelf_getshdr(s, &sh) != nil, let name = elf_strptr(elf, namesIndex, Int(sh.sh_name)) else { continue }
+            body(s, sh, String(cString: name))
+        }
     }
 
     /// The GOT slot an entry's `jmp *disp32(%rip)` reads, or nil when the entry does not start with one.

@@ -21,10 +21,9 @@ final class InlineChainCache {
 
     init?(buildID: [UInt8], debugRoot: String) {
         guard buildID.count > 1, let directory = CacheDirectory.path else { return nil }
-        let hex = buildID.map { String($0 >> 4, radix: 16) + String($0 & 0xf, radix: 16) }.joined()
+        let hex = hexString(buildID)
         var st = stat()
-        let debugFile = "\(debugRoot)/.build-id/\(hex.prefix(2))/\(hex.dropFirst(2)).debug"
-        let debug = stat(debugFile, &st) == 0 ? "\(String(st.st_size, radix: 16))\(String(st.st_mtim.tv_sec, radix: 16))" : "0"
+        let debug = stat(Symbolizer.debugPath(buildID: buildID, root: debugRoot), &st) == 0 ? "\(String(st.st_size, radix: 16))\(String(st.st_mtim.tv_sec, radix: 16))" : "0"
         self.directory = directory
         prefix = "inline-v1-\(hex)-"
         name = prefix + debug + ".bin"

@@ -199,14 +199,17 @@ public final class Symbolizer {
         return table
     }
 
+    /// Where a binary's debug file is found by its build-id: `ROOT/.build-id/ab/cdef….debug`.
+    static func debugPath(buildID: [UInt8], root: String) -> String {
+        let hex = hexString(buildID)
+        return "\(root)/.build-id/\(hex.prefix(2))/\(hex.dropFirst(2)).debug"
+    }
+
     /// The separate debug file of a stripped binary: by build-id, then by `.gnu_debuglink`, as gdb and perf look.
     private func debugFile(for image: ElfImage) -> ElfImage? {
         let root = (options.symfs ?? "") + "/usr/lib/debug"
         var candidates: [String] = []
-        if let id = image.buildID, id.count > 1 {
-            let hex = hexString(id)
-            candidates.append("\(root)/.build-id/\(hex.prefix(2))/\(hex.dropFirst(2)).debug")
-        }
+        if let id = image.buildID, id.count > 1 { candidates.append(Symbolizer.debugPath(buildID: id, root: root)) }
         if let link = image.debugLink {
             let dir = String(image.path[..<(image.path.lastIndex(of: "/") ?? image.path.startIndex)])
             candidates += ["\(dir)/\(link)", "\(dir)/.debug/\(link)", "\(root)\(dir)/\(link)"]

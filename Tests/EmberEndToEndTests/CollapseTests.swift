@@ -27,7 +27,7 @@ final class CollapseTests: XCTestCase {
         try requirePerf()
         let dir = try Tool.scratchDirectory()
         let numbers = dir + "/numbers.txt", source = dir + "/many.c"
-        try (0..<400_000).map { String(($0 &* 7919) % 1_000_003) }.joined(separator: "\n").write(toFile: numbers, atomically: true, encoding: .utf8)
+        try writeNumbers(400_000, to: numbers)
         try ((0..<800).map { "int f\($0)(int x) { int s = 0; for (int j = 0; j < x; j++) s += j * \($0) % 7; return s; }" }
              + ["int main(void) { return f1(3); }"]).joined(separator: "\n").write(toFile: source, atomically: true, encoding: .utf8)
         let workloads: [(String, [String])] = [
@@ -55,15 +55,10 @@ final class CollapseTests: XCTestCase {
         try requirePerf()
         let dir = try Tool.scratchDirectory()
         let numbers = dir + "/numbers.txt", file = dir + "/sort.data"
-        try (0..<300_000).map { String(($0 &* 7919) % 1_000_003) }.joined(separator: "\n").write(toFile: numbers, atomically: true, encoding: .utf8)
+        try writeNumbers(300_000, to: numbers)
         XCTAssertEqual(try Tool.perf(["record", "-F", Tool.rate(1999), "-o", file, "--", "/usr/bin/sort", "-n", numbers, "-o", "/dev/null"]).status, 0)
-        func rows(_ text: String) -> [String] {
-            // perf ends each row with its (empty) call-graph columns, "- -".
-            text.split(separator: "\n").filter { $0.contains("%") && !$0.hasPrefix("#") }.prefix(5)
-                .map { $0.split(separator: " ").filter { $0 != "-" }.joined(separator: " ") }
-        }
-        let perf = rows(try Tool.perf(["report", "-i", file, "--stdio", "--no-children", "--sort", "dso,symbol"]).stdout)
-        let ember = rows(try Tool.ember(["report", "-i", file, "--no-children", "--sort", "dso,symbol", "--perf-compat"]).stdout)
+        let perf = reportRows(try Tool.perf(["report", "-i", file, "--stdio", "--no-children", "--sort", "dso,symbol"]).stdout)
+        let ember = reportRows(try Tool.ember(["report", "-i", file, "--no-children", "--sort", "dso,symbol", "--perf-compat"]).stdout)
         XCTAssertTrue(perf.contains { $0.contains("[.] 0x0000") }, "perf lists sort's code per address: \(perf)")
         XCTAssertEqual(ember, perf)
         let byAddress = try Tool.ember(["report", "-i", file, "--no-children", "--sort", "dso,symbol,address"]).stdout

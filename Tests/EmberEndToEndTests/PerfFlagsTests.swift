@@ -45,13 +45,9 @@ final class PerfFlagsTests: XCTestCase {
         try requirePerf()
         let file = try Tool.scratchDirectory() + "/perf.data"
         XCTAssertEqual(try Tool.perf(["record", "-F", Tool.rate(1999), "-o", file, "--", try Tool.demo(), "0.5"]).status, 0)
-        func rows(_ text: String) -> [String] {
-            text.split(separator: "\n").filter { $0.contains("%") && !$0.hasPrefix("#") }.prefix(5)
-                .map { $0.split(separator: " ").filter { $0 != "-" }.joined(separator: " ") }
-        }
         for (sort, extra) in [("cpu,sym", [String]()), ("pid,dso,sym", []), ("comm,dso,sym", ["-n"])] {
-            let perf = rows(try Tool.perf(["report", "-i", file, "--stdio", "--no-children", "--sort", sort] + extra).stdout)
-            let ember = rows(try Tool.ember(["report", "-i", file, "--stdio", "--no-children", "--sort", sort, "--perf-compat"] + extra).stdout)
+            let perf = reportRows(try Tool.perf(["report", "-i", file, "--stdio", "--no-children", "--sort", sort] + extra).stdout)
+            let ember = reportRows(try Tool.ember(["report", "-i", file, "--stdio", "--no-children", "--sort", sort, "--perf-compat"] + extra).stdout)
             XCTAssertFalse(perf.isEmpty)
             XCTAssertEqual(ember, perf, "\(sort) \(extra)")
         }

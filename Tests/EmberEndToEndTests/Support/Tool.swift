@@ -201,3 +201,15 @@ func assertFoldedAgree(_ expected: [String: UInt64], _ actual: [String: UInt64],
     XCTAssertGreaterThanOrEqual(Double(agreeing) / Double(max(total, 1)), minimum,
                                 "stacks that differ most: \(worst.map { "\($0.key) \($0.value)" })", file: file, line: line)
 }
+
+/// The first five rows of a `perf report --stdio` style report, words joined by one space; perf ends each row with
+/// its (empty) call-graph columns, "- -", which go.
+func reportRows(_ text: String) -> [String] {
+    text.split(separator: "\n").filter { $0.contains("%") && !$0.hasPrefix("#") }.prefix(5)
+        .map { $0.split(separator: " ").filter { $0 != "-" }.joined(separator: " ") }
+}
+
+/// `count` numbers in no order, one a line, for sort and gzip to work on.
+func writeNumbers(_ count: Int, to path: String) throws {
+    try (0..<count).map { String(($0 &* 7919) % 1_000_003) }.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+}
