@@ -37,7 +37,9 @@ let package = Package(
         .target(name: "EmberSymbols", dependencies: ["CElfUtils", "CEmberShim", "EmberKernel", "EmberSession"],
                 // __cxa_demangle; swift_demangle comes with the Swift runtime.
                 linkerSettings: [.linkedLibrary("stdc++")]),
-        .target(name: "EmberUnwind", dependencies: ["CElfUtils", "EmberPerfData", "EmberSession", "EmberSymbols"]),
+        // libunwind's remote unwinder, the second unwinder that checks Ember's own (`--unwinder libunwind`).
+        .target(name: "CUnwind", linkerSettings: [.linkedLibrary("unwind-x86_64"), .linkedLibrary("unwind")]),
+        .target(name: "EmberUnwind", dependencies: ["CElfUtils", "CUnwind", "EmberPerfData", "EmberSession", "EmberSymbols"]),
         .target(name: "EmberStacks", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberUnwind"]),
         .target(name: "EmberRender", dependencies: ["EmberStacks"]),
         // gzip through zlib, for profile.pb.gz.
@@ -55,7 +57,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.
-        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberKernel", "EmberSymbols", "EmberStacks", "EmberRender"]),
+        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberKernel", "EmberSymbols", "EmberStacks", "EmberRender", "EmberUnwind"]),
         .testTarget(name: "EmberUnitTests", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender", "EmberRecord"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberStacks"],

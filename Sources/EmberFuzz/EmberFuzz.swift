@@ -3,6 +3,7 @@ import EmberKernel
 import EmberRender
 import EmberStacks
 import EmberSymbols
+import EmberUnwind
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,7 +35,8 @@ enum FuzzTarget {
             close(fd)
             defer { unlink(scratch) }
             if let replay = try? Replay(path: scratch, symbols: symbols) { _ = ScriptWriter().write(replay, to: TextOutput(fd: devNull)) }
-            if let replay = try? Replay(path: scratch, symbols: symbols) { _ = try? Collapser().collapse(replay) }
+            // The collapse pass unwinds DWARF stacks with libunwind, the script pass with Ember's unwinder.
+            if let replay = try? Replay(path: scratch, symbols: symbols, unwinder: .libunwind) { _ = try? Collapser().collapse(replay) }
         } else if let profile = try? FoldedProfile.parse(Substring(decoding: bytes, as: UTF8.self)) {
             _ = FlameGraph.render(profile, options: FlameGraphOptions())
         }

@@ -19,7 +19,7 @@ public struct ResolvedFrame {
 public final class FrameResolver {
     private let model: ProcessModel
     private let symbolizer: Symbolizer
-    private let unwinder: Unwinder
+    private let unwinder: StackUnwinder
     public var perfCompatible: Bool { !callSiteLookups }
     private var userAddresses: [UInt64] = []
     private var exactAddresses: [Bool] = []
@@ -30,10 +30,13 @@ public final class FrameResolver {
     /// matching perf, which looks up the return address itself (and so can name the function after the call).
     private let callSiteLookups: Bool
 
-    init(model: ProcessModel, symbolizer: Symbolizer) {
+    init(model: ProcessModel, symbolizer: Symbolizer, unwinder kind: UnwinderKind) {
         self.model = model
         self.symbolizer = symbolizer
-        unwinder = Unwinder(model: model, symbolizer: symbolizer)
+        switch kind {
+        case .ember: unwinder = Unwinder(model: model, symbolizer: symbolizer)
+        case .libunwind: unwinder = LibunwindUnwinder(model: model, symbolizer: symbolizer)
+        }
         callSiteLookups = !symbolizer.options.perfCompatible
     }
 

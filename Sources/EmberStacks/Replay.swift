@@ -2,6 +2,7 @@ import EmberKernel
 import EmberPerfData
 import EmberSession
 import EmberSymbols
+import EmberUnwind
 
 /// Streams a recording through the process model and hands each sample to a consumer, with its frames resolved.
 public final class Replay {
@@ -21,7 +22,8 @@ public final class Replay {
     /// Samples outside it are skipped, as if not recorded (`--comms`, `--pids`, `--tids`, `--cpu`).
     public var filter = SampleFilter()
 
-    public init(path: String, symbols: SymbolOptions = SymbolOptions()) throws {
+    /// `unwinder` walks the user stacks of `--call-graph dwarf` samples.
+    public init(path: String, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderKind = .ember) throws {
         file = try PerfDataFile(path: path)
         var symbols = symbols
         for entry in file.buildIDs {
@@ -32,7 +34,7 @@ public final class Replay {
             }
         }
         symbolizer = Symbolizer(model: model, options: symbols)
-        resolver = FrameResolver(model: model, symbolizer: symbolizer)
+        resolver = FrameResolver(model: model, symbolizer: symbolizer, unwinder: unwinder)
         frames = FrameTable(resolver: resolver, model: model)
     }
 

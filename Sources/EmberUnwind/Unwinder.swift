@@ -11,14 +11,7 @@ import EmberSymbols
 /// perf does). Reads outside the stack copy fail; the walk stops cleanly at an undefined return address (`_start`,
 /// `clone`) or at a frame pointer of 0; code without CFI is stepped through its frame pointer, as libdw (and perf)
 /// do; a walk that stops anywhere else is marked truncated.
-public final class Unwinder {
-    public enum End: Sendable {
-        /// The outermost frame said it has no caller.
-        case complete
-        /// The walk stopped early: no CFI, a read past the stack copy, no progress, or the depth limit.
-        case truncated
-    }
-
+public final class Unwinder: StackUnwinder {
     public static let maxDepth = 256
     private let model: ProcessModel
     private let symbolizer: Symbolizer
@@ -32,10 +25,7 @@ public final class Unwinder {
         self.symbolizer = symbolizer
     }
 
-    /// Appends the sample's user frames to `frames`, innermost first, and to `exact` whether each is an exact PC
-    /// (the IP, and the frame interrupted by a signal) rather than a return address. Returns how the walk ended,
-    /// or nil when the sample carries no 64-bit user registers or stack.
-    public func unwind(_ sample: Sample, into frames: inout [UInt64], exact: inout [Bool]) -> End? {
+    public func unwind(_ sample: Sample, into frames: inout [UInt64], exact: inout [Bool]) -> UnwindEnd? {
         // ABI 2 is PERF_SAMPLE_REGS_ABI_64; a 32-bit process's registers number differently.
         guard sample.userRegsABI == 2, !sample.userRegs.isEmpty else { return nil }
         var regs = RegisterFile()

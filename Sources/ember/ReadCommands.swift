@@ -4,6 +4,7 @@ import EmberPerfData
 import EmberRender
 import EmberStacks
 import EmberSymbols
+import EmberUnwind
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,6 +32,9 @@ struct SymbolFlags: ParsableArguments {
     @Flag(name: .customLong("perf-compat"), help: "Name and fold frames exactly as 'perf script | stackcollapse-perf.pl' does, to diff with it.")
     var perfCompat = false
 
+    @Option(help: "The unwinder of --call-graph dwarf stacks: ember or libunwind (perf's).")
+    var unwinder: UnwinderKind = .ember
+
     var options: SymbolOptions {
         var o = SymbolOptions()
         o.inline = !noInline && !perfCompat
@@ -44,15 +48,16 @@ struct SymbolFlags: ParsableArguments {
 }
 
 extension DemangleStyle: ExpressibleByArgument {}
+extension UnwinderKind: ExpressibleByArgument {}
 
 /// Opens a recording for a reading command, turning failures into one-line errors.
 func openReplay(_ path: String, symbols: SymbolFlags) throws -> Replay {
-    try openReplay(path, options: symbols.options)
+    try openReplay(path, options: symbols.options, unwinder: symbols.unwinder)
 }
 
-func openReplay(_ path: String, options: SymbolOptions) throws -> Replay {
+func openReplay(_ path: String, options: SymbolOptions, unwinder: UnwinderKind = .ember) throws -> Replay {
     do {
-        return try Replay(path: path, symbols: options)
+        return try Replay(path: path, symbols: options, unwinder: unwinder)
     } catch let e as PerfDataError {
         switch e {
         case .cannotOpen:

@@ -94,6 +94,50 @@ final class UnwindTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("stop early"), r.stderr)
     }
 
+    /// The count of samples `ember unwind-check` found identical, and of all it unwound.
+    private func identical(_ file: String) throws -> (identical: Int, samples: Int, output: String) {
+        let r = try Tool.ember(["unwind-check", "-i", file])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n")
+        let samples = lines.first.flatMap { Int($0.split(separator: " ")[0]) } ?? 0
+        let same = lines.first { $0.hasPrefix("  identical") }.flatMap { Int($0.split(separator: " ")[1]) } ?? -1
+        return (same, samples, r.stdout)
+    }
+
+    /// libunwind, unwinding the same registers and stack bytes independently, walks at least 99% of the samples
+    /// frame for frame as Ember does: on the chain fixture, optimized Swift, and python3 (which nobody here wrote);
+    /// and `--unwinder libunwind` folds the chain whole.
+    func testLibunwindConfirmsEmbersStacks() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let workloads = [[try chainBinary(), "200"], [try Tool.sorter()],
+                         ["/usr/bin/python3", "-c", "import json\nfor _ in range(20000): json.dumps({'a': list(range(100))})"]]
+        for (i, command) in workloads.enumerated() {
+            let file = dir + "/w\(i).data"
+            XCTAssertEqual(try Tool.ember(["record", "--call-graph", "dwarf", "-q", "-o", file, "--"] + command).status, 0)
+            let check = try identical(file)
+            XCTAssertGreaterThan(check.samples, 50, check.output)
+            XCTAssertGreaterThanOrEqual(Double(check.identical) / Double(check.samples), 0.99, "\(command[0]): \(check.output)")
+            XCTAssertTrue(check.output.contains("samples/s, libunwind"), check.output)
+        }
+        let folded = parseFolded(try Tool.ember(["collapse", "--count", "--unwinder", "libunwind", "-i", dir + "/w0.data"]).stdout)
+        XCTAssertGreaterThanOrEqual(share(folded, leaf: "level6", containing: Self.chain), 0.95, "\(folded)")
+    }
+
+    /// Without DWARF samples there is nothing to check: one line that says how to record them; a misspelt
+    /// unwinder is named.
+    func testUnwindCheckBadInput() throws {
+        try requireRoot()
+        let file = try Tool.scratchDirectory() + "/fp.data"
+        XCTAssertEqual(try Tool.ember(["record", "-g", "-q", "-o", file, "--", try chainBinary(), "20"]).status, 0)
+        let r = try Tool.ember(["unwind-check", "-i", file])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("--call-graph dwarf"), r.stderr)
+        let bad = try Tool.ember(["collapse", "--unwinder", "libdw", "-i", "x.data"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("libunwind"), bad.stderr)
+    }
+
     func testBadStackSizes() throws {
         for size in ["100", "0", "70000", "abc"] {
             let r = try Tool.ember(["record", "--call-graph", "dwarf,\(size)", "--", "/bin/true"])
@@ -125,6 +169,9 @@ final class UnwindTests: XCTestCase {
             try Data(bytes).write(to: URL(fileURLWithPath: mutated))
             let r = try Tool.ember(["collapse", "-i", mutated])
             XCTAssertLessThan(r.status, 2, "round \(round): \(r.stderr)")
+            // Both unwinders over the same scribbled bytes.
+            let check = try Tool.ember(["unwind-check", "-i", mutated])
+            XCTAssertLessThan(check.status, 2, "round \(round): \(check.stderr)")
         }
     }
 }
