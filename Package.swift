@@ -58,7 +58,7 @@ let package = Package(
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.
         .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberKernel", "EmberSymbols", "EmberStacks", "EmberRender", "EmberUnwind"]),
-        .testTarget(name: "EmberUnitTests", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender", "EmberRecord"],
+        .testTarget(name: "EmberUnitTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender", "EmberRecord"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberStacks"],
                     resources: [.copy("Fixtures")]),

@@ -100,9 +100,10 @@ int ember_epoll_wait(int epfd, int *fds, uint32_t *events, int max, int timeout_
     return n;
 }
 
-int ember_signalfd(void) {
+int ember_signalfd(int snapshots) {
     sigset_t set;
     sigemptyset(&set);
+    if (snapshots) sigaddset(&set, SIGUSR2);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);

@@ -43,6 +43,10 @@ public final class PerfEvent {
 
     public func enable() throws { _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.enable, 0) } }
     public func disable() throws { _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.disable, 0) } }
+    /// Stops (or restarts) the kernel writing into this event's ring (PERF_EVENT_IOC_PAUSE_OUTPUT).
+    public func pauseOutput(_ paused: Bool) throws {
+        _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.pauseOutput, paused ? 1 : 0) }
+    }
 
     /// The counter's value with the times it was enabled and running (`read_format`
     /// TOTAL_TIME_ENABLED|TOTAL_TIME_RUNNING): they differ when the kernel multiplexed the counter.
@@ -77,6 +81,8 @@ enum Ioctl {
     static let id: UInt = 0x8008_2407
     /// `PERF_EVENT_IOC_SET_FILTER`
     static let setFilter: UInt = 0x4008_2406
+    /// PERF_EVENT_IOC_PAUSE_OUTPUT, _IOW('$', 9, __u32).
+    static let pauseOutput: UInt = 0x4004_2409
 }
 
 /// A failed perf_event_open(2), with what was asked.

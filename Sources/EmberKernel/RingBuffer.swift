@@ -21,15 +21,21 @@ public final class RingBuffer {
     /// Largest record the kernel writes: `perf_event_header.size` is a u16.
     private static let maxRecord = 1 << 16
 
-    /// Maps `dataPages` (a power of two) data pages of `event`, writable so that the kernel honours `data_tail`.
-    public init(event: PerfEvent, dataPages: Int) throws {
+    /// The kernel overwrites the oldest records (an event opened with `write_backward`, mapped read-only); read it
+    /// with `snapshot`, not `drain`.
+    public let overwrites: Bool
+
+    /// Maps `dataPages` (a power of two) data pages of `event`, writable so that the kernel honours `data_tail`;
+    /// with `overwrite`, read-only, so that the kernel never stops writing (the event must write backward).
+    public init(event: PerfEvent, dataPages: Int, overwrite: Bool = false) throws {
         precondition(dataPages > 0 && dataPages & (dataPages - 1) == 0, "data pages must be a power of two")
         let length = (1 + dataPages) * RingBuffer.pageSize
-        let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, event.fd, 0)
+        let p = mmap(nil, length, overwrite ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, event.fd, 0)
         guard let p, p != MAP_FAILED else {
             throw RingBufferError(errno: Errno.current, bytes: length)
         }
         self.event = event
+        self.overwrites = overwrite
         self.mapping = p
         self.mappingLength = length
         // The kernel reports where the data area starts; fall back to one page on kernels that leave it 0.
@@ -86,6 +92,60 @@ public final class RingBuffer {
             count += 1
         }
         return count
+    }
+}
+
+extension RingBuffer {
+    /// Copies the history of an overwrite ring, oldest record first, into `out` (cleared first). Returns the
+    /// record count, and whether the ring has wrapped (older records were overwritten). The kernel's writing is
+    /// paused meanwhile (what it would have written is counted as lost).
+    public func snapshot(into out: inout [UInt8]) -> (records: Int, wrapped: Bool) {
+        out.removeAll(keepingCapacity: true)
+        _ = try? event.pauseOutput(true)
+        defer { _ = try? event.pauseOutput(false) }
+        return RingBuffer.history(UnsafeRawBufferPointer(start: data, count: dataSize), head: ember_load_acquire_u64(headPointer), into: &out)
+    }
+
+    /// Appends the records of a backward-written ring to `out`, oldest first, each whole (a record that wraps the
+    /// ring's end is joined); returns their count, and whether the ring has wrapped: its history ends at a record
+    /// partly overwritten, or fills it, rather than at bytes never written.
+    public static func history(_ ring: UnsafeRawBufferPointer, head: UInt64, into out: inout [UInt8]) -> (records: Int, wrapped: Bool) {
+        let records = backwardRecords(ring, head: head)
+        let length = records.reduce(0) { $0 + $1.size }
+        let stop = Int((head &+ UInt64(length)) & UInt64(ring.count - 1))
+        let wrapped = length == ring.count || ring.loadUnaligned(fromByteOffset: stop + 6, as: UInt16.self) != 0
+        for (offset, size) in records.reversed() {
+            if offset + size <= ring.count {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: ring[offset..<(offset + size)]))
+            } else {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: ring[offset...]))
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: ring[..<(size - (ring.count - offset))]))
+            }
+        }
+        return (records.count, wrapped)
+    }
+
+    /// The records of a backward-written ring, newest first, as (offset in the ring, size): from `head` (which
+    /// counts down from 0) forward until a never-written header (size 0) or a record that would run past one whole
+    /// ring from `head` (the oldest, partly overwritten). A record may wrap the ring's end. This is
+    /// perf's `overwrite_rb_find_range`.
+    public static func backwardRecords(_ ring: UnsafeRawBufferPointer, head: UInt64) -> [(offset: Int, size: Int)] {
+        let size = UInt64(ring.count)
+        precondition(size > 0 && size & (size - 1) == 0, "a ring is a power of two bytes")
+        let mask = size - 1
+        var records: [(Int, Int)] = []
+        var position = head
+        while true {
+            let offset = Int(position & mask)
+            let recordSize = UInt64(ring.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
+            // A never-written (zeroed) header, or one too short to be a record: the history ends.
+            if recordSize < 8 || recordSize & 7 != 0 { break }
+            if position &- head &+ recordSize > size { break }
+            records.append((offset, Int(recordSize)))
+            position &+= recordSize
+            if position &- head == size { break }
+        }
+        return records
     }
 }
 

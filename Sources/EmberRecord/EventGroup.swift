@@ -71,8 +71,8 @@ final class EventGroup {
         }
     }
 
-    /// Maps one ring per CPU and points every other event on that CPU at it.
-    func mapRings(pages: Int) throws {
+    /// Maps one ring per CPU and points every other event on that CPU at it; overwrite rings with `overwrite`.
+    func mapRings(pages: Int, overwrite: Bool = false) throws {
         var ringByCPU: [Int32: RingBuffer] = [:]
         for event in events {
             if let ring = ringByCPU[event.cpu] {
@@ -80,8 +80,7 @@ final class EventGroup {
                 continue
             }
             do {
-                let ring = try RingBuffer(event: event, dataPages: pages)
-                
+                let ring = try RingBuffer(event: event, dataPages: pages, overwrite: overwrite)
                 ringByCPU[event.cpu] = ring
                 rings.append(ring)
             } catch let e as RingBufferError {

@@ -5,15 +5,15 @@ import Glibc
 #endif
 
 /// Where the recorder sleeps: an epoll set of the ring buffers (woken at their watermark) and a signalfd for
-/// SIGINT, SIGTERM, SIGHUP and SIGCHLD.
+/// SIGINT, SIGTERM, SIGHUP and SIGCHLD, and for a flight recording SIGUSR2.
 final class EventWaiter {
     private let signalFD: Int32
     private let epollFD: Int32
     private var ready = [Int32](repeating: 0, count: 64)
     private var readyEvents = [UInt32](repeating: 0, count: 64)
 
-    init(rings: [RingBuffer]) throws {
-        signalFD = ember_signalfd()
+    init(rings: [RingBuffer], snapshots: Bool = false) throws {
+        signalFD = ember_signalfd(snapshots ? 1 : 0)
         guard signalFD >= 0 else { throw RecordError.system("signalfd", Errno.current) }
         epollFD = ember_epoll_create()
         guard epollFD >= 0 else {
@@ -45,7 +45,7 @@ final class EventWaiter {
         }
     }
 
-    /// The next pending SIGINT/SIGTERM/SIGHUP/SIGCHLD, or nil.
+    /// The next pending SIGINT/SIGTERM/SIGHUP/SIGCHLD (or SIGUSR2), or nil.
     func nextSignal() -> Int32? {
         let s = ember_signalfd_next(signalFD)
         return s == 0 ? nil : s

@@ -49,6 +49,12 @@ public struct RecordOptions: Sendable {
     public var progress = true
     /// The command line to store in the file's CMDLINE section.
     public var commandLine: [String] = []
+    /// A flight recording (`--overwrite`): the kernel keeps the newest samples in overwrite rings, and each
+    /// SIGUSR2 (and the end, unless `finalSnapshot` is off) writes them to `OUTPUT.<timestamp>`.
+    public var overwrite = false
+    public var finalSnapshot = true
+    /// Keep only this many snapshot files, deleting the oldest (`--switch-max-files`).
+    public var switchMaxFiles: Int?
 
     public init(target: Target) {
         self.target = target
@@ -77,4 +83,6 @@ public struct RecordSummary: Sendable {
     public var exitStatus: Int32 = 0
     /// Things worth saying once (fallbacks, why the recording stopped early).
     public var notes: [String] = []
+    /// The snapshot files a flight recording wrote (the newest kept ones), oldest first.
+    public var snapshots: [String] = []
 }

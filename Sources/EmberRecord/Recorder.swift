@@ -9,15 +9,15 @@ import Glibc
 /// duration passes, or SIGINT/SIGTERM/SIGHUP arrives, and always leaves a file that Ember and perf can read.
 public final class Recorder {
     public private(set) var options: RecordOptions
-    private var summary = RecordSummary()
-    private var executables = Set<String>()
+    var summary = RecordSummary()
+    var executables = Set<String>()
     /// The tracepoints recorded, for HEADER_TRACING_DATA.
-    private var tracepoints: [(system: String, format: String)] = []
+    var tracepoints: [(system: String, format: String)] = []
     /// With frame-pointer call chains: the layout to read them, and how many had at most two user frames.
     private var framePointerLayout: SampleLayout?
     private var shortUserStacks: UInt64 = 0
     /// Progress output goes to a terminal only.
-    private let showProgress: Bool
+    let showProgress: Bool
 
     public init(options: RecordOptions) {
         self.options = options
@@ -25,6 +25,7 @@ public final class Recorder {
     }
 
     public func run() throws -> RecordSummary {
+        if options.overwrite { return try runFlightRecorder() }
         let signals = SignalGuard()
         defer { signals.restore() }
 
@@ -50,7 +51,10 @@ public final class Recorder {
                 for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }
                 tracepoints = groups.compactMap { $0.event.tracepoint }
                 try writer.begin(events: described, features: startFeatures())
-                try synthesize(into: writer, encoder: RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0))
+                let encoder = RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0)
+                if let text = ProcScanner.kernelText() { try writer.append(encoder.kernelMmap(start: text.start, length: text.length)) }
+                try synthesize(encoder: encoder) { try writer.append($0) }
+                try writer.appendFinishedRound()
                 waiter = try EventWaiter(rings: groups[0].rings)
                 if case .command = options.target {} else { for g in groups { try g.enable() } }
                 // In place once everything is set up (an earlier failure leaves FILE and FILE.old as they were)
@@ -92,7 +96,7 @@ public final class Recorder {
         return summary
     }
 
-    private func validate() throws {
+    func validate() throws {
         let sampling = options.events.contains { if case .counter = $0.request { return true } else { return false } }
         if sampling, case .frequency(let f) = options.sampling, let max = Sysctl.perfEventMaxSampleRate.value, f > UInt64(max) {
             guard options.samplingIsDefault, max > 0 else { throw RecordError.frequencyTooHigh(requested: f, maximum: max) }
@@ -104,14 +108,14 @@ public final class Recorder {
         }
     }
 
-    private func launchWorkload() throws -> Workload? {
+    func launchWorkload() throws -> Workload? {
         switch options.target {
         case .command(let argv), .allCPUs(let argv?): return try Workload(arguments: argv, stdoutToStderr: options.output == "-")
         default: return nil
         }
     }
 
-    private func resolveEvents() throws -> [ResolvedEvent] {
+    func resolveEvents() throws -> [ResolvedEvent] {
         var pids: [Int32] = []
         if case .processes(let p) = options.target { pids = p }
         var out: [ResolvedEvent] = []
@@ -121,11 +125,15 @@ public final class Recorder {
         return out
     }
 
-    /// The attr of an event as this recording opens it: what it samples, its call graphs, its targets.
-    private func makeAttr(_ event: ResolvedEvent, enableOnExec: Bool, inherit: Bool, first: Bool) -> EventAttr {
+    /// The attr of an event as this recording opens it: what it samples, its call graphs, its targets. The
+    /// side-band event of a flight recording reports only process records, into a ring of its own.
+    private func makeAttr(_ event: ResolvedEvent, enableOnExec: Bool, inherit: Bool, first: Bool, sideBand: Bool) -> EventAttr {
         var attr = event.attr
-        // Only the first event reports mmap, comm and task records; the others would repeat them.
-        attr.flags.formUnion(first ? [.mmap, .comm, .task, .sampleIDAll, .mmap2, .commExec, .watermark] : [.sampleIDAll, .watermark])
+        // Only the first event reports mmap, comm and task records (the side-band event, when the samples go into
+        // overwrite rings); the others would repeat them.
+        let tracks = sideBand || (first && !options.overwrite)
+        attr.flags.formUnion(tracks ? [.mmap, .comm, .task, .sampleIDAll, .mmap2, .commExec, .watermark] : [.sampleIDAll, .watermark])
+        if options.overwrite, !sideBand { attr.flags.insert(.writeBackward) }
         attr.sampleType.formUnion([.identifier, .ip, .tid, .time, .cpu, .period])
         switch options.callGraph {
         case .none: break
@@ -156,30 +164,30 @@ public final class Recorder {
             }
         }
         // Wake the reader when a quarter of the ring is used; the poll timeout drains the rest.
-        attr.wakeup = UInt32(max(1, options.mmapPages * RingBuffer.pageSize / 4))
+        attr.wakeup = UInt32(max(1, (sideBand ? Recorder.sideBandPages : options.mmapPages) * RingBuffer.pageSize / 4))
         return attr
     }
 
-    private func openEvents(_ resolved: [ResolvedEvent], workload: Workload?) throws -> [EventGroup] {
+    func openEvents(_ resolved: [ResolvedEvent], workload: Workload?, sideBand: Bool = false) throws -> [EventGroup] {
         let cpus = options.cpus ?? OnlineCPUs.list()
         var groups: [EventGroup] = []
         for (i, event) in resolved.enumerated() {
             var e = event
             switch options.target {
             case .command:
-                e.attr = makeAttr(event, enableOnExec: true, inherit: options.inherit, first: i == 0)
+                e.attr = makeAttr(event, enableOnExec: true, inherit: options.inherit, first: i == 0, sideBand: sideBand)
                 let group = EventGroup(event: e)
                 try group.open(targets: cpus.map { (workload!.pid, $0) }, describe: "profile the command")
                 groups.append(group)
             case .processes(let pids):
-                e.attr = makeAttr(event, enableOnExec: false, inherit: options.inherit, first: i == 0)
+                e.attr = makeAttr(event, enableOnExec: false, inherit: options.inherit, first: i == 0, sideBand: sideBand)
                 let group = EventGroup(event: e)
                 var targets: [(Int32, Int32)] = []
                 for pid in pids { for tid in ProcScanner.threads(of: pid) { for cpu in cpus { targets.append((tid, cpu)) } } }
                 try group.open(targets: targets, describe: "profile process \(pids.map(String.init).joined(separator: ","))")
                 groups.append(group)
             case .allCPUs:
-                e.attr = makeAttr(event, enableOnExec: false, inherit: false, first: i == 0)
+                e.attr = makeAttr(event, enableOnExec: false, inherit: false, first: i == 0, sideBand: sideBand)
                 let group = EventGroup(event: e)
                 try group.open(targets: cpus.map { (-1, $0) }, describe: "profile all CPUs")
                 groups.append(group)
@@ -188,14 +196,11 @@ public final class Recorder {
         return groups
     }
 
-    /// Records for what existed before the recording: the kernel image, and with -p or -a the processes' names
-    /// and executable mappings (a command's come from the kernel at exec).
-    private func synthesize(into writer: PerfDataWriter, encoder: RecordEncoder) throws {
+    /// Records for what existed before the recording: with -p or -a the processes' names and executable mappings
+    /// (a command's come from the kernel at exec), handed to `sink`.
+    func synthesize(encoder: RecordEncoder, _ sink: ([UInt8]) throws -> Void) throws {
         let isDwarf: Bool
         if case .dwarf = options.callGraph { isDwarf = true } else { isDwarf = false }
-        if let text = ProcScanner.kernelText() {
-            try writer.append(encoder.kernelMmap(start: text.start, length: text.length))
-        }
         let pids: [Int32]
         switch options.target {
         case .command: pids = []
@@ -205,19 +210,18 @@ public final class Recorder {
         for pid in pids {
             for tid in ProcScanner.threads(of: pid) {
                 if let comm = ProcScanner.comm(pid: pid, tid: tid) {
-                    try writer.append(encoder.comm(pid: pid, tid: tid, name: comm))
+                    try sink(encoder.comm(pid: pid, tid: tid, name: comm))
                 }
             }
             for m in ProcScanner.mappings(pid: pid, includeData: isDwarf) {
                 if m.isExecutable, m.filename.hasPrefix("/") { executables.insert(m.filename) }
-                try writer.append(encoder.mmap2(m))
+                try sink(encoder.mmap2(m))
             }
         }
-        try writer.appendFinishedRound()
     }
 
     /// The feature sections known before recording: the machine, the command line, the tracepoints' formats.
-    private func startFeatures() -> [(Feature, [UInt8])] {
+    func startFeatures() -> [(Feature, [UInt8])] {
         var features: [(Feature, [UInt8])] = []
         var u = utsname()
         uname(&u)
@@ -256,7 +260,7 @@ public final class Recorder {
         summary.replacedOld = writer.replacedOld
     }
 
-    private func buildIDs() -> [BuildIDEntry] {
+    func buildIDs() -> [BuildIDEntry] {
         var entries: [BuildIDEntry] = []
         if let kernel = KernelSymbols.runningBuildID {
             entries.append(BuildIDEntry(pid: -1, buildID: kernel, filename: "[kernel.kallsyms]", cpuMode: .kernel))
@@ -313,9 +317,11 @@ public final class Recorder {
     }
 
     /// Why recording should stop now: `.some(nil)` for a normal end, `.some(note)` to say why, nil to go on.
-    private func stopReason(waiter: EventWaiter, workload: Workload?, deadline: Double?) -> String?? {
+    /// A flight recording's SIGUSR2 calls `snapshot`.
+    func stopReason(waiter: EventWaiter, workload: Workload?, deadline: Double?, snapshot: () -> Void = {}) -> String?? {
         var interrupted: String?
         while let signal = waiter.nextSignal() {
+            if signal == SIGUSR2 { snapshot() }
             if signal == SIGINT { interrupted = "interrupted (SIGINT); the recording was saved" }
             if signal == SIGTERM { interrupted = "terminated (SIGTERM); the recording was saved" }
             if signal == SIGHUP { interrupted = "hung up (SIGHUP); the recording was saved" }

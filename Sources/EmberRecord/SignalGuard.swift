@@ -13,9 +13,10 @@ final class SignalGuard {
     private let previousChild: __sighandler_t?
     private var restored = false
 
-    init() {
+    /// `snapshots`: SIGUSR2 asks a flight recording for a snapshot, so it is blocked (and read) too.
+    init(snapshots: Bool = false) {
         sigemptyset(&blocked)
-        for s in [SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&blocked, s) }
+        for s in [SIGINT, SIGTERM, SIGHUP, SIGCHLD] + (snapshots ? [SIGUSR2] : []) { sigaddset(&blocked, s) }
         sigprocmask(SIG_BLOCK, &blocked, &previousMask)
         previousPipe = signal(SIGPIPE, SIG_IGN)
         previousChild = signal(SIGCHLD, SIG_DFL)

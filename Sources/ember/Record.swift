@@ -28,8 +28,20 @@ struct Record: ParsableCommand {
     var callGraph: String?
 
     @Option(name: [.customShort("m"), .customLong("mmap-pages")], parsing: .unconditional,
-            help: "Data pages per CPU ring buffer, a power of two up to 1048576.")
-    var mmapPages = 128
+            help: ArgumentHelp("Data pages per CPU ring buffer, a power of two up to 1048576 (default 128), or a size such as 16M (rounded up to a power of two pages).", valueName: "pages|size"))
+    var mmapPagesText: String?
+
+    @Flag(help: "Flight recorder: keep only the newest samples, in overwrite rings (-m sets how many), and write them to OUTPUT.<timestamp> on SIGUSR2 and at the end.")
+    var overwrite = false
+
+    @Option(name: .customLong("switch-output"), help: ArgumentHelp("What writes a snapshot of an --overwrite recording: signal (SIGUSR2, the default).", valueName: "signal"))
+    var switchOutput: String?
+
+    @Option(name: .customLong("switch-max-files"), help: "Keep only the newest N snapshot files, deleting older ones.")
+    var switchMaxFiles: Int?
+
+    @Flag(name: .customLong("no-final-snapshot"), help: "With --overwrite: write no snapshot when the recording ends.")
+    var noFinalSnapshot = false
 
     @Option(name: [.customShort("o"), .long], help: "Output file; an existing regular file becomes FILE.old.")
     var output = "perf.data"
@@ -54,14 +66,54 @@ struct Record: ParsableCommand {
             throw Diagnostics.fail(message.text)
         }
         let summary = try Record.record(options)
-        if options.output != "-", summary.samples > 0, !summary.writeFailed {
-            Diagnostics.note("next: ember report -i \(options.output), or ember flamegraph -i \(options.output) -o flame.svg")
+        let file = options.overwrite ? summary.snapshots.last : options.output
+        if let file, file != "-", summary.samples > 0, !summary.writeFailed {
+            Diagnostics.note("next: ember report -i \(file), or ember flamegraph -i \(file) -o flame.svg")
         }
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
         if summary.writeFailed { throw ExitCode(1) }
     }
 
     struct UsageProblem: Error { var text: String }
+
+    /// `--overwrite` and the options that go with it.
+    private func flightOptions(_ options: inout RecordOptions) throws {
+        if let switchOutput {
+            guard switchOutput == "signal" else {
+                throw UsageProblem(text: "--switch-output \(switchOutput) is not supported yet; use --overwrite with --switch-output signal (SIGUSR2 writes a snapshot)")
+            }
+            guard overwrite else {
+                throw UsageProblem(text: "--switch-output signal goes with --overwrite for now (ember record --overwrite writes a snapshot on each SIGUSR2)")
+            }
+        }
+        if let switchMaxFiles, switchMaxFiles < 1 {
+            throw UsageProblem(text: "--switch-max-files must be 1 or more (got \(switchMaxFiles))")
+        }
+        if !overwrite, switchMaxFiles != nil || noFinalSnapshot {
+            throw UsageProblem(text: "\(noFinalSnapshot ? "--no-final-snapshot" : "--switch-max-files") goes with --overwrite")
+        }
+        if overwrite, output == "-" {
+            throw UsageProblem(text: "--overwrite writes snapshot files named after -o; give a file name, not -")
+        }
+        options.overwrite = overwrite
+        options.switchMaxFiles = switchMaxFiles
+        options.finalSnapshot = !noFinalSnapshot
+    }
+
+    /// `-m`: pages (as given), or a size with K, M or G, rounded up to a power of two pages, as perf does.
+    static func pages(_ text: String?) throws -> Int {
+        guard let text else { return 128 }
+        if let pages = Int(text) { return pages }
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        let unitless = text.uppercased().hasSuffix("B") ? String(text.dropLast()) : text
+        guard let unit = unitless.last.flatMap({ units[Character($0.uppercased())] }), let n = Int(unitless.dropLast()), n > 0,
+              n <= Record.maxPages * RingBuffer.pageSize / unit else {
+            throw UsageProblem(text: "-m takes a number of pages (a power of two) or a size such as 512K or 16M, not '\(text)'")
+        }
+        var pages = 1
+        while pages * RingBuffer.pageSize < n * unit { pages *= 2 }
+        return pages
+    }
 
     private func makeOptions() throws -> RecordOptions {
         var options = RecordOptions(target: try target.target(verb: "record", owner: Record.self))
@@ -80,6 +132,7 @@ struct Record: ParsableCommand {
             options.samplingIsDefault = false
         }
         options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP)
+        let mmapPages = try Record.pages(mmapPagesText)
         guard mmapPages > 0, mmapPages <= Record.maxPages else {
             throw UsageProblem(text: "-m \(mmapPages) is out of range; give a power of two from 1 to \(Record.maxPages) pages (default 128)")
         }
@@ -103,6 +156,7 @@ struct Record: ParsableCommand {
             options.cpus = cpus
         }
         options.output = output
+        try flightOptions(&options)
         options.duration = target.duration
         options.progress = !quiet
         options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
@@ -121,6 +175,11 @@ extension Record {
             throw Diagnostics.fail(e.description, status: e.exitStatus)
         }
         for note in summary.notes { Diagnostics.note(note) }
+        if options.overwrite {
+            let count = summary.snapshots.count == 1 ? "1 snapshot" : "\(summary.snapshots.count) snapshots"
+            Diagnostics.note("record: \(count) kept in \(formatSeconds(summary.seconds)) s\(summary.snapshots.last.map { "; the newest is \($0)" } ?? "")")
+            return summary
+        }
         let dropped = summary.dropped > 0 ? ", \(summary.dropped) dropped (not written)" : ""
         let old = summary.replacedOld ? " (the previous \(options.output) replaced \(options.output).old)" : ""
         let samples = summary.samples == 1 ? "1 sample" : "\(summary.samples) samples"

@@ -77,8 +77,9 @@ int ember_epoll_wait(int epfd, int *fds, uint32_t *events, int max, int timeout_
 /// EPOLLHUP, EPOLLERR: the monitored task is gone (per-task events) or the fd is broken.
 #define EMBER_EPOLL_HANGUP 0x18
 
-/// signalfd(-1) for SIGINT, SIGTERM, SIGHUP and SIGCHLD, non-blocking and close-on-exec; the caller blocks them first.
-int ember_signalfd(void);
+/// signalfd(-1) for SIGINT, SIGTERM, SIGHUP and SIGCHLD (and SIGUSR2 with `snapshots`), non-blocking and
+/// close-on-exec; the caller blocks them first.
+int ember_signalfd(int snapshots);
 
 /// The next pending signal number on a signalfd, or 0 when none is pending.
 int ember_signalfd_next(int fd);

@@ -1,0 +1,213 @@
+import EmberKernel
+import EmberPerfData
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The flight recorder (`ember record --overwrite`): the samples stay in the kernel's overwrite rings, which keep
+/// the newest and never stop the traced system; the recorder reads only the small side-band ring of process
+/// records, sleeps otherwise, and on SIGUSR2 (and at the end) writes what the rings hold to a file of its own.
+extension Recorder {
+    /// Pages of the side-band ring per CPU: process records are few.
+    static let sideBandPages = 16
+
+    /// A recording's open events: the sample groups with their overwrite rings, the side-band group, and what the
+    /// snapshot files say about the events.
+    struct FlightEvents {
+        var groups: [EventGroup]
+        var sideBand: EventGroup
+        var described: [PerfDataWriter.Event]
+        var encoder: RecordEncoder
+    }
+
+    func runFlightRecorder() throws -> RecordSummary {
+        let signals = SignalGuard(snapshots: true)
+        defer { signals.restore() }
+        try validate()
+        let store = SideBand()
+        let events: FlightEvents
+        let workload: Workload?
+        let waiter: EventWaiter
+        do {
+            let resolved = try resolveEvents()
+            workload = try launchWorkload()
+            do {
+                events = try openFlightEvents(resolved, workload: workload)
+                try synthesize(encoder: events.encoder) { bytes in bytes.withUnsafeBytes { store.apply($0) } }
+                waiter = try EventWaiter(rings: events.sideBand.rings, snapshots: true)
+                if case .command = options.target {} else {
+                    for g in events.groups + [events.sideBand] { try g.enable() }
+                }
+            } catch {
+                workload?.abandon()
+                throw error
+            }
+        } catch {
+            throw RecordError(wrapping: error)
+        }
+        for g in events.groups { summary.notes.append(contentsOf: g.notes) }
+        let start = monotonicSeconds()
+        summary.commandPID = workload?.pid
+        do {
+            try workload?.start()
+        } catch {
+            summary.notes.append("\(error)")
+        }
+        let deadline = options.duration.map { start + $0 }
+        var scratch: [UInt8] = []
+        while true {
+            // Nothing to do until a signal, the side-band ring's watermark, or the command's end (SIGCHLD); the
+            // timeout only notices the end of -p processes and --duration.
+            var timeout = 1000
+            if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
+            waiter.wait(timeoutMS: timeout)
+            drainSideBand(events.sideBand, into: store)
+            let reason = stopReason(waiter: waiter, workload: workload, deadline: deadline) {
+                writeSnapshot(events, store: store, scratch: &scratch)
+            }
+            if let reason {
+                if let reason { summary.notes.append(reason) }
+                break
+            }
+        }
+        for g in events.groups + [events.sideBand] { g.disable() }
+        drainSideBand(events.sideBand, into: store)
+        if options.finalSnapshot { writeSnapshot(events, store: store, scratch: &scratch) }
+        summary.seconds = monotonicSeconds() - start
+        if let workload {
+            workload.terminate()
+            summary.exitStatus = workload.waitForExit()
+        }
+        return summary
+    }
+
+    /// Opens the sample events writing backward into overwrite rings, and a dummy event on the same targets for
+    /// the process records, into normal rings.
+    private func openFlightEvents(_ resolved: [ResolvedEvent], workload: Workload?) throws -> FlightEvents {
+        let groups = try openEvents(resolved, workload: workload)
+        try groups[0].mapRings(pages: options.mmapPages, overwrite: true)
+        for g in groups.dropFirst() { try g.redirect(to: groups[0].rings) }
+        for g in groups { try g.applyFilter() }
+        let dummy = ResolvedEvent(name: "dummy", attr: EventAttr(type: .software, config: Recorder.dummyConfig))
+        let sideBand = try openEvents([dummy], workload: workload, sideBand: true)[0]
+        try sideBand.mapRings(pages: Recorder.sideBandPages)
+        var described: [PerfDataWriter.Event] = []
+        for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }
+        tracepoints = groups.compactMap { $0.event.tracepoint }
+        return FlightEvents(groups: groups, sideBand: sideBand, described: described,
+                            encoder: RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0))
+    }
+
+    /// PERF_COUNT_SW_DUMMY: an event that counts nothing, opened for its side-band records.
+    static let dummyConfig: UInt64 = 9
+
+    private func drainSideBand(_ group: EventGroup, into store: SideBand) {
+        for ring in group.rings {
+            ring.drain { record in
+                store.apply(record)
+                let type = RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+                if type == .mmap2, let m = MmapRecord(record: record, type: type), m.isExecutable, m.filename.hasPrefix("/") {
+                    executables.insert(m.filename)
+                }
+            }
+        }
+    }
+
+    /// Writes what the overwrite rings hold, with the processes it has samples of, to `OUTPUT.<timestamp>`, and
+    /// prints one line for it. A failed write (a full disk) removes that file, says so once, and recording goes on.
+    private func writeSnapshot(_ events: FlightEvents, store: SideBand, scratch: inout [UInt8]) {
+        var histories: [[UInt8]] = []
+        var newest: UInt64 = 0, oldest: UInt64 = 0, oldestWrapped: UInt64 = 0
+        var sampled = Set<Int32>()
+        for ring in events.groups[0].rings {
+            let copy = ring.snapshot(into: &scratch)
+            guard copy.records > 0 else { continue }
+            var first: UInt64?
+            Recorder.forEachSample(in: scratch) { pid, time in
+                sampled.insert(pid)
+                if first == nil { first = time }
+                newest = max(newest, time)
+            }
+            if let first {
+                oldest = oldest == 0 ? first : min(oldest, first)
+                if copy.wrapped { oldestWrapped = max(oldestWrapped, first) }
+            }
+            histories.append(scratch)
+        }
+        let path = Recorder.snapshotPath(options.output, after: summary.snapshots.last)
+        do {
+            let writer = try PerfDataWriter(path: path)
+            do {
+                try writer.begin(events: events.described, features: startFeatures())
+                if let text = ProcScanner.kernelText() {
+                    try writer.append(events.encoder.kernelMmap(start: text.start, length: text.length))
+                }
+                for record in store.records(sampled: sampled, encoder: events.encoder) { try writer.append(record) }
+                try writer.appendFinishedRound()
+                for history in histories {
+                    try history.withUnsafeBytes { bytes in
+                        var offset = 0
+                        while offset + 8 <= bytes.count {
+                            let size = Int(bytes.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
+                            try writer.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + size)]))
+                            offset += size
+                        }
+                    }
+                }
+                try writer.appendFinishedRound()
+                try writer.finish(features: [(.eventDesc, writer.eventDescription()), (.buildID, FeatureEncoding.buildIDs(buildIDs()))])
+            } catch {
+                writer.abandon()
+                unlink(path)
+                throw error
+            }
+            let seconds = Double(newest &- (oldestWrapped > 0 ? oldestWrapped : oldest)) / 1e9
+            summary.snapshots.append(path)
+            summary.samples += writer.writtenSamples
+            let hundredths = Int(((newest > 0 ? seconds : 0) * 100).rounded())
+            let history = "\(hundredths / 100).\(Recorder.twoDigits(hundredths % 100))"
+            fputs("ember record: snapshot \(path): \(writer.writtenSamples) samples, \(history) s of history\n", stderr)
+            if let keep = options.switchMaxFiles, summary.snapshots.count > keep {
+                for old in summary.snapshots.prefix(summary.snapshots.count - keep) { unlink(old) }
+                summary.snapshots.removeFirst(summary.snapshots.count - keep)
+            }
+        } catch {
+            fputs("ember: warning: snapshot \(path) was not written (\(error)); recording goes on\n", stderr)
+        }
+    }
+
+    /// The pid and time of each sample in records laid out as Ember records them: identifier, ip, pid/tid, time.
+    static func forEachSample(in records: [UInt8], _ body: (Int32, UInt64) -> Void) {
+        records.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset + 8 <= bytes.count {
+                let size = Int(bytes.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
+                guard size >= 8, offset + size <= bytes.count else { return }
+                if bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self) == RecordType.sample.rawValue, size >= 40 {
+                    body(bytes.loadUnaligned(fromByteOffset: offset + 24, as: Int32.self),
+                         bytes.loadUnaligned(fromByteOffset: offset + 32, as: UInt64.self))
+                }
+                offset += size
+            }
+        }
+    }
+
+    /// `OUTPUT.<YYYYMMDDHHMMSSCC>` in local time, as perf names its switch-output files; never the name of the
+    /// previous snapshot (two within one hundredth of a second).
+    static func snapshotPath(_ output: String, after previous: String?) -> String {
+        while true {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            var t = tm()
+            var seconds = now.tv_sec
+            localtime_r(&seconds, &t)
+            let stamp = "\(t.tm_year + 1900)" + [t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, Int32(now.tv_nsec / 10_000_000)]
+                .map { Recorder.twoDigits(Int($0)) }.joined()
+            let path = "\(output).\(stamp)"
+            if path != previous { return path }
+            usleep(5000)
+        }
+    }
+
+    private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+}

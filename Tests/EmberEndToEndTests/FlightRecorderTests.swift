@@ -1,0 +1,117 @@
+import Foundation
+import XCTest
+
+/// `ember record --overwrite`: snapshots of the overwrite rings on SIGUSR2 and at the end, read by Ember and perf.
+final class FlightRecorderTests: XCTestCase {
+    private static let programs = Tool.packageRoot.appendingPathComponent("Tests/Programs").path
+
+    private func phases() throws -> String {
+        try Tool.compileC(source: Self.programs + "/phases.c", name: "phases", flags: ["-O1", "-g", "-fno-omit-frame-pointer"])
+    }
+
+    /// Runs `ember record ARGS` in the background, sends SIGUSR2 after each of `signals` seconds (from the
+    /// start), and returns its stderr once it has exited.
+    private func flightRecord(_ arguments: [String], signalsAt signals: [Double]) throws -> (status: Int32, stderr: String) {
+        let dir = try Tool.scratchDirectory()
+        let log = dir + "/stderr"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Tool.emberPath)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle(forWritingAtPath: log)
+        let start = Date()
+        try p.run()
+        for at in signals {
+            Thread.sleep(forTimeInterval: max(0, at - Date().timeIntervalSince(start)))
+            kill(p.processIdentifier, SIGUSR2)
+        }
+        p.waitUntilExit()
+        return (p.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    /// The snapshot lines: each file and the sample count it states.
+    private func snapshots(_ stderr: String) -> [(path: String, samples: Int)] {
+        stderr.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("ember record: snapshot ") else { return nil }
+            let rest = line.dropFirst("ember record: snapshot ".count)
+            guard let colon = rest.range(of: ": ") else { return nil }
+            let count = rest[colon.upperBound...].split(separator: " ").first.flatMap { Int($0) } ?? -1
+            return (String(rest[..<colon.lowerBound]), count)
+        }
+    }
+
+    /// A snapshot taken during phase B, once phase A is older than what the rings keep, holds B's samples and
+    /// none of A's; the final snapshot too. Every snapshot is a whole perf.data file: perf and Ember read the
+    /// same number of samples, the number the snapshot line gave, named `FILE.<YYYYMMDDHHMMSSCC>`.
+    func testSnapshotHoldsTheNewestPhase() throws {
+        try requireRoot()
+        try requirePerf()
+        let binary = try phases()
+        let output = try Tool.scratchDirectory() + "/f.data"
+        let r = try flightRecord(["record", "--overwrite", "-g", "-m", "8", "-F", Tool.rate(999), "-o", output, "--", binary, "1.5", "3"],
+                                 signalsAt: [3.5])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let taken = snapshots(r.stderr)
+        XCTAssertEqual(taken.count, 2, "one on SIGUSR2, one at the end: \(r.stderr)")
+        for (path, samples) in taken {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            XCTAssertNotNil(name.range(of: #"^f\.data\.20\d{14}$"#, options: .regularExpression), name)
+            let folded = parseFolded(try Tool.ember(["collapse", "--count", "-i", path]).stdout)
+            let inB = folded.filter { $0.key.contains("phase_b") }.values.reduce(0, +)
+            XCTAssertGreaterThan(inB, 50, "\(path): \(folded.sorted { $0.value > $1.value }.prefix(5))")
+            XCTAssertEqual(folded.filter { $0.key.contains("phase_a") }.values.reduce(0, +), 0, "phase A aged out of \(path)")
+            XCTAssertEqual(folded.values.reduce(0, +), UInt64(samples), path)
+            let perf = try Tool.perf(["script", "-F", "event", "-i", path])
+            XCTAssertEqual(perf.status, 0, perf.stderr)
+            let perfSamples = perf.stdout.split(separator: "\n").count
+            XCTAssertEqual(perfSamples, samples, "perf reads every sample of \(path)")
+        }
+    }
+
+    /// Samples of processes that exited inside the window resolve: the side-band keeps their maps.
+    func testExitedProcessesResolve() throws {
+        try requireRoot()
+        let binary = try phases()
+        let output = try Tool.scratchDirectory() + "/x.data"
+        let script = "for i in 1 2 3 4 5; do \(binary) 0.05 0.15; done"
+        let r = try flightRecord(["record", "--overwrite", "-g", "-m", "64", "-o", output, "--", "/bin/sh", "-c", script], signalsAt: [])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        guard let final = snapshots(r.stderr).last else { return XCTFail("no snapshot: \(r.stderr)") }
+        let folded = parseFolded(try Tool.ember(["collapse", "--count", "--comms", "phases", "-i", final.path]).stdout)
+        let total = folded.values.reduce(0, +)
+        let resolved = folded.filter { $0.key.contains(";main;") }.values.reduce(0, +)
+        XCTAssertGreaterThan(total, 300, "\(folded)")
+        XCTAssertGreaterThanOrEqual(Double(resolved) / Double(total), 0.99, "\(folded.sorted { $0.value > $1.value }.prefix(5))")
+    }
+
+    /// `--switch-max-files 2` keeps the newest two of four snapshots; `--no-final-snapshot` writes none at the end.
+    func testSwitchMaxFilesAndNoFinalSnapshot() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let r = try flightRecord(["record", "--overwrite", "--switch-max-files", "2", "-o", dir + "/m.data", "--", try phases(), "0", "2"],
+                                 signalsAt: [0.5, 1.0, 1.5])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let taken = snapshots(r.stderr).map(\.path)
+        XCTAssertEqual(taken.count, 4, r.stderr)
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("m.data.") }.sorted()
+        XCTAssertEqual(left, taken.suffix(2).map { URL(fileURLWithPath: $0).lastPathComponent })
+
+        let none = try flightRecord(["record", "--overwrite", "--no-final-snapshot", "-o", dir + "/n.data", "--", try phases(), "0", "0.3"], signalsAt: [])
+        XCTAssertEqual(none.status, 0, none.stderr)
+        XCTAssertTrue(snapshots(none.stderr).isEmpty, none.stderr)
+    }
+
+    func testBadFlightOptions() throws {
+        for (arguments, message) in [(["--switch-output", "30s"], "not supported yet"),
+                                     (["--switch-output", "signal"], "goes with --overwrite"),
+                                     (["--overwrite", "--switch-max-files", "0"], "1 or more"),
+                                     (["--no-final-snapshot"], "goes with --overwrite"),
+                                     (["--overwrite", "-o", "-"], "give a file name"),
+                                     (["-m", "12Q"], "such as 512K or 16M")] {
+            let r = try Tool.ember(["record"] + arguments + ["--", "/bin/true"])
+            XCTAssertEqual(r.status, 1, "\(arguments): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(message), "\(arguments): \(r.stderr)")
+        }
+    }
+}
