@@ -53,6 +53,15 @@ public struct RecordOptions: Sendable {
     /// SIGUSR2 (and the end, unless `finalSnapshot` is off) writes them to `OUTPUT.<timestamp>`.
     public var overwrite = false
     public var finalSnapshot = true
+    /// Without `overwrite`: when to close the current file and start the next (`--switch-output`); every file is
+    /// then named `OUTPUT.<timestamp>`.
+    public enum SwitchOutput: Sendable, Equatable {
+        case signal
+        case size(UInt64)
+        case time(Double)
+    }
+
+    public var switchOutput: SwitchOutput?
     /// Keep only this many snapshot files, deleting the oldest (`--switch-max-files`).
     public var switchMaxFiles: Int?
 
@@ -83,6 +92,7 @@ public struct RecordSummary: Sendable {
     public var exitStatus: Int32 = 0
     /// Things worth saying once (fallbacks, why the recording stopped early).
     public var notes: [String] = []
-    /// The snapshot files a flight recording wrote (the newest kept ones), oldest first.
+    /// The snapshot files a flight recording wrote, or the files of a `--switch-output` recording (the kept ones),
+    /// oldest first.
     public var snapshots: [String] = []
 }

@@ -18,6 +18,8 @@ public final class Recorder {
     private var shortUserStacks: UInt64 = 0
     /// Progress output goes to a terminal only.
     let showProgress: Bool
+    /// A `--switch-output` recording's next file and what it starts with.
+    var rotation: Rotation?
 
     public init(options: RecordOptions) {
         self.options = options
@@ -26,13 +28,14 @@ public final class Recorder {
 
     public func run() throws -> RecordSummary {
         if options.overwrite { return try runFlightRecorder() }
-        let signals = SignalGuard()
+        let signals = SignalGuard(snapshots: options.switchOutput == .signal)
         defer { signals.restore() }
 
         try validate()
         let writer: PerfDataWriter
+        let path = options.switchOutput == nil ? options.output : Recorder.snapshotPath(options.output, after: nil)
         do {
-            writer = try PerfDataWriter(path: options.output)
+            writer = try PerfDataWriter(path: path)
         } catch {
             throw RecordError.output("\(error)")
         }
@@ -53,9 +56,14 @@ public final class Recorder {
                 try writer.begin(events: described, features: startFeatures())
                 let encoder = RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0)
                 if let text = ProcScanner.kernelText() { try writer.append(encoder.kernelMmap(start: text.start, length: text.length)) }
-                try synthesize(encoder: encoder) { try writer.append($0) }
+                let store = options.switchOutput.map { _ in SideBand() }
+                try synthesize(encoder: encoder) { record in
+                    try writer.append(record)
+                    record.withUnsafeBytes { store?.apply($0) }
+                }
                 try writer.appendFinishedRound()
-                waiter = try EventWaiter(rings: groups[0].rings)
+                if let store { rotation = Rotation(path: path, events: described, encoder: encoder, store: store) }
+                waiter = try EventWaiter(rings: groups[0].rings, snapshots: options.switchOutput == .signal)
                 if case .command = options.target {} else { for g in groups { try g.enable() } }
                 // In place once everything is set up (an earlier failure leaves FILE and FILE.old as they were)
                 // and before the workload runs: from here on a killed recorder leaves a readable file.
@@ -79,7 +87,8 @@ public final class Recorder {
         } catch {
             summary.notes.append("\(error)")
         }
-        drainLoop(groups: groups, writer: writer, workload: workload, waiter: waiter, start: start)
+        // The file being written at the end (with --switch-output, the last of them).
+        let last = drainLoop(groups: groups, writer: writer, workload: workload, waiter: waiter, start: start)
         summary.seconds = monotonicSeconds() - start
         if let workload {
             workload.terminate()
@@ -92,7 +101,7 @@ public final class Recorder {
         if dropped > 0 {
             summary.notes.append("\(dropped) bytes of ring buffer held a corrupt record header and were dropped")
         }
-        finish(writer: writer)
+        finish(writer: last)
         return summary
     }
 
@@ -247,17 +256,19 @@ public final class Recorder {
     }
 
     /// Adds the features known only at the end (names, build-ids of what ran) and finishes the file.
-    private func finish(writer: PerfDataWriter) {
+    func finish(writer: PerfDataWriter) {
         do {
             try writer.finish(features: [(.eventDesc, writer.eventDescription()), (.buildID, FeatureEncoding.buildIDs(buildIDs()))])
         } catch {
             summary.notes.append("\(error); the file may lack its feature sections, but its records are readable")
             summary.writeFailed = true
         }
-        summary.samples = writer.writtenSamples
-        summary.dropped = writer.droppedSamples
-        summary.bytes = writer.fileBytes
+        let earlier = rotation?.finished ?? (samples: 0, dropped: 0, bytes: 0)
+        summary.samples = earlier.samples + writer.writtenSamples
+        summary.dropped = earlier.dropped + writer.droppedSamples
+        summary.bytes = earlier.bytes + writer.fileBytes
         summary.replacedOld = writer.replacedOld
+        if let rotation { summary.snapshots = rotation.files }
     }
 
     func buildIDs() -> [BuildIDEntry] {
@@ -276,11 +287,12 @@ public final class Recorder {
     // MARK: The drain loop
 
     private func drainLoop(groups: [EventGroup], writer: PerfDataWriter, workload: Workload?, waiter: EventWaiter,
-                           start: Double) {
+                           start: Double) -> PerfDataWriter {
         let group = groups[0]
         let deadline = options.duration.map { start + $0 }
         var lastProgress = start
         var writeFailed = false
+        var writer = writer
         while true {
             var timeout = 100
             if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
@@ -289,7 +301,15 @@ public final class Recorder {
                 writeFailed = true
                 break
             }
-            if let reason = stopReason(waiter: waiter, workload: workload, deadline: deadline) {
+            let reason = stopReason(waiter: waiter, workload: workload, deadline: deadline) { rotation?.signalled = true }
+            if let rotation, reason == nil, isDue(writer, rotation) {
+                guard let next = rotate(writer, rotation) else {
+                    writeFailed = true
+                    break
+                }
+                writer = next
+            }
+            if let reason {
                 if let reason { summary.notes.append(reason) }
                 break
             }
@@ -314,6 +334,7 @@ public final class Recorder {
             _ = drainAll(group, writer: writer)
         }
         if showProgress { fputs("\r\u{1b}[K", stderr) }
+        return writer
     }
 
     /// Why recording should stop now: `.some(nil)` for a normal end, `.some(note)` to say why, nil to go on.
@@ -375,6 +396,8 @@ public final class Recorder {
             if let m = MmapRecord(record: record, type: type), m.isExecutable, m.filename.hasPrefix("/") {
                 executables.insert(m.filename)
             }
+            rotation?.store.apply(record)
+        case .comm, .mmap, .fork, .exit: rotation?.store.apply(record)
         default: break
         }
     }

@@ -34,10 +34,10 @@ struct Record: ParsableCommand {
     @Flag(help: "Flight recorder: keep only the newest samples, in overwrite rings (-m sets how many), and write them to OUTPUT.<timestamp> on SIGUSR2 and at the end.")
     var overwrite = false
 
-    @Option(name: .customLong("switch-output"), help: ArgumentHelp("What writes a snapshot of an --overwrite recording: signal (SIGUSR2, the default).", valueName: "signal"))
+    @Option(name: .customLong("switch-output"), help: ArgumentHelp("Write OUTPUT.<timestamp> files, starting the next on SIGUSR2 (signal), at a size (100M) or after a time (30s, 5m); with --overwrite, signal (the default).", valueName: "signal|size|time"))
     var switchOutput: String?
 
-    @Option(name: .customLong("switch-max-files"), help: "Keep only the newest N snapshot files, deleting older ones.")
+    @Option(name: .customLong("switch-max-files"), help: "Keep only the newest N snapshot or --switch-output files, deleting older ones.")
     var switchMaxFiles: Int?
 
     @Flag(name: .customLong("no-final-snapshot"), help: "With --overwrite: write no snapshot when the recording ends.")
@@ -66,7 +66,7 @@ struct Record: ParsableCommand {
             throw Diagnostics.fail(message.text)
         }
         let summary = try Record.record(options)
-        let file = options.overwrite ? summary.snapshots.last : options.output
+        let file = options.overwrite || options.switchOutput != nil ? summary.snapshots.last : options.output
         if let file, file != "-", summary.samples > 0, !summary.writeFailed {
             Diagnostics.note("next: ember report -i \(file), or ember flamegraph -i \(file) -o flame.svg")
         }
@@ -79,25 +79,38 @@ struct Record: ParsableCommand {
     /// `--overwrite` and the options that go with it.
     private func flightOptions(_ options: inout RecordOptions) throws {
         if let switchOutput {
-            guard switchOutput == "signal" else {
-                throw UsageProblem(text: "--switch-output \(switchOutput) is not supported yet; use --overwrite with --switch-output signal (SIGUSR2 writes a snapshot)")
+            let mode = try Record.switchOutputMode(switchOutput)
+            if overwrite, mode != .signal {
+                throw UsageProblem(text: "--overwrite writes snapshots on a signal or an event, not by \(switchOutput); drop --overwrite to rotate files by size or time")
             }
-            guard overwrite else {
-                throw UsageProblem(text: "--switch-output signal goes with --overwrite for now (ember record --overwrite writes a snapshot on each SIGUSR2)")
-            }
+            if !overwrite { options.switchOutput = mode }
         }
         if let switchMaxFiles, switchMaxFiles < 1 {
             throw UsageProblem(text: "--switch-max-files must be 1 or more (got \(switchMaxFiles))")
         }
-        if !overwrite, switchMaxFiles != nil || noFinalSnapshot {
-            throw UsageProblem(text: "\(noFinalSnapshot ? "--no-final-snapshot" : "--switch-max-files") goes with --overwrite")
+        if noFinalSnapshot, !overwrite { throw UsageProblem(text: "--no-final-snapshot goes with --overwrite") }
+        if switchMaxFiles != nil, !overwrite, switchOutput == nil {
+            throw UsageProblem(text: "--switch-max-files goes with --overwrite or --switch-output")
         }
-        if overwrite, output == "-" {
-            throw UsageProblem(text: "--overwrite writes snapshot files named after -o; give a file name, not -")
+        if overwrite || switchOutput != nil, output == "-" {
+            throw UsageProblem(text: "\(overwrite ? "--overwrite" : "--switch-output") writes files named after -o; give a file name, not -")
         }
         options.overwrite = overwrite
         options.switchMaxFiles = switchMaxFiles
         options.finalSnapshot = !noFinalSnapshot
+    }
+
+    /// `--switch-output`: signal, a size (`100M`: B, K, M or G) or a time (`30s`: s, m, h or d), as perf takes it
+    /// (`M` is megabytes, `m` minutes).
+    static func switchOutputMode(_ text: String) throws -> RecordOptions.SwitchOutput {
+        if text == "signal" { return .signal }
+        let sizes: [Character: UInt64] = ["B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        let times: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        if let last = text.last, let n = Double(text.dropLast()), n > 0 {
+            if let unit = sizes[last] { return .size(UInt64(n * Double(unit))) }
+            if let unit = times[last] { return .time(n * unit) }
+        }
+        throw UsageProblem(text: "--switch-output takes signal, a size such as 100M or a time such as 30s or 5m, not '\(text)'")
     }
 
     /// `-m`: pages (as given), or a size with K, M or G, rounded up to a power of two pages, as perf does.
@@ -185,7 +198,10 @@ extension Record {
         let samples = summary.samples == 1 ? "1 sample" : "\(summary.samples) samples"
         // The file's size, and in MB as perf gives it (hundredths, 0.01 at least).
         let megabytes = " (\(formatSeconds(max(Double(summary.bytes) / 1e6, 0.01))) MB)"
-        Diagnostics.note("record: \(samples), \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes\(megabytes) to \(outputName(options.output)) in \(formatSeconds(summary.seconds)) s\(old)")
+        let files = summary.snapshots.count
+        let destination = options.switchOutput == nil ? outputName(options.output)
+            : "\(files == 1 ? "1 file" : "\(files) files") kept, the last \(summary.snapshots.last ?? options.output),"
+        Diagnostics.note("record: \(samples), \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes\(megabytes) to \(destination) in \(formatSeconds(summary.seconds)) s\(old)")
 
         if summary.lost > 0 {
             Diagnostics.warning("\(summary.lost) events were lost because a ring buffer was full; use a larger -m or a lower -F")

@@ -102,9 +102,44 @@ final class FlightRecorderTests: XCTestCase {
         XCTAssertTrue(snapshots(none.stderr).isEmpty, none.stderr)
     }
 
+    /// `--switch-output 2s --switch-max-files 3` over 10 s: three files left, the newest, each read by Ember and
+    /// perf, with no gap between consecutive files beyond about one sampling period.
+    func testRotationBySizeAndTimeLosesNothingBetweenFiles() throws {
+        try requireRoot()
+        try requirePerf()
+        let dir = try Tool.scratchDirectory()
+        let r = try Tool.ember(["record", "-q", "--switch-output", "2s", "--switch-max-files", "3", "-F", "999", "-o", dir + "/r.data",
+                                "--", try phases(), "0", "10"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("r.data.") }.sorted()
+        XCTAssertEqual(files.count, 3, "\(files) \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("3 files kept, the last \(dir)/\(files.last ?? "")"), r.stderr)
+        var times: [[Double]] = []
+        for file in files {
+            let perf = try Tool.perf(["script", "-F", "time", "-i", dir + "/" + file])
+            XCTAssertEqual(perf.status, 0, perf.stderr)
+            let t = perf.stdout.split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces).dropLast()) }
+            XCTAssertGreaterThan(t.count, 1000, file)
+            let ember = parseFolded(try Tool.ember(["collapse", "--count", "-i", dir + "/" + file]).stdout)
+            XCTAssertEqual(ember.values.reduce(0, +), UInt64(t.count), "Ember and perf read the same samples of \(file)")
+            times.append(t)
+        }
+        for (before, after) in zip(times, times.dropFirst()) {
+            let gap = (after.first ?? 0) - (before.last ?? 0)
+            XCTAssertLessThan(gap, 0.0035, "about one 1 ms period between files, not \(gap) s")
+        }
+        // A switch on each SIGUSR2, without --overwrite.
+        let signalled = try flightRecord(["record", "--switch-output", "signal", "-o", dir + "/s.data", "--", try phases(), "0", "1.5"],
+                                         signalsAt: [0.5, 1.0])
+        XCTAssertEqual(signalled.status, 0, signalled.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("s.data.") }.count, 3, signalled.stderr)
+    }
+
     func testBadFlightOptions() throws {
-        for (arguments, message) in [(["--switch-output", "30s"], "not supported yet"),
-                                     (["--switch-output", "signal"], "goes with --overwrite"),
+        for (arguments, message) in [(["--overwrite", "--switch-output", "30s"], "drop --overwrite to rotate"),
+                                     (["--switch-output", "30x"], "a time such as 30s"),
+                                     (["--switch-max-files", "2"], "goes with --overwrite or --switch-output"),
+                                     (["--switch-output", "1M", "-o", "-"], "give a file name"),
                                      (["--overwrite", "--switch-max-files", "0"], "1 or more"),
                                      (["--no-final-snapshot"], "goes with --overwrite"),
                                      (["--overwrite", "-o", "-"], "give a file name"),

@@ -1,0 +1,71 @@
+import EmberKernel
+import EmberPerfData
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--switch-output` without `--overwrite`: the recording goes to `OUTPUT.<timestamp>` files, the current one
+/// closed and the next started at each boundary (a size, a time, or SIGUSR2) between two drains of the rings, so
+/// that no sample is lost in between. Each file is complete on its own: it starts with the processes alive at the
+/// switch, from the side-band records seen so far.
+final class Rotation {
+    let events: [PerfDataWriter.Event]
+    let encoder: RecordEncoder
+    let store: SideBand
+    /// The files written, oldest first (with `--switch-max-files`, the kept ones), the current one last.
+    var files: [String]
+    /// When the current file was started (monotonic seconds).
+    var started = monotonicSeconds()
+    /// SIGUSR2 asked for a switch.
+    var signalled = false
+    /// Totals of the finished files.
+    var finished: (samples: UInt64, dropped: UInt64, bytes: UInt64) = (0, 0, 0)
+
+    init(path: String, events: [PerfDataWriter.Event], encoder: RecordEncoder, store: SideBand) {
+        files = [path]
+        self.events = events
+        self.encoder = encoder
+        self.store = store
+    }
+}
+
+extension Recorder {
+    /// Whether the current file has reached its boundary.
+    func isDue(_ writer: PerfDataWriter, _ rotation: Rotation) -> Bool {
+        switch options.switchOutput {
+        case .signal: return rotation.signalled
+        case .size(let bytes): return writer.dataBytes >= bytes
+        case .time(let seconds): return monotonicSeconds() - rotation.started >= seconds
+        case nil: return false
+        }
+    }
+
+    /// Finishes the current file and starts the next; nil when the next cannot be started (the recording then
+    /// ends with the files it has).
+    func rotate(_ writer: PerfDataWriter, _ rotation: Rotation) -> PerfDataWriter? {
+        finish(writer: writer)
+        rotation.finished = (summary.samples, summary.dropped, summary.bytes)
+        rotation.signalled = false
+        rotation.started = monotonicSeconds()
+        let path = Recorder.snapshotPath(options.output, after: rotation.files.last)
+        do {
+            let next = try PerfDataWriter(path: path)
+            try next.begin(events: rotation.events, features: startFeatures())
+            if let text = ProcScanner.kernelText() {
+                try next.append(rotation.encoder.kernelMmap(start: text.start, length: text.length))
+            }
+            for record in rotation.store.records(sampled: [], encoder: rotation.encoder) { try next.append(record) }
+            try next.appendFinishedRound()
+            try next.flush()
+            rotation.files.append(path)
+            if let keep = options.switchMaxFiles, rotation.files.count > keep {
+                for old in rotation.files.prefix(rotation.files.count - keep) { unlink(old) }
+                rotation.files.removeFirst(rotation.files.count - keep)
+            }
+            return next
+        } catch {
+            summary.notes.append("\(error); recording stopped, and the files written so far are kept")
+            return nil
+        }
+    }
+}
