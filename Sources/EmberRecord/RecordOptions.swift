@@ -62,6 +62,10 @@ public struct RecordOptions: Sendable {
     }
 
     public var switchOutput: SwitchOutput?
+    /// `--switch-output-event`: each hit of this event writes a snapshot (or starts the next file), at most one per
+    /// `snapshotMinInterval` seconds.
+    public var snapshotEvent: EventRequest?
+    public var snapshotMinInterval = 1.0
     /// Keep only this many snapshot files, deleting the oldest (`--switch-max-files`).
     public var switchMaxFiles: Int?
 

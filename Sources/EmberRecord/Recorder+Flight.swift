@@ -34,9 +34,10 @@ extension Recorder {
             do {
                 events = try openFlightEvents(resolved, workload: workload)
                 try synthesize(encoder: events.encoder) { bytes in bytes.withUnsafeBytes { store.apply($0) } }
-                waiter = try EventWaiter(rings: events.sideBand.rings, snapshots: true)
+                trigger = try openTrigger(workload: workload)
+                waiter = try EventWaiter(rings: events.sideBand.rings + (trigger?.group.rings ?? []), snapshots: true)
                 if case .command = options.target {} else {
-                    for g in events.groups + [events.sideBand] { try g.enable() }
+                    for g in events.groups + [events.sideBand] + [trigger?.group].compactMap({ $0 }) { try g.enable() }
                 }
             } catch {
                 workload?.abandon()
@@ -62,15 +63,20 @@ extension Recorder {
             if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
             waiter.wait(timeoutMS: timeout)
             drainSideBand(events.sideBand, into: store)
-            let reason = stopReason(waiter: waiter, workload: workload, deadline: deadline) {
-                writeSnapshot(events, store: store, scratch: &scratch)
-            }
+            var asked = false
+            let reason = stopReason(waiter: waiter, workload: workload, deadline: deadline) { asked = true }
+            if let trigger, trigger.fired(minimumInterval: options.snapshotMinInterval) { asked = true }
+            if asked { writeSnapshot(events, store: store, scratch: &scratch) }
             if let reason {
                 if let reason { summary.notes.append(reason) }
                 break
             }
         }
-        for g in events.groups + [events.sideBand] { g.disable() }
+        for g in events.groups + [events.sideBand] + [trigger?.group].compactMap({ $0 }) { g.disable() }
+        if let trigger, trigger.skipped > 0 {
+            let hits = trigger.skipped == 1 ? "1 hit" : "\(trigger.skipped) hits"
+            summary.notes.append("\(hits) of the snapshot event came within --snapshot-min-interval of a snapshot and wrote none")
+        }
         drainSideBand(events.sideBand, into: store)
         if options.finalSnapshot { writeSnapshot(events, store: store, scratch: &scratch) }
         summary.seconds = monotonicSeconds() - start
@@ -89,7 +95,7 @@ extension Recorder {
         for g in groups.dropFirst() { try g.redirect(to: groups[0].rings) }
         for g in groups { try g.applyFilter() }
         let dummy = ResolvedEvent(name: "dummy", attr: EventAttr(type: .software, config: Recorder.dummyConfig))
-        let sideBand = try openEvents([dummy], workload: workload, sideBand: true)[0]
+        let sideBand = try openEvents([dummy], workload: workload, role: .sideBand)[0]
         try sideBand.mapRings(pages: Recorder.sideBandPages)
         var described: [PerfDataWriter.Event] = []
         for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }

@@ -30,10 +30,11 @@ final class Rotation {
 }
 
 extension Recorder {
-    /// Whether the current file has reached its boundary.
+    /// Whether the current file has reached its boundary, or SIGUSR2 or the snapshot event asked for the next.
     func isDue(_ writer: PerfDataWriter, _ rotation: Rotation) -> Bool {
+        if rotation.signalled { return true }
         switch options.switchOutput {
-        case .signal: return rotation.signalled
+        case .signal: return false
         case .size(let bytes): return writer.dataBytes >= bytes
         case .time(let seconds): return monotonicSeconds() - rotation.started >= seconds
         case nil: return false
@@ -67,5 +68,52 @@ extension Recorder {
             summary.notes.append("\(error); recording stopped, and the files written so far are kept")
             return nil
         }
+    }
+}
+
+/// `--switch-output-event`: the events whose hits ask for a snapshot (or the next file), in small rings of their
+/// own that wake the recorder at every hit.
+final class SnapshotTrigger {
+    let group: EventGroup
+    /// When the last snapshot it asked for was taken (monotonic seconds).
+    private var last = -Double.infinity
+    /// Hits that came too soon after a snapshot.
+    private(set) var skipped = 0
+
+    init(group: EventGroup) {
+        self.group = group
+    }
+
+    /// Reads the hits since the last call: true when there was one and the last snapshot it asked for is at least
+    /// `minimumInterval` seconds old, so that a storm of hits cannot fill the disk.
+    func fired(minimumInterval: Double) -> Bool {
+        var hits = 0
+        for ring in group.rings {
+            ring.drain { record in
+                if record.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == RecordType.sample.rawValue { hits += 1 }
+            }
+        }
+        guard hits > 0 else { return false }
+        let now = monotonicSeconds()
+        guard now - last >= minimumInterval else {
+            skipped += hits
+            return false
+        }
+        last = now
+        skipped += hits - 1
+        return true
+    }
+}
+
+extension Recorder {
+    /// Opens `--switch-output-event`'s events on the recording's targets, or nil without one.
+    func openTrigger(workload: Workload?) throws -> SnapshotTrigger? {
+        guard let request = options.snapshotEvent else { return nil }
+        var pids: [Int32] = []
+        if case .processes(let p) = options.target { pids = p }
+        let groups = try openEvents(try EventResolver.resolve(request, filter: nil, pids: pids), workload: workload, role: .trigger)
+        try groups[0].mapRings(pages: Recorder.sideBandPages)
+        for g in groups.dropFirst() { try g.redirect(to: groups[0].rings) }
+        return SnapshotTrigger(group: groups[0])
     }
 }

@@ -20,6 +20,8 @@ public final class Recorder {
     let showProgress: Bool
     /// A `--switch-output` recording's next file and what it starts with.
     var rotation: Rotation?
+    /// `--switch-output-event`'s events.
+    var trigger: SnapshotTrigger?
 
     public init(options: RecordOptions) {
         self.options = options
@@ -63,8 +65,9 @@ public final class Recorder {
                 }
                 try writer.appendFinishedRound()
                 if let store { rotation = Rotation(path: path, events: described, encoder: encoder, store: store) }
-                waiter = try EventWaiter(rings: groups[0].rings, snapshots: options.switchOutput == .signal)
-                if case .command = options.target {} else { for g in groups { try g.enable() } }
+                trigger = try openTrigger(workload: workload)
+                waiter = try EventWaiter(rings: groups[0].rings + (trigger?.group.rings ?? []), snapshots: options.switchOutput == .signal)
+                if case .command = options.target {} else { for g in groups + [trigger?.group].compactMap({ $0 }) { try g.enable() } }
                 // In place once everything is set up (an earlier failure leaves FILE and FILE.old as they were)
                 // and before the workload runs: from here on a killed recorder leaves a readable file.
                 try writer.flush()
@@ -134,17 +137,26 @@ public final class Recorder {
         return out
     }
 
-    /// The attr of an event as this recording opens it: what it samples, its call graphs, its targets. The
-    /// side-band event of a flight recording reports only process records, into a ring of its own.
-    private func makeAttr(_ event: ResolvedEvent, enableOnExec: Bool, inherit: Bool, first: Bool, sideBand: Bool) -> EventAttr {
+    /// What an opened event is for.
+    enum Role {
+        /// Samples into the file (or a flight recording's overwrite rings).
+        case samples
+        /// A flight recording's process records, into rings of their own.
+        case sideBand
+        /// `--switch-output-event`: each hit asks for a snapshot, and wakes the recorder.
+        case trigger
+    }
+
+    /// The attr of an event as this recording opens it: what it samples, its call graphs, its targets.
+    private func makeAttr(_ event: ResolvedEvent, enableOnExec: Bool, inherit: Bool, first: Bool, role: Role) -> EventAttr {
         var attr = event.attr
         // Only the first event reports mmap, comm and task records (the side-band event, when the samples go into
         // overwrite rings); the others would repeat them.
-        let tracks = sideBand || (first && !options.overwrite)
+        let tracks = role == .sideBand || (role == .samples && first && !options.overwrite)
         attr.flags.formUnion(tracks ? [.mmap, .comm, .task, .sampleIDAll, .mmap2, .commExec, .watermark] : [.sampleIDAll, .watermark])
-        if options.overwrite, !sideBand { attr.flags.insert(.writeBackward) }
+        if options.overwrite, role == .samples { attr.flags.insert(.writeBackward) }
         attr.sampleType.formUnion([.identifier, .ip, .tid, .time, .cpu, .period])
-        switch options.callGraph {
+        switch role == .trigger ? .none : options.callGraph {
         case .none: break
         case .framePointer:
             attr.sampleType.insert(.callchain)
@@ -172,31 +184,36 @@ public final class Recorder {
                 attr.samplePeriodOrFrequency = p
             }
         }
-        // Wake the reader when a quarter of the ring is used; the poll timeout drains the rest.
-        attr.wakeup = UInt32(max(1, (sideBand ? Recorder.sideBandPages : options.mmapPages) * RingBuffer.pageSize / 4))
+        // Wake the reader when a quarter of the ring is used; the poll timeout drains the rest. A trigger wakes it
+        // at every hit.
+        attr.wakeup = UInt32(max(1, (role == .samples ? options.mmapPages : Recorder.sideBandPages) * RingBuffer.pageSize / 4))
+        if role == .trigger {
+            attr.flags.remove(.watermark)
+            attr.wakeup = 1
+        }
         return attr
     }
 
-    func openEvents(_ resolved: [ResolvedEvent], workload: Workload?, sideBand: Bool = false) throws -> [EventGroup] {
+    func openEvents(_ resolved: [ResolvedEvent], workload: Workload?, role: Role = .samples) throws -> [EventGroup] {
         let cpus = options.cpus ?? OnlineCPUs.list()
         var groups: [EventGroup] = []
         for (i, event) in resolved.enumerated() {
             var e = event
             switch options.target {
             case .command:
-                e.attr = makeAttr(event, enableOnExec: true, inherit: options.inherit, first: i == 0, sideBand: sideBand)
+                e.attr = makeAttr(event, enableOnExec: true, inherit: options.inherit, first: i == 0, role: role)
                 let group = EventGroup(event: e)
                 try group.open(targets: cpus.map { (workload!.pid, $0) }, describe: "profile the command")
                 groups.append(group)
             case .processes(let pids):
-                e.attr = makeAttr(event, enableOnExec: false, inherit: options.inherit, first: i == 0, sideBand: sideBand)
+                e.attr = makeAttr(event, enableOnExec: false, inherit: options.inherit, first: i == 0, role: role)
                 let group = EventGroup(event: e)
                 var targets: [(Int32, Int32)] = []
                 for pid in pids { for tid in ProcScanner.threads(of: pid) { for cpu in cpus { targets.append((tid, cpu)) } } }
                 try group.open(targets: targets, describe: "profile process \(pids.map(String.init).joined(separator: ","))")
                 groups.append(group)
             case .allCPUs:
-                e.attr = makeAttr(event, enableOnExec: false, inherit: false, first: i == 0, sideBand: sideBand)
+                e.attr = makeAttr(event, enableOnExec: false, inherit: false, first: i == 0, role: role)
                 let group = EventGroup(event: e)
                 try group.open(targets: cpus.map { (-1, $0) }, describe: "profile all CPUs")
                 groups.append(group)
@@ -302,6 +319,7 @@ public final class Recorder {
                 break
             }
             let reason = stopReason(waiter: waiter, workload: workload, deadline: deadline) { rotation?.signalled = true }
+            if let trigger, trigger.fired(minimumInterval: options.snapshotMinInterval) { rotation?.signalled = true }
             if let rotation, reason == nil, isDue(writer, rotation) {
                 guard let next = rotate(writer, rotation) else {
                     writeFailed = true
@@ -318,7 +336,7 @@ public final class Recorder {
                 printProgress(elapsed: lastProgress - start)
             }
         }
-        for g in groups { g.disable() }
+        for g in groups + [trigger?.group].compactMap({ $0 }) { g.disable() }
         if writeFailed {
             summary.writeFailed = true
             // The command is the user's: a full disk ends the recording, not the command. Wait for it (or for

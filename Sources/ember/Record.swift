@@ -43,6 +43,12 @@ struct Record: ParsableCommand {
     @Flag(name: .customLong("no-final-snapshot"), help: "With --overwrite: write no snapshot when the recording ends.")
     var noFinalSnapshot = false
 
+    @Option(name: .customLong("switch-output-event"), help: ArgumentHelp("Write a snapshot (or start the next file) whenever this event fires: a tracepoint, uprobe or USDT probe, as -e takes them.", valueName: "event"))
+    var switchOutputEvent: String?
+
+    @Option(name: .customLong("snapshot-min-interval"), help: ArgumentHelp("At most one snapshot per this many seconds from --switch-output-event (default 1).", valueName: "seconds"))
+    var snapshotMinInterval: Double?
+
     @Option(name: [.customShort("o"), .long], help: "Output file; an existing regular file becomes FILE.old.")
     var output = "perf.data"
 
@@ -89,10 +95,25 @@ struct Record: ParsableCommand {
             throw UsageProblem(text: "--switch-max-files must be 1 or more (got \(switchMaxFiles))")
         }
         if noFinalSnapshot, !overwrite { throw UsageProblem(text: "--no-final-snapshot goes with --overwrite") }
-        if switchMaxFiles != nil, !overwrite, switchOutput == nil {
+        if let switchOutputEvent {
+            do {
+                options.snapshotEvent = try EventRequest.parse(switchOutputEvent)
+            } catch {
+                throw UsageProblem(text: "--switch-output-event: \(error)")
+            }
+            if !overwrite, options.switchOutput == nil { options.switchOutput = .signal }
+        }
+        if let snapshotMinInterval {
+            guard switchOutputEvent != nil else { throw UsageProblem(text: "--snapshot-min-interval goes with --switch-output-event") }
+            guard snapshotMinInterval >= 0, snapshotMinInterval.isFinite else {
+                throw UsageProblem(text: "--snapshot-min-interval must be 0 or more seconds (got \(snapshotMinInterval))")
+            }
+            options.snapshotMinInterval = snapshotMinInterval
+        }
+        if switchMaxFiles != nil, !overwrite, options.switchOutput == nil {
             throw UsageProblem(text: "--switch-max-files goes with --overwrite or --switch-output")
         }
-        if overwrite || switchOutput != nil, output == "-" {
+        if overwrite || options.switchOutput != nil, output == "-" {
             throw UsageProblem(text: "\(overwrite ? "--overwrite" : "--switch-output") writes files named after -o; give a file name, not -")
         }
         options.overwrite = overwrite

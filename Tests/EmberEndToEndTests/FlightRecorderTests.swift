@@ -135,6 +135,32 @@ final class FlightRecorderTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("s.data.") }.count, 3, signalled.stderr)
     }
 
+    /// `--switch-output-event`: a uprobe on `burn` (entered by phase A, then by phase B 0.3 s later) writes a
+    /// snapshot at each entry, the second holding phase A's samples; `--snapshot-min-interval 1` (the default)
+    /// keeps only the first and says how many hits it skipped. Without --overwrite, each hit starts the next file.
+    func testSnapshotOnAnEvent() throws {
+        try requireRoot()
+        let binary = try phases()
+        let dir = try Tool.scratchDirectory()
+        let probe = "uprobe:\(binary):burn"
+        let every = try Tool.ember(["record", "--overwrite", "-g", "--snapshot-min-interval", "0", "--switch-output-event", probe,
+                                    "-o", dir + "/e.data", "--", binary, "0.3", "0.5"])
+        XCTAssertEqual(every.status, 0, every.stderr)
+        let taken = snapshots(every.stderr)
+        XCTAssertEqual(taken.count, 3, "two hits and the end: \(every.stderr)")
+        if taken.count == 3 {
+            let second = parseFolded(try Tool.ember(["collapse", "--count", "-i", taken[1].path]).stdout)
+            XCTAssertGreaterThan(second.filter { $0.key.contains("phase_a") }.values.reduce(0, +), 200, "\(second)")
+            XCTAssertEqual(second.filter { $0.key.contains("phase_b") }.values.reduce(0, +), 0, "\(second)")
+        }
+        let limited = try Tool.ember(["record", "--overwrite", "--switch-output-event", probe, "-o", dir + "/l.data", "--", binary, "0.3", "0.5"])
+        XCTAssertEqual(snapshots(limited.stderr).count, 2, limited.stderr)
+        XCTAssertTrue(limited.stderr.contains("1 hit of the snapshot event came within --snapshot-min-interval"), limited.stderr)
+        let rotated = try Tool.ember(["record", "--snapshot-min-interval", "0", "--switch-output-event", probe, "-o", dir + "/r.data", "--", binary, "0.3", "0.5"])
+        XCTAssertEqual(rotated.status, 0, rotated.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("r.data.") }.count, 3, rotated.stderr)
+    }
+
     func testBadFlightOptions() throws {
         for (arguments, message) in [(["--overwrite", "--switch-output", "30s"], "drop --overwrite to rotate"),
                                      (["--switch-output", "30x"], "a time such as 30s"),
@@ -143,7 +169,9 @@ final class FlightRecorderTests: XCTestCase {
                                      (["--overwrite", "--switch-max-files", "0"], "1 or more"),
                                      (["--no-final-snapshot"], "goes with --overwrite"),
                                      (["--overwrite", "-o", "-"], "give a file name"),
-                                     (["-m", "12Q"], "such as 512K or 16M")] {
+                                     (["-m", "12Q"], "such as 512K or 16M"),
+                                     (["--overwrite", "--switch-output-event", "nosuch:event"], "no tracepoint nosuch:event"),
+                                     (["--snapshot-min-interval", "2"], "goes with --switch-output-event")] {
             let r = try Tool.ember(["record"] + arguments + ["--", "/bin/true"])
             XCTAssertEqual(r.status, 1, "\(arguments): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(message), "\(arguments): \(r.stderr)")
