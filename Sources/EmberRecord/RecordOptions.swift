@@ -66,6 +66,27 @@ public struct RecordOptions: Sendable {
     /// `snapshotMinInterval` seconds.
     public var snapshotEvent: EventRequest?
     public var snapshotMinInterval = 1.0
+    /// `--history`: the seconds of samples each CPU's overwrite ring is sized to keep; a snapshot that holds less
+    /// says so once.
+    public var history: Double?
+
+    /// Ring pages (a power of two) that hold `seconds` of samples per CPU at this recording's rate and call-graph
+    /// mode: each sample's fixed fields, plus 64 frames of call chain (`-g`) or the stack copy and registers
+    /// (`--call-graph dwarf`). Period sampling is counted as 1000 samples a second.
+    public func pages(forHistory seconds: Double) -> Int {
+        var rate = 1000.0
+        if case .frequency(let f) = sampling { rate = Double(f) }
+        var bytes = 56.0
+        switch callGraph {
+        case .none: break
+        case .framePointer: bytes += 8 + 64 * 8
+        case .dwarf(let stack): bytes += 8 + 16 * 8 + Double(stack) + 24 + 8 * Double(EventResolver.userRegisters.nonzeroBitCount)
+        }
+        let needed = seconds * rate * bytes
+        var pages = 1
+        while Double(pages * RingBuffer.pageSize) < needed, pages < 1 << 20 { pages *= 2 }
+        return pages
+    }
     /// Keep only this many snapshot files, deleting the oldest (`--switch-max-files`).
     public var switchMaxFiles: Int?
 

@@ -168,11 +168,13 @@ extension Recorder {
                 throw error
             }
             let seconds = Double(newest &- (oldestWrapped > 0 ? oldestWrapped : oldest)) / 1e9
+            fputs("ember record: snapshot \(path): \(writer.writtenSamples) samples, \(Recorder.hundredths(newest > 0 ? seconds : 0)) s of history\n", stderr)
+            if let asked = options.history, oldestWrapped > 0, seconds < asked * 0.95, !warnedShortHistory {
+                warnedShortHistory = true
+                fputs("ember: warning: snapshot \(path) held \(Recorder.hundredths(seconds)) s of history, less than the \(Recorder.hundredths(asked)) s --history asked: events came faster than the rings were sized for; a larger -m keeps more\n", stderr)
+            }
             summary.snapshots.append(path)
             summary.samples += writer.writtenSamples
-            let hundredths = Int(((newest > 0 ? seconds : 0) * 100).rounded())
-            let history = "\(hundredths / 100).\(Recorder.twoDigits(hundredths % 100))"
-            fputs("ember record: snapshot \(path): \(writer.writtenSamples) samples, \(history) s of history\n", stderr)
             if let keep = options.switchMaxFiles, summary.snapshots.count > keep {
                 for old in summary.snapshots.prefix(summary.snapshots.count - keep) { unlink(old) }
                 summary.snapshots.removeFirst(summary.snapshots.count - keep)
@@ -216,4 +218,10 @@ extension Recorder {
     }
 
     private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+    /// Seconds with two decimals.
+    static func hundredths(_ seconds: Double) -> String {
+        let n = Int((seconds * 100).rounded())
+        return "\(n / 100).\(twoDigits(n % 100))"
+    }
 }

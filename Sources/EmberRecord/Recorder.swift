@@ -22,6 +22,8 @@ public final class Recorder {
     var rotation: Rotation?
     /// `--switch-output-event`'s events.
     var trigger: SnapshotTrigger?
+    /// A snapshot held less than `--history` asked, and the recording said so.
+    var warnedShortHistory = false
 
     public init(options: RecordOptions) {
         self.options = options

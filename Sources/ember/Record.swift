@@ -46,6 +46,9 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("switch-output-event"), help: ArgumentHelp("Write a snapshot (or start the next file) whenever this event fires: a tracepoint, uprobe or USDT probe, as -e takes them.", valueName: "event"))
     var switchOutputEvent: String?
 
+    @Option(help: ArgumentHelp("With --overwrite: size each CPU's ring to keep at least this many seconds of samples at the sampling rate and call-graph mode (instead of -m).", valueName: "seconds"))
+    var history: Double?
+
     @Option(name: .customLong("snapshot-min-interval"), help: ArgumentHelp("At most one snapshot per this many seconds from --switch-output-event (default 1).", valueName: "seconds"))
     var snapshotMinInterval: Double?
 
@@ -180,6 +183,15 @@ struct Record: ParsableCommand {
             }
         }
         options.mmapPages = mmapPages
+        if let history {
+            guard overwrite else { throw UsageProblem(text: "--history sizes the rings of --overwrite; add --overwrite") }
+            guard mmapPagesText == nil else { throw UsageProblem(text: "--history and -m both size the rings; use one") }
+            guard history > 0, history.isFinite else { throw UsageProblem(text: "--history must be more than 0 seconds (got \(history))") }
+            options.history = history
+            var minimum = 1
+            if case .dwarf(let bytes) = options.callGraph { minimum = Record.minimumPages(stackBytes: bytes) }
+            options.mmapPages = max(options.pages(forHistory: history), minimum)
+        }
         options.inherit = !noInherit
         if let cpuList {
             let online = OnlineCPUs.list()

@@ -161,6 +161,19 @@ final class FlightRecorderTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("r.data.") }.count, 3, rotated.stderr)
     }
 
+    /// `--history 0.5`: rings sized from the rate keep at least half a second, and the snapshot line says how much
+    /// they hold (not the 2 s the command ran).
+    func testHistorySizesTheRings() throws {
+        try requireRoot()
+        let r = try Tool.ember(["record", "--overwrite", "--history", "0.5", "-F", "999", "-o", try Tool.scratchDirectory() + "/h.data",
+                                "--", try phases(), "0", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let line = r.stderr.split(separator: "\n").first { $0.contains("s of history") } ?? ""
+        let seconds = line.split(separator: " ").reversed().dropFirst(3).first.flatMap { Double($0) } ?? -1
+        XCTAssertGreaterThanOrEqual(seconds, 0.47, String(line))
+        XCTAssertLessThan(seconds, 1.5, String(line))
+    }
+
     func testBadFlightOptions() throws {
         for (arguments, message) in [(["--overwrite", "--switch-output", "30s"], "drop --overwrite to rotate"),
                                      (["--switch-output", "30x"], "a time such as 30s"),
@@ -171,7 +184,9 @@ final class FlightRecorderTests: XCTestCase {
                                      (["--overwrite", "-o", "-"], "give a file name"),
                                      (["-m", "12Q"], "such as 512K or 16M"),
                                      (["--overwrite", "--switch-output-event", "nosuch:event"], "no tracepoint nosuch:event"),
-                                     (["--snapshot-min-interval", "2"], "goes with --switch-output-event")] {
+                                     (["--snapshot-min-interval", "2"], "goes with --switch-output-event"),
+                                     (["--history", "5"], "add --overwrite"),
+                                     (["--overwrite", "--history", "5", "-m", "64"], "use one")] {
             let r = try Tool.ember(["record"] + arguments + ["--", "/bin/true"])
             XCTAssertEqual(r.status, 1, "\(arguments): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(message), "\(arguments): \(r.stderr)")
