@@ -66,6 +66,9 @@ public struct RecordOptions: Sendable {
     /// `snapshotMinInterval` seconds.
     public var snapshotEvent: EventRequest?
     public var snapshotMinInterval = 1.0
+    /// `--snapshot-on-latency BINARY:SYMBOL>DURATION`: a snapshot after each call of the function slower than
+    /// `nanoseconds`.
+    public var slowCall: (binary: String, symbol: String, nanoseconds: UInt64)?
     /// `--history`: the seconds of samples each CPU's overwrite ring is sized to keep; a snapshot that holds less
     /// says so once.
     public var history: Double?

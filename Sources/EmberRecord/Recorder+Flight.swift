@@ -35,9 +35,10 @@ extension Recorder {
                 events = try openFlightEvents(resolved, workload: workload)
                 try synthesize(encoder: events.encoder) { bytes in bytes.withUnsafeBytes { store.apply($0) } }
                 trigger = try openTrigger(workload: workload)
-                waiter = try EventWaiter(rings: events.sideBand.rings + (trigger?.group.rings ?? []), snapshots: true)
+                slowCalls = try openSlowCallTrigger(workload: workload)
+                waiter = try EventWaiter(rings: events.sideBand.rings + triggerGroups.flatMap(\.rings), snapshots: true)
                 if case .command = options.target {} else {
-                    for g in events.groups + [events.sideBand] + [trigger?.group].compactMap({ $0 }) { try g.enable() }
+                    for g in events.groups + [events.sideBand] + triggerGroups { try g.enable() }
                 }
             } catch {
                 workload?.abandon()
@@ -66,16 +67,24 @@ extension Recorder {
             var asked = false
             let reason = stopReason(waiter: waiter, workload: workload, deadline: deadline) { asked = true }
             if let trigger, trigger.fired(minimumInterval: options.snapshotMinInterval) { asked = true }
+            if let call = slowCalls?.slowCall(minimumInterval: options.snapshotMinInterval) {
+                writeSnapshot(events, store: store, scratch: &scratch, reason: "after a \(call.milliseconds) ms call of \(slowCalls?.symbol ?? "") in thread \(call.tid)")
+                asked = false
+            }
             if asked { writeSnapshot(events, store: store, scratch: &scratch) }
             if let reason {
                 if let reason { summary.notes.append(reason) }
                 break
             }
         }
-        for g in events.groups + [events.sideBand] + [trigger?.group].compactMap({ $0 }) { g.disable() }
+        for g in events.groups + [events.sideBand] + triggerGroups { g.disable() }
         if let trigger, trigger.skipped > 0 {
             let hits = trigger.skipped == 1 ? "1 hit" : "\(trigger.skipped) hits"
             summary.notes.append("\(hits) of the snapshot event came within --snapshot-min-interval of a snapshot and wrote none")
+        }
+        if let slowCalls, slowCalls.skipped > 0 {
+            let calls = slowCalls.skipped == 1 ? "1 slow call" : "\(slowCalls.skipped) slow calls"
+            summary.notes.append("\(calls) of \(slowCalls.symbol) came within --snapshot-min-interval of a snapshot and wrote none")
         }
         drainSideBand(events.sideBand, into: store)
         if options.finalSnapshot { writeSnapshot(events, store: store, scratch: &scratch) }
@@ -121,7 +130,10 @@ extension Recorder {
 
     /// Writes what the overwrite rings hold, with the processes it has samples of, to `OUTPUT.<timestamp>`, and
     /// prints one line for it. A failed write (a full disk) removes that file, says so once, and recording goes on.
-    private func writeSnapshot(_ events: FlightEvents, store: SideBand, scratch: inout [UInt8]) {
+    /// The events that ask for snapshots (`--switch-output-event`, `--snapshot-on-latency`).
+    var triggerGroups: [EventGroup] { (trigger.map { [$0.group] } ?? []) + (slowCalls?.groups ?? []) }
+
+    private func writeSnapshot(_ events: FlightEvents, store: SideBand, scratch: inout [UInt8], reason: String? = nil) {
         var histories: [[UInt8]] = []
         var newest: UInt64 = 0, oldest: UInt64 = 0, oldestWrapped: UInt64 = 0
         var sampled = Set<Int32>()
@@ -168,7 +180,7 @@ extension Recorder {
                 throw error
             }
             let seconds = Double(newest &- (oldestWrapped > 0 ? oldestWrapped : oldest)) / 1e9
-            fputs("ember record: snapshot \(path): \(writer.writtenSamples) samples, \(Recorder.hundredths(newest > 0 ? seconds : 0)) s of history\n", stderr)
+            fputs("ember record: snapshot \(path): \(writer.writtenSamples) samples, \(Recorder.hundredths(newest > 0 ? seconds : 0)) s of history\(reason.map { ", " + $0 } ?? "")\n", stderr)
             if let asked = options.history, oldestWrapped > 0, seconds < asked * 0.95, !warnedShortHistory {
                 warnedShortHistory = true
                 fputs("ember: warning: snapshot \(path) held \(Recorder.hundredths(seconds)) s of history, less than the \(Recorder.hundredths(asked)) s --history asked: events came faster than the rings were sized for; a larger -m keeps more\n", stderr)

@@ -22,6 +22,8 @@ public final class Recorder {
     var rotation: Rotation?
     /// `--switch-output-event`'s events.
     var trigger: SnapshotTrigger?
+    /// `--snapshot-on-latency`'s probes.
+    var slowCalls: SlowCallTrigger?
     /// A snapshot held less than `--history` asked, and the recording said so.
     var warnedShortHistory = false
 
@@ -68,8 +70,8 @@ public final class Recorder {
                 try writer.appendFinishedRound()
                 if let store { rotation = Rotation(path: path, events: described, encoder: encoder, store: store) }
                 trigger = try openTrigger(workload: workload)
-                waiter = try EventWaiter(rings: groups[0].rings + (trigger?.group.rings ?? []), snapshots: options.switchOutput == .signal)
-                if case .command = options.target {} else { for g in groups + [trigger?.group].compactMap({ $0 }) { try g.enable() } }
+                waiter = try EventWaiter(rings: groups[0].rings + triggerGroups.flatMap(\.rings), snapshots: options.switchOutput == .signal)
+                if case .command = options.target {} else { for g in groups + triggerGroups { try g.enable() } }
                 // In place once everything is set up (an earlier failure leaves FILE and FILE.old as they were)
                 // and before the workload runs: from here on a killed recorder leaves a readable file.
                 try writer.flush()
@@ -338,7 +340,7 @@ public final class Recorder {
                 printProgress(elapsed: lastProgress - start)
             }
         }
-        for g in groups + [trigger?.group].compactMap({ $0 }) { g.disable() }
+        for g in groups + triggerGroups { g.disable() }
         if writeFailed {
             summary.writeFailed = true
             // The command is the user's: a full disk ends the recording, not the command. Wait for it (or for

@@ -46,10 +46,13 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("switch-output-event"), help: ArgumentHelp("Write a snapshot (or start the next file) whenever this event fires: a tracepoint, uprobe or USDT probe, as -e takes them.", valueName: "event"))
     var switchOutputEvent: String?
 
+    @Option(name: .customLong("snapshot-on-latency"), help: ArgumentHelp("With --overwrite: a snapshot after each call of the function slower than DURATION (ns, us, ms or s), through a uprobe and uretprobe pair: ./server:handle_request>50ms.", valueName: "binary:symbol>duration"))
+    var snapshotOnLatency: String?
+
     @Option(help: ArgumentHelp("With --overwrite: size each CPU's ring to keep at least this many seconds of samples at the sampling rate and call-graph mode (instead of -m).", valueName: "seconds"))
     var history: Double?
 
-    @Option(name: .customLong("snapshot-min-interval"), help: ArgumentHelp("At most one snapshot per this many seconds from --switch-output-event (default 1).", valueName: "seconds"))
+    @Option(name: .customLong("snapshot-min-interval"), help: ArgumentHelp("At most one snapshot per this many seconds from --switch-output-event or --snapshot-on-latency (default 1).", valueName: "seconds"))
     var snapshotMinInterval: Double?
 
     @Option(name: [.customShort("o"), .long], help: "Output file; an existing regular file becomes FILE.old.")
@@ -106,8 +109,12 @@ struct Record: ParsableCommand {
             }
             if !overwrite, options.switchOutput == nil { options.switchOutput = .signal }
         }
+        if let snapshotOnLatency {
+            guard overwrite else { throw UsageProblem(text: "--snapshot-on-latency writes snapshots of --overwrite rings; add --overwrite") }
+            options.slowCall = try Record.slowCall(snapshotOnLatency)
+        }
         if let snapshotMinInterval {
-            guard switchOutputEvent != nil else { throw UsageProblem(text: "--snapshot-min-interval goes with --switch-output-event") }
+            guard switchOutputEvent != nil || snapshotOnLatency != nil else { throw UsageProblem(text: "--snapshot-min-interval goes with --switch-output-event or --snapshot-on-latency") }
             guard snapshotMinInterval >= 0, snapshotMinInterval.isFinite else {
                 throw UsageProblem(text: "--snapshot-min-interval must be 0 or more seconds (got \(snapshotMinInterval))")
             }
@@ -135,6 +142,18 @@ struct Record: ParsableCommand {
             if let unit = times[last] { return .time(n * unit) }
         }
         throw UsageProblem(text: "--switch-output takes signal, a size such as 100M or a time such as 30s or 5m, not '\(text)'")
+    }
+
+    /// `BINARY:SYMBOL>DURATION`, the duration in ns, us, ms or s.
+    static func slowCall(_ text: String) throws -> (binary: String, symbol: String, nanoseconds: UInt64) {
+        let problem = UsageProblem(text: "--snapshot-on-latency takes BINARY:SYMBOL>DURATION, such as ./server:handle_request>50ms, not '\(text)'")
+        guard let gt = text.lastIndex(of: ">"), let colon = text[..<gt].lastIndex(of: ":") else { throw problem }
+        let binary = String(text[..<colon]), symbol = String(text[text.index(after: colon)..<gt])
+        let duration = text[text.index(after: gt)...]
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("ms", 1e6), ("s", 1e9)]
+        guard !binary.isEmpty, !symbol.isEmpty, let (suffix, scale) = units.first(where: { duration.hasSuffix($0.0) }),
+              let value = Double(duration.dropLast(suffix.count)), value > 0, value * scale < 1e18 else { throw problem }
+        return (binary, symbol, UInt64(value * scale))
     }
 
     /// `-m`: pages (as given), or a size with K, M or G, rounded up to a power of two pages, as perf does.

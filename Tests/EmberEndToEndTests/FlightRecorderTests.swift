@@ -174,6 +174,32 @@ final class FlightRecorderTests: XCTestCase {
         XCTAssertLessThan(seconds, 1.5, String(line))
     }
 
+    /// `--snapshot-on-latency`: of 12 calls of handle_request, every 4th takes 60 ms in stall(): exactly three
+    /// snapshots past 50 ms (and the final one), each named for its call and holding that call's samples in
+    /// stall(); with the default 1 s minimum interval, one, and the two skipped counted.
+    func testSnapshotOnSlowCall() throws {
+        try requireRoot()
+        let binary = try Tool.compileC(source: Self.programs + "/slowcalls.c", name: "slowcalls", flags: ["-O1", "-g", "-fno-omit-frame-pointer"])
+        let dir = try Tool.scratchDirectory()
+        let every = try Tool.ember(["record", "--overwrite", "-g", "-F", "999", "--snapshot-min-interval", "0",
+                                    "--snapshot-on-latency", "\(binary):handle_request>50ms", "-o", dir + "/s.data", "--", binary, "12"])
+        XCTAssertEqual(every.status, 0, every.stderr)
+        let taken = snapshots(every.stderr)
+        XCTAssertEqual(taken.count, 4, every.stderr)
+        XCTAssertEqual(every.stderr.components(separatedBy: " ms call of handle_request in thread ").count - 1, 3, every.stderr)
+        var previous: UInt64 = 0
+        for snapshot in taken.prefix(3) {
+            let folded = parseFolded(try Tool.ember(["collapse", "--count", "-i", snapshot.path]).stdout)
+            let inStall = folded.filter { $0.key.contains("handle_request;stall") }.values.reduce(0, +)
+            XCTAssertGreaterThanOrEqual(inStall, previous + 40, "the slow call's own samples are in \(snapshot.path)")
+            previous = inStall
+        }
+        let limited = try Tool.ember(["record", "--overwrite", "--snapshot-on-latency", "\(binary):handle_request>50ms",
+                                      "-o", dir + "/l.data", "--", binary, "12"])
+        XCTAssertEqual(snapshots(limited.stderr).count, 2, limited.stderr)
+        XCTAssertTrue(limited.stderr.contains("2 slow calls of handle_request came within --snapshot-min-interval"), limited.stderr)
+    }
+
     func testBadFlightOptions() throws {
         for (arguments, message) in [(["--overwrite", "--switch-output", "30s"], "drop --overwrite to rotate"),
                                      (["--switch-output", "30x"], "a time such as 30s"),
@@ -186,6 +212,9 @@ final class FlightRecorderTests: XCTestCase {
                                      (["--overwrite", "--switch-output-event", "nosuch:event"], "no tracepoint nosuch:event"),
                                      (["--snapshot-min-interval", "2"], "goes with --switch-output-event"),
                                      (["--history", "5"], "add --overwrite"),
+                                     (["--snapshot-on-latency", "/bin/true:main>5ms"], "add --overwrite"),
+                                     (["--overwrite", "--snapshot-on-latency", "/bin/true:main"], "BINARY:SYMBOL>DURATION"),
+                                     (["--overwrite", "--snapshot-on-latency", "/bin/true:main>5xs"], "BINARY:SYMBOL>DURATION"),
                                      (["--overwrite", "--history", "5", "-m", "64"], "use one")] {
             let r = try Tool.ember(["record"] + arguments + ["--", "/bin/true"])
             XCTAssertEqual(r.status, 1, "\(arguments): \(r.stderr)")

@@ -1,0 +1,72 @@
+import EmberKernel
+import EmberPerfData
+
+/// `--snapshot-on-latency BINARY:SYMBOL>DURATION`: a uprobe and a uretprobe on the function, read in normal mode
+/// from small rings of their own (the samples stay in the overwrite rings), paired per thread; a call slower than
+/// the threshold asks for a snapshot, which then holds the samples of that call.
+final class SlowCallTrigger {
+    let symbol: String
+    let groups: [EventGroup]
+    private let entryIDs: Set<UInt64>
+    private let threshold: UInt64
+    /// Entry times of the calls in progress, by thread.
+    private var entries: [Int32: UInt64] = [:]
+    private var last = -Double.infinity
+    /// Slow calls that came too soon after a snapshot.
+    private(set) var skipped = 0
+
+    init(symbol: String, entry: EventGroup, exit: EventGroup, threshold: UInt64) throws {
+        self.symbol = symbol
+        groups = [entry, exit]
+        entryIDs = Set(try entry.ids())
+        self.threshold = threshold
+    }
+
+    /// Reads the probes' hits since the last call: the slowest call over the threshold, when the last snapshot it
+    /// asked for is at least `minimumInterval` seconds old.
+    func slowCall(minimumInterval: Double) -> (tid: Int32, milliseconds: String)? {
+        var slowest: (tid: Int32, ns: UInt64)?
+        var slow = 0
+        for ring in groups[0].rings {
+            ring.drain { record in
+                // Ember's sample layout: identifier, ip, pid/tid, time.
+                guard record.count >= 40, record.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == RecordType.sample.rawValue else { return }
+                let id = record.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                let tid = record.loadUnaligned(fromByteOffset: 28, as: Int32.self)
+                let time = record.loadUnaligned(fromByteOffset: 32, as: UInt64.self)
+                if entryIDs.contains(id) {
+                    entries[tid] = time
+                } else if let start = entries.removeValue(forKey: tid), time &- start > threshold {
+                    slow += 1
+                    if time &- start > slowest?.ns ?? 0 { slowest = (tid, time &- start) }
+                }
+            }
+        }
+        guard let slowest else { return nil }
+        let now = monotonicSeconds()
+        guard now - last >= minimumInterval else {
+            skipped += slow
+            return nil
+        }
+        last = now
+        skipped += slow - 1
+        let tenths = (slowest.ns + 50_000) / 100_000
+        return (slowest.tid, "\(tenths / 10).\(tenths % 10)")
+    }
+}
+
+extension Recorder {
+    /// Opens `--snapshot-on-latency`'s probes on the recording's targets, or nil without one.
+    func openSlowCallTrigger(workload: Workload?) throws -> SlowCallTrigger? {
+        guard let call = options.slowCall else { return nil }
+        var pids: [Int32] = []
+        if case .processes(let p) = options.target { pids = p }
+        let entry = try openEvents(try EventResolver.resolve(.uprobe(binary: call.binary, location: .symbol(call.symbol, offset: 0), isReturn: false), filter: nil, pids: pids),
+                                   workload: workload, role: .trigger)[0]
+        let exit = try openEvents(try EventResolver.resolve(.uprobe(binary: call.binary, location: .symbol(call.symbol, offset: 0), isReturn: true), filter: nil, pids: pids),
+                                  workload: workload, role: .trigger)[0]
+        try entry.mapRings(pages: Recorder.sideBandPages)
+        try exit.redirect(to: entry.rings)
+        return try SlowCallTrigger(symbol: call.symbol, entry: entry, exit: exit, threshold: call.nanoseconds)
+    }
+}
