@@ -192,6 +192,8 @@ extension Recorder {
                 summary.snapshots.removeFirst(summary.snapshots.count - keep)
             }
         } catch {
+            // The recording goes on; the command's exit status will say that a snapshot was lost.
+            summary.writeFailed = true
             fputs("ember: warning: snapshot \(path) was not written (\(error)); recording goes on\n", stderr)
         }
     }

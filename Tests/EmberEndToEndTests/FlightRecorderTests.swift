@@ -200,6 +200,26 @@ final class FlightRecorderTests: XCTestCase {
         XCTAssertTrue(limited.stderr.contains("2 slow calls of handle_request came within --snapshot-min-interval"), limited.stderr)
     }
 
+    /// A disk that fills up: the snapshot that does not fit is removed (no partial file) with one warning, the
+    /// recorder takes the next one, the snapshots written stay readable, and the exit status is 1.
+    func testFullDiskLosesOneSnapshotNotTheRecording() throws {
+        try requireRoot()
+        let binary = try phases()
+        let dir = try Tool.scratchDirectory()
+        try XCTSkipUnless(Tool.run("/bin/mount", ["-t", "tmpfs", "-o", "size=200k", "tmpfs", dir]).status == 0, "cannot mount a tmpfs")
+        defer { _ = try? Tool.run("/bin/umount", [dir]) }
+        let r = try Tool.ember(["record", "--overwrite", "-g", "-m", "64", "--snapshot-min-interval", "0", "--switch-output-event",
+                                "uprobe:\(binary):burn", "-o", dir + "/f.data", "--", binary, "0.5", "1"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertEqual(r.stderr.components(separatedBy: "was not written").count - 1, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("No space left on device"), r.stderr)
+        let written = snapshots(r.stderr).map(\.path)
+        XCTAssertFalse(written.isEmpty, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), written.map { URL(fileURLWithPath: $0).lastPathComponent }.sorted(),
+                       "only whole snapshots are left")
+        for path in written { XCTAssertEqual(try Tool.ember(["script", "-i", path]).status, 0, path) }
+    }
+
     func testBadFlightOptions() throws {
         for (arguments, message) in [(["--overwrite", "--switch-output", "30s"], "drop --overwrite to rotate"),
                                      (["--switch-output", "30x"], "a time such as 30s"),
