@@ -18,6 +18,8 @@ final class Rotation {
     var started = monotonicSeconds()
     /// SIGUSR2 asked for a switch.
     var signalled = false
+    /// Writing the current file failed (a full disk): its samples are dropped until the next file starts.
+    var failed = false
     /// Totals of the finished files.
     var finished: (samples: UInt64, dropped: UInt64, bytes: UInt64) = (0, 0, 0)
 
@@ -30,44 +32,57 @@ final class Rotation {
 }
 
 extension Recorder {
-    /// Whether the current file has reached its boundary, or SIGUSR2 or the snapshot event asked for the next.
+    /// Whether the current file has reached its boundary, or SIGUSR2 or the snapshot event asked for the next. A
+    /// file that failed (a full disk) tries for the next each second by size.
     func isDue(_ writer: PerfDataWriter, _ rotation: Rotation) -> Bool {
         if rotation.signalled { return true }
         switch options.switchOutput {
         case .signal: return false
-        case .size(let bytes): return writer.dataBytes >= bytes
+        case .size(let bytes): return writer.dataBytes >= bytes || (rotation.failed && monotonicSeconds() - rotation.started >= 1)
         case .time(let seconds): return monotonicSeconds() - rotation.started >= seconds
         case nil: return false
         }
     }
 
-    /// Finishes the current file and starts the next; nil when the next cannot be started (the recording then
-    /// ends with the files it has).
+    /// Starts the next file, then finishes the current one; nil when the next cannot be started (a full disk): the
+    /// current file then goes on (or goes on dropping, when it failed too) until the next boundary tries again.
+    /// With `--switch-max-files` the oldest files are deleted first, to make room.
     func rotate(_ writer: PerfDataWriter, _ rotation: Rotation) -> PerfDataWriter? {
-        finish(writer: writer)
-        rotation.finished = (summary.samples, summary.dropped, summary.bytes)
         rotation.signalled = false
         rotation.started = monotonicSeconds()
+        if let keep = options.switchMaxFiles {
+            while rotation.files.count > 1, rotation.files.count >= keep { unlink(rotation.files.removeFirst()) }
+        }
         let path = Recorder.snapshotPath(options.output, after: rotation.files.last)
+        let next: PerfDataWriter
         do {
-            let next = try PerfDataWriter(path: path)
-            try next.begin(events: rotation.events, features: startFeatures())
-            if let text = ProcScanner.kernelText() {
-                try next.append(rotation.encoder.kernelMmap(start: text.start, length: text.length))
+            next = try PerfDataWriter(path: path)
+            do {
+                try next.begin(events: rotation.events, features: startFeatures())
+                if let text = ProcScanner.kernelText() {
+                    try next.append(rotation.encoder.kernelMmap(start: text.start, length: text.length))
+                }
+                for record in rotation.store.records(sampled: [], encoder: rotation.encoder) { try next.append(record) }
+                try next.appendFinishedRound()
+                try next.flush()
+            } catch {
+                next.abandon()
+                throw error
             }
-            for record in rotation.store.records(sampled: [], encoder: rotation.encoder) { try next.append(record) }
-            try next.appendFinishedRound()
-            try next.flush()
-            rotation.files.append(path)
-            if let keep = options.switchMaxFiles, rotation.files.count > keep {
-                for old in rotation.files.prefix(rotation.files.count - keep) { unlink(old) }
-                rotation.files.removeFirst(rotation.files.count - keep)
-            }
-            return next
         } catch {
-            summary.notes.append("\(error); recording stopped, and the files written so far are kept")
+            summary.writeFailed = true
+            fputs("ember: warning: the next file could not be started (\(error)); trying again at the next switch\n", stderr)
             return nil
         }
+        finish(writer: writer)
+        rotation.finished = (summary.samples, summary.dropped, summary.bytes)
+        rotation.failed = false
+        rotation.files.append(path)
+        if let keep = options.switchMaxFiles, rotation.files.count > keep {
+            for old in rotation.files.prefix(rotation.files.count - keep) { unlink(old) }
+            rotation.files.removeFirst(rotation.files.count - keep)
+        }
+        return next
     }
 }
 

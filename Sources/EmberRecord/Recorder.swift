@@ -318,17 +318,22 @@ public final class Recorder {
             var timeout = 100
             if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
             waiter.wait(timeoutMS: timeout)
-            if !drainAll(group, writer: writer) {
-                writeFailed = true
-                break
-            }
-            let reason = stopReason(waiter: waiter, workload: workload, deadline: deadline) { rotation?.signalled = true }
-            if let trigger, trigger.fired(minimumInterval: options.snapshotMinInterval) { rotation?.signalled = true }
-            if let rotation, reason == nil, isDue(writer, rotation) {
-                guard let next = rotate(writer, rotation) else {
+            if let rotation, rotation.failed {
+                for ring in group.rings { _ = ring.drain { writer.countDropped($0) } }
+            } else if let error = drainAll(group, writer: writer) {
+                guard let rotation else {
+                    summary.notes.append("\(error); recording stopped, and the file keeps what was recorded until then")
                     writeFailed = true
                     break
                 }
+                // With --switch-output a full disk costs this file's samples until the next one, not the recording.
+                rotation.failed = true
+                summary.writeFailed = true
+                fputs("ember: warning: \(error); \(rotation.files.last ?? "the file") keeps what was written, and samples are dropped until the next file starts\n", stderr)
+            }
+            let reason = stopReason(waiter: waiter, workload: workload, deadline: deadline) { rotation?.signalled = true }
+            if let trigger, trigger.fired(minimumInterval: options.snapshotMinInterval) { rotation?.signalled = true }
+            if let rotation, reason == nil, isDue(writer, rotation), let next = rotate(writer, rotation) {
                 writer = next
             }
             if let reason {
@@ -352,8 +357,11 @@ public final class Recorder {
             for ring in group.rings {
                 _ = ring.drain { writer.countDropped($0) }
             }
-        } else {
-            _ = drainAll(group, writer: writer)
+        } else if rotation?.failed == true {
+            for ring in group.rings { _ = ring.drain { writer.countDropped($0) } }
+        } else if let error = drainAll(group, writer: writer) {
+            summary.notes.append("\(error); the file keeps what was recorded until then")
+            summary.writeFailed = true
         }
         if showProgress { fputs("\r\u{1b}[K", stderr) }
         return writer
@@ -378,8 +386,8 @@ public final class Recorder {
         return nil
     }
 
-    /// Drains every ring into the writer; false when writing failed (the recording then stops and is finalized).
-    private func drainAll(_ group: EventGroup, writer: PerfDataWriter) -> Bool {
+    /// Drains every ring into the writer; the error when writing failed (a full disk).
+    private func drainAll(_ group: EventGroup, writer: PerfDataWriter) -> Error? {
         var wrote = false
         do {
             for ring in group.rings {
@@ -394,10 +402,9 @@ public final class Recorder {
                 // Hand the round to the kernel now, so that a recorder killed outright loses at most one round.
                 try writer.flush()
             }
-            return true
+            return nil
         } catch {
-            summary.notes.append("\(error); recording stopped, and the file keeps what was recorded until then")
-            return false
+            return error
         }
     }
 

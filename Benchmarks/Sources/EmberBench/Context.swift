@@ -12,7 +12,7 @@ struct Options {
     var perf = "perf"
     var workdir: String?
     var runs = 3
-    /// Only these benchmark sections (1-7); all when empty.
+    /// Only these benchmark sections (1-9); all when empty.
     var only: Set<Int> = []
 
     static let usage = """
@@ -25,7 +25,8 @@ struct Options {
           --workdir DIR  where recordings go (default: a fresh temporary directory, removed at exit)
           --runs N       runs per measurement; best and median are reported (default 3)
           --perf PATH    the perf binary (default: perf from PATH)
-          --only N,...   only these sections (1 folded, 2 script, 3 unwind, 4 overhead, 5 drain, 6 probes, 7 latency)
+          --only N,...   only these sections (1 folded, 2 script, 3 unwind, 4 overhead, 5 drain, 6 probes, 7 latency,
+                         8 names, 9 flight recorder)
         """
 
     static func parse(_ args: [String]) throws -> Options {
