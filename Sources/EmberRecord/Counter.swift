@@ -23,6 +23,10 @@ public final class Counter {
     private let events: [(request: EventRequest, filter: String?)]
     private let target: RecordOptions.Target
     private let duration: Double?
+    /// Probes that follow forks are defined through tracefs, and removed once their events are closed.
+    private let tracefsProbes = TracefsProbes()
+
+    deinit { tracefsProbes.removeAll() }
 
     public init(events: [(request: EventRequest, filter: String?)], target: RecordOptions.Target, duration: Double?) {
         self.events = events
@@ -47,6 +51,7 @@ public final class Counter {
         }
         let cpus = OnlineCPUs.list()
         var groups: [EventGroup] = []
+        var probeNotes: [String] = []
         do {
             for event in resolved {
                 var e = event
@@ -58,12 +63,14 @@ public final class Counter {
                 let group: EventGroup
                 switch target {
                 case .command:
-                    e.attr.flags.formUnion([.disabled, .enableOnExec, .inherit])
+                    e = try tracefsProbes.convert(e, notes: &probeNotes)
+                    e.attr.flags.formUnion(e.followsForks ? [.disabled, .enableOnExec, .inherit] : [.disabled, .enableOnExec])
                     group = EventGroup(event: e)
                     // Counting needs no ring buffer, so one inherited event per task follows it on every CPU.
                     try group.open(targets: [(workload!.pid, -1)], describe: "count events of the command")
                 case .processes(let pids):
-                    e.attr.flags.insert(.inherit)
+                    e = try tracefsProbes.convert(e, notes: &probeNotes)
+                    if e.followsForks { e.attr.flags.insert(.inherit) }
                     group = EventGroup(event: e)
                     var targets: [(Int32, Int32)] = []
                     for pid in pids { for tid in ProcScanner.threads(of: pid) { targets.append((tid, -1)) } }
@@ -81,7 +88,7 @@ public final class Counter {
         }
         let waiter = try EventWaiter(rings: [])
         let start = monotonicSeconds()
-        var notes = groups.flatMap(\.notes)
+        var notes = probeNotes + groups.flatMap(\.notes)
         do { try workload?.start() } catch { notes.append("\(error)") }
         let deadline = duration.map { start + $0 }
         while true {

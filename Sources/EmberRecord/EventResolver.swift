@@ -18,6 +18,8 @@ public struct ResolvedEvent: Sendable {
     public var filter: String?
     /// A counter event, sampled at a frequency or period; other events record every hit.
     public var spec: EventSpec?
+    /// False for a probe that must not be inherited (see `TracefsProbes`).
+    var followsForks = true
 }
 
 /// Turns `-e` requests into events: tracepoint ids and formats from tracefs, probe PMUs from sysfs, uprobe file

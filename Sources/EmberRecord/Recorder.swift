@@ -26,10 +26,20 @@ public final class Recorder {
     var slowCalls: SlowCallTrigger?
     /// A snapshot held less than `--history` asked, and the recording said so.
     var warnedShortHistory = false
+    /// Probes that follow forks are defined through tracefs, and removed at the end.
+    private let tracefsProbes = TracefsProbes()
 
     public init(options: RecordOptions) {
         self.options = options
         showProgress = options.progress && isatty(2) == 1
+    }
+
+    deinit {
+        // Every event must be closed before tracefs lets its probe go.
+        trigger = nil
+        slowCalls = nil
+        rotation = nil
+        tracefsProbes.removeAll()
     }
 
     public func run() throws -> RecordSummary {
@@ -172,7 +182,7 @@ public final class Recorder {
             attr.sampleRegsUser = EventResolver.userRegisters  // CFI may restore any callee-saved register
             attr.sampleStackUser = bytes
         }
-        if inherit { attr.flags.insert(.inherit) }
+        if inherit, event.followsForks { attr.flags.insert(.inherit) }
         // Every event starts disabled: a command's are enabled by its exec, the others once the filters are set and
         // the existing processes synthesized, so that no record comes before them.
         attr.flags.insert(.disabled)
@@ -205,12 +215,14 @@ public final class Recorder {
             var e = event
             switch options.target {
             case .command:
-                e.attr = makeAttr(event, enableOnExec: true, inherit: options.inherit, first: i == 0, role: role)
+                if options.inherit { e = try tracefsProbes.convert(e, notes: &summary.notes) }
+                e.attr = makeAttr(e, enableOnExec: true, inherit: options.inherit, first: i == 0, role: role)
                 let group = EventGroup(event: e)
                 try group.open(targets: cpus.map { (workload!.pid, $0) }, describe: "profile the command")
                 groups.append(group)
             case .processes(let pids):
-                e.attr = makeAttr(event, enableOnExec: false, inherit: options.inherit, first: i == 0, role: role)
+                if options.inherit { e = try tracefsProbes.convert(e, notes: &summary.notes) }
+                e.attr = makeAttr(e, enableOnExec: false, inherit: options.inherit, first: i == 0, role: role)
                 let group = EventGroup(event: e)
                 var targets: [(Int32, Int32)] = []
                 for pid in pids { for tid in ProcScanner.threads(of: pid) { for cpu in cpus { targets.append((tid, cpu)) } } }

@@ -16,9 +16,7 @@ public final class SampleFields {
 
     public func describe(_ sample: Sample, event index: Int) -> String? {
         let event = file.events[index]
-        if event.attr.type == .tracepoint, !sample.raw.isEmpty {
-            return formats[event.attr.config]?.decode(sample.raw)
-        }
+        // Probes first: they may be tracepoints too (defined through tracefs), whose raw fields say less.
         let name = event.name
         if name.hasPrefix("uretprobe:") {
             return register(sample, perfBit: 0).map { "ret=\(Int64(bitPattern: $0))" }
@@ -31,6 +29,9 @@ public final class SampleFields {
         if name.hasPrefix("usdt:"), let arguments = usdt(index, name) {
             return arguments.enumerated().map { i, a in "arg\(i + 1)=" + (a.value(sample).map(String.init) ?? "?") }
                 .joined(separator: " ")
+        }
+        if event.attr.type == .tracepoint, !sample.raw.isEmpty {
+            return formats[event.attr.config]?.decode(sample.raw)
         }
         return nil
     }

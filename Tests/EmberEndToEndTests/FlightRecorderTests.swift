@@ -234,6 +234,20 @@ final class FlightRecorderTests: XCTestCase {
         for file in files { XCTAssertEqual(try Tool.ember(["script", "-i", dir + "/" + file]).status, 0, file) }
     }
 
+    /// A probed binary replaced (and its old file deleted) while recording: its probe stops firing, as the kernel
+    /// keeps it on the old file, and nothing else stops: the recording goes on to its final snapshot.
+    func testReplacedProbeTargetStopsNothing() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let binary = dir + "/phases-copy"
+        try FileManager.default.copyItem(atPath: try phases(), toPath: binary)
+        let script = "\(binary) 0.2 0.2; cp \(binary) \(binary).new; mv \(binary).new \(binary); \(binary) 0.2 0.2"
+        let r = try Tool.ember(["record", "--overwrite", "--snapshot-min-interval", "0", "--switch-output-event", "uprobe:\(binary):burn",
+                                "-o", dir + "/g.data", "--", "/bin/sh", "-c", script])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(snapshots(r.stderr).count, 3, "two hits on the first file, none on its replacement, and the end: \(r.stderr)")
+    }
+
     func testBadFlightOptions() throws {
         for (arguments, message) in [(["--overwrite", "--switch-output", "30s"], "drop --overwrite to rotate"),
                                      (["--switch-output", "30x"], "a time such as 30s"),

@@ -89,6 +89,26 @@ final class ProbeTests: XCTestCase {
         XCTAssertNotNil(r.stderr.range(of: #"\s4321\s+uprobe:"#, options: .regularExpression), r.stderr)
     }
 
+    /// A probed command that forks: every child is probed and no fork fails. (An inherited uprobe PMU event makes
+    /// the kernel read its path from the forking task's memory, and fail the fork; the probes go through tracefs
+    /// instead.) The probes are removed at the end, from `record` and from `stat`.
+    func testProbedCommandsCanFork() throws {
+        try requireRoot()
+        let probed = try program("probed")
+        let script = "\(probed) 300 0; \(probed) 200 0 & wait; echo forked"
+        let file = try Tool.scratchDirectory() + "/f.data"
+        let r = try Tool.ember(["record", "-q", "-o", file, "-e", "uprobe:\(probed):probed_add", "--", "/bin/sh", "-c", script])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("forked") && !r.stderr.contains("Cannot fork"), r.stdout + r.stderr)
+        XCTAssertEqual(lines(try Tool.ember(["script", "-i", file]).stdout, "uprobe:").count, 500)
+        XCTAssertEqual(lines(try Tool.perf(["script", "-i", file]).stdout, "uprobe:").count, 500, "perf reads the tracefs probe's samples")
+        let counted = try Tool.ember(["stat", "-e", "uprobe:\(probed):probed_add", "--", "/bin/sh", "-c", script])
+        XCTAssertEqual(counted.status, 0, counted.stderr)
+        XCTAssertNotNil(counted.stderr.range(of: #"\s500\s+uprobe:"#, options: .regularExpression), counted.stderr)
+        let left = (try? String(contentsOfFile: "/sys/kernel/tracing/uprobe_events", encoding: .utf8)) ?? ""
+        XCTAssertFalse(left.contains("ember_"), "probes removed: \(left)")
+    }
+
     func testProbeErrors() throws {
         try requireRoot()
         let probed = try program("probed")
@@ -171,7 +191,7 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("Reference counter offset mismatch"), r.stderr)
         let left = try String(contentsOfFile: events, encoding: .utf8)
-        XCTAssertEqual(left.split(separator: "\n").count, before.split(separator: "\n").count + 1, "Ember creates no tracefs probes: \(left)")
+        XCTAssertEqual(left.split(separator: "\n").count, before.split(separator: "\n").count + 1, "Ember leaves no tracefs probes: \(left)")
     }
 
     /// A library named as the dynamic linker would find it.
