@@ -16,6 +16,13 @@ enum ProcScanner {
     /// Every process id.
     static func allProcesses() -> [Int32] { directoryNumbers("/proc") }
 
+    /// The process a thread belongs to (`Tgid` in `/proc/TID/status`), nil when there is no such thread.
+    static func process(ofThread tid: Int32) -> Int32? {
+        guard let status = readSmallFile("/proc/\(tid)/status"),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Tgid:") }) else { return nil }
+        return Int32(String(line.dropFirst(5)).trimmed)
+    }
+
     static func exists(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0 || errno == EPERM
     }

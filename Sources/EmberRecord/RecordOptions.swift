@@ -43,6 +43,11 @@ public struct RecordOptions: Sendable {
     public var cpus: [Int32]?
     /// Follow the threads and processes the target creates (perf's default; `--no-inherit` turns it off).
     public var inherit = true
+    /// With `.processes`: only these of their threads (`-t`).
+    public var threads: [Int32]?
+    /// Seconds to wait after the command starts (or the recording, without one) before the events are enabled
+    /// (`-D`).
+    public var delay: Double?
     public var output = "perf.data"
     public var duration: Double?
     /// Show the progress line on a terminal.
@@ -123,4 +128,16 @@ public struct RecordSummary: Sendable {
     /// The snapshot files a flight recording wrote, or the files of a `--switch-output` recording (the kept ones),
     /// oldest first.
     public var snapshots: [String] = []
+}
+
+extension RecordOptions {
+    /// The processes `-t` threads belong to, each once, in order; nil when one of the threads does not exist.
+    public static func processes(ofThreads tids: [Int32]) -> [Int32]? {
+        var pids: [Int32] = []
+        for tid in tids {
+            guard let pid = ProcScanner.process(ofThread: tid) else { return nil }
+            if !pids.contains(pid) { pids.append(pid) }
+        }
+        return pids
+    }
 }

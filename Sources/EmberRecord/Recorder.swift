@@ -58,6 +58,7 @@ public final class Recorder {
         let groups: [EventGroup]
         let workload: Workload?
         let waiter: EventWaiter
+        let encoder: RecordEncoder
         do {
             let resolved = try resolveEvents()
             workload = try launchWorkload()
@@ -70,7 +71,7 @@ public final class Recorder {
                 for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }
                 tracepoints = groups.compactMap { $0.event.tracepoint }
                 try writer.begin(events: described, features: startFeatures())
-                let encoder = RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0)
+                encoder = RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0)
                 if let text = ProcScanner.kernelText() { try writer.append(encoder.kernelMmap(start: text.start, length: text.length)) }
                 let store = options.switchOutput.map { _ in SideBand() }
                 try synthesize(encoder: encoder) { record in
@@ -81,7 +82,7 @@ public final class Recorder {
                 if let store { rotation = Rotation(path: path, events: described, encoder: encoder, store: store) }
                 trigger = try openTrigger(workload: workload)
                 waiter = try EventWaiter(rings: groups[0].rings + triggerGroups.flatMap(\.rings), snapshots: options.switchOutput == .signal)
-                if case .command = options.target {} else { for g in groups + triggerGroups { try g.enable() } }
+                if case .command = options.target {} else if options.delay == nil { for g in groups + triggerGroups { try g.enable() } }
                 // In place once everything is set up (an earlier failure leaves FILE and FILE.old as they were)
                 // and before the workload runs: from here on a killed recorder leaves a readable file.
                 try writer.flush()
@@ -103,6 +104,17 @@ public final class Recorder {
             try workload?.start()
         } catch {
             summary.notes.append("\(error)")
+        }
+        if let delay = options.delay {
+            enableAfter(delay, groups + triggerGroups, waiter: waiter, workload: workload) {
+                // The command's exec went by with the events off: describe it as -p would.
+                guard let pid = workload?.pid else { return }
+                try? synthesize(encoder: encoder, only: [pid]) { record in
+                    try writer.append(record)
+                    record.withUnsafeBytes { rotation?.store.apply($0) }
+                }
+                try? writer.appendFinishedRound()
+            }
         }
         // The file being written at the end (with --switch-output, the last of them).
         let last = drainLoop(groups: groups, writer: writer, workload: workload, waiter: waiter, start: start)
@@ -216,7 +228,7 @@ public final class Recorder {
             switch options.target {
             case .command:
                 if options.inherit { e = try tracefsProbes.convert(e, notes: &summary.notes) }
-                e.attr = makeAttr(e, enableOnExec: true, inherit: options.inherit, first: i == 0, role: role)
+                e.attr = makeAttr(e, enableOnExec: options.delay == nil, inherit: options.inherit, first: i == 0, role: role)
                 let group = EventGroup(event: e)
                 try group.open(targets: cpus.map { (workload!.pid, $0) }, describe: "profile the command")
                 groups.append(group)
@@ -225,7 +237,7 @@ public final class Recorder {
                 e.attr = makeAttr(e, enableOnExec: false, inherit: options.inherit, first: i == 0, role: role)
                 let group = EventGroup(event: e)
                 var targets: [(Int32, Int32)] = []
-                for pid in pids { for tid in ProcScanner.threads(of: pid) { for cpu in cpus { targets.append((tid, cpu)) } } }
+                for tid in options.threads ?? pids.flatMap(ProcScanner.threads(of:)) { for cpu in cpus { targets.append((tid, cpu)) } }
                 try group.open(targets: targets, describe: "profile process \(pids.map(String.init).joined(separator: ","))")
                 groups.append(group)
             case .allCPUs:
@@ -238,16 +250,17 @@ public final class Recorder {
         return groups
     }
 
-    /// Records for what existed before the recording: with -p or -a the processes' names and executable mappings
-    /// (a command's come from the kernel at exec), handed to `sink`.
-    func synthesize(encoder: RecordEncoder, _ sink: ([UInt8]) throws -> Void) throws {
+    /// Records for what existed before the recording: with -p or -a (or the given `only`) the processes' names and
+    /// executable mappings (a command's come from the kernel at exec), handed to `sink`.
+    func synthesize(encoder: RecordEncoder, only: [Int32]? = nil, _ sink: ([UInt8]) throws -> Void) throws {
         let isDwarf: Bool
         if case .dwarf = options.callGraph { isDwarf = true } else { isDwarf = false }
         let pids: [Int32]
-        switch options.target {
-        case .command: pids = []
-        case .processes(let p): pids = p
-        case .allCPUs: pids = ProcScanner.allProcesses()
+        switch (only, options.target) {
+        case (let only?, _): pids = only
+        case (nil, .command): pids = []
+        case (nil, .processes(let p)): pids = p
+        case (nil, .allCPUs): pids = ProcScanner.allProcesses()
         }
         for pid in pids {
             for tid in ProcScanner.threads(of: pid) {
@@ -377,6 +390,19 @@ public final class Recorder {
         }
         if showProgress { fputs("\r\u{1b}[K", stderr) }
         return writer
+    }
+
+    /// `-D`: enables the events once `delay` seconds have passed, unless the recording ends first (a signal, the
+    /// command's exit), which the drain loop then sees.
+    private func enableAfter(_ delay: Double, _ groups: [EventGroup], waiter: EventWaiter, workload: Workload?,
+                             describe: () -> Void) {
+        let until = monotonicSeconds() + delay
+        while monotonicSeconds() < until {
+            waiter.wait(timeoutMS: max(1, Int((until - monotonicSeconds()) * 1000)))
+            if let workload, workload.pollExit() != nil { return }
+        }
+        describe()
+        for g in groups { try? g.enable() }
     }
 
     /// Why recording should stop now: `.some(nil)` for a normal end, `.some(note)` to say why, nil to go on.

@@ -67,6 +67,9 @@ struct Record: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "No progress line.")
     var quiet = false
 
+    @Option(name: [.customShort("D"), .customLong("delay")], parsing: .unconditional, help: ArgumentHelp("Wait this many milliseconds after the command starts before recording.", valueName: "msec"))
+    var delay: Int?
+
     @OptionGroup var events: EventOptions
     @OptionGroup var target: TargetOptions
 
@@ -212,6 +215,12 @@ struct Record: ParsableCommand {
             options.mmapPages = max(options.pages(forHistory: history), minimum)
         }
         options.inherit = !noInherit
+        options.threads = try target.tidList()
+        if let delay {
+            guard delay >= 0 else { throw UsageProblem(text: "-D takes milliseconds to wait, 0 or more (got \(delay))") }
+            guard !overwrite else { throw UsageProblem(text: "-D does not go with --overwrite yet: a flight recording keeps only the newest samples anyway") }
+            options.delay = Double(delay) / 1000
+        }
         if let cpuList {
             let online = OnlineCPUs.list()
             guard let cpus = OnlineCPUs.parse(cpuList) else { throw UsageProblem(text: "-C takes a CPU list such as 0-3,6, not '\(cpuList)'") }

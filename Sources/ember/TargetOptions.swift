@@ -7,6 +7,9 @@ struct TargetOptions: ParsableArguments {
     @Option(name: [.customShort("p"), .customLong("pid")], parsing: .unconditional, help: "Running processes: PID[,PID...].")
     var pids: String?
 
+    @Option(name: [.customShort("t"), .customLong("tid")], parsing: .unconditional, help: "Running threads: TID[,TID...] (record only).")
+    var tids: String?
+
     @Flag(name: [.customShort("a"), .customLong("all-cpus")], help: "Every CPU (system-wide).")
     var allCPUs = false
 
@@ -18,15 +21,24 @@ struct TargetOptions: ParsableArguments {
 
     /// The processes `-p` names, nil without `-p`.
     func pidList() throws -> [Int32]? {
-        guard let pids else { return nil }
+        try idList(pids, flag: "-p", what: "PID", of: "process")
+    }
+
+    /// The threads `-t` names, nil without `-t`.
+    func tidList() throws -> [Int32]? {
+        try idList(tids, flag: "-t", what: "TID", of: "thread")
+    }
+
+    private func idList(_ text: String?, flag: String, what: String, of kind: String) throws -> [Int32]? {
+        guard let text else { return nil }
         var list: [Int32] = []
-        for part in pids.split(separator: ",") {
-            guard let pid = Int32(part.trimmed), pid > 0 else {
-                throw Diagnostics.fail("'\(part)' is not a PID (a positive number); give -p a comma-separated list of process ids")
+        for part in text.split(separator: ",") {
+            guard let id = Int32(part.trimmed), id > 0 else {
+                throw Diagnostics.fail("'\(part)' is not a \(what) (a positive number); give \(flag) a comma-separated list of \(kind) ids")
             }
-            list.append(pid)
+            list.append(id)
         }
-        guard !list.isEmpty else { throw Diagnostics.fail("-p needs a PID") }
+        guard !list.isEmpty else { throw Diagnostics.fail("\(flag) needs a \(what)") }
         return list
     }
 
@@ -50,6 +62,14 @@ struct TargetOptions: ParsableArguments {
         if argv.first == "--" { argv.removeFirst() }
         if let duration, !(duration > 0 && duration.isFinite) {
             throw Diagnostics.fail("--duration must be a positive number of seconds (got \(duration))")
+        }
+        if let threads = try tidList() {
+            guard verb == "record" else { throw Diagnostics.fail("-t is for ember record; give \(verb) the process with -p") }
+            guard argv.isEmpty, !allCPUs, pids == nil else { throw Diagnostics.fail("-t cannot be combined with a command, -p or -a; choose one target") }
+            guard let processes = RecordOptions.processes(ofThreads: threads) else {
+                throw Diagnostics.fail("no such thread among \(threads.map(String.init).joined(separator: ",")) (list a process's threads in /proc/PID/task)")
+            }
+            return .processes(processes)
         }
         if let list = try pidList() {
             guard argv.isEmpty, !allCPUs else { throw Diagnostics.fail("-p cannot be combined with a command or -a; choose one target") }

@@ -138,4 +138,43 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("CPU 99 is not online"), bad.stderr)
     }
+
+    /// `-t TID`: one thread of a running process, not its others; perf reads the file with that tid only.
+    func testThreads() throws {
+        try requireRoot()
+        let hogs = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/hogs.c").path, name: "hogs",
+                                     flags: ["-O2", "-pthread"])
+        let dir = try Tool.scratchDirectory()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: hogs)
+        p.arguments = ["3", "3000", dir + "/hogs.out"]
+        try p.run()
+        defer { p.terminate() }
+        Thread.sleep(forTimeInterval: 0.3)
+        let tids = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(p.processIdentifier)/task").compactMap { Int32($0) }
+            .filter { $0 != p.processIdentifier }.sorted()
+        let tid = try XCTUnwrap(tids.first, "hogs started no threads")
+        let file = dir + "/t.data"
+        let r = try Tool.ember(["record", "-q", "-t", String(tid), "--duration", "1", "-o", file])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let seen = Set(try Tool.ember(["script", "-i", file]).stdout.split(separator: "\n").filter { $0.contains("cpu-clock") }
+            .compactMap { $0.split(separator: " ").dropFirst().first?.split(separator: "/").last })
+        XCTAssertEqual(seen, [Substring(String(tid))], "only thread \(tid) of \(tids)")
+        let none = try Tool.ember(["record", "-t", "999999", "--duration", "1", "-o", file])
+        XCTAssertEqual(none.status, 1)
+        XCTAssertTrue(none.stderr.contains("no such thread"), none.stderr)
+    }
+
+    /// `-D MSEC`: nothing is recorded before the delay (phase A's 0.4 s), and phase B after it is.
+    func testDelay() throws {
+        try requireRoot()
+        let phases = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/phases.c").path, name: "phases",
+                                       flags: ["-O1", "-g", "-fno-omit-frame-pointer"])
+        let file = try Tool.scratchDirectory() + "/d.data"
+        let r = try Tool.ember(["record", "-q", "-g", "-D", "600", "-o", file, "--", phases, "0.4", "0.6"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let folded = parseFolded(try Tool.ember(["collapse", "--count", "-i", file]).stdout)
+        XCTAssertEqual(folded.filter { $0.key.contains("phase_a") }.values.reduce(0, +), 0, "\(folded)")
+        XCTAssertGreaterThan(folded.filter { $0.key.contains("phase_b") }.values.reduce(0, +), 200, "\(folded)")
+    }
 }
