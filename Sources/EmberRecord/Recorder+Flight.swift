@@ -58,10 +58,14 @@ extension Recorder {
         let deadline = options.duration.map { start + $0 }
         var scratch: [UInt8] = []
         while true {
-            // Nothing to do until a signal, the side-band ring's watermark, or the command's end (SIGCHLD); the
-            // timeout only notices the end of -p processes and --duration.
-            var timeout = 1000
-            if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
+            // Nothing to do until a signal, the side-band ring's watermark, or the command's end (SIGCHLD): only
+            // the end of -p processes (which nothing signals) and --duration need a timeout.
+            var timeout = -1
+            if case .processes = options.target { timeout = 1000 }
+            if let deadline {
+                let left = max(0, Int((deadline - monotonicSeconds()) * 1000))
+                timeout = timeout < 0 ? left : min(timeout, left)
+            }
             waiter.wait(timeoutMS: timeout)
             drainSideBand(events.sideBand, into: store)
             var asked = false

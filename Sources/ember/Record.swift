@@ -37,7 +37,7 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("switch-output"), help: ArgumentHelp("Write OUTPUT.<timestamp> files, starting the next on SIGUSR2 (signal), at a size (100M) or after a time (30s, 5m); with --overwrite, signal (the default).", valueName: "signal|size|time"))
     var switchOutput: String?
 
-    @Option(name: .customLong("switch-max-files"), help: "Keep only the newest N snapshot or --switch-output files, deleting older ones.")
+    @Option(name: .customLong("switch-max-files"), help: ArgumentHelp("Keep only the newest N snapshot or --switch-output files, deleting older ones.", valueName: "n"))
     var switchMaxFiles: Int?
 
     @Flag(name: .customLong("no-final-snapshot"), help: "With --overwrite: write no snapshot when the recording ends.")
