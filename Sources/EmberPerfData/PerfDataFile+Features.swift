@@ -37,6 +37,9 @@ extension PerfDataFile {
         return out
     }
 
+    /// The machine's memory, in kB.
+    public var totalMemoryKB: UInt64? { section(.totalMem)?.u64(0) }
+
     /// `{available, online}` CPUs.
     public var cpuCount: (available: UInt32, online: UInt32)? {
         guard let b = section(.nrCPUs), let a = b.u32(0), let o = b.u32(4) else { return nil }

@@ -20,7 +20,7 @@ enum SystemInfo {
     }
 }
 
-/// The version string written into recordings.
+/// This release: what `ember --version` prints and recordings carry as their HEADER_VERSION.
 public enum EmberVersion {
-    public static let string = "ember 0.1.0"
+    public static let string = "ember 0.11.0"
 }

@@ -1,19 +1,24 @@
 import EmberPerfData
 
-/// Which samples a reading keeps, by perf's reader filters: `--comms`, `--pids`, `--tids`, `--cpu`. Empty, it
-/// keeps all.
+/// Which samples a reading keeps, by perf's reader filters: `--comms`, `--pids`, `--tids`, `--cpu`, `--time`.
+/// Empty, it keeps all.
 public struct SampleFilter: Sendable {
     public var comms: Set<String>?
     public var pids: Set<Int32>?
     public var tids: Set<Int32>?
     public var cpus: Set<UInt32>?
+    /// Sample times (ns) to keep, either end open.
+    public var from: UInt64?
+    public var until: UInt64?
 
     public init() {}
 
-    public var isEmpty: Bool { comms == nil && pids == nil && tids == nil && cpus == nil }
+    public var isEmpty: Bool { comms == nil && pids == nil && tids == nil && cpus == nil && from == nil && until == nil }
 
     /// Whether a sample, whose thread is named `comm`, passes.
     public func accepts(_ sample: Sample, comm: @autoclosure () -> String) -> Bool {
+        if let from, sample.time < from { return false }
+        if let until, sample.time > until { return false }
         if let pids, !pids.contains(sample.pid) { return false }
         if let tids, !tids.contains(sample.tid) { return false }
         if let cpus, !cpus.contains(sample.cpu) { return false }

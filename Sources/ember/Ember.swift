@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmberKernel
+import EmberRecord
 import EmberStacks
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ struct Ember: ParsableCommand {
     )
 
     /// `ember --version`: the release this source is.
-    static let version = "ember 0.10.0"
+    static let version = EmberVersion.string
 
     /// ArgumentParser's parsing, with every usage error as one `ember: error:` line that names the nearest
     /// command or option and where the help is.
@@ -81,6 +82,9 @@ struct SampleFilterFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Only samples taken on these CPUs, such as 0-3,6.", valueName: "cpu-list"))
     var cpu: String?
 
+    @Option(help: ArgumentHelp("Only samples in this time span, as perf script prints times: START,STOP in seconds (either may be left out).", valueName: "start,stop"))
+    var time: String?
+
     @Option(name: .customLong("max-stack"), parsing: .unconditional, help: "At most this many frames of each stack, the innermost.")
     var maxStack: Int?
 
@@ -101,7 +105,27 @@ struct SampleFilterFlags: ParsableArguments {
         if let list = pids ?? otherPids { filter.pids = Set(try SampleFilterFlags.ids(list, "--pids")) }
         if let list = tids { filter.tids = Set(try SampleFilterFlags.ids(list, "--tids")) }
         if let cpu { filter.cpus = try SampleFilterFlags.cpus(cpu) }
+        if let time { (filter.from, filter.until) = try SampleFilterFlags.span(time) }
         return filter
+    }
+
+    /// `--time START,STOP`: seconds as perf script prints them (`10106.410698`), either end left out.
+    private static func span(_ text: String) throws -> (UInt64?, UInt64?) {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        func nanoseconds(_ part: Substring) throws -> UInt64? {
+            let trimmed = part.trimmed
+            if trimmed.isEmpty { return nil }
+            guard let seconds = Double(trimmed), seconds >= 0, seconds < 1e10 else {
+                throw Diagnostics.fail("--time takes START,STOP in seconds as perf script prints them (10106.41,10106.55; either may be left out), not '\(text)'")
+            }
+            return UInt64((seconds * 1e9).rounded())
+        }
+        guard parts.count == 2 else {
+            throw Diagnostics.fail("--time takes START,STOP in seconds as perf script prints them (10106.41,10106.55; either may be left out), not '\(text)'")
+        }
+        let (from, until) = (try nanoseconds(parts[0]), try nanoseconds(parts[1]))
+        if let from, let until, from > until { throw Diagnostics.fail("--time \(text) ends before it starts") }
+        return (from, until)
     }
 
     private static func ids(_ list: String, _ flag: String) throws -> [Int32] {

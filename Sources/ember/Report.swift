@@ -1,5 +1,6 @@
 import ArgumentParser
 import CEmberShim
+import EmberPerfData
 import EmberRender
 import EmberStacks
 #if canImport(Glibc)
@@ -59,12 +60,30 @@ struct Report: ParsableCommand {
     @Option(help: "The event to report in a recording with several (default: the first).")
     var event: String?
 
+    @Flag(help: "Print what the recording's header says (host, kernel, CPUs, command line, events) before the report.")
+    var header = false
+
+    @Flag(name: .customLong("header-only"), help: "Print only what the recording's header says.")
+    var headerOnly = false
+
     func validate() throws {
         guard (0...100).contains(percentLimit) else { throw ValidationError("--percent-limit must be from 0 to 100 (got \(percentLimit))") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1 (got \(limit))") }
     }
 
     func run() throws {
+        if headerOnly {
+            let file: PerfDataFile
+            do {
+                file = try PerfDataFile(path: input.input)
+            } catch {
+                throw Diagnostics.fail("\(input.input): \(error)")
+            }
+            let out = TextOutput(fd: 1)
+            out.write(HeaderWriter.render(file))
+            try finishOutput(out)
+            return
+        }
         var options = ReportOptions()
         options.keys = []
         for name in sort.split(separator: ",") {
@@ -99,6 +118,7 @@ struct Report: ParsableCommand {
         let columns = ember_terminal_width(1)
         writer.width = columns > 0 ? Int(columns) : nil
         let out = TextOutput(fd: 1)
+        if header { out.write(HeaderWriter.render(replay.file)) }
         out.write(writer.render(model))
         try finishOutput(out)
         report(replay)

@@ -177,4 +177,57 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertEqual(folded.filter { $0.key.contains("phase_a") }.values.reduce(0, +), 0, "\(folded)")
         XCTAssertGreaterThan(folded.filter { $0.key.contains("phase_b") }.values.reduce(0, +), 200, "\(folded)")
     }
+
+    /// `report --header-only` says what perf's does of the same file (host, kernel, arch, CPUs, command line,
+    /// events); `--header` puts it before the report; Ember's recordings carry `ember --version` as their version.
+    func testReportHeader() throws {
+        try requireRoot()
+        try requirePerf()
+        let dir = try Tool.scratchDirectory()
+        for (recorder, file) in [("perf", dir + "/p.data"), ("ember", dir + "/e.data")] {
+            let argv = ["record", "-q", "-o", file, "--", try Tool.demo(), "0.2"]
+            XCTAssertEqual((recorder == "perf" ? try Tool.perf(argv) : try Tool.ember(argv)).status, 0)
+            let ours = try Tool.ember(["report", "--header-only", "-i", file])
+            XCTAssertEqual(ours.status, 0, ours.stderr)
+            let perfs = try Tool.perf(["report", "--header-only", "-i", file]).stdout
+            for key in ["hostname", "os release", "arch", "nrcpus online", "nrcpus avail", "total memory", "perf version"] {
+                let line = perfs.split(separator: "\n").first { $0.hasPrefix("# \(key) :") }
+                XCTAssertNotNil(line, "perf prints \(key)")
+                if let line { XCTAssertTrue(ours.stdout.contains(line + "\n"), "\(recorder): \(line)\n\(ours.stdout)") }
+            }
+            XCTAssertTrue(ours.stdout.contains("# cmdline : ") && ours.stdout.contains("# event : name = cpu-clock"), ours.stdout)
+            XCTAssertFalse(ours.stdout.contains("Children"), "no report with --header-only")
+            let both = try Tool.ember(["report", "--header", "-i", file]).stdout
+            XCTAssertTrue(both.hasPrefix("# ========") && both.contains("Children"), both)
+        }
+        let version = try Tool.ember(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(try Tool.ember(["report", "--header-only", "-i", dir + "/e.data"]).stdout.contains("# perf version : \(version)\n"))
+    }
+
+    /// `--time START,STOP` keeps the samples perf script keeps with the same span, on every reader.
+    func testTimeSpan() throws {
+        try requireRoot()
+        try requirePerf()
+        let file = try Tool.scratchDirectory() + "/t.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", file, "--", try Tool.demo(), "0.5"]).status, 0)
+        let times = try Tool.perf(["script", "-F", "time", "-i", file]).stdout.split(separator: "\n")
+            .compactMap { Double($0.trimmingCharacters(in: .whitespaces).dropLast()) }
+        XCTAssertGreaterThan(times.count, 300)
+        let from = times[times.count / 4], until = times[times.count / 2]
+        let span = String(format: "%.6f,%.6f", from, until)
+        let perf = try Tool.perf(["script", "-F", "time", "--time", span, "-i", file]).stdout.split(separator: "\n").count
+        // The printed times are cut to microseconds, so the last sample may fall just after STOP, for perf as for Ember.
+        XCTAssertGreaterThanOrEqual(perf, times.count / 2 - times.count / 4)
+        let script = try Tool.ember(["script", "--time", span, "-i", file]).stdout.components(separatedBy: " cpu-clock: ").count - 1
+        XCTAssertEqual(script, perf)
+        let folded = parseFolded(try Tool.ember(["collapse", "--count", "--time", span, "-i", file]).stdout).values.reduce(0, +)
+        XCTAssertEqual(folded, UInt64(perf))
+        let open = try Tool.ember(["script", "--time", String(format: "%.6f,", until), "-i", file]).stdout.components(separatedBy: " cpu-clock: ").count - 1
+        XCTAssertEqual(open, times.count - times.count / 2)
+        for bad in ["5", "b,c", "9,3"] {
+            let r = try Tool.ember(["script", "--time", bad, "-i", file])
+            XCTAssertEqual(r.status, 1, bad)
+            XCTAssertTrue(r.stderr.contains("--time"), r.stderr)
+        }
+    }
 }
