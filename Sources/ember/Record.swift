@@ -67,6 +67,9 @@ struct Record: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "No progress line.")
     var quiet = false
 
+    @Flag(help: "A progress line on the terminal even while a command runs there (by default only with -p or -a, whose output cannot collide with it).")
+    var progress = false
+
     @Option(name: [.customShort("D"), .customLong("delay")], parsing: .unconditional, help: ArgumentHelp("Wait this many milliseconds after the command starts before recording.", valueName: "msec"))
     var delay: Int?
 
@@ -232,7 +235,9 @@ struct Record: ParsableCommand {
         options.output = output
         try flightOptions(&options)
         options.duration = target.duration
-        options.progress = !quiet
+        // A command writes to the same terminal: its output and the redrawn line would mix.
+        if case .command = options.target { options.progress = progress && !quiet } else { options.progress = !quiet }
+        if progress && quiet { throw UsageProblem(text: "--progress and -q contradict each other; give one") }
         options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
         return options
     }

@@ -230,4 +230,18 @@ final class PerfFlagsTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("--time"), r.stderr)
         }
     }
+
+    /// On a terminal (a pty from script(1)), a command's recording shows no progress line, which would mix with
+    /// the command's own output, unless `--progress` asks for it.
+    func testProgressLineOnlyWhereItCannotCollide() throws {
+        try requireRoot()
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "no script(1) to give a terminal")
+        let file = try Tool.scratchDirectory() + "/p.data"
+        let command = "\(Tool.emberPath) record -o \(file) -- \(try Tool.demo()) 1.5"
+        let plain = try Tool.run("/usr/bin/script", ["-q", "-e", "-c", command, "/dev/null"])
+        XCTAssertEqual(plain.status, 0, plain.stdout)
+        XCTAssertFalse(plain.stdout.contains("[ ember record:"), plain.stdout)
+        let asked = try Tool.run("/usr/bin/script", ["-q", "-e", "-c", command.replacingOccurrences(of: " record ", with: " record --progress "), "/dev/null"])
+        XCTAssertTrue(asked.stdout.contains("[ ember record:"), asked.stdout)
+    }
 }
