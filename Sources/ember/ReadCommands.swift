@@ -90,11 +90,31 @@ struct Script: ParsableCommand {
     @OptionGroup var symbols: SymbolFlags
     @OptionGroup var filters: SampleFilterFlags
 
+    @Option(name: [.customShort("F"), .customLong("fields")], parsing: .unconditional, help: ArgumentHelp("The fields to print, as perf script names them: comm,pid,tid,cpu,time,period,event,trace,ip,sym,symoff,dso,srcline; or +FIELD,-FIELD to change the default ones.", valueName: "fields"))
+    var fieldList: String?
+
+    @Flag(name: [.customShort("G"), .customLong("hide-call-graph")], help: "Only the sampled frame, on the sample's line.")
+    var hideCallGraph = false
+
+    @Flag(help: "Times to the nanosecond.")
+    var ns = false
+
     func run() throws {
-        let replay = try openReplay(input.input, symbols: symbols)
+        var writer = ScriptWriter()
+        if let fieldList {
+            guard let fields = ScriptFields.parse(fieldList) else {
+                throw Diagnostics.fail("-F takes fields from \(ScriptFields.names.map(\.0).joined(separator: ",")), all named or all +/-, not '\(fieldList)'")
+            }
+            writer.fields = fields
+        }
+        writer.hideCallGraph = hideCallGraph
+        writer.nanoseconds = ns
+        var symbolFlags = symbols
+        if writer.fields.contains(.srcline) { symbolFlags.srcline = true }
+        let replay = try openReplay(input.input, symbols: symbolFlags)
         try filters.apply(to: replay)
         let out = TextOutput(fd: 1)
-        ScriptWriter().write(replay, to: out)
+        writer.write(replay, to: out)
         try finishOutput(out)
         report(replay)
     }

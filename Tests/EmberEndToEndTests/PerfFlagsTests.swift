@@ -244,4 +244,38 @@ final class PerfFlagsTests: XCTestCase {
         let asked = try Tool.run("/usr/bin/script", ["-q", "-e", "-c", command.replacingOccurrences(of: " record ", with: " record --progress "), "/dev/null"])
         XCTAssertTrue(asked.stdout.contains("[ ember record:"), asked.stdout)
     }
+
+    /// `script -F`, `-G` and `--ns`: the fields asked for and no others; `-G`'s sampled frames are perf's.
+    func testScriptFields() throws {
+        try requireRoot()
+        try requirePerf()
+        let file = try Tool.scratchDirectory() + "/f.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-g", "-o", file, "--", try Tool.demo(), "0.3"]).status, 0)
+        let samples = try Tool.perf(["script", "-F", "time", "-i", file]).stdout.split(separator: "\n").count
+        let picked = try Tool.ember(["script", "-F", "comm,tid,time,ip,sym", "-i", file]).stdout.split(separator: "\n")
+        let headers = picked.filter { !$0.hasPrefix("\t") }
+        XCTAssertEqual(headers.count, samples)
+        XCTAssertTrue(headers.allSatisfy { $0.range(of: #"^\S+ +\d+ +\d+\.\d{6}:$"#, options: .regularExpression) != nil }, "\(headers.prefix(3))")
+        let frames = picked.filter { $0.hasPrefix("\t") }
+        XCTAssertGreaterThan(frames.count, samples)
+        XCTAssertTrue(frames.allSatisfy { !$0.contains("+0x") && !$0.contains("(/") }, "\(frames.prefix(3))")
+
+        // perf prints a symbol only with its address: compare the symbols.
+        func symbols(_ text: String) -> [Substring] { text.split(separator: "\n").map { $0.split(separator: " ").last ?? "" } }
+        let leaves = symbols(try Tool.ember(["script", "-G", "-F", "ip,sym", "--perf-compat", "-i", file]).stdout)
+        let perfLeaves = symbols(try Tool.perf(["script", "-G", "-F", "ip,sym", "-i", file]).stdout)
+        XCTAssertEqual(leaves.count, samples)
+        XCTAssertEqual(leaves, perfLeaves, "the sampled frames, one line each")
+
+        let ns = try Tool.ember(["script", "--ns", "-F", "time", "-G", "-i", file]).stdout.split(separator: "\n")
+        XCTAssertTrue(ns.allSatisfy { $0.range(of: #"^ *\d+\.\d{9}:$"#, options: .regularExpression) != nil }, "\(ns.prefix(3))")
+        let changed = try Tool.ember(["script", "-F", "-cpu,-period,+srcline", "-i", file]).stdout
+        XCTAssertFalse(changed.contains(" [00"), "no CPU")
+        XCTAssertTrue(changed.contains("demo.c:"), "source lines")
+        for bad in ["comm,bogus", "comm,+sym"] {
+            let r = try Tool.ember(["script", "-F", bad, "-i", file])
+            XCTAssertEqual(r.status, 1, bad)
+            XCTAssertTrue(r.stderr.contains("-F takes fields"), r.stderr)
+        }
+    }
 }
