@@ -25,6 +25,8 @@ public struct ReportOptions: Sendable {
     /// Entries only of the samples it keeps; percentages stay of every sample (perf's `--percentage absolute`).
     public var filter = SampleFilter()
     public var dsos: Set<String>?
+    /// Only entries of these symbols (`-S`).
+    public var symbols: Set<String>?
     public var eventName: String?
 
     public init() {}
@@ -109,6 +111,9 @@ public struct ReportModel {
         }
         if let dsos = options.dsos, let column = options.keys.firstIndex(of: .dso) {
             entries.removeAll { !dsos.contains($0.fields[column]) }
+        }
+        if let symbols = options.symbols, let column = options.keys.firstIndex(of: .symbol) {
+            entries.removeAll { !symbols.contains($0.fields[column]) }
         }
     }
 

@@ -54,6 +54,9 @@ struct Report: ParsableCommand {
     @Option(help: "Only entries in these shared objects (comma-separated file names, such as libc.so.6).")
     var dso: String?
 
+    @Option(name: [.customShort("S"), .customLong("symbols")], help: "Only entries of these symbols (comma-separated).")
+    var symbolList: String?
+
     @Option(parsing: .unconditional, help: "Print at most this many entries.")
     var limit: Int?
 
@@ -99,6 +102,8 @@ struct Report: ParsableCommand {
         options.filter = try filters.filter(comms: comm, pids: pid)
         options.dsos = dso.map { Set($0.split(separator: ",").map(String.init)) }
         if options.dsos != nil && !options.keys.contains(.dso) { options.keys.insert(.dso, at: 0) }
+        options.symbols = symbolList.map { Set($0.split(separator: ",").map(String.init)) }
+        if options.symbols != nil && !options.keys.contains(.symbol) { options.keys.append(.symbol) }
         options.eventName = event
         var symbolFlags = symbols
         if options.keys.contains(.srcline) { symbolFlags.srcline = true }

@@ -51,6 +51,12 @@ final class PerfFlagsTests: XCTestCase {
             XCTAssertFalse(perf.isEmpty)
             XCTAssertEqual(ember, perf, "\(sort) \(extra)")
         }
+        // -S: only these symbols' rows, with their percentages of every sample.
+        let only = ["-S", "spin_primes,hash_strings"]
+        let perfOnly = reportRows(try Tool.perf(["report", "-i", file, "--stdio", "--no-children"] + only).stdout)
+        let emberOnly = reportRows(try Tool.ember(["report", "-i", file, "--stdio", "--no-children", "--perf-compat"] + only).stdout)
+        XCTAssertEqual(perfOnly.count, 2, "\(perfOnly)")
+        XCTAssertEqual(emberOnly, perfOnly)
         let typo = try Tool.ember(["report", "--stdoi", "-i", file])
         XCTAssertTrue(typo.stderr.contains("did you mean '--stdio'"), typo.stderr)
     }
@@ -229,20 +235,6 @@ final class PerfFlagsTests: XCTestCase {
             XCTAssertEqual(r.status, 1, bad)
             XCTAssertTrue(r.stderr.contains("--time"), r.stderr)
         }
-    }
-
-    /// On a terminal (a pty from script(1)), a command's recording shows no progress line, which would mix with
-    /// the command's own output, unless `--progress` asks for it.
-    func testProgressLineOnlyWhereItCannotCollide() throws {
-        try requireRoot()
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "no script(1) to give a terminal")
-        let file = try Tool.scratchDirectory() + "/p.data"
-        let command = "\(Tool.emberPath) record -o \(file) -- \(try Tool.demo()) 1.5"
-        let plain = try Tool.run("/usr/bin/script", ["-q", "-e", "-c", command, "/dev/null"])
-        XCTAssertEqual(plain.status, 0, plain.stdout)
-        XCTAssertFalse(plain.stdout.contains("[ ember record:"), plain.stdout)
-        let asked = try Tool.run("/usr/bin/script", ["-q", "-e", "-c", command.replacingOccurrences(of: " record ", with: " record --progress "), "/dev/null"])
-        XCTAssertTrue(asked.stdout.contains("[ ember record:"), asked.stdout)
     }
 
     /// `script -F`, `-G` and `--ns`: the fields asked for and no others; `-G`'s sampled frames are perf's.

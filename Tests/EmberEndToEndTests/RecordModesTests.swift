@@ -41,15 +41,21 @@ final class RecordModesTests: XCTestCase {
         XCTAssertTrue(collapse.stdout.contains("spin_primes"))
     }
 
-    /// A progress line appears on a terminal and nowhere else.
+    /// A progress line appears on a terminal and nowhere else; with a command, whose output goes to the same
+    /// terminal and would mix with it, only on `--progress`.
     func testProgressLineOnlyOnATerminal() throws {
         try requireRoot()
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs util-linux script for a pseudo-terminal")
         let dir = try Tool.scratchDirectory()
         let command = "\(Tool.emberPath) record -o \(dir)/t.data -- \(try Tool.demo()) 1.5"
-        let tty = try Tool.run("/usr/bin/script", ["-qfec", command, "/dev/null"])
+        let plain = try Tool.run("/usr/bin/script", ["-qfec", command, "/dev/null"])
+        XCTAssertEqual(plain.status, 0, plain.stdout)
+        XCTAssertFalse(plain.stdout.contains("[ ember record:"), plain.stdout)
+        let tty = try Tool.run("/usr/bin/script", ["-qfec", command.replacingOccurrences(of: " record ", with: " record --progress "), "/dev/null"])
         XCTAssertEqual(tty.status, 0, tty.stdout)
         XCTAssertTrue(tty.stdout.contains("\r[ ember record: 1 s, "), tty.stdout)
+        let system = try Tool.run("/usr/bin/script", ["-qfec", "\(Tool.emberPath) record -a --duration 1.5 -o \(dir)/a.data", "/dev/null"])
+        XCTAssertTrue(system.stdout.contains("\r[ ember record: 1 s, "), "-a shows it: \(system.stdout)")
         let piped = try Tool.ember(["record", "-o", dir + "/p.data", "--", try Tool.demo(), "1.5"])
         XCTAssertFalse(piped.stderr.contains("\r"), "no progress line when stderr is not a terminal")
         let quietTTY = try Tool.run("/usr/bin/script", ["-qfec", "\(Tool.emberPath) record -q -o \(dir)/q.data -- \(try Tool.demo()) 1.5", "/dev/null"])
