@@ -99,6 +99,12 @@ struct Script: ParsableCommand {
     @Flag(help: "Times to the nanosecond.")
     var ns = false
 
+    @Flag(help: "Print what the recording's header says (host, kernel, CPUs, command line, events) first.")
+    var header = false
+
+    @Flag(name: .customLong("header-only"), help: "Print only what the recording's header says.")
+    var headerOnly = false
+
     func run() throws {
         var writer = ScriptWriter()
         if let fieldList {
@@ -114,7 +120,8 @@ struct Script: ParsableCommand {
         let replay = try openReplay(input.input, symbols: symbolFlags)
         try filters.apply(to: replay)
         let out = TextOutput(fd: 1)
-        writer.write(replay, to: out)
+        if header || headerOnly { out.write(HeaderWriter.render(replay.file)) }
+        if !headerOnly { writer.write(replay, to: out) }
         try finishOutput(out)
         report(replay)
     }

@@ -205,6 +205,9 @@ final class PerfFlagsTests: XCTestCase {
             XCTAssertFalse(ours.stdout.contains("Children"), "no report with --header-only")
             let both = try Tool.ember(["report", "--header", "-i", file]).stdout
             XCTAssertTrue(both.hasPrefix("# ========") && both.contains("Children"), both)
+            let script = try Tool.ember(["script", "--header", "-i", file]).stdout
+            XCTAssertTrue(script.hasPrefix(ours.stdout) && script.contains(" cpu-clock"), "script --header")
+            XCTAssertEqual(try Tool.ember(["script", "--header-only", "-i", file]).stdout, ours.stdout)
         }
         let version = try Tool.ember(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertTrue(try Tool.ember(["report", "--header-only", "-i", dir + "/e.data"]).stdout.contains("# perf version : \(version)\n"))
