@@ -11,6 +11,10 @@ public final class Counter {
         public var value: UInt64
         /// The share of time the counter ran (1 unless the kernel multiplexed it; 0: never counted).
         public var running: Double
+        /// False for an event this machine cannot count (a hardware event without a PMU).
+        public var supported = true
+        /// A clock event (task-clock, cpu-clock): the value is nanoseconds.
+        public var isClock = false
     }
 
     public struct Result: Sendable {
@@ -18,6 +22,9 @@ public final class Counter {
         public var seconds: Double
         public var exitStatus: Int32
         public var notes: [String]
+        /// The command's CPU time, when one ran.
+        public var userSeconds: Double?
+        public var systemSeconds: Double?
     }
 
     private let events: [(request: EventRequest, filter: String?)]
@@ -52,6 +59,8 @@ public final class Counter {
         let cpus = OnlineCPUs.list()
         var groups: [EventGroup] = []
         var probeNotes: [String] = []
+        /// Per event, its group, or nil when the machine cannot count it.
+        var opened: [EventGroup?] = []
         do {
             for event in resolved {
                 var e = event
@@ -60,27 +69,36 @@ public final class Counter {
                 e.attr.sampleType = []
                 e.attr.sampleRegsUser = 0
                 e.attr.readFormat = 0b11  // TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING
-                let group: EventGroup
+                var targets: [(Int32, Int32)] = []
+                let describe: String
                 switch target {
                 case .command:
                     e = try tracefsProbes.convert(e, notes: &probeNotes)
                     e.attr.flags.formUnion(e.followsForks ? [.disabled, .enableOnExec, .inherit] : [.disabled, .enableOnExec])
-                    group = EventGroup(event: e)
                     // Counting needs no ring buffer, so one inherited event per task follows it on every CPU.
-                    try group.open(targets: [(workload!.pid, -1)], describe: "count events of the command")
+                    targets = [(workload!.pid, -1)]
+                    describe = "count events of the command"
                 case .processes(let pids):
                     e = try tracefsProbes.convert(e, notes: &probeNotes)
                     if e.followsForks { e.attr.flags.insert(.inherit) }
-                    group = EventGroup(event: e)
-                    var targets: [(Int32, Int32)] = []
                     for pid in pids { for tid in ProcScanner.threads(of: pid) { targets.append((tid, -1)) } }
-                    try group.open(targets: targets, describe: "count events of process \(pids.map(String.init).joined(separator: ","))")
+                    describe = "count events of process \(pids.map(String.init).joined(separator: ","))"
                 case .allCPUs:
-                    group = EventGroup(event: e)
-                    try group.open(targets: cpus.map { (-1, $0) }, describe: "count events on all CPUs")
+                    targets = cpus.map { (-1, $0) }
+                    describe = "count events on all CPUs"
+                }
+                let group = EventGroup(event: e)
+                group.fallsBackToCPUClock = false
+                do {
+                    try group.open(targets: targets, describe: describe)
+                } catch RecordError.eventNotSupported {
+                    // As perf stat: a row that says so, not a cpu-clock count under the event's name.
+                    opened.append(nil)
+                    continue
                 }
                 try group.applyFilter()
                 groups.append(group)
+                opened.append(group)
             }
         } catch {
             workload?.abandon()
@@ -103,13 +121,18 @@ public final class Counter {
             if case .processes(let p) = target, !p.contains(where: ProcScanner.exists) { break }
         }
         for g in groups { g.disable() }
-        let seconds = monotonicSeconds() - start
+        let elapsed = monotonicSeconds() - start
         var status: Int32 = 0
         if let workload {
             workload.terminate()
             status = workload.waitForExit()
         }
-        let counts = try groups.map { g -> Count in
+        var usage = rusage()
+        let childTimes = workload != nil && getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        let counts = try zip(resolved, opened).map { event, group -> Count in
+            let isClock = event.attr.type == .software && event.attr.config <= 1
+            guard let g = group else { return Count(name: event.name, value: 0, running: 0, supported: false, isClock: isClock) }
             var value: UInt64 = 0, enabled: UInt64 = 0, running: UInt64 = 0
             for e in g.events {
                 let r = try e.readCount()
@@ -118,8 +141,9 @@ public final class Counter {
                 enabled &+= r.enabled
                 running &+= r.running
             }
-            return Count(name: g.name, value: value, running: enabled == 0 ? 1 : Double(running) / Double(enabled))
+            return Count(name: g.name, value: value, running: enabled == 0 ? 1 : Double(running) / Double(enabled), isClock: isClock)
         }
-        return Result(counts: counts, seconds: seconds, exitStatus: status, notes: notes)
+        return Result(counts: counts, seconds: elapsed, exitStatus: status, notes: notes,
+                      userSeconds: childTimes ? seconds(usage.ru_utime) : nil, systemSeconds: childTimes ? seconds(usage.ru_stime) : nil)
     }
 }

@@ -13,6 +13,8 @@ final class EventGroup {
     private(set) var events: [PerfEvent] = []
     private(set) var rings: [RingBuffer] = []
     private(set) var notes: [String] = []
+    /// A hardware event the machine lacks becomes cpu-clock (recording); counting says `<not supported>` instead.
+    var fallsBackToCPUClock = true
 
     init(event: ResolvedEvent) {
         self.event = event
@@ -36,7 +38,7 @@ final class EventGroup {
                 return
             } catch let e as PerfEventOpenError {
                 let code = e.errno.rawValue
-                if event.attr.type == .hardware, [ENOENT, EOPNOTSUPP, ENODEV].contains(code), !fellBack.contains("hw") {
+                if fallsBackToCPUClock, event.attr.type == .hardware, [ENOENT, EOPNOTSUPP, ENODEV].contains(code), !fellBack.contains("hw") {
                     fellBack.insert("hw")
                     notes.append("\(event.name) is not supported here (no hardware PMU); falling back to cpu-clock")
                     event.spec = .cpuClock
