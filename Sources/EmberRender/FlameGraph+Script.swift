@@ -1,8 +1,8 @@
 extension FlameGraph {
-    /// Appends the interactive script: hover details, click-to-zoom, Reset Zoom, regex search with "Matched: X%",
-    /// Ctrl-F/F3 to search and Escape to reset. It reads everything it needs from the frames' markup, so only a
-    /// few numbers are generated; the rest is the fixed `scriptBody`.
-    static func writeScript(_ svg: inout SVGWriter, layout: FlameLayout, total: UInt64) {
+    /// Appends the interactive script: hover details, click-to-zoom, Reset Zoom, regex search with "Matched: X%"
+    /// (ignoring case unless asked not to), Ctrl-F/F3 to search and Escape to reset. It reads everything it needs
+    /// from the frames' markup, so only a few numbers are generated; the rest is the fixed `scriptBody`.
+    static func writeScript(_ svg: inout SVGWriter, layout: FlameLayout, total: UInt64, ignoreCase: Bool) {
         svg.raw("<script type=\"text/ecmascript\"><![CDATA[\n(function () {\n  \"use strict\";\n  var W = ")
         svg.int(layout.width)
         svg.raw(", XPAD = ")
@@ -13,6 +13,8 @@ extension FlameGraph {
         svg.int(total)
         svg.raw(", INVERTED = ")
         svg.raw(layout.inverted ? "true" : "false")
+        svg.raw(", FLAGS = ")
+        svg.raw(ignoreCase ? "\"i\"" : "\"\"")
         svg.raw(";\n")
         svg.raw(scriptBody)
         svg.raw("]]></script>\n")
@@ -84,7 +86,7 @@ extension FlameGraph {
   // Highlights frames whose name matches; "Matched" counts each sample once, however many matches nest.
   function search(term) {
     var re;
-    try { re = new RegExp(term); } catch (e) { matched.textContent = "Invalid regex: " + term; return; }
+    try { re = new RegExp(term, FLAGS); } catch (e) { matched.textContent = "Invalid regex: " + term; return; }
     var hits = frames.filter(function (f) {
       var hit = re.test(f.name);
       f.rect.setAttribute("fill", hit ? HIGHLIGHT : f.fill);

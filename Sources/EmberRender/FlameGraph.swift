@@ -29,7 +29,7 @@ public enum FlameGraph {
         var svg = SVGWriter(capacity: 16_384 + visible * (240 + options.countName.utf8.count) + nameBytes * 2)
         writeHeader(&svg, layout: layout, options: options, interactive: true)
         writeFrames(&svg, tree: tree, layout: layout, options: options, kinds: profile.kinds)
-        writeScript(&svg, layout: layout, total: tree.total)
+        writeScript(&svg, layout: layout, total: tree.total, ignoreCase: options.searchIgnoresCase)
         svg.raw("</svg>\n")
         return svg.output
     }

@@ -18,6 +18,8 @@ public struct FlameGraphOptions: Sendable, Equatable {
     public var palette: FlameGraphPalette = .hot
     /// The unit of the weights, as in "1,234 samples".
     public var countName = "samples"
+    /// The search ignores case, as `flamegraph.pl --ignorecase` makes it.
+    public var searchIgnoresCase = true
 
     public init() {}
 

@@ -30,6 +30,9 @@ struct FlameGraphCommand: ParsableCommand {
     @Option(name: .customLong("countname"), help: "What the weights count, in the hover text (default: ns for clock events, else samples or events).")
     var countName: String?
 
+    @Flag(name: .customLong("search-case-sensitive"), help: "Search frame names with case (by default the search ignores it, as flamegraph.pl --ignorecase).")
+    var searchCaseSensitive = false
+
     @Option(name: .customLong("fontsize"), parsing: .unconditional, help: "Font size in points (4 to 72).")
     var fontSize = 12
 
@@ -101,6 +104,7 @@ struct FlameGraphCommand: ParsableCommand {
         if let title { options.title = title }
         if let subtitle { options.subtitle = subtitle }
         if let countName { options.countName = countName }
+        options.searchIgnoresCase = !searchCaseSensitive
         options.fontSize = fontSize
         options.frameHeight = frameHeight
         options.width = width
