@@ -30,6 +30,12 @@ struct FlameGraphCommand: ParsableCommand {
     @Option(name: .customLong("countname"), help: "What the weights count, in the hover text (default: ns for clock events, else samples or events).")
     var countName: String?
 
+    @Flag(help: "Accepted for flamegraph.pl users: Ember always colours a frame by a hash of its name.")
+    var hash = false
+
+    @Flag(help: "Accepted for flamegraph.pl users: the same name gets the same colour in every Ember graph, with no palette.map file.")
+    var cp = false
+
     @Flag(name: .customLong("search-case-sensitive"), help: "Search frame names with case (by default the search ignores it, as flamegraph.pl --ignorecase).")
     var searchCaseSensitive = false
 

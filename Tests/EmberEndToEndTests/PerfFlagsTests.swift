@@ -124,6 +124,11 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertTrue(text.contains("<title>leaf (15 bytes, 93.75%)</title>"), "reversed: the leaf is the root, merged")
         XCTAssertTrue(text.contains("height=\"19"), "20-pixel frames")
         XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--fontsize", "2"]).status, 64)
+        // --hash and --cp ask for what Ember always does: colours from the name, the same in every graph.
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg]).status, 0)
+        let plain = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--hash", "--cp"]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: svg, encoding: .utf8), plain)
     }
 
     /// `-C 1` samples only CPU 1: the demo pinned there is recorded, the one pinned to CPU 0 is not.
