@@ -101,6 +101,12 @@ public struct RecordOptions: Sendable {
     public init(target: Target) {
         self.target = target
     }
+
+    /// The processes `-p` (or `-t`) names; none for a command or `-a`.
+    var targetPIDs: [Int32] {
+        if case .processes(let pids) = target { return pids }
+        return []
+    }
 }
 
 /// What a recording produced.

@@ -82,14 +82,8 @@ extension Recorder {
             }
         }
         for g in events.groups + [events.sideBand] + triggerGroups { g.disable() }
-        if let trigger, trigger.skipped > 0 {
-            let hits = trigger.skipped == 1 ? "1 hit" : "\(trigger.skipped) hits"
-            summary.notes.append("\(hits) of the snapshot event came within --snapshot-min-interval of a snapshot and wrote none")
-        }
-        if let slowCalls, slowCalls.skipped > 0 {
-            let calls = slowCalls.skipped == 1 ? "1 slow call" : "\(slowCalls.skipped) slow calls"
-            summary.notes.append("\(calls) of \(slowCalls.symbol) came within --snapshot-min-interval of a snapshot and wrote none")
-        }
+        if let note = trigger?.limit.note("hit", "hits", of: "the snapshot event") { summary.notes.append(note) }
+        if let slowCalls, let note = slowCalls.limit.note("slow call", "slow calls", of: slowCalls.symbol) { summary.notes.append(note) }
         drainSideBand(events.sideBand, into: store)
         if options.finalSnapshot { writeSnapshot(events, store: store, scratch: &scratch) }
         summary.seconds = monotonicSeconds() - start
@@ -103,16 +97,10 @@ extension Recorder {
     /// Opens the sample events writing backward into overwrite rings, and a dummy event on the same targets for
     /// the process records, into normal rings.
     private func openFlightEvents(_ resolved: [ResolvedEvent], workload: Workload?) throws -> FlightEvents {
-        let groups = try openEvents(resolved, workload: workload)
-        try groups[0].mapRings(pages: options.mmapPages, overwrite: true)
-        for g in groups.dropFirst() { try g.redirect(to: groups[0].rings) }
-        for g in groups { try g.applyFilter() }
+        let (groups, described) = try openSampleGroups(resolved, workload: workload)
         let dummy = ResolvedEvent(name: "dummy", attr: EventAttr(type: .software, config: Recorder.dummyConfig))
         let sideBand = try openEvents([dummy], workload: workload, role: .sideBand)[0]
         try sideBand.mapRings(pages: Recorder.sideBandPages)
-        var described: [PerfDataWriter.Event] = []
-        for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }
-        tracepoints = groups.compactMap { $0.event.tracepoint }
         return FlightEvents(groups: groups, sideBand: sideBand, described: described,
                             encoder: RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0))
     }
@@ -145,10 +133,11 @@ extension Recorder {
             let copy = ring.snapshot(into: &scratch)
             guard copy.records > 0 else { continue }
             var first: UInt64?
-            Recorder.forEachSample(in: scratch) { pid, time in
-                sampled.insert(pid)
-                if first == nil { first = time }
-                newest = max(newest, time)
+            Recorder.forEachRecord(in: scratch) { record in
+                guard let s = Recorder.sampleHeader(record) else { return }
+                sampled.insert(s.pid)
+                if first == nil { first = s.time }
+                newest = max(newest, s.time)
             }
             if let first {
                 oldest = oldest == 0 ? first : min(oldest, first)
@@ -166,16 +155,7 @@ extension Recorder {
                 }
                 for record in store.records(sampled: sampled, encoder: events.encoder) { try writer.append(record) }
                 try writer.appendFinishedRound()
-                for history in histories {
-                    try history.withUnsafeBytes { bytes in
-                        var offset = 0
-                        while offset + 8 <= bytes.count {
-                            let size = Int(bytes.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
-                            try writer.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + size)]))
-                            offset += size
-                        }
-                    }
-                }
+                for history in histories { try Recorder.forEachRecord(in: history) { try writer.append($0) } }
                 try writer.appendFinishedRound()
                 try writer.finish(features: [(.eventDesc, writer.eventDescription()), (.buildID, FeatureEncoding.buildIDs(buildIDs()))])
             } catch {
@@ -184,17 +164,14 @@ extension Recorder {
                 throw error
             }
             let seconds = Double(newest &- (oldestWrapped > 0 ? oldestWrapped : oldest)) / 1e9
-            fputs("ember record: snapshot \(path): \(writer.writtenSamples) samples, \(Recorder.hundredths(newest > 0 ? seconds : 0)) s of history\(reason.map { ", " + $0 } ?? "")\n", stderr)
+            fputs("ember record: snapshot \(path): \(writer.writtenSamples) samples, \(formatSeconds(newest > 0 ? seconds : 0)) s of history\(reason.map { ", " + $0 } ?? "")\n", stderr)
             if let asked = options.history, oldestWrapped > 0, seconds < asked * 0.95, !warnedShortHistory {
                 warnedShortHistory = true
-                fputs("ember: warning: snapshot \(path) held \(Recorder.hundredths(seconds)) s of history, less than the \(Recorder.hundredths(asked)) s --history asked: events came faster than the rings were sized for; a larger -m keeps more\n", stderr)
+                fputs("ember: warning: snapshot \(path) held \(formatSeconds(seconds)) s of history, less than the \(formatSeconds(asked)) s --history asked: events came faster than the rings were sized for; a larger -m keeps more\n", stderr)
             }
             summary.snapshots.append(path)
             summary.samples += writer.writtenSamples
-            if let keep = options.switchMaxFiles, summary.snapshots.count > keep {
-                for old in summary.snapshots.prefix(summary.snapshots.count - keep) { unlink(old) }
-                summary.snapshots.removeFirst(summary.snapshots.count - keep)
-            }
+            if let keep = options.switchMaxFiles { Recorder.deleteOldest(&summary.snapshots, keeping: keep) }
         } catch {
             // The recording goes on; the command's exit status will say that a snapshot was lost.
             summary.writeFailed = true
@@ -202,17 +179,22 @@ extension Recorder {
         }
     }
 
-    /// The pid and time of each sample in records laid out as Ember records them: identifier, ip, pid/tid, time.
-    static func forEachSample(in records: [UInt8], _ body: (Int32, UInt64) -> Void) {
-        records.withUnsafeBytes { bytes in
+    /// The identifier, pid, tid and time of a sample as Ember's events lay it out (identifier, ip, pid/tid, time
+    /// first); nil for any other record.
+    static func sampleHeader(_ record: UnsafeRawBufferPointer) -> (id: UInt64, pid: Int32, tid: Int32, time: UInt64)? {
+        guard record.count >= 40, record.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == RecordType.sample.rawValue else { return nil }
+        return (record.loadUnaligned(fromByteOffset: 8, as: UInt64.self), record.loadUnaligned(fromByteOffset: 24, as: Int32.self),
+                record.loadUnaligned(fromByteOffset: 28, as: Int32.self), record.loadUnaligned(fromByteOffset: 32, as: UInt64.self))
+    }
+
+    /// Each record of a ring's copied history, whole.
+    static func forEachRecord(in records: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try records.withUnsafeBytes { bytes in
             var offset = 0
             while offset + 8 <= bytes.count {
                 let size = Int(bytes.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
                 guard size >= 8, offset + size <= bytes.count else { return }
-                if bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self) == RecordType.sample.rawValue, size >= 40 {
-                    body(bytes.loadUnaligned(fromByteOffset: offset + 24, as: Int32.self),
-                         bytes.loadUnaligned(fromByteOffset: offset + 32, as: UInt64.self))
-                }
+                try body(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + size)]))
                 offset += size
             }
         }
@@ -236,10 +218,11 @@ extension Recorder {
     }
 
     private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+}
 
-    /// Seconds with two decimals.
-    static func hundredths(_ seconds: Double) -> String {
-        let n = Int((seconds * 100).rounded())
-        return "\(n / 100).\(twoDigits(n % 100))"
-    }
+/// A number with two decimals (`0.31`): seconds, and megabytes.
+public func formatSeconds(_ s: Double) -> String {
+    let hundredths = Int((s * 100).rounded())
+    let frac = hundredths % 100
+    return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
 }

@@ -50,9 +50,7 @@ extension Recorder {
     func rotate(_ writer: PerfDataWriter, _ rotation: Rotation) -> PerfDataWriter? {
         rotation.signalled = false
         rotation.started = monotonicSeconds()
-        if let keep = options.switchMaxFiles {
-            while rotation.files.count > 1, rotation.files.count >= keep { unlink(rotation.files.removeFirst()) }
-        }
+        if let keep = options.switchMaxFiles { Recorder.deleteOldest(&rotation.files, keeping: max(keep - 1, 1)) }
         let path = Recorder.snapshotPath(options.output, after: rotation.files.last)
         let next: PerfDataWriter
         do {
@@ -78,11 +76,13 @@ extension Recorder {
         rotation.finished = (summary.samples, summary.dropped, summary.bytes)
         rotation.failed = false
         rotation.files.append(path)
-        if let keep = options.switchMaxFiles, rotation.files.count > keep {
-            for old in rotation.files.prefix(rotation.files.count - keep) { unlink(old) }
-            rotation.files.removeFirst(rotation.files.count - keep)
-        }
+        if let keep = options.switchMaxFiles { Recorder.deleteOldest(&rotation.files, keeping: keep) }
         return next
+    }
+
+    /// `--switch-max-files`: deletes the oldest of `files` (oldest first) until `keep` are left.
+    static func deleteOldest(_ files: inout [String], keeping keep: Int) {
+        while files.count > keep { unlink(files.removeFirst()) }
     }
 }
 
@@ -90,10 +90,7 @@ extension Recorder {
 /// own that wake the recorder at every hit.
 final class SnapshotTrigger {
     let group: EventGroup
-    /// When the last snapshot it asked for was taken (monotonic seconds).
-    private var last = -Double.infinity
-    /// Hits that came too soon after a snapshot.
-    private(set) var skipped = 0
+    private(set) var limit = SnapshotRateLimit()
 
     init(group: EventGroup) {
         self.group = group
@@ -108,6 +105,19 @@ final class SnapshotTrigger {
                 if record.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == RecordType.sample.rawValue { hits += 1 }
             }
         }
+        return limit.admits(hits, minimumInterval: minimumInterval)
+    }
+}
+
+/// `--snapshot-min-interval`: at most one snapshot per interval from a trigger, so that a storm of hits cannot fill
+/// the disk; the hits that came too soon are counted.
+struct SnapshotRateLimit {
+    /// When the last snapshot it let through was asked for (monotonic seconds).
+    private var last = -Double.infinity
+    private(set) var skipped = 0
+
+    /// Whether `hits` (none, one or more at once) write a snapshot now; all but that one count as skipped.
+    mutating func admits(_ hits: Int, minimumInterval: Double) -> Bool {
         guard hits > 0 else { return false }
         let now = monotonicSeconds()
         guard now - last >= minimumInterval else {
@@ -118,15 +128,19 @@ final class SnapshotTrigger {
         skipped += hits - 1
         return true
     }
+
+    /// The note at the end: how many `what` (singular, plural) came too soon, or nil.
+    func note(_ one: String, _ many: String, of trigger: String) -> String? {
+        guard skipped > 0 else { return nil }
+        return "\(skipped == 1 ? "1 " + one : "\(skipped) " + many) of \(trigger) came within --snapshot-min-interval of a snapshot and wrote none"
+    }
 }
 
 extension Recorder {
     /// Opens `--switch-output-event`'s events on the recording's targets, or nil without one.
     func openTrigger(workload: Workload?) throws -> SnapshotTrigger? {
         guard let request = options.snapshotEvent else { return nil }
-        var pids: [Int32] = []
-        if case .processes(let p) = options.target { pids = p }
-        let groups = try openEvents(try EventResolver.resolve(request, filter: nil, pids: pids), workload: workload, role: .trigger)
+        let groups = try openEvents(try EventResolver.resolve(request, filter: nil, pids: options.targetPIDs), workload: workload, role: .trigger)
         try groups[0].mapRings(pages: Recorder.sideBandPages)
         for g in groups.dropFirst() { try g.redirect(to: groups[0].rings) }
         return SnapshotTrigger(group: groups[0])

@@ -63,13 +63,8 @@ public final class Recorder {
             let resolved = try resolveEvents()
             workload = try launchWorkload()
             do {
-                groups = try openEvents(resolved, workload: workload)
-                try groups[0].mapRings(pages: options.mmapPages)
-                for g in groups.dropFirst() { try g.redirect(to: groups[0].rings) }
-                for g in groups { try g.applyFilter() }
-                var described: [PerfDataWriter.Event] = []
-                for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }
-                tracepoints = groups.compactMap { $0.event.tracepoint }
+                let described: [PerfDataWriter.Event]
+                (groups, described) = try openSampleGroups(resolved, workload: workload)
                 try writer.begin(events: described, features: startFeatures())
                 encoder = RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0)
                 if let text = ProcScanner.kernelText() { try writer.append(encoder.kernelMmap(start: text.start, length: text.length)) }
@@ -154,11 +149,9 @@ public final class Recorder {
     }
 
     func resolveEvents() throws -> [ResolvedEvent] {
-        var pids: [Int32] = []
-        if case .processes(let p) = options.target { pids = p }
         var out: [ResolvedEvent] = []
         for (request, filter) in options.events {
-            out += try EventResolver.resolve(request, filter: filter, pids: pids)
+            out += try EventResolver.resolve(request, filter: filter, pids: options.targetPIDs)
         }
         return out
     }
@@ -218,6 +211,19 @@ public final class Recorder {
             attr.wakeup = 1
         }
         return attr
+    }
+
+    /// Opens the sample events with one ring per CPU that all of them share (overwrite rings for a flight
+    /// recording) and their filters, and describes them for the file.
+    func openSampleGroups(_ resolved: [ResolvedEvent], workload: Workload?) throws -> (groups: [EventGroup], described: [PerfDataWriter.Event]) {
+        let groups = try openEvents(resolved, workload: workload)
+        try groups[0].mapRings(pages: options.mmapPages, overwrite: options.overwrite)
+        for g in groups.dropFirst() { try g.redirect(to: groups[0].rings) }
+        for g in groups { try g.applyFilter() }
+        var described: [PerfDataWriter.Event] = []
+        for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }
+        tracepoints = groups.compactMap { $0.event.tracepoint }
+        return (groups, described)
     }
 
     func openEvents(_ resolved: [ResolvedEvent], workload: Workload?, role: Role = .samples) throws -> [EventGroup] {

@@ -38,7 +38,7 @@ final class SideBand {
             fork(t)
         case .exit:
             guard let t = TaskRecord(record: record) else { return }
-            exit(pid: t.pid, tid: t.tid)
+            noteExit(pid: t.pid, tid: t.tid)
         default:
             break
         }
@@ -68,7 +68,7 @@ final class SideBand {
         if let parentComm { setComm(pid: t.pid, tid: t.tid, parentComm) }
     }
 
-    private func exit(pid: Int32, tid: Int32) {
+    private func noteExit(pid: Int32, tid: Int32) {
         guard processes[pid] != nil else { return }
         if pid == tid { processes[pid]?.exited = true }
         exited.append((pid, tid))
@@ -97,7 +97,4 @@ final class SideBand {
         }
         return out
     }
-
-    /// Processes known (live and kept exited ones), for the recorder's summary and tests.
-    var processCount: Int { processes.count }
 }

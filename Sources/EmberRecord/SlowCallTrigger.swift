@@ -11,9 +11,7 @@ final class SlowCallTrigger {
     private let threshold: UInt64
     /// Entry times of the calls in progress, by thread.
     private var entries: [Int32: UInt64] = [:]
-    private var last = -Double.infinity
-    /// Slow calls that came too soon after a snapshot.
-    private(set) var skipped = 0
+    private(set) var limit = SnapshotRateLimit()
 
     init(symbol: String, entry: EventGroup, exit: EventGroup, threshold: UInt64) throws {
         self.symbol = symbol
@@ -29,27 +27,16 @@ final class SlowCallTrigger {
         var slow = 0
         for ring in groups[0].rings {
             ring.drain { record in
-                // Ember's sample layout: identifier, ip, pid/tid, time.
-                guard record.count >= 40, record.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == RecordType.sample.rawValue else { return }
-                let id = record.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-                let tid = record.loadUnaligned(fromByteOffset: 28, as: Int32.self)
-                let time = record.loadUnaligned(fromByteOffset: 32, as: UInt64.self)
-                if entryIDs.contains(id) {
-                    entries[tid] = time
-                } else if let start = entries.removeValue(forKey: tid), time &- start > threshold {
+                guard let s = Recorder.sampleHeader(record) else { return }
+                if entryIDs.contains(s.id) {
+                    entries[s.tid] = s.time
+                } else if let start = entries.removeValue(forKey: s.tid), s.time &- start > threshold {
                     slow += 1
-                    if time &- start > slowest?.ns ?? 0 { slowest = (tid, time &- start) }
+                    if s.time &- start > slowest?.ns ?? 0 { slowest = (s.tid, s.time &- start) }
                 }
             }
         }
-        guard let slowest else { return nil }
-        let now = monotonicSeconds()
-        guard now - last >= minimumInterval else {
-            skipped += slow
-            return nil
-        }
-        last = now
-        skipped += slow - 1
+        guard let slowest, limit.admits(slow, minimumInterval: minimumInterval) else { return nil }
         let tenths = (slowest.ns + 50_000) / 100_000
         return (slowest.tid, "\(tenths / 10).\(tenths % 10)")
     }
@@ -59,8 +46,7 @@ extension Recorder {
     /// Opens `--snapshot-on-latency`'s probes on the recording's targets, or nil without one.
     func openSlowCallTrigger(workload: Workload?) throws -> SlowCallTrigger? {
         guard let call = options.slowCall else { return nil }
-        var pids: [Int32] = []
-        if case .processes(let p) = options.target { pids = p }
+        let pids = options.targetPIDs
         let entry = try openEvents(try EventResolver.resolve(.uprobe(binary: call.binary, location: .symbol(call.symbol, offset: 0), isReturn: false), filter: nil, pids: pids),
                                    workload: workload, role: .trigger)[0]
         let exit = try openEvents(try EventResolver.resolve(.uprobe(binary: call.binary, location: .symbol(call.symbol, offset: 0), isReturn: true), filter: nil, pids: pids),

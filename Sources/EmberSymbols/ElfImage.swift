@@ -16,6 +16,8 @@ public final class ElfImage {
 
     public let path: String
     public let segments: [Segment]
+    /// `PT_GNU_EH_FRAME`: where `.eh_frame_hdr`, the unwind tables' search index, lies.
+    public let ehFrameHeader: Segment?
     public private(set) var symbols: SymbolTable
     public let buildID: [UInt8]?
     /// The `.gnu_debuglink` file name of a stripped binary's debug file.
@@ -64,16 +66,20 @@ public final class ElfImage {
         guard elf_kind(elf) == ELF_K_ELF else { throw SymbolError.notELF(path: path, reason: "not an ELF file") }
 
         var segments: [Segment] = []
+        var ehFrameHeader: Segment?
         var count = 0
         if elf_getphdrnum(elf, &count) == 0 {
             for i in 0..<count {
                 var ph = GElf_Phdr()
-                guard gelf_getphdr(elf, Int32(i), &ph) != nil, ph.p_type == UInt32(PT_LOAD) else { continue }
-                segments.append(Segment(virtualAddress: ph.p_vaddr, fileOffset: ph.p_offset, fileSize: ph.p_filesz,
-                                        executable: ph.p_flags & UInt32(PF_X) != 0))
+                guard gelf_getphdr(elf, Int32(i), &ph) != nil else { continue }
+                let segment = Segment(virtualAddress: ph.p_vaddr, fileOffset: ph.p_offset, fileSize: ph.p_filesz,
+                                      executable: ph.p_flags & UInt32(PF_X) != 0)
+                if ph.p_type == UInt32(PT_LOAD) { segments.append(segment) }
+                if ph.p_type == UInt32(PT_GNU_EH_FRAME) { ehFrameHeader = segment }
             }
         }
         self.segments = segments
+        self.ehFrameHeader = ehFrameHeader
 
         var symtab = SymbolTable.Builder()
         var dynsym = SymbolTable.Builder()

@@ -190,27 +190,19 @@ public final class LibunwindUnwinder: StackUnwinder {
         private func u32(_ at: Int) -> UInt64 { UInt64(bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
         private func u64(_ at: Int) -> UInt64 { bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
 
-        /// `.eh_frame_hdr` through the `PT_GNU_EH_FRAME` program header of a 64-bit ELF file; nil without one, or
-        /// with a table libunwind cannot search (it needs 4-byte entries relative to the header).
+        /// The search table of `.eh_frame_hdr` (found by the image's `PT_GNU_EH_FRAME`); nil without one, or with a
+        /// table libunwind cannot search (it needs 4-byte entries relative to the header).
         private func findHeader() -> Header? {
-            guard bytes.count >= 64, u32(0) == 0x464c_457f, bytes[4] == 2 else { return nil }
-            let phoff = Int(u64(0x20)), phentsize = Int(u16(0x36)), phnum = Int(u16(0x38))
-            guard phentsize >= 56, phoff > 0, phoff + phentsize * phnum <= bytes.count else { return nil }
-            for i in 0..<phnum {
-                let ph = phoff + i * phentsize
-                guard u32(ph) == 0x6474_e550 else { continue }  // PT_GNU_EH_FRAME
-                let offset = Int(u64(ph + 8)), vaddr = u64(ph + 16)
-                guard offset + 4 <= bytes.count, bytes[offset] == 1, bytes[offset + 3] == 0x3b else { return nil }
-                guard let pointerSize = Binary.encodedSize(bytes[offset + 1]),
-                      let countSize = Binary.encodedSize(bytes[offset + 2]),
-                      offset + 4 + pointerSize + countSize <= bytes.count else { return nil }
-                let countAt = offset + 4 + pointerSize
-                let count = countSize == 8 ? u64(countAt) : countSize == 4 ? u32(countAt) : u16(countAt)
-                let tableStart = 4 + pointerSize + countSize
-                guard UInt64(offset + tableStart) + count * 8 <= UInt64(bytes.count) else { return nil }
-                return Header(address: vaddr, table: vaddr + UInt64(tableStart), entries: count)
-            }
-            return nil
+            guard let segment = image.ehFrameHeader else { return nil }
+            let offset = Int(segment.fileOffset), vaddr = segment.virtualAddress
+            guard offset + 4 <= bytes.count, bytes[offset] == 1, bytes[offset + 3] == 0x3b,
+                  let pointerSize = Binary.encodedSize(bytes[offset + 1]), let countSize = Binary.encodedSize(bytes[offset + 2]),
+                  offset + 4 + pointerSize + countSize <= bytes.count else { return nil }
+            let countAt = offset + 4 + pointerSize
+            let count = countSize == 8 ? u64(countAt) : countSize == 4 ? u32(countAt) : u16(countAt)
+            let tableStart = 4 + pointerSize + countSize
+            guard UInt64(offset + tableStart) + count * 8 <= UInt64(bytes.count) else { return nil }
+            return Header(address: vaddr, table: vaddr + UInt64(tableStart), entries: count)
         }
 
         /// The size of a fixed-size DW_EH_PE value encoding.

@@ -307,9 +307,4 @@ extension Record {
     }
 }
 
-/// A number with two decimals (`0.31`): seconds, and megabytes.
-func formatSeconds(_ s: Double) -> String {
-    let hundredths = Int((s * 100).rounded())
-    let frac = hundredths % 100
-    return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
-}
+

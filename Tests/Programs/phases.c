@@ -2,21 +2,8 @@
  * allowed), for the flight recorder's snapshots: one taken during B, once A is older than the rings' history,
  * holds B's samples and not A's. */
 #include <stdlib.h>
-#include <time.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-__attribute__((noinline)) static long burn(double seconds) {
-    volatile long s = 0;
-    double end = now() + seconds;
-    while (now() < end)
-        for (long i = 0; i < 20000; i++) s += i * i % 7;
-    return s;
-}
+#include "burn.h"
 
 __attribute__((noinline)) long phase_a(double seconds) { return burn(seconds) + 1; }
 __attribute__((noinline)) long phase_b(double seconds) { return burn(seconds) + 2; }

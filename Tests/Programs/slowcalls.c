@@ -1,21 +1,8 @@
 /* handle_request(i) is called N times (argument, default 12): it burns 5 ms, except every 4th call, which calls
  * stall() for 60 ms, for the flight recorder's latency trigger (a snapshot per call slower than 50 ms). */
 #include <stdlib.h>
-#include <time.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-__attribute__((noinline)) static long burn(double seconds) {
-    volatile long s = 0;
-    double end = now() + seconds;
-    while (now() < end)
-        for (long i = 0; i < 2000; i++) s += i * i % 7;
-    return s;
-}
+#include "burn.h"
 
 __attribute__((noinline)) long stall(void) { return burn(0.060); }
 __attribute__((noinline)) long work(void) { return burn(0.005); }
