@@ -47,12 +47,16 @@ public struct TracepointFormat: Sendable {
     public var id: UInt64
     /// The event's own fields (the `common_*` header fields left out).
     public var fields: [Field]
+    /// How the kernel prints a record, when its `print fmt:` is within what Ember evaluates.
+    public var printFormat: PrintFormat?
 
     public init?(text: String, system: String) {
         var name: String?, id: UInt64?
         var fields: [Field] = []
+        var printText: Substring?
         for line in text.split(separator: "\n") {
             let trimmed = line.trimmingPrefixSpaces
+            if trimmed.hasPrefix("print fmt: ") { printText = trimmed.dropFirst(11) }
             if trimmed.hasPrefix("name: ") { name = String(trimmed.dropFirst(6)) }
             if trimmed.hasPrefix("ID: ") { id = UInt64(trimmed.dropFirst(4)) }
             guard trimmed.hasPrefix("field:") else { continue }
@@ -75,6 +79,13 @@ public struct TracepointFormat: Sendable {
         self.name = name
         self.id = id
         self.fields = fields
+        printFormat = printText.flatMap { PrintFormat($0, fields: fields) }
+    }
+
+    /// A RAW payload as the kernel's print format prints it, as `perf script` shows it; `field=value ...` when the
+    /// format is beyond Ember or the payload is cut short.
+    public func describe(_ raw: UnsafeRawBufferPointer, context: PrintFormat.Context = .init()) -> String {
+        printFormat?.render(raw, fields: fields, context: context) ?? decode(raw)
     }
 
     /// `field=value ...` for a RAW payload; fields that do not fit in it are left out.
@@ -114,7 +125,7 @@ public struct TracepointFormat: Sendable {
     }
 
     private func hex(_ bytes: UnsafeRawBufferPointer) -> String {
-        "0x" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        "0x" + hexDigits(bytes)
     }
 }
 

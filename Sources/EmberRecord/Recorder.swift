@@ -302,7 +302,9 @@ public final class Recorder {
             let root = Tracefs.path + "/events/"
             features.append((.tracingData, TracingData.encode(headerPage: readSmallFile(root + "header_page") ?? "",
                                                               headerEvent: readSmallFile(root + "header_event") ?? "",
-                                                              systems: systems, pageSize: RingBuffer.pageSize)))
+                                                              systems: systems,
+                                                              printkFormats: readSmallFile(Tracefs.path + "/printk_formats") ?? "",
+                                                              pageSize: RingBuffer.pageSize)))
         }
         return features
     }

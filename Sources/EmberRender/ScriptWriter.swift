@@ -57,6 +57,8 @@ public struct ScriptFields: OptionSet, Sendable {
 /// `nanoseconds` prints times to the nanosecond (`--ns`).
 public struct ScriptWriter {
     public var fields = ScriptFields.standard
+    /// Tracepoints and probes print without the period (always 1) unless `-F` names it, as in perf.
+    public var periodOnTraceEvents = false
     public var hideCallGraph = false
     public var nanoseconds = false
 
@@ -66,13 +68,23 @@ public struct ScriptWriter {
     @discardableResult
     public func write(_ replay: Replay, to out: TextOutput) -> UInt64 {
         var frames: [ResolvedFrame] = []
-        let names = replay.file.events.map { $0.name + ": " }
+        let events = replay.file.events
+        // Event names right-aligned to the longest, as perf aligns them.
+        let width = events.map(\.name.count).max() ?? 0
+        let names = events.map { String(repeating: " ", count: width - $0.name.count) + $0.name + ": " }
         let model = replay.model
         let dsoNames = { (i: Int) in model.dsos[i].path }
         var count: UInt64 = 0
-        let sampleFields = SampleFields(file: replay.file)
+        let sampleFields = SampleFields(file: replay.file, symbolizer: replay.symbolizer)
         let sourceLines = replay.symbolizer.options.sourceLines || fields.contains(.srcline)
         let showsFrames = !fields.isDisjoint(with: [.ip, .sym, .symoff, .dso])
+        // What each event's lines show: no [cpu] where its samples lack the CPU (perf's recordings without -a).
+        let eventFields = events.indices.map { i in
+            var f = fields
+            if !events[i].attr.sampleType.contains(.cpu) { f.remove(.cpu) }
+            if sampleFields.hasFields(event: i), !periodOnTraceEvents { f.remove(.period) }
+            return f
+        }
         func line(_ l: SourceLine?) {
             guard sourceLines, let l else { return }
             out.write("  ")
@@ -110,6 +122,7 @@ public struct ScriptWriter {
         }
         replay.forEachSample(event: nil) { sample, eventIndex in
             count += 1
+            let fields = eventFields[eventIndex]
             var first = true
             func space() { if !first { out.byte(0x20) }; first = false }
             if fields.contains(.comm) {
@@ -152,9 +165,9 @@ public struct ScriptWriter {
                 if !fields.contains(.event) { space() }
                 out.write(text)
             }
-            // Tracepoints and probes without call chains: the fields are the sample.
+            // Tracepoints and probes without call chains: the fields are the sample, on one line.
             if text != nil, sample.callchainCount == 0 {
-                out.write("\n\n")
+                out.byte(0x0a)
                 return
             }
             guard showsFrames else {

@@ -7,11 +7,21 @@ import EmberSymbols
 /// the argument spec of its `.note.stapsdt` entry.
 public final class SampleFields {
     private let file: PerfDataFile
-    private lazy var formats: [UInt64: TracepointFormat] = file.section(.tracingData).map(TracingData.formats) ?? [:]
+    private lazy var tracing: TracingData.Contents = file.section(.tracingData).map(TracingData.read) ?? .init()
+    private lazy var printContext = PrintFormat.Context(kernelFunction: symbolizer.map { s in { s.kernelFunction(at: $0) } },
+                                                        kernelStrings: tracing.kernelStrings)
     private var usdtSpecs: [Int: [USDTArgument]?] = [:]
+    private let symbolizer: Symbolizer?
 
-    public init(file: PerfDataFile) {
+    public init(file: PerfDataFile, symbolizer: Symbolizer? = nil) {
         self.file = file
+        self.symbolizer = symbolizer
+    }
+
+    /// True for the events `describe` has text for: tracepoints and probes.
+    public func hasFields(event index: Int) -> Bool {
+        let event = file.events[index]
+        return event.attr.type == .tracepoint || ["uprobe:", "uretprobe:", "usdt:", "kprobe:", "kretprobe:"].contains { event.name.hasPrefix($0) }
     }
 
     public func describe(_ sample: Sample, event index: Int) -> String? {
@@ -31,7 +41,7 @@ public final class SampleFields {
                 .joined(separator: " ")
         }
         if event.attr.type == .tracepoint, !sample.raw.isEmpty {
-            return formats[event.attr.config]?.decode(sample.raw)
+            return tracing.formats[event.attr.config]?.describe(sample.raw, context: printContext)
         }
         return nil
     }

@@ -80,6 +80,11 @@ public final class Symbolizer {
         return hit
     }
 
+    /// The kernel function at an address a tracepoint recorded (a call site, a timer's function).
+    public func kernelFunction(at address: UInt64) -> (name: String, offset: UInt64)? {
+        kernelSymbol(address).map { ($0.name, $0.offset) }
+    }
+
     private func kernelSymbol(_ address: UInt64) -> Hit? {
         if let cached = kernelCache[address] { return cached }
         guard sameKernel else { return nil }

@@ -112,6 +112,7 @@ struct Script: ParsableCommand {
                 throw Diagnostics.fail("-F takes fields from \(ScriptFields.names.map(\.0).joined(separator: ",")), all named or all +/-, not '\(fieldList)'")
             }
             writer.fields = fields
+            writer.periodOnTraceEvents = fieldList.split(separator: ",").contains { $0 == "period" || $0 == "+period" }
         }
         writer.hideCallGraph = hideCallGraph
         writer.nanoseconds = ns
