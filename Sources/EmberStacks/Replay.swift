@@ -60,7 +60,10 @@ public final class Replay {
                     return
                 }
                 samples += 1
-                if !filter.isEmpty, !filter.accepts(sample, comm: model.comm(tid: sample.tid)) { return }
+                if !filter.isEmpty {
+                    guard filter.accepts(sample, comm: model.comm(tid: sample.tid)) else { return }
+                    if filter.checksLocation, !sampledLocationPasses(sample) { return }
+                }
                 try body(sample, record.eventIndex)
             case .lost:
                 lostRecords += LostRecord(record: record.bytes)?.lost ?? 0
@@ -73,6 +76,21 @@ public final class Replay {
                 model.apply(record)
             }
         }
+    }
+
+    /// `--dsos` and `--symbols`: whether the sampled address (the IP, as perf checks it) is in one of them.
+    private func sampledLocationPasses(_ sample: Sample) -> Bool {
+        let location = model.resolve(pid: sample.pid, address: sample.ip)
+        if let dsos = filter.dsos {
+            guard let location else { return dsos.contains("[unknown]") }
+            let path = model.dsos[location.dso].path
+            guard dsos.contains(path) || dsos.contains(String(path.split(separator: "/").last ?? "")) else { return false }
+        }
+        if let symbols = filter.symbols {
+            guard let hit = location.flatMap(symbolizer.symbol(at:)) else { return symbols.contains("[unknown]") }
+            return symbols.contains(hit.name) || symbols.contains(hit.rawName)
+        }
+        return true
     }
 
     /// Everything worth a warning once the replay is done: file problems, unreadable binaries, lost events.

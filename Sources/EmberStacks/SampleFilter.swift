@@ -1,7 +1,7 @@
 import EmberPerfData
 
-/// Which samples a reading keeps, by perf's reader filters: `--comms`, `--pids`, `--tids`, `--cpu`, `--time`.
-/// Empty, it keeps all.
+/// Which samples a reading keeps, by perf's reader filters: `--comms`, `--pids`, `--tids`, `--cpu`, `--time`, and
+/// where the sample was taken, `--dsos` and `--symbols`. Empty, it keeps all.
 public struct SampleFilter: Sendable {
     public var comms: Set<String>?
     public var pids: Set<Int32>?
@@ -10,10 +10,15 @@ public struct SampleFilter: Sendable {
     /// Sample times (ns) to keep, either end open.
     public var from: UInt64?
     public var until: UInt64?
+    /// Binaries (paths or file names, `[kernel.kallsyms]`) and functions (as shown, or as the binary names them) the
+    /// sampled address must be in; checked by `Replay`, which resolves it.
+    public var dsos: Set<String>?
+    public var symbols: Set<String>?
 
     public init() {}
 
-    public var isEmpty: Bool { comms == nil && pids == nil && tids == nil && cpus == nil && from == nil && until == nil }
+    public var isEmpty: Bool { comms == nil && pids == nil && tids == nil && cpus == nil && from == nil && until == nil && !checksLocation }
+    public var checksLocation: Bool { dsos != nil || symbols != nil }
 
     /// Whether a sample, whose thread is named `comm`, passes.
     public func accepts(_ sample: Sample, comm: @autoclosure () -> String) -> Bool {

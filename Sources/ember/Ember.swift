@@ -85,6 +85,12 @@ struct SampleFilterFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Only samples in this time span, as perf script prints times: START,STOP in seconds (either may be left out).", valueName: "start,stop"))
     var time: String?
 
+    @Option(help: ArgumentHelp("Only samples taken in these binaries (comma-separated paths or file names, such as libc.so.6 or [kernel.kallsyms]).", valueName: "dsos"))
+    var dsos: String?
+
+    @Option(name: [.customShort("S"), .customLong("symbols")], help: ArgumentHelp("Only samples taken in these functions (comma-separated).", valueName: "symbols"))
+    var symbolList: String?
+
     @Option(name: .customLong("max-stack"), parsing: .unconditional, help: "At most this many frames of each stack, the innermost.")
     var maxStack: Int?
 
@@ -106,7 +112,14 @@ struct SampleFilterFlags: ParsableArguments {
         if let list = tids { filter.tids = Set(try SampleFilterFlags.ids(list, "--tids")) }
         if let cpu { filter.cpus = try SampleFilterFlags.cpus(cpu) }
         if let time { (filter.from, filter.until) = try SampleFilterFlags.span(time) }
+        filter.dsos = dsos.map(SampleFilterFlags.names)
+        filter.symbols = symbolList.map(SampleFilterFlags.names)
         return filter
+    }
+
+    /// A comma-separated list of names.
+    static func names(_ list: String) -> Set<String> {
+        Set(list.split(separator: ",").map { String($0.trimmed) })
     }
 
     /// `--time START,STOP`: seconds as perf script prints them (`10106.410698`), either end left out.

@@ -51,11 +51,8 @@ struct Report: ParsableCommand {
     @Option(help: "Only these process ids (comma-separated; as --pids).")
     var pid: String?
 
-    @Option(help: "Only entries in these shared objects (comma-separated file names, such as libc.so.6).")
+    @Option(help: "Only entries in these shared objects (as --dsos).")
     var dso: String?
-
-    @Option(name: [.customShort("S"), .customLong("symbols")], help: "Only entries of these symbols (comma-separated).")
-    var symbolList: String?
 
     @Option(parsing: .unconditional, help: "Print at most this many entries.")
     var limit: Int?
@@ -100,9 +97,12 @@ struct Report: ParsableCommand {
         options.children = !noChildren
         options.callGraph = inverted ? .caller : callGraph
         options.filter = try filters.filter(comms: comm, pids: pid)
-        options.dsos = dso.map { Set($0.split(separator: ",").map(String.init)) }
+        // Report keeps percentages of every sample: --dsos and --symbols pick entries, not samples.
+        options.dsos = options.filter.dsos ?? dso.map(SampleFilterFlags.names)
         if options.dsos != nil && !options.keys.contains(.dso) { options.keys.insert(.dso, at: 0) }
-        options.symbols = symbolList.map { Set($0.split(separator: ",").map(String.init)) }
+        options.symbols = options.filter.symbols
+        options.filter.dsos = nil
+        options.filter.symbols = nil
         if options.symbols != nil && !options.keys.contains(.symbol) { options.keys.append(.symbol) }
         options.eventName = event
         var symbolFlags = symbols

@@ -75,8 +75,9 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertEqual(parseFolded(alone).filter { $0.key.hasPrefix("demo;") }.count, 0, alone)
     }
 
-    /// Reader filters on a system-wide perf recording: `--comms`, `--cpu`, `--pids` and `--tids` keep the stacks
-    /// perf script keeps with `--comms`, `--cpu`, `--pid` and `--tid`.
+    /// Reader filters on a system-wide perf recording: `--comms`, `--cpu`, `--pids`, `--tids`, `--dsos` and
+    /// `--symbols` keep the stacks perf script keeps with `--comms`, `--cpu`, `--pid`, `--tid`, `--dsos` and
+    /// `--symbols`.
     func testReaderFiltersKeepWhatPerfKeeps() throws {
         try requireRoot()
         try requirePerf()
@@ -86,7 +87,8 @@ final class PerfFlagsTests: XCTestCase {
         let demo = try Tool.ember(["script", "-i", file, "--comms", "demo"]).stdout
         let pid = try XCTUnwrap(demo.split(separator: "\n").first?.split(separator: " ").dropFirst().first?.split(separator: "/").first)
         for (perf, ember) in [(["--comms", "demo"], ["--comms", "demo"]), (["--cpu", "0"], ["--cpu", "0"]),
-                              (["--pid", String(pid)], ["--pids", String(pid)]), (["--tid", String(pid)], ["--tids", String(pid)])] {
+                              (["--pid", String(pid)], ["--pids", String(pid)]), (["--tid", String(pid)], ["--tids", String(pid)]),
+                              (["--dsos", "libc.so.6"], ["--dsos", "libc.so.6"]), (["--symbols", "spin_primes"], ["-S", "spin_primes"])] {
             let expected = PerfScriptFolder.fold(try Tool.perf(["script", "-i", file] + perf).stdout)
             let actual = parseFolded(try Tool.ember(["collapse", "--perf-compat", "-i", file] + ember).stdout)
             XCTAssertFalse(expected.isEmpty, "\(perf)")
