@@ -28,7 +28,7 @@ public enum FlameGraph {
 
         var svg = SVGWriter(capacity: 16_384 + visible * (240 + options.countName.utf8.count) + nameBytes * 2)
         writeHeader(&svg, layout: layout, options: options, interactive: true)
-        writeFrames(&svg, tree: tree, layout: layout, options: options, kinds: profile.kinds)
+        writeFrames(&svg, tree: tree, layout: layout, options: options, kinds: profile.kinds, scale: profile.scale)
         writeScript(&svg, layout: layout, total: tree.total, ignoreCase: options.searchIgnoresCase)
         svg.raw("</svg>\n")
         return svg.output
@@ -94,8 +94,15 @@ public enum FlameGraph {
 
     /// One `<g data-x data-w><title/><rect/><text/></g>` line per visible frame, in pre-order.
     /// `data-x` and `data-w` are the frame's start and width in weight units, for the script's exact zoom.
+    /// A differential tree colours each frame by its change (red grew, blue shrank) and its title gives the
+    /// weight before and the change; weights in 1/`scale` units print with decimals.
     static func writeFrames(_ svg: inout SVGWriter, tree: FlameTree, layout: FlameLayout,
-                            options: FlameGraphOptions, kinds: [String: FrameKind]) {
+                            options: FlameGraphOptions, kinds: [String: FrameKind], scale: UInt64 = 1) {
+        func count(_ value: UInt64) {
+            guard scale > 1 else { return svg.grouped(value) }
+            svg.fixed(Double(value) / Double(scale), decimals: String(scale).count - 1, trim: true)
+        }
+        let largestChange = tree.selfDelta.lazy.map(\.magnitude).max() ?? 0
         var countSuffix = SVGWriter(capacity: options.countName.utf8.count + 8)
         countSuffix.raw(" ")
         countSuffix.escaped(options.countName)
@@ -122,17 +129,30 @@ public enum FlameGraph {
             svg.raw("\"><title>")
             svg.escaped(name)
             svg.raw(" (")
-            svg.grouped(weight)
+            count(weight)
             svg.raw(afterCount)
             svg.fixed(Double(weight) * percentScale, decimals: 2, trim: false)
-            svg.raw("%)</title><rect x=\"")
+            svg.raw("%")
+            if tree.isDifferential {
+                let change = Int64(clamping: weight) &- Int64(clamping: tree.before[i])
+                svg.raw("; before ")
+                count(tree.before[i])
+                svg.raw(", change ")
+                svg.raw(change >= 0 ? "+" : "-")
+                count(change.magnitude)
+            }
+            svg.raw(")</title><rect x=\"")
             svg.fixed(x, decimals: 2, trim: true)
             svg.raw("\" y=\"")
             svg.int(top)
             svg.raw("\" width=\"")
             svg.fixed(width, decimals: 2, trim: true)
             svg.raw(rectHeight)
-            svg.raw(palette.fill(for: name, kind: palette == .kind ? kinds[name] : nil))
+            if tree.isDifferential {
+                svg.raw(FlameGraphPalette.differentialFill(change: tree.selfDelta[i], largest: largestChange))
+            } else {
+                svg.raw(palette.fill(for: name, kind: palette == .kind ? kinds[name] : nil))
+            }
             svg.raw("\" rx=\"2\" ry=\"2\"/><text x=\"")
             svg.fixed(x + 3, decimals: 2, trim: true)
             svg.raw("\" y=\"")

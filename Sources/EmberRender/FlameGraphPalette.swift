@@ -66,6 +66,14 @@ extension FlameGraphPalette {
         }
     }
 
+    /// A differential graph's fill: white where nothing changed, shading to red as the frame grew and to blue as
+    /// it shrank, by its change against the largest change in the graph (flamegraph.pl's scale).
+    static func differentialFill(change: Int64, largest: UInt64) -> String {
+        guard change != 0, largest > 0 else { return "rgb(255,255,255)" }
+        let fade = String(Int(210 * (1 - Double(change.magnitude) / Double(largest))))
+        return change > 0 ? "rgb(255," + fade + "," + fade + ")" : "rgb(" + fade + "," + fade + ",255)"
+    }
+
     /// 64-bit FNV-1a over the UTF-8 bytes of `text`: stable across processes, platforms and releases.
     static func fnv1a(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -25,6 +25,11 @@ struct FlameTree {
     private(set) var depths: [Int32] = []
     /// Start of each node in weight units from the left edge.
     private(set) var offsets: [UInt64] = []
+    /// Differential profiles only: each node's inclusive weight before the change, and the change of the stacks
+    /// that end at it (what flamegraph.pl colours a frame by).
+    private(set) var before: [UInt64] = []
+    private(set) var selfDelta: [Int64] = []
+    var isDifferential: Bool { !before.isEmpty }
 
     var count: Int { names.count }
     /// The root's weight: the sum of all stack weights.
@@ -34,7 +39,11 @@ struct FlameTree {
         names = [rootName]
         weights = [0]
         depths = [0]
-        build(profile.weights)
+        if profile.baseline != nil {
+            before = [0]
+            selfDelta = [0]
+        }
+        build(profile.weights, baseline: profile.baseline ?? [:])
         layOut()
     }
 
@@ -43,19 +52,21 @@ struct FlameTree {
         var start: Int
         var count: Int
         var weight: UInt64
+        var before: UInt64
     }
 
-    private mutating func build(_ stacks: [String: UInt64]) {
+    private mutating func build(_ stacks: [String: UInt64], baseline: [String: UInt64]) {
         var byteCount = 0
         for key in stacks.keys { byteCount += key.utf8.count }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(byteCount)
         var spans: [Span] = []
         spans.reserveCapacity(stacks.count)
-        for (stack, weight) in stacks where weight > 0 {
+        // A stack gone after a change has no width, but its weight before still counts in its callers'.
+        for (stack, weight) in stacks where weight > 0 || baseline[stack] ?? 0 > 0 {
             let start = bytes.count
             bytes.append(contentsOf: stack.utf8)
-            spans.append(Span(start: start, count: bytes.count - start, weight: weight))
+            spans.append(Span(start: start, count: bytes.count - start, weight: weight, before: baseline[stack] ?? 0))
         }
         guard !spans.isEmpty else { return }
 
@@ -130,6 +141,7 @@ struct FlameTree {
 
             path.removeSubrange((shared + 1)...)
             for node in path { weights[node] &+= span.weight }
+            if isDifferential { for node in path { before[node] &+= span.before } }
             for depth in shared..<current.count {
                 let frame = current[depth]
                 let name = String(decoding: UnsafeBufferPointer(start: base + frame.start, count: frame.count),
@@ -138,6 +150,13 @@ struct FlameTree {
                 names.append(name)
                 weights.append(span.weight)
                 depths.append(Int32(depth + 1))
+                if isDifferential {
+                    before.append(span.before)
+                    selfDelta.append(0)
+                }
+            }
+            if isDifferential, let leaf = path.last {
+                selfDelta[leaf] &+= Int64(clamping: span.weight) &- Int64(clamping: span.before)
             }
             swap(&previous, &current)
         }

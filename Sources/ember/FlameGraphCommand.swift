@@ -91,6 +91,10 @@ struct FlameGraphCommand: ParsableCommand {
             } catch {
                 throw Diagnostics.fail("\(folded): \(error)")
             }
+            if let first = profile.firstSkipped {
+                let lines = profile.skippedLines == 1 ? "1 line" : "\(profile.skippedLines) lines"
+                Diagnostics.warning("\(folded): skipped \(lines) that are not folded stacks ('frame;frame;... weight'); the first, \(first)")
+            }
         } else {
             let path = input ?? "perf.data"
             let replay = try openReplay(path, symbols: symbols)

@@ -133,6 +133,29 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: svg, encoding: .utf8), plain)
     }
 
+    /// The folded reader takes what flamegraph.pl takes: fractional weights, lines that are not stacks (skipped,
+    /// with one warning that counts them), and difffolded.pl's `stack before after` lines as a differential graph.
+    func testFoldedFilesAsFlamegraphPlReadsThem() throws {
+        let dir = try Tool.scratchDirectory()
+        let folded = dir + "/f.folded", svg = dir + "/f.svg"
+        try "main;a 1.5\nnot a stack\nmain;b 0.5\n# comment\n".write(toFile: folded, atomically: true, encoding: .utf8)
+        let r = try Tool.ember(["flamegraph", "--folded", folded, "-o", svg])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("skipped 2 lines that are not folded stacks ('frame;frame;... weight'); the first, line 2: not a stack"), r.stderr)
+        XCTAssertTrue(try String(contentsOfFile: svg, encoding: .utf8).contains("<title>a (1.5 samples, 75.00%)</title>"))
+
+        try "main;a 10 30\nmain;b 30 10\n".write(toFile: folded, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg]).status, 0)
+        let diff = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertTrue(diff.contains("<title>a (30 samples, 75.00%; before 10, change +20)</title>"), diff)
+        XCTAssertTrue(diff.contains("fill=\"rgb(255,0,0)\"") && diff.contains("fill=\"rgb(0,0,255)\""), "red grew, blue shrank")
+
+        try "nothing here\n".write(toFile: folded, atomically: true, encoding: .utf8)
+        let bad = try Tool.ember(["flamegraph", "--folded", folded, "-o", svg])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("no folded stacks"), bad.stderr)
+    }
+
     /// `-C 1` samples only CPU 1: the demo pinned there is recorded, the one pinned to CPU 0 is not.
     func testCPUList() throws {
         try requireRoot()
