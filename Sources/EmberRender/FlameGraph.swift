@@ -11,7 +11,16 @@ public enum FlameGraph {
     /// The SVG document for `profile`. An empty profile (or one whose weights are all 0) gives a small SVG
     /// saying "No stack counts found".
     public static func render(_ profile: FoldedProfile, options: FlameGraphOptions) -> String {
-        let tree = FlameTree(profile)
+        render(FlameTree(profile), kinds: profile.kinds, scale: profile.scale, options: options)
+    }
+
+    /// A flame chart (Brendan Gregg's): stacks left to right in the order they were sampled, so x is time; a
+    /// frame spans the neighbouring samples that share it.
+    public static func render(chart stacks: TimeOrderedStacks, options: FlameGraphOptions) -> String {
+        render(FlameTree(timeOrdered: stacks.stacks), kinds: stacks.kinds, scale: 1, options: options)
+    }
+
+    private static func render(_ tree: FlameTree, kinds: [String: FrameKind], scale: UInt64, options: FlameGraphOptions) -> String {
         guard tree.total > 0 else { return renderEmpty(options: options) }
 
         // First pass: how deep the visible frames go, and roughly how much text they need.
@@ -24,14 +33,38 @@ public enum FlameGraph {
             visible += 1
             nameBytes += tree.names[i].utf8.count
         }
-        let layout = FlameLayout(options: options, total: tree.total, rows: deepest + 1)
+        let layout = FlameLayout(options: options, total: tree.total, rows: deepest + 1,
+                                 legend: options.palette == .kind && !tree.isDifferential)
 
         var svg = SVGWriter(capacity: 16_384 + visible * (240 + options.countName.utf8.count) + nameBytes * 2)
         writeHeader(&svg, layout: layout, options: options, interactive: true)
-        writeFrames(&svg, tree: tree, layout: layout, options: options, kinds: profile.kinds, scale: profile.scale)
+        writeFrames(&svg, tree: tree, layout: layout, options: options, kinds: kinds, scale: scale)
+        if layout.legend { writeLegend(&svg, layout: layout) }
         writeScript(&svg, layout: layout, total: tree.total, ignoreCase: options.searchIgnoresCase)
         svg.raw("</svg>\n")
         return svg.output
+    }
+
+    /// What the colours of `--colors kind` mean, one swatch each, on the bottom line.
+    static func writeLegend(_ svg: inout SVGWriter, layout: FlameLayout) {
+        let entries: [(FrameKind, String)] = [(.application, "the program"), (.library, "shared libraries"),
+                                              (.kernel, "kernel"), (.unknown, "unknown")]
+        let box = layout.fontSize
+        var x = Double(layout.xPad)
+        svg.raw("<g id=\"legend\">\n")
+        for (kind, label) in entries {
+            svg.raw("<rect x=\"")
+            svg.fixed(x, decimals: 2, trim: true)
+            svg.raw("\" y=\"\(layout.legendBaseline - box + 2)\" width=\"\(box)\" height=\"\(box)\" fill=\"")
+            svg.raw(FlameGraphPalette.legendFill(kind))
+            svg.raw("\"/><text x=\"")
+            svg.fixed(x + Double(box) + 4, decimals: 2, trim: true)
+            svg.raw("\" y=\"\(layout.legendBaseline)\">")
+            svg.escaped(label)
+            svg.raw("</text>\n")
+            x += Double(box) + 4 + Double(label.count) * layout.charWidth + 2 * Double(box)
+        }
+        svg.raw("</g>\n")
     }
 
     static func renderEmpty(options: FlameGraphOptions) -> String {

@@ -34,6 +34,16 @@ extension FlameGraphPalette {
         let v1 = Double(hash & 0xFFFF) / 65535
         let v2 = Double((hash >> 16) & 0xFFFF) / 65535
         let v3 = Double((hash >> 32) & 0xFFFF) / 65535
+        return rgb(v1, v2, v3, kind: kind, name: name)
+    }
+
+    /// The middle of a kind's colour range, for the legend of `--colors kind`.
+    static func legendFill(_ kind: FrameKind) -> String {
+        let (r, g, b) = FlameGraphPalette.kind.rgb(0.5, 0.5, 0.5, kind: kind, name: "")
+        return "rgb(" + String(r) + "," + String(g) + "," + String(b) + ")"
+    }
+
+    private func rgb(_ v1: Double, _ v2: Double, _ v3: Double, kind: FrameKind?, name: String) -> (Int, Int, Int) {
         func c(_ base: Int, _ range: Int, _ v: Double) -> Int { base + Int(Double(range) * v) }
 
         switch self {

@@ -12,8 +12,10 @@ struct FlameLayout {
     let xPad = 10
     /// Space above the frames: title, and subtitle if any.
     let topPad: Int
-    /// Space below the frames: the details line.
+    /// Space below the frames: the details line, and the legend's if any.
     let bottomPad: Int
+    /// A line under the details naming what each colour means (`--colors kind`).
+    let legend: Bool
     /// Width of one label character, approximately, for a proportional font.
     let charWidth: Double
     /// Pixels per weight unit.
@@ -21,14 +23,15 @@ struct FlameLayout {
     /// Rows of frames drawn (deepest visible depth + 1).
     let rows: Int
 
-    init(options: FlameGraphOptions, total: UInt64, rows: Int) {
+    init(options: FlameGraphOptions, total: UInt64, rows: Int, legend: Bool = false) {
         width = max(options.width, 40)
         frameHeight = max(options.frameHeight, 1)
         fontSize = max(options.fontSize, 1)
         inverted = options.inverted
         minWidth = options.minWidth.isNaN ? 0 : options.minWidth
         topPad = fontSize * 3 + (options.subtitle == nil ? 0 : fontSize * 2)
-        bottomPad = fontSize * 2 + 10
+        self.legend = legend
+        bottomPad = fontSize * 2 + 10 + (legend ? fontSize * 2 : 0)
         charWidth = Double(fontSize) * 0.59
         scale = total == 0 ? 0 : Double(width - 2 * xPad) / Double(total)
         self.rows = rows
@@ -62,7 +65,10 @@ struct FlameLayout {
     var subtitleBaseline: Int { fontSize * 4 }
 
     /// Baseline of the details and "Matched" line.
-    var detailsBaseline: Int { height - bottomPad / 2 }
+    var detailsBaseline: Int { height - bottomPad + (fontSize * 2 + 10) / 2 }
+
+    /// Baseline of the legend line, under the details.
+    var legendBaseline: Int { height - fontSize / 2 - 4 }
 
     /// The label that fits a frame `pixels` wide: the whole name, a prefix ending in "..", or nil when fewer
     /// than 3 characters fit. Characters are Unicode scalars, as in the script's `fit` (JavaScript code points).

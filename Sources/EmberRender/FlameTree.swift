@@ -43,8 +43,19 @@ struct FlameTree {
             before = [0]
             selfDelta = [0]
         }
-        build(profile.weights, baseline: profile.baseline ?? [:])
+        let baseline = profile.baseline ?? [:]
+        build(profile.weights.map { ($0.key, $0.value, baseline[$0.key] ?? 0) }, merging: true)
         layOut()
+    }
+
+    /// A flame chart's tree: stacks kept in their order (time), each merged only with the one before it where
+    /// they share frames, so x is time: a frame starts where its first sample is.
+    init(timeOrdered stacks: [(stack: String, weight: UInt64)], rootName: String = "all") {
+        names = [rootName]
+        weights = [0]
+        depths = [0]
+        offsets = [0]
+        build(stacks.map { ($0.stack, $0.weight, 0) }, merging: false)
     }
 
     /// One distinct stack: a run of `bytes` and its weight.
@@ -55,18 +66,19 @@ struct FlameTree {
         var before: UInt64
     }
 
-    private mutating func build(_ stacks: [String: UInt64], baseline: [String: UInt64]) {
+    /// `merging` sorts the stacks first, so that all stacks through a frame meet in one node.
+    private mutating func build(_ stacks: [(stack: String, weight: UInt64, before: UInt64)], merging: Bool) {
         var byteCount = 0
-        for key in stacks.keys { byteCount += key.utf8.count }
+        for s in stacks { byteCount += s.stack.utf8.count }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(byteCount)
         var spans: [Span] = []
         spans.reserveCapacity(stacks.count)
         // A stack gone after a change has no width, but its weight before still counts in its callers'.
-        for (stack, weight) in stacks where weight > 0 || baseline[stack] ?? 0 > 0 {
+        for (stack, weight, before) in stacks where weight > 0 || before > 0 {
             let start = bytes.count
             bytes.append(contentsOf: stack.utf8)
-            spans.append(Span(start: start, count: bytes.count - start, weight: weight, before: baseline[stack] ?? 0))
+            spans.append(Span(start: start, count: bytes.count - start, weight: weight, before: before))
         }
         guard !spans.isEmpty else { return }
 
@@ -81,16 +93,16 @@ struct FlameTree {
 
         bytes.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress!
-            if hasNUL {
+            if merging, hasNUL {
                 spans.sort { a, b in Self.framewisePrecedes(base + a.start, a.count, base + b.start, b.count) }
-            } else {
+            } else if merging {
                 spans.sort { a, b in
                     let common = min(a.count, b.count)
                     let order = common == 0 ? 0 : memcmp(base + a.start, base + b.start, common)
                     return order != 0 ? order < 0 : a.count < b.count
                 }
             }
-            insert(spans, from: buffer, separator: separator)
+            insert(spans, from: buffer, separator: separator, placing: !merging)
         }
     }
 
@@ -113,12 +125,15 @@ struct FlameTree {
 
     /// Walks the sorted stacks, reusing the nodes of the prefix shared with the previous stack (all stacks
     /// through a given node are adjacent once sorted) and appending new nodes for the rest, in pre-order.
-    private mutating func insert(_ spans: [Span], from buffer: UnsafeBufferPointer<UInt8>, separator: UInt8) {
+    /// `placing` sets each new node's offset to the weight of the stacks before it (a flame chart's time).
+    private mutating func insert(_ spans: [Span], from buffer: UnsafeBufferPointer<UInt8>, separator: UInt8, placing: Bool) {
         let base = buffer.baseAddress!
         var path: [Int] = [0]  // path[d] is the node at depth d of the previous stack
         var previous: [(start: Int, count: Int)] = []
         var current: [(start: Int, count: Int)] = []
+        var elapsed: UInt64 = 0
         for span in spans {
+            defer { elapsed &+= span.weight }
             current.removeAll(keepingCapacity: true)
             if span.count > 0 {
                 var frameStart = span.start
@@ -150,6 +165,7 @@ struct FlameTree {
                 names.append(name)
                 weights.append(span.weight)
                 depths.append(Int32(depth + 1))
+                if placing { offsets.append(elapsed) }
                 if isDifferential {
                     before.append(span.before)
                     selfDelta.append(0)

@@ -28,14 +28,18 @@ struct CallTree {
     /// One folded line per node that samples ended in.
     func folded(names: [String], kinds: [FrameKind?]) -> FoldedProfile {
         var profile = FoldedProfile()
-        var path: [Int32] = []
         for node in 1..<parent.count where selfWeight[node] > 0 {
-            path.removeAll(keepingCapacity: true)
-            var n = Int32(node)
-            while n > 0 { path.append(frame[Int(n)]); n = parent[Int(n)] }
-            profile.add(stack: path.reversed().map { names[Int($0)] }.joined(separator: ";"), weight: selfWeight[node])
+            profile.add(stack: stack(of: Int32(node), names: names), weight: selfWeight[node])
         }
         for (i, kind) in kinds.enumerated() { if let kind { profile.setKind(kind, of: names[i]) } }
         return profile
+    }
+
+    /// The folded text of the path from the root to `node`.
+    func stack(of node: Int32, names: [String]) -> String {
+        var path: [Int32] = []
+        var n = node
+        while n > 0 { path.append(frame[Int(n)]); n = parent[Int(n)] }
+        return path.reversed().map { names[Int($0)] }.joined(separator: ";")
     }
 }

@@ -25,6 +25,28 @@ public struct Collapser {
     public init() {}
 
     public func collapse(_ replay: Replay) throws -> FoldedProfile {
+        let tree = try walk(replay) { tree, node, weight, _ in tree.addWeight(weight, to: node) }
+        return tree.folded(names: replay.frames.foldedNames, kinds: replay.frames.foldedKinds)
+    }
+
+    /// The stacks in the order they were sampled, neighbours with the same stack merged: a flame chart's input
+    /// (x is time), where `collapse` merges by stack.
+    public func timeOrdered(_ replay: Replay) throws -> TimeOrderedStacks {
+        var order: [(node: Int32, weight: UInt64)] = []
+        var span: (first: UInt64, last: UInt64)?
+        let tree = try walk(replay) { _, node, weight, time in
+            if time > 0 { span = (span?.first ?? time, time) }
+            if order.last?.node == node { order[order.count - 1].weight &+= weight } else { order.append((node, weight)) }
+        }
+        let names = replay.frames.foldedNames
+        var kinds: [String: FrameKind] = [:]
+        for (i, kind) in replay.frames.foldedKinds.enumerated() { if let kind { kinds[names[i]] = kind } }
+        return TimeOrderedStacks(stacks: order.map { (tree.stack(of: $0.node, names: names), $0.weight) }, kinds: kinds,
+                                 firstTime: span?.first ?? 0, lastTime: span?.last ?? 0)
+    }
+
+    /// Folds each chosen sample into a call tree's nodes and hands over the node with its weight and time.
+    private func walk(_ replay: Replay, _ emit: (inout CallTree, Int32, UInt64, UInt64) -> Void) throws -> CallTree {
         guard let event = replay.eventIndex(named: eventName) else {
             throw CollapseError.noSuchEvent(eventName ?? "", available: replay.file.events.map(\.name))
         }
@@ -62,7 +84,7 @@ public struct Collapser {
                 for (start, weight) in blocked {
                     var node = tree.child(of: start, frame: separator)
                     for frame in chain { node = tree.child(of: node, frame: frame) }
-                    tree.addWeight(weight, to: node)
+                    emit(&tree, node, weight, sample.time)
                 }
                 return
             }
@@ -80,12 +102,12 @@ public struct Collapser {
             if let waker = wakers[SampleKey(tid: sample.tid, time: sample.time)] {
                 awaiting[waker, default: []].append((node, weight))
             } else {
-                tree.addWeight(weight, to: node)
+                emit(&tree, node, weight, sample.time)
             }
         }
         // A wakeup sample that never arrived (lost): the blocked stack stands alone.
-        for (node, weight) in awaiting.values.joined() { tree.addWeight(weight, to: node) }
-        return tree.folded(names: table.foldedNames, kinds: table.foldedKinds)
+        for (node, weight) in awaiting.values.joined() { emit(&tree, node, weight, 0) }
+        return tree
     }
 
     private func rootName(_ rawComm: String, _ sample: Sample) -> String {
@@ -124,6 +146,22 @@ public struct Collapser {
             i -= 1
         }
         return false
+    }
+}
+
+/// Stacks in sampling order, for a flame chart.
+public struct TimeOrderedStacks: Sendable {
+    public var stacks: [(stack: String, weight: UInt64)]
+    public var kinds: [String: FrameKind]
+    /// The times (ns) of the first and last sample.
+    public var firstTime: UInt64
+    public var lastTime: UInt64
+
+    public init(stacks: [(stack: String, weight: UInt64)], kinds: [String: FrameKind] = [:], firstTime: UInt64 = 0, lastTime: UInt64 = 0) {
+        self.stacks = stacks
+        self.kinds = kinds
+        self.firstTime = firstTime
+        self.lastTime = lastTime
     }
 }
 

@@ -48,6 +48,9 @@ struct FlameGraphCommand: ParsableCommand {
     @Flag(help: "Merge the stacks leaf first (a stack-reversed graph, as flamegraph.pl --reverse).")
     var reverse = false
 
+    @Flag(help: "A flame chart: stacks left to right in the order they were sampled (x is time), not merged by name.")
+    var flamechart = false
+
     @Option(help: "Title at the top of the graph.")
     var title: String?
 
@@ -72,6 +75,10 @@ struct FlameGraphCommand: ParsableCommand {
         if folded != nil && (fold.count || fold.pid || fold.tid || fold.event != nil || fold.offcpu || fold.wakers) {
             throw ValidationError("--count, --pid, --tid, --event, --offcpu and --wakers choose stacks from a recording; a folded file has them already")
         }
+        if flamechart && (folded != nil || reverse) {
+            throw ValidationError(folded != nil ? "--flamechart needs a recording (-i FILE): folded stacks have no time order"
+                                                : "--flamechart keeps stacks in time order; it cannot also --reverse them")
+        }
         guard width >= 100 else { throw ValidationError("--width must be 100 pixels or more (got \(width))") }
         guard minwidth >= 0 else { throw ValidationError("--minwidth must not be negative") }
         guard (4...72).contains(fontSize) else { throw ValidationError("--fontsize must be from 4 to 72 (got \(fontSize))") }
@@ -80,7 +87,8 @@ struct FlameGraphCommand: ParsableCommand {
 
     func run() throws {
         try checkOutput(output)
-        let profile: FoldedProfile
+        var profile = FoldedProfile()
+        var chart: TimeOrderedStacks?
         var options = FlameGraphOptions()
         if let folded {
             guard let bytes = readSmallFileBytes(folded == "-" ? "/dev/stdin" : folded, limit: Int.max) else {
@@ -99,9 +107,16 @@ struct FlameGraphCommand: ParsableCommand {
             let path = input ?? "perf.data"
             let replay = try openReplay(path, symbols: symbols)
             try filters.apply(to: replay)
-            profile = try fold.fold(replay)
             let event = replay.file.events[replay.eventIndex(named: fold.event) ?? 0]
             options.subtitle = "\(path): event \(event.name)"
+            if flamechart {
+                let stacks = try fold.timeOrdered(replay)
+                chart = stacks
+                options.title = "Flame Chart"
+                options.subtitle! += String(format: ", %.6f s to %.6f s", Double(stacks.firstTime) / 1e9, Double(stacks.lastTime) / 1e9)
+            } else {
+                profile = try fold.fold(replay)
+            }
             // Weights are sample periods: nanoseconds for the clock events.
             options.countName = fold.count ? "samples" : (EventSpec.named(event.name)?.isClock == true || fold.offcpu ? "ns" : "events")
             if fold.offcpu {
@@ -121,9 +136,9 @@ struct FlameGraphCommand: ParsableCommand {
         options.minWidth = minwidth
         options.inverted = inverted
         options.palette = colors ?? (fold.offcpu ? .io : .hot)
-        var svg = FlameGraph.render(reverse ? profile.reversed : profile, options: options)
+        var svg = chart.map { FlameGraph.render(chart: $0, options: options) } ?? FlameGraph.render(reverse ? profile.reversed : profile, options: options)
         try svg.withUTF8 { try writeOutput(output, Array($0)) }
-        Diagnostics.note("wrote \(outputName(output)) (\(profile.weights.count) stacks)")
+        Diagnostics.note("wrote \(outputName(output)) (\(chart?.stacks.count ?? profile.weights.count) stacks)")
     }
 }
 

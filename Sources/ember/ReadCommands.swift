@@ -155,6 +155,25 @@ struct FoldOptions: ParsableArguments {
     var fullNames = false
 
     func fold(_ replay: Replay) throws -> FoldedProfile {
+        let collapser = try collapser(replay)
+        do {
+            return try collapser.collapse(replay)
+        } catch let e as CollapseError {
+            throw Diagnostics.fail(e.description)
+        }
+    }
+
+    /// The stacks in sampling order, for a flame chart.
+    func timeOrdered(_ replay: Replay) throws -> TimeOrderedStacks {
+        let collapser = try collapser(replay)
+        do {
+            return try collapser.timeOrdered(replay)
+        } catch let e as CollapseError {
+            throw Diagnostics.fail(e.description)
+        }
+    }
+
+    private func collapser(_ replay: Replay) throws -> Collapser {
         replay.frames.fullNames = fullNames
         var collapser = Collapser()
         collapser.countSamples = count
@@ -173,11 +192,7 @@ struct FoldOptions: ParsableArguments {
         } else if min != nil || wakers {
             throw Diagnostics.fail("\(min != nil ? "--min" : "--wakers") goes with --offcpu")
         }
-        do {
-            return try collapser.collapse(replay)
-        } catch let e as CollapseError {
-            throw Diagnostics.fail(e.description)
-        }
+        return collapser
     }
 }
 

@@ -112,50 +112,6 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertEqual(try Tool.ember(["collapse", "--max-stack", "0", "-i", file]).status, 1)
     }
 
-    /// flamegraph.pl's options: --subtitle, --countname, --fontsize, --height, and --reverse (leaf first, merged).
-    func testFlameGraphOptionsOfFlamegraphPl() throws {
-        let dir = try Tool.scratchDirectory()
-        let folded = dir + "/t.folded", svg = dir + "/t.svg"
-        try "main;a;leaf 10\nmain;b;leaf 5\nmain;b;other 1\n".write(toFile: folded, atomically: true, encoding: .utf8)
-        let r = try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--subtitle", "made here", "--countname", "bytes",
-                                "--fontsize", "10", "--height", "20", "--reverse"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let text = try String(contentsOfFile: svg, encoding: .utf8)
-        XCTAssertTrue(text.contains("made here"))
-        XCTAssertTrue(text.contains("font-size: 10px"))
-        XCTAssertTrue(text.contains("<title>leaf (15 bytes, 93.75%)</title>"), "reversed: the leaf is the root, merged")
-        XCTAssertTrue(text.contains("height=\"19"), "20-pixel frames")
-        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--fontsize", "2"]).status, 64)
-        // --hash and --cp ask for what Ember always does: colours from the name, the same in every graph.
-        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg]).status, 0)
-        let plain = try String(contentsOfFile: svg, encoding: .utf8)
-        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--hash", "--cp"]).status, 0)
-        XCTAssertEqual(try String(contentsOfFile: svg, encoding: .utf8), plain)
-    }
-
-    /// The folded reader takes what flamegraph.pl takes: fractional weights, lines that are not stacks (skipped,
-    /// with one warning that counts them), and difffolded.pl's `stack before after` lines as a differential graph.
-    func testFoldedFilesAsFlamegraphPlReadsThem() throws {
-        let dir = try Tool.scratchDirectory()
-        let folded = dir + "/f.folded", svg = dir + "/f.svg"
-        try "main;a 1.5\nnot a stack\nmain;b 0.5\n# comment\n".write(toFile: folded, atomically: true, encoding: .utf8)
-        let r = try Tool.ember(["flamegraph", "--folded", folded, "-o", svg])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("skipped 2 lines that are not folded stacks ('frame;frame;... weight'); the first, line 2: not a stack"), r.stderr)
-        XCTAssertTrue(try String(contentsOfFile: svg, encoding: .utf8).contains("<title>a (1.5 samples, 75.00%)</title>"))
-
-        try "main;a 10 30\nmain;b 30 10\n".write(toFile: folded, atomically: true, encoding: .utf8)
-        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg]).status, 0)
-        let diff = try String(contentsOfFile: svg, encoding: .utf8)
-        XCTAssertTrue(diff.contains("<title>a (30 samples, 75.00%; before 10, change +20)</title>"), diff)
-        XCTAssertTrue(diff.contains("fill=\"rgb(255,0,0)\"") && diff.contains("fill=\"rgb(0,0,255)\""), "red grew, blue shrank")
-
-        try "nothing here\n".write(toFile: folded, atomically: true, encoding: .utf8)
-        let bad = try Tool.ember(["flamegraph", "--folded", folded, "-o", svg])
-        XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.stderr.contains("no folded stacks"), bad.stderr)
-    }
-
     /// `-C 1` samples only CPU 1: the demo pinned there is recorded, the one pinned to CPU 0 is not.
     func testCPUList() throws {
         try requireRoot()

@@ -1,0 +1,95 @@
+import Foundation
+import XCTest
+
+/// `ember flamegraph` with what flamegraph.pl users type, and what flamegraph.pl cannot do from perf.data in one
+/// command: flame charts.
+final class FlameGraphFlagsTests: XCTestCase {
+    /// flamegraph.pl's options: --subtitle, --countname, --fontsize, --height, and --reverse (leaf first, merged).
+    func testFlameGraphOptionsOfFlamegraphPl() throws {
+        let dir = try Tool.scratchDirectory()
+        let folded = dir + "/t.folded", svg = dir + "/t.svg"
+        try "main;a;leaf 10\nmain;b;leaf 5\nmain;b;other 1\n".write(toFile: folded, atomically: true, encoding: .utf8)
+        let r = try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--subtitle", "made here", "--countname", "bytes",
+                                "--fontsize", "10", "--height", "20", "--reverse"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertTrue(text.contains("made here"))
+        XCTAssertTrue(text.contains("font-size: 10px"))
+        XCTAssertTrue(text.contains("<title>leaf (15 bytes, 93.75%)</title>"), "reversed: the leaf is the root, merged")
+        XCTAssertTrue(text.contains("height=\"19"), "20-pixel frames")
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--fontsize", "2"]).status, 64)
+        // --hash and --cp ask for what Ember always does: colours from the name, the same in every graph.
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg]).status, 0)
+        let plain = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg, "--hash", "--cp"]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: svg, encoding: .utf8), plain)
+    }
+
+    /// The folded reader takes what flamegraph.pl takes: fractional weights, lines that are not stacks (skipped,
+    /// with one warning that counts them), and difffolded.pl's `stack before after` lines as a differential graph.
+    func testFoldedFilesAsFlamegraphPlReadsThem() throws {
+        let dir = try Tool.scratchDirectory()
+        let folded = dir + "/f.folded", svg = dir + "/f.svg"
+        try "main;a 1.5\nnot a stack\nmain;b 0.5\n# comment\n".write(toFile: folded, atomically: true, encoding: .utf8)
+        let r = try Tool.ember(["flamegraph", "--folded", folded, "-o", svg])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("skipped 2 lines that are not folded stacks ('frame;frame;... weight'); the first, line 2: not a stack"), r.stderr)
+        XCTAssertTrue(try String(contentsOfFile: svg, encoding: .utf8).contains("<title>a (1.5 samples, 75.00%)</title>"))
+
+        try "main;a 10 30\nmain;b 30 10\n".write(toFile: folded, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg]).status, 0)
+        let diff = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertTrue(diff.contains("<title>a (30 samples, 75.00%; before 10, change +20)</title>"), diff)
+        XCTAssertTrue(diff.contains("fill=\"rgb(255,0,0)\"") && diff.contains("fill=\"rgb(0,0,255)\""), "red grew, blue shrank")
+
+        try "nothing here\n".write(toFile: folded, atomically: true, encoding: .utf8)
+        let bad = try Tool.ember(["flamegraph", "--folded", folded, "-o", svg])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("no folded stacks"), bad.stderr)
+    }
+
+    /// `--flamechart`: x is time. A program that runs phase_a and then phase_b draws phase_a left of phase_b,
+    /// each once, where a flame graph would merge and sort them by name.
+    func testFlameChartIsInTimeOrder() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let programs = Tool.packageRoot.appendingPathComponent("Tests/Programs").path
+        let phases = try Tool.compileC(source: programs + "/phases.c", name: "phases", flags: ["-O1", "-g", "-fno-omit-frame-pointer"])
+        let file = dir + "/p.data", svg = dir + "/chart.svg"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-g", "-F", Tool.rate(999), "-o", file, "--", phases, "0.3", "0.3"]).status, 0)
+        let r = try Tool.ember(["flamegraph", "-i", file, "--flamechart", "-o", svg])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertTrue(text.contains(">Flame Chart</text>"))
+        func spans(_ name: String) -> [(x: UInt64, w: UInt64)] {
+            let pattern = #"<g data-x="(\d+)" data-w="(\d+)"><title>"# + name + " "
+            let regex = try! NSRegularExpression(pattern: pattern)
+            return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { m in
+                (UInt64(text[Range(m.range(at: 1), in: text)!])!, UInt64(text[Range(m.range(at: 2), in: text)!])!)
+            }
+        }
+        let a = spans("phase_a"), b = spans("phase_b")
+        XCTAssertFalse(a.isEmpty)
+        XCTAssertFalse(b.isEmpty)
+        XCTAssertLessThanOrEqual(a.map { $0.x + $0.w }.max()!, b.map(\.x).min()!, "all of phase_a before phase_b")
+        XCTAssertLessThanOrEqual(a.count + b.count, 4, "each phase is one run of samples (a stray sample may split one)")
+
+        let bad = try Tool.ember(["flamegraph", "--folded", dir + "/none.folded", "--flamechart", "-o", svg])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--flamechart needs a recording"), bad.stderr)
+    }
+
+    /// `--colors kind` explains its colours in a legend.
+    func testKindColoursHaveALegend() throws {
+        try requireRoot()
+        let (_, recording) = try Tool.recordedDemoCopy()
+        let svg = try Tool.scratchDirectory() + "/kind.svg"
+        XCTAssertEqual(try Tool.ember(["flamegraph", "-i", recording, "--colors", "kind", "-o", svg]).status, 0)
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        for label in [">the program</text>", ">shared libraries</text>", ">kernel</text>", ">unknown</text>"] {
+            XCTAssertTrue(text.contains(label), label)
+        }
+        XCTAssertEqual(try Tool.ember(["flamegraph", "-i", recording, "-o", svg]).status, 0)
+        XCTAssertFalse(try String(contentsOfFile: svg, encoding: .utf8).contains("id=\"legend\""), "only for --colors kind")
+    }
+}
