@@ -25,10 +25,19 @@ public struct EventSpec: Hashable, Sendable {
     public static let cycles = EventSpec(name: "cycles", type: .hardware, config: 0)
     /// `PERF_COUNT_HW_INSTRUCTIONS`
     public static let instructions = EventSpec(name: "instructions", type: .hardware, config: 1)
+    /// `PERF_COUNT_HW_CACHE_REFERENCES`
+    public static let cacheReferences = EventSpec(name: "cache-references", type: .hardware, config: 2)
+    /// `PERF_COUNT_HW_CACHE_MISSES`
+    public static let cacheMisses = EventSpec(name: "cache-misses", type: .hardware, config: 3)
+    /// `PERF_COUNT_HW_BRANCH_INSTRUCTIONS`
+    public static let branches = EventSpec(name: "branches", type: .hardware, config: 4)
+    /// `PERF_COUNT_HW_BRANCH_MISSES`
+    public static let branchMisses = EventSpec(name: "branch-misses", type: .hardware, config: 5)
 
     /// Every named event, software first.
     public static let known: [EventSpec] = [
         .cpuClock, .taskClock, .pageFaults, .contextSwitches, .cpuMigrations, .cycles, .instructions,
+        .cacheReferences, .cacheMisses, .branches, .branchMisses,
     ]
 
     /// Aliases perf accepts for the same events.
@@ -38,6 +47,8 @@ public struct EventSpec: Hashable, Sendable {
         "context-switches": .contextSwitches, "cs": .contextSwitches,
         "cpu-migrations": .cpuMigrations, "migrations": .cpuMigrations,
         "cycles": .cycles, "cpu-cycles": .cycles, "instructions": .instructions,
+        "cache-references": .cacheReferences, "cache-misses": .cacheMisses,
+        "branches": .branches, "branch-instructions": .branches, "branch-misses": .branchMisses,
     ]
 
     /// Looks up an event by name; nil when unknown.

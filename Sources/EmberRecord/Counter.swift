@@ -15,10 +15,21 @@ public final class Counter {
         public var supported = true
         /// A clock event (task-clock, cpu-clock): the value is nanoseconds.
         public var isClock = false
+        /// How long the counter ran, in nanoseconds (perf's event-runtime).
+        public var runningNs: UInt64 = 0
+    }
+
+    /// One thread's counts (`--per-thread`).
+    public struct ThreadCounts: Sendable {
+        public var tid: Int32
+        public var comm: String
+        public var counts: [Count]
     }
 
     public struct Result: Sendable {
         public var counts: [Count]
+        /// Per thread, when asked for (`perThread`) and the target is processes.
+        public var threads: [ThreadCounts] = []
         public var seconds: Double
         public var exitStatus: Int32
         public var notes: [String]
@@ -30,6 +41,11 @@ public final class Counter {
     private let events: [(request: EventRequest, filter: String?)]
     private let target: RecordOptions.Target
     private let duration: Double?
+    /// `-I`: every this many seconds, `onInterval` gets the counts of that interval alone.
+    public var interval: Double?
+    public var onInterval: ((Result) -> Void)?
+    /// `--per-thread`: counts per thread of the processes counted.
+    public var perThread = false
     /// Probes that follow forks are defined through tracefs, and removed once their events are closed.
     private let tracefsProbes = TracefsProbes()
 
@@ -109,10 +125,19 @@ public final class Counter {
         var notes = probeNotes + groups.flatMap(\.notes)
         do { try workload?.start() } catch { notes.append("\(error)") }
         let deadline = duration.map { start + $0 }
+        var nextInterval = interval.map { start + $0 }
+        var previous = try readings(opened)
         while true {
             var timeout = 100
             if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
+            if let nextInterval { timeout = max(0, min(timeout, Int((nextInterval - monotonicSeconds()) * 1000))) }
             waiter.wait(timeoutMS: timeout)
+            if let due = nextInterval, let interval, monotonicSeconds() >= due {
+                let now = try readings(opened)
+                onInterval?(Result(counts: counts(resolved, opened, now, since: previous), seconds: due - start, exitStatus: 0, notes: []))
+                previous = now
+                nextInterval = due + interval
+            }
             var interrupted = false
             while let s = waiter.nextSignal() { if s == SIGINT || s == SIGTERM || s == SIGHUP { interrupted = true } }
             if interrupted { break }
@@ -130,20 +155,50 @@ public final class Counter {
         var usage = rusage()
         let childTimes = workload != nil && getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        let counts = try zip(resolved, opened).map { event, group -> Count in
+        let final = try readings(opened)
+        var threads: [ThreadCounts] = []
+        if perThread, case .processes = target {
+            let tids = Set(groups.flatMap { $0.events.map(\.pid) }).sorted()
+            threads = tids.map { tid in
+                ThreadCounts(tid: tid, comm: ProcScanner.comm(pid: tid, tid: tid) ?? "?",
+                             counts: counts(resolved, opened, final, only: tid))
+            }
+        }
+        let totals = counts(resolved, opened, final)
+        return Result(counts: totals, threads: threads, seconds: elapsed, exitStatus: status, notes: notes,
+                      userSeconds: childTimes ? seconds(usage.ru_utime) : nil, systemSeconds: childTimes ? seconds(usage.ru_stime) : nil)
+    }
+
+    /// One event's count as read: value, time enabled, time running.
+    private typealias Reading = (value: UInt64, enabled: UInt64, running: UInt64)
+
+    /// Every opened event's reading, per requested event (none where it could not be opened).
+    private func readings(_ opened: [EventGroup?]) throws -> [[Reading]] {
+        try opened.map { group in try group?.events.map { try $0.readCount() } ?? [] }
+    }
+
+    /// The counts of `now` (less `since`, for an interval), of every thread or of one.
+    private func counts(_ resolved: [ResolvedEvent], _ opened: [EventGroup?], _ now: [[Reading]], since: [[Reading]]? = nil,
+                        only tid: Int32? = nil) -> [Count] {
+        zip(resolved, opened).enumerated().map { index, pair -> Count in
+            let (event, group) = pair
             let isClock = event.attr.type == .software && event.attr.config <= 1
             guard let g = group else { return Count(name: event.name, value: 0, running: 0, supported: false, isClock: isClock) }
             var value: UInt64 = 0, enabled: UInt64 = 0, running: UInt64 = 0
-            for e in g.events {
-                let r = try e.readCount()
+            for (i, e) in g.events.enumerated() where tid == nil || e.pid == tid {
+                var r = now[index][i]
+                if let since {
+                    let before = since[index][i]
+                    r = (r.value &- before.value, r.enabled &- before.enabled, r.running &- before.running)
+                }
                 // Scale each CPU's share by its own running time, as perf stat does.
                 value &+= r.running > 0 && r.running < r.enabled ? UInt64(Double(r.value) * Double(r.enabled) / Double(r.running)) : r.value
                 enabled &+= r.enabled
                 running &+= r.running
             }
-            return Count(name: g.name, value: value, running: enabled == 0 ? 1 : Double(running) / Double(enabled), isClock: isClock)
+            // Never enabled (a thread that never ran in the span): not counted, as perf says, unless counts came in.
+            return Count(name: g.name, value: value, running: enabled == 0 ? (value > 0 ? 1 : 0) : Double(running) / Double(enabled),
+                         isClock: isClock, runningNs: running)
         }
-        return Result(counts: counts, seconds: elapsed, exitStatus: status, notes: notes,
-                      userSeconds: childTimes ? seconds(usage.ru_utime) : nil, systemSeconds: childTimes ? seconds(usage.ru_stime) : nil)
     }
 }

@@ -21,8 +21,9 @@ struct Ember: ParsableCommand {
     /// ArgumentParser's parsing, with every usage error as one `ember: error:` line that names the nearest
     /// command or option and where the help is.
     static func main() {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        var arguments = Array(CommandLine.arguments.dropFirst())
         let subcommand = subcommandNamed(arguments.first)
+        if let subcommand { arguments = joinedValuesSplit(arguments, valueLetters: shortOptionsWithValues[subcommand._commandName] ?? []) }
         if let first = arguments.first, !first.hasPrefix("-"), first != "help", subcommand == nil {
             let names = configuration.subcommands.map { $0._commandName }
             let near = Suggestions.nearest(first, in: names).map { "; did you mean '\($0)'?" } ?? ""
@@ -34,6 +35,37 @@ struct Ember: ParsableCommand {
         } catch {
             report(error, subcommand: subcommand)
         }
+    }
+
+    /// The short options that take a value, per command: perf users write the value joined (`-F99`, `-x,`,
+    /// `-r5`, `-I1000`), which ArgumentParser would read as a cluster of flags.
+    private static let shortOptionsWithValues: [String: Set<Character>] = [
+        "record": ["e", "F", "c", "m", "o", "p", "t", "C", "D", "i"],
+        "stat": ["e", "r", "I", "x", "o", "p"],
+        "script": ["i", "F", "S"], "report": ["i", "s", "g", "S"], "collapse": ["i", "S"], "flamegraph": ["i", "o", "S"],
+        "pprof": ["i", "o", "S"], "latency": ["i", "o", "p", "e"],
+    ]
+
+    /// `-F99` as `-F 99`, for the options in `valueLetters`, up to `--` or the profiled command (the first word that
+    /// is not an option or an option's value), whose own arguments are left alone.
+    static func joinedValuesSplit(_ arguments: [String], valueLetters: Set<Character>) -> [String] {
+        var out = [arguments[0]]
+        var i = 1
+        var valueNext = false
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--" || (!a.hasPrefix("-") && !valueNext) { break }
+            if a.hasPrefix("-"), !a.hasPrefix("--"), a.count > 2, let letter = a.dropFirst().first, valueLetters.contains(letter) {
+                out += ["-" + String(letter), String(a.dropFirst(2))]
+                valueNext = false
+            } else {
+                out.append(a)
+                // A long option without `=`, or a short one that takes a value, may be followed by its value.
+                valueNext = a.hasPrefix("-") && ((a.hasPrefix("--") && !a.contains("=")) || (a.count == 2 && valueLetters.contains(a.dropFirst().first!)))
+            }
+            i += 1
+        }
+        return out + arguments[i...]
     }
 
     private static func subcommandNamed(_ name: String?) -> ParsableCommand.Type? {

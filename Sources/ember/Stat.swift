@@ -18,61 +18,85 @@ struct Stat: ParsableCommand {
     @OptionGroup var eventOptions: EventOptions
     @OptionGroup var target: TargetOptions
 
+    @Option(name: [.customShort("r"), .customLong("repeat")], parsing: .unconditional, help: "Run the command this many times; print the means and their spread.")
+    var repeatCount = 1
+
+    @Option(name: [.customShort("I"), .customLong("interval-print")], parsing: .unconditional, help: ArgumentHelp("Print the counts of every interval of this many milliseconds (10 or more).", valueName: "msec"))
+    var interval: Int?
+
+    @Option(name: [.customShort("x"), .customLong("field-separator")], help: ArgumentHelp("CSV output with this separator, as perf stat -x.", valueName: "sep"))
+    var separator: String?
+
+    @Flag(name: [.customShort("j"), .customLong("json-output")], help: "JSON output, one object a line, as perf stat -j.")
+    var json = false
+
+    @Flag(name: .customLong("per-thread"), help: "Counts per thread of the processes given with -p.")
+    var perThread = false
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Write the counts to this file instead of standard error.")
+    var output: String?
+
+    func validate() throws {
+        guard repeatCount >= 1 else { throw ValidationError("-r takes a number of runs, 1 or more (got \(repeatCount))") }
+        if let interval, interval < 10 { throw ValidationError("-I takes milliseconds, 10 or more (got \(interval))") }
+        if separator != nil && json { throw ValidationError("choose -x (CSV) or -j (JSON), not both") }
+        if separator == "" { throw ValidationError("-x needs a separator, such as , or ;") }
+        if repeatCount > 1 && interval != nil { throw ValidationError("-r and -I do not go together; print intervals of one run") }
+    }
+
     func run() throws {
-        let events = try eventOptions.events(defaults: ["task-clock", "context-switches", "cpu-migrations", "page-faults", "cycles", "instructions"],
+        let events = try eventOptions.events(defaults: ["task-clock", "context-switches", "cpu-migrations", "page-faults",
+                                                        "cycles", "instructions", "branches", "branch-misses"],
                                              command: target.command)
         let what = try target.target(verb: "count", owner: Stat.self)
-        let result: Counter.Result
-        do {
-            result = try Counter(events: events, target: what, duration: target.duration).run()
-        } catch {
-            let e = RecordError(wrapping: error)
-            throw Diagnostics.fail(e.description, status: e.exitStatus)
+        if repeatCount > 1, case .command = what {} else if repeatCount > 1 {
+            throw Diagnostics.fail("-r repeats a command; give one after --")
         }
-        for note in result.notes { Diagnostics.note(note) }
+        if perThread, case .processes = what {} else if perThread {
+            throw Diagnostics.fail("--per-thread counts the threads of processes; give them with -p PID")
+        }
+        if let output { try checkOutput(output) }
         let subject: String
         switch what {
         case .command(let argv), .allCPUs(let argv?): subject = argv.joined(separator: " ")
-        case .processes(let pids): subject = "process " + pids.map(String.init).joined(separator: ",")
-        case .allCPUs: subject = "all CPUs"
+        case .processes(let pids): subject = "process id \(pids.map(String.init).joined(separator: ","))"
+        case .allCPUs: subject = "system wide"
         }
-        fputs(Stat.render(result, subject: subject), stderr)
-        if result.exitStatus != 0 { throw ExitCode(result.exitStatus) }
-    }
-
-    /// perf stat's layout: a clock in msec with the CPUs it kept busy, other counts with their rate per second of
-    /// that clock, `<not supported>` for what this machine cannot count, then the elapsed, user and system times.
-    static func render(_ result: Counter.Result, subject: String) -> String {
-        func right(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
-        func left(_ s: String, _ width: Int) -> String { s + String(repeating: " ", count: max(0, width - s.count)) }
-        func fixed(_ value: Double, _ decimals: Int) -> String {
-            var scaled = (value * pow(10, Double(decimals))).rounded()
-            if !scaled.isFinite { scaled = 0 }
-            let n = Int(scaled), unit = Int(pow(10, Double(decimals)))
-            let fraction = String(abs(n) % unit)
-            return "\(n / unit)." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        let format: StatOutput.Format = json ? .json : separator.map { .separated($0) } ?? .human
+        var text = ""
+        /// Intervals go out as they come, unless they are going to a file.
+        func emit(_ piece: String) {
+            if output == nil { fputs(piece, stderr) } else { text += piece }
         }
-        let clock = result.counts.first { $0.isClock && $0.supported && $0.running > 0 }
-        let busySeconds = clock.map { Double($0.value) / 1e9 } ?? result.seconds
-        var text = "\n Performance counter stats for '\(subject)':\n\n"
-        for c in result.counts {
-            let scaled = c.running > 0 && c.running < 0.999 ? "  (\(Int(c.running * 100))%)" : ""
-            if !c.supported {
-                text += right("<not supported>", 18) + "      " + c.name + "\n"
-            } else if c.running == 0 {
-                text += right("<not counted>", 18) + "      " + c.name + "\n"
-            } else if c.isClock {
-                let utilized = result.seconds > 0 ? Double(c.value) / 1e9 / result.seconds : 0
-                text += right(fixed(Double(c.value) / 1e6, 2), 18) + " msec " + left(c.name, 32) + " # " + right(fixed(utilized, 3), 8) + " CPUs utilized" + scaled + "\n"
-            } else {
-                let rate = busySeconds > 0 ? Double(c.value) / busySeconds : 0
-                text += right(String(c.value), 18) + "      " + left(c.name, 32) + " # " + right(fixed(rate, 3), 8) + " /sec" + scaled + "\n"
+        var results: [Counter.Result] = []
+        for _ in 0..<repeatCount {
+            let counter = Counter(events: events, target: what, duration: target.duration)
+            counter.perThread = perThread
+            if let interval {
+                counter.interval = Double(interval) / 1000
+                var first = true
+                counter.onInterval = { result in
+                    emit(StatOutput(format: format, elapsed: Double(interval) / 1000).interval(result, first: first))
+                    first = false
+                }
             }
+            let result: Counter.Result
+            do {
+                result = try counter.run()
+            } catch {
+                let e = RecordError(wrapping: error)
+                throw Diagnostics.fail(e.description, status: e.exitStatus)
+            }
+            for note in result.notes { Diagnostics.note(note) }
+            results.append(result)
+            if result.exitStatus != 0 { break }
         }
-        text += "\n" + right(fixed(result.seconds, 9), 18) + " seconds time elapsed\n\n"
-        if let user = result.userSeconds, let system = result.systemSeconds {
-            text += right(fixed(user, 9), 18) + " seconds user\n" + right(fixed(system, 9), 18) + " seconds sys\n\n"
+        // With -I, the intervals are the report, as in perf.
+        if interval == nil {
+            let mean = results.map(\.seconds).reduce(0, +) / Double(results.count)
+            emit(StatOutput(format: format, elapsed: mean).report(results, subject: subject, perThread: perThread))
         }
-        return text
+        if let output { try writeOutput(output, Array(text.utf8)) }
+        if let status = results.last?.exitStatus, status != 0 { throw ExitCode(status) }
     }
 }

@@ -86,7 +86,7 @@ struct TargetOptions: ParsableArguments {
 
 /// The events `record` and `stat` open: `-e EVENT`, each with the `--filter` after it.
 struct EventOptions: ParsableArguments {
-    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("An event (repeatable): cpu-clock (default for record), task-clock, page-faults (faults), context-switches (cs), cpu-migrations (migrations), cycles (cpu-cycles), instructions, each with perf's modifiers :u :k :h :p; SYSTEM:TRACEPOINT (globs: sched:*); uprobe:BINARY:SYMBOL[+OFF], uprobe:BINARY:0xOFFSET, uretprobe:BINARY:SYMBOL; usdt:BINARY:PROVIDER:NAME; kprobe:FUNCTION[+OFF], kretprobe:FUNCTION.", valueName: "event"))
+    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("An event (repeatable): cpu-clock (default for record), task-clock, page-faults (faults), context-switches (cs), cpu-migrations (migrations), cycles (cpu-cycles), instructions, branches, branch-misses, cache-references, cache-misses, each with perf's modifiers :u :k :h :p; SYSTEM:TRACEPOINT (globs: sched:*); uprobe:BINARY:SYMBOL[+OFF], uprobe:BINARY:0xOFFSET, uretprobe:BINARY:SYMBOL; usdt:BINARY:PROVIDER:NAME; kprobe:FUNCTION[+OFF], kretprobe:FUNCTION.", valueName: "event"))
     var event: [String] = []
 
     @Option(help: "A tracepoint or probe filter for the -e before it (the kernel's filter syntax: 'prev_pid != 0 && next_comm ~ \"ka*\"').")
