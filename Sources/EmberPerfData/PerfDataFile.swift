@@ -8,6 +8,8 @@ import Glibc
 /// Records come out sorted by time within each FINISHED_ROUND, as perf's ordered-events queue hands them on, so
 /// that a MMAP2 drained from one CPU's buffer is applied before a later sample drained from another's.
 public final class PerfDataFile {
+    /// Told how far a reading has come (bytes of the data section read, of all), every few megabytes and at the end.
+    public var progress: ((_ done: Int, _ total: Int) -> Void)?
     public let path: String
     public let header: FileHeader
     public let events: [EventDescription]
@@ -185,7 +187,9 @@ public final class PerfDataFile {
     /// Visits every record in time order, with perf's round rule (`RoundQueue`). A record that cannot be framed
     /// ends the walk with a warning; everything before it is still handed on.
     public func forEachRecord(_ body: (RecordRef) throws -> Void) rethrows {
+        defer { progress?(dataRange.count, dataRange.count) }
         var queue = RoundQueue()
+        var reported = dataRange.lowerBound
         var lastTime: UInt64 = 0
 
         func dispatch(_ entry: RoundQueue.Entry) throws {
@@ -232,6 +236,10 @@ public final class PerfDataFile {
                 break
             }
             var next = offset + size
+            if offset - reported >= 4 << 20, let progress {
+                progress(offset - dataRange.lowerBound, dataRange.count)
+                reported = offset
+            }
             switch type {
             case .finishedRound:
                 try queue.finishRound(dispatch)

@@ -57,7 +57,9 @@ func openReplay(_ path: String, symbols: SymbolFlags) throws -> Replay {
 
 func openReplay(_ path: String, options: SymbolOptions, unwinder: UnwinderKind = .ember) throws -> Replay {
     do {
-        return try Replay(path: path, symbols: options, unwinder: unwinder)
+        let replay = try Replay(path: path, symbols: options, unwinder: unwinder)
+        replay.file.progress = ProgressBar(label: path == "-" ? "standard input" : path)?.update
+        return replay
     } catch let e as PerfDataError {
         switch e {
         case .cannotOpen:

@@ -259,4 +259,22 @@ final class PerfFlagsTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("-F takes fields"), r.stderr)
         }
     }
+
+    /// A long reading shows a progress bar on a terminal (here a pseudo-terminal from script(1), the delay cut to
+    /// nothing), redrawn in place and wiped at the end; not a byte of it when standard error is not a terminal.
+    func testAnalysisProgressOnlyOnATerminal() throws {
+        try requireRoot()
+        try requirePerf()
+        let file = try Tool.scratchDirectory() + "/big.data"
+        let rec = try Tool.perf(["record", "-e", "raw_syscalls:sys_enter", "-o", file, "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000"])
+        XCTAssertEqual(rec.status, 0, rec.stderr)
+        let plain = try Tool.ember(["collapse", "-i", file])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertFalse(plain.stderr.contains("reading"), plain.stderr)
+        setenv("EMBER_PROGRESS_AFTER", "0", 1)
+        defer { unsetenv("EMBER_PROGRESS_AFTER") }
+        let tty = try Tool.run("/usr/bin/script", ["-qec", "\(Tool.emberPath) collapse -i \(file) > /dev/null", "/dev/null"])
+        XCTAssertTrue(tty.stdout.contains("\rember: reading \(file) [") && tty.stdout.contains("%\u{1b}[K"), tty.stdout)
+        XCTAssertTrue(tty.stdout.hasSuffix("\r\u{1b}[K"), "wiped at the end")
+    }
 }
