@@ -123,10 +123,52 @@ struct EventOptions: ParsableArguments {
             pairs = event.map { ($0, nil) }
         }
         if pairs.isEmpty { pairs = defaults.map { ($0, nil) } }
+        // perf's lists (`-e a,b`) and groups (`-e '{a,b}:u'`): each event on its own; a filter goes with the last.
+        var expanded: [(String, String?)] = []
+        for (text, filter) in pairs {
+            let names = try EventOptions.list(text)
+            if text.contains("{") { Diagnostics.note("the events of \(text) are opened each on its own: Ember does not group them") }
+            expanded += names.enumerated().map { ($0.element, $0.offset == names.count - 1 ? filter : nil) }
+        }
         do {
-            return try pairs.map { (try EventRequest.parse($0.0), $0.1) }
+            return try expanded.map { (try EventRequest.parse($0.0), $0.1) }
         } catch {
             throw Diagnostics.fail("\(error)")
         }
+    }
+
+    /// The events of one `-e`: a comma-separated list whose items may be groups, `{a,b}` with modifiers after the
+    /// brace (`{a,b}:u`) that apply to each member.
+    static func list(_ text: String) throws -> [String] {
+        var events: [String] = []
+        var rest = Substring(text)
+        while !rest.isEmpty {
+            if rest.hasPrefix("{") {
+                guard let close = rest.firstIndex(of: "}") else {
+                    throw Diagnostics.fail("the group in '\(text)' has no closing brace; write it as '{EVENT,EVENT}'")
+                }
+                let members = rest[rest.index(after: rest.startIndex)..<close].split(separator: ",").map(String.init)
+                guard !members.isEmpty, !members.contains(where: { $0.contains("{") }) else {
+                    throw Diagnostics.fail("the group in '\(text)' needs events, and groups do not nest")
+                }
+                rest = rest[rest.index(after: close)...]
+                var modifiers = ""
+                if rest.hasPrefix(":") {
+                    modifiers = String(rest.prefix { $0 != "," })
+                    rest = rest.dropFirst(modifiers.count)
+                }
+                events += members.map { $0 + modifiers }
+            } else {
+                let item = rest.prefix { $0 != "," }
+                guard !item.isEmpty else { throw Diagnostics.fail("an empty event in '\(text)'; separate events with one comma") }
+                events.append(String(item))
+                rest = rest.dropFirst(item.count)
+            }
+            if rest.hasPrefix(",") {
+                rest = rest.dropFirst()
+                if rest.isEmpty { throw Diagnostics.fail("an empty event in '\(text)'; separate events with one comma") }
+            }
+        }
+        return events
     }
 }

@@ -28,6 +28,25 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("modifiers are u (user), k (kernel)"), bad.stderr)
     }
 
+    /// perf's event lists and groups: `-e a,b` and `-e '{a,b}:u'` (each member with the group's modifiers).
+    func testEventListsAndGroups() throws {
+        try requireRoot()
+        try requirePerf()
+        let file = try Tool.scratchDirectory() + "/g.data"
+        let rec = try Tool.ember(["record", "-q", "-e", "{cpu-clock,page-faults}:u", "-e", "cs,migrations", "-o", file, "--", try Tool.demo(), "0.1"])
+        XCTAssertEqual(rec.status, 0, rec.stderr)
+        XCTAssertTrue(rec.stderr.contains("opened each on its own"), rec.stderr)
+        let names = try Tool.perf(["evlist", "-i", file]).stdout.split(separator: "\n")
+        XCTAssertEqual(names, ["cpu-clock:u", "page-faults:u", "context-switches", "cpu-migrations"])
+        let stat = try Tool.ember(["stat", "-x,", "-e", "task-clock,page-faults", "--", "/bin/true"])
+        XCTAssertEqual(stat.stderr.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false)[2] }, ["task-clock", "page-faults"], stat.stderr)
+        for bad in ["{cpu-clock", "cpu-clock,,cs", "{}"] {
+            let r = try Tool.ember(["stat", "-e", bad, "--", "/bin/true"])
+            XCTAssertEqual(r.status, 1, bad)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
+    }
+
     /// `-F max` samples at the kernel's current limit, as perf's does.
     func testFrequencyMax() throws {
         try requireRoot()
