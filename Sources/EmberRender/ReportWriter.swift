@@ -3,8 +3,10 @@ import EmberStacks
 /// The `perf report --stdio` text: a header, one row per entry with Children and Self percentages (or one
 /// Overhead column) and the sort keys' columns, and with call graphs a tree under each row.
 public struct ReportWriter {
-    /// Rows and call-graph branches below this share of the total are left out.
+    /// Rows below this share of the total are left out.
     public var percentLimit = 0.0
+    /// Call-graph branches below this share of the total are left out (perf's `-g graph,0.5`).
+    public var callGraphLimit = 0.5
     public var limit: Int?
     /// Lines are cut to this many characters (the terminal's width), when set.
     public var width: Int?
@@ -62,7 +64,7 @@ public struct ReportWriter {
             }
             lines.append(line)
             if model.options.callGraph != nil,
-               row.graph.children.contains(where: { Double($0.weight) / total * 100 >= percentLimit }) {
+               row.graph.children.contains(where: { Double($0.weight) / total * 100 >= branchLimit }) {
                 lines.append("            |")
                 lines.append("            ---" + (keys.contains(.symbol) ? row.fields[keys.firstIndex(of: .symbol)!] : "all"))
                 graph(row.graph, prefix: "               ", total: total, into: &lines)
@@ -74,11 +76,14 @@ public struct ReportWriter {
         return lines.map { $0.count > width ? String($0.prefix(width)) : $0 }.joined(separator: "\n")
     }
 
+    /// Branches are cut at the call graph's limit or the rows', whichever is higher.
+    private var branchLimit: Double { max(callGraphLimit, percentLimit) }
+
     /// One branch per child with its share of the total; a single child that carries all of its parent's weight
     /// continues the chain on the next line without a new branch, as perf prints call chains.
     private func graph(_ node: CallGraphNode, prefix: String, total: Double, into lines: inout [String]) {
         let kept = node.children
-            .filter { Double($0.weight) / total * 100 >= percentLimit }
+            .filter { Double($0.weight) / total * 100 >= branchLimit }
             .sorted { $0.weight != $1.weight ? $0.weight > $1.weight : $0.name < $1.name }
         if kept.count == 1, kept[0].weight == node.weight {
             lines.append(prefix + kept[0].name)

@@ -39,8 +39,8 @@ struct Report: ParsableCommand {
     @Option(name: [.customShort("s"), .long], help: "Sort keys, comma-separated: comm, pid, tid, cpu, dso, symbol (sym), srcline, address (unresolved code per address).")
     var sort = "comm,dso,symbol"
 
-    @Option(name: .customShort("g"), help: "A call graph under each entry: caller (what it calls) or callee (who called it).")
-    var callGraph: CallGraphOrder?
+    @Option(name: .customShort("g"), help: ArgumentHelp("A call graph under each entry, as perf's -g: caller (what it calls) or callee (who called it), or perf's TYPE,MIN,ORDER (graph,0.5,caller; branches under MIN percent left out, 0.5 unless given); none for no graph.", valueName: "graph"))
+    var callGraph: String?
 
     @Option(parsing: .unconditional, help: "Leave out entries and call-graph branches below this percentage (0 to 100).")
     var percentLimit = 0.0
@@ -71,6 +71,25 @@ struct Report: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1 (got \(limit))") }
     }
 
+    /// perf's `-g [TYPE,]MIN[,PRINT_LIMIT],ORDER[,KEY]` as far as a text report has it: graph (or fractal, drawn as
+    /// graph), the cut-off, caller or callee, function keys; or none.
+    static func callGraph(_ text: String) throws -> (order: CallGraphOrder?, limit: Double?) {
+        var order: CallGraphOrder? = .caller, limit: Double?
+        for part in text.split(separator: ",").map(String.init) {
+            switch part {
+            case "graph", "fractal", "function": continue
+            case "none": order = nil
+            case "caller", "callee": order = CallGraphOrder(rawValue: part)
+            default:
+                guard let number = Double(part), (0...100).contains(number) else {
+                    throw Diagnostics.fail("-g takes caller, callee, none or perf's graph,MIN,ORDER (such as graph,0.5,caller), not '\(text)'")
+                }
+                if limit == nil { limit = number }  // a second number is perf's print limit
+            }
+        }
+        return (order, limit)
+    }
+
     func run() throws {
         if headerOnly {
             let file: PerfDataFile
@@ -95,7 +114,8 @@ struct Report: ParsableCommand {
         }
         guard !options.keys.isEmpty else { throw Diagnostics.fail("--sort needs at least one key") }
         options.children = !noChildren
-        options.callGraph = inverted ? .caller : callGraph
+        let graph: (order: CallGraphOrder?, limit: Double?) = try callGraph.map(Report.callGraph) ?? (nil, nil)
+        options.callGraph = inverted ? .caller : graph.order
         options.filter = try filters.filter(comms: comm, pids: pid)
         // Report keeps percentages of every sample: --dsos and --symbols pick entries, not samples.
         options.dsos = options.filter.dsos ?? dso.map(SampleFilterFlags.names)
@@ -109,6 +129,10 @@ struct Report: ParsableCommand {
         if options.keys.contains(.srcline) { symbolFlags.srcline = true }
         let replay = try openReplay(input.input, symbols: symbolFlags)
         try filters.apply(to: replay, filtering: false)
+        // Without call chains there is nothing for a Children column to add: perf shows Overhead alone.
+        if !replay.file.events.contains(where: { !$0.attr.sampleType.isDisjoint(with: [.callchain, .stackUser]) }) {
+            options.children = false
+        }
         let model: ReportModel
         do {
             model = try ReportModel(replay, options: options)
@@ -117,6 +141,7 @@ struct Report: ParsableCommand {
         }
         var writer = ReportWriter()
         writer.percentLimit = percentLimit
+        if let limit = graph.limit { writer.callGraphLimit = limit }
         writer.limit = limit
         writer.sampleCounts = showSamples
         writer.lostSamples = replay.lostRecords

@@ -57,6 +57,36 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertTrue(try Tool.perf(["evlist", "-v", "-i", file]).stdout.contains("sample_freq }: \(limit),"))
     }
 
+    /// `report -g` in perf's syntax (graph,MIN,ORDER): branches under MIN percent left out (0.5 by default), each
+    /// branch one perf prints too; no Children column for a recording without call chains, as perf.
+    func testReportCallGraphAsPerfParsesIt() throws {
+        try requireRoot()
+        try requirePerf()
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/g.data"
+        XCTAssertEqual(try Tool.perf(["record", "-g", "-F", Tool.rate(1999), "-o", file, "--", try Tool.demo(), "0.5"]).status, 0)
+        func branches(_ text: String) -> Set<String> {
+            let regex = try! NSRegularExpression(pattern: #"--(\d+\.\d\d)%--(\S+)"#)
+            return Set(regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range, in: text)!]) })
+        }
+        func percents(_ set: Set<String>) -> [Double] { set.compactMap { Double($0.dropFirst(2).prefix { $0 != "%" }) } }
+        for (graph, floor) in [("graph,0.5,caller", 0.5), ("graph,2,caller", 2.0), ("caller", 0.5)] {
+            let perf = branches(try Tool.perf(["report", "-i", file, "--stdio", "-g", graph == "caller" ? "graph,0.5,caller" : graph]).stdout)
+            let ours = try Tool.ember(["report", "-i", file, "--perf-compat", "-g", graph])
+            XCTAssertEqual(ours.status, 0, ours.stderr)
+            let ember = branches(ours.stdout)
+            XCTAssertFalse(ember.isEmpty, graph)
+            XCTAssertTrue(ember.isSubset(of: perf), "\(graph): \(ember.subtracting(perf))")
+            XCTAssertGreaterThanOrEqual(percents(ember).min() ?? 100, floor, graph)
+        }
+        XCTAssertEqual(try Tool.ember(["report", "-i", file, "-g", "graph,zz"]).status, 1)
+
+        let flat = dir + "/flat.data"
+        XCTAssertEqual(try Tool.perf(["record", "-o", flat, "--", try Tool.demo(), "0.2"]).status, 0)
+        let header = try Tool.ember(["report", "-i", flat]).stdout.split(separator: "\n").first { $0.hasPrefix("# Overhead") || $0.hasPrefix("# Children") }
+        XCTAssertEqual(header.map { String($0.prefix(10)) }, "# Overhead")
+    }
+
     /// `report --stdio` with perf's sort keys (`cpu`, `sym`, `pid`) and `-n` (sample counts) gives perf report's rows
     /// on perf's recording.
     func testReportSortKeysAsPerfNamesThem() throws {
