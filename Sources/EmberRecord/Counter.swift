@@ -46,6 +46,12 @@ public final class Counter {
     public var onInterval: ((Result) -> Void)?
     /// `--per-thread`: counts per thread of the processes counted.
     public var perThread = false
+    /// `-C`: only these CPUs; `-D`: start counting this many seconds after the command starts; `--no-inherit`;
+    /// `-t`: only these threads of the processes.
+    public var cpus: [Int32]?
+    public var delay: Double?
+    public var inherit = true
+    public var threads: [Int32]?
     /// Probes that follow forks are defined through tracefs, and removed once their events are closed.
     private let tracefsProbes = TracefsProbes()
 
@@ -72,7 +78,8 @@ public final class Counter {
         case .command(let argv), .allCPUs(let argv?): workload = try Workload(arguments: argv)
         default: break
         }
-        let cpus = OnlineCPUs.list()
+        let cpus = self.cpus ?? OnlineCPUs.list()
+        let perTask = self.cpus ?? [-1]
         var groups: [EventGroup] = []
         var probeNotes: [String] = []
         /// Per event, its group, or nil when the machine cannot count it.
@@ -90,16 +97,20 @@ public final class Counter {
                 switch target {
                 case .command:
                     e = try tracefsProbes.convert(e, notes: &probeNotes)
-                    e.attr.flags.formUnion(e.followsForks ? [.disabled, .enableOnExec, .inherit] : [.disabled, .enableOnExec])
+                    e.attr.flags.insert(.disabled)
+                    if delay == nil { e.attr.flags.insert(.enableOnExec) }
+                    if e.followsForks && inherit { e.attr.flags.insert(.inherit) }
                     // Counting needs no ring buffer, so one inherited event per task follows it on every CPU.
-                    targets = [(workload!.pid, -1)]
+                    targets = perTask.map { (workload!.pid, $0) }
                     describe = "count events of the command"
                 case .processes(let pids):
                     e = try tracefsProbes.convert(e, notes: &probeNotes)
-                    if e.followsForks { e.attr.flags.insert(.inherit) }
-                    for pid in pids { for tid in ProcScanner.threads(of: pid) { targets.append((tid, -1)) } }
+                    if e.followsForks && inherit { e.attr.flags.insert(.inherit) }
+                    if delay != nil { e.attr.flags.insert(.disabled) }
+                    for tid in threads ?? pids.flatMap(ProcScanner.threads(of:)) { for cpu in perTask { targets.append((tid, cpu)) } }
                     describe = "count events of process \(pids.map(String.init).joined(separator: ","))"
                 case .allCPUs:
+                    if delay != nil { e.attr.flags.insert(.disabled) }
                     targets = cpus.map { (-1, $0) }
                     describe = "count events on all CPUs"
                 }
@@ -124,6 +135,7 @@ public final class Counter {
         let start = monotonicSeconds()
         var notes = probeNotes + groups.flatMap(\.notes)
         do { try workload?.start() } catch { notes.append("\(error)") }
+        if let delay { EventGroup.enable(groups, after: delay, waiter: waiter, workload: workload) }
         let deadline = duration.map { start + $0 }
         var nextInterval = interval.map { start + $0 }
         var previous = try readings(opened)

@@ -145,6 +145,19 @@ final class EventGroup {
         }
     }
 
+    /// `-D`: enables `groups` once `delay` seconds have passed, unless the command exits first (which the caller's
+    /// loop then sees); `before` runs just before they are enabled.
+    static func enable(_ groups: [EventGroup], after delay: Double, waiter: EventWaiter, workload: Workload?,
+                       before: () -> Void = {}) {
+        let until = monotonicSeconds() + delay
+        while monotonicSeconds() < until {
+            waiter.wait(timeoutMS: max(1, Int((until - monotonicSeconds()) * 1000)))
+            if let workload, workload.pollExit() != nil { return }
+        }
+        before()
+        for g in groups { try? g.enable() }
+    }
+
     func disable() {
         for e in events { try? e.disable() }
     }

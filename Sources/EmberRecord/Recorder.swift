@@ -101,7 +101,7 @@ public final class Recorder {
             summary.notes.append("\(error)")
         }
         if let delay = options.delay {
-            enableAfter(delay, groups + triggerGroups, waiter: waiter, workload: workload) {
+            EventGroup.enable(groups + triggerGroups, after: delay, waiter: waiter, workload: workload) {
                 // The command's exec went by with the events off: describe it as -p would.
                 guard let pid = workload?.pid else { return }
                 try? synthesize(encoder: encoder, only: [pid]) { record in
@@ -398,19 +398,6 @@ public final class Recorder {
         }
         if showProgress { fputs("\r\u{1b}[K", stderr) }
         return writer
-    }
-
-    /// `-D`: enables the events once `delay` seconds have passed, unless the recording ends first (a signal, the
-    /// command's exit), which the drain loop then sees.
-    private func enableAfter(_ delay: Double, _ groups: [EventGroup], waiter: EventWaiter, workload: Workload?,
-                             describe: () -> Void) {
-        let until = monotonicSeconds() + delay
-        while monotonicSeconds() < until {
-            waiter.wait(timeoutMS: max(1, Int((until - monotonicSeconds()) * 1000)))
-            if let workload, workload.pollExit() != nil { return }
-        }
-        describe()
-        for g in groups { try? g.enable() }
     }
 
     /// Why recording should stop now: `.some(nil)` for a normal end, `.some(note)` to say why, nil to go on.

@@ -68,6 +68,7 @@ struct Latency: ParsableCommand {
     var top: Int?
 
     @OptionGroup var target: TargetOptions
+    @OptionGroup var scope: ScopeOptions
 
     func validate() throws {
         if let top, top < 1 { throw ValidationError("--top must be at least 1 (got \(top))") }
@@ -93,7 +94,7 @@ struct Latency: ParsableCommand {
         var status: Int32 = 0
         let path: String
         if let input {
-            guard target.command.isEmpty, !target.allCPUs, target.duration == nil else {
+            guard target.command.isEmpty, !target.allCPUs, target.duration == nil, scope.cpuList == nil, scope.delay == nil, !scope.noInherit else {
                 throw Diagnostics.fail("-i reads a recording; give either -i FILE or what to record (-- CMD, -p PID, -a)")
             }
             // With a recording, -p chooses the processes to report.
@@ -131,10 +132,13 @@ struct Latency: ParsableCommand {
             // Scheduler and syscall events come far denser than samples: 2 MiB a CPU.
             options.mmapPages = 512
             options.duration = target.duration
+            options.cpus = try scope.cpus()
+            options.delay = try scope.delaySeconds()
             options.progress = false
             options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
             let summary = try Record.record(options)
-            root = summary.commandPID
+            // --no-inherit: the command's own process, not what it starts.
+            if scope.noInherit, let pid = summary.commandPID { pids = [pid] } else { root = summary.commandPID }
             status = summary.exitStatus
             path = output
         }

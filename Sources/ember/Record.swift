@@ -58,23 +58,15 @@ struct Record: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Output file; an existing regular file becomes FILE.old.")
     var output = "perf.data"
 
-    @Flag(name: .customLong("no-inherit"), help: "Do not follow the threads and processes the command (or -p) creates.")
-    var noInherit = false
-
-    @Option(name: [.customShort("C"), .customLong("cpu")], help: ArgumentHelp("Only samples on these CPUs, such as 0-3,6 (with a command, -p or -a).", valueName: "cpu-list"))
-    var cpuList: String?
-
     @Flag(name: [.customShort("q"), .long], help: "No progress line.")
     var quiet = false
 
     @Flag(help: "A progress line on the terminal even while a command runs there (by default only with -p or -a, whose output cannot collide with it).")
     var progress = false
 
-    @Option(name: [.customShort("D"), .customLong("delay")], parsing: .unconditional, help: ArgumentHelp("Wait this many milliseconds after the command starts before recording.", valueName: "msec"))
-    var delay: Int?
-
     @OptionGroup var events: EventOptions
     @OptionGroup var target: TargetOptions
+    @OptionGroup var scope: ScopeOptions
 
     mutating func run() throws {
         let options: RecordOptions
@@ -217,21 +209,13 @@ struct Record: ParsableCommand {
             if case .dwarf(let bytes) = options.callGraph { minimum = Record.minimumPages(stackBytes: bytes) }
             options.mmapPages = max(options.pages(forHistory: history), minimum)
         }
-        options.inherit = !noInherit
+        options.inherit = !scope.noInherit
         options.threads = try target.tidList()
-        if let delay {
-            guard delay >= 0 else { throw UsageProblem(text: "-D takes milliseconds to wait, 0 or more (got \(delay))") }
-            guard !overwrite else { throw UsageProblem(text: "-D does not go with --overwrite yet: a flight recording keeps only the newest samples anyway") }
-            options.delay = Double(delay) / 1000
+        options.delay = try scope.delaySeconds()
+        if options.delay != nil, overwrite {
+            throw UsageProblem(text: "-D does not go with --overwrite yet: a flight recording keeps only the newest samples anyway")
         }
-        if let cpuList {
-            let online = OnlineCPUs.list()
-            guard let cpus = OnlineCPUs.parse(cpuList) else { throw UsageProblem(text: "-C takes a CPU list such as 0-3,6, not '\(cpuList)'") }
-            if let offline = cpus.first(where: { !online.contains($0) }) {
-                throw UsageProblem(text: "CPU \(offline) is not online; online CPUs are \(online.map(String.init).joined(separator: ","))")
-            }
-            options.cpus = cpus
-        }
+        options.cpus = try scope.cpus()
         options.output = output
         try flightOptions(&options)
         options.duration = target.duration

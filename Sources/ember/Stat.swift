@@ -17,6 +17,7 @@ struct Stat: ParsableCommand {
 
     @OptionGroup var eventOptions: EventOptions
     @OptionGroup var target: TargetOptions
+    @OptionGroup var scope: ScopeOptions
 
     @Option(name: [.customShort("r"), .customLong("repeat")], parsing: .unconditional, help: "Run the command this many times; print the means and their spread.")
     var repeatCount = 1
@@ -72,6 +73,10 @@ struct Stat: ParsableCommand {
         for _ in 0..<repeatCount {
             let counter = Counter(events: events, target: what, duration: target.duration)
             counter.perThread = perThread
+            counter.cpus = try scope.cpus()
+            counter.delay = try scope.delaySeconds()
+            counter.inherit = !scope.noInherit
+            counter.threads = try target.tidList()
             if let interval {
                 counter.interval = Double(interval) / 1000
                 var first = true

@@ -64,7 +64,6 @@ struct TargetOptions: ParsableArguments {
             throw Diagnostics.fail("--duration must be a positive number of seconds (got \(duration))")
         }
         if let threads = try tidList() {
-            guard verb == "record" else { throw Diagnostics.fail("-t is for ember record; give \(verb) the process with -p") }
             guard argv.isEmpty, !allCPUs, pids == nil else { throw Diagnostics.fail("-t cannot be combined with a command, -p or -a; choose one target") }
             guard let processes = RecordOptions.processes(ofThreads: threads) else {
                 throw Diagnostics.fail("no such thread among \(threads.map(String.init).joined(separator: ",")) (list a process's threads in /proc/PID/task)")
@@ -81,6 +80,36 @@ struct TargetOptions: ParsableArguments {
         }
         guard !argv.isEmpty else { throw Diagnostics.fail("nothing to \(verb); give a command after --, -p PID or -a") }
         return .command(argv)
+    }
+}
+
+/// What record, stat and latency take beyond the target: `--no-inherit`, `-C CPU-LIST`, `-D MSEC`.
+struct ScopeOptions: ParsableArguments {
+    @Flag(name: .customLong("no-inherit"), help: "Do not follow the threads and processes the command (or -p) creates.")
+    var noInherit = false
+
+    @Option(name: [.customShort("C"), .customLong("cpu")], help: ArgumentHelp("Only these CPUs, such as 0-3,6.", valueName: "cpu-list"))
+    var cpuList: String?
+
+    @Option(name: [.customShort("D"), .customLong("delay")], parsing: .unconditional, help: ArgumentHelp("Wait this many milliseconds after the command starts before taking events.", valueName: "msec"))
+    var delay: Int?
+
+    /// `-C`, checked against the online CPUs.
+    func cpus() throws -> [Int32]? {
+        guard let cpuList else { return nil }
+        let online = OnlineCPUs.list()
+        guard let cpus = OnlineCPUs.parse(cpuList) else { throw Diagnostics.fail("-C takes a CPU list such as 0-3,6, not '\(cpuList)'") }
+        if let offline = cpus.first(where: { !online.contains($0) }) {
+            throw Diagnostics.fail("CPU \(offline) is not online; online CPUs are \(online.map(String.init).joined(separator: ","))")
+        }
+        return cpus
+    }
+
+    /// `-D` in seconds.
+    func delaySeconds() throws -> Double? {
+        guard let delay else { return nil }
+        guard delay >= 0 else { throw Diagnostics.fail("-D takes milliseconds to wait, 0 or more (got \(delay))") }
+        return Double(delay) / 1000
     }
 }
 

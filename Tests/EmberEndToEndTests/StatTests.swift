@@ -106,6 +106,39 @@ final class StatTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("give them with -p PID"), bad.stderr)
     }
 
+    /// record's targets and scope in stat and latency too: `-t TID`, `-C CPUS` (with -a), `--no-inherit`, `-D MSEC`.
+    func testTargetsAndScope() throws {
+        try requireRoot()
+        let demo = try Tool.demo()
+        func msec(_ arguments: [String]) throws -> Double {
+            let r = try Tool.ember(["stat", "-x,", "-e", "task-clock"] + arguments)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return Double(r.stderr.split(separator: "\n").last { $0.contains("task-clock") }?.split(separator: ",").first ?? "") ?? -1
+        }
+        let inherited = try msec(["--", "/bin/sh", "-c", "\(demo) 0.3 > /dev/null"])
+        let alone = try msec(["--no-inherit", "--", "/bin/sh", "-c", "\(demo) 0.3 > /dev/null"])
+        XCTAssertGreaterThan(inherited, 200, "the demo the shell starts is counted")
+        XCTAssertLessThan(alone, 50, "only the shell")
+        let delayed = try msec(["-D", "200", "--", demo, "0.5"])
+        XCTAssertLessThan(delayed, try msec(["--", demo, "0.5"]) - 100, "the first 200 ms not counted")
+        let oneCPU = try msec(["-a", "-C", "0", "--duration", "0.3"])
+        XCTAssertEqual(oneCPU, 300, accuracy: 40, "one CPU's clock for 0.3 s")
+
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["2"]
+        try sleeper.run()
+        defer { sleeper.terminate(); sleeper.waitUntilExit() }
+        let thread = try Tool.ember(["stat", "-t", String(sleeper.processIdentifier), "-e", "context-switches", "--duration", "0.2"])
+        XCTAssertEqual(thread.status, 0, thread.stderr)
+        XCTAssertTrue(thread.stderr.contains("process id \(sleeper.processIdentifier)"), thread.stderr)
+        XCTAssertEqual(try Tool.ember(["stat", "-C", "99", "-a", "--duration", "0.1"]).status, 1)
+
+        let latency = try Tool.ember(["latency", "-C", "0", "-D", "50", "--no-inherit", "-o", try Tool.scratchDirectory() + "/l.data", "--", "/bin/sh", "-c", "sleep 0.2; sleep 0.1"])
+        XCTAssertEqual(latency.status, 0, latency.stderr)
+        XCTAssertFalse(latency.stdout.contains(" sleep"), "--no-inherit: the shell, not the sleeps it starts: \(latency.stdout)")
+    }
+
     /// `-o FILE` writes the counts there, not to standard error.
     func testOutputFile() throws {
         try requireRoot()
