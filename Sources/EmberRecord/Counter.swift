@@ -44,6 +44,8 @@ public final class Counter {
     /// `-I`: every this many seconds, `onInterval` gets the counts of that interval alone.
     public var interval: Double?
     public var onInterval: ((Result) -> Void)?
+    /// `--interval-count`: stop after this many intervals.
+    public var intervalCount: Int?
     /// `--per-thread`: counts per thread of the processes counted.
     public var perThread = false
     /// `-C`: only these CPUs; `-D`: start counting this many seconds after the command starts; `--no-inherit`;
@@ -139,6 +141,7 @@ public final class Counter {
         let deadline = duration.map { start + $0 }
         var nextInterval = interval.map { start + $0 }
         var previous = try readings(opened)
+        var intervals = 0
         while true {
             var timeout = 100
             if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
@@ -149,6 +152,8 @@ public final class Counter {
                 onInterval?(Result(counts: counts(resolved, opened, now, since: previous), seconds: due - start, exitStatus: 0, notes: []))
                 previous = now
                 nextInterval = due + interval
+                intervals += 1
+                if let intervalCount, intervals >= intervalCount { break }
             }
             var interrupted = false
             while let s = waiter.nextSignal() { if s == SIGINT || s == SIGTERM || s == SIGHUP { interrupted = true } }

@@ -61,6 +61,10 @@ public struct ScriptWriter {
     public var periodOnTraceEvents = false
     public var hideCallGraph = false
     public var nanoseconds = false
+    /// How times are shown: as recorded, since the first sample (`--reltime`), or since the one before
+    /// (`--deltatime`).
+    public enum Times: Sendable { case absolute, sinceFirst, sincePrevious }
+    public var times = Times.absolute
 
     public init() {}
 
@@ -75,6 +79,7 @@ public struct ScriptWriter {
         let model = replay.model
         let dsoNames = { (i: Int) in model.dsos[i].path }
         var count: UInt64 = 0
+        var firstTime: UInt64?, previousTime: UInt64?
         let sampleFields = SampleFields(file: replay.file, symbolizer: replay.symbolizer)
         let sourceLines = replay.symbolizer.options.sourceLines || fields.contains(.srcline)
         let showsFrames = !fields.isDisjoint(with: [.ip, .sym, .symoff, .dso])
@@ -143,12 +148,20 @@ public struct ScriptWriter {
             }
             if fields.contains(.time) {
                 space()
-                out.decimal(sample.time / 1_000_000_000, width: 5)
+                var time = sample.time
+                switch times {
+                case .absolute: break
+                case .sinceFirst: time = sample.time &- (firstTime ?? sample.time)
+                case .sincePrevious: time = sample.time &- (previousTime ?? sample.time)
+                }
+                if firstTime == nil { firstTime = sample.time }
+                previousTime = sample.time
+                out.decimal(time / 1_000_000_000, width: 5)
                 out.byte(UInt8(ascii: "."))
                 if nanoseconds {
-                    out.decimal(sample.time % 1_000_000_000, width: 9, zeros: true)
+                    out.decimal(time % 1_000_000_000, width: 9, zeros: true)
                 } else {
-                    out.decimal(sample.time % 1_000_000_000 / 1000, width: 6, zeros: true)
+                    out.decimal(time % 1_000_000_000 / 1000, width: 6, zeros: true)
                 }
                 out.byte(UInt8(ascii: ":"))
             }

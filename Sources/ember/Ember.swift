@@ -41,9 +41,10 @@ struct Ember: ParsableCommand {
     /// `-r5`, `-I1000`), which ArgumentParser would read as a cluster of flags.
     private static let shortOptionsWithValues: [String: Set<Character>] = [
         "record": ["e", "F", "c", "m", "o", "p", "t", "C", "D", "i"],
-        "stat": ["e", "r", "I", "x", "o", "p"],
-        "script": ["i", "F", "S"], "report": ["i", "s", "g", "S"], "collapse": ["i", "S"], "flamegraph": ["i", "o", "S"],
-        "pprof": ["i", "o", "S"], "latency": ["i", "o", "p", "e"],
+        "stat": ["e", "r", "I", "x", "o", "p", "t", "C", "D"],
+        "script": ["i", "F", "S", "c", "C", "d"], "report": ["i", "s", "g", "S", "c", "C", "d"],
+        "collapse": ["i", "S", "c", "C", "d"], "flamegraph": ["i", "o", "S", "c", "C", "d"], "pprof": ["i", "o", "S", "c", "C", "d"],
+        "latency": ["i", "o", "p", "t", "C", "D"],
     ]
 
     /// `-F99` as `-F 99`, for the options in `valueLetters`, up to `--` or the profiled command (the first word that
@@ -51,19 +52,26 @@ struct Ember: ParsableCommand {
     static func joinedValuesSplit(_ arguments: [String], valueLetters: Set<Character>) -> [String] {
         var out = [arguments[0]]
         var i = 1
-        var valueNext = false
+        // After `-F`, the next word is its value, whatever it looks like; after a long option, it may be.
+        var valueIsNext = false, valueMayBeNext = false
         while i < arguments.count {
             let a = arguments[i]
-            if a == "--" || (!a.hasPrefix("-") && !valueNext) { break }
+            if valueIsNext {
+                out.append(a)
+                valueIsNext = false
+                i += 1
+                continue
+            }
+            if a == "--" || (!a.hasPrefix("-") && !valueMayBeNext) { break }
+            i += 1
+            valueMayBeNext = false
             if a.hasPrefix("-"), !a.hasPrefix("--"), a.count > 2, let letter = a.dropFirst().first, valueLetters.contains(letter) {
                 out += ["-" + String(letter), String(a.dropFirst(2))]
-                valueNext = false
             } else {
                 out.append(a)
-                // A long option without `=`, or a short one that takes a value, may be followed by its value.
-                valueNext = a.hasPrefix("-") && ((a.hasPrefix("--") && !a.contains("=")) || (a.count == 2 && valueLetters.contains(a.dropFirst().first!)))
+                valueIsNext = a.count == 2 && a.hasPrefix("-") && valueLetters.contains(a.dropFirst().first!)
+                valueMayBeNext = a.hasPrefix("--") && !a.contains("=")
             }
-            i += 1
         }
         return out + arguments[i...]
     }
@@ -102,7 +110,7 @@ struct InputOptions: ParsableArguments {
 
 /// perf's reader filters, on every reading command: the samples outside them are left out.
 struct SampleFilterFlags: ParsableArguments {
-    @Option(help: "Only samples of these commands (comma-separated).")
+    @Option(name: [.customShort("c"), .long], help: "Only samples of these commands (comma-separated).")
     var comms: String?
 
     @Option(help: "Only samples of these process ids (comma-separated).")
@@ -111,13 +119,13 @@ struct SampleFilterFlags: ParsableArguments {
     @Option(help: "Only samples of these thread ids (comma-separated).")
     var tids: String?
 
-    @Option(help: ArgumentHelp("Only samples taken on these CPUs, such as 0-3,6.", valueName: "cpu-list"))
+    @Option(name: [.customShort("C"), .long], help: ArgumentHelp("Only samples taken on these CPUs, such as 0-3,6.", valueName: "cpu-list"))
     var cpu: String?
 
     @Option(help: ArgumentHelp("Only samples in this time span, as perf script prints times: START,STOP in seconds (either may be left out).", valueName: "start,stop"))
     var time: String?
 
-    @Option(help: ArgumentHelp("Only samples taken in these binaries (comma-separated paths or file names, such as libc.so.6 or [kernel.kallsyms]).", valueName: "dsos"))
+    @Option(name: [.customShort("d"), .long], help: ArgumentHelp("Only samples taken in these binaries (comma-separated paths or file names, such as libc.so.6 or [kernel.kallsyms]).", valueName: "dsos"))
     var dsos: String?
 
     @Option(name: [.customShort("S"), .customLong("symbols")], help: ArgumentHelp("Only samples taken in these functions (comma-separated).", valueName: "symbols"))

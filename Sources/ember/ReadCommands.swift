@@ -101,6 +101,12 @@ struct Script: ParsableCommand {
     @Flag(help: "Times to the nanosecond.")
     var ns = false
 
+    @Flag(help: "Times since the first sample.")
+    var reltime = false
+
+    @Flag(help: "Times since the sample before.")
+    var deltatime = false
+
     @Flag(help: "Print what the recording's header says (host, kernel, CPUs, command line, events) first.")
     var header = false
 
@@ -118,6 +124,8 @@ struct Script: ParsableCommand {
         }
         writer.hideCallGraph = hideCallGraph
         writer.nanoseconds = ns
+        if reltime && deltatime { throw Diagnostics.fail("--reltime and --deltatime exclude each other; give one") }
+        writer.times = reltime ? .sinceFirst : deltatime ? .sincePrevious : .absolute
         var symbolFlags = symbols
         if writer.fields.contains(.srcline) { symbolFlags.srcline = true }
         let replay = try openReplay(input.input, symbols: symbolFlags)

@@ -58,6 +58,12 @@ struct Record: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Output file; an existing regular file becomes FILE.old.")
     var output = "perf.data"
 
+    @Flag(name: [.customShort("T"), .customLong("timestamp")], help: "Accepted for perf's sake: Ember always records each sample's time.")
+    var timestamp = false
+
+    @Flag(name: .customLong("sample-cpu"), help: "Accepted for perf's sake: Ember always records each sample's CPU.")
+    var sampleCPU = false
+
     @Flag(name: [.customShort("q"), .long], help: "No progress line.")
     var quiet = false
 

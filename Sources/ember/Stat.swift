@@ -25,6 +25,12 @@ struct Stat: ParsableCommand {
     @Option(name: [.customShort("I"), .customLong("interval-print")], parsing: .unconditional, help: ArgumentHelp("Print the counts of every interval of this many milliseconds (10 or more).", valueName: "msec"))
     var interval: Int?
 
+    @Option(name: .customLong("interval-count"), parsing: .unconditional, help: "With -I, stop after this many intervals.")
+    var intervalCount: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this many milliseconds (perf's spelling of --duration).", valueName: "msec"))
+    var timeout: Int?
+
     @Option(name: [.customShort("x"), .customLong("field-separator")], help: ArgumentHelp("CSV output with this separator, as perf stat -x.", valueName: "sep"))
     var separator: String?
 
@@ -42,6 +48,8 @@ struct Stat: ParsableCommand {
         if let interval, interval < 10 { throw ValidationError("-I takes milliseconds, 10 or more (got \(interval))") }
         if separator != nil && json { throw ValidationError("choose -x (CSV) or -j (JSON), not both") }
         if separator == "" { throw ValidationError("-x needs a separator, such as , or ;") }
+        if let intervalCount, interval == nil || intervalCount < 1 { throw ValidationError("--interval-count takes a number of -I intervals, 1 or more") }
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout takes milliseconds, more than 0 (got \(timeout))") }
         if repeatCount > 1 && interval != nil { throw ValidationError("-r and -I do not go together; print intervals of one run") }
     }
 
@@ -71,7 +79,7 @@ struct Stat: ParsableCommand {
         }
         var results: [Counter.Result] = []
         for _ in 0..<repeatCount {
-            let counter = Counter(events: events, target: what, duration: target.duration)
+            let counter = Counter(events: events, target: what, duration: timeout.map { Double($0) / 1000 } ?? target.duration)
             counter.perThread = perThread
             counter.cpus = try scope.cpus()
             counter.delay = try scope.delaySeconds()
@@ -79,6 +87,7 @@ struct Stat: ParsableCommand {
             counter.threads = try target.tidList()
             if let interval {
                 counter.interval = Double(interval) / 1000
+                counter.intervalCount = intervalCount
                 var first = true
                 counter.onInterval = { result in
                     emit(StatOutput(format: format, elapsed: Double(interval) / 1000).interval(result, first: first))

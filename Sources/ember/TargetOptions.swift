@@ -118,6 +118,12 @@ struct EventOptions: ParsableArguments {
     @Option(name: [.customShort("e"), .long], help: ArgumentHelp("An event (repeatable): cpu-clock (default for record), task-clock, page-faults (faults), context-switches (cs), cpu-migrations (migrations), cycles (cpu-cycles), instructions, branches, branch-misses, cache-references, cache-misses, each with perf's modifiers :u :k :h :p; SYSTEM:TRACEPOINT (globs: sched:*); uprobe:BINARY:SYMBOL[+OFF], uprobe:BINARY:0xOFFSET, uretprobe:BINARY:SYMBOL; usdt:BINARY:PROVIDER:NAME; kprobe:FUNCTION[+OFF], kretprobe:FUNCTION.", valueName: "event"))
     var event: [String] = []
 
+    @Flag(name: .customLong("all-user"), help: "Every counting event in user space only (as :u on each).")
+    var allUser = false
+
+    @Flag(name: .customLong("all-kernel"), help: "Every counting event in the kernel only (as :k on each).")
+    var allKernel = false
+
     @Option(help: "A tracepoint or probe filter for the -e before it (the kernel's filter syntax: 'prev_pid != 0 && next_comm ~ \"ka*\"').")
     var filter: [String] = []
 
@@ -159,8 +165,15 @@ struct EventOptions: ParsableArguments {
             if text.contains("{") { Diagnostics.note("the events of \(text) are opened each on its own: Ember does not group them") }
             expanded += names.enumerated().map { ($0.element, $0.offset == names.count - 1 ? filter : nil) }
         }
+        if allUser && allKernel { throw Diagnostics.fail("--all-user and --all-kernel exclude each other; give one") }
         do {
-            return try expanded.map { (try EventRequest.parse($0.0), $0.1) }
+            return try expanded.map { text, filter in
+                var request = try EventRequest.parse(text)
+                if case .counter(let spec, let modifiers) = request, allUser || allKernel {
+                    request = .counter(spec, modifiers: modifiers + (allUser ? "u" : "k"))
+                }
+                return (request, filter)
+            }
         } catch {
             throw Diagnostics.fail("\(error)")
         }
