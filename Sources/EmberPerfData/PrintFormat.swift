@@ -195,7 +195,7 @@ enum Lexer {
             if c.properties.numericType != nil, c.isASCII {
                 var digits = ""
                 while let d = s.first, d.isASCII, d.properties.isAlphabetic || d.properties.numericType != nil { digits.unicodeScalars.append(d); s.removeFirst() }
-                // Integer suffixes (U, L, UL, ULL) change nothing here.
+                // Suffixes: U makes the literal unsigned; L changes nothing in 64 bits.
                 var unsigned = false
                 while let last = digits.last, "uUlL".contains(last) {
                     if last == "u" || last == "U" { unsigned = true }
@@ -209,7 +209,7 @@ enum Lexer {
                 tokens.append(.number(Int64(bitPattern: value), unsigned: unsigned || value > UInt64(Int64.max)))
                 continue
             }
-            if c.properties.isAlphabetic || c == "_" {
+            if c.isASCII, c.properties.isAlphabetic || c == "_" {
                 var name = ""
                 while let d = s.first, d.isASCII, d.properties.isAlphabetic || d.properties.numericType != nil || d == "_" { name.unicodeScalars.append(d); s.removeFirst() }
                 tokens.append(.identifier(name))

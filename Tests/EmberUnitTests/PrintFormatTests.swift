@@ -97,7 +97,7 @@ final class PrintFormatTests: XCTestCase {
         XCTAssertTrue(record.withUnsafeBytes { f.describe($0) }.hasPrefix("comm=sleep state=2"))
         let g = try format(#""%s %d", REC->comm, REC->ret"#)
         XCTAssertEqual(record.withUnsafeBytes { g.describe(UnsafeRawBufferPointer(rebasing: $0[0..<30])) }, "comm=sleep")
-        for broken in [#""%d", ("#, #""%d", REC->"#, #""%d", REC->nope"#, #""%d"#, #""%d", 1 ? 2"#, #""%d", {1, "a"}"#, #""%d", __print_flags(1)"#] {
+        for broken in [#""%d", é"#, #""%d", ("#, #""%d", REC->"#, #""%d", REC->nope"#, #""%d"#, #""%d", 1 ? 2"#, #""%d", {1, "a"}"#, #""%d", __print_flags(1)"#] {
             XCTAssertNil(try format(broken).printFormat, broken)
         }
         XCTAssertEqual(try render(#""%d %d""#), "comm=sleep state=2 dev=266338307 ret=-11 addr=0xffffffff81000010 args=0xe7000000000000000000000000000000 name=eth0 saddr=0x0200" + "1f907f000001" + String(repeating: "0", count: 40), "more conversions than arguments")
