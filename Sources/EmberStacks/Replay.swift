@@ -38,6 +38,20 @@ public final class Replay {
         frames = FrameTable(resolver: resolver, model: model)
     }
 
+    /// The times of the first and last sample, from a pass over the records that reads nothing else; nil without
+    /// samples.
+    public lazy var sampleSpan: (first: UInt64, last: UInt64)? = {
+        var span: (first: UInt64, last: UInt64)?
+        let progress = file.progress
+        file.progress = nil
+        defer { file.progress = progress }
+        file.forEachRecord { record in
+            guard record.type == .sample else { return }
+            span = (min(span?.first ?? record.time, record.time), max(span?.last ?? record.time, record.time))
+        }
+        return span
+    }()
+
     /// The event index named `name` (or, with nil, the first event), or nil when the file has no such event.
     public func eventIndex(named name: String?) -> Int? {
         guard let name else { return 0 }

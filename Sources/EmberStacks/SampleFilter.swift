@@ -7,9 +7,8 @@ public struct SampleFilter: Sendable {
     public var pids: Set<Int32>?
     public var tids: Set<Int32>?
     public var cpus: Set<UInt32>?
-    /// Sample times (ns) to keep, either end open.
-    public var from: UInt64?
-    public var until: UInt64?
+    /// Spans of sample times (ns) to keep (`--time`).
+    public var times: [ClosedRange<UInt64>]?
     /// Binaries (paths or file names, `[kernel.kallsyms]`) and functions (as shown, or as the binary names them) the
     /// sampled address must be in; checked by `Replay`, which resolves it.
     public var dsos: Set<String>?
@@ -17,13 +16,12 @@ public struct SampleFilter: Sendable {
 
     public init() {}
 
-    public var isEmpty: Bool { comms == nil && pids == nil && tids == nil && cpus == nil && from == nil && until == nil && !checksLocation }
+    public var isEmpty: Bool { comms == nil && pids == nil && tids == nil && cpus == nil && times == nil && !checksLocation }
     public var checksLocation: Bool { dsos != nil || symbols != nil }
 
     /// Whether a sample, whose thread is named `comm`, passes.
     public func accepts(_ sample: Sample, comm: @autoclosure () -> String) -> Bool {
-        if let from, sample.time < from { return false }
-        if let until, sample.time > until { return false }
+        if let times, !times.contains(where: { $0.contains(sample.time) }) { return false }
         if let pids, !pids.contains(sample.pid) { return false }
         if let tids, !tids.contains(sample.tid) { return false }
         if let cpus, !cpus.contains(sample.cpu) { return false }

@@ -122,7 +122,7 @@ struct SampleFilterFlags: ParsableArguments {
     @Option(name: [.customShort("C"), .long], help: ArgumentHelp("Only samples taken on these CPUs, such as 0-3,6.", valueName: "cpu-list"))
     var cpu: String?
 
-    @Option(help: ArgumentHelp("Only samples in this time span, as perf script prints times: START,STOP in seconds (either may be left out).", valueName: "start,stop"))
+    @Option(help: ArgumentHelp("Only samples in this time span: START,STOP in seconds, as perf script prints times or from the recording's start (1.5,3), either may be left out; or percent slices, 10%/3 or 0%-25%.", valueName: "start,stop"))
     var time: String?
 
     @Option(name: [.customShort("d"), .long], help: ArgumentHelp("Only samples taken in these binaries (comma-separated paths or file names, such as libc.so.6 or [kernel.kallsyms]).", valueName: "dsos"))
@@ -137,7 +137,7 @@ struct SampleFilterFlags: ParsableArguments {
     /// Applies the filters (unless the command filters itself, as report does to keep its percentages of every
     /// sample) and the stack depth to a reading.
     func apply(to replay: Replay, filtering: Bool = true) throws {
-        if filtering { replay.filter = try filter() }
+        if filtering { replay.filter = try filter(replay) }
         if let maxStack {
             guard maxStack > 0 else { throw Diagnostics.fail("--max-stack takes a number of frames, 1 or more (got \(maxStack))") }
             replay.resolver.maxStack = maxStack
@@ -145,13 +145,13 @@ struct SampleFilterFlags: ParsableArguments {
     }
 
     /// The filter, with `comms` and `pids` from a command's own spellings where it has them (report's --comm).
-    func filter(comms otherComms: String? = nil, pids otherPids: String? = nil) throws -> SampleFilter {
+    func filter(_ replay: Replay, comms otherComms: String? = nil, pids otherPids: String? = nil) throws -> SampleFilter {
         var filter = SampleFilter()
         if let list = comms ?? otherComms { filter.comms = Set(list.split(separator: ",").map(String.init)) }
         if let list = pids ?? otherPids { filter.pids = Set(try SampleFilterFlags.ids(list, "--pids")) }
         if let list = tids { filter.tids = Set(try SampleFilterFlags.ids(list, "--tids")) }
         if let cpu { filter.cpus = try SampleFilterFlags.cpus(cpu) }
-        if let time { (filter.from, filter.until) = try SampleFilterFlags.span(time) }
+        if let time { filter.times = try SampleFilterFlags.times(time, replay) }
         filter.dsos = dsos.map(SampleFilterFlags.names)
         filter.symbols = symbolList.map(SampleFilterFlags.names)
         return filter
@@ -162,23 +162,25 @@ struct SampleFilterFlags: ParsableArguments {
         Set(list.split(separator: ",").map { String($0.trimmed) })
     }
 
-    /// `--time START,STOP`: seconds as perf script prints them (`10106.410698`), either end left out.
-    private static func span(_ text: String) throws -> (UInt64?, UInt64?) {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-        func nanoseconds(_ part: Substring) throws -> UInt64? {
-            let trimmed = part.trimmed
-            if trimmed.isEmpty { return nil }
-            guard let seconds = Double(trimmed), seconds >= 0, seconds < 1e10 else {
-                throw Diagnostics.fail("--time takes START,STOP in seconds as perf script prints them (10106.41,10106.55; either may be left out), not '\(text)'")
+    /// `--time`, resolved against the recording's samples; an error when it keeps none of their span.
+    static func times(_ text: String, _ replay: Replay) throws -> [ClosedRange<UInt64>] {
+        let slice: TimeSlice
+        do {
+            slice = try TimeSlice.parse(text)
+        } catch {
+            throw Diagnostics.fail("--time takes START,STOP in seconds (as perf script prints times, or from the start: 1.5,3; either may be left out) or percent slices (10%/3, 0%-25%), not '\(text)'")
+        }
+        guard let span = replay.sampleSpan else { return [] }
+        let spans = slice.spans(first: span.first, last: span.last)
+        guard spans.contains(where: { $0.overlaps(span.first...span.last) }) else {
+            // As perf script prints times: seconds and microseconds.
+            func seconds(_ ns: UInt64) -> String {
+                let micros = String(ns % 1_000_000_000 / 1000)
+                return "\(ns / 1_000_000_000)." + String(repeating: "0", count: 6 - micros.count) + micros
             }
-            return UInt64((seconds * 1e9).rounded())
+            throw Diagnostics.fail("--time \(text) is outside the recording, whose samples run from \(seconds(span.first)) to \(seconds(span.last)) (\(seconds(span.last - span.first)) s; times below the start count from it)")
         }
-        guard parts.count == 2 else {
-            throw Diagnostics.fail("--time takes START,STOP in seconds as perf script prints them (10106.41,10106.55; either may be left out), not '\(text)'")
-        }
-        let (from, until) = (try nanoseconds(parts[0]), try nanoseconds(parts[1]))
-        if let from, let until, from > until { throw Diagnostics.fail("--time \(text) ends before it starts") }
-        return (from, until)
+        return spans
     }
 
     private static func ids(_ list: String, _ flag: String) throws -> [Int32] {

@@ -64,6 +64,9 @@ struct Latency: ParsableCommand {
     @Option(help: "Leave out waits shorter than this (such as 50us, 2ms, 1s).")
     var min: String?
 
+    @Option(help: ArgumentHelp("Only waits in this time span, as the readers' --time takes it (START,STOP, 10%/3).", valueName: "start,stop"))
+    var time: String?
+
     @Option(parsing: .unconditional, help: "Only the N processes that waited longest.")
     var top: Int?
 
@@ -143,6 +146,7 @@ struct Latency: ParsableCommand {
             path = output
         }
         let replay = try openReplay(path, options: SymbolOptions())
+        if let time { replay.filter.times = try SampleFilterFlags.times(time, replay) }
         let names = comm.map { Set($0.split(separator: ",").map(String.init)) }
         let include: (Int32, String) -> Bool = { pid, name in
             if let root, !replay.model.isDescendant(pid, of: root) { return false }

@@ -107,6 +107,9 @@ struct Script: ParsableCommand {
     @Flag(help: "Times since the sample before.")
     var deltatime = false
 
+    @Flag(help: "Instead of the samples, a sparkline a process of when it was sampled, to choose a --time slice.")
+    var summary = false
+
     @Flag(help: "Print what the recording's header says (host, kernel, CPUs, command line, events) first.")
     var header = false
 
@@ -132,7 +135,11 @@ struct Script: ParsableCommand {
         try filters.apply(to: replay)
         let out = TextOutput(fd: 1)
         if header || headerOnly { out.write(HeaderWriter.render(replay.file)) }
-        if !headerOnly { writer.write(replay, to: out) }
+        if summary {
+            out.write(TimelineWriter().render(replay))
+        } else if !headerOnly {
+            writer.write(replay, to: out)
+        }
         try finishOutput(out)
         report(replay)
     }

@@ -116,7 +116,11 @@ struct Report: ParsableCommand {
         options.children = !noChildren
         let graph: (order: CallGraphOrder?, limit: Double?) = try callGraph.map(Report.callGraph) ?? (nil, nil)
         options.callGraph = inverted ? .caller : graph.order
-        options.filter = try filters.filter(comms: comm, pids: pid)
+        options.eventName = event
+        var symbolFlags = symbols
+        if options.keys.contains(.srcline) { symbolFlags.srcline = true }
+        let replay = try openReplay(input.input, symbols: symbolFlags)
+        options.filter = try filters.filter(replay, comms: comm, pids: pid)
         // Report keeps percentages of every sample: --dsos and --symbols pick entries, not samples.
         options.dsos = options.filter.dsos ?? dso.map(SampleFilterFlags.names)
         if options.dsos != nil && !options.keys.contains(.dso) { options.keys.insert(.dso, at: 0) }
@@ -124,10 +128,6 @@ struct Report: ParsableCommand {
         options.filter.dsos = nil
         options.filter.symbols = nil
         if options.symbols != nil && !options.keys.contains(.symbol) { options.keys.append(.symbol) }
-        options.eventName = event
-        var symbolFlags = symbols
-        if options.keys.contains(.srcline) { symbolFlags.srcline = true }
-        let replay = try openReplay(input.input, symbols: symbolFlags)
         try filters.apply(to: replay, filtering: false)
         // Without call chains there is nothing for a Children column to add: perf shows Overhead alone.
         if !replay.file.events.contains(where: { !$0.attr.sampleType.isDisjoint(with: [.callchain, .stackUser]) }) {

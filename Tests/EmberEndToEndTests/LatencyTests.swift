@@ -83,6 +83,21 @@ final class LatencyTests: XCTestCase {
         XCTAssertEqual(total, 3e8, accuracy: 3e8 * 0.05)
     }
 
+    /// `--time` slices a latency recording as it slices the readers': a 0.3 s sleep that ends in the last half
+    /// leaves the first half with its start only (unfinished), and a span outside the recording is refused.
+    func testTimeSlicesOfALatencyRecording() throws {
+        try requireRoot()
+        let file = try Tool.scratchDirectory() + "/lat.data"
+        XCTAssertEqual(try Tool.ember(["latency", "--offcpu", "-o", file, "--", "/bin/sleep", "0.3"]).status, 0)
+        let whole = try Tool.ember(["latency", "-i", file, "--offcpu", "--json"])
+        let late = try Tool.ember(["latency", "-i", file, "--offcpu", "--json", "--time", "95%-100%"])
+        XCTAssertEqual(late.status, 0, late.stderr)
+        XCTAssertNotEqual(whole.stdout, late.stdout, "the slice changes the report")
+        let outside = try Tool.ember(["latency", "-i", file, "--time", "99999999,"])
+        XCTAssertEqual(outside.status, 1)
+        XCTAssertTrue(outside.stderr.contains("is outside the recording"), outside.stderr)
+    }
+
     /// 200 x 1 ms, 50 x 5 ms and 10 x 20 ms of sleep through one function: --func counts exactly 260 calls with
     /// the measured p50, p99 and maximum, --syscalls names the sleeps, and the off-CPU total is the time asleep.
     func testSleepScheduleThroughFunctionSyscallAndOffCPU() throws {

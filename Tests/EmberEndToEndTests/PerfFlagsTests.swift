@@ -268,11 +268,37 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertEqual(folded, UInt64(perf))
         let open = try Tool.ember(["script", "--time", String(format: "%.6f,", until), "-i", file]).stdout.components(separatedBy: " cpu-clock: ").count - 1
         XCTAssertEqual(open, times.count - times.count / 2)
-        for bad in ["5", "b,c", "9,3"] {
+        for bad in ["5", "b,c", "9,3", "10%/11", "30%-20%"] {
             let r = try Tool.ember(["script", "--time", bad, "-i", file])
             XCTAssertEqual(r.status, 1, bad)
             XCTAssertTrue(r.stderr.contains("--time"), r.stderr)
         }
+        // Seconds from the start: the same samples as the absolute span.
+        let relative = String(format: "%.6f,%.6f", from - times[0], until - times[0])
+        XCTAssertEqual(try Tool.ember(["script", "--time", relative, "-i", file]).stdout.components(separatedBy: " cpu-clock: ").count - 1, perf)
+        let outside = try Tool.ember(["script", "--time", "99999999,", "-i", file])
+        XCTAssertEqual(outside.status, 1)
+        XCTAssertTrue(outside.stderr.contains("is outside the recording, whose samples run from \(String(format: "%.6f", times[0]))"), outside.stderr)
+    }
+
+    /// Percent slices as perf takes them (`10%/3`, `0%-25%`, several joined by commas) keep perf's samples, on
+    /// perf's recording (perf needs the first and last sample times its recordings note).
+    func testPercentSlices() throws {
+        try requireRoot()
+        try requirePerf()
+        let file = try Tool.scratchDirectory() + "/p.data"
+        XCTAssertEqual(try Tool.perf(["record", "-F", Tool.rate(999), "-o", file, "--", try Tool.demo(), "0.5"]).status, 0)
+        for slice in ["10%/3", "0%-25%", "10%/1,10%/10", "50%-100%"] {
+            let perf = try Tool.perf(["script", "-F", "time", "--time", slice, "-i", file]).stdout.split(separator: "\n")
+            let ours = try Tool.ember(["script", "-F", "time", "--time", slice, "-i", file]).stdout.split(separator: "\n")
+            XCTAssertGreaterThan(perf.count, 10, slice)
+            XCTAssertEqual(Double(ours.count), Double(perf.count), accuracy: 1, slice)
+        }
+        // --summary: a sparkline a process, to see where to slice.
+        let summary = try Tool.ember(["script", "--summary", "-i", file]).stdout
+        XCTAssertTrue(summary.hasPrefix("# 0."), summary)
+        XCTAssertNotNil(summary.range(of: #"\ndemo \d+ +\|[▁▂▃▄▅▆▇█ ]{60}\|  \d+\n"#, options: .regularExpression), summary)
+        XCTAssertTrue(summary.contains("s from the start (--time START,STOP)"))
     }
 
     /// `script -F`, `-G` and `--ns`: the fields asked for and no others; `-G`'s sampled frames are perf's.

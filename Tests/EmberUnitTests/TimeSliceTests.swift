@@ -1,0 +1,30 @@
+@testable import EmberStacks
+import XCTest
+
+/// `--time` forms, resolved against a recording whose samples run from 100 s to 110 s.
+final class TimeSliceTests: XCTestCase {
+    private let first: UInt64 = 100_000_000_000, last: UInt64 = 110_000_000_000
+
+    private func spans(_ text: String) throws -> [ClosedRange<UInt64>] {
+        try TimeSlice.parse(text).spans(first: first, last: last)
+    }
+
+    func testSecondsAbsoluteOrFromTheStart() throws {
+        XCTAssertEqual(try spans("101.5,102"), [101_500_000_000...102_000_000_000], "perf's absolute times")
+        XCTAssertEqual(try spans("1.5,2"), [101_500_000_000...102_000_000_000], "below the first sample: from the start")
+        XCTAssertEqual(try spans(",2"), [0...102_000_000_000])
+        XCTAssertEqual(try spans("105,"), [105_000_000_000...UInt64.max])
+    }
+
+    func testPercentSlices() throws {
+        XCTAssertEqual(try spans("10%/3"), [102_000_000_000...103_000_000_000])
+        XCTAssertEqual(try spans("0%-25%"), [100_000_000_000...102_500_000_000])
+        XCTAssertEqual(try spans("10%/1,10%/10"), [100_000_000_000...101_000_000_000, 109_000_000_000...110_000_000_000])
+    }
+
+    func testMalformed() {
+        for bad in ["", "5", "a,b", "3,2", "10%/11", "10%/0", "20%-10%", "0%-101%", "10%", "-1,2", "1,2,3"] {
+            XCTAssertThrowsError(try TimeSlice.parse(bad), bad)
+        }
+    }
+}
