@@ -127,15 +127,17 @@ public enum FlameGraph {
 
     /// One `<g data-x data-w><title/><rect/><text/></g>` line per visible frame, in pre-order.
     /// `data-x` and `data-w` are the frame's start and width in weight units, for the script's exact zoom.
-    /// A differential tree colours each frame by its change (red grew, blue shrank) and its title gives the
-    /// weight before and the change; weights in 1/`scale` units print with decimals.
+    /// A differential tree colours each frame by how its weight changed (red grew, blue shrank, the largest change
+    /// the strongest) and its title gives the weight before and the change; weights in 1/`scale` units print with
+    /// decimals.
     static func writeFrames(_ svg: inout SVGWriter, tree: FlameTree, layout: FlameLayout,
                             options: FlameGraphOptions, kinds: [String: FrameKind], scale: UInt64 = 1) {
         func count(_ value: UInt64) {
             guard scale > 1 else { return svg.grouped(value) }
             svg.fixed(Double(value) / Double(scale), decimals: String(scale).count - 1, trim: true)
         }
-        let largestChange = tree.selfDelta.lazy.map(\.magnitude).max() ?? 0
+        // The root's change is the totals'; the frames' shade against the largest change among them.
+        let largestChange = tree.isDifferential ? (1..<max(tree.count, 1)).lazy.map { tree.change($0).magnitude }.max() ?? 0 : 0
         var countSuffix = SVGWriter(capacity: options.countName.utf8.count + 8)
         countSuffix.raw(" ")
         countSuffix.escaped(options.countName)
@@ -167,8 +169,8 @@ public enum FlameGraph {
             svg.fixed(Double(weight) * percentScale, decimals: 2, trim: false)
             svg.raw("%")
             if tree.isDifferential {
-                let change = Int64(clamping: weight) &- Int64(clamping: tree.before[i])
-                svg.raw("; before ")
+                let change = options.negated ? 0 &- tree.change(i) : tree.change(i)
+                svg.raw(options.negated ? "; after " : "; before ")
                 count(tree.before[i])
                 svg.raw(", change ")
                 svg.raw(change >= 0 ? "+" : "-")
@@ -182,7 +184,8 @@ public enum FlameGraph {
             svg.fixed(width, decimals: 2, trim: true)
             svg.raw(rectHeight)
             if tree.isDifferential {
-                svg.raw(FlameGraphPalette.differentialFill(change: tree.selfDelta[i], largest: largestChange))
+                let change = tree.change(i)
+                svg.raw(FlameGraphPalette.differentialFill(change: options.negated ? 0 &- change : change, largest: largestChange))
             } else {
                 svg.raw(palette.fill(for: name, kind: palette == .kind ? kinds[name] : nil))
             }

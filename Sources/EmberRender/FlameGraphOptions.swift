@@ -20,6 +20,9 @@ public struct FlameGraphOptions: Sendable, Equatable {
     public var countName = "samples"
     /// The search ignores case, as `flamegraph.pl --ignorecase` makes it.
     public var searchIgnoresCase = true
+    /// A differential graph drawn in the BEFORE profile's shape (`--negate`): the profile's weights are BEFORE's
+    /// and its baseline AFTER's, and the colours and titles still tell how AFTER changed.
+    public var negated = false
 
     public init() {}
 

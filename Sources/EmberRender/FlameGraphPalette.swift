@@ -77,7 +77,7 @@ extension FlameGraphPalette {
     }
 
     /// A differential graph's fill: white where nothing changed, shading to red as the frame grew and to blue as
-    /// it shrank, by its change against the largest change in the graph (flamegraph.pl's scale).
+    /// it shrank, by its change against the largest change in the graph.
     static func differentialFill(change: Int64, largest: UInt64) -> String {
         guard change != 0, largest > 0 else { return "rgb(255,255,255)" }
         let fade = String(Int(210 * (1 - Double(change.magnitude) / Double(largest))))

@@ -25,11 +25,12 @@ struct FlameTree {
     private(set) var depths: [Int32] = []
     /// Start of each node in weight units from the left edge.
     private(set) var offsets: [UInt64] = []
-    /// Differential profiles only: each node's inclusive weight before the change, and the change of the stacks
-    /// that end at it (what flamegraph.pl colours a frame by).
+    /// Differential profiles only: each node's inclusive weight before the change.
     private(set) var before: [UInt64] = []
-    private(set) var selfDelta: [Int64] = []
     var isDifferential: Bool { !before.isEmpty }
+
+    /// How much a node's inclusive weight grew (negative: shrank).
+    func change(_ node: Int) -> Int64 { Int64(clamping: weights[node]) &- Int64(clamping: before[node]) }
 
     var count: Int { names.count }
     /// The root's weight: the sum of all stack weights.
@@ -39,10 +40,7 @@ struct FlameTree {
         names = [rootName]
         weights = [0]
         depths = [0]
-        if profile.baseline != nil {
-            before = [0]
-            selfDelta = [0]
-        }
+        if profile.baseline != nil { before = [0] }
         let baseline = profile.baseline ?? [:]
         build(profile.weights.map { ($0.key, $0.value, baseline[$0.key] ?? 0) }, merging: true)
         layOut()
@@ -166,13 +164,7 @@ struct FlameTree {
                 weights.append(span.weight)
                 depths.append(Int32(depth + 1))
                 if placing { offsets.append(elapsed) }
-                if isDifferential {
-                    before.append(span.before)
-                    selfDelta.append(0)
-                }
-            }
-            if isDifferential, let leaf = path.last {
-                selfDelta[leaf] &+= Int64(clamping: span.weight) &- Int64(clamping: span.before)
+                if isDifferential { before.append(span.before) }
             }
             swap(&previous, &current)
         }

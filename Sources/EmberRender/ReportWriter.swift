@@ -98,7 +98,7 @@ public struct ReportWriter {
         }
     }
 
-    private static func title(_ key: ReportKey) -> String {
+    static func title(_ key: ReportKey) -> String {
         switch key {
         case .comm: return "Command"
         case .pid: return "Pid:Command"

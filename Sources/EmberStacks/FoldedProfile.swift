@@ -64,6 +64,26 @@ public struct FoldedProfile: Sendable, Equatable {
         return out
     }
 
+    /// A differential profile of two (difffolded.pl's): each stack's weight in `after`, with its weight in `before`
+    /// as the baseline. `normalize` scales `before` to `after`'s total first, so that shares are compared rather
+    /// than counts (difffolded.pl -n).
+    public static func differential(before: FoldedProfile, after: FoldedProfile, normalize: Bool) -> FoldedProfile {
+        let beforeTotal = before.weights.values.reduce(0.0) { $0 + Double($1) / Double(before.scale) }
+        let afterTotal = after.weights.values.reduce(0.0) { $0 + Double($1) / Double(after.scale) }
+        let factor = normalize && beforeTotal > 0 ? afterTotal / beforeTotal : 1
+        var out = FoldedProfile()
+        // Weights in the finer of the two scales, so that fractional folded files keep their decimals.
+        out.scale = max(before.scale, after.scale)
+        func scaled(_ w: UInt64, _ from: UInt64, by f: Double = 1) -> UInt64 {
+            let v = (Double(w) / Double(from) * f * Double(out.scale)).rounded()
+            return v >= 1.8e19 ? .max : UInt64(v)
+        }
+        for (stack, w) in after.weights { out.add(stack: stack, before: 0, after: scaled(w, after.scale)) }
+        for (stack, w) in before.weights { out.add(stack: stack, before: scaled(w, before.scale, by: factor), after: 0) }
+        out.kinds = before.kinds.merging(after.kinds) { _, new in new }
+        return out
+    }
+
     /// Stacks sorted bytewise, as `sort` in the C locale and stackcollapse-perf.pl print them.
     public var sortedStacks: [(stack: String, weight: UInt64)] {
         weights.sorted { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }

@@ -51,6 +51,15 @@ struct FlameGraphCommand: ParsableCommand {
     @Flag(help: "A flame chart: stacks left to right in the order they were sampled (x is time), not merged by name.")
     var flamechart = false
 
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("A differential flame graph of two profiles (recordings or folded files): AFTER's shape, red where it grew, blue where it shrank.", valueName: "before> <after"))
+    var diff: [String] = []
+
+    @Flag(inversion: .prefixedNo, help: "With --diff, compare shares rather than counts: BEFORE scaled to AFTER's total.")
+    var normalize = true
+
+    @Flag(help: "With --diff, draw BEFORE's shape instead (still red where AFTER grew).")
+    var negate = false
+
     @Option(help: "Title at the top of the graph.")
     var title: String?
 
@@ -75,6 +84,12 @@ struct FlameGraphCommand: ParsableCommand {
         if folded != nil && (fold.count || fold.pid || fold.tid || fold.event != nil || fold.offcpu || fold.wakers) {
             throw ValidationError("--count, --pid, --tid, --event, --offcpu and --wakers choose stacks from a recording; a folded file has them already")
         }
+        if !diff.isEmpty {
+            guard diff.count == 2 else { throw ValidationError("--diff takes two profiles, BEFORE and AFTER (got \(diff.count))") }
+            guard input == nil, folded == nil, !flamechart else { throw ValidationError("--diff reads its two profiles; give no -i, --folded or --flamechart") }
+        } else if negate || !normalize {
+            throw ValidationError("--negate and --no-normalize go with --diff BEFORE AFTER")
+        }
         if flamechart && (folded != nil || reverse) {
             throw ValidationError(folded != nil ? "--flamechart needs a recording (-i FILE): folded stacks have no time order"
                                                 : "--flamechart keeps stacks in time order; it cannot also --reverse them")
@@ -90,19 +105,22 @@ struct FlameGraphCommand: ParsableCommand {
         var profile = FoldedProfile()
         var chart: TimeOrderedStacks?
         var options = FlameGraphOptions()
-        if let folded {
-            guard let bytes = readSmallFileBytes(folded == "-" ? "/dev/stdin" : folded, limit: Int.max) else {
-                throw Diagnostics.fail("cannot read \(folded): \(Errno.current)")
+        if diff.count == 2 {
+            let (before, beforeEvent) = try side(diff[0])
+            let (after, afterEvent) = try side(diff[1])
+            if let beforeEvent, let afterEvent, beforeEvent != afterEvent {
+                throw Diagnostics.fail("\(diff[0]) samples \(beforeEvent) but \(diff[1]) samples \(afterEvent); compare profiles of one event (choose it with --event)")
             }
-            do {
-                profile = try FoldedProfile.parse(Substring(decoding: bytes, as: UTF8.self))
-            } catch {
-                throw Diagnostics.fail("\(folded): \(error)")
-            }
-            if let first = profile.firstSkipped {
-                let lines = profile.skippedLines == 1 ? "1 line" : "\(profile.skippedLines) lines"
-                Diagnostics.warning("\(folded): skipped \(lines) that are not folded stacks ('frame;frame;... weight'); the first, \(first)")
-            }
+            profile = negate ? FoldedProfile.differential(before: after, after: before, normalize: normalize)
+                             : FoldedProfile.differential(before: before, after: after, normalize: normalize)
+            options.negated = negate
+            let event = beforeEvent ?? afterEvent
+            options.countName = fold.count || event == nil ? "samples" : EventSpec.named(event!)?.isClock == true ? "ns" : "events"
+            options.title = "Differential Flame Graph"
+            options.subtitle = (negate ? "\(diff[0])'s shape" : "\(diff[1])'s shape") + ", red where \(diff[1]) grew against \(diff[0]), blue where it shrank"
+                + (normalize ? " (shares compared)" : "")
+        } else if let folded {
+            profile = try FlameGraphCommand.readFolded(folded)
         } else {
             let path = input ?? "perf.data"
             let replay = try openReplay(path, symbols: symbols)
@@ -139,6 +157,37 @@ struct FlameGraphCommand: ParsableCommand {
         var svg = chart.map { FlameGraph.render(chart: $0, options: options) } ?? FlameGraph.render(reverse ? profile.reversed : profile, options: options)
         try svg.withUTF8 { try writeOutput(output, Array($0)) }
         Diagnostics.note("wrote \(outputName(output)) (\(chart?.stacks.count ?? profile.weights.count) stacks)")
+    }
+}
+
+extension FlameGraphCommand {
+    /// A folded file's stacks, with one warning for the lines that are not stacks.
+    static func readFolded(_ path: String) throws -> FoldedProfile {
+        guard let bytes = readSmallFileBytes(path == "-" ? "/dev/stdin" : path, limit: Int.max) else {
+            throw Diagnostics.fail("cannot read \(path): \(Errno.current)")
+        }
+        let profile: FoldedProfile
+        do {
+            profile = try FoldedProfile.parse(Substring(decoding: bytes, as: UTF8.self))
+        } catch {
+            throw Diagnostics.fail("\(path): \(error)")
+        }
+        if let first = profile.firstSkipped {
+            let lines = profile.skippedLines == 1 ? "1 line" : "\(profile.skippedLines) lines"
+            Diagnostics.warning("\(path): skipped \(lines) that are not folded stacks ('frame;frame;... weight'); the first, \(first)")
+        }
+        return profile
+    }
+
+    /// One side of --diff: a recording folded as -i would be (with its event's name), or a folded file.
+    func side(_ path: String) throws -> (FoldedProfile, event: String?) {
+        guard let head = readSmallFileBytes(path, limit: 8) else { throw Diagnostics.fail("cannot read \(path): \(Errno.current)") }
+        guard Array(head.prefix(8)) == Array("PERFILE2".utf8) else { return (try FlameGraphCommand.readFolded(path), nil) }
+        let replay = try openReplay(path, symbols: symbols)
+        try filters.apply(to: replay)
+        let profile = try fold.fold(replay)
+        report(replay)
+        return (profile, replay.file.events[replay.eventIndex(named: fold.event) ?? 0].name)
     }
 }
 

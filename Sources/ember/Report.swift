@@ -60,6 +60,9 @@ struct Report: ParsableCommand {
     @Option(help: "The event to report in a recording with several (default: the first).")
     var event: String?
 
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Compare two recordings: each entry's shares in BEFORE and AFTER and the change in percentage points, largest first (as perf diff).", valueName: "before> <after"))
+    var diff: [String] = []
+
     @Flag(help: "Print what the recording's header says (host, kernel, CPUs, command line, events) before the report.")
     var header = false
 
@@ -69,6 +72,34 @@ struct Report: ParsableCommand {
     func validate() throws {
         guard (0...100).contains(percentLimit) else { throw ValidationError("--percent-limit must be from 0 to 100 (got \(percentLimit))") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1 (got \(limit))") }
+        if !diff.isEmpty, diff.count != 2 { throw ValidationError("--diff takes two recordings, BEFORE and AFTER (got \(diff.count))") }
+        if !diff.isEmpty, callGraph != nil || inverted || header || headerOnly {
+            throw ValidationError("--diff compares entries; it prints no call graph (-g, -G) and no header")
+        }
+    }
+
+    /// One recording's report model, with the readers' filters (report's keep percentages of every sample).
+    private func model(_ path: String, _ options: ReportOptions, _ symbolFlags: SymbolFlags) throws -> (ReportModel, Replay) {
+        var options = options
+        let replay = try openReplay(path, symbols: symbolFlags)
+        options.filter = try filters.filter(replay, comms: comm, pids: pid)
+        // --dsos and --symbols pick entries, not samples.
+        options.dsos = options.filter.dsos ?? dso.map(SampleFilterFlags.names)
+        if options.dsos != nil && !options.keys.contains(.dso) { options.keys.insert(.dso, at: 0) }
+        options.symbols = options.filter.symbols
+        options.filter.dsos = nil
+        options.filter.symbols = nil
+        if options.symbols != nil && !options.keys.contains(.symbol) { options.keys.append(.symbol) }
+        try filters.apply(to: replay, filtering: false)
+        // Without call chains there is nothing for a Children column to add: perf shows Overhead alone.
+        if !replay.file.events.contains(where: { !$0.attr.sampleType.isDisjoint(with: [.callchain, .stackUser]) }) {
+            options.children = false
+        }
+        do {
+            return (try ReportModel(replay, options: options), replay)
+        } catch let e as CollapseError {
+            throw Diagnostics.fail(e.description)
+        }
     }
 
     /// perf's `-g [TYPE,]MIN[,PRINT_LIMIT],ORDER[,KEY]` as far as a text report has it: graph (or fractal, drawn as
@@ -119,26 +150,25 @@ struct Report: ParsableCommand {
         options.eventName = event
         var symbolFlags = symbols
         if options.keys.contains(.srcline) { symbolFlags.srcline = true }
-        let replay = try openReplay(input.input, symbols: symbolFlags)
-        options.filter = try filters.filter(replay, comms: comm, pids: pid)
-        // Report keeps percentages of every sample: --dsos and --symbols pick entries, not samples.
-        options.dsos = options.filter.dsos ?? dso.map(SampleFilterFlags.names)
-        if options.dsos != nil && !options.keys.contains(.dso) { options.keys.insert(.dso, at: 0) }
-        options.symbols = options.filter.symbols
-        options.filter.dsos = nil
-        options.filter.symbols = nil
-        if options.symbols != nil && !options.keys.contains(.symbol) { options.keys.append(.symbol) }
-        try filters.apply(to: replay, filtering: false)
-        // Without call chains there is nothing for a Children column to add: perf shows Overhead alone.
-        if !replay.file.events.contains(where: { !$0.attr.sampleType.isDisjoint(with: [.callchain, .stackUser]) }) {
-            options.children = false
+        if diff.count == 2 {
+            let (before, beforeReplay) = try model(diff[0], options, symbolFlags)
+            // Both sides sorted and split alike: the AFTER side's Children column only if both have call chains.
+            options.children = before.options.children
+            let (after, afterReplay) = try model(diff[1], options, symbolFlags)
+            guard before.eventName == after.eventName else {
+                throw Diagnostics.fail("\(diff[0]) samples \(before.eventName) but \(diff[1]) samples \(after.eventName); compare recordings of one event (choose it with --event)")
+            }
+            var writer = ReportDiffWriter()
+            writer.limit = limit
+            writer.percentLimit = percentLimit
+            let out = TextOutput(fd: 1)
+            out.write(writer.render(before: before, after: after, beforeName: diff[0], afterName: diff[1]))
+            try finishOutput(out)
+            report(beforeReplay)
+            report(afterReplay)
+            return
         }
-        let model: ReportModel
-        do {
-            model = try ReportModel(replay, options: options)
-        } catch let e as CollapseError {
-            throw Diagnostics.fail(e.description)
-        }
+        let (model, replay) = try model(input.input, options, symbolFlags)
         var writer = ReportWriter()
         writer.percentLimit = percentLimit
         if let limit = graph.limit { writer.callGraphLimit = limit }

@@ -34,20 +34,20 @@ final class FoldedInputTests: XCTestCase {
         XCTAssertThrowsError(try FoldedProfile.parse("a 18446744073709551615\nb 1\n"))
     }
 
-    /// `stack before after`: drawn with the after weights, red where a stack grew, blue where it shrank, white where
-    /// it held, the deepest change the strongest colour; titles say the weight before and the change.
+    /// `stack before after`: drawn with the after weights, red where a frame grew, blue where it shrank, the largest
+    /// change the strongest colour; titles say the weight before and the change.
     func testDifferentialLines() throws {
         let (profile, doc) = try frames("main;grow 10 30\nmain;shrink 40 20\nmain 5 5\nmain;gone 7 0\n")
         XCTAssertEqual(profile.weights, ["main;grow": 30, "main;shrink": 20, "main": 5, "main;gone": 0])
         XCTAssertEqual(profile.baseline, ["main;grow": 10, "main;shrink": 40, "main": 5, "main;gone": 7])
         XCTAssertEqual(doc.frames(named: "grow").first?.fill, "rgb(255,0,0)")
         XCTAssertEqual(doc.frames(named: "shrink").first?.fill, "rgb(0,0,255)")
-        XCTAssertEqual(doc.frames(named: "main").first?.fill, "rgb(255,255,255)", "its own stack held")
+        XCTAssertEqual(doc.frames(named: "main").first?.fill, "rgb(136,136,255)", "62 to 55: a little blue")
         XCTAssertTrue(doc.frames(named: "gone").isEmpty, "nothing after: no width")
         XCTAssertEqual(doc.frames(named: "shrink").first?.title, "shrink (20 samples, 36.36%; before 40, change -20)")
         XCTAssertEqual(doc.frames(named: "main").first?.title, "main (55 samples, 100.00%; before 62, change -7)")
         let half = try frames("a;b 10 15\na;c 10 30\n").1
-        XCTAssertEqual(half.frames(named: "b").first?.fill, "rgb(255,157,157)", "half the largest change, half the shade")
+        XCTAssertEqual(half.frames(named: "b").first?.fill, "rgb(255,168,168)", "a fifth of the largest change (a's)")
         // Reversed (leaf first), the change stays with the same stacks.
         XCTAssertEqual(profile.reversed.baseline?["grow;main"], 10)
     }
