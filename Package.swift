@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "EmberRecord", targets: ["EmberRecord"]),
         .library(name: "EmberPprof", targets: ["EmberPprof"]),
         .library(name: "EmberLatency", targets: ["EmberLatency"]),
+        .library(name: "EmberExport", targets: ["EmberExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,7 +33,7 @@ let package = Package(
         .target(name: "EmberKernel", dependencies: ["CEmberShim"]),
         // libzstd, for the compressed records of `perf record -z`.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
-        .target(name: "EmberPerfData", dependencies: ["EmberKernel", "CZstd"]),
+        .target(name: "EmberPerfData", dependencies: ["EmberKernel", "CZstd", "CGzip"]),
         .target(name: "EmberSession", dependencies: ["EmberPerfData"]),
         .target(name: "EmberSymbols", dependencies: ["CElfUtils", "CEmberShim", "EmberKernel", "EmberSession"],
                 // __cxa_demangle; swift_demangle comes with the Swift runtime.
@@ -45,15 +46,17 @@ let package = Package(
         // gzip through zlib, for profile.pb.gz.
         .target(name: "CGzip", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "EmberPprof", dependencies: [
-            "CGzip", "EmberStacks", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            "EmberStacks", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["profile.proto"]),
         // Run-queue delay and off-CPU time from the sched tracepoints, with HDR histograms for percentiles.
         .target(name: "EmberLatency", dependencies: [
             "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
+        // Profiles for the viewers people already use: speedscope and the Firefox Profiler.
+        .target(name: "EmberExport", dependencies: ["EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "CEmberShim"]),
         .executableTarget(name: "ember", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender", "EmberPprof", "EmberLatency",
+            "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.

@@ -1,4 +1,3 @@
-import CGzip
 import EmberKernel
 import EmberPerfData
 import EmberSession
@@ -174,16 +173,6 @@ public struct PprofBuilder {
 
     /// The serialized profile, gzip-compressed as pprof files are.
     public static func gzipped(_ profile: Perftools_Profiles_Profile) throws -> [UInt8] {
-        let bytes: [UInt8] = try profile.serializedBytes()
-        var out: UnsafeMutablePointer<UInt8>?
-        let size = bytes.withUnsafeBytes { ember_gzip($0.baseAddress, $0.count, &out) }
-        guard size > 0, let out else { throw PprofError.compressionFailed }
-        defer { out.deallocate() }
-        return Array(UnsafeBufferPointer(start: out, count: size))
+        try Gzip.compress(try profile.serializedBytes())
     }
-}
-
-public enum PprofError: Error, CustomStringConvertible {
-    case compressionFailed
-    public var description: String { "gzip compression failed" }
 }

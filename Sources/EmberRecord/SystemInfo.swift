@@ -19,8 +19,3 @@ enum SystemInfo {
         return nil
     }
 }
-
-/// This release: what `ember --version` prints and recordings carry as their HEADER_VERSION.
-public enum EmberVersion {
-    public static let string = "ember 0.11.0"
-}
