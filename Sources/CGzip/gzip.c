@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <zlib.h>
 
-size_t ember_gzip(const void *input, size_t length, unsigned char **out) {
+size_t ember_gzip(const void *input, size_t length, int level, unsigned char **out) {
     z_stream z = {0};
     // 15 window bits + 16: a gzip header and trailer instead of zlib's.
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return 0;
+    if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return 0;
     uLong bound = deflateBound(&z, (uLong)length) + 32;
     unsigned char *buffer = malloc(bound);
     if (!buffer) {

@@ -29,7 +29,7 @@ public struct SpeedscopeExporter {
             let info = infos[Int(f)]
             json.raw(i == 0 ? "{\"name\":" : ",{\"name\":")
             json.string(info.name)
-            if let line = info.line ?? info.declaration {
+            if let line = info.declaration ?? info.line {
                 json.raw(",\"file\":")
                 json.string(line.file)
                 json.raw(",\"line\":")

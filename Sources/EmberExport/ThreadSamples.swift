@@ -1,5 +1,6 @@
 import EmberKernel
 import EmberPerfData
+import EmberSession
 import EmberStacks
 
 /// One event's samples of a recording, per thread, as the exports need them: each sample's stack as a node of a
@@ -13,6 +14,8 @@ struct ThreadSamples {
         var stacks: [Int32] = []
         var times: [UInt64] = []
         var weights: [UInt64] = []
+        /// Tracepoint and probe hits of the thread, when asked for: when, the event and its fields.
+        var markers: [(time: UInt64, event: String, text: String)] = []
     }
 
     /// The stack tree shared by all threads: node `i` is frame `frames[i]` called from node `parents[i]` (-1 for a
@@ -23,51 +26,62 @@ struct ThreadSamples {
     /// The event's name, and whether its weights are nanoseconds (a clock) rather than counts.
     let eventName: String
     let isClock: Bool
+    /// The times of the first and last sample or marker.
     private(set) var firstTime: UInt64 = 0
     private(set) var lastTime: UInt64 = 0
 
-    init(_ replay: Replay, eventName: String?) throws {
+    /// `markers`: also collect the tracepoint and probe hits of the other events.
+    init(_ replay: Replay, eventName: String?, markers: Bool = false) throws {
         guard let event = replay.eventIndex(named: eventName) else {
             throw CollapseError.noSuchEvent(eventName ?? "", available: replay.file.events.map(\.name))
         }
         let description = replay.file.events[event]
         self.eventName = description.name
         isClock = EventSpec.named(String(description.name.prefix { $0 != ":" }))?.isClock == true
-        var children: [Int64: Int32] = [:]
+        var children = IntegerMap(capacity: 4096)
         var threadIndex: [Int32: Int] = [:]
         var resolved: [ResolvedFrame] = []
         let table = replay.frames
         var first: UInt64?
-        replay.forEachSample(event: event) { sample, _ in
+        let fields = SampleFields(file: replay.file, symbolizer: replay.symbolizer)
+        let names = replay.file.events.map(\.name)
+        func thread(_ sample: Sample) -> Int {
+            if let known = threadIndex[sample.tid] { return known }
+            threadIndex[sample.tid] = threads.count
+            threads.append(Thread(pid: sample.pid, tid: sample.tid, name: replay.model.comm(tid: sample.tid),
+                                  processName: replay.model.processName(sample.pid, thread: sample.tid)))
+            return threads.count - 1
+        }
+        replay.forEachSample(event: markers ? nil : event) { sample, index in
+            guard index == event else {
+                if fields.hasFields(event: index) {
+                    threads[thread(sample)].markers.append((sample.time, names[index], fields.describe(sample, event: index) ?? ""))
+                    first = min(first ?? sample.time, sample.time)
+                    lastTime = max(lastTime, sample.time)
+                }
+                return
+            }
             replay.resolver.frames(of: sample, into: &resolved, symbolize: false)
             var node: Int32 = -1
             for frame in resolved.reversed() {
                 _ = table.forEachInfo(of: frame, pid: sample.pid) { info in
-                    let key = Int64(node) << 32 | Int64(info)
+                    let key = UInt64(UInt32(bitPattern: node)) << 32 | UInt64(UInt32(bitPattern: info))
                     if let child = children[key] {
                         node = child
                     } else {
                         let child = Int32(parents.count)
                         parents.append(node)
                         frames.append(info)
-                        children[key] = child
+                        children.insert(child, for: key)
                         node = child
                     }
                 }
             }
-            let index: Int
-            if let known = threadIndex[sample.tid] {
-                index = known
-            } else {
-                index = threads.count
-                threadIndex[sample.tid] = index
-                threads.append(Thread(pid: sample.pid, tid: sample.tid, name: replay.model.comm(tid: sample.tid),
-                                      processName: replay.model.processName(sample.pid, thread: sample.tid)))
-            }
+            let index = thread(sample)
             threads[index].stacks.append(node)
             threads[index].times.append(sample.time)
             threads[index].weights.append(isClock ? sample.period : 1)
-            if first == nil { first = sample.time }
+            first = min(first ?? sample.time, sample.time)
             lastTime = max(lastTime, sample.time)
         }
         firstTime = first ?? 0

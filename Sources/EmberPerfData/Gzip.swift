@@ -7,9 +7,10 @@ public enum Gzip {
         public var description: String { "gzip compression failed" }
     }
 
-    public static func compress(_ bytes: [UInt8]) throws -> [UInt8] {
+    /// `level` as zlib's: 1 fastest, 9 smallest, -1 zlib's default (6).
+    public static func compress(_ bytes: [UInt8], level: Int32 = -1) throws -> [UInt8] {
         var out: UnsafeMutablePointer<UInt8>?
-        let size = bytes.withUnsafeBytes { ember_gzip($0.baseAddress, $0.count, &out) }
+        let size = bytes.withUnsafeBytes { ember_gzip($0.baseAddress, $0.count, level, &out) }
         guard size > 0, let out else { throw CompressionFailed() }
         defer { out.deallocate() }
         return Array(UnsafeBufferPointer(start: out, count: size))

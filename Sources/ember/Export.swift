@@ -5,17 +5,19 @@ import EmberStacks
 /// The viewers `ember export` writes for.
 enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
     case speedscope
+    case firefox
 
     var defaultOutput: String {
         switch self {
         case .speedscope: return "profile.speedscope.json"
+        case .firefox: return "profile.json.gz"
         }
     }
 }
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a recording for the viewers people already use: speedscope.",
+        abstract: "Write a recording for the viewers people already use: speedscope and the Firefox Profiler.",
         discussion: "Example: ember export --format speedscope -i perf.data -o app.speedscope.json"
     )
 
@@ -23,10 +25,10 @@ struct Export: ParsableCommand {
     @OptionGroup var symbols: SymbolFlags
     @OptionGroup var filters: SampleFilterFlags
 
-    @Option(help: "The format: speedscope.")
+    @Option(help: "The format: speedscope, or firefox (the Firefox Profiler's, gzip-compressed).")
     var format: ExportFormat
 
-    @Option(name: [.customShort("o"), .long], help: "The file to write (- for standard output; default by format, profile.speedscope.json).")
+    @Option(name: [.customShort("o"), .long], help: "The file to write (- for standard output; default profile.speedscope.json or profile.json.gz).")
     var output: String?
 
     @Option(help: "The event to export from a recording with several (default: the first).")
@@ -35,15 +37,19 @@ struct Export: ParsableCommand {
     func run() throws {
         let path = output ?? format.defaultOutput
         try checkOutput(path)
-        var flags = symbols
-        flags.srcline = true  // both viewers show source files and lines
-        let replay = try openReplay(input.input, symbols: flags)
+        // Functions carry the file and line they are declared at (the viewers' frames are functions); the line of
+        // each sampled address (--srcline) costs a second pass through the line tables.
+        let replay = try openReplay(input.input, symbols: symbols)
         try filters.apply(to: replay)
         let bytes: [UInt8]
         do {
             switch format {
             case .speedscope:
                 var exporter = SpeedscopeExporter()
+                exporter.eventName = event
+                bytes = try exporter.export(replay, name: input.input)
+            case .firefox:
+                var exporter = FirefoxExporter()
                 exporter.eventName = event
                 bytes = try exporter.export(replay, name: input.input)
             }

@@ -22,7 +22,7 @@ func perfSampleCount(_ ctx: Context, file: String) throws -> Int {
 
 /// Records the input file, re-recording once with a scaled duration if the
 /// first attempt is far from the target sample count.
-private func recordInput(_ ctx: Context, file: String) throws -> Int {
+func recordInput(_ ctx: Context, file: String) throws -> Int {
     var duration = 2.5
     var count = 0
     for attempt in 0..<2 {
