@@ -1,4 +1,5 @@
 import CEmberShim
+import EmberExport
 import EmberKernel
 import EmberRender
 import EmberStacks
@@ -35,10 +36,15 @@ enum FuzzTarget {
             close(fd)
             defer { unlink(scratch) }
             if let replay = try? Replay(path: scratch, symbols: symbols) { _ = ScriptWriter().write(replay, to: TextOutput(fd: devNull)) }
+            // The exports walk every sample and marker their own way.
+            if let replay = try? Replay(path: scratch, symbols: symbols) { _ = try? FirefoxExporter().export(replay, name: "fuzz") }
             // The collapse pass unwinds DWARF stacks with libunwind, the script pass with Ember's unwinder.
             if let replay = try? Replay(path: scratch, symbols: symbols, unwinder: .libunwind) { _ = try? Collapser().collapse(replay) }
         } else if let profile = try? FoldedProfile.parse(Substring(decoding: bytes, as: UTF8.self)) {
             _ = FlameGraph.render(profile, options: FlameGraphOptions())
+            // Read as both sides of a comparison, and as a chart.
+            _ = FlameGraph.render(FoldedProfile.differential(before: profile, after: profile.reversed, normalize: true), options: FlameGraphOptions())
+            _ = FlameGraph.render(chart: TimeOrderedStacks(stacks: profile.sortedStacks), options: FlameGraphOptions())
         }
     }
 }

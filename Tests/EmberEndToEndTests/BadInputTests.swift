@@ -65,6 +65,16 @@ final class BadInputTests: XCTestCase {
             .init(["record", "-e", "uprobe:\(dir)/fifo:f"] + out + ["--", "/bin/true"], 1, "it is not a regular file"),
             .init(["collapse", "-i", text], 1, "not a perf.data file"),
             .init(["flamegraph", "--folded", overflow, "-o", dir + "/x.svg"], 1, "the weights add up past 2^64-1"),
+            .init(["flamegraph", "--folded", text, "-o", dir + "/x.svg"], 1, "no folded stacks"),
+            // Comparing, slicing, exporting.
+            .init(["flamegraph", "--diff", overflow, "-o", dir + "/x.svg"], 64, "--diff takes two profiles, BEFORE and AFTER (got 1)"),
+            .init(["flamegraph", "--negate", "--folded", overflow, "-o", dir + "/x.svg"], 64, "--negate and --no-normalize go with --diff"),
+            .init(["report", "--diff", text, text, "-g", "caller"], 64, "--diff compares entries; it prints no call graph"),
+            .init(["report", "--diff", text, dir + "/missing.data"], 1, "not a perf.data file"),
+            .init(["script", "--time", "10%/20", "-i", text], 1, "not a perf.data file"),
+            .init(["export", "--format", "chrome"], 64, "'chrome' is invalid for '--format <format>'"),
+            .init(["export", "-i", text], 64, "missing expected argument '--format <format>'"),
+            .init(["export", "--format", "speedscope", "-i", text, "-o", dir + "/x.json"], 1, "not a perf.data file"),
         ]
         for c in cases {
             let r = try Tool.ember(c.arguments, cwd: dir, timeout: 60)
