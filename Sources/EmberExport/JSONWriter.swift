@@ -32,6 +32,8 @@ struct JSONWriter {
         guard value.isFinite else { return raw("0") }
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
+        // Past what an Int64 holds with its decimals (a corrupt time): Swift's own digits, an exponent and all.
+        guard (value * scale).magnitude < 9e18 else { return raw(String(value.rounded())) }
         let n = Int64((value * scale).rounded())
         let whole = n / Int64(scale), fraction = (n % Int64(scale)).magnitude
         var text = (n < 0 && whole == 0 ? "-" : "") + String(whole)

@@ -38,6 +38,10 @@ public final class PerfDataWriter {
     /// Samples in the buffer, and those safely written or dropped by a failed write.
     private var bufferedSamples: UInt64 = 0
     public private(set) var writtenSamples: UInt64 = 0
+    /// Where every event's samples keep their time (nil when the events differ), and the first and last sample
+    /// time written: HEADER_SAMPLE_TIME, which perf needs for its percent time slices (`--time 10%/3`).
+    private var sampleTimeOffset: Int?
+    private var sampleTimes: (first: UInt64, last: UInt64)?
     public private(set) var droppedSamples: UInt64 = 0
     /// The offset up to which records are safely written: a failed write to a file is cut back to it, so the
     /// file always ends on a whole record.
@@ -79,6 +83,8 @@ public final class PerfDataWriter {
     public func begin(events: [Event], features: [(Feature, [UInt8])] = []) throws {
         precondition(!events.isEmpty)
         self.events = events
+        let offsets = Set(events.map { SampleLayout(attr: $0.attr).sampleTimeOffset })
+        sampleTimeOffset = offsets.count == 1 ? offsets.first! : nil
         guard file != nil else {
             try writeAll(PipeStream.header() + (try PipeStream.start(events: events, features: features)))
             return
@@ -114,7 +120,12 @@ public final class PerfDataWriter {
         if buffered + record.count > bufferCapacity { try flush() }
         (buffer + buffered).copyMemory(from: record.baseAddress!, byteCount: record.count)
         buffered += record.count
-        if PerfDataWriter.isSample(record) { bufferedSamples += 1 }
+        if PerfDataWriter.isSample(record) {
+            bufferedSamples += 1
+            if let o = sampleTimeOffset, let time = record.u64(o) {
+                sampleTimes = (min(sampleTimes?.first ?? time, time), max(sampleTimes?.last ?? time, time))
+            }
+        }
     }
 
     public func append(_ record: [UInt8]) throws {
@@ -197,6 +208,13 @@ public final class PerfDataWriter {
             return
         }
         header.data.size = dataBytes
+        var features = features
+        if let times = sampleTimes {
+            var w = ByteWriter()
+            w.u64(times.first)
+            w.u64(times.last)
+            features.append((.sampleTime, w.bytes))
+        }
         do {
             try writeAll(PerfDataLayout.features(startFeatures + features, at: committed, header: &header))
         } catch {

@@ -282,17 +282,21 @@ final class PerfFlagsTests: XCTestCase {
     }
 
     /// Percent slices as perf takes them (`10%/3`, `0%-25%`, several joined by commas) keep perf's samples, on
-    /// perf's recording (perf needs the first and last sample times its recordings note).
+    /// perf's recording and on Ember's (which note their first and last sample times for perf, as perf's do).
     func testPercentSlices() throws {
         try requireRoot()
         try requirePerf()
-        let file = try Tool.scratchDirectory() + "/p.data"
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/p.data"
         XCTAssertEqual(try Tool.perf(["record", "-F", Tool.rate(999), "-o", file, "--", try Tool.demo(), "0.5"]).status, 0)
-        for slice in ["10%/3", "0%-25%", "10%/1,10%/10", "50%-100%"] {
-            let perf = try Tool.perf(["script", "-F", "time", "--time", slice, "-i", file]).stdout.split(separator: "\n")
-            let ours = try Tool.ember(["script", "-F", "time", "--time", slice, "-i", file]).stdout.split(separator: "\n")
-            XCTAssertGreaterThan(perf.count, 10, slice)
-            XCTAssertEqual(Double(ours.count), Double(perf.count), accuracy: 1, slice)
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-F", Tool.rate(999), "-o", dir + "/e.data", "--", try Tool.demo(), "0.5"]).status, 0)
+        for recording in [file, dir + "/e.data"] {
+            for slice in ["10%/3", "0%-25%", "10%/1,10%/10", "50%-100%"] {
+                let perf = try Tool.perf(["script", "-F", "time", "--time", slice, "-i", recording]).stdout.split(separator: "\n")
+                let ours = try Tool.ember(["script", "-F", "time", "--time", slice, "-i", recording]).stdout.split(separator: "\n")
+                XCTAssertGreaterThan(perf.count, 10, "\(recording) \(slice)")
+                XCTAssertEqual(Double(ours.count), Double(perf.count), accuracy: 1, "\(recording) \(slice)")
+            }
         }
         // --summary: a sparkline a process, to see where to slice.
         let summary = try Tool.ember(["script", "--summary", "-i", file]).stdout
