@@ -56,14 +56,7 @@ struct JSONWriter {
         bytes.append(0x5d)
     }
 
-    mutating func array<T: BinaryInteger>(_ values: [T]) {
-        bytes.append(0x5b)
-        for (i, v) in values.enumerated() {
-            if i > 0 { bytes.append(0x2c) }
-            int(v)
-        }
-        bytes.append(0x5d)
-    }
+    mutating func array<T: BinaryInteger>(_ values: [T]) { array(values.map { Optional($0) }) }
 
     mutating func array(_ values: [String]) {
         bytes.append(0x5b)

@@ -2,8 +2,8 @@ import EmberKernel
 import EmberStacks
 
 /// A recording as a speedscope file (https://www.speedscope.app/file-format-schema.json): one sampled profile a
-/// thread, its stacks as indices into one shared frame table (outermost first), weighed in the event's unit
-/// (nanoseconds for the clocks, else a count).
+/// thread, its stacks as indices into one shared frame table (outermost first), weighed in the event's unit:
+/// a clock sample by its period in nanoseconds, any other sample as 1.
 public struct SpeedscopeExporter {
     public var eventName: String?
 
@@ -48,7 +48,7 @@ public struct SpeedscopeExporter {
             json.raw(",\"unit\":")
             json.string(samples.isClock ? "nanoseconds" : "none")
             json.raw(",\"startValue\":0,\"endValue\":")
-            json.int(thread.weights.reduce(0, +))
+            json.int(thread.weights.reduce(UInt64(0)) { let (s, o) = $0.addingReportingOverflow($1); return o ? .max : s })
             json.raw(",\"samples\":[")
             for (i, stack) in thread.stacks.enumerated() {
                 if i > 0 { json.raw(",") }

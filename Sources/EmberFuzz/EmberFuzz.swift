@@ -38,6 +38,7 @@ enum FuzzTarget {
             if let replay = try? Replay(path: scratch, symbols: symbols) { _ = ScriptWriter().write(replay, to: TextOutput(fd: devNull)) }
             // The exports walk every sample and marker their own way.
             if let replay = try? Replay(path: scratch, symbols: symbols) { _ = try? FirefoxExporter().export(replay, name: "fuzz") }
+            if let replay = try? Replay(path: scratch, symbols: symbols) { _ = try? SpeedscopeExporter().export(replay, name: "fuzz") }
             // The collapse pass unwinds DWARF stacks with libunwind, the script pass with Ember's unwinder.
             if let replay = try? Replay(path: scratch, symbols: symbols, unwinder: .libunwind) { _ = try? Collapser().collapse(replay) }
         } else if let profile = try? FoldedProfile.parse(Substring(decoding: bytes, as: UTF8.self)) {

@@ -47,10 +47,18 @@ extension PrintFormat {
             case .text(let t):
                 out += t
             case .conversion(var c):
+                // `*` and `.*` take C ints from the arguments: a negative width left-aligns, a negative precision
+                // is none.
                 if c.width == -1 {
                     guard let w = argument() else { return nil }
-                    c.width = Int(truncatingIfNeeded: w.integer)
-                    if c.width! < 0 { c.leftAlign = true; c.width = -c.width! }
+                    let width = Int(Int32(truncatingIfNeeded: w.integer))
+                    if width < 0 { c.leftAlign = true }
+                    c.width = min(PrintFormat.widthLimit, abs(width))
+                }
+                if c.precision == -1 {
+                    guard let p = argument() else { return nil }
+                    let precision = Int(Int32(truncatingIfNeeded: p.integer))
+                    c.precision = precision < 0 ? nil : min(PrintFormat.widthLimit, precision)
                 }
                 guard let value = argument() else { return nil }
                 out += c.format(value, context: context)
@@ -144,7 +152,8 @@ extension PrintFormat.Expr {
             guard case .bytes(let b)? = e.evaluate(raw, fields), let count = countExpr.evaluate(raw, fields)?.integer,
                   let size = sizeExpr.evaluate(raw, fields)?.integer, [1, 2, 4, 8].contains(size) else { return nil }
             let n = Int(size)
-            let elements = stride(from: 0, to: min(Int(max(0, count)) * n, b.count - n + 1), by: n).map { start in
+            let shown = min(Int(clamping: max(0, count)), b.count / n)
+            let elements = stride(from: 0, to: shown * n, by: n).map { start in
                 b[start..<start + n].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             }
             return .string("{" + elements.map { "0x" + String($0, radix: 16) }.joined(separator: ",") + "}")
@@ -218,11 +227,13 @@ private func truncate(_ v: Int64, size: Int, signed: Bool) -> Int64 {
 
 extension PrintFormat.Conversion {
     func format(_ value: PrintFormat.Value, context: PrintFormat.Context) -> String {
-        let text: String
+        var text: String
+        // A number's sign or 0x, which zero padding goes after.
+        var prefix = ""
         var numeric = false
         switch (character, value) {
         case ("s", .string(let s)):
-            text = precision.map { String(s.prefix($0)) } ?? s
+            text = precision.map { String(s.prefix(max(0, $0))) } ?? s
         case ("s", .int(let address, _)):
             text = context.kernelStrings[UInt64(bitPattern: address)] ?? "0x" + String(UInt64(bitPattern: address), radix: 16)
         case ("p", _):
@@ -238,23 +249,24 @@ extension PrintFormat.Conversion {
             switch c {
             case "d", "i":
                 let n = truncate(v, size: size, signed: true)
-                text = (n >= 0 && plus ? "+" : n >= 0 && space ? " " : "") + String(n)
+                prefix = n < 0 ? "-" : plus ? "+" : space ? " " : ""
+                text = String(n.magnitude)
             case "u":
                 text = String(UInt64(bitPattern: truncate(v, size: size, signed: false)))
             default:
                 let n = UInt64(bitPattern: truncate(v, size: size, signed: false))
-                let digits = String(n, radix: c == "o" ? 8 : 16, uppercase: c == "X")
-                text = alternate && n != 0 ? (c == "o" ? "0" : c == "X" ? "0X" : "0x") + digits : digits
+                text = String(n, radix: c == "o" ? 8 : 16, uppercase: c == "X")
+                if alternate && n != 0 { prefix = c == "o" ? "0" : c == "X" ? "0X" : "0x" }
             }
+            // An integer's precision is its least number of digits.
+            if let precision, text.count < precision { text = String(repeating: "0", count: precision - text.count) + text }
         }
-        guard let width, text.count < width else { return text }
-        let padding = width - text.count
-        if leftAlign { return text + String(repeating: " ", count: padding) }
-        if zeroPad && numeric {
-            let sign = text.first.map { "+- ".contains($0) } == true ? String(text.first!) : ""
-            return sign + String(repeating: "0", count: padding) + text.dropFirst(sign.count)
-        }
-        return String(repeating: " ", count: padding) + text
+        let length = prefix.count + text.count
+        guard let width, length < width else { return prefix + text }
+        let padding = width - length
+        if leftAlign { return prefix + text + String(repeating: " ", count: padding) }
+        if zeroPad && numeric && precision == nil { return prefix + String(repeating: "0", count: padding) + text }
+        return String(repeating: " ", count: padding) + prefix + text
     }
 
     /// `%p` and the kernel's extensions of it.

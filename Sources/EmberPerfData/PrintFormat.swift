@@ -13,7 +13,7 @@ public struct PrintFormat: Sendable {
 
     struct Conversion: Sendable {
         var leftAlign = false, zeroPad = false, alternate = false, plus = false, space = false
-        /// -1: taken from the argument list (`*`).
+        /// Each -1 when taken from the argument list (`*`, `.*`); at most `PrintFormat.widthLimit`.
         var width: Int?
         var precision: Int?
         /// Bytes of the integer the length modifier names: 1 (`hh`), 2 (`h`), 4 (none), 8 (`l`, `ll`, `z`, ...).
@@ -128,11 +128,14 @@ public struct PrintFormat: Sendable {
         return pieces
     }
 
+    /// The widest field a conversion pads to: a format's (or a record's) width beyond it is clamped.
+    static let widthLimit = 4096
+
     private static func number(_ chars: inout ArraySlice<Character>) -> Int? {
         if chars.first == "*" { chars.removeFirst(); return -1 }
         var value: Int?
         while let d = chars.first?.wholeNumberValue, chars.first!.isASCII {
-            value = (value ?? 0) * 10 + d
+            value = min(widthLimit, (value ?? 0) * 10 + d)
             chars.removeFirst()
         }
         return value
@@ -228,6 +231,9 @@ enum Lexer {
 struct Parser {
     private var tokens: ArraySlice<Token>
     private let fields: [TracepointFormat.Field]
+    /// How deep the expression nests; past `depthLimit` the format is refused rather than the stack exhausted.
+    private var depth = 0
+    private static let depthLimit = 200
 
     init(tokens: [Token], fields: [TracepointFormat.Field]) {
         self.tokens = tokens[...]
@@ -245,7 +251,9 @@ struct Parser {
     }
 
     mutating func expression() -> PrintFormat.Expr? {
-        guard let condition = binary(above: 0) else { return nil }
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Parser.depthLimit, let condition = binary(above: 0) else { return nil }
         guard take(.punctuation("?")) else { return condition }
         guard let yes = expression(), take(.punctuation(":")), let no = expression() else { return nil }
         return .conditional(condition, yes, no)
@@ -262,6 +270,9 @@ struct Parser {
     }
 
     private mutating func unary() -> PrintFormat.Expr? {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Parser.depthLimit else { return nil }
         if case .punctuation(let p)? = peek, ["-", "!", "~", "+"].contains(p) {
             tokens.removeFirst()
             guard let operand = unary() else { return nil }

@@ -138,8 +138,9 @@ public final class Counter {
         var notes = probeNotes + groups.flatMap(\.notes)
         do { try workload?.start() } catch { notes.append("\(error)") }
         if let delay { EventGroup.enable(groups, after: delay, waiter: waiter, workload: workload) }
+        // The first interval ends one interval after counting began (after -D), as perf's.
+        var nextInterval = interval.map { monotonicSeconds() + $0 }
         let deadline = duration.map { start + $0 }
-        var nextInterval = interval.map { start + $0 }
         var previous = try readings(opened)
         var intervals = 0
         while true {

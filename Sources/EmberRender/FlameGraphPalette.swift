@@ -80,7 +80,8 @@ extension FlameGraphPalette {
     /// it shrank, by its change against the largest change in the graph.
     static func differentialFill(change: Int64, largest: UInt64) -> String {
         guard change != 0, largest > 0 else { return "rgb(255,255,255)" }
-        let fade = String(Int(210 * (1 - Double(change.magnitude) / Double(largest))))
+        // The root's change is left out of `largest`, so it may pass it: no deeper than the deepest shade.
+        let fade = String(Int(210 * (1 - min(1, Double(change.magnitude) / Double(largest)))))
         return change > 0 ? "rgb(255," + fade + "," + fade + ")" : "rgb(" + fade + "," + fade + ",255)"
     }
 

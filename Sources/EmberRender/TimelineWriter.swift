@@ -19,7 +19,8 @@ public struct TimelineWriter {
         var names: [Int32: String] = [:]
         let model = replay.model
         replay.forEachSample(event: nil) { sample, _ in
-            let column = min(columns - 1, Int((sample.time &- span.first) * UInt64(columns) / (length + 1)))
+            // In Double: a corrupt file's span would overflow the product.
+            let column = min(columns - 1, Int(Double(sample.time &- span.first) / Double(length) * Double(columns)))
             counts[sample.pid, default: [Int](repeating: 0, count: columns)][column] += 1
             if names[sample.pid] == nil { names[sample.pid] = model.processName(sample.pid, thread: sample.tid) }
         }

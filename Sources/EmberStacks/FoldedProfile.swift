@@ -103,7 +103,7 @@ public struct FoldedProfile: Sendable, Equatable {
 
     /// Parses folded text: `stack weight` lines, or difffolded.pl's `stack before after`, weights whole or
     /// fractional. Blank lines are skipped; so are lines that are not folded stacks, counted in `skippedLines`
-    /// (flamegraph.pl ignores them too). A text with no folded stack at all is an error.
+    /// (flamegraph.pl ignores them too). A text whose every line is bad is an error; an empty one, an empty profile.
     public static func parse(_ text: Substring) throws -> FoldedProfile {
         var lines: [(number: Int, stack: Substring, before: Substring?, after: Substring)] = []
         var profile = FoldedProfile()

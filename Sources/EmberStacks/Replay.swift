@@ -38,9 +38,13 @@ public final class Replay {
         frames = FrameTable(resolver: resolver, model: model)
     }
 
-    /// The times of the first and last sample, from a pass over the records that reads nothing else; nil without
-    /// samples.
+    /// The times of the first and last sample: as the recording's HEADER_SAMPLE_TIME notes them, or from a pass
+    /// over the records that reads nothing else; nil without samples.
     public lazy var sampleSpan: (first: UInt64, last: UInt64)? = {
+        if let noted = file.section(.sampleTime), noted.count >= 16 {
+            let first = noted.loadUnaligned(fromByteOffset: 0, as: UInt64.self), last = noted.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            if first > 0, first <= last { return (first, last) }
+        }
         var span: (first: UInt64, last: UInt64)?
         let progress = file.progress
         file.progress = nil

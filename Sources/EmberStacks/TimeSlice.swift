@@ -1,8 +1,8 @@
 import EmberKernel
 
-/// `--time` as perf takes it, and more: `START,STOP` in seconds, each either perf's absolute form (`10106.410698`, as
-/// `perf script` prints times) or, when smaller than the recording's first sample time, seconds from the recording's
-/// start (`1.5,3`); either side may be empty. `10%/3` is the third tenth of the recording, `0%-25%` its first
+/// `--time` as perf takes it, and more: `START,STOP` in seconds, either perf's absolute form (`10106.410698`, as
+/// `perf script` prints times) or, when START is well before the recording, seconds from the recording's start
+/// (`1.5,3`); either side may be empty. `10%/3` is the third tenth of the recording, `0%-25%` its first
 /// quarter, and a comma joins several of either (`10%/1,10%/3`).
 public enum TimeSlice: Equatable, Sendable {
     case seconds(from: Double?, until: Double?)
@@ -48,18 +48,24 @@ public enum TimeSlice: Equatable, Sendable {
     public func spans(first: UInt64, last: UInt64) -> [ClosedRange<UInt64>] {
         switch self {
         case .seconds(let from, let until):
+            // START (or STOP, without a START) well before the recording (more than its length and a second before
+            // its first sample, so that a time cut short from perf script's output stays absolute): both ends are
+            // seconds from the recording's start.
+            let relative = (from ?? until ?? 0) * 1e9 < Double(first) - Double(last &- first) - 1e9
             func time(_ seconds: Double?, _ open: UInt64) -> UInt64 {
                 guard let seconds else { return open }
                 let ns = UInt64((seconds * 1e9).rounded())
-                // Smaller than the first sample's time: seconds from the recording's start.
-                return ns < first ? first &+ ns : ns
+                return relative ? first &+ ns : ns
             }
             let a = time(from, 0), b = time(until, .max)
             return a <= b ? [a...b] : []
         case .percents(let ranges):
+            // As perf cuts them: both ends rounded, and a slice ending before 100% stops 1 ns short of the next.
             let length = Double(last &- first)
             return ranges.map { r in
-                (first &+ UInt64(length * r.lowerBound / 100))...(first &+ UInt64((length * r.upperBound / 100).rounded(.up)))
+                let start = first &+ UInt64((length * r.lowerBound / 100).rounded())
+                let end = first &+ UInt64((length * r.upperBound / 100).rounded()) &- (r.upperBound < 100 ? 1 : 0)
+                return start...max(start, end)
             }
         }
     }

@@ -23,7 +23,10 @@ struct Ember: ParsableCommand {
     static func main() {
         var arguments = Array(CommandLine.arguments.dropFirst())
         let subcommand = subcommandNamed(arguments.first)
-        if let subcommand { arguments = joinedValuesSplit(arguments, valueLetters: shortOptionsWithValues[subcommand._commandName] ?? []) }
+        if let subcommand {
+            arguments = joinedValuesSplit(arguments, valueLetters: shortOptionsWithValues[subcommand._commandName] ?? [],
+                                          longOptionsWithValues: longOptionsWithValues(of: subcommand))
+        }
         if let first = arguments.first, !first.hasPrefix("-"), first != "help", subcommand == nil {
             let names = configuration.subcommands.map { $0._commandName }
             let near = Suggestions.nearest(first, in: names).map { "; did you mean '\($0)'?" } ?? ""
@@ -44,16 +47,23 @@ struct Ember: ParsableCommand {
         "stat": ["e", "r", "I", "x", "o", "p", "t", "C", "D"],
         "script": ["i", "F", "S", "c", "C", "d"], "report": ["i", "s", "g", "S", "c", "C", "d"],
         "collapse": ["i", "S", "c", "C", "d"], "flamegraph": ["i", "o", "S", "c", "C", "d"], "pprof": ["i", "o", "S", "c", "C", "d"],
+        "export": ["i", "o", "S", "c", "C", "d"], "unwind-check": ["i", "S", "c", "C", "d"],
         "latency": ["i", "o", "p", "t", "C", "D"],
     ]
 
     /// `-F99` as `-F 99`, for the options in `valueLetters`, up to `--` or the profiled command (the first word that
     /// is not an option or an option's value), whose own arguments are left alone.
-    static func joinedValuesSplit(_ arguments: [String], valueLetters: Set<Character>) -> [String] {
+    static func joinedValuesSplit(_ arguments: [String], valueLetters: Set<Character>,
+                                  longOptionsWithValues: @autoclosure () -> Set<String>) -> [String] {
+        // Nothing joined, nothing to do (and no need to learn the long options).
+        guard arguments.contains(where: { $0.count > 2 && !$0.hasPrefix("--") && $0.hasPrefix("-") && valueLetters.contains($0.dropFirst().first!) }) else {
+            return arguments
+        }
+        let long = longOptionsWithValues()
         var out = [arguments[0]]
         var i = 1
-        // After `-F`, the next word is its value, whatever it looks like; after a long option, it may be.
-        var valueIsNext = false, valueMayBeNext = false
+        // After `-F` or `--freq`, the next word is the option's value, whatever it looks like.
+        var valueIsNext = false
         while i < arguments.count {
             let a = arguments[i]
             if valueIsNext {
@@ -62,18 +72,26 @@ struct Ember: ParsableCommand {
                 i += 1
                 continue
             }
-            if a == "--" || (!a.hasPrefix("-") && !valueMayBeNext) { break }
+            if a == "--" || !a.hasPrefix("-") { break }
             i += 1
-            valueMayBeNext = false
-            if a.hasPrefix("-"), !a.hasPrefix("--"), a.count > 2, let letter = a.dropFirst().first, valueLetters.contains(letter) {
+            if !a.hasPrefix("--"), a.count > 2, let letter = a.dropFirst().first, valueLetters.contains(letter) {
                 out += ["-" + String(letter), String(a.dropFirst(2))]
             } else {
                 out.append(a)
-                valueIsNext = a.count == 2 && a.hasPrefix("-") && valueLetters.contains(a.dropFirst().first!)
-                valueMayBeNext = a.hasPrefix("--") && !a.contains("=")
+                valueIsNext = a.hasPrefix("--") ? !a.contains("=") && long.contains(a) : a.count == 2 && valueLetters.contains(a.dropFirst().first!)
             }
         }
         return out + arguments[i...]
+    }
+
+    /// The long options of a command that take a value, as its help shows them (`--freq <freq>`).
+    private static func longOptionsWithValues(of command: ParsableCommand.Type) -> Set<String> {
+        let words = helpMessage(for: command, columns: 1000).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        var out = Set<String>()
+        for (word, next) in zip(words, words.dropFirst()) where word.hasPrefix("--") && next.hasPrefix("<") {
+            out.insert(String(word.hasSuffix(",") ? word.dropLast() : word))
+        }
+        return out
     }
 
     private static func subcommandNamed(_ name: String?) -> ParsableCommand.Type? {
@@ -178,7 +196,7 @@ struct SampleFilterFlags: ParsableArguments {
                 let micros = String(ns % 1_000_000_000 / 1000)
                 return "\(ns / 1_000_000_000)." + String(repeating: "0", count: 6 - micros.count) + micros
             }
-            throw Diagnostics.fail("--time \(text) is outside the recording, whose samples run from \(seconds(span.first)) to \(seconds(span.last)) (\(seconds(span.last - span.first)) s; times below the start count from it)")
+            throw Diagnostics.fail("--time \(text) is outside the recording, whose samples run from \(seconds(span.first)) to \(seconds(span.last)) (\(seconds(span.last - span.first)) s; times well before it count from its start)")
         }
         return spans
     }

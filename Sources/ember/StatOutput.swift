@@ -119,7 +119,8 @@ struct StatOutput {
                 let name = "\(thread.comm)-\(thread.tid)"
                 let rows = Row.rows([thread.counts])
                 switch format {
-                case .human: body += lines(rows, prefix: right(name, 22) + " ")
+                // perf's `%16s-%-8d`.
+                case .human: body += lines(rows, prefix: right(thread.comm, 16) + "-" + left(String(thread.tid), 8))
                 case .separated: body += lines(rows, prefix: name)
                 case .json: body += lines(rows, prefix: "\"thread\" : " + quoted(name))
                 }
@@ -150,7 +151,7 @@ struct StatOutput {
         let time = fixed(result.seconds, 9)
         switch format {
         case .human:
-            return (first ? "#           time             counts unit events\n" : "") + lines(Row.rows([result.counts]), prefix: right(time, 15) + " ")
+            return (first ? "#           time             counts unit events\n" : "") + lines(Row.rows([result.counts]), prefix: right(time, 16))
         case .separated:
             return lines(Row.rows([result.counts]), prefix: time)
         case .json:
@@ -171,12 +172,15 @@ struct StatOutput {
 
     /// `value` with `decimals` digits after the point, rounded; no exponent, whatever the size.
     private func fixed(_ value: Double, _ decimals: Int) -> String {
+        guard value.isFinite, value.magnitude < 1.8e19 else { return "0" }
+        // The whole part and the fraction apart, so that counts past 2^63 / 10^decimals keep their digits.
         let unit = pow(10, Double(decimals))
-        var scaled = (value * unit).rounded()
-        if !scaled.isFinite || scaled.magnitude >= 9e18 { scaled = 0 }
-        let n = Int64(scaled), u = Int64(unit)
-        guard decimals > 0 else { return String(n) }
-        let fraction = String(n.magnitude % UInt64(u))
-        return (n < 0 ? "-" : "") + String(n.magnitude / UInt64(u)) + "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        var whole = value.magnitude.rounded(.towardZero)
+        var fraction = ((value.magnitude - whole) * unit).rounded()
+        if fraction >= unit { whole += 1; fraction = 0 }
+        let sign = value < 0 && (whole > 0 || fraction > 0) ? "-" : ""
+        guard decimals > 0 else { return sign + String(UInt64(whole)) }
+        let digits = String(UInt64(fraction))
+        return sign + String(UInt64(whole)) + "." + String(repeating: "0", count: decimals - digits.count) + digits
     }
 }

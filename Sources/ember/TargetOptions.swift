@@ -7,7 +7,7 @@ struct TargetOptions: ParsableArguments {
     @Option(name: [.customShort("p"), .customLong("pid")], parsing: .unconditional, help: "Running processes: PID[,PID...].")
     var pids: String?
 
-    @Option(name: [.customShort("t"), .customLong("tid")], parsing: .unconditional, help: "Running threads: TID[,TID...] (record only).")
+    @Option(name: [.customShort("t"), .customLong("tid")], parsing: .unconditional, help: "Running threads: TID[,TID...] (stat and latency count and report their processes).")
     var tids: String?
 
     @Flag(name: [.customShort("a"), .customLong("all-cpus")], help: "Every CPU (system-wide).")

@@ -384,6 +384,13 @@ final class PerfFlagsTests: XCTestCase {
         let joined = try Tool.ember(["record", "-q", "-F99", "-o", dir + "/j.data", "--", "/bin/echo", "-F99", "-x,"])
         XCTAssertEqual(joined.status, 0, joined.stderr)
         XCTAssertEqual(joined.stdout, "-F99 -x,\n")
+        // Without --: the command starts at the first word that is no option or option's value, whatever flags
+        // come before it.
+        let bare = try Tool.ember(["record", "-q", "--no-inherit", "-F99", "-o", dir + "/b.data", "/bin/echo", "-Dx=1", "-i.bak"])
+        XCTAssertEqual(bare.status, 0, bare.stderr)
+        XCTAssertEqual(bare.stdout, "-Dx=1 -i.bak\n")
+        let valued = try Tool.ember(["record", "-q", "--call-graph", "fp", "-F99", "-o", dir + "/c.data", "/bin/echo", "-F99"])
+        XCTAssertEqual(valued.stdout, "-F99\n", valued.stderr)
         XCTAssertTrue(try Tool.perf(["evlist", "-v", "-i", dir + "/j.data"]).stdout.contains("sample_freq }: 99,"))
         let timeout = try Tool.ember(["stat", "--timeout", "200", "-a", "-e", "task-clock"])
         XCTAssertTrue(timeout.stderr.contains("0.2"), timeout.stderr)

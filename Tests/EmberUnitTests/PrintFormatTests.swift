@@ -61,6 +61,24 @@ final class PrintFormatTests: XCTestCase {
         XCTAssertEqual(try render(#""%d %d", REC->ret < 0, (long)REC->ret / 2"#), "1 -5")
     }
 
+    /// printf as C has it: zero padding after the sign or 0x, an integer's precision as its least digits,
+    /// `*` and `.*` from the arguments (a negative width left-aligns; huge ones are clamped, not allocated).
+    func testPrintfEdges() throws {
+        XCTAssertEqual(try render(#""%#08x|%08d|%.4u|%-6d|%+d", 31, REC->ret, 7, -3, 5"#), "0x00001f|-0000011|0007|-3    |+5")
+        XCTAssertEqual(try render(#""%.*s|%*d|%-*d|", 3, REC->comm, 4, 7, -3, 8"#), "sle|   7|8  |")
+        XCTAssertEqual(try render(#""%.*s|%d", -1, REC->comm, 9"#), "sleep|9", "a negative precision is none")
+        XCTAssertEqual(try render(#""%*d", -2147483648, 1"#).count, PrintFormat.widthLimit)
+        XCTAssertEqual(try render(#""%99999999999999999999999d", 1"#).count, PrintFormat.widthLimit)
+        XCTAssertEqual(try render(#""%s", __print_array(REC->args, 4611686018427387904, 8)"#), "{0xe7,0x0}", "a count past the array")
+    }
+
+    /// A format nested deeper than the parser goes is refused, not a stack overflow.
+    func testDeepNesting() throws {
+        XCTAssertNil(try format(#""%d", "# + String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000)).printFormat)
+        XCTAssertNil(try format(#""%d", "# + String(repeating: "-", count: 5000) + "1").printFormat)
+        XCTAssertEqual(try render(#""%d", "# + String(repeating: "(", count: 50) + "1" + String(repeating: ")", count: 50)), "1")
+    }
+
     func testSymbolicAndUnknownConstants() throws {
         XCTAssertEqual(try render(#""%s %s", __print_symbolic(REC->state, { 1, "ONE" }, { 2, "TWO" }), __print_symbolic(REC->dev, { 1, "ONE" })"#),
                        "TWO 0xfe00003")

@@ -14,12 +14,16 @@ final class TimeSliceTests: XCTestCase {
         XCTAssertEqual(try spans("1.5,2"), [101_500_000_000...102_000_000_000], "below the first sample: from the start")
         XCTAssertEqual(try spans(",2"), [0...102_000_000_000])
         XCTAssertEqual(try spans("105,"), [105_000_000_000...UInt64.max])
+        // START decides for both ends; a START just before the recording (a time cut short) is absolute.
+        XCTAssertEqual(try spans("95,105"), [95_000_000_000...105_000_000_000])
+        XCTAssertEqual(try spans("1,101"), [101_000_000_000...201_000_000_000])
     }
 
     func testPercentSlices() throws {
-        XCTAssertEqual(try spans("10%/3"), [102_000_000_000...103_000_000_000])
-        XCTAssertEqual(try spans("0%-25%"), [100_000_000_000...102_500_000_000])
-        XCTAssertEqual(try spans("10%/1,10%/10"), [100_000_000_000...101_000_000_000, 109_000_000_000...110_000_000_000])
+        // As perf: a slice ending before 100% stops 1 ns short of the next, so neighbours share no sample.
+        XCTAssertEqual(try spans("10%/3"), [102_000_000_000...102_999_999_999])
+        XCTAssertEqual(try spans("0%-25%"), [100_000_000_000...102_499_999_999])
+        XCTAssertEqual(try spans("10%/1,10%/10"), [100_000_000_000...100_999_999_999, 109_000_000_000...110_000_000_000])
     }
 
     func testMalformed() {
