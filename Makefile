@@ -28,7 +28,7 @@ test: deps demo
 FUZZ_SECONDS ?= 90
 FUZZ := $(BUILD)/fuzz
 
-# Fuzzes the readers (perf.data, pipe streams, compressed records, folded stacks) with libFuzzer and
+# Fuzzes the readers (perf.data, pipe streams, compressed records, archives, folded stacks) with libFuzzer and
 # AddressSanitizer for FUZZ_SECONDS, from seeds Ember and perf record here plus the committed regression inputs.
 # A crash prints its input (Base64): commit it to Fuzz/Regressions, where every run replays it first.
 fuzz: deps

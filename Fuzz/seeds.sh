@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Records the fuzz seeds into DIR: small recordings of every kind Ember reads, made by Ember and by perf, and a
+# Records the fuzz seeds into DIR: small recordings of every kind Ember reads, made by Ember and by perf, archives, and a
 # folded file. Needs root (perf_event_open, tracepoints, uprobes) and perf; a kind that cannot be recorded here
 # is skipped with a note.
 set -u
@@ -33,4 +33,6 @@ seed perf.data perf record -q -e task-clock -c 200000 -g -o "$dir/perf.data" -- 
 seed perf-compressed.data perf record -q -z -e task-clock -c 200000 -g -o "$dir/perf-compressed.data" -- /bin/true
 seed perf-pipe.data sh -c "perf record -q -z -e task-clock -c 200000 -o - -- /bin/true > '$dir/perf-pipe.data'"
 seed perf-tracepoint.data perf record -q -e sched:sched_switch -o "$dir/perf-tracepoint.data" -- /bin/sh -c 'sleep 0.01'
+seed fp.data.ember "$ember" archive -i "$dir/fp.data" -o "$dir/fp.data.ember"
+seed dwarf.data.ember "$ember" archive -i "$dir/dwarf.data" -o "$dir/dwarf.data.ember"
 printf 'main;run;spin 40\nmain;run;hash 20\nmain;[libc.so.6];memcpy 7\n' > "$dir/stacks.folded"

@@ -29,7 +29,8 @@ enum FuzzTarget {
     }()
 
     static func run(_ bytes: UnsafeRawBufferPointer) {
-        if bytes.count >= 8, bytes.prefix(8).elementsEqual("PERFILE2".utf8) {
+        // Recordings and archives (which hold one) are read through a file, as the readers read them.
+        if bytes.count >= 8, bytes.prefix(8).elementsEqual("PERFILE2".utf8) || bytes.prefix(8).elementsEqual("EMBERARC".utf8) {
             let fd = open(scratch, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return }
             _ = write(fd, bytes.baseAddress, bytes.count)

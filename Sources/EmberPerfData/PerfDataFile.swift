@@ -18,6 +18,8 @@ public final class PerfDataFile {
     public let modificationTime: UInt64
     /// Problems found that did not stop reading (a truncated file, an unfinished recording); each said once.
     public private(set) var warnings: [String] = []
+    /// An archive's sections beside its recording (`ArchiveContainer`), by kind; nil for a recording.
+    public let archiveSections: [UInt32: [UInt8]]?
     private let base: UnsafeRawPointer
     private let fileSize: Int
     private let dataRange: Range<Int>
@@ -37,6 +39,7 @@ public final class PerfDataFile {
         let mapped = try PerfDataFile.map(path, notes: &notes)
         var (p, size) = (mapped.pointer, mapped.size)
         modificationTime = mapped.modified
+        archiveSections = mapped.archive
         do {
             var file = UnsafeRawBufferPointer(start: p, count: size)
             var parsed = try Parsed(file, notes: &notes)
@@ -91,7 +94,7 @@ public final class PerfDataFile {
 
     /// The bytes of `path` mapped read-only, or of standard input for `-`; a pipe stream comes back rebuilt.
     /// Also when it was last written (ns since the epoch).
-    private static func map(_ path: String, notes: inout [String]) throws -> (pointer: UnsafeRawPointer, size: Int, modified: UInt64) {
+    private static func map(_ path: String, notes: inout [String]) throws -> (pointer: UnsafeRawPointer, size: Int, modified: UInt64, archive: [UInt32: [UInt8]]?) {
         if path == "-" {
             guard isatty(0) == 0 else {
                 throw PerfDataError.cannotOpen(path: "standard input", reason: "it is a terminal; pipe a recording in (ember record -o - -- CMD | ember script -i -)")
@@ -100,15 +103,19 @@ public final class PerfDataFile {
                 throw PerfDataError.cannotOpen(path: "standard input", reason: Errno.current.description)
             }
             guard bytes.count >= 8 else { throw PerfDataError.notPerfData(reason: bytes.isEmpty ? "standard input is empty" : "it is shorter than a perf.data header") }
+            if let archive = try bytes.withUnsafeBytes({ try unpacked($0) }) {
+                let (p, size) = try anonymousMapping(archive.recording)
+                return (p, size, archive.modified, archive.sections)
+            }
             let image = try bytes.withUnsafeBytes { b in PipeStream.isPipe(b) ? try PipeStream.rebuild(b, warnings: &notes) : bytes }
             let (p, size) = try anonymousMapping(image)
             // A pipe's times say when it was made; a stream read to its end ended now.
             var st = stat(), now = timespec()
             guard fstat(0, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
                 clock_gettime(CLOCK_REALTIME, &now)
-                return (p, size, nanoseconds(now))
+                return (p, size, nanoseconds(now), nil)
             }
-            return (p, size, nanoseconds(st.st_mtim))
+            return (p, size, nanoseconds(st.st_mtim), nil)
         }
         // O_NONBLOCK: a FIFO named by mistake must not block the open before fstat refuses it.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -126,11 +133,30 @@ public final class PerfDataFile {
         }
         madvise(p, size, MADV_SEQUENTIAL)
         let file = UnsafeRawBufferPointer(start: p, count: size)
-        guard PipeStream.isPipe(file) else { return (UnsafeRawPointer(p), size, nanoseconds(st.st_mtim)) }
+        if let archive = try unpacked(file) {
+            defer { munmap(p, size) }
+            let (image, imageSize) = try anonymousMapping(archive.recording)
+            return (image, imageSize, archive.modified, archive.sections)
+        }
+        guard PipeStream.isPipe(file) else { return (UnsafeRawPointer(p), size, nanoseconds(st.st_mtim), nil) }
         defer { munmap(p, size) }
         let (image, imageSize) = try anonymousMapping(try PipeStream.rebuild(file, warnings: &notes))
-        return (image, imageSize, nanoseconds(st.st_mtim))
+        return (image, imageSize, nanoseconds(st.st_mtim), nil)
     }
+
+    /// An archive's recording, its time and its other sections; nil for anything that is not an archive.
+    private static func unpacked(_ bytes: UnsafeRawBufferPointer) throws -> (recording: [UInt8], modified: UInt64, sections: [UInt32: [UInt8]])? {
+        guard ArchiveContainer.isArchive(bytes) else { return nil }
+        let container = try ArchiveContainer(bytes)
+        var sections: [UInt32: [UInt8]] = [:]
+        for (kind, range) in container.sections { sections[kind] = Array(bytes[range]) }
+        let recording = sections.removeValue(forKey: ArchiveContainer.Section.recording.rawValue) ?? []
+        guard recording.count >= 8 else { throw PerfDataError.corrupt("the archive's recording is cut short") }
+        return (recording, container.modificationTime, sections)
+    }
+
+    /// The recording's bytes as read: a perf.data image (a pipe stream or compressed recording rebuilt).
+    public var image: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: fileSize) }
 
     private static func nanoseconds(_ t: timespec) -> UInt64 {
         UInt64(clamping: t.tv_sec) &* 1_000_000_000 &+ UInt64(clamping: t.tv_nsec)

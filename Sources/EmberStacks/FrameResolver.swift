@@ -30,12 +30,19 @@ public final class FrameResolver {
     /// matching perf, which looks up the return address itself (and so can name the function after the call).
     private let callSiteLookups: Bool
 
-    init(model: ProcessModel, symbolizer: Symbolizer, unwinder kind: UnwinderKind) {
+    /// `walks`: an archive's unwinds to replay instead of unwinding, or (`capturing`) to fill while unwinding.
+    init(model: ProcessModel, symbolizer: Symbolizer, unwinder kind: UnwinderKind, walks: (UnwindArchive, capturing: Bool)? = nil) {
         self.model = model
         self.symbolizer = symbolizer
+        let live: StackUnwinder
         switch kind {
-        case .ember: unwinder = Unwinder(model: model, symbolizer: symbolizer)
-        case .libunwind: unwinder = LibunwindUnwinder(model: model, symbolizer: symbolizer)
+        case .ember: live = Unwinder(model: model, symbolizer: symbolizer)
+        case .libunwind: live = LibunwindUnwinder(model: model, symbolizer: symbolizer)
+        }
+        switch walks {
+        case (let archive, true)?: unwinder = CapturingUnwinder(live, into: archive)
+        case (let archive, false)?: unwinder = ArchivedUnwinder(archive)
+        case nil: unwinder = live
         }
         callSiteLookups = !symbolizer.options.perfCompatible
     }

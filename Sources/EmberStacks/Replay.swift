@@ -22,8 +22,12 @@ public final class Replay {
     /// Samples outside it are skipped, as if not recorded (`--comms`, `--pids`, `--tids`, `--cpu`).
     public var filter = SampleFilter()
 
-    /// `unwinder` walks the user stacks of `--call-graph dwarf` samples.
-    public init(path: String, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderKind = .ember) throws {
+    /// An archive's unwinds: replayed (reading an archive) or filled (`archiving`).
+    public let walks: UnwindArchive?
+
+    /// `unwinder` walks the user stacks of `--call-graph dwarf` samples. `archiving` keeps every symbol and unwind
+    /// the replay works out, for `ember archive`. An archive (`ArchiveContainer`) replays from what it holds.
+    public init(path: String, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderKind = .ember, archiving: Bool = false) throws {
         file = try PerfDataFile(path: path)
         var symbols = symbols
         for entry in file.buildIDs {
@@ -34,7 +38,24 @@ public final class Replay {
             }
         }
         symbolizer = Symbolizer(model: model, options: symbols)
-        resolver = FrameResolver(model: model, symbolizer: symbolizer, unwinder: unwinder)
+        if let sections = file.archiveSections {
+            guard unwinder == .ember, !symbols.perfCompatible, symbols.symfs == nil else {
+                throw PerfDataError.unsupported("an archive holds Ember's own symbols and unwinds; read it without --perf-compat, --unwinder libunwind and --symfs, or read the original recording")
+            }
+            do {
+                symbolizer.archive = try SymbolArchive(decoding: sections[ArchiveContainer.Section.symbols.rawValue] ?? [])
+                walks = try UnwindArchive(decoding: sections[ArchiveContainer.Section.unwinds.rawValue] ?? [])
+            } catch {
+                throw PerfDataError.corrupt("\(error)")
+            }
+        } else if archiving {
+            symbolizer.capture = SymbolArchive()
+            walks = UnwindArchive()
+        } else {
+            walks = nil
+        }
+        let capturing = file.archiveSections == nil
+        resolver = FrameResolver(model: model, symbolizer: symbolizer, unwinder: unwinder, walks: walks.map { ($0, capturing: capturing) })
         frames = FrameTable(resolver: resolver, model: model)
     }
 

@@ -51,10 +51,14 @@ public final class SampleFields {
         if let cached = usdtSpecs[index] { return cached }
         let parts = name.split(separator: ":").map(String.init)
         var arguments: [USDTArgument]?
-        if parts.count >= 4, let probe = try? ElfImage.usdtProbes(path: parts[1..<(parts.count - 2)].joined(separator: ":"))
+        let key = parts.dropFirst().joined(separator: ":")
+        var spec = symbolizer?.archive?.usdtArguments(key)
+        if symbolizer?.archive == nil, parts.count >= 4, let probe = try? ElfImage.usdtProbes(path: parts[1..<(parts.count - 2)].joined(separator: ":"))
             .first(where: { $0.provider == parts[parts.count - 2] && $0.name == parts[parts.count - 1] }) {
-            arguments = probe.arguments.split(separator: " ").compactMap { USDTArgument(spec: String($0)) }
+            spec = probe.arguments
+            symbolizer?.capture?.storeUSDT(key, arguments: probe.arguments)
         }
+        if let spec { arguments = spec.split(separator: " ").compactMap { USDTArgument(spec: String($0)) } }
         usdtSpecs[index] = arguments
         return arguments
     }

@@ -62,6 +62,11 @@ public final class Symbolizer {
     }()
     /// One line per binary that could not be used, and the kptr_restrict note; each said once.
     public private(set) var warnings: [String] = []
+    /// Replaying an archive: every symbol comes from its facts, nothing from this machine's files.
+    public var archive: SymbolArchive?
+    /// Making an archive: every lookup's facts are kept here (with the inline chain and source line whatever
+    /// the options, so that any reading of the archive finds them).
+    public var capture: SymbolArchive?
 
     public init(model: ProcessModel, options: SymbolOptions = SymbolOptions()) {
         self.model = model
@@ -87,7 +92,15 @@ public final class Symbolizer {
 
     private func kernelSymbol(_ address: UInt64) -> Hit? {
         if let cached = kernelCache[address] { return cached }
-        guard sameKernel else { return nil }
+        if let archive {
+            let hit = archive.kernel[address].flatMap { $0 }.map {
+                Hit(name: $0.name, rawName: $0.name, offset: $0.offset, language: .plain, line: nil, declaration: nil, inlined: [])
+            }
+            kernelCache[address] = hit
+            return hit
+        }
+        defer { capture?.kernel[address] = kernelCache[address].map { $0.map { ($0.name, $0.offset) } } }
+        guard sameKernel else { kernelCache[address] = .some(nil); return nil }
         if kernel.addressesHidden {
             warnOnce("kernel addresses are hidden by kernel.kptr_restrict; kernel frames show as [unknown] (run as root or set kernel.kptr_restrict=0)")
         }
@@ -100,23 +113,46 @@ public final class Symbolizer {
     }
 
     private func lookUp(_ location: ProcessModel.Location) -> Hit? {
+        if let archive { return archive.user[location.cacheKey].flatMap { $0 }.map(hit) }
+        guard let facts = facts(location) else {
+            capture?.user[location.cacheKey] = .some(nil)
+            return nil
+        }
+        capture?.user[location.cacheKey] = facts
+        return hit(facts)
+    }
+
+    /// What the binaries say of a location: its symbol, and (when the options use them, or an archive is being
+    /// made) its inline chain and source line.
+    private func facts(_ location: ProcessModel.Location) -> SymbolArchive.Facts? {
         let dso = model.dsos[location.dso]
         if dso.isPerfMap {
             guard let table = perfMap(location.dso), let s = table.lookup(location.address) else { return nil }
-            return make(s.name, offset: location.address - s.start)
+            return SymbolArchive.Facts(raw: s.name, offset: location.address - s.start, chain: nil, line: nil)
         }
         guard let image = image(for: location.dso), let address = image.virtualAddress(ofFileOffset: location.address),
               let symbol = image.symbols.lookup(address) else { return nil }
-        var hit = make(symbol.name, offset: address - symbol.start)
-        guard options.inline || options.sourceLines else { return hit }
-        let chain: [InlineFrame]
+        var facts = SymbolArchive.Facts(raw: symbol.name, offset: address - symbol.start, chain: nil, line: nil)
+        let everything = capture != nil
+        guard options.inline || options.sourceLines || everything else { return facts }
         if options.inline, let known = binaries[location.dso]?.chains?.chain(at: address) {
-            chain = known
-        } else {
-            guard let dwarf = dwarf(for: location.dso, image: image) else { return hit }
-            chain = dwarf.functions(at: address)
-            if options.inline { binaries[location.dso]?.chains?.store(chain, at: address) }
+            facts.chain = known
+        } else if let dwarf = dwarf(for: location.dso, image: image) {
+            facts.chain = dwarf.functions(at: address)
+            if options.inline { binaries[location.dso]?.chains?.store(facts.chain!, at: address) }
         }
+        // The address's own line, for source lines: the innermost function's line in the chain (which is where it
+        // came from), or from the line table where no function covers the address.
+        if options.sourceLines || everything, let chain = facts.chain {
+            facts.line = chain.first.map(\.line) ?? dwarf(for: location.dso, image: image)?.sourceLine(at: address)
+        }
+        return facts
+    }
+
+    /// A location's symbol as these options show it.
+    private func hit(_ facts: SymbolArchive.Facts) -> Hit {
+        var hit = make(facts.raw, offset: facts.offset)
+        guard options.inline || options.sourceLines, let chain = facts.chain else { return hit }
         hit.declaration = chain.last?.declaration
         if options.inline, chain.count > 1 {
             hit.inlined = chain.dropLast().map { frame in
@@ -125,7 +161,7 @@ public final class Symbolizer {
             }
             hit.line = chain.last?.line
         } else if options.sourceLines {
-            hit.line = dwarf(for: location.dso, image: image)?.sourceLine(at: address)
+            hit.line = facts.line
         }
         return hit
     }

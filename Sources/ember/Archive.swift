@@ -1,0 +1,46 @@
+import ArgumentParser
+import EmberPerfData
+import EmberStacks
+import EmberSymbols
+
+struct Archive: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write one file that holds a recording and what reading it elsewhere takes: its symbols and unwinds.",
+        discussion: "Example: ember archive -i perf.data -o perf.data.ember"
+    )
+
+    @OptionGroup var input: InputOptions
+
+    @Option(name: [.customShort("o"), .long], help: "The archive to write (default: the recording's name and .ember).")
+    var output: String?
+
+    func run() throws {
+        guard let path = output ?? (input.input == "-" ? nil : input.input + ".ember") else {
+            throw Diagnostics.fail("name the archive with -o when the recording comes on standard input")
+        }
+        try checkOutput(path)
+        let replay: Replay
+        do {
+            replay = try Replay(path: input.input, symbols: SymbolOptions(), archiving: true)
+        } catch let e as PerfDataError {
+            throw Diagnostics.fail("\(input.input): \(e)")
+        }
+        guard replay.file.archiveSections == nil else { throw Diagnostics.fail("\(input.input) is an archive already") }
+        // One pass that asks every question a reading asks: each sample's frames, each tracepoint's and probe's
+        // fields (kernel symbols, USDT argument specs).
+        let fields = SampleFields(file: replay.file, symbolizer: replay.symbolizer)
+        var frames: [ResolvedFrame] = []
+        replay.forEachSample(event: nil) { sample, index in
+            replay.resolver.frames(of: sample, into: &frames)
+            if fields.hasFields(event: index) { _ = fields.describe(sample, event: index) }
+        }
+        let recording = Array(replay.file.image)
+        let symbols = replay.symbolizer.capture?.encoded() ?? []
+        let unwinds = replay.walks?.encoded() ?? []
+        let bytes = ArchiveContainer.encode(modificationTime: replay.file.modificationTime,
+                                            sections: [(.recording, recording), (.symbols, symbols), (.unwinds, unwinds)])
+        try writeOutput(path, bytes)
+        report(replay)
+        Diagnostics.note("wrote \(outputName(path)): \(bytes.count) bytes (the recording \(recording.count), symbols \(symbols.count), unwinds \(unwinds.count))")
+    }
+}
