@@ -49,6 +49,11 @@ final class DiffTests: XCTestCase {
         XCTAssertGreaterThan(share(na.title), share(nb.title), "BEFORE's shape: phase_a wider")
         XCTAssertTrue(nb.fill.hasPrefix("rgb(255,") && na.fill.hasSuffix(",255)"), "still red where AFTER grew")
 
+        // An archive is a recording too: the same graph.
+        XCTAssertEqual(try Tool.ember(["archive", "-i", before, "-o", dir + "/before.ember"]).status, 0)
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--diff", dir + "/before.ember", after, "-o", dir + "/archived.svg"]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/archived.svg", encoding: .utf8).replacingOccurrences(of: dir + "/before.ember", with: before), text)
+
         // Folded files: the same stacks, and --no-normalize compares raw counts.
         for (file, data) in [("b.folded", before), ("a.folded", after)] {
             try Tool.ember(["collapse", "-i", data, "--count"]).stdout.write(toFile: dir + "/" + file, atomically: true, encoding: .utf8)
