@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "EmberPprof", targets: ["EmberPprof"]),
         .library(name: "EmberLatency", targets: ["EmberLatency"]),
         .library(name: "EmberExport", targets: ["EmberExport"]),
+        .library(name: "EmberProfiler", targets: ["EmberProfiler"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,6 +53,8 @@ let package = Package(
         .target(name: "EmberLatency", dependencies: [
             "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
+        // Profiling from inside a Swift program: the recorder on its own process, the readers on the result.
+        .target(name: "EmberProfiler", dependencies: ["EmberRecord", "EmberStacks", "EmberRender", "EmberPprof"]),
         // Profiles for the viewers people already use: speedscope and the Firefox Profiler.
         .target(name: "EmberExport", dependencies: ["EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "CEmberShim"]),
@@ -61,7 +64,7 @@ let package = Package(
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.
         .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberExport", "EmberKernel", "EmberSymbols", "EmberStacks", "EmberRender", "EmberUnwind"]),
-        .testTarget(name: "EmberUnitTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender", "EmberRecord"],
+        .testTarget(name: "EmberUnitTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender", "EmberRecord", "EmberProfiler"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberStacks"],
                     resources: [.copy("Fixtures")]),
