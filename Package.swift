@@ -24,6 +24,7 @@ let package = Package(
         // Exact: Sources/EmberPprof/Generated was made by this version's protoc-gen-swift (`make proto`).
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
     ],
     targets: [
         // C edge: the perf_event_open syscall, ring-buffer atomics, and a fork/exec handshake.
@@ -53,13 +54,15 @@ let package = Package(
         .target(name: "EmberLatency", dependencies: [
             "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
+        // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
+        .target(name: "EmberAgent", dependencies: ["EmberRecord", "EmberStacks", "EmberPprof", .product(name: "Hummingbird", package: "hummingbird")]),
         // Profiling from inside a Swift program: the recorder on its own process, the readers on the result.
         .target(name: "EmberProfiler", dependencies: ["EmberRecord", "EmberStacks", "EmberRender", "EmberPprof"]),
         // Profiles for the viewers people already use: speedscope and the Firefox Profiler.
         .target(name: "EmberExport", dependencies: ["EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "CEmberShim"]),
         .executableTarget(name: "ember", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport",
+            "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport", "EmberAgent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.

@@ -12,7 +12,7 @@ struct Ember: ParsableCommand {
         commandName: "ember",
         abstract: "A Linux profiler: record with perf_event_open, then script, collapse and flame graphs.",
         version: Ember.version,
-        subcommands: [Record.self, Script.self, Collapse.self, FlameGraphCommand.self, Report.self, Pprof.self, Export.self, Archive.self, Stat.self, Latency.self, List.self, UnwindCheckCommand.self]
+        subcommands: [Record.self, Script.self, Collapse.self, FlameGraphCommand.self, Report.self, Pprof.self, Export.self, Archive.self, Agent.self, Stat.self, Latency.self, List.self, UnwindCheckCommand.self]
     )
 
     /// `ember --version`: the release this source is.
@@ -47,7 +47,7 @@ struct Ember: ParsableCommand {
         "stat": ["e", "r", "I", "x", "o", "p", "t", "C", "D"],
         "script": ["i", "F", "S", "c", "C", "d"], "report": ["i", "s", "g", "S", "c", "C", "d"],
         "collapse": ["i", "S", "c", "C", "d"], "flamegraph": ["i", "o", "S", "c", "C", "d"], "pprof": ["i", "o", "S", "c", "C", "d"],
-        "export": ["i", "o", "S", "c", "C", "d"], "archive": ["i", "o"], "unwind-check": ["i", "S", "c", "C", "d"],
+        "export": ["i", "o", "S", "c", "C", "d"], "archive": ["i", "o"], "agent": ["p", "F"], "unwind-check": ["i", "S", "c", "C", "d"],
         "latency": ["i", "o", "p", "t", "C", "D"],
     ]
 

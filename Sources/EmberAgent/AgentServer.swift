@@ -1,0 +1,63 @@
+import Hummingbird
+
+/// `ember agent`'s HTTP side, on Hummingbird: `GET /debug/pprof/profile?seconds=N` (Go's net/http/pprof endpoint,
+/// which Parca and Grafana Alloy scrape), `GET /healthz`, and `GET /metrics` (Prometheus text). A bad query or an
+/// unknown path gets a 4xx with a one-line reason.
+public struct AgentServer {
+    public var host: String
+    public var port: Int
+    /// The longest profile a request may ask for, and the length of one that does not say.
+    public var maxSeconds: Double
+    public var defaultSeconds = 30.0
+    private let service: ProfileService
+
+    public init(service: ProfileService, host: String, port: Int, maxSeconds: Double) {
+        self.service = service
+        self.host = host
+        self.port = port
+        self.maxSeconds = maxSeconds
+    }
+
+    public func run() async throws {
+        let router = Router()
+        let service = self.service, maxSeconds = self.maxSeconds, defaultSeconds = self.defaultSeconds
+        router.get("healthz") { _, _ -> String in "ok\n" }
+        router.get("debug/pprof/profile") { request, _ -> Response in
+            var seconds = defaultSeconds
+            if let text = request.uri.queryParameters.get("seconds") {
+                guard let value = Double(text), value > 0, value.isFinite else {
+                    throw HTTPError(.badRequest, message: "seconds must be a number of seconds more than 0, not '\(text)'")
+                }
+                guard value <= maxSeconds else {
+                    throw HTTPError(.badRequest, message: "seconds=\(text) is more than this agent's --max-seconds \(Int(maxSeconds))")
+                }
+                seconds = value
+            }
+            let bytes: [UInt8]
+            do {
+                bytes = try await service.profile(seconds: seconds)
+            } catch {
+                throw HTTPError(.internalServerError, message: "recording failed: \(error)")
+            }
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        router.get("metrics") { _, _ -> String in
+            let served = await service.served, samples = await service.samples, lost = await service.lost
+            return """
+                # HELP ember_agent_profiles_served_total Profiles answered.
+                # TYPE ember_agent_profiles_served_total counter
+                ember_agent_profiles_served_total \(served)
+                # HELP ember_agent_samples_total Samples recorded for them.
+                # TYPE ember_agent_samples_total counter
+                ember_agent_samples_total \(samples)
+                # HELP ember_agent_lost_events_total Events the kernel lost from full rings.
+                # TYPE ember_agent_lost_events_total counter
+                ember_agent_lost_events_total \(lost)
+
+                """
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ember-agent"))
+        try await app.runService()
+    }
+}
