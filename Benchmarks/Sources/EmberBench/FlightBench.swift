@@ -54,7 +54,7 @@ func benchFlight(_ ctx: Context) {
 }
 
 /// utime + stime of a process, from /proc/PID/stat.
-private func cpuSeconds(_ pid: Int32) -> Double? {
+func cpuSeconds(_ pid: Int32) -> Double? {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
           let close = stat.range(of: ")", options: .backwards) else { return nil }
     let fields = stat[close.upperBound...].split(separator: " ")
@@ -63,7 +63,7 @@ private func cpuSeconds(_ pid: Int32) -> Double? {
 }
 
 /// VmRSS of a process in KiB.
-private func rssKiB(_ pid: Int32) -> Int? {
+func rssKiB(_ pid: Int32) -> Int? {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
     return line.split(separator: " ").compactMap { Int($0) }.first

@@ -1,0 +1,63 @@
+// Benchmark 11: `ember agent`'s intrusion. The demo's rounds in 3 s of its CPU time: alone, with the agent idle
+// (started, no request), during a 99 Hz profile request to the agent, and under `perf record -F 99 -g -a`; the
+// agent's own CPU time while idle; its resident memory over 100 consecutive requests.
+
+import Foundation
+
+func benchAgent(_ ctx: Context) {
+    ctx.section("11. agent intrusion: demo rounds in 3 s of CPU, and the agent's CPU and memory")
+    let port = 21000 + Int(getpid() % 10000)
+    let base = "http://127.0.0.1:\(port)"
+    func rounds(_ argv: [String]) -> Int? {
+        let out = ctx.path("agent-demo.txt")
+        defer { ctx.remove(out) }
+        _ = try? runChild(argv, stdout: .file(out), stderrPath: ctx.stderrPath)
+        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        guard let r = text.range(of: "demo: ") else { return nil }
+        return Int(text[r.upperBound...].prefix { $0.isNumber })
+    }
+    func median(_ values: [Int]) -> Double { values.isEmpty ? .nan : Double(values.sorted()[values.count / 2]) }
+    func curl(_ path: String) { _ = try? runChild(["/usr/bin/curl", "-s", "-o", "/dev/null", base + path], stderrPath: ctx.stderrPath) }
+
+    let alone = (0..<ctx.runs).compactMap { _ in rounds([ctx.demo, "3"]) }
+    let agent = Process()
+    agent.executableURL = URL(fileURLWithPath: ctx.ember)
+    agent.arguments = ["agent", "-a", "-F", "99", "--listen", "127.0.0.1:\(port)"]
+    agent.standardOutput = FileHandle.nullDevice
+    agent.standardError = FileHandle.nullDevice
+    guard (try? agent.run()) != nil else {
+        ctx.rows.append(Row(name: "11 agent", perf: "-", ember: "-", ratio: "n/a", note: "the agent did not start"))
+        return
+    }
+    defer { agent.terminate(); agent.waitUntilExit() }
+    Thread.sleep(forTimeInterval: 1)
+    let cpuBefore = cpuSeconds(agent.processIdentifier)
+    let idle = (0..<ctx.runs).compactMap { _ in rounds([ctx.demo, "3"]) }
+    let idleCPU = cpuSeconds(agent.processIdentifier).flatMap { end in cpuBefore.map { end - $0 } }
+    var during: [Int] = []
+    for _ in 0..<ctx.runs {
+        let request = Process()
+        request.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        request.arguments = ["-s", "-o", "/dev/null", base + "/debug/pprof/profile?seconds=4"]
+        try? request.run()
+        if let r = rounds([ctx.demo, "3"]) { during.append(r) }
+        request.waitUntilExit()
+    }
+    let perfFile = ctx.path("agent-perf.data")
+    let underPerf = (0..<ctx.runs).compactMap { _ -> Int? in
+        defer { ctx.remove(perfFile) }
+        return rounds([ctx.perf, "record", "-q", "-F", "99", "-g", "-a", "-o", perfFile, "--", ctx.demo, "3"])
+    }
+    for _ in 0..<5 { curl("/debug/pprof/profile?seconds=0.05") }
+    let rssWarm = rssKiB(agent.processIdentifier)
+    for _ in 0..<100 { curl("/debug/pprof/profile?seconds=0.05") }
+    let rssAfter = rssKiB(agent.processIdentifier)
+
+    ctx.info("demo rounds (median of \(ctx.runs)): alone \(fmt(median(alone), 0)), agent idle \(fmt(median(idle), 0)), during a 99 Hz agent request \(fmt(median(during), 0)), under perf record -F 99 -g -a \(fmt(median(underPerf), 0))")
+    ctx.info("agent CPU while idle over the idle runs: \(idleCPU.map { fmt($0, 3) + " s" } ?? "?")")
+    ctx.info("agent RSS after 5 requests \(rssWarm.map { "\($0) KiB" } ?? "?"), after 100 more \(rssAfter.map { "\($0) KiB" } ?? "?")")
+    func loss(_ values: [Int]) -> String { fmt((1 - median(values) / median(alone)) * 100, 2) + "%" }
+    ctx.rows.append(Row(name: "11a demo throughput lost, agent idle", perf: "-", ember: loss(idle), ratio: "n/a", note: "goal < 0.1% (within noise)"))
+    ctx.rows.append(Row(name: "11b lost during a 99 Hz profile", perf: loss(underPerf), ember: loss(during), ratio: "n/a", note: "perf record -F 99 -g -a vs the agent"))
+    ctx.rows.append(Row(name: "11c agent RSS over 100 requests", perf: "-", ember: "\(rssWarm ?? 0) -> \(rssAfter ?? 0) KiB", ratio: "n/a", note: "flat is the goal"))
+}
