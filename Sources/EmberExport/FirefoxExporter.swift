@@ -178,57 +178,54 @@ public struct FirefoxExporter {
         json.array([Int](repeating: 0, count: thread.markers.count))
         json.raw(",\"category\":")
         json.array([Int](repeating: 0, count: thread.markers.count))
-        json.raw(",\"length\":\(thread.markers.count)},\"stackTable\":{\"frame\":")
-        json.array(stacks.map(\.frame))
-        json.raw(",\"prefix\":")
-        json.array(stacks.map(\.prefix))
-        json.raw(",\"category\":")
-        json.array(stacks.map(\.category))
-        json.raw(",\"subcategory\":")
-        json.array([Int](repeating: 0, count: stacks.count))
-        json.raw(",\"length\":\(stacks.count)},\"frameTable\":{\"address\":")
-        json.array([Int](repeating: -1, count: frames.count))
-        json.raw(",\"inlineDepth\":")
-        json.array([Int](repeating: 0, count: frames.count))
-        json.raw(",\"category\":")
-        json.array(frames.map(\.category))
-        json.raw(",\"subcategory\":")
-        json.array([Int](repeating: 0, count: frames.count))
-        json.raw(",\"func\":")
-        json.array(frames.map(\.func))
-        json.raw(",\"nativeSymbol\":")
-        json.array([Int?](repeating: nil, count: frames.count))
-        json.raw(",\"innerWindowID\":")
-        json.array([Int?](repeating: nil, count: frames.count))
-        json.raw(",\"implementation\":")
-        json.array([Int?](repeating: nil, count: frames.count))
-        json.raw(",\"line\":")
-        json.array(frames.map(\.line))
-        json.raw(",\"column\":")
-        json.array([Int?](repeating: nil, count: frames.count))
-        json.raw(",\"length\":\(frames.count)},\"funcTable\":{\"name\":")
-        json.array(funcs.map(\.name))
-        json.raw(",\"isJS\":[" + Array(repeating: "false", count: funcs.count).joined(separator: ",") + "]")
-        json.raw(",\"relevantForJS\":[" + Array(repeating: "false", count: funcs.count).joined(separator: ",") + "]")
-        json.raw(",\"resource\":")
-        json.array(funcs.map(\.resource))
-        json.raw(",\"fileName\":")
-        json.array(funcs.map(\.file))
-        json.raw(",\"lineNumber\":")
-        json.array(funcs.map(\.line))
-        json.raw(",\"columnNumber\":")
-        json.array([Int?](repeating: nil, count: funcs.count))
-        json.raw(",\"length\":\(funcs.count)},\"resourceTable\":{\"lib\":")
-        json.array(resources.map(\.lib))
-        json.raw(",\"name\":")
-        json.array(resources.map(\.name))
-        json.raw(",\"host\":")
-        json.array([Int?](repeating: nil, count: resources.count))
-        json.raw(",\"type\":")
-        json.array([Int](repeating: 1, count: resources.count))
-        json.raw(",\"length\":\(resources.count)},\"nativeSymbols\":{\"libIndex\":[],\"address\":[],\"name\":[],\"functionSize\":[],\"length\":0},\"stringArray\":")
+        json.raw(",\"length\":\(thread.markers.count)},")
+        let none = { (n: Int) in [Int?](repeating: nil, count: n) }, zeros = { (n: Int) in [Int?](repeating: 0, count: n) }
+        FirefoxExporter.table(&json, "stackTable", stacks.count, [
+            ("frame", .ints(stacks.map(\.frame))), ("prefix", .ints(stacks.map(\.prefix))),
+            ("category", .ints(stacks.map(\.category))), ("subcategory", .ints(zeros(stacks.count))),
+        ])
+        FirefoxExporter.table(&json, "frameTable", frames.count, [
+            ("address", .ints([Int?](repeating: -1, count: frames.count))), ("inlineDepth", .ints(zeros(frames.count))),
+            ("category", .ints(frames.map(\.category))), ("subcategory", .ints(zeros(frames.count))),
+            ("func", .ints(frames.map(\.func))), ("nativeSymbol", .ints(none(frames.count))),
+            ("innerWindowID", .ints(none(frames.count))), ("implementation", .ints(none(frames.count))),
+            ("line", .ints(frames.map(\.line))), ("column", .ints(none(frames.count))),
+        ])
+        FirefoxExporter.table(&json, "funcTable", funcs.count, [
+            ("name", .ints(funcs.map(\.name))), ("isJS", .falses), ("relevantForJS", .falses),
+            ("resource", .ints(funcs.map(\.resource))), ("fileName", .ints(funcs.map(\.file))),
+            ("lineNumber", .ints(funcs.map(\.line))), ("columnNumber", .ints(none(funcs.count))),
+        ])
+        FirefoxExporter.table(&json, "resourceTable", resources.count, [
+            ("lib", .ints(resources.map(\.lib))), ("name", .ints(resources.map(\.name))),
+            ("host", .ints(none(resources.count))), ("type", .ints([Int?](repeating: 1, count: resources.count))),
+        ])
+        FirefoxExporter.table(&json, "nativeSymbols", 0, [("libIndex", .ints([])), ("address", .ints([])), ("name", .ints([])), ("functionSize", .ints([]))])
+        json.raw("\"stringArray\":")
         json.array(strings)
         json.raw("}")
+    }
+
+    /// A column of one of the format's tables: integers (null where nil), or as many `false`s as the table has rows.
+    private enum Column {
+        case ints([Int?])
+        case falses
+    }
+
+    /// `"name":{"column":[...],...,"length":N},`: a table as the format lays them out, a column an array.
+    private static func table(_ json: inout JSONWriter, _ name: String, _ length: Int, _ columns: [(String, Column)]) {
+        json.string(name)
+        json.raw(":{")
+        for (column, values) in columns {
+            json.string(column)
+            json.raw(":")
+            switch values {
+            case .ints(let v): json.array(v)
+            case .falses: json.raw("[" + Array(repeating: "false", count: length).joined(separator: ",") + "]")
+            }
+            json.raw(",")
+        }
+        json.raw("\"length\":\(length)},")
     }
 
     /// The sampling interval in milliseconds: the frequency's period, or a clock event's fixed period.
