@@ -46,7 +46,19 @@ final class StatTests: XCTestCase {
         XCTAssertFalse(perfCSV.isEmpty)
         XCTAssertEqual(emberCSV.map { $0.count }, perfCSV.map { $0.count }, ours.stderr)
         XCTAssertEqual(emberCSV.map { Array($0[1...2]) }, perfCSV.map { Array($0[1...2]) }, "units and events")
-        XCTAssertEqual(emberCSV.map { $0.last! }, perfCSV.map { $0.last! }, "metric units (K/sec scaled as perf scales)")
+        // A rate's unit depends on its count (/bin/true has 0 or 1 context switches), so each side's units are
+        // checked against its own counts by perf's scaling: the rate per second of task-clock, in K, M or G.
+        for (name, csv) in [("perf", perfCSV), ("ember", emberCSV)] {
+            let seconds = (csv.first { $0[2] == "task-clock" }.flatMap { Double($0[0]) } ?? 0) / 1000
+            for row in csv where row.last!.hasSuffix("/sec") {
+                let rate = (Double(row[0]) ?? 0) / seconds
+                // task-clock is printed to 10 µs: a rate within 2% of a step could round either way.
+                if [1e3, 1e6, 1e9].contains(where: { abs(rate / $0 - 1) < 0.02 }) { continue }
+                let unit = rate >= 1e9 ? "G/sec" : rate >= 1e6 ? "M/sec" : rate >= 1e3 ? "K/sec" : "/sec"
+                XCTAssertEqual(row.last!, unit, "\(name)'s \(row[2]): \(row)")
+            }
+        }
+        XCTAssertEqual(emberCSV.map { $0.last!.hasSuffix("/sec") }, perfCSV.map { $0.last!.hasSuffix("/sec") }, "rates where perf has rates")
 
         let perfJSON = try jsonLines(try Tool.perf(["stat", "-j", "--", "/bin/true"]).stderr)
         let emberJSON = try jsonLines(try Tool.ember(["stat", "-j", "--", "/bin/true"]).stderr)
