@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -78,6 +79,10 @@ int ember_terminal_width(int fd) {
 
 int ember_epoll_create(void) {
     return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int ember_eventfd(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
 int ember_epoll_add(int epfd, int fd) {

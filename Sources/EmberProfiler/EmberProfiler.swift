@@ -33,6 +33,8 @@ public enum EmberProfiler {
         options.duration = seconds
         options.output = path
         options.progress = false
+        // The program's signals stay its own.
+        options.ownsSignals = false
         options.commandLine = ["EmberProfiler.record", "seconds=\(seconds)", "frequency=\(frequency)"]
         let recording = options
         return try await withCheckedThrowingContinuation { continuation in

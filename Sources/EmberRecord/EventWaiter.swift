@@ -12,25 +12,28 @@ final class EventWaiter {
     private var ready = [Int32](repeating: 0, count: 64)
     private var readyEvents = [UInt32](repeating: 0, count: 64)
 
-    init(rings: [RingBuffer], snapshots: Bool = false) throws {
-        signalFD = ember_signalfd(snapshots ? 1 : 0)
-        guard signalFD >= 0 else { throw RecordError.system("signalfd", Errno.current) }
+    /// `also`: other fds that wake the recorder when readable (a `FlightControl`'s eventfd); they stay in the set.
+    /// Without `signals` (a recording inside another program, whose signals are its own), there is no signalfd.
+    init(rings: [RingBuffer], snapshots: Bool = false, signals: Bool = true, also: [Int32] = []) throws {
+        signalFD = signals ? ember_signalfd(snapshots ? 1 : 0) : -1
+        guard signalFD >= 0 || !signals else { throw RecordError.system("signalfd", Errno.current) }
         epollFD = ember_epoll_create()
         guard epollFD >= 0 else {
             let e = Errno.current
-            close(signalFD)
+            if signalFD >= 0 { close(signalFD) }
             throw RecordError.system("epoll_create1", e)
         }
-        guard ember_epoll_add(epollFD, signalFD) == 0, rings.allSatisfy({ ember_epoll_add(epollFD, $0.event.fd) == 0 }) else {
+        guard signalFD < 0 || ember_epoll_add(epollFD, signalFD) == 0, rings.allSatisfy({ ember_epoll_add(epollFD, $0.event.fd) == 0 }),
+              also.allSatisfy({ ember_epoll_add(epollFD, $0) == 0 }) else {
             let e = Errno.current
-            close(signalFD)
+            if signalFD >= 0 { close(signalFD) }
             close(epollFD)
             throw RecordError.system("epoll_ctl", e)
         }
     }
 
     deinit {
-        close(signalFD)
+        if signalFD >= 0 { close(signalFD) }
         close(epollFD)
     }
 
@@ -47,6 +50,7 @@ final class EventWaiter {
 
     /// The next pending SIGINT/SIGTERM/SIGHUP/SIGCHLD (or SIGUSR2), or nil.
     func nextSignal() -> Int32? {
+        guard signalFD >= 0 else { return nil }
         let s = ember_signalfd_next(signalFD)
         return s == 0 ? nil : s
     }

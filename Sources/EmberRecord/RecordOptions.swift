@@ -52,12 +52,19 @@ public struct RecordOptions: Sendable {
     public var duration: Double?
     /// Show the progress line on a terminal.
     public var progress = true
+    /// SIGINT, SIGTERM and SIGHUP stop the recording (and SIGUSR2 asks for a snapshot). Off for a recording inside
+    /// another program (`ember agent`, `EmberProfiler`): the signals stay that program's, since a recorder reading
+    /// them through a signalfd would take them from it; the recording ends by its duration or `control`.
+    public var ownsSignals = true
     /// The command line to store in the file's CMDLINE section.
     public var commandLine: [String] = []
     /// A flight recording (`--overwrite`): the kernel keeps the newest samples in overwrite rings, and each
     /// SIGUSR2 (and the end, unless `finalSnapshot` is off) writes them to `OUTPUT.<timestamp>`.
     public var overwrite = false
     public var finalSnapshot = true
+    /// With `overwrite`: another thread's way to ask for snapshots and to stop the recording (`ember agent
+    /// --continuous`).
+    public var control: FlightControl?
     /// Without `overwrite`: when to close the current file and start the next (`--switch-output`); every file is
     /// then named `OUTPUT.<timestamp>`.
     public enum SwitchOutput: Sendable, Equatable {

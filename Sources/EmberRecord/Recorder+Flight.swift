@@ -21,14 +21,14 @@ extension Recorder {
     }
 
     func runFlightRecorder() throws -> RecordSummary {
-        let signals = SignalGuard(snapshots: true)
+        let signals = SignalGuard(snapshots: true, active: options.ownsSignals)
         defer { signals.restore() }
-        try validate()
         let store = SideBand()
         let events: FlightEvents
         let workload: Workload?
         let waiter: EventWaiter
         do {
+            try validate()
             let resolved = try resolveEvents()
             workload = try launchWorkload()
             do {
@@ -36,7 +36,8 @@ extension Recorder {
                 try synthesize(encoder: events.encoder) { bytes in bytes.withUnsafeBytes { store.apply($0) } }
                 trigger = try openTrigger(workload: workload)
                 slowCalls = try openSlowCallTrigger(workload: workload)
-                waiter = try EventWaiter(rings: events.sideBand.rings + triggerGroups.flatMap(\.rings), snapshots: true)
+                waiter = try EventWaiter(rings: events.sideBand.rings + triggerGroups.flatMap(\.rings), snapshots: true,
+                                         signals: options.ownsSignals, also: options.control.map { [$0.fd] } ?? [])
                 if case .command = options.target {} else {
                     for g in events.groups + [events.sideBand] + triggerGroups { try g.enable() }
                 }
@@ -45,9 +46,13 @@ extension Recorder {
                 throw error
             }
         } catch {
-            throw RecordError(wrapping: error)
+            let failure = RecordError(wrapping: error)
+            options.control?.finish(failure: failure)
+            throw failure
         }
+        defer { options.control?.finish() }
         for g in events.groups { summary.notes.append(contentsOf: g.notes) }
+        options.control?.began()
         let start = monotonicSeconds()
         summary.commandPID = workload?.pid
         do {
@@ -76,6 +81,14 @@ extension Recorder {
                 asked = false
             }
             if asked { writeSnapshot(events, store: store, scratch: &scratch) }
+            if let control = options.control {
+                let (requests, stop) = control.take()
+                for request in requests {
+                    request.done(Result { try writeSnapshot(events, store: store, scratch: &scratch, to: request.path).snapshot }
+                        .mapError { RecordError(wrapping: $0) })
+                }
+                if stop { break }
+            }
             if let reason {
                 if let reason { summary.notes.append(reason) }
                 break
@@ -108,9 +121,21 @@ extension Recorder {
     /// PERF_COUNT_SW_DUMMY: an event that counts nothing, opened for its side-band records.
     static let dummyConfig: UInt64 = 9
 
+    /// Applies the side-band rings' records in time order: a process's records can sit in several rings (its fork on
+    /// one CPU, its exec on another), and a fork applied after the exec would give the child its parent's name and
+    /// mappings back.
     private func drainSideBand(_ group: EventGroup, into store: SideBand) {
+        guard let timeFromEnd = SampleLayout(attr: group.attr).trailerTimeFromEnd else { return }
+        var pending: [(time: UInt64, order: Int, bytes: [UInt8])] = []
         for ring in group.rings {
             ring.drain { record in
+                let time = record.count >= timeFromEnd ? record.loadUnaligned(fromByteOffset: record.count - timeFromEnd, as: UInt64.self) : 0
+                pending.append((time, pending.count, Array(record)))
+            }
+        }
+        pending.sort { ($0.time, $0.order) < ($1.time, $1.order) }
+        for entry in pending {
+            entry.bytes.withUnsafeBytes { record in
                 store.apply(record)
                 let type = RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
                 if type == .mmap2, let m = MmapRecord(record: record, type: type), m.isExecutable, m.filename.hasPrefix("/") {
@@ -120,12 +145,36 @@ extension Recorder {
         }
     }
 
-    /// Writes what the overwrite rings hold, with the processes it has samples of, to `OUTPUT.<timestamp>`, and
-    /// prints one line for it. A failed write (a full disk) removes that file, says so once, and recording goes on.
     /// The events that ask for snapshots (`--switch-output-event`, `--snapshot-on-latency`).
     var triggerGroups: [EventGroup] { (trigger.map { [$0.group] } ?? []) + (slowCalls?.groups ?? []) }
 
+    /// Writes what the overwrite rings hold to `OUTPUT.<timestamp>`, and prints one line for it. A failed write (a
+    /// full disk) removes that file, says so once, and recording goes on.
     private func writeSnapshot(_ events: FlightEvents, store: SideBand, scratch: inout [UInt8], reason: String? = nil) {
+        let path = Recorder.snapshotPath(options.output, after: summary.snapshots.last)
+        do {
+            let written = try writeSnapshot(events, store: store, scratch: &scratch, to: path)
+            let seconds = written.seconds
+            fputs("ember record: snapshot \(path): \(written.snapshot.samples) samples, \(formatSeconds(seconds)) s of history\(reason.map { ", " + $0 } ?? "")\n", stderr)
+            if let asked = options.history, written.wrapped, seconds < asked * 0.95, !warnedShortHistory {
+                warnedShortHistory = true
+                fputs("ember: warning: snapshot \(path) held \(formatSeconds(seconds)) s of history, less than the \(formatSeconds(asked)) s --history asked: events came faster than the rings were sized for; a larger -m keeps more\n", stderr)
+            }
+            summary.snapshots.append(path)
+            summary.samples += written.snapshot.samples
+            if let keep = options.switchMaxFiles { Recorder.deleteOldest(&summary.snapshots, keeping: keep) }
+        } catch {
+            // The recording goes on; the command's exit status will say that a snapshot was lost.
+            summary.writeFailed = true
+            fputs("ember: warning: snapshot \(path) was not written (\(error)); recording goes on\n", stderr)
+        }
+    }
+
+    /// Writes what the overwrite rings hold to `path`, with the processes it has samples of; removes the file when
+    /// writing fails. Also says how many seconds of history it holds (from the newest ring's oldest sample when a
+    /// ring had wrapped, since that is where every CPU has samples) and whether a ring had wrapped.
+    private func writeSnapshot(_ events: FlightEvents, store: SideBand, scratch: inout [UInt8], to path: String) throws
+        -> (snapshot: FlightControl.Snapshot, seconds: Double, wrapped: Bool) {
         var histories: [[UInt8]] = []
         var newest: UInt64 = 0, oldest: UInt64 = 0, oldestWrapped: UInt64 = 0
         var sampled = Set<Int32>()
@@ -145,38 +194,24 @@ extension Recorder {
             }
             histories.append(scratch)
         }
-        let path = Recorder.snapshotPath(options.output, after: summary.snapshots.last)
+        let writer = try PerfDataWriter(path: path)
         do {
-            let writer = try PerfDataWriter(path: path)
-            do {
-                try writer.begin(events: events.described, features: startFeatures())
-                if let text = ProcScanner.kernelText() {
-                    try writer.append(events.encoder.kernelMmap(start: text.start, length: text.length))
-                }
-                for record in store.records(sampled: sampled, encoder: events.encoder) { try writer.append(record) }
-                try writer.appendFinishedRound()
-                for history in histories { try Recorder.forEachRecord(in: history) { try writer.append($0) } }
-                try writer.appendFinishedRound()
-                try writer.finish(features: [(.eventDesc, writer.eventDescription()), (.buildID, FeatureEncoding.buildIDs(buildIDs()))])
-            } catch {
-                writer.abandon()
-                unlink(path)
-                throw error
+            try writer.begin(events: events.described, features: startFeatures())
+            if let text = ProcScanner.kernelText() {
+                try writer.append(events.encoder.kernelMmap(start: text.start, length: text.length))
             }
-            let seconds = Double(newest &- (oldestWrapped > 0 ? oldestWrapped : oldest)) / 1e9
-            fputs("ember record: snapshot \(path): \(writer.writtenSamples) samples, \(formatSeconds(newest > 0 ? seconds : 0)) s of history\(reason.map { ", " + $0 } ?? "")\n", stderr)
-            if let asked = options.history, oldestWrapped > 0, seconds < asked * 0.95, !warnedShortHistory {
-                warnedShortHistory = true
-                fputs("ember: warning: snapshot \(path) held \(formatSeconds(seconds)) s of history, less than the \(formatSeconds(asked)) s --history asked: events came faster than the rings were sized for; a larger -m keeps more\n", stderr)
-            }
-            summary.snapshots.append(path)
-            summary.samples += writer.writtenSamples
-            if let keep = options.switchMaxFiles { Recorder.deleteOldest(&summary.snapshots, keeping: keep) }
+            for record in store.records(sampled: sampled, encoder: events.encoder) { try writer.append(record) }
+            try writer.appendFinishedRound()
+            for history in histories { try Recorder.forEachRecord(in: history) { try writer.append($0) } }
+            try writer.appendFinishedRound()
+            try writer.finish(features: [(.eventDesc, writer.eventDescription()), (.buildID, FeatureEncoding.buildIDs(buildIDs()))])
         } catch {
-            // The recording goes on; the command's exit status will say that a snapshot was lost.
-            summary.writeFailed = true
-            fputs("ember: warning: snapshot \(path) was not written (\(error)); recording goes on\n", stderr)
+            writer.abandon()
+            unlink(path)
+            throw error
         }
+        let seconds = newest > 0 ? Double(newest &- (oldestWrapped > 0 ? oldestWrapped : oldest)) / 1e9 : 0
+        return (FlightControl.Snapshot(path: path, samples: writer.writtenSamples, newestTime: newest), seconds, oldestWrapped > 0)
     }
 
     /// The identifier, pid, tid and time of a sample as Ember's events lay it out (identifier, ip, pid/tid, time

@@ -44,7 +44,7 @@ public final class Recorder {
 
     public func run() throws -> RecordSummary {
         if options.overwrite { return try runFlightRecorder() }
-        let signals = SignalGuard(snapshots: options.switchOutput == .signal)
+        let signals = SignalGuard(snapshots: options.switchOutput == .signal, active: options.ownsSignals)
         defer { signals.restore() }
 
         try validate()
@@ -76,7 +76,8 @@ public final class Recorder {
                 try writer.appendFinishedRound()
                 if let store { rotation = Rotation(path: path, events: described, encoder: encoder, store: store) }
                 trigger = try openTrigger(workload: workload)
-                waiter = try EventWaiter(rings: groups[0].rings + triggerGroups.flatMap(\.rings), snapshots: options.switchOutput == .signal)
+                waiter = try EventWaiter(rings: groups[0].rings + triggerGroups.flatMap(\.rings), snapshots: options.switchOutput == .signal,
+                                         signals: options.ownsSignals)
                 if case .command = options.target {} else if options.delay == nil { for g in groups + triggerGroups { try g.enable() } }
                 // In place once everything is set up (an earlier failure leaves FILE and FILE.old as they were)
                 // and before the workload runs: from here on a killed recorder leaves a readable file.

@@ -13,8 +13,15 @@ final class SignalGuard {
     private let previousChild: __sighandler_t?
     private var restored = false
 
-    /// `snapshots`: SIGUSR2 asks a flight recording for a snapshot, so it is blocked (and read) too.
-    init(snapshots: Bool = false) {
+    /// `snapshots`: SIGUSR2 asks a flight recording for a snapshot, so it is blocked (and read) too. Not `active`
+    /// (a recording inside another program), it changes nothing.
+    init(snapshots: Bool = false, active: Bool = true) {
+        guard active else {
+            previousPipe = nil
+            previousChild = nil
+            restored = true
+            return
+        }
         sigemptyset(&blocked)
         for s in [SIGINT, SIGTERM, SIGHUP, SIGCHLD] + (snapshots ? [SIGUSR2] : []) { sigaddset(&blocked, s) }
         sigprocmask(SIG_BLOCK, &blocked, &previousMask)

@@ -43,13 +43,15 @@ final class FlightRecorderTests: XCTestCase {
 
     /// A snapshot taken during phase B, once phase A is older than what the rings keep, holds B's samples and
     /// none of A's; the final snapshot too. Every snapshot is a whole perf.data file: perf and Ember read the
-    /// same number of samples, the number the snapshot line gave, named `FILE.<YYYYMMDDHHMMSSCC>`.
+    /// same number of samples, the number the snapshot line gave, named `FILE.<YYYYMMDDHHMMSSCC>`. The program stays
+    /// on one CPU: each CPU has a ring of its own, and one that the program left during phase A would keep A's
+    /// samples.
     func testSnapshotHoldsTheNewestPhase() throws {
         try requireRoot()
         try requirePerf()
         let binary = try phases()
         let output = try Tool.scratchDirectory() + "/f.data"
-        let r = try flightRecord(["record", "--overwrite", "-g", "-m", "8", "-F", Tool.rate(999), "-o", output, "--", binary, "1.5", "3"],
+        let r = try flightRecord(["record", "--overwrite", "-g", "-m", "8", "-F", Tool.rate(999), "-o", output, "--", "taskset", "-c", "0", binary, "1.5", "3"],
                                  signalsAt: [3.5])
         XCTAssertEqual(r.status, 0, r.stderr)
         let taken = snapshots(r.stderr)
