@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         // C edge: the perf_event_open syscall, ring-buffer atomics, and a fork/exec handshake.
@@ -55,7 +56,10 @@ let package = Package(
             "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
-        .target(name: "EmberAgent", dependencies: ["EmberRecord", "EmberStacks", "EmberPprof", .product(name: "Hummingbird", package: "hummingbird")]),
+        .target(name: "EmberAgent", dependencies: [
+            "EmberRecord", "EmberStacks", "EmberPprof",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         // Profiling from inside a Swift program: the recorder on its own process, the readers on the result.
         .target(name: "EmberProfiler", dependencies: ["EmberRecord", "EmberStacks", "EmberRender", "EmberPprof"]),
         // Profiles for the viewers people already use: speedscope and the Firefox Profiler.

@@ -10,9 +10,11 @@ public struct AgentServer {
     public var maxSeconds: Double
     public var defaultSeconds = 30.0
     private let service: ProfileService
+    private let metrics: AgentMetrics
 
-    public init(service: ProfileService, host: String, port: Int, maxSeconds: Double) {
+    public init(service: ProfileService, metrics: AgentMetrics, host: String, port: Int, maxSeconds: Double) {
         self.service = service
+        self.metrics = metrics
         self.host = host
         self.port = port
         self.maxSeconds = maxSeconds
@@ -20,7 +22,7 @@ public struct AgentServer {
 
     public func run() async throws {
         let router = Router()
-        let service = self.service, maxSeconds = self.maxSeconds, defaultSeconds = self.defaultSeconds
+        let service = self.service, metrics = self.metrics, maxSeconds = self.maxSeconds, defaultSeconds = self.defaultSeconds
         router.get("healthz") { _, _ -> String in "ok\n" }
         router.get("debug/pprof/profile") { request, _ -> Response in
             var seconds = defaultSeconds
@@ -35,28 +37,14 @@ public struct AgentServer {
             }
             let bytes: [UInt8]
             do {
-                bytes = try await service.profile(seconds: seconds)
+                bytes = try await service.profile(seconds: seconds).pprof
             } catch {
                 throw HTTPError(.internalServerError, message: "recording failed: \(error)")
             }
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
-        router.get("metrics") { _, _ -> String in
-            let served = await service.served, samples = await service.samples, lost = await service.lost
-            return """
-                # HELP ember_agent_profiles_served_total Profiles answered.
-                # TYPE ember_agent_profiles_served_total counter
-                ember_agent_profiles_served_total \(served)
-                # HELP ember_agent_samples_total Samples recorded for them.
-                # TYPE ember_agent_samples_total counter
-                ember_agent_samples_total \(samples)
-                # HELP ember_agent_lost_events_total Events the kernel lost from full rings.
-                # TYPE ember_agent_lost_events_total counter
-                ember_agent_lost_events_total \(lost)
-
-                """
-        }
+        router.get("metrics") { _, _ -> String in metrics.text() }
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ember-agent"))
         try await app.runService()
     }

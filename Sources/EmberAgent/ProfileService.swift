@@ -1,61 +1,167 @@
+import EmberKernel
 import EmberPprof
 import EmberRecord
 import EmberStacks
 import Foundation
 
-/// Records CPU profiles on demand and answers them as gzip-compressed pprof, holding no perf event open between
-/// requests. Requests that arrive while a recording runs share it, rather than opening the events twice.
+/// One window of CPU samples as a gzip-compressed pprof profile.
+public struct ProfileWindow: Sendable {
+    public var pprof: [UInt8]
+    /// Samples in the profile (after `--comm`'s filter).
+    public var samples: UInt64
+    /// The window's ends, in whole Unix seconds (rounded outward).
+    public var from: Int
+    public var until: Int
+}
+
+/// Records CPU profiles for the agent and answers them as gzip-compressed pprof.
+///
+/// On demand (the default), it holds no perf event open between requests: each request records its seconds, and
+/// requests that arrive while a recording runs share it rather than opening the events twice. With `continuous`, it
+/// keeps one flight recording open (overwrite rings sized for `maxSeconds`, fixed memory) and answers each request
+/// at once from the newest seconds the rings hold.
 public actor ProfileService {
-    struct Recorded: Sendable {
-        var pprof: [UInt8]
-        var samples: UInt64
-        var lost: UInt64
+    public struct Configuration: Sendable {
+        /// The target, frequency and call graphs; each recording sets its own duration and output.
+        public var template: RecordOptions
+        /// Only processes whose main thread has this name (`--comm`); the recording covers every CPU.
+        public var processComm: String?
+        public var continuous = false
+        public var maxSeconds: Double
+
+        public init(template: RecordOptions, processComm: String? = nil, continuous: Bool = false, maxSeconds: Double) {
+            self.template = template
+            self.processComm = processComm
+            self.continuous = continuous
+            self.maxSeconds = maxSeconds
+        }
     }
 
-    private let template: RecordOptions
-    private var inFlight: Task<Recorded, Error>?
-    /// Served profiles, samples recorded and events the kernel lost, for /metrics.
-    public private(set) var served = 0
-    public private(set) var samples: UInt64 = 0
-    public private(set) var lost: UInt64 = 0
+    /// The largest ring per CPU a continuous window maps (16 MiB): history beyond it is not kept.
+    static let maxWindowPages = 4096
 
-    /// `template` names the target, frequency and call graphs; each request sets the duration and output.
-    public init(template: RecordOptions) {
-        self.template = template
+    private let configuration: Configuration
+    private let metrics: AgentMetrics
+    private var inFlight: Task<ProfileWindow, Error>?
+    private var window: FlightControl?
+    /// The agent's own directory for recordings and snapshots while their profiles are built; `stop()` empties and
+    /// removes it, so that an agent stopped mid-request leaves nothing behind.
+    private let scratch: String
+
+    public init(_ configuration: Configuration, metrics: AgentMetrics) throws {
+        self.configuration = configuration
+        self.metrics = metrics
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("ember-agent-\(getpid())-\(UUID().uuidString)").path
+        guard mkdir(scratch, 0o700) == 0 else { throw RecordError.output("cannot make \(scratch): \(Errno.current)") }
     }
 
-    public func profile(seconds: Double) async throws -> [UInt8] {
-        if let running = inFlight { return try await running.value.pprof }
-        var options = template
-        options.duration = seconds
+    /// With `continuous`, opens the events now and returns once they record, or throws why they cannot (no
+    /// permission, say): the note to print at start-up (the window's memory). Without, does nothing.
+    public func start() async throws -> String? {
+        guard configuration.continuous, window == nil else { return nil }
+        let control = try FlightControl()
+        var options = configuration.template
+        options.overwrite = true
+        options.finalSnapshot = false
+        options.control = control
         options.progress = false
-        options.output = FileManager.default.temporaryDirectory.appendingPathComponent("ember-agent-\(getpid())-\(UUID().uuidString).data").path
+        options.ownsSignals = false
+        options.history = configuration.maxSeconds
+        options.mmapPages = min(options.pages(forHistory: configuration.maxSeconds), ProfileService.maxWindowPages)
+        options.output = scratchPath("window")
         let recording = options
-        let task = Task { try await ProfileService.record(recording) }
-        inFlight = task
-        defer { inFlight = nil }
-        let recorded = try await task.value
-        served += 1
-        samples &+= recorded.samples
-        lost &+= recorded.lost
-        return recorded.pprof
+        let thread = Thread {
+            // Failures reach the requests through the control; there is no file to keep.
+            _ = try? Recorder(options: recording).run()
+        }
+        thread.name = "ember agent window"
+        thread.start()
+        try await control.waitUntilRecording()
+        window = control
+        let cpus = options.cpus?.count ?? OnlineCPUs.list().count
+        let bytes = (options.mmapPages + 1) * RingBuffer.pageSize * cpus
+        metrics.ringBytes.set(Int64(bytes))
+        let ring = options.mmapPages * RingBuffer.pageSize
+        return "keeping a window of up to \(Int(configuration.maxSeconds)) s in \(cpus) rings of \(ring >= 1 << 20 ? "\(ring >> 20) MiB" : "\(ring >> 10) KiB")"
     }
 
-    /// Records on a thread of its own (the recorder blocks while it drains), then builds the pprof.
-    private static func record(_ options: RecordOptions) async throws -> Recorded {
-        try await withCheckedThrowingContinuation { continuation in
-            let drain = Thread {
-                defer { unlink(options.output) }
-                do {
-                    let summary = try Recorder(options: options).run()
-                    let pprof = try PprofBuilder.gzipped(try PprofBuilder().build(try Replay(path: options.output)))
-                    continuation.resume(returning: Recorded(pprof: pprof, samples: summary.samples, lost: summary.lost))
-                } catch {
-                    continuation.resume(throwing: error)
+    /// Closes a continuous window's events and removes the scratch directory.
+    public func stop() {
+        window?.stop()
+        window = nil
+        metrics.ringBytes.set(Int64(0))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? [] { unlink(scratch + "/" + name) }
+        rmdir(scratch)
+    }
+
+    /// The last `seconds` of samples: recorded now, or (continuous) taken from the window.
+    public func profile(seconds: Double) async throws -> ProfileWindow {
+        let answer: ProfileWindow
+        if let window {
+            answer = try await fromWindow(window, seconds: seconds)
+        } else if let running = inFlight {
+            return try await running.value
+        } else {
+            var options = configuration.template
+            options.duration = seconds
+            options.progress = false
+            options.ownsSignals = false
+            options.output = scratchPath("profile")
+            let recording = options, comm = configuration.processComm, metrics = self.metrics
+            let task = Task {
+                try await ProfileService.onThread("ember agent drain") {
+                    defer { unlink(recording.output) }
+                    let from = Date().timeIntervalSince1970
+                    metrics.ringBytes.set(Int64((recording.mmapPages + 1) * RingBuffer.pageSize * (recording.cpus?.count ?? OnlineCPUs.list().count)))
+                    defer { metrics.ringBytes.set(Int64(0)) }
+                    _ = try Recorder(options: recording).run()
+                    return try ProfileService.build(recording.output, since: nil, processComm: comm, from: from, metrics: metrics)
                 }
             }
-            drain.name = "ember agent drain"
-            drain.start()
+            inFlight = task
+            defer { inFlight = nil }
+            answer = try await task.value
+        }
+        metrics.served.increment()
+        return answer
+    }
+
+    private func fromWindow(_ window: FlightControl, seconds: Double) async throws -> ProfileWindow {
+        let snapshot = try await window.snapshot(to: scratchPath("snapshot"))
+        let comm = configuration.processComm, metrics = self.metrics
+        return try await ProfileService.onThread("ember agent snapshot") {
+            defer { unlink(snapshot.path) }
+            let since = snapshot.newestTime &- min(snapshot.newestTime, UInt64(seconds * 1e9))
+            return try ProfileService.build(snapshot.path, since: since, processComm: comm,
+                                            from: Date().timeIntervalSince1970 - seconds, metrics: metrics)
+        }
+    }
+
+    /// The pprof of a recording's samples from `since` (perf clock) on, and of `--comm`'s processes only.
+    private static func build(_ path: String, since: UInt64?, processComm: String?, from: Double, metrics: AgentMetrics) throws -> ProfileWindow {
+        let replay = try Replay(path: path)
+        if let since { replay.filter.times = [since...UInt64.max] }
+        if let processComm { replay.filter.processComms = [processComm] }
+        let profile = try PprofBuilder().build(replay)
+        let samples = profile.sample.reduce(UInt64(0)) { $0 + UInt64(max(0, $1.value.first ?? 0)) }
+        metrics.samples.increment(by: Int64(samples))
+        metrics.lost.increment(by: Int64(clamping: replay.lostRecords))
+        return ProfileWindow(pprof: try PprofBuilder.gzipped(profile), samples: samples, from: Int(from.rounded(.down)),
+                             until: Int(Date().timeIntervalSince1970.rounded(.up)))
+    }
+
+    /// A file for one recording or snapshot, removed once its profile is built.
+    private func scratchPath(_ what: String) -> String {
+        "\(scratch)/\(what)-\(UUID().uuidString).data"
+    }
+
+    /// Runs `body` on a thread of its own: recording blocks while it drains, and reading is long CPU work that the
+    /// server's threads should not carry.
+    private static func onThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.name = name
+            thread.start()
         }
     }
 }

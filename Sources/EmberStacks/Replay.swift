@@ -100,7 +100,7 @@ public final class Replay {
                 }
                 samples += 1
                 if !filter.isEmpty {
-                    guard filter.accepts(sample, comm: model.comm(tid: sample.tid)) else { return }
+                    guard filter.accepts(sample, comm: model.comm(tid: sample.tid), processComm: model.comm(tid: sample.pid)) else { return }
                     if filter.checksLocation, !sampledLocationPasses(sample) { return }
                 }
                 try body(sample, record.eventIndex)

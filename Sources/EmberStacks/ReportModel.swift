@@ -73,7 +73,7 @@ public struct ReportModel {
             totalWeight &+= sample.period
             sampleCount += 1
             let comm = model.comm(tid: sample.tid)
-            if !options.filter.accepts(sample, comm: comm) { return }
+            if !options.filter.accepts(sample, comm: comm, processComm: model.comm(tid: sample.pid)) { return }
             replay.resolver.frames(of: sample, into: &frames, symbolize: false)
             path.removeAll(keepingCapacity: true)
             for frame in frames.reversed() { table.forEachInfo(of: frame, pid: sample.pid) { path.append($0) } }

@@ -4,6 +4,9 @@ import EmberPerfData
 /// where the sample was taken, `--dsos` and `--symbols`. Empty, it keeps all.
 public struct SampleFilter: Sendable {
     public var comms: Set<String>?
+    /// Processes by the name of their main thread (`ember agent --comm`): a server's worker threads often have names
+    /// of their own, and its process is still the one meant.
+    public var processComms: Set<String>?
     public var pids: Set<Int32>?
     public var tids: Set<Int32>?
     public var cpus: Set<UInt32>?
@@ -16,16 +19,17 @@ public struct SampleFilter: Sendable {
 
     public init() {}
 
-    public var isEmpty: Bool { comms == nil && pids == nil && tids == nil && cpus == nil && times == nil && !checksLocation }
+    public var isEmpty: Bool { comms == nil && processComms == nil && pids == nil && tids == nil && cpus == nil && times == nil && !checksLocation }
     public var checksLocation: Bool { dsos != nil || symbols != nil }
 
-    /// Whether a sample, whose thread is named `comm`, passes.
-    public func accepts(_ sample: Sample, comm: @autoclosure () -> String) -> Bool {
+    /// Whether a sample, whose thread is named `comm` and whose process `processComm`, passes.
+    public func accepts(_ sample: Sample, comm: @autoclosure () -> String, processComm: @autoclosure () -> String = "") -> Bool {
         if let times, !times.contains(where: { $0.contains(sample.time) }) { return false }
         if let pids, !pids.contains(sample.pid) { return false }
         if let tids, !tids.contains(sample.tid) { return false }
         if let cpus, !cpus.contains(sample.cpu) { return false }
         if let comms, !comms.contains(comm()) { return false }
+        if let processComms, !processComms.contains(processComm()) { return false }
         return true
     }
 }

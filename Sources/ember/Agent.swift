@@ -2,10 +2,11 @@ import ArgumentParser
 import Dispatch
 import EmberAgent
 import EmberRecord
+import Foundation
 
 struct Agent: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve CPU profiles over HTTP (/debug/pprof/profile) for Parca, Pyroscope and go tool pprof.",
+        abstract: "Serve CPU profiles over HTTP (/debug/pprof/profile) for Parca, Pyroscope and go tool pprof, or push them to Pyroscope.",
         discussion: "Example: ember agent -a --listen 127.0.0.1:6060"
     )
 
@@ -30,10 +31,36 @@ struct Agent: ParsableCommand {
     @Option(name: .customLong("max-seconds"), parsing: .unconditional, help: "The longest profile a request may ask for, in seconds.")
     var maxSeconds = 60.0
 
+    @Option(help: ArgumentHelp("Profile only processes whose main thread has this name (the recording covers every CPU).", valueName: "name"))
+    var comm: String?
+
+    @Flag(help: "Keep one rolling window open (overwrite rings sized for --max-seconds) and answer each request at once from its newest seconds.")
+    var continuous = false
+
+    @Option(help: ArgumentHelp("Push each interval's profile to this Pyroscope server's /ingest (keeps a window open, as --continuous).", valueName: "url"))
+    var push: String?
+
+    @Option(help: ArgumentHelp("With --push: the application name Pyroscope files the profiles under.", valueName: "name"))
+    var app: String?
+
+    @Option(help: ArgumentHelp("With --push: a label for the profiles, KEY=VALUE (repeatable; host is always added).", valueName: "key=value"))
+    var label: [String] = []
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --push: how often to push, such as 15s, 1m or 500ms.", valueName: "duration"))
+    var interval = "15s"
+
+    @Option(name: .customLong("push-queue"), help: "With --push: windows kept while the server cannot be reached; the oldest is dropped beyond this.")
+    var pushQueue = 8
+
     func validate() throws {
         guard frequency >= 1 else { throw ValidationError("-F takes samples per second, 1 or more (got \(frequency))") }
         guard maxSeconds > 0 else { throw ValidationError("--max-seconds must be more than 0 (got \(maxSeconds))") }
-        if allCPUs && pids != nil { throw ValidationError("-a and -p choose the target; give one") }
+        if [allCPUs, pids != nil, comm != nil].filter({ $0 }).count > 1 { throw ValidationError("-a, -p and --comm choose the target; give one") }
+        if push == nil, app != nil || !label.isEmpty || interval != "15s" || pushQueue != 8 {
+            throw ValidationError("--app, --label, --interval and --push-queue go with --push URL")
+        }
+        if push != nil, app == nil { throw ValidationError("--push needs --app NAME: the application name Pyroscope files the profiles under") }
+        guard pushQueue >= 1 else { throw ValidationError("--push-queue must be 1 or more (got \(pushQueue))") }
     }
 
     func run() throws {
@@ -46,10 +73,11 @@ struct Agent: ParsableCommand {
             throw Diagnostics.fail("--listen \(listen) lets other hosts fetch profiles of this one; add --allow-remote to mean it")
         }
         var options: RecordOptions
+        var pidList: [Int32] = []
         if let pids {
-            let list = pids.split(separator: ",").compactMap { Int32($0) }
-            guard !list.isEmpty, list.count == pids.split(separator: ",").count else { throw Diagnostics.fail("-p takes PID[,PID...], not '\(pids)'") }
-            options = RecordOptions(target: .processes(list))
+            pidList = pids.split(separator: ",").compactMap { Int32($0) }
+            guard !pidList.isEmpty, pidList.count == pids.split(separator: ",").count else { throw Diagnostics.fail("-p takes PID[,PID...], not '\(pids)'") }
+            options = RecordOptions(target: .processes(pidList))
         } else {
             options = RecordOptions(target: .allCPUs(command: nil))
         }
@@ -61,15 +89,81 @@ struct Agent: ParsableCommand {
             throw Diagnostics.fail(problem.text)
         }
         options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
-        let server = AgentServer(service: ProfileService(template: options), host: host, port: port, maxSeconds: maxSeconds)
-        Diagnostics.note("agent: serving http://\(listen)/debug/pprof/profile?seconds=N (no events open between requests)")
+        let pusher = try pushConfiguration(pids: pidList)
+        var configuration = ProfileService.Configuration(template: options, processComm: comm, continuous: continuous || pusher != nil, maxSeconds: maxSeconds)
+        if let pusher { configuration.maxSeconds = max(maxSeconds, pusher.interval) }
+        let metrics = AgentMetrics()
+        let service: ProfileService
+        do {
+            service = try ProfileService(configuration, metrics: metrics)
+        } catch {
+            throw Diagnostics.fail("agent: \(error)")
+        }
+        let server = AgentServer(service: service, metrics: metrics, host: host, port: port, maxSeconds: maxSeconds)
+        // A client gone mid-response must cost an EPIPE, not the agent.
+        signal(SIGPIPE, SIG_IGN)
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var failure: Error?
         Task {
-            do { try await server.run() } catch { failure = error }
+            do {
+                let window = try await service.start()
+                Diagnostics.note("agent: serving http://\(listen)/debug/pprof/profile?seconds=N" + (window.map { " (\($0))" } ?? " (no events open between requests)"))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    if let pusher {
+                        Diagnostics.note("agent: pushing every \(pusher.interval) s to \(pusher.server.absoluteString)/ingest as \(pusher.app)")
+                        let push = PyroscopePusher(pusher, service: service, metrics: metrics) { Diagnostics.note("agent: " + $0) }
+                        group.addTask { await push.run() }
+                    }
+                    group.addTask { try await server.run() }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            } catch {
+                failure = error
+            }
+            await service.stop()
             done.signal()
         }
         done.wait()
         if let failure { throw Diagnostics.fail("agent: \(failure)") }
+    }
+
+    /// `--push` and its options, checked, with the labels Pyroscope gets: host, the comm or the pid where the agent
+    /// profiles one process, then `--label`s.
+    private func pushConfiguration(pids: [Int32]) throws -> PyroscopePusher.Configuration? {
+        guard let push, let app else { return nil }
+        guard let url = URL(string: push), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw Diagnostics.fail("--push takes the Pyroscope server's URL, such as http://pyroscope:4040, not '\(push)'")
+        }
+        guard let seconds = Agent.seconds(interval), seconds >= 0.1 else {
+            throw Diagnostics.fail("--interval takes a duration of 100ms or more, such as 15s, 1m or 500ms, not '\(interval)'")
+        }
+        guard !app.isEmpty, !app.contains(where: { "{},=&".contains($0) || $0.isWhitespace }) else {
+            throw Diagnostics.fail("--app '\(app)' must be a name without spaces, braces, commas, & or =, such as checkout.cpu")
+        }
+        var labels = [PyroscopePusher.Label(key: "host", value: ProcessInfo.processInfo.hostName)]
+        if let comm { labels.append(.init(key: "comm", value: comm)) }
+        if pids.count == 1 { labels.append(.init(key: "pid", value: "\(pids[0])")) }
+        do {
+            for text in label {
+                let given = try PyroscopePusher.Label.parse(text)
+                labels.removeAll { $0.key == given.key }
+                labels.append(given)
+            }
+            for l in labels { try l.validate() }
+        } catch {
+            throw Diagnostics.fail("\(error)")
+        }
+        var configuration = PyroscopePusher.Configuration(server: url, app: app, labels: labels, interval: seconds, frequency: frequency)
+        configuration.queueLimit = pushQueue
+        return configuration
+    }
+
+    /// `15s`, `1m`, `500ms`, or plain seconds.
+    static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600)]
+        if let plain = Double(text) { return plain }
+        guard let (suffix, scale) = units.first(where: { text.hasSuffix($0.0) }), let v = Double(text.dropLast(suffix.count)), v.isFinite else { return nil }
+        return v * scale
     }
 }

@@ -3,16 +3,26 @@ import XCTest
 
 /// `ember agent`: profiles over HTTP, fetched with real clients (curl, go tool pprof) while a known workload runs.
 final class AgentTests: XCTestCase {
-    private func startAgent(_ arguments: [String]) throws -> (Process, Int) {
-        let port = 20000 + Int(getpid() % 20000)
+    /// Below Linux's ephemeral ports (32768 on), which clients' connections take.
+    private var port: Int { 20000 + Int(getpid() % 12000) }
+
+    /// The agent on a loopback port, once it answers /healthz; its stderr goes to `stderr` (a file) when given, and
+    /// is the failure's message when it does not come up.
+    private func startAgent(_ arguments: [String], stderr: String? = nil) throws -> (Process, Int) {
+        let port = self.port
+        let log = try stderr ?? (Tool.scratchDirectory() + "/agent.err")
         let agent = Process()
         agent.executableURL = URL(fileURLWithPath: Tool.emberPath)
         agent.arguments = ["agent", "--listen", "127.0.0.1:\(port)"] + arguments
         agent.standardOutput = FileHandle.nullDevice
-        agent.standardError = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: log, contents: nil)
+        agent.standardError = FileHandle(forWritingAtPath: log)
         try agent.run()
-        for _ in 0..<100 where try Tool.run("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(port)/healthz"]).stdout != "ok\n" {
+        for _ in 0..<100 where try agent.isRunning && Tool.run("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(port)/healthz"]).stdout != "ok\n" {
             Thread.sleep(forTimeInterval: 0.1)
+        }
+        guard agent.isRunning else {
+            throw AgentDidNotStart(log: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
         }
         return (agent, port)
     }
@@ -56,8 +66,166 @@ final class AgentTests: XCTestCase {
             XCTAssertTrue(r.stdout.hasSuffix(" " + status) && r.stdout.contains(reason), "\(query): \(r.stdout)")
         }
         XCTAssertEqual(try curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/nope"]).stdout, "404")
+        // Clients that leave mid-request do not hurt it.
+        for _ in 0..<3 { _ = try curl(["--max-time", "0.3", "http://127.0.0.1:\(port)/debug/pprof/profile?seconds=1"]) }
+        Thread.sleep(forTimeInterval: 1)
+        XCTAssertEqual(try curl(["http://127.0.0.1:\(port)/healthz"]).stdout, "ok\n")
+        XCTAssertTrue(agent.isRunning)
         let remote = try Tool.ember(["agent", "--listen", "0.0.0.0:\(port + 1)"])
         XCTAssertEqual(remote.status, 1)
         XCTAssertTrue(remote.stderr.contains("add --allow-remote"), remote.stderr)
     }
+
+    private func startDemo(_ seconds: String = "6") throws -> Process {
+        let demo = Process()
+        demo.executableURL = URL(fileURLWithPath: try Tool.demo())
+        demo.arguments = [seconds]
+        demo.standardOutput = FileHandle.nullDevice
+        try demo.run()
+        return demo
+    }
+
+    private func metric(_ name: String, port: Int) throws -> Double {
+        let text = try curl(["http://127.0.0.1:\(port)/metrics"]).stdout
+        return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? -1
+    }
+
+    /// --continuous keeps a window open: a request for 5 s is answered at once from the newest samples, not after
+    /// recording 5 s, and the window's rings show in /metrics.
+    func testContinuousWindow() throws {
+        try requireRoot()
+        try requireGo()
+        let (agent, port) = try startAgent(["-a", "--continuous", "--max-seconds", "10"])
+        defer { agent.terminate(); agent.waitUntilExit() }
+        XCTAssertGreaterThan(try metric("ember_agent_ring_bytes", port: port), 0, "the window's rings are mapped")
+        let demo = try startDemo()
+        defer { demo.terminate(); demo.waitUntilExit() }
+        Thread.sleep(forTimeInterval: 3)
+        let url = "http://127.0.0.1:\(port)/debug/pprof/profile?seconds=5"
+        let started = Date()
+        let raw = try Tool.run("/usr/bin/go", ["tool", "pprof", "-raw", url])
+        XCTAssertLessThan(Date().timeIntervalSince(started), 4, "answered from the window, not by recording 5 s")
+        XCTAssertEqual(raw.status, 0, raw.stderr)
+        XCTAssertTrue(raw.stdout.contains("spin_primes"), String(raw.stdout.prefix(2000)))
+    }
+
+    /// --comm keeps only the processes of that name, though the recording covers every CPU.
+    func testCommFilter() throws {
+        try requireRoot()
+        try requireGo()
+        let (agent, port) = try startAgent(["--comm", "demo", "-F", "199"])
+        defer { agent.terminate(); agent.waitUntilExit() }
+        let demo = try startDemo()
+        defer { demo.terminate(); demo.waitUntilExit() }
+        let busy = Process()
+        busy.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        busy.arguments = ["-c", "import time\nend = time.time() + 6\nwhile time.time() < end: pass"]
+        try busy.run()
+        defer { busy.terminate(); busy.waitUntilExit() }
+        let tags = try Tool.run("/usr/bin/go", ["tool", "pprof", "-tags", "http://127.0.0.1:\(port)/debug/pprof/profile?seconds=1"])
+        XCTAssertEqual(tags.status, 0, tags.stderr)
+        let comms = tags.stdout.components(separatedBy: " pid:")[0]
+        XCTAssertTrue(comms.contains(": demo"), tags.stdout)
+        XCTAssertFalse(comms.contains("python3"), "python3 ran beside it and is not demo: \(tags.stdout)")
+    }
+
+    /// A small Pyroscope stand-in on loopback: it keeps each request's line, Content-Type and body in `directory`.
+    private func startReceiver(port: Int, directory: String) throws -> Process {
+        let script = """
+            import http.server, sys, os
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                    n = len([f for f in os.listdir(sys.argv[2]) if f.endswith('.body')])
+                    open('%s/%d.line' % (sys.argv[2], n), 'w').write(self.requestline + '\\n' + self.headers.get('Content-Type', ''))
+                    open('%s/%d.body' % (sys.argv[2], n), 'wb').write(body)
+                    self.send_response(200)
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                def log_message(self, *args): pass
+            http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+            """
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        receiver.arguments = ["-c", script, "\(port)", directory]
+        try receiver.run()
+        return receiver
+    }
+
+    private func bodies(in directory: String) -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".body") }.count
+    }
+
+    /// --push sends each interval's window to Pyroscope's /ingest: the request line, the query (name with the labels,
+    /// from, until, format) and a multipart body whose `profile` part decodes as pprof with the demo in it.
+    func testPush() throws {
+        try requireRoot()
+        try requireGo()
+        let directory = try Tool.scratchDirectory()
+        let receiver = try startReceiver(port: port + 1, directory: directory)
+        defer { receiver.terminate(); receiver.waitUntilExit() }
+        let demo = try startDemo()
+        defer { demo.terminate(); demo.waitUntilExit() }
+        let (agent, _) = try startAgent(["--comm", "demo", "--push", "http://127.0.0.1:\(port + 1)", "--app", "checkout.cpu",
+                                         "--label", "env=test", "--interval", "1s"])
+        defer { agent.terminate(); agent.waitUntilExit() }
+        for _ in 0..<50 where bodies(in: directory) < 2 { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertGreaterThanOrEqual(bodies(in: directory), 2)
+
+        let lines = try String(contentsOfFile: directory + "/1.line", encoding: .utf8).split(separator: "\n").map(String.init)
+        let requestLine = lines[0].split(separator: " ")
+        XCTAssertEqual(requestLine.first, "POST")
+        XCTAssertEqual(requestLine.last, "HTTP/1.1")
+        let target = try XCTUnwrap(URLComponents(string: String(requestLine[1])))
+        XCTAssertEqual(target.path, "/ingest")
+        let query = Dictionary(uniqueKeysWithValues: (target.queryItems ?? []).map { ($0.name, $0.value ?? "") })
+        XCTAssertEqual(query["name"], "checkout.cpu{host=\(ProcessInfo.processInfo.hostName),comm=demo,env=test}")
+        XCTAssertEqual(query["format"], "pprof")
+        let from = try XCTUnwrap(Int(query["from"] ?? "")), until = try XCTUnwrap(Int(query["until"] ?? ""))
+        XCTAssertTrue((1...2).contains(until - from), "one interval, in whole seconds: \(from) to \(until)")
+        XCTAssertLessThan(abs(Double(until) - Date().timeIntervalSince1970), 10)
+
+        // The multipart body's `profile` part is the pprof.
+        let contentType = lines[1]
+        let boundary = try XCTUnwrap(contentType.components(separatedBy: "boundary=").last)
+        XCTAssertTrue(contentType.hasPrefix("multipart/form-data"), contentType)
+        let body = try Data(contentsOf: URL(fileURLWithPath: directory + "/1.body"))
+        let head = try XCTUnwrap(body.range(of: Data("\r\n\r\n".utf8)))
+        let tail = try XCTUnwrap(body.range(of: Data("\r\n--\(boundary)--".utf8), options: .backwards))
+        XCTAssertTrue(String(decoding: body[..<head.lowerBound], as: UTF8.self).contains("name=\"profile\""))
+        try body[head.upperBound..<tail.lowerBound].write(to: URL(fileURLWithPath: directory + "/profile.pb.gz"))
+        let raw = try Tool.run("/usr/bin/go", ["tool", "pprof", "-raw", directory + "/profile.pb.gz"])
+        XCTAssertEqual(raw.status, 0, raw.stderr)
+        XCTAssertTrue(raw.stdout.contains("spin_primes"), String(raw.stdout.prefix(2000)))
+    }
+
+    /// A server that cannot be reached: windows queue up to --push-queue (the oldest dropped and counted), failures
+    /// are said once (not per push), and when the server comes up the queue goes out and the agent says so.
+    func testPushFailures() throws {
+        try requireRoot()
+        let log = try Tool.scratchDirectory() + "/agent.err"
+        let (agent, port) = try startAgent(["-a", "--push", "http://127.0.0.1:\(self.port + 2)", "--app", "x", "--interval", "300ms",
+                                            "--push-queue", "2"], stderr: log)
+        defer { agent.terminate(); agent.waitUntilExit() }
+        Thread.sleep(forTimeInterval: 3)
+        let said = try String(contentsOfFile: log, encoding: .utf8)
+        XCTAssertEqual(said.components(separatedBy: "failed").count - 1, 1, "one report, not one per push: \(said)")
+        XCTAssertTrue(said.contains("Couldn't connect") || said.contains("connect"), said)
+        XCTAssertGreaterThanOrEqual(try metric("ember_agent_push_failures_total", port: port), 2)
+        XCTAssertGreaterThanOrEqual(try metric("ember_agent_push_dropped_total", port: port), 1, "a queue of 2 windows for 3 s of 0.3 s windows")
+
+        let directory = try Tool.scratchDirectory()
+        let receiver = try startReceiver(port: self.port + 2, directory: directory)
+        defer { receiver.terminate(); receiver.waitUntilExit() }
+        for _ in 0..<100 where bodies(in: directory) < 2 { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertGreaterThanOrEqual(bodies(in: directory), 2, "the queued windows went out")
+        XCTAssertTrue(try String(contentsOfFile: log, encoding: .utf8).contains("works again"))
+        XCTAssertGreaterThanOrEqual(try metric("ember_agent_pushes_total", port: port), 2)
+    }
+}
+
+/// The agent exited before answering /healthz; what it said.
+struct AgentDidNotStart: Error, CustomStringConvertible {
+    var log: String
+    var description: String { "the agent did not start: \(log)" }
 }

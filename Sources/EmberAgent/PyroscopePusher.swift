@@ -1,0 +1,209 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `ember agent --push URL`: every interval, the last interval's profile goes to a Pyroscope server's
+/// `POST /ingest?name=APP{labels}&from=&until=&format=pprof`, the pprof in a multipart form's `profile` field as
+/// Pyroscope's own clients send it.
+///
+/// Collecting and sending run apart: windows wait in a queue of fixed length (the oldest dropped and counted when it
+/// is full) while a sender retries the oldest with a doubling backoff. Failures are reported once a minute with
+/// their count and the last reason, not once per push.
+public actor PyroscopePusher {
+    public struct Configuration: Sendable {
+        /// The server, such as `http://pyroscope:4040`; `/ingest` is added.
+        public var server: URL
+        public var app: String
+        /// Labels in the order given (host, comm, pid and `--label`s).
+        public var labels: [Label]
+        public var interval: Double
+        public var frequency: Int
+        public var queueLimit = 8
+        /// How often failures are reported (and the longest backoff).
+        public var reportEvery = 60.0
+
+        public init(server: URL, app: String, labels: [Label], interval: Double, frequency: Int) {
+            self.server = server
+            self.app = app
+            self.labels = labels
+            self.interval = interval
+            self.frequency = frequency
+        }
+    }
+
+    public struct Label: Sendable, Equatable {
+        public var key: String
+        public var value: String
+
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
+
+        /// `k=v` from the command line, or why it cannot be a Pyroscope label.
+        public static func parse(_ text: String) throws -> Label {
+            guard let eq = text.firstIndex(of: "=") else { throw PushError.badLabel("--label takes KEY=VALUE, not '\(text)'") }
+            let label = Label(key: String(text[..<eq]), value: String(text[text.index(after: eq)...]))
+            try label.validate()
+            return label
+        }
+
+        /// Keys as Prometheus names them; values without the characters that delimit Pyroscope's `{k=v,...}`.
+        public func validate() throws {
+            let keyOK = key.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
+                && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") }
+            guard keyOK else { throw PushError.badLabel("label key '\(key)' must be letters, digits, _ and . (starting with a letter or _)") }
+            guard !value.isEmpty, !value.contains(where: { "{},=\"".contains($0) || $0.isWhitespace }) else {
+                throw PushError.badLabel("label \(key)'s value '\(value)' must be non-empty, without spaces, braces, commas, quotes or =")
+            }
+        }
+    }
+
+    public enum PushError: Error, CustomStringConvertible {
+        case badLabel(String)
+        case status(Int, String)
+        case transport(String)
+
+        public var description: String {
+            switch self {
+            case .badLabel(let m), .transport(let m): return m
+            case .status(let code, let body): return "the server answered \(code)\(body.isEmpty ? "" : ": " + body)"
+            }
+        }
+    }
+
+    private let configuration: Configuration
+    private let service: ProfileService
+    private let metrics: AgentMetrics
+    private let report: @Sendable (String) -> Void
+    private let session: URLSession
+    /// Windows waiting, oldest first, each with its number.
+    private var queue: [(number: Int, window: ProfileWindow)] = []
+    private var collected = 0
+    private var queued: CheckedContinuation<Void, Never>?
+    /// Failures since the last report and since pushes last worked, the last one's reason, and when the last report
+    /// was made.
+    private var failures = 0
+    private var outage = 0
+    private var lastFailure = ""
+    private var lastReport: Double?
+    private var droppedSinceReport = 0
+
+    public init(_ configuration: Configuration, service: ProfileService, metrics: AgentMetrics, report: @escaping @Sendable (String) -> Void) {
+        self.configuration = configuration
+        self.service = service
+        self.metrics = metrics
+        self.report = report
+        let session = URLSessionConfiguration.ephemeral
+        session.timeoutIntervalForRequest = 10
+        self.session = URLSession(configuration: session)
+    }
+
+    /// Collects and sends until cancelled.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.collect() }
+            group.addTask { await self.send() }
+        }
+    }
+
+    /// The URL of one window: `name` is `APP{k=v,...}`.
+    func ingestURL(_ window: ProfileWindow) -> URL {
+        let name = configuration.app + "{" + configuration.labels.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
+        let query: [(String, String)] = [("name", name), ("from", "\(window.from)"), ("until", "\(window.until)"), ("format", "pprof"),
+                                         ("sampleRate", "\(configuration.frequency)"), ("spyName", "ember")]
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+        let text = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
+        return URL(string: configuration.server.absoluteString.replacingOccurrences(of: "/+$", with: "", options: .regularExpression) + "/ingest?" + text)!
+    }
+
+    private func collect() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(configuration.interval * 1e9))
+            do {
+                enqueue(try await service.profile(seconds: configuration.interval))
+            } catch {
+                failed("recording the window failed: \(error)")
+            }
+        }
+    }
+
+    private func enqueue(_ window: ProfileWindow) {
+        if queue.count >= configuration.queueLimit {
+            queue.removeFirst()
+            metrics.pushDropped.increment()
+            droppedSinceReport += 1
+        }
+        collected += 1
+        queue.append((collected, window))
+        queued?.resume()
+        queued = nil
+    }
+
+    private func send() async {
+        var backoff = 1.0
+        while !Task.isCancelled {
+            guard let (number, window) = queue.first else {
+                await withCheckedContinuation { queued = $0 }
+                continue
+            }
+            do {
+                try await post(window)
+                // While it was sent, a full queue may have dropped it already.
+                queue.removeAll { $0.number == number }
+                metrics.pushes.increment()
+                backoff = 1
+                if outage > 0 { reportFailures(recovered: true) }
+            } catch {
+                metrics.pushFailures.increment()
+                failed("\(error)")
+                try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
+                backoff = min(backoff * 2, configuration.reportEvery, max(1, 4 * configuration.interval))
+            }
+        }
+    }
+
+    private func post(_ window: ProfileWindow) async throws {
+        let boundary = "ember-\(UUID().uuidString)"
+        var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"profile\"; filename=\"profile.pprof\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+        body.append(contentsOf: window.pprof)
+        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        var request = URLRequest(url: ingestURL(window))
+        request.httpMethod = "POST"
+        request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
+        let (data, response): (Data, URLResponse)
+        do {
+            (data, response) = try await session.upload(for: request, from: body)
+        } catch {
+            throw PushError.transport((error as NSError).localizedDescription)
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            throw PushError.status(status, String(decoding: data.prefix(200), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "")
+        }
+    }
+
+    private func failed(_ reason: String) {
+        failures += 1
+        outage += 1
+        lastFailure = reason
+        reportFailures(recovered: false)
+    }
+
+    /// The first failure at once, then at most one line a minute; and one line when pushes go through again.
+    private func reportFailures(recovered: Bool) {
+        let now = ProcessInfo.processInfo.systemUptime
+        if !recovered, let lastReport, now - lastReport < configuration.reportEvery { return }
+        let target = configuration.server.absoluteString
+        var line = recovered ? "push to \(target) works again after \(outage) failed attempt\(outage == 1 ? "" : "s")"
+                             : "push to \(target) failed \(failures == 1 ? "once" : "\(failures) times")\(lastReport == nil ? "" : " in the last \(Int(configuration.reportEvery)) s"): \(lastFailure)"
+        line += "; \(queue.count) window\(queue.count == 1 ? "" : "s") queued"
+        if droppedSinceReport > 0 { line += ", \(droppedSinceReport) dropped from the full queue (--push-queue \(configuration.queueLimit))" }
+        report(line)
+        lastReport = recovered ? nil : now
+        if recovered { outage = 0 }
+        failures = 0
+        droppedSinceReport = 0
+    }
+}
