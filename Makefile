@@ -9,7 +9,7 @@ RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product ember
 SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils golang-go curl
 TRACEFS := /sys/kernel/tracing
 
-.PHONY: profile test fuzz build deps demo bench proto syscalls clean
+.PHONY: profile test fuzz build deps demo example bench proto syscalls clean
 
 # Installs what is missing (as root), builds release, records the demo (built without frame pointers, so its
 # stacks need DWARF unwinding) with call graphs, writes flame.svg and prints the top functions with their callers.
@@ -19,11 +19,16 @@ profile: deps $(BUILD)/demo-nofp
 	$(EMBER_RELEASE) flamegraph -i demo.data -o flame.svg --title "Ember demo"
 	$(EMBER_RELEASE) report -i demo.data --no-children --limit 6 -g callee --percent-limit 5
 
-test: deps demo
+test: deps demo example
 	$(SWIFT) build --build-tests
 	$(MAKE) --no-print-directory fuzz
 	# XCTest only: the suite has no Swift Testing tests, and its empty run would print the last line.
-	EMBER_DEMO=$(abspath $(DEMO)) $(SWIFT) test --skip-build --disable-swift-testing
+	EMBER_DEMO=$(abspath $(DEMO)) EMBER_EXAMPLE=$(abspath $(EXAMPLE)) $(SWIFT) test --skip-build --disable-swift-testing
+
+# The example service that profiles itself through EmberProfiler (its own package, built against this checkout).
+EXAMPLE := Examples/ProfiledService/.build/debug/ProfiledService
+example:
+	$(SWIFT) build --package-path Examples/ProfiledService
 
 FUZZ_SECONDS ?= 90
 FUZZ := $(BUILD)/fuzz
