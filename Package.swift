@@ -57,7 +57,7 @@ let package = Package(
         ]),
         // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
         .target(name: "EmberAgent", dependencies: [
-            "EmberRecord", "EmberStacks", "EmberPprof",
+            "EmberRecord", "EmberStacks", "EmberPprof", "EmberLatency",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // Profiling from inside a Swift program: the recorder on its own process, the readers on the result.

@@ -1,7 +1,8 @@
 import Hummingbird
 
 /// `ember agent`'s HTTP side, on Hummingbird: `GET /debug/pprof/profile?seconds=N` (Go's net/http/pprof endpoint,
-/// which Parca and Grafana Alloy scrape), `GET /healthz`, and `GET /metrics` (Prometheus text). A bad query or an
+/// which Parca and Grafana Alloy scrape), `GET /debug/pprof/offcpu?seconds=N` (off-CPU time, as pprof), `GET
+/// /healthz`, and `GET /metrics` (Prometheus text). A bad query or an
 /// unknown path gets a 4xx with a one-line reason.
 public struct AgentServer {
     public var host: String
@@ -24,25 +25,34 @@ public struct AgentServer {
         let router = Router()
         let service = self.service, metrics = self.metrics, maxSeconds = self.maxSeconds, defaultSeconds = self.defaultSeconds
         router.get("healthz") { _, _ -> String in "ok\n" }
-        router.get("debug/pprof/profile") { request, _ -> Response in
-            var seconds = defaultSeconds
-            if let text = request.uri.queryParameters.get("seconds") {
-                guard let value = Double(text), value > 0, value.isFinite else {
-                    throw HTTPError(.badRequest, message: "seconds must be a number of seconds more than 0, not '\(text)'")
-                }
-                guard value <= maxSeconds else {
-                    throw HTTPError(.badRequest, message: "seconds=\(text) is more than this agent's --max-seconds \(Int(maxSeconds))")
-                }
-                seconds = value
+        /// `?seconds=N`: more than 0, at most the cap; the default when absent.
+        @Sendable func seconds(_ request: Request) throws -> Double {
+            guard let text = request.uri.queryParameters.get("seconds") else { return defaultSeconds }
+            guard let value = Double(text), value > 0, value.isFinite else {
+                throw HTTPError(.badRequest, message: "seconds must be a number of seconds more than 0, not '\(text)'")
             }
+            guard value <= maxSeconds else {
+                throw HTTPError(.badRequest, message: "seconds=\(text) is more than this agent's --max-seconds \(Int(maxSeconds))")
+            }
+            return value
+        }
+        @Sendable func answer(_ profile: () async throws -> ProfileWindow) async throws -> Response {
             let bytes: [UInt8]
             do {
-                bytes = try await service.profile(seconds: seconds).pprof
+                bytes = try await profile().pprof
             } catch {
                 throw HTTPError(.internalServerError, message: "recording failed: \(error)")
             }
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        router.get("debug/pprof/profile") { request, _ -> Response in
+            let seconds = try seconds(request)
+            return try await answer { try await service.profile(seconds: seconds) }
+        }
+        router.get("debug/pprof/offcpu") { request, _ -> Response in
+            let seconds = try seconds(request)
+            return try await answer { try await service.offCPU(seconds: seconds) }
         }
         router.get("metrics") { _, _ -> String in metrics.text() }
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ember-agent"))

@@ -1,4 +1,5 @@
 import EmberKernel
+import EmberLatency
 import EmberPprof
 import EmberRecord
 import EmberStacks
@@ -7,8 +8,9 @@ import Foundation
 /// One window of CPU samples as a gzip-compressed pprof profile.
 public struct ProfileWindow: Sendable {
     public var pprof: [UInt8]
-    /// Samples in the profile (after `--comm`'s filter).
+    /// Samples in the profile (after `--comm`'s filter), and events the kernel lost from full rings meanwhile.
     public var samples: UInt64
+    public var lost: UInt64
     /// The window's ends, in whole Unix seconds (rounded outward).
     public var from: Int
     public var until: Int
@@ -43,6 +45,7 @@ public actor ProfileService {
     private let configuration: Configuration
     private let metrics: AgentMetrics
     private var inFlight: Task<ProfileWindow, Error>?
+    private var inFlightOffCPU: Task<ProfileWindow, Error>?
     private var window: FlightControl?
     /// The agent's own directory for recordings and snapshots while their profiles are built; `stop()` empties and
     /// removes it, so that an agent stopped mid-request leaves nothing behind.
@@ -104,49 +107,102 @@ public actor ProfileService {
         } else {
             var options = configuration.template
             options.duration = seconds
-            options.progress = false
-            options.ownsSignals = false
-            options.output = scratchPath("profile")
-            let recording = options, comm = configuration.processComm, metrics = self.metrics
-            let task = Task {
-                try await ProfileService.onThread("ember agent drain") {
-                    defer { unlink(recording.output) }
-                    let from = Date().timeIntervalSince1970
-                    metrics.ringBytes.set(Int64((recording.mmapPages + 1) * RingBuffer.pageSize * (recording.cpus?.count ?? OnlineCPUs.list().count)))
-                    defer { metrics.ringBytes.set(Int64(0)) }
-                    _ = try Recorder(options: recording).run()
-                    return try ProfileService.build(recording.output, since: nil, processComm: comm, from: from, metrics: metrics)
-                }
-            }
+            let filter = self.filter
+            let task = Task { try await record(options) { path in try ProfileService.build(path, filter: filter, builder: PprofBuilder()) } }
             inFlight = task
             defer { inFlight = nil }
             answer = try await task.value
         }
-        metrics.served.increment()
+        count(answer)
         return answer
+    }
+
+    /// The next `seconds` of off-CPU time: the stacks threads blocked in (the sched_switch tracepoint, with call
+    /// chains, on every CPU), each weighted by how long its thread stayed off the CPU, as `ember flamegraph --offcpu`
+    /// draws them. Requests at once share one recording.
+    public func offCPU(seconds: Double) async throws -> ProfileWindow {
+        if let running = inFlightOffCPU { return try await running.value }
+        var options = configuration.template
+        options.target = .allCPUs(command: nil)
+        options.events = try LatencyAnalysis.events(for: .offcpu).map { (try EventRequest.parse($0), nil) }
+        if options.callGraph == .none { options.callGraph = .framePointer }
+        // Scheduler events come far denser than samples: 2 MiB a CPU, as `ember latency` records them.
+        options.mmapPages = 512
+        options.duration = seconds
+        let filter = self.filter
+        let task = Task {
+            try await record(options) { path in
+                var analysis = LatencyAnalysis(kinds: [.offcpu])
+                analysis.collectsBlocks = true
+                try analysis.read(try Replay(path: path))
+                let blocks = analysis.blocks
+                var builder = PprofBuilder()
+                builder.eventName = "sched:sched_switch"
+                builder.weight = { blocks[SampleKey(tid: $0.tid, time: $0.time)]?.ns }
+                return try ProfileService.build(path, filter: filter, builder: builder)
+            }
+        }
+        inFlightOffCPU = task
+        defer { inFlightOffCPU = nil }
+        let answer = try await task.value
+        count(answer)
+        return answer
+    }
+
+    private func count(_ answer: ProfileWindow) {
+        metrics.served.increment()
+        metrics.samples.increment(by: Int64(clamping: answer.samples))
+        metrics.lost.increment(by: Int64(clamping: answer.lost))
+    }
+
+    /// What the agent's target keeps of a recording of every CPU: `-p`'s processes, or `--comm`'s.
+    private var filter: SampleFilter {
+        var filter = SampleFilter()
+        if case .processes(let pids) = configuration.template.target { filter.pids = Set(pids) }
+        if let comm = configuration.processComm { filter.processComms = [comm] }
+        return filter
+    }
+
+    /// Records `options` for their duration on a thread of its own into a scratch file, then reads it with `read`.
+    private func record(_ options: RecordOptions, read: @escaping @Sendable (String) throws -> ProfileWindow) async throws -> ProfileWindow {
+        var options = options
+        options.progress = false
+        options.ownsSignals = false
+        options.output = scratchPath("profile")
+        let recording = options, metrics = self.metrics
+        return try await ProfileService.onThread("ember agent drain") {
+            defer { unlink(recording.output) }
+            let cpus = recording.cpus?.count ?? OnlineCPUs.list().count
+            metrics.ringBytes.increment(by: Double((recording.mmapPages + 1) * RingBuffer.pageSize * cpus))
+            defer { metrics.ringBytes.decrement(by: Double((recording.mmapPages + 1) * RingBuffer.pageSize * cpus)) }
+            let from = Date().timeIntervalSince1970
+            _ = try Recorder(options: recording).run()
+            var window = try read(recording.output)
+            window.from = Int(from.rounded(.down))
+            return window
+        }
     }
 
     private func fromWindow(_ window: FlightControl, seconds: Double) async throws -> ProfileWindow {
         let snapshot = try await window.snapshot(to: scratchPath("snapshot"))
-        let comm = configuration.processComm, metrics = self.metrics
+        var recent = self.filter
+        recent.times = [snapshot.newestTime &- min(snapshot.newestTime, UInt64(seconds * 1e9))...UInt64.max]
+        let filter = recent
         return try await ProfileService.onThread("ember agent snapshot") {
             defer { unlink(snapshot.path) }
-            let since = snapshot.newestTime &- min(snapshot.newestTime, UInt64(seconds * 1e9))
-            return try ProfileService.build(snapshot.path, since: since, processComm: comm,
-                                            from: Date().timeIntervalSince1970 - seconds, metrics: metrics)
+            var window = try ProfileService.build(snapshot.path, filter: filter, builder: PprofBuilder())
+            window.from = Int((Date().timeIntervalSince1970 - seconds).rounded(.down))
+            return window
         }
     }
 
-    /// The pprof of a recording's samples from `since` (perf clock) on, and of `--comm`'s processes only.
-    private static func build(_ path: String, since: UInt64?, processComm: String?, from: Double, metrics: AgentMetrics) throws -> ProfileWindow {
+    /// The pprof of a recording's samples that pass `filter`; `from` is left for the caller.
+    private static func build(_ path: String, filter: SampleFilter, builder: PprofBuilder) throws -> ProfileWindow {
         let replay = try Replay(path: path)
-        if let since { replay.filter.times = [since...UInt64.max] }
-        if let processComm { replay.filter.processComms = [processComm] }
-        let profile = try PprofBuilder().build(replay)
+        replay.filter = filter
+        let profile = try builder.build(replay)
         let samples = profile.sample.reduce(UInt64(0)) { $0 + UInt64(max(0, $1.value.first ?? 0)) }
-        metrics.samples.increment(by: Int64(samples))
-        metrics.lost.increment(by: Int64(clamping: replay.lostRecords))
-        return ProfileWindow(pprof: try PprofBuilder.gzipped(profile), samples: samples, from: Int(from.rounded(.down)),
+        return ProfileWindow(pprof: try PprofBuilder.gzipped(profile), samples: samples, lost: replay.lostRecords, from: 0,
                              until: Int(Date().timeIntervalSince1970.rounded(.up)))
     }
 

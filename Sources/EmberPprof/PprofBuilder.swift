@@ -13,6 +13,10 @@ import SwiftProtobuf
 /// its first sample (see `PerfDataFile.wallClockTime`).
 public struct PprofBuilder {
     public var eventName: String?
+    /// Instead of each sample's period: its weight in `valueType`'s unit, nil to leave the sample out (off-CPU
+    /// profiles weigh each sched_switch by the time its thread then stayed off the CPU).
+    public var weight: (@Sendable (Sample) -> UInt64?)?
+    public var valueType = (type: "offcpu", unit: "nanoseconds")
 
     public init() {}
 
@@ -48,21 +52,30 @@ public struct PprofBuilder {
         let buildIDs = Dictionary(replay.file.buildIDs.map { ($0.filename, $0.hex) }, uniquingKeysWith: { a, _ in a })
         var t = Tables()
         var profile = Perftools_Profiles_Profile()
+        let valueType = self.valueType
         profile.sampleType = [
             .with { $0.type = t.string("samples"); $0.unit = t.string("count") },
-            isClock ? .with { $0.type = t.string("cpu"); $0.unit = t.string("nanoseconds") }
-                    : .with { $0.type = t.string(description.name); $0.unit = t.string("count") },
+            weight != nil ? .with { $0.type = t.string(valueType.type); $0.unit = t.string(valueType.unit) }
+                : isClock ? .with { $0.type = t.string("cpu"); $0.unit = t.string("nanoseconds") }
+                : .with { $0.type = t.string(description.name); $0.unit = t.string("count") },
         ]
         profile.periodType = profile.sampleType[1]
-        if !description.attr.flags.contains(.freq) { profile.period = Int64(clamping: description.attr.samplePeriodOrFrequency) }
-        else if isClock, description.attr.samplePeriodOrFrequency > 0 { profile.period = Int64(1_000_000_000 / description.attr.samplePeriodOrFrequency) }
+        // A weighted profile has no period: its samples are events, not a rate.
+        if weight == nil, !description.attr.flags.contains(.freq) { profile.period = Int64(clamping: description.attr.samplePeriodOrFrequency) }
+        else if weight == nil, isClock, description.attr.samplePeriodOrFrequency > 0 { profile.period = Int64(1_000_000_000 / description.attr.samplePeriodOrFrequency) }
 
         let pidKey = t.string("pid"), tidKey = t.string("tid"), commKey = t.string("comm")
         let table = replay.frames
         var frames: [ResolvedFrame] = []
         var first: UInt64?, last: UInt64 = 0
         var samplesByPid: [Int32: Int] = [:]
+        let weight = self.weight
         replay.forEachSample(event: event) { sample, _ in
+            var value = Int64(clamping: sample.period)
+            if let weight {
+                guard let w = weight(sample) else { return }
+                value = Int64(clamping: w)
+            }
             replay.resolver.frames(of: sample, into: &frames, symbolize: false)
             var s = Perftools_Profiles_Sample()
             for frame in frames {
@@ -91,7 +104,7 @@ public struct PprofBuilder {
                 t.locationIDs[key] = location.id
                 s.locationID.append(location.id)
             }
-            s.value = [1, Int64(clamping: sample.period)]
+            s.value = [1, value]
             s.label = [
                 .with { $0.key = pidKey; $0.num = Int64(sample.pid) },
                 .with { $0.key = tidKey; $0.num = Int64(sample.tid) },

@@ -129,6 +129,28 @@ final class AgentTests: XCTestCase {
         XCTAssertFalse(comms.contains("python3"), "python3 ran beside it and is not demo: \(tags.stdout)")
     }
 
+    /// /debug/pprof/offcpu: the stacks a thread blocked in, weighted by the time it stayed off the CPU; a thread
+    /// that sleeps in 10 ms naps spends nearly all of a 2 s window in clock_nanosleep.
+    func testOffCPUEndpoint() throws {
+        try requireRoot()
+        try requireGo()
+        let (agent, port) = try startAgent(["--comm", "python3"])
+        defer { agent.terminate(); agent.waitUntilExit() }
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        sleeper.arguments = ["-c", "import time\nwhile True: time.sleep(0.01)"]
+        try sleeper.run()
+        defer { sleeper.terminate(); sleeper.waitUntilExit() }
+        let top = try Tool.run("/usr/bin/go", ["tool", "pprof", "-top", "-unit", "ms", "http://127.0.0.1:\(port)/debug/pprof/offcpu?seconds=2"])
+        XCTAssertEqual(top.status, 0, top.stderr)
+        XCTAssertTrue(top.stdout.contains("Type: offcpu"), top.stdout)
+        XCTAssertTrue(top.stdout.contains("clock_nanosleep"), top.stdout)
+        let total = top.stdout.range(of: #"Total samples = ([0-9.]+)ms"#, options: .regularExpression).map { match in
+            Double(top.stdout[match].dropFirst("Total samples = ".count).dropLast(2)) ?? 0
+        } ?? 0
+        XCTAssertTrue((1500...2100).contains(total), "off-CPU ms in a 2 s window: \(top.stdout)")
+    }
+
     /// A small Pyroscope stand-in on loopback: it keeps each request's line, Content-Type and body in `directory`.
     private func startReceiver(port: Int, directory: String) throws -> Process {
         let script = """
