@@ -6,7 +6,7 @@ EMBER_RELEASE := $(BUILD)/release/ember
 # The release binary links the Swift runtime and Foundation (which swift-protobuf brings in) statically: loading
 # and relocating them dynamically tripled the start-up time of every command.
 RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product ember
-SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils golang-go curl
+SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils golang-go curl libcurl4-openssl-dev
 TRACEFS := /sys/kernel/tracing
 
 .PHONY: profile test fuzz build deps demo example bench proto syscalls clean

@@ -57,9 +57,12 @@ let package = Package(
         ]),
         // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
         .target(name: "EmberAgent", dependencies: [
-            "EmberRecord", "EmberStacks", "EmberPprof", "EmberLatency",
+            "CEmberShim", "EmberRecord", "EmberStacks", "EmberPprof", "EmberLatency",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ],
+        // --push posts through FoundationNetworking, which is libcurl: the release build links Foundation statically
+        // and needs it named (libcurl4-openssl-dev).
+        linkerSettings: [.linkedLibrary("curl")]),
         // Profiling from inside a Swift program: the recorder on its own process, the readers on the result.
         .target(name: "EmberProfiler", dependencies: ["EmberRecord", "EmberStacks", "EmberRender", "EmberPprof"]),
         // Profiles for the viewers people already use: speedscope and the Firefox Profiler.

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
@@ -79,6 +80,10 @@ int ember_terminal_width(int fd) {
 
 int ember_epoll_create(void) {
     return epoll_create1(EPOLL_CLOEXEC);
+}
+
+void ember_malloc_trim(void) {
+    malloc_trim(0);
 }
 
 int ember_eventfd(void) {

@@ -1,3 +1,4 @@
+import CEmberShim
 import EmberKernel
 import EmberLatency
 import EmberPprof
@@ -212,10 +213,15 @@ public actor ProfileService {
     }
 
     /// Runs `body` on a thread of its own: recording blocks while it drains, and reading is long CPU work that the
-    /// server's threads should not carry.
+    /// server's threads should not carry. Reading a recording allocates tens of megabytes (symbol tables, DWARF) that
+    /// are freed at its end; malloc_trim hands them back, so that a long-running agent's memory stays flat.
     private static func onThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            let thread = Thread {
+                let result = Result { try body() }
+                ember_malloc_trim()
+                continuation.resume(with: result)
+            }
             thread.name = name
             thread.start()
         }

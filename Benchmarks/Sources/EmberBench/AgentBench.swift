@@ -1,6 +1,7 @@
 // Benchmark 11: `ember agent`'s intrusion. The demo's rounds in 3 s of its CPU time: alone, with the agent idle
-// (started, no request), during a 99 Hz profile request to the agent, and under `perf record -F 99 -g -a`; the
-// agent's own CPU time while idle; its resident memory over 100 consecutive requests.
+// (started, no request), during a 99 Hz profile request to the agent, under `perf record -F 99 -g -a`, and with a
+// `--continuous` agent (-g, 60 s) holding its window; the agents' own CPU time meanwhile; their resident memory over 100
+// consecutive requests.
 
 import Foundation
 
@@ -19,18 +20,27 @@ func benchAgent(_ ctx: Context) {
     func median(_ values: [Int]) -> Double { values.isEmpty ? .nan : Double(values.sorted()[values.count / 2]) }
     func curl(_ path: String) { _ = try? runChild(["/usr/bin/curl", "-s", "-o", "/dev/null", base + path], stderrPath: ctx.stderrPath) }
 
-    let alone = (0..<ctx.runs).compactMap { _ in rounds([ctx.demo, "3"]) }
-    let agent = Process()
-    agent.executableURL = URL(fileURLWithPath: ctx.ember)
-    agent.arguments = ["agent", "-a", "-F", "99", "--listen", "127.0.0.1:\(port)"]
-    agent.standardOutput = FileHandle.nullDevice
-    agent.standardError = FileHandle.nullDevice
-    guard (try? agent.run()) != nil else {
-        ctx.rows.append(Row(name: "11 agent", perf: "-", ember: "-", ratio: "n/a", note: "the agent did not start"))
-        return
+    func startAgent(_ arguments: [String], port: Int) -> Process? {
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: ctx.ember)
+        agent.arguments = ["agent", "-a", "-F", "99", "--listen", "127.0.0.1:\(port)"] + arguments
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle.nullDevice
+        guard (try? agent.run()) != nil else {
+            ctx.rows.append(Row(name: "11 agent", perf: "-", ember: "-", ratio: "n/a", note: "the agent did not start"))
+            return nil
+        }
+        Thread.sleep(forTimeInterval: 1)
+        guard agent.isRunning else {
+            ctx.rows.append(Row(name: "11 agent \(arguments.joined(separator: " "))", perf: "-", ember: "-", ratio: "n/a", note: "the agent exited"))
+            return nil
+        }
+        return agent
     }
+
+    let alone = (0..<ctx.runs).compactMap { _ in rounds([ctx.demo, "3"]) }
+    guard let agent = startAgent([], port: port) else { return }
     defer { agent.terminate(); agent.waitUntilExit() }
-    Thread.sleep(forTimeInterval: 1)
     let cpuBefore = cpuSeconds(agent.processIdentifier)
     let idle = (0..<ctx.runs).compactMap { _ in rounds([ctx.demo, "3"]) }
     let idleCPU = cpuSeconds(agent.processIdentifier).flatMap { end in cpuBefore.map { end - $0 } }
@@ -52,12 +62,31 @@ func benchAgent(_ ctx: Context) {
     let rssWarm = rssKiB(agent.processIdentifier)
     for _ in 0..<100 { curl("/debug/pprof/profile?seconds=0.05") }
     let rssAfter = rssKiB(agent.processIdentifier)
+    agent.terminate()
+    agent.waitUntilExit()
+
+    guard let window = startAgent(["--continuous", "--max-seconds", "60"], port: port + 1) else { return }
+    defer { window.terminate(); window.waitUntilExit() }
+    let windowBefore = cpuSeconds(window.processIdentifier)
+    let holding = (0..<ctx.runs).compactMap { _ in rounds([ctx.demo, "3"]) }
+    let windowCPU = cpuSeconds(window.processIdentifier).flatMap { end in windowBefore.map { end - $0 } }
+    let windowBase = "http://127.0.0.1:\(port + 1)"
+    func windowRequest() { _ = try? runChild(["/usr/bin/curl", "-s", "-o", "/dev/null", windowBase + "/debug/pprof/profile?seconds=1"], stderrPath: ctx.stderrPath) }
+    for _ in 0..<5 { windowRequest() }
+    let windowWarm = rssKiB(window.processIdentifier)
+    let started = Date()
+    for _ in 0..<100 { windowRequest() }
+    let perRequest = Date().timeIntervalSince(started) / 100
+    let windowAfter = rssKiB(window.processIdentifier)
 
     ctx.info("demo rounds (median of \(ctx.runs)): alone \(fmt(median(alone), 0)), agent idle \(fmt(median(idle), 0)), during a 99 Hz agent request \(fmt(median(during), 0)), under perf record -F 99 -g -a \(fmt(median(underPerf), 0))")
     ctx.info("agent CPU while idle over the idle runs: \(idleCPU.map { fmt($0, 3) + " s" } ?? "?")")
     ctx.info("agent RSS after 5 requests \(rssWarm.map { "\($0) KiB" } ?? "?"), after 100 more \(rssAfter.map { "\($0) KiB" } ?? "?")")
+    ctx.info("--continuous agent (-g, 60 s): demo rounds \(fmt(median(holding), 0)), its CPU over those runs \(windowCPU.map { fmt($0, 3) + " s" } ?? "?"), a 1 s request answered in \(fmt(perRequest * 1000, 0)) ms, RSS \(windowWarm.map { "\($0)" } ?? "?") -> \(windowAfter.map { "\($0)" } ?? "?") KiB over 100 requests")
     func loss(_ values: [Int]) -> String { fmt((1 - median(values) / median(alone)) * 100, 2) + "%" }
     ctx.rows.append(Row(name: "11a demo throughput lost, agent idle", perf: "-", ember: loss(idle), ratio: "n/a", note: "goal < 0.1% (within noise)"))
     ctx.rows.append(Row(name: "11b lost during a 99 Hz profile", perf: loss(underPerf), ember: loss(during), ratio: "n/a", note: "perf record -F 99 -g -a vs the agent"))
     ctx.rows.append(Row(name: "11c agent RSS over 100 requests", perf: "-", ember: "\(rssWarm ?? 0) -> \(rssAfter ?? 0) KiB", ratio: "n/a", note: "flat is the goal"))
+    ctx.rows.append(Row(name: "11d lost with a --continuous window", perf: "-", ember: loss(holding), ratio: "n/a", note: "the window's rings always open"))
+    ctx.rows.append(Row(name: "11e --continuous RSS over 100 requests", perf: "-", ember: "\(windowWarm ?? 0) -> \(windowAfter ?? 0) KiB", ratio: "n/a", note: "flat is the goal"))
 }

@@ -67,6 +67,9 @@ int ember_terminal_width(int fd);
 int ember_epoll_create(void);
 int ember_epoll_add(int epfd, int fd);
 
+/// malloc_trim(0) (malloc.h is not in Swift's Glibc module): hands freed heap memory back to the system.
+void ember_malloc_trim(void);
+
 /// eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) (sys/eventfd.h is not in Swift's Glibc module): how another thread wakes a
 /// recorder sleeping in epoll; -1 with errno on failure.
 int ember_eventfd(void);
