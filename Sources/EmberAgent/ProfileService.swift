@@ -6,7 +6,7 @@ import EmberRecord
 import EmberStacks
 import Foundation
 
-/// One window of CPU samples as a gzip-compressed pprof profile.
+/// One window of a profile (CPU samples, or off-CPU time) as gzip-compressed pprof.
 public struct ProfileWindow: Sendable {
     public var pprof: [UInt8]
     /// Samples in the profile (after `--comm`'s filter), and events the kernel lost from full rings meanwhile.
@@ -15,6 +15,8 @@ public struct ProfileWindow: Sendable {
     /// The window's ends, in whole Unix seconds (rounded outward).
     public var from: Int
     public var until: Int
+    /// The time (perf clock, ns) of the newest sample the window covers, for the next window to start after.
+    public var newest: UInt64 = 0
 }
 
 /// Records CPU profiles for the agent and answers them as gzip-compressed pprof.
@@ -48,8 +50,10 @@ public actor ProfileService {
     private var inFlight: Task<ProfileWindow, Error>?
     private var inFlightOffCPU: Task<ProfileWindow, Error>?
     private var window: FlightControl?
+    private var windowBytes = 0
     /// The agent's own directory for recordings and snapshots while their profiles are built; `stop()` empties and
-    /// removes it, so that an agent stopped mid-request leaves nothing behind.
+    /// removes it, so that an agent stopped mid-request leaves nothing behind (a reading still running then fails to
+    /// write its file).
     private let scratch: String
 
     public init(_ configuration: Configuration, metrics: AgentMetrics) throws {
@@ -65,6 +69,9 @@ public actor ProfileService {
         guard configuration.continuous, window == nil else { return nil }
         let control = try FlightControl()
         var options = configuration.template
+        // A window of every CPU, kept to the target when read: its newest sample is then always now (idle CPUs are
+        // sampled too), and "the last N seconds" cannot reach back into an idle process's old samples.
+        options.target = .allCPUs(command: nil)
         options.overwrite = true
         options.finalSnapshot = false
         options.control = control
@@ -82,9 +89,9 @@ public actor ProfileService {
         thread.start()
         try await control.waitUntilRecording()
         window = control
+        windowBytes = ProfileService.ringBytes(options)
+        metrics.ringBytes.increment(by: Double(windowBytes))
         let cpus = options.cpus?.count ?? OnlineCPUs.list().count
-        let bytes = (options.mmapPages + 1) * RingBuffer.pageSize * cpus
-        metrics.ringBytes.set(Int64(bytes))
         let ring = options.mmapPages * RingBuffer.pageSize
         return "keeping a window of up to \(Int(configuration.maxSeconds)) s in \(cpus) rings of \(ring >= 1 << 20 ? "\(ring >> 20) MiB" : "\(ring >> 10) KiB")"
     }
@@ -93,17 +100,21 @@ public actor ProfileService {
     public func stop() {
         window?.stop()
         window = nil
-        metrics.ringBytes.set(Int64(0))
+        metrics.ringBytes.decrement(by: Double(windowBytes))
+        windowBytes = 0
         for name in (try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? [] { unlink(scratch + "/" + name) }
         rmdir(scratch)
     }
 
-    /// The last `seconds` of samples: recorded now, or (continuous) taken from the window.
-    public func profile(seconds: Double) async throws -> ProfileWindow {
+    /// The last `seconds` of samples: recorded now, or (continuous) taken from the window, and then only those after
+    /// `previous` (a perf-clock time: the last window pushed), so that consecutive windows neither overlap nor leave
+    /// a gap.
+    public func profile(seconds: Double, after previous: UInt64? = nil) async throws -> ProfileWindow {
         let answer: ProfileWindow
         if let window {
-            answer = try await fromWindow(window, seconds: seconds)
+            answer = try await fromWindow(window, seconds: seconds, after: previous)
         } else if let running = inFlight {
+            metrics.served.increment()
             return try await running.value
         } else {
             var options = configuration.template
@@ -122,7 +133,10 @@ public actor ProfileService {
     /// chains, on every CPU), each weighted by how long its thread stayed off the CPU, as `ember flamegraph --offcpu`
     /// draws them. Requests at once share one recording.
     public func offCPU(seconds: Double) async throws -> ProfileWindow {
-        if let running = inFlightOffCPU { return try await running.value }
+        if let running = inFlightOffCPU {
+            metrics.served.increment()
+            return try await running.value
+        }
         var options = configuration.template
         options.target = .allCPUs(command: nil)
         options.events = try LatencyAnalysis.events(for: .offcpu).map { (try EventRequest.parse($0), nil) }
@@ -140,6 +154,7 @@ public actor ProfileService {
                 var builder = PprofBuilder()
                 builder.eventName = "sched:sched_switch"
                 builder.weight = { blocks[SampleKey(tid: $0.tid, time: $0.time)]?.ns }
+                builder.valueType = (type: "offcpu", unit: "nanoseconds")
                 return try ProfileService.build(path, filter: filter, builder: builder)
             }
         }
@@ -173,10 +188,11 @@ public actor ProfileService {
         let recording = options, metrics = self.metrics
         return try await ProfileService.onThread("ember agent drain") {
             defer { unlink(recording.output) }
-            let cpus = recording.cpus?.count ?? OnlineCPUs.list().count
-            metrics.ringBytes.increment(by: Double((recording.mmapPages + 1) * RingBuffer.pageSize * cpus))
-            defer { metrics.ringBytes.decrement(by: Double((recording.mmapPages + 1) * RingBuffer.pageSize * cpus)) }
+            let bytes = Double(ProfileService.ringBytes(recording))
+            metrics.ringBytes.increment(by: bytes)
+            defer { metrics.ringBytes.decrement(by: bytes) }
             let from = Date().timeIntervalSince1970
+            metrics.recordings.increment()
             _ = try Recorder(options: recording).run()
             var window = try read(recording.output)
             window.from = Int(from.rounded(.down))
@@ -184,17 +200,28 @@ public actor ProfileService {
         }
     }
 
-    private func fromWindow(_ window: FlightControl, seconds: Double) async throws -> ProfileWindow {
+    private func fromWindow(_ window: FlightControl, seconds: Double, after previous: UInt64?) async throws -> ProfileWindow {
         let snapshot = try await window.snapshot(to: scratchPath("snapshot"))
+        let taken = Date().timeIntervalSince1970
+        let newest = snapshot.newestTime
+        var start = newest &- min(newest, UInt64(seconds * 1e9))
+        if let previous, previous < newest { start = max(previous + 1, newest &- min(newest, UInt64(configuration.maxSeconds * 1e9))) }
         var recent = self.filter
-        recent.times = [snapshot.newestTime &- min(snapshot.newestTime, UInt64(seconds * 1e9))...UInt64.max]
-        let filter = recent
+        recent.times = [start...UInt64.max]
+        let filter = recent, span = Double(newest &- start) / 1e9
         return try await ProfileService.onThread("ember agent snapshot") {
             defer { unlink(snapshot.path) }
             var window = try ProfileService.build(snapshot.path, filter: filter, builder: PprofBuilder())
-            window.from = Int((Date().timeIntervalSince1970 - seconds).rounded(.down))
+            window.from = Int((taken - span).rounded(.down))
+            window.until = Int(taken.rounded(.up))
+            window.newest = newest
             return window
         }
+    }
+
+    /// The bytes of ring buffer a recording maps: a metadata page and the data pages, on each CPU.
+    private static func ringBytes(_ options: RecordOptions) -> Int {
+        (options.mmapPages + 1) * RingBuffer.pageSize * (options.cpus?.count ?? OnlineCPUs.list().count)
     }
 
     /// The pprof of a recording's samples that pass `filter`; `from` is left for the caller.

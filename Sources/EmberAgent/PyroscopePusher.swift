@@ -65,6 +65,12 @@ public actor PyroscopePusher {
         case status(Int, String)
         case transport(String)
 
+        /// A 4xx other than a timeout or too many requests: sending the same window again cannot help.
+        var isPermanent: Bool {
+            if case .status(let code, _) = self { return (400..<500).contains(code) && code != 408 && code != 429 }
+            return false
+        }
+
         public var description: String {
             switch self {
             case .badLabel(let m), .transport(let m): return m
@@ -81,6 +87,8 @@ public actor PyroscopePusher {
     /// Windows waiting, oldest first, each with its number.
     private var queue: [(number: Int, window: ProfileWindow)] = []
     private var collected = 0
+    /// The newest sample time (perf clock) of the last window collected.
+    private var lastNewest: UInt64?
     private var queued: CheckedContinuation<Void, Never>?
     /// Failures since the last report and since pushes last worked, the last one's reason, and when the last report
     /// was made.
@@ -119,10 +127,17 @@ public actor PyroscopePusher {
     }
 
     private func collect() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(nanoseconds: UInt64(configuration.interval * 1e9))
+        // On a fixed beat: the time a window takes to read does not stretch the next.
+        let clock = ContinuousClock()
+        var due = clock.now
+        while true {
+            due = max(due + .milliseconds(Int64(configuration.interval * 1000)), clock.now)
+            do { try await clock.sleep(until: due) } catch { return }
             do {
-                enqueue(try await service.profile(seconds: configuration.interval))
+                // Each window starts after the last one's newest sample: none overlap, and none leave a gap.
+                let window = try await service.profile(seconds: configuration.interval, after: lastNewest)
+                if window.newest > 0 { lastNewest = window.newest }
+                enqueue(window)
             } catch {
                 failed("recording the window failed: \(error)")
             }
@@ -137,6 +152,10 @@ public actor PyroscopePusher {
         }
         collected += 1
         queue.append((collected, window))
+        wake()
+    }
+
+    private func wake() {
         queued?.resume()
         queued = nil
     }
@@ -145,7 +164,13 @@ public actor PyroscopePusher {
         var backoff = 1.0
         while !Task.isCancelled {
             guard let (number, window) = queue.first else {
-                await withCheckedContinuation { queued = $0 }
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { waiting in
+                        if Task.isCancelled { waiting.resume() } else { queued = waiting }
+                    }
+                } onCancel: {
+                    Task { await self.wake() }
+                }
                 continue
             }
             do {
@@ -155,10 +180,17 @@ public actor PyroscopePusher {
                 metrics.pushes.increment()
                 backoff = 1
                 if outage > 0 { reportFailures(recovered: true) }
+            } catch let refused as PushError where refused.isPermanent {
+                // The server refuses this window for good (malformed, too large): retrying would block the queue.
+                queue.removeAll { $0.number == number }
+                metrics.pushFailures.increment()
+                metrics.pushDropped.increment()
+                droppedSinceReport += 1
+                failed("\(refused) (that window is dropped)")
             } catch {
                 metrics.pushFailures.increment()
                 failed("\(error)")
-                try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
+                do { try await Task.sleep(nanoseconds: UInt64(backoff * 1e9)) } catch { return }
                 backoff = min(backoff * 2, configuration.reportEvery, max(1, 4 * configuration.interval))
             }
         }

@@ -16,7 +16,7 @@ public struct PprofBuilder {
     /// Instead of each sample's period: its weight in `valueType`'s unit, nil to leave the sample out (off-CPU
     /// profiles weigh each sched_switch by the time its thread then stayed off the CPU).
     public var weight: (@Sendable (Sample) -> UInt64?)?
-    public var valueType = (type: "offcpu", unit: "nanoseconds")
+    public var valueType = (type: "weight", unit: "count")
 
     public init() {}
 

@@ -74,7 +74,8 @@ public final class FlightControl: Sendable {
         }
     }
 
-    /// Ends the recording: the recorder disables its events, writes no final snapshot, and returns.
+    /// Ends the recording: the recorder disables its events and returns (after the final snapshot, unless
+    /// `finalSnapshot` is off).
     public func stop() {
         state.withLock { $0.stopping = true }
         wake()

@@ -121,15 +121,16 @@ extension Recorder {
     /// PERF_COUNT_SW_DUMMY: an event that counts nothing, opened for its side-band records.
     static let dummyConfig: UInt64 = 9
 
-    /// Applies the side-band rings' records in time order: a process's records can sit in several rings (its fork on
-    /// one CPU, its exec on another), and a fork applied after the exec would give the child its parent's name and
-    /// mappings back.
+    /// Applies what the side-band rings hold now in time order: a process's records can sit in several rings (its
+    /// fork on one CPU, its exec on another), and a fork applied after the exec would give the child its parent's
+    /// name and mappings back. (A record that reaches its ring after that ring was drained still waits for the
+    /// next drain; the wake-ups of a starting process come far apart enough that this has not been seen.)
     private func drainSideBand(_ group: EventGroup, into store: SideBand) {
-        guard let timeFromEnd = SampleLayout(attr: group.attr).trailerTimeFromEnd else { return }
+        let timeFromEnd = SampleLayout(attr: group.attr).trailerTimeFromEnd ?? 0
         var pending: [(time: UInt64, order: Int, bytes: [UInt8])] = []
         for ring in group.rings {
             ring.drain { record in
-                let time = record.count >= timeFromEnd ? record.loadUnaligned(fromByteOffset: record.count - timeFromEnd, as: UInt64.self) : 0
+                let time = timeFromEnd > 0 && record.count >= timeFromEnd ? record.loadUnaligned(fromByteOffset: record.count - timeFromEnd, as: UInt64.self) : 0
                 pending.append((time, pending.count, Array(record)))
             }
         }

@@ -131,6 +131,16 @@ public final class Recorder {
     }
 
     func validate() throws {
+        // The command's end arrives as SIGCHLD, which only a recorder that owns the signals reads.
+        var runsCommand = false
+        switch options.target {
+        case .command: runsCommand = true
+        case .allCPUs(let command): runsCommand = command != nil
+        case .processes: break
+        }
+        if !options.ownsSignals, runsCommand {
+            throw RecordError.output("a recording that leaves signals to its program (ownsSignals off) cannot run a command; record -p or -a")
+        }
         let sampling = options.events.contains { if case .counter = $0.request { return true } else { return false } }
         if sampling, case .frequency(let f) = options.sampling, let max = Sysctl.perfEventMaxSampleRate.value, f > UInt64(max) {
             guard options.samplingIsDefault, max > 0 else { throw RecordError.frequencyTooHigh(requested: f, maximum: max) }

@@ -54,13 +54,17 @@ struct Agent: ParsableCommand {
 
     func validate() throws {
         guard frequency >= 1 else { throw ValidationError("-F takes samples per second, 1 or more (got \(frequency))") }
-        guard maxSeconds > 0 else { throw ValidationError("--max-seconds must be more than 0 (got \(maxSeconds))") }
+        guard maxSeconds > 0, maxSeconds <= 3600 else { throw ValidationError("--max-seconds must be more than 0 and at most 3600 (got \(maxSeconds))") }
         if [allCPUs, pids != nil, comm != nil].filter({ $0 }).count > 1 { throw ValidationError("-a, -p and --comm choose the target; give one") }
         if push == nil, app != nil || !label.isEmpty || interval != "15s" || pushQueue != 8 {
             throw ValidationError("--app, --label, --interval and --push-queue go with --push URL")
         }
         if push != nil, app == nil { throw ValidationError("--push needs --app NAME: the application name Pyroscope files the profiles under") }
         guard pushQueue >= 1 else { throw ValidationError("--push-queue must be 1 or more (got \(pushQueue))") }
+        // The kernel keeps 15 bytes of a thread's name: a longer one would never match.
+        if let comm, comm.isEmpty || comm.utf8.count > 15 {
+            throw ValidationError("--comm takes a process name as the kernel keeps it, 1 to 15 bytes ('\(comm)' is \(comm.utf8.count)); see /proc/PID/comm")
+        }
     }
 
     func run() throws {
@@ -77,6 +81,7 @@ struct Agent: ParsableCommand {
         if let pids {
             pidList = pids.split(separator: ",").compactMap { Int32($0) }
             guard !pidList.isEmpty, pidList.count == pids.split(separator: ",").count else { throw Diagnostics.fail("-p takes PID[,PID...], not '\(pids)'") }
+            if let gone = pidList.first(where: { kill($0, 0) != 0 && errno == ESRCH }) { throw Diagnostics.fail("-p \(gone): no such process") }
             options = RecordOptions(target: .processes(pidList))
         } else {
             options = RecordOptions(target: .allCPUs(command: nil))
@@ -135,8 +140,8 @@ struct Agent: ParsableCommand {
         guard let url = URL(string: push), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw Diagnostics.fail("--push takes the Pyroscope server's URL, such as http://pyroscope:4040, not '\(push)'")
         }
-        guard let seconds = Agent.seconds(interval), seconds >= 0.1 else {
-            throw Diagnostics.fail("--interval takes a duration of 100ms or more, such as 15s, 1m or 500ms, not '\(interval)'")
+        guard let seconds = Agent.seconds(interval), seconds >= 0.1, seconds <= 3600 else {
+            throw Diagnostics.fail("--interval takes a duration from 100ms to 1h, such as 15s, 1m or 500ms, not '\(interval)'")
         }
         guard !app.isEmpty, !app.contains(where: { "{},=&".contains($0) || $0.isWhitespace }) else {
             throw Diagnostics.fail("--app '\(app)' must be a name without spaces, braces, commas, & or =, such as checkout.cpu")

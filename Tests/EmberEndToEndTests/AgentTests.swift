@@ -49,11 +49,11 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue(raw.stdout.contains("spin_primes"), String(raw.stdout.prefix(2000)))
 
         // Two requests at once share one recording.
-        let before = try curl(["http://127.0.0.1:\(port)/metrics"]).stdout
-        let served = { (text: String) in text.split(separator: "\n").first { $0.hasPrefix("ember_agent_profiles_served_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? -1 }
+        let (served, recordings) = (try metric("ember_agent_profiles_served_total", port: port), try metric("ember_agent_recordings_total", port: port))
         let both = try Tool.run("/bin/sh", ["-c", "curl -s -o /dev/null -w '%{http_code} ' '\(url)' & curl -s -o /dev/null -w '%{http_code} ' '\(url)'; wait"])
         XCTAssertEqual(both.stdout, "200 200 ")
-        XCTAssertEqual(served(try curl(["http://127.0.0.1:\(port)/metrics"]).stdout), served(before) + 1, "one recording for both")
+        XCTAssertEqual(try metric("ember_agent_profiles_served_total", port: port), served + 2)
+        XCTAssertEqual(try metric("ember_agent_recordings_total", port: port), recordings + 1, "one recording for both")
     }
 
     /// Bad queries and unknown paths get a 4xx with the reason; a remote address needs --allow-remote.
@@ -151,8 +151,9 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue((1500...2100).contains(total), "off-CPU ms in a 2 s window: \(top.stdout)")
     }
 
-    /// A small Pyroscope stand-in on loopback: it keeps each request's line, Content-Type and body in `directory`.
-    private func startReceiver(port: Int, directory: String) throws -> Process {
+    /// A small Pyroscope stand-in on loopback: it keeps each request's line, Content-Type and body in `directory`, and
+    /// answers `status` (with a line of reason when it is not 200).
+    private func startReceiver(port: Int, directory: String, status: Int = 200) throws -> Process {
         let script = """
             import http.server, sys, os
             class H(http.server.BaseHTTPRequestHandler):
@@ -161,15 +162,17 @@ final class AgentTests: XCTestCase {
                     n = len([f for f in os.listdir(sys.argv[2]) if f.endswith('.body')])
                     open('%s/%d.line' % (sys.argv[2], n), 'w').write(self.requestline + '\\n' + self.headers.get('Content-Type', ''))
                     open('%s/%d.body' % (sys.argv[2], n), 'wb').write(body)
-                    self.send_response(200)
-                    self.send_header('Content-Length', '0')
+                    reason = b'' if int(sys.argv[3]) == 200 else b'profile too large\\n'
+                    self.send_response(int(sys.argv[3]))
+                    self.send_header('Content-Length', str(len(reason)))
                     self.end_headers()
+                    self.wfile.write(reason)
                 def log_message(self, *args): pass
             http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
             """
         let receiver = Process()
         receiver.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        receiver.arguments = ["-c", script, "\(port)", directory]
+        receiver.arguments = ["-c", script, "\(port)", directory, "\(status)"]
         try receiver.run()
         return receiver
     }
@@ -194,21 +197,26 @@ final class AgentTests: XCTestCase {
         for _ in 0..<50 where bodies(in: directory) < 2 { Thread.sleep(forTimeInterval: 0.1) }
         XCTAssertGreaterThanOrEqual(bodies(in: directory), 2)
 
-        let lines = try String(contentsOfFile: directory + "/1.line", encoding: .utf8).split(separator: "\n").map(String.init)
-        let requestLine = lines[0].split(separator: " ")
-        XCTAssertEqual(requestLine.first, "POST")
-        XCTAssertEqual(requestLine.last, "HTTP/1.1")
-        let target = try XCTUnwrap(URLComponents(string: String(requestLine[1])))
-        XCTAssertEqual(target.path, "/ingest")
-        let query = Dictionary(uniqueKeysWithValues: (target.queryItems ?? []).map { ($0.name, $0.value ?? "") })
+        func request(_ n: Int) throws -> (line: String, contentType: String, query: [String: String]) {
+            let lines = try String(contentsOfFile: directory + "/\(n).line", encoding: .utf8).split(separator: "\n").map(String.init)
+            let target = try XCTUnwrap(URLComponents(string: String(lines[0].split(separator: " ")[1])))
+            XCTAssertEqual(target.path, "/ingest")
+            return (lines[0], lines[1], Dictionary(uniqueKeysWithValues: (target.queryItems ?? []).map { ($0.name, $0.value ?? "") }))
+        }
+        let (first, second) = (try request(0), try request(1))
+        XCTAssertTrue(second.line.hasPrefix("POST /ingest?") && second.line.hasSuffix(" HTTP/1.1"), second.line)
+        let query = second.query
         XCTAssertEqual(query["name"], "checkout.cpu{host=\(ProcessInfo.processInfo.hostName),comm=demo,env=test}")
         XCTAssertEqual(query["format"], "pprof")
-        let from = try XCTUnwrap(Int(query["from"] ?? "")), until = try XCTUnwrap(Int(query["until"] ?? ""))
-        XCTAssertTrue((1...2).contains(until - from), "one interval, in whole seconds: \(from) to \(until)")
+        XCTAssertEqual(query["sampleRate"], "99")
+        // Whole seconds, rounded outward; each window starts where the last one ended.
+        let span = { (q: [String: String]) in (Int(q["from"] ?? "") ?? 0, Int(q["until"] ?? "") ?? 0) }
+        let ((from0, until0), (from, until)) = (span(first.query), span(query))
+        XCTAssertTrue(from >= from0 && from <= until0 && until > until0 && until - from <= 3, "consecutive windows: \(from0)-\(until0), \(from)-\(until)")
         XCTAssertLessThan(abs(Double(until) - Date().timeIntervalSince1970), 10)
 
         // The multipart body's `profile` part is the pprof.
-        let contentType = lines[1]
+        let contentType = second.contentType
         let boundary = try XCTUnwrap(contentType.components(separatedBy: "boundary=").last)
         XCTAssertTrue(contentType.hasPrefix("multipart/form-data"), contentType)
         let body = try Data(contentsOf: URL(fileURLWithPath: directory + "/1.body"))
@@ -243,6 +251,23 @@ final class AgentTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(bodies(in: directory), 2, "the queued windows went out")
         XCTAssertTrue(try String(contentsOfFile: log, encoding: .utf8).contains("works again"))
         XCTAssertGreaterThanOrEqual(try metric("ember_agent_pushes_total", port: port), 2)
+    }
+
+    /// A server that refuses windows for good (a 4xx other than 408 and 429): each is dropped and counted rather than
+    /// retried at the head of the queue, and the refusal is said once with the server's reason.
+    func testPushRefused() throws {
+        try requireRoot()
+        let directory = try Tool.scratchDirectory()
+        let receiver = try startReceiver(port: port + 1, directory: directory, status: 413)
+        defer { receiver.terminate(); receiver.waitUntilExit() }
+        let log = try Tool.scratchDirectory() + "/agent.err"
+        let (agent, port) = try startAgent(["-a", "--push", "http://127.0.0.1:\(self.port + 1)", "--app", "x", "--interval", "300ms"], stderr: log)
+        defer { agent.terminate(); agent.waitUntilExit() }
+        for _ in 0..<50 where bodies(in: directory) < 4 { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertGreaterThanOrEqual(bodies(in: directory), 4, "each window is sent once, none blocks the queue")
+        XCTAssertGreaterThanOrEqual(try metric("ember_agent_push_dropped_total", port: port), 3)
+        let said = try String(contentsOfFile: log, encoding: .utf8)
+        XCTAssertEqual(said.components(separatedBy: "answered 413: profile too large (that window is dropped)").count - 1, 1, said)
     }
 }
 
