@@ -6,10 +6,11 @@ EMBER_RELEASE := $(BUILD)/release/ember
 # The release binary links the Swift runtime and Foundation (which swift-protobuf brings in) statically: loading
 # and relocating them dynamically tripled the start-up time of every command.
 RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product ember
-SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils golang-go curl libcurl4-openssl-dev
+SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils golang-go curl libcurl4-openssl-dev \
+	qemu-system-x86 busybox-static cpio
 TRACEFS := /sys/kernel/tracing
 
-.PHONY: profile test fuzz build deps demo example bench proto syscalls clean
+.PHONY: profile test fuzz build deps demo example guest-test guest-kernel bench proto syscalls clean
 
 # Installs what is missing (as root), builds release, records the demo (built without frame pointers, so its
 # stacks need DWARF unwinding) with call graphs, writes flame.svg and prints the top functions with their callers.
@@ -19,11 +20,28 @@ profile: deps $(BUILD)/demo-nofp
 	$(EMBER_RELEASE) flamegraph -i demo.data -o flame.svg --title "Ember demo"
 	$(EMBER_RELEASE) report -i demo.data --no-children --limit 6 -g callee --percent-limit 5
 
-test: deps demo example
+test: deps demo example guest-kernel
 	$(SWIFT) build --build-tests
 	$(MAKE) --no-print-directory fuzz
 	# XCTest only: the suite has no Swift Testing tests, and its empty run would print the last line.
-	EMBER_DEMO=$(abspath $(DEMO)) EMBER_EXAMPLE=$(abspath $(EXAMPLE)) $(SWIFT) test --skip-build --disable-swift-testing
+	EMBER_DEMO=$(abspath $(DEMO)) EMBER_EXAMPLE=$(abspath $(EXAMPLE)) EMBER_GUEST_KERNEL=$(abspath $(GUEST_KERNEL)) \
+		$(SWIFT) test --skip-build --disable-swift-testing
+
+# The guest tests alone: Debian's cloud kernel (6.1, kprobes on) under qemu, running Tests/Guest/init.sh.
+guest-test: deps guest-kernel
+	$(SWIFT) build --build-tests
+	EMBER_GUEST_KERNEL=$(abspath $(GUEST_KERNEL)) $(SWIFT) test --skip-build --disable-swift-testing --filter GuestTests
+
+# Debian's cloud kernel package, downloaded and unpacked under .build (never installed on the host), once.
+GUEST_KERNEL := $(BUILD)/guest/kernel
+guest-kernel: $(GUEST_KERNEL)/boot
+
+$(GUEST_KERNEL)/boot:
+	@mkdir -p $(BUILD)/guest
+	cd $(BUILD)/guest && package=$$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $$2; exit}') && \
+		{ [ -n "$$package" ] || { apt-get update -qq && package=$$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $$2; exit}'); }; } && \
+		rm -f linux-image-*.deb && apt-get download -q "$$package" 2>/dev/null && \
+		rm -rf kernel && dpkg-deb -x linux-image-*.deb kernel && rm -rf linux-image-*.deb kernel/lib kernel/usr
 
 # The example service that profiles itself through EmberProfiler (its own package, built against this checkout).
 EXAMPLE := Examples/ProfiledService/.build/debug/ProfiledService

@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+
+/// Ember on a second kernel: Debian's cloud kernel (6.1, with kprobes, which the host's kernel lacks) booted under
+/// qemu by `Tests/Guest/boot.sh`, running the checks of `Tests/Guest/init.sh`. One boot serves every case; each case
+/// asserts the check of its name. Without qemu or the unpacked kernel (`make guest-kernel`), they skip.
+final class GuestTests: XCTestCase {
+    struct Check {
+        var passed: Bool
+        var detail: String
+    }
+
+    enum Boot {
+        case unavailable(String)
+        case failed(String)
+        case ran([String: Check])
+    }
+
+    nonisolated(unsafe) static var boot: Boot?
+
+    /// Boots the guest once, and reads its check lines (`EMBER-GUEST name PASS|FAIL detail`).
+    static func results() throws -> [String: Check] {
+        if boot == nil { boot = bootGuest() }
+        switch boot! {
+        case .unavailable(let reason): throw XCTSkip(reason)
+        case .failed(let reason): throw GuestFailed(reason: reason)
+        case .ran(let checks): return checks
+        }
+    }
+
+    private static func bootGuest() -> Boot {
+        guard let kernel = ProcessInfo.processInfo.environment["EMBER_GUEST_KERNEL"],
+              FileManager.default.fileExists(atPath: kernel + "/boot") else {
+            return .unavailable("EMBER_GUEST_KERNEL names no unpacked kernel: run `make guest-kernel` and set it, as `make test` does")
+        }
+        for tool in ["/usr/bin/qemu-system-x86_64", "/bin/busybox", "/usr/bin/cpio"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            return .unavailable("\(tool) is missing: `make deps` installs qemu-system-x86, busybox-static and cpio")
+        }
+        let out: String
+        let boot: Tool.Result
+        do {
+            out = try Tool.scratchDirectory()
+            let script = Tool.packageRoot.appendingPathComponent("Tests/Guest/boot.sh").path
+            boot = try Tool.run("/bin/sh", [script, kernel, Tool.emberPath, out])
+        } catch {
+            return .failed("boot.sh did not run: \(error)")
+        }
+        let console = (try? String(contentsOfFile: out + "/console.log", encoding: .utf8)) ?? ""
+        guard console.contains("EMBER-GUEST-DONE") else {
+            return .failed("the guest did not finish its checks (boot.sh status \(boot.status), \(boot.stderr)); its console ended with: \(console.suffix(1500))")
+        }
+        var checks: [String: Check] = [:]
+        for line in console.split(whereSeparator: \.isNewline) {
+            guard let start = line.range(of: "EMBER-GUEST ") else { continue }
+            let fields = line[start.upperBound...].split(separator: " ", maxSplits: 2)
+            guard fields.count >= 2 else { continue }
+            checks[String(fields[0])] = Check(passed: fields[1] == "PASS", detail: fields.count > 2 ? String(fields[2]) : "")
+        }
+        return .ran(checks)
+    }
+
+    private func assertCheck(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let checks = try GuestTests.results()
+        let check = try XCTUnwrap(checks[name], "the guest ran no check named \(name)", file: file, line: line)
+        XCTAssertTrue(check.passed, "\(name) in the guest: \(check.detail)", file: file, line: line)
+    }
+
+    /// The guest runs the kernel it was meant to: Debian's 6.1 cloud kernel, beside the host's.
+    func testKernel() throws {
+        try assertCheck("kernel")
+        XCTAssertTrue(try GuestTests.results()["kernel"]?.detail.hasPrefix("6.1.") == true)
+    }
+
+    /// `-e kprobe:__x64_sys_getppid` on a program that calls getppid 4321 times records exactly 4321 samples.
+    func testKprobeCount() throws { try assertCheck("kprobeCount") }
+
+    /// The kretprobe of the same function, on 1234 calls: exactly 1234.
+    func testKretprobeCount() throws { try assertCheck("kretprobeCount") }
+
+    /// The syscalls:sys_enter_getppid tracepoint on 6.1: exactly 777.
+    func testTracepointCount() throws { try assertCheck("tracepointCount") }
+
+    /// A uprobe on a static binary's function called 555 times: exactly 555.
+    func testUprobeCount() throws { try assertCheck("uprobeCount") }
+
+    /// cpu-clock with frame-pointer call chains on 6.1: the demo's spin_primes under main.
+    func testCPUClockCallGraph() throws { try assertCheck("cpuClockCallGraph") }
+}
+
+/// The guest booted but did not run its checks to the end.
+struct GuestFailed: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}
