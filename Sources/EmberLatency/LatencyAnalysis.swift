@@ -6,8 +6,8 @@ import EmberStacks
 ///   thread becomes runnable at a wakeup, or at a switch that leaves it runnable (`prev_state & 0xff == 0`:
 ///   preempted); it blocks at a switch that leaves it in any other state; switched in, both end;
 /// - system calls from `raw_syscalls:sys_enter` to `sys_exit` of the same number;
-/// - functions from a `uprobe:` at entry to the `uretprobe:` of the same location, through a per-thread stack so
-///   that recursion and nesting pair correctly.
+/// - functions from a `uprobe:` at entry to the `uretprobe:` of the same location (kernel functions from a `kprobe:`
+///   to its `kretprobe:`), through a per-thread stack so that recursion and nesting pair correctly.
 /// A start without an end, or an end without a start, is counted as unfinished, never as a duration.
 public struct LatencyAnalysis {
     /// The tracepoints each kind records.
@@ -15,7 +15,7 @@ public struct LatencyAnalysis {
         switch kind {
         case .sched, .offcpu: return ["sched:sched_switch", "sched:sched_wakeup", "sched:sched_wakeup_new"]
         case .syscall: return ["raw_syscalls:sys_enter", "raw_syscalls:sys_exit"]
-        case .function: return []
+        case .function, .kfunction: return []
         }
     }
 
@@ -122,7 +122,7 @@ public struct LatencyAnalysis {
         wantsSched = kinds.contains(.sched)
         wantsOffCPU = kinds.contains(.offcpu)
         wantsSyscall = kinds.contains(.syscall)
-        wantsFunction = kinds.contains(.function)
+        wantsFunction = kinds.contains(.function) || kinds.contains(.kfunction)
     }
 
     private func wants(_ kind: LatencyKind) -> Bool {
@@ -130,7 +130,7 @@ public struct LatencyAnalysis {
         case .sched: return wantsSched
         case .offcpu: return wantsOffCPU
         case .syscall: return wantsSyscall
-        case .function: return wantsFunction
+        case .function, .kfunction: return kinds.contains(kind)
         }
     }
 
@@ -155,6 +155,16 @@ public struct LatencyAnalysis {
         }
     }
 
+    /// A probe event's kind of function, the function's name and whether it is the return probe: `uprobe:B:S` and
+    /// `uretprobe:B:S` time user functions, `kprobe:F` and `kretprobe:F` kernel ones.
+    static func probe(_ event: String) -> (LatencyKind, String, Bool)? {
+        for (prefix, kind, isReturn) in [("uprobe:", LatencyKind.function, false), ("uretprobe:", .function, true),
+                                         ("kprobe:", .kfunction, false), ("kretprobe:", .kfunction, true)] where event.hasPrefix(prefix) {
+            return (kind, String(event.dropFirst(prefix.count)), isReturn)
+        }
+        return nil
+    }
+
     /// What to do with each event of the file, by event index; throws when a kind has none of its events.
     private mutating func handlers(_ file: PerfDataFile) throws -> [Handler?] {
         let formats = file.section(.tracingData).map(TracingData.formats) ?? [:]
@@ -175,16 +185,16 @@ public struct LatencyAnalysis {
                     if let id = field("id"), let ret = field("ret") { out[i] = .syscallExit(id: id, ret: ret) }
                 default: break
                 }
-            } else if e.name.hasPrefix("uprobe:") {
-                out[i] = .functionEntry(keyID(LatencyKey(kind: .function, name: String(e.name.dropFirst(7)))))
-            } else if e.name.hasPrefix("uretprobe:") {
-                out[i] = .functionReturn(keyID(LatencyKey(kind: .function, name: String(e.name.dropFirst(10)))))
+            } else if let (kind, name, isReturn) = LatencyAnalysis.probe(e.name), kinds.contains(kind) {
+                let key = keyID(LatencyKey(kind: kind, name: name))
+                out[i] = isReturn ? .functionReturn(key) : .functionEntry(key)
             }
         }
         for kind in kinds.sorted() {
             let present = out.contains { handler in
                 switch (kind, handler) {
-                case (.sched, .switchTask?), (.offcpu, .switchTask?), (.syscall, .syscallEnter?), (.function, .functionReturn?): return true
+                case (.sched, .switchTask?), (.offcpu, .switchTask?), (.syscall, .syscallEnter?): return true
+                case (.function, .functionReturn(let key)?), (.kfunction, .functionReturn(let key)?): return keys[key].kind == kind
                 default: return false
                 }
             }
@@ -346,6 +356,8 @@ public enum LatencyError: Error, CustomStringConvertible {
             return "the recording has no raw_syscalls:sys_enter/sys_exit events; record them with 'ember latency --syscalls -- CMD'"
         case .missingEvents(.function):
             return "the recording has no uprobe/uretprobe pair; record one with 'ember latency --func BINARY:SYMBOL -- CMD'"
+        case .missingEvents(.kfunction):
+            return "the recording has no kprobe/kretprobe pair; record one with 'ember latency --kfunc FUNCTION -- CMD'"
         }
     }
 }

@@ -10,6 +10,8 @@ public enum LatencyKind: String, Sendable, CaseIterable, Comparable {
     case syscall
     /// A function, from a uprobe at its entry to the uretprobe at its return.
     case function
+    /// A kernel function, from a kprobe at its entry to the kretprobe at its return (`--kfunc`).
+    case kfunction
 
     public static func < (a: LatencyKind, b: LatencyKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

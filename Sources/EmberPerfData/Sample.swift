@@ -22,6 +22,11 @@ public struct Sample {
     public var userRegsMask: UInt64 = 0
     /// `PERF_SAMPLE_STACK_USER`: the valid (`dyn_size`) bytes of the copied user stack.
     public var userStack = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// `PERF_SAMPLE_REGS_INTR`: the registers where the event interrupted (for a kprobe, the kernel's at the probed
+    /// instruction), as `userRegs` is laid out.
+    public var intrRegsABI: UInt64 = 0
+    public var intrRegs = UnsafeRawBufferPointer(start: nil, count: 0)
+    public var intrRegsMask: UInt64 = 0
     /// Whether `userStack` is a DWARF call graph's copy, to be unwound (see `SampleLayout.unwindsUserStack`).
     public var unwindsUserStack = false
 
@@ -33,10 +38,19 @@ public struct Sample {
 
     /// A user register by its `PERF_REG_X86_*` bit, when the sample has it: registers are packed in bit order.
     public func userRegister(perfBit: Int) -> UInt64? {
-        guard userRegsABI != 0, userRegsMask & (1 << UInt64(perfBit)) != 0 else { return nil }
-        let index = (userRegsMask & ((1 << UInt64(perfBit)) - 1)).nonzeroBitCount
-        guard (index + 1) * 8 <= userRegs.count else { return nil }
-        return UInt64(littleEndian: userRegs.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+        Sample.register(perfBit, abi: userRegsABI, mask: userRegsMask, in: userRegs)
+    }
+
+    /// An interrupted register by its `PERF_REG_X86_*` bit (`PERF_SAMPLE_REGS_INTR`), when the sample has it.
+    public func intrRegister(perfBit: Int) -> UInt64? {
+        Sample.register(perfBit, abi: intrRegsABI, mask: intrRegsMask, in: intrRegs)
+    }
+
+    private static func register(_ perfBit: Int, abi: UInt64, mask: UInt64, in regs: UnsafeRawBufferPointer) -> UInt64? {
+        guard abi != 0, mask & (1 << UInt64(perfBit)) != 0 else { return nil }
+        let index = (mask & ((1 << UInt64(perfBit)) - 1)).nonzeroBitCount
+        guard (index + 1) * 8 <= regs.count else { return nil }
+        return UInt64(littleEndian: regs.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
     }
 
     @inline(__always)
@@ -86,16 +100,8 @@ public struct Sample {
             o += 8 + (hwIndex ? 8 : 0) + Int(nr) * 24
         }
         if t.contains(.regsUser) {
-            guard let abi = r.u64(o) else { return false }
-            userRegsABI = abi
-            userRegsMask = layout.regsUserMask
-            o += 8
-            if abi != 0 {
-                let n = layout.regsUserMask.nonzeroBitCount * 8
-                guard let regs = r.slice(o, n) else { return false }
-                userRegs = regs
-                o += n
-            }
+            guard let (abi, regs) = Sample.registers(r, at: &o, mask: layout.regsUserMask) else { return false }
+            (userRegsABI, userRegs, userRegsMask) = (abi, regs, layout.regsUserMask)
         }
         unwindsUserStack = layout.unwindsUserStack
         if t.contains(.stackUser) {
@@ -107,6 +113,23 @@ public struct Sample {
                 o += Int(size) + 8
             }
         }
+        for skipped in [SampleType.weight, .dataSource, .transaction] where t.contains(skipped) { o += 8 }
+        if t.contains(.regsIntr) {
+            guard let (abi, regs) = Sample.registers(r, at: &o, mask: layout.regsIntrMask) else { return false }
+            (intrRegsABI, intrRegs, intrRegsMask) = (abi, regs, layout.regsIntrMask)
+        }
         return true
+    }
+
+    /// A register block (`PERF_SAMPLE_REGS_USER` or `_INTR`) at `o`: the ABI word, then, unless it is 0 (none),
+    /// the mask's registers; moves `o` past it. Nil when the record is too short.
+    private static func registers(_ r: UnsafeRawBufferPointer, at o: inout Int, mask: UInt64) -> (UInt64, UnsafeRawBufferPointer)? {
+        guard let abi = r.u64(o) else { return nil }
+        o += 8
+        guard abi != 0 else { return (0, UnsafeRawBufferPointer(start: nil, count: 0)) }
+        let n = mask.nonzeroBitCount * 8
+        guard let regs = r.slice(o, n) else { return nil }
+        o += n
+        return (abi, regs)
     }
 }

@@ -6,6 +6,8 @@ public struct SampleLayout: Sendable {
     public let readFormat: UInt64
     public let branchSampleType: UInt64
     public let regsUserMask: UInt64
+    /// `sample_regs_intr`: the registers at the interrupt (a kprobe's: the probed function's arguments).
+    public let regsIntrMask: UInt64
     public let sampleIDAll: Bool
     /// DWARF call graphs (`--call-graph dwarf`, perf's and Ember's): the user stack copy is there to be unwound, and
     /// the kernel left the user part out of the call chain.
@@ -27,6 +29,7 @@ public struct SampleLayout: Sendable {
         readFormat = attr.readFormat
         branchSampleType = attr.branchSampleType
         regsUserMask = attr.sampleRegsUser
+        regsIntrMask = attr.sampleRegsIntr
         sampleIDAll = attr.flags.contains(.sampleIDAll)
         unwindsUserStack = t.contains(.stackUser) && t.contains(.regsUser) && attr.flags.contains(.excludeCallchainUser)
 

@@ -28,6 +28,9 @@ public enum EventResolver {
     /// Registers a probe's arguments and return value come in: every general register but DS, ES, FS and GS
     /// (`PERF_REGS_MASK`, as perf asks for DWARF unwinding too).
     public static let userRegisters: UInt64 = 0xff0fff
+    /// AX (the return value) and the six argument registers, DI, SI, DX, CX, R8 and R9 (`PERF_REG_X86_*` bits): all
+    /// that a kprobe's sample needs of the registers at the probe, 56 bytes where every register would take 160.
+    static let argumentRegisters: UInt64 = 1 << 0 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 16 | 1 << 17
     /// Bytes of stack copied with a USDT probe whose arguments live in memory.
     static let usdtStackBytes: UInt32 = 1024
 
@@ -99,6 +102,7 @@ public enum EventResolver {
             }
         case .kprobe(let function, let offset, let isReturn):
             guard let pmu = DynamicPMU.named("kprobe") else { throw RecordError.noProbePMU(kind: "kprobe") }
+            if let problem = KprobeTargets.problem(with: function) { throw RecordError.badEvent("kprobe:\(function)", problem) }
             return [kprobe(pmu: pmu, function: function, offset: offset, isReturn: isReturn, filter: filter)]
         }
     }
@@ -114,11 +118,14 @@ public enum EventResolver {
         return ResolvedEvent(name: name, attr: attr, probeString: path, filter: filter)
     }
 
-    /// A kprobe PMU event: `config` the return bit, `config1` the function name, `config2` the offset into it.
+    /// A kprobe PMU event: `config` the return bit, `config1` the function name, `config2` the offset into it. Its
+    /// samples carry the kernel's registers at the probe (`PERF_SAMPLE_REGS_INTR`): the arguments by the calling
+    /// convention, and a kretprobe's return value.
     public static func kprobe(pmu: DynamicPMU, function: String, offset: UInt64, isReturn: Bool, filter: String?) -> ResolvedEvent {
         var attr = EventAttr(type: pmu.type, config: pmu.config(retprobe: isReturn))
         attr.config2 = offset
-        attr.sampleType = [.raw]
+        attr.sampleType = [.raw, .regsIntr]
+        attr.sampleRegsIntr = argumentRegisters
         let name = isReturn ? "kretprobe:\(function)" : (offset == 0 ? "kprobe:\(function)" : "kprobe:\(function)+\(offset)")
         return ResolvedEvent(name: name, attr: attr, probeString: function, filter: filter)
     }

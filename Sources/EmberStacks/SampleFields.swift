@@ -28,12 +28,18 @@ public final class SampleFields {
         let event = file.events[index]
         // Probes first: they may be tracepoints too (defined through tracefs), whose raw fields say less.
         let name = event.name
-        if name.hasPrefix("uretprobe:") {
-            return register(sample, perfBit: 0).map { "ret=\(Int64(bitPattern: $0))" }
+        // The return value in AX; the arguments in the System V integer argument registers, which the kernel's
+        // calling convention shares: DI, SI, DX, CX, R8, R9. A uprobe's are the user registers, a kprobe's those
+        // at the interrupt.
+        if name.hasPrefix("uretprobe:") || name.hasPrefix("kretprobe:") {
+            let user = name.hasPrefix("u")
+            return (user ? sample.userRegister(perfBit: 0) : sample.intrRegister(perfBit: 0)).map { "ret=\(Int64(bitPattern: $0))" }
         }
-        if name.hasPrefix("uprobe:") {
-            // The System V integer argument registers: DI, SI, DX, CX, R8, R9.
-            let values = [5, 4, 3, 2, 16, 17].compactMap { register(sample, perfBit: $0) }
+        if name.hasPrefix("uprobe:") || name.hasPrefix("kprobe:") {
+            let user = name.hasPrefix("u")
+            let values = [5, 4, 3, 2, 16, 17].compactMap { user ? sample.userRegister(perfBit: $0) : sample.intrRegister(perfBit: $0) }
+            // A kprobe recorded without the registers (by an older Ember) has no arguments to show.
+            guard !values.isEmpty || user else { return nil }
             return values.enumerated().map { "arg\($0.offset + 1)=\(Int64(bitPattern: $0.element))" }.joined(separator: " ")
         }
         if name.hasPrefix("usdt:"), let arguments = usdt(index, name) {
@@ -61,10 +67,6 @@ public final class SampleFields {
         if let spec { arguments = spec.split(separator: " ").compactMap { USDTArgument(spec: String($0)) } }
         usdtSpecs[index] = arguments
         return arguments
-    }
-
-    private func register(_ sample: Sample, perfBit: Int) -> UInt64? {
-        sample.userRegister(perfBit: perfBit)
     }
 }
 

@@ -40,6 +40,9 @@ struct Latency: ParsableCommand {
     @Option(help: ArgumentHelp("A function (repeatable): from a uprobe at its entry to a uretprobe at its return, paired per thread. BINARY:SYMBOL as 'record -e uprobe:' takes it.", valueName: "binary:symbol"))
     var `func`: [String] = []
 
+    @Option(help: ArgumentHelp("A kernel function (repeatable): from a kprobe at its entry to a kretprobe at its return, paired per thread.", valueName: "function"))
+    var kfunc: [String] = []
+
     @Flag(name: .customLong("per-thread"), help: "A row per thread under each process.")
     var perThread = false
 
@@ -52,7 +55,7 @@ struct Latency: ParsableCommand {
     @Option(help: ArgumentHelp("Also draw a latency heat map (time across, latency up, colour the count) as an SVG.", valueName: "file.svg"))
     var heatmap: String?
 
-    @Option(name: .customLong("heatmap-of"), help: "The kind the heat map shows: sched, offcpu, syscall or function (default: the first asked for).")
+    @Option(name: .customLong("heatmap-of"), help: "The kind the heat map shows: sched, offcpu, syscall, function or kfunction (default: the first asked for).")
     var heatmapOf: LatencyKind?
 
     @Option(name: .customLong("call-graph"), help: "How off-CPU stacks are recorded: fp (default) or dwarf[,SIZE] for code without frame pointers.")
@@ -83,6 +86,7 @@ struct Latency: ParsableCommand {
         if offcpu { kinds.insert(.offcpu) }
         if syscalls { kinds.insert(.syscall) }
         if !self.func.isEmpty { kinds.insert(.function) }
+        if !kfunc.isEmpty { kinds.insert(.kfunction) }
         if kinds.isEmpty { kinds = [.sched, .offcpu] }
         for f in self.func where f.split(separator: ":").count < 2 {
             throw Diagnostics.fail("--func \(f): give BINARY:SYMBOL, such as --func ./app:parse_config or --func libc:malloc")
@@ -118,6 +122,7 @@ struct Latency: ParsableCommand {
             var names: [String] = []
             for kind in kinds.sorted() { for e in LatencyAnalysis.events(for: kind) where !names.contains(e) { names.append(e) } }
             for f in self.func { names += ["uprobe:" + f, "uretprobe:" + f] }
+            for f in kfunc { names += ["kprobe:" + f, "kretprobe:" + f] }
             do {
                 options.events = try names.map { (try EventRequest.parse($0), nil) }
             } catch {
@@ -158,7 +163,7 @@ struct Latency: ParsableCommand {
         if let heatmap {
             try checkOutput(heatmap)
             let kind = heatmapOf ?? kinds.sorted()[0]
-            guard kinds.contains(kind) else { throw Diagnostics.fail("--heatmap-of \(kind.rawValue) is not among the kinds asked for; add --\(kind == .function ? "func BINARY:SYMBOL" : kind == .syscall ? "syscalls" : kind.rawValue)") }
+            guard kinds.contains(kind) else { throw Diagnostics.fail("--heatmap-of \(kind.rawValue) is not among the kinds asked for; add --\(kind == .function ? "func BINARY:SYMBOL" : kind == .kfunction ? "kfunc FUNCTION" : kind == .syscall ? "syscalls" : kind.rawValue)") }
             analysis.heatmap = LatencyHeatmap(kind: kind)
             analysis.heatmapIncludes = { tid in
                 let pid = replay.model.thread(tid)?.pid ?? tid

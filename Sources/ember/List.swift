@@ -23,10 +23,25 @@ struct List: ParsableCommand {
     @Option(help: "List the functions and USDT probes of this binary instead.")
     var probes: String?
 
+    @Flag(help: "List the kernel functions that take kprobes instead: those ftrace can trace (tracefs available_filter_functions), less the kprobe blacklist. A kprobe may also go on other kernel text, such as the __x64_sys_ wrappers.")
+    var kprobes = false
+
     func run() throws {
         let out = TextOutput(fd: 1)
         if let probes {
             try listProbes(probes, out)
+        } else if kprobes {
+            guard DynamicPMU.named("kprobe") != nil else {
+                throw Diagnostics.fail("this kernel has no kprobe PMU (CONFIG_KPROBES is not set): no kernel function can take a kprobe here")
+            }
+            do {
+                for name in try KprobeTargets.available() where matches(name) { out.write("  \(name)\n") }
+            } catch {
+                throw Diagnostics.fail("\(error)")
+            }
+            if KprobeTargets.blacklist() == nil {
+                Diagnostics.warning("debugfs is not mounted: the kprobe blacklist is not taken out (mount -t debugfs nodev /sys/kernel/debug)")
+            }
         } else {
             listEvents(out)
         }

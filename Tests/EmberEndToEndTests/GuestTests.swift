@@ -77,6 +77,41 @@ final class GuestTests: XCTestCase {
     /// The kretprobe of the same function, on 1234 calls: exactly 1234.
     func testKretprobeCount() throws { try assertCheck("kretprobeCount") }
 
+    /// `-g` through a kprobe: the kernel's call chain, syscall entry to the probed function.
+    func testKprobeCallChain() throws { try assertCheck("kprobeCallChain") }
+
+    /// `-a` with a kprobe: exactly the workload's 321 calls (nothing else in the guest calls getppid).
+    func testKprobeAllCPUs() throws { try assertCheck("kprobeAllCPUs") }
+
+    /// A kprobe and a kretprobe sharing the rings: 200 of each.
+    func testKprobePair() throws { try assertCheck("kprobePair") }
+
+    /// `kprobe:FUNC+OFFSET`, 5 bytes in (past the call to __fentry__): exactly 99.
+    func testKprobeOffset() throws { try assertCheck("kprobeOffset") }
+
+    /// `--filter` on a kprobe: the kernel applies it (on the common fields), keeping all 5 calls or none.
+    func testKprobeFilter() throws { try assertCheck("kprobeFilter") }
+
+    /// A kprobe's samples carry the registers at the probe, and `script` prints the arguments by the calling
+    /// convention: do_sys_openat2's first, the AT_FDCWD of cat's openat (-100 as a 32-bit int: 4294967196).
+    func testKprobeArguments() throws { try assertCheck("kprobeArguments") }
+
+    /// A kretprobe's `ret=` is AX at the return: getppid in the workload returns the recorder's pid, every time.
+    func testKretprobeReturn() throws { try assertCheck("kretprobeReturn") }
+
+    /// `ember list --kprobes GLOB` lists the functions that take kprobes: __do_sys_getppid is there.
+    func testKprobeList() throws { try assertCheck("kprobeList") }
+
+    /// A kprobe on a function the kernel does not have fails (status 1) with an error naming it.
+    func testKprobeMissing() throws { try assertCheck("kprobeMissing") }
+
+    /// A kprobe on a blacklisted function fails with an error that says so, and the list leaves it out.
+    func testKprobeBlacklisted() throws { try assertCheck("kprobeBlacklisted") }
+
+    /// `ember latency --kfunc`: kprobe and kretprobe paired per thread, as `--func` pairs uprobes; the JSON row of
+    /// kind `kfunction` counts the sleeper's 260 clock_nanosleep calls, the longest at least 20 ms.
+    func testKernelFunctionLatency() throws { try assertCheck("kfuncLatency") }
+
     /// The syscalls:sys_enter_getppid tracepoint on 6.1: exactly 777.
     func testTracepointCount() throws { try assertCheck("tracepointCount") }
 

@@ -1,3 +1,4 @@
+import EmberKernel
 @testable import EmberPerfData
 @testable import EmberStacks
 @testable import EmberSymbols
@@ -59,6 +60,27 @@ final class DecoderTests: XCTestCase {
         XCTAssertEqual(bit, 6)
         XCTAssertEqual(offset, -16)
         XCTAssertEqual(USDTArgument(spec: "4@$5")?.value(Sample()), 5)
+    }
+
+    /// PERF_SAMPLE_REGS_INTR after the raw payload: the ABI word, then the mask's registers in bit order (a
+    /// kprobe's AX and DI here); a truncated register block is refused.
+    func testInterruptedRegisters() {
+        var attr = EventAttr(type: .tracepoint, config: 0)
+        attr.sampleType = [.raw, .regsIntr]
+        attr.sampleRegsIntr = 1 << 0 | 1 << 5
+        let layout = SampleLayout(attr: attr)
+        var bytes: [UInt8] = [9, 0, 0, 0, 0, 0, 40, 0]             // PERF_RECORD_SAMPLE, 40 bytes
+        bytes += [4, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd]             // raw: 4 bytes
+        bytes += withUnsafeBytes(of: UInt64(2).littleEndian, Array.init)      // PERF_SAMPLE_REGS_ABI_64
+        bytes += withUnsafeBytes(of: UInt64(4242).littleEndian, Array.init)   // AX
+        bytes += withUnsafeBytes(of: UInt64(bitPattern: -100).littleEndian, Array.init)  // DI
+        var sample = Sample()
+        bytes.withUnsafeBytes { XCTAssertTrue(sample.load(record: $0, layout: layout)) }
+        XCTAssertEqual(sample.intrRegister(perfBit: 0), 4242)
+        XCTAssertEqual(sample.intrRegister(perfBit: 5).map { Int64(bitPattern: $0) }, -100)
+        XCTAssertNil(sample.intrRegister(perfBit: 4), "SI was not asked for")
+        XCTAssertNil(sample.userRegister(perfBit: 0))
+        bytes.dropLast(8).withUnsafeBytes { XCTAssertFalse(sample.load(record: $0, layout: layout)) }
     }
 
     /// The CFA expression of x86-64 PLT entries: rsp + 8, plus 8 more once past the entry's 11th byte.

@@ -10,7 +10,7 @@ programs=$here/../Programs
 root=$out/root
 rm -rf "$root" && mkdir -p "$root/bin" "$root/libs" "$root/lib64" "$root/proc" "$root/sys" "$root/dev"
 cp /bin/busybox "$root/bin/busybox"
-for tool in sh mount mkdir cat echo wc tail tr grep poweroff uname; do ln -s busybox "$root/bin/$tool"; done
+for tool in sh mount mkdir cat echo wc tail tr grep sort sed awk head test [ poweroff uname; do ln -s busybox "$root/bin/$tool"; done
 cp "$here/init.sh" "$root/init"
 strip -o "$root/ember" "$ember"
 for lib in $(ldd "$ember" | awk '/=> \//{print $3}'); do
@@ -20,6 +20,7 @@ cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 gcc -O2 -static -o "$root/getppid" "$programs/getppid.c"
 gcc -O2 -g -fno-omit-frame-pointer -static -o "$root/probed" "$programs/probed.c"
 gcc -O2 -g -fno-omit-frame-pointer -static -o "$root/demo" "$here/../../Demo/demo.c"
+gcc -O2 -g -static -o "$root/sleeper" "$programs/sleeper.c"
 (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$out/initrd.gz"
 timeout 300 qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -nographic -no-reboot \
     -kernel "$(ls "$kernel_dir"/boot/vmlinuz-*)" -initrd "$out/initrd.gz" \
