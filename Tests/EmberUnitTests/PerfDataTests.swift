@@ -188,7 +188,10 @@ final class ProbeAttrTests: XCTestCase {
         XCTAssertEqual(u64(e, 64), 0x10, "config2: the offset into the function")
         XCTAssertEqual(u64(e, 56), 0, "config1 is set only during perf_event_open")
         XCTAssertTrue(EventAttr(type: .software).sampleType.isEmpty)
-        XCTAssertEqual(entry.attr.sampleType, [.raw])
+        XCTAssertEqual(entry.attr.sampleType, [.raw, .regsIntr], "the registers at the probe, for the arguments")
+        XCTAssertEqual(u64(e, 96), 1 << 0 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 16 | 1 << 17,
+                       "sample_regs_intr: AX, CX, DX, SI, DI, R8, R9")
+        XCTAssertEqual(u64(r, 96), u64(e, 96))
     }
 
     func testUprobeConfigCarriesTheSemaphoreOffset() {
