@@ -26,7 +26,7 @@ int ember_ioctl_ptr(int fd, unsigned long request, void *arg) {
     return ioctl(fd, request, arg);
 }
 
-int ember_spawn_stopped(char *const argv[], int stdout_to_stderr, ember_stopped_child *out) {
+int ember_spawn_stopped(char *const argv[], char *const envp[], int stdout_to_stderr, ember_stopped_child *out) {
     int go[2], err[2];
     if (pipe2(go, O_CLOEXEC) != 0) return -1;
     if (pipe2(err, O_CLOEXEC) != 0) {
@@ -58,7 +58,7 @@ int ember_spawn_stopped(char *const argv[], int stdout_to_stderr, ember_stopped_
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execvp(argv[0], argv);
+        if (envp) execvpe(argv[0], argv, envp); else execvp(argv[0], argv);
         int e = errno;
         ssize_t w;
         do { w = write(err[1], &e, sizeof e); } while (w < 0 && errno == EINTR);

@@ -12,7 +12,7 @@ public struct EventAttr: Equatable, Sendable {
     /// `sample_period`, or `sample_freq` when `flags` contains `.freq`.
     public var samplePeriodOrFrequency: UInt64 = 0
     public var sampleType: SampleType = []
-    public var readFormat: UInt64 = 0
+    public var readFormat: ReadFormat = []
     public var flags: AttrFlags = []
     /// `wakeup_events`, or `wakeup_watermark` (bytes) when `flags` contains `.watermark`.
     public var wakeup: UInt32 = 0
@@ -44,7 +44,7 @@ public struct EventAttr: Equatable, Sendable {
             b.storeBytes(of: config.littleEndian, toByteOffset: 8, as: UInt64.self)
             b.storeBytes(of: samplePeriodOrFrequency.littleEndian, toByteOffset: 16, as: UInt64.self)
             b.storeBytes(of: sampleType.rawValue.littleEndian, toByteOffset: 24, as: UInt64.self)
-            b.storeBytes(of: readFormat.littleEndian, toByteOffset: 32, as: UInt64.self)
+            b.storeBytes(of: readFormat.rawValue.littleEndian, toByteOffset: 32, as: UInt64.self)
             b.storeBytes(of: flags.rawValue.littleEndian, toByteOffset: 40, as: UInt64.self)
             b.storeBytes(of: wakeup.littleEndian, toByteOffset: 48, as: UInt32.self)
             b.storeBytes(of: bpType.littleEndian, toByteOffset: 52, as: UInt32.self)
@@ -73,7 +73,7 @@ public struct EventAttr: Equatable, Sendable {
         size = u32(4)
         samplePeriodOrFrequency = u64(16)
         sampleType = SampleType(rawValue: u64(24))
-        readFormat = u64(32)
+        readFormat = ReadFormat(rawValue: u64(32))
         flags = AttrFlags(rawValue: u64(40))
         wakeup = u32(48)
         bpType = u32(52)

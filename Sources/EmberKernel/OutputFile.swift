@@ -14,7 +14,8 @@ public final class OutputFile {
     public let fd: Int32
     /// The temporary name, until `publish` renames it to `path`.
     private var temporaryPath: String?
-    private let identity: (device: UInt64, inode: UInt64)
+    /// The file's device and inode: what removing it later checks, so that a file put in its place is never touched.
+    public let identity: FileIdentity
     /// `publish(keepingOld:)` moved an existing `path` to `path.old` (and `discard` moves it back).
     public private(set) var movedToOld = false
     /// That move replaced an existing `path.old`, as perf does.
@@ -46,7 +47,7 @@ public final class OutputFile {
         temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         var st = stat()
         fstat(fd, &st)
-        identity = (UInt64(st.st_dev), UInt64(st.st_ino))
+        identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
     }
 
     deinit { if !closed { Glibc.close(fd) } }
@@ -86,10 +87,11 @@ public final class OutputFile {
     }
 
     /// Renames the file into place. With `keepingOld` an existing `path` becomes `path.old` first (replacing an
-    /// older `path.old`, as perf does); otherwise it is replaced. A destination that is absent is only ever taken
-    /// with RENAME_NOREPLACE (so two writers racing for one name cannot silently lose a file), and one that
-    /// exists is checked again just before, so that nothing but a regular file is ever replaced.
-    public func publish(keepingOld: Bool = false) throws {
+    /// older `path.old`, as perf does); otherwise it is replaced, unless `replacing` is off (a name Ember chose,
+    /// such as a snapshot's: a file already there is someone else's, and stays). A destination that is absent is
+    /// only ever taken with RENAME_NOREPLACE (so two writers racing for one name cannot silently lose a file), and
+    /// one that exists is checked again just before, so that nothing but a regular file is ever replaced.
+    public func publish(keepingOld: Bool = false, replacing: Bool = true) throws {
         guard let temporary = temporaryPath else { return }
         for _ in 0..<3 {
             var st = stat()
@@ -101,6 +103,7 @@ public final class OutputFile {
                 guard errno == EEXIST else { throw OutputFileError.cannotRename(from: temporary, to: path, errno: Errno.current) }
                 continue  // someone created it meanwhile: treat it as an existing file
             }
+            guard replacing else { throw OutputFileError.taken(path: path) }
             try OutputFile.checkReplaceable(path)
             if keepingOld {
                 // Another writer took the name after ours moved to .old: moving again would lose that .old.
@@ -141,19 +144,22 @@ public final class OutputFile {
             Glibc.close(fd)
         }
         if let temporary = temporaryPath {
-            if OutputFile.isSameFile(temporary, identity) { unlink(temporary) }
+            OutputFile.remove(temporary, ifStill: identity)
             temporaryPath = nil
             return
         }
-        if OutputFile.isSameFile(path, identity) { unlink(path) }
+        OutputFile.remove(path, ifStill: identity)
         if movedToOld { _ = ember_rename_noreplace(path + ".old", path) }
         movedToOld = false
     }
 
-    private static func isSameFile(_ path: String, _ identity: (device: UInt64, inode: UInt64)) -> Bool {
+    /// Removes `path` only while it is still the regular file `identity` names: the one way Ember removes a file it
+    /// wrote earlier (an old snapshot, a rotated file), so that whatever was put in its place since stays.
+    public static func remove(_ path: String, ifStill identity: FileIdentity) {
         var st = stat()
-        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
-            && UInt64(st.st_dev) == identity.device && UInt64(st.st_ino) == identity.inode
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+              UInt64(st.st_dev) == identity.device, UInt64(st.st_ino) == identity.inode else { return }
+        unlink(path)
     }
 
     /// Writes `bytes` as the whole new content of `path`: temporary file, fsync, rename. On failure nothing at
@@ -171,6 +177,12 @@ public final class OutputFile {
     }
 }
 
+/// A file's device and inode numbers.
+public struct FileIdentity: Equatable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+}
+
 /// Why an output file could not be written, with the path and what to do.
 public enum OutputFileError: Error, CustomStringConvertible {
     case notAFile(path: String, kind: String)
@@ -178,6 +190,7 @@ public enum OutputFileError: Error, CustomStringConvertible {
     case cannotCreate(path: String, errno: Errno)
     case cannotRename(from: String, to: String, errno: Errno)
     case writeFailed(path: String, errno: Errno)
+    case taken(path: String)
 
     public var description: String {
         switch self {
@@ -193,6 +206,8 @@ public enum OutputFileError: Error, CustomStringConvertible {
             return "cannot rename \(from) to \(to): \(e)"
         case .writeFailed(let path, let e):
             return "writing \(path) failed: \(e)"
+        case .taken(let path):
+            return "\(path) appeared while Ember wrote it; Ember never replaces a file it did not name (remove it, or choose another output name)"
         }
     }
 }

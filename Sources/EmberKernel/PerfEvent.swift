@@ -37,34 +37,49 @@ public final class PerfEvent {
     /// The kernel's id for this event (`PERF_EVENT_IOC_ID`), which samples carry with `PERF_SAMPLE_IDENTIFIER`.
     public func id() throws -> UInt64 {
         var value: UInt64 = 0
-        _ = try retryingOnInterrupt { ember_ioctl_ptr(fd, Ioctl.id, &value) }
+        _ = try valueOrErrno(retryOnInterrupt: true) { ember_ioctl_ptr(fd, Ioctl.id, &value) }
         return value
     }
 
-    public func enable() throws { _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.enable, 0) } }
-    public func disable() throws { _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.disable, 0) } }
+    public func enable() throws { _ = try valueOrErrno(retryOnInterrupt: true) { ember_ioctl_int(fd, Ioctl.enable, 0) } }
+    public func disable() throws { _ = try valueOrErrno(retryOnInterrupt: true) { ember_ioctl_int(fd, Ioctl.disable, 0) } }
     /// Stops (or restarts) the kernel writing into this event's ring (PERF_EVENT_IOC_PAUSE_OUTPUT).
     public func pauseOutput(_ paused: Bool) throws {
-        _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.pauseOutput, paused ? 1 : 0) }
+        _ = try valueOrErrno(retryOnInterrupt: true) { ember_ioctl_int(fd, Ioctl.pauseOutput, paused ? 1 : 0) }
     }
 
-    /// The counter's value with the times it was enabled and running (`read_format`
-    /// TOTAL_TIME_ENABLED|TOTAL_TIME_RUNNING): they differ when the kernel multiplexed the counter.
+    /// What counting events ask a read(2) for: the value, and the times the event was enabled and running (they
+    /// differ when the kernel multiplexed the counter).
+    public static let countReadFormat: ReadFormat = [.totalTimeEnabled, .totalTimeRunning]
+
+    /// The counter's value with the times it was enabled and running (0 where the event's read format does not
+    /// ask for them); the read's size follows from that format. Not for group reads.
     public func readCount() throws -> (value: UInt64, enabled: UInt64, running: UInt64) {
-        var values: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let n = try retryingOnInterrupt { read(fd, &values, 24) }
-        guard n == 24 else { throw Errno(EIO) }
-        return values
+        precondition(!attr.readFormat.contains(.group), "a group read has a layout of its own")
+        let fields: [ReadFormat] = [.totalTimeEnabled, .totalTimeRunning, .id, .lost]
+        let size = 8 * (1 + fields.filter(attr.readFormat.contains).count)
+        var values = [UInt64](repeating: 0, count: size / 8)
+        let n = try values.withUnsafeMutableBytes { b in try valueOrErrno(retryOnInterrupt: true) { read(fd, b.baseAddress, size) } }
+        guard n == size else { throw Errno.io }
+        // value, then time_enabled and time_running when asked for, in that order.
+        var next = 1
+        func field(_ f: ReadFormat) -> UInt64 {
+            guard attr.readFormat.contains(f) else { return 0 }
+            next += 1
+            return values[next - 1]
+        }
+        let enabled = field(.totalTimeEnabled)
+        return (values[0], enabled, field(.totalTimeRunning))
     }
 
     /// Sets a tracepoint filter (`PERF_EVENT_IOC_SET_FILTER`); once per event (a second one fails with EEXIST).
     public func setFilter(_ filter: String) throws {
-        _ = try filter.withCString { p in try retryingOnInterrupt { ember_ioctl_ptr(fd, Ioctl.setFilter, UnsafeMutableRawPointer(mutating: p)) } }
+        _ = try filter.withCString { p in try valueOrErrno(retryOnInterrupt: true) { ember_ioctl_ptr(fd, Ioctl.setFilter, UnsafeMutableRawPointer(mutating: p)) } }
     }
 
     /// Sends this event's records into `target`'s ring buffer (`PERF_EVENT_IOC_SET_OUTPUT`); same CPU only.
     public func setOutput(to target: PerfEvent) throws {
-        _ = try retryingOnInterrupt { ember_ioctl_int(fd, Ioctl.setOutput, UInt(target.fd)) }
+        _ = try valueOrErrno(retryOnInterrupt: true) { ember_ioctl_int(fd, Ioctl.setOutput, UInt(target.fd)) }
     }
 
 }

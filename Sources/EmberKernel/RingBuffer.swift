@@ -39,7 +39,7 @@ public final class RingBuffer {
         self.mapping = p
         self.mappingLength = length
         // The kernel reports where the data area starts; fall back to one page on kernels that leave it 0.
-        let offset = Int(p.load(fromByteOffset: 1040, as: UInt64.self))
+        let offset = Int(p.load(fromByteOffset: MmapPage.dataOffset, as: UInt64.self))
         self.data = p + (offset == 0 ? RingBuffer.pageSize : offset)
         self.dataSize = dataPages * RingBuffer.pageSize
         self.scratch = UnsafeMutableRawPointer.allocate(byteCount: RingBuffer.maxRecord, alignment: 8)
@@ -51,15 +51,18 @@ public final class RingBuffer {
     }
 
     private var headPointer: UnsafeMutablePointer<UInt64> {
-        (mapping + 1024).assumingMemoryBound(to: UInt64.self)
+        (mapping + MmapPage.dataHead).assumingMemoryBound(to: UInt64.self)
     }
 
     private var tailPointer: UnsafeMutablePointer<UInt64> {
-        (mapping + 1032).assumingMemoryBound(to: UInt64.self)
+        (mapping + MmapPage.dataTail).assumingMemoryBound(to: UInt64.self)
     }
 
     /// Bytes skipped because a record header was corrupt (never seen from a sane kernel; counted, not fatal).
     public private(set) var droppedBytes: UInt64 = 0
+    /// A drain found the ring full: the reader fell a whole ring behind, and the kernel lost what did not fit
+    /// (libperf warns once about the same).
+    public private(set) var fellBehind = false
 
     /// Hands every available record to `body`, then frees its space. The bytes are valid only during the call.
     /// Returns the number of records read.
@@ -69,6 +72,7 @@ public final class RingBuffer {
         var tail = tailPointer.pointee
         let mask = UInt64(dataSize - 1)
         var count = 0
+        if head &- tail >= UInt64(dataSize) { fellBehind = true }
         defer { ember_store_release_u64(tailPointer, tail) }
         while tail < head {
             let offset = Int(tail & mask)
@@ -147,6 +151,31 @@ extension RingBuffer {
         }
         return records
     }
+}
+
+/// The fields of `struct perf_event_mmap_page` (the first page of every mapping) that the reader uses, at their
+/// offsets in the uapi layout (libperf reads them through the struct).
+enum MmapPage {
+    /// `data_head`: where the kernel writes next (free-running; acquire-load it).
+    static let dataHead = 1024
+    /// `data_tail`: where the reader has consumed up to (release-store it).
+    static let dataTail = 1032
+    /// `data_offset`: where the data area starts in the mapping.
+    static let dataOffset = 1040
+    /// `data_size`: the data area's size.
+    static let dataSize = 1048
+}
+
+/// What a ring buffer serves: one CPU (the events of every task on it share it), or one task on any CPU (events
+/// opened with cpu = -1, which the kernel lets share a ring only with events of the same task).
+public enum RingKey: Hashable, Sendable {
+    case cpu(Int32)
+    case task(Int32)
+}
+
+extension PerfEvent {
+    /// The ring this event can write into.
+    public var ringKey: RingKey { cpu >= 0 ? .cpu(cpu) : .task(pid) }
 }
 
 /// mmap of a ring buffer failed; EPERM here almost always means the locked-memory limit.

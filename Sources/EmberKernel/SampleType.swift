@@ -28,3 +28,15 @@ public struct SampleType: OptionSet, Hashable, Sendable {
     public static let codePageSize = SampleType(rawValue: 1 << 23)
     public static let weightStruct = SampleType(rawValue: 1 << 24)
 }
+
+/// `perf_event_attr.read_format` (`enum perf_event_read_format`): what a read(2) of the event (or a sample's
+/// PERF_SAMPLE_READ block) holds after the value.
+public struct ReadFormat: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public static let totalTimeEnabled = ReadFormat(rawValue: 1 << 0)
+    public static let totalTimeRunning = ReadFormat(rawValue: 1 << 1)
+    public static let id = ReadFormat(rawValue: 1 << 2)
+    public static let group = ReadFormat(rawValue: 1 << 3)
+    public static let lost = ReadFormat(rawValue: 1 << 4)
+}

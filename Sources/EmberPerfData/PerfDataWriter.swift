@@ -25,7 +25,22 @@ public final class PerfDataWriter {
         }
     }
 
+    /// How the file takes its name.
+    public enum Placement: Sendable, Equatable {
+        /// `-o FILE`, as perf: in place at the first flush (a recorder killed later leaves a readable file), an
+        /// existing FILE becoming FILE.old.
+        case replacingKeepingOld
+        /// A name Ember chose (a `--switch-output` file): in place at the first flush, never replacing a file there.
+        case newName
+        /// A snapshot: in place only once complete (a recorder killed meanwhile leaves no half snapshot under that
+        /// name), never replacing a file there.
+        case newNameWhenFinished
+    }
+
     public let path: String
+    private let placement: Placement
+    /// The file's device and inode (nil in pipe mode), for removing it later only while it is still this file.
+    public var identity: FileIdentity? { file?.identity }
     /// The file being written; nil in pipe mode, where the stream goes to standard output.
     private let file: OutputFile?
     private let fd: Int32
@@ -53,6 +68,7 @@ public final class PerfDataWriter {
     /// Publishing moved an existing file to `path.old`, replacing an older `path.old`.
     public var replacedOld: Bool { file?.replacedOld ?? false }
     private var closed = false
+    private var abandoned = false
     private var published = false
     /// When the header's data size was last rewritten (monotonic seconds).
     private var headerUpdated = 0.0
@@ -61,17 +77,18 @@ public final class PerfDataWriter {
     private var streamBytes: UInt64 = 0
     private var streamBroken = false
 
-    /// Creates the file under a temporary name (mode 0600); the first flush puts it in place, an existing regular
-    /// file becoming `path.old`. Anything at `path` but a regular file is refused before anything is opened.
+    /// Creates the file under a temporary name (mode 0600), put in place as `placement` says. Anything at `path` but
+    /// a regular file is refused before anything is opened.
     /// `-` is standard output in pipe mode, refused when it is a terminal.
-    public init(path: String) throws {
+    public init(path: String, placement: Placement = .replacingKeepingOld) throws {
         self.path = path
+        self.placement = placement
         if path == "-" {
             guard isatty(1) == 0 else { throw PerfDataWriteError.terminal }
             file = nil
             fd = 1
         } else {
-            let file = try OutputFile(path: path, mode: 0o600, keepingOld: true)
+            let file = try OutputFile(path: path, mode: 0o600, keepingOld: placement == .replacingKeepingOld)
             self.file = file
             fd = file.fd
         }
@@ -100,14 +117,16 @@ public final class PerfDataWriter {
     /// flush the file keeps its temporary name (and `path` its previous content).
     private func publish() throws {
         guard !published, let file else { return }
-        try file.publish(keepingOld: true)
+        let perfs = placement == .replacingKeepingOld
+        try file.publish(keepingOld: perfs, replacing: perfs)
         published = true
     }
 
-    /// Removes the file after a failure before anything was recorded — only if it is still the file this writer
-    /// created — and moves `path.old` back.
+    /// Removes the file after a failure before anything was recorded (or a snapshot that could not be finished) —
+    /// only if it is still the file this writer created — and moves `path.old` back.
     public func abandon() {
-        guard !closed else { return }
+        guard !abandoned else { return }
+        abandoned = true
         closed = true
         file?.discard()
     }
@@ -166,7 +185,7 @@ public final class PerfDataWriter {
         if fdatasync(fd) != 0, errno != EINVAL { throw OutputFileError.writeFailed(path: path, errno: Errno.current) }
         header.data.size = dataBytes
         try writeHeader()
-        try publish()
+        if placement != .newNameWhenFinished { try publish() }
         headerUpdated = now
     }
 
@@ -225,7 +244,8 @@ public final class PerfDataWriter {
         }
         do {
             try writeHeader()
-            try publish()
+            // A snapshot takes its name only when whole.
+            if failure == nil || placement != .newNameWhenFinished { try publish() }
         } catch {
             failure = failure ?? error
         }

@@ -3,7 +3,7 @@ import EmberKernel
 /// Where an event's records keep their fields, computed once per attr from `sample_type` and friends.
 public struct SampleLayout: Sendable {
     public let sampleType: SampleType
-    public let readFormat: UInt64
+    public let readFormat: ReadFormat
     public let branchSampleType: UInt64
     public let regsUserMask: UInt64
     /// `sample_regs_intr`: the registers at the interrupt (a kprobe's: the probed function's arguments).
@@ -93,8 +93,8 @@ public struct SampleLayout: Sendable {
 
     /// The size of a `read_format` block in a sample, for a group of `nr` members.
     func readSize(in record: UnsafeRawBufferPointer, at offset: Int) -> Int? {
-        let timeEnabled = readFormat & 1 != 0, timeRunning = readFormat & 2 != 0
-        let hasID = readFormat & 4 != 0, group = readFormat & 8 != 0, lost = readFormat & 16 != 0
+        let timeEnabled = readFormat.contains(.totalTimeEnabled), timeRunning = readFormat.contains(.totalTimeRunning)
+        let hasID = readFormat.contains(.id), group = readFormat.contains(.group), lost = readFormat.contains(.lost)
         let perValue = 8 + (hasID ? 8 : 0) + (lost ? 8 : 0)
         let times = (timeEnabled ? 8 : 0) + (timeRunning ? 8 : 0)
         if group {

@@ -54,10 +54,16 @@ public final class Counter {
     public var delay: Double?
     public var inherit = true
     public var threads: [Int32]?
-    /// Probes that follow forks are defined through tracefs, and removed once their events are closed.
-    private let tracefsProbes = TracefsProbes()
 
-    deinit { tracefsProbes.removeAll() }
+    /// While counting: the events as resolved, each one's group (nil where the machine cannot count it), the
+    /// readings at the last interval, when the next interval ends, how many have passed, and a failed reading.
+    private var resolved: [ResolvedEvent] = []
+    private var opened: [EventGroup?] = []
+    private var previous: [[Reading]] = []
+    private var nextInterval: Double?
+    private var intervals = 0
+    private var failure: Error?
+    private var result: Result?
 
     public init(events: [(request: EventRequest, filter: String?)], target: RecordOptions.Target, duration: Double?) {
         self.events = events
@@ -66,125 +72,88 @@ public final class Counter {
     }
 
     public func run() throws -> Result {
-        let signals = SignalGuard()
-        defer { signals.restore() }
-        var pids: [Int32] = []
-        if case .processes(let p) = target {
-            for pid in p where !ProcScanner.exists(pid) { throw RecordError.noSuchProcess(pid) }
-            pids = p
-        }
-        var resolved: [ResolvedEvent] = []
-        for (request, filter) in events { resolved += try EventResolver.resolve(request, filter: filter, pids: pids) }
-        var workload: Workload?
-        switch target {
-        case .command(let argv), .allCPUs(let argv?): workload = try Workload(arguments: argv)
-        default: break
-        }
-        let cpus = self.cpus ?? OnlineCPUs.list()
-        let perTask = self.cpus ?? [-1]
-        var groups: [EventGroup] = []
-        var probeNotes: [String] = []
-        /// Per event, its group, or nil when the machine cannot count it.
-        var opened: [EventGroup?] = []
-        do {
-            for event in resolved {
-                var e = event
-                // Counting: no sampling period, no records; every hit counted.
-                e.attr.samplePeriodOrFrequency = 0
-                e.attr.sampleType = []
-                e.attr.sampleRegsUser = 0
-                e.attr.readFormat = 0b11  // TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING
-                var targets: [(Int32, Int32)] = []
-                let describe: String
-                switch target {
-                case .command:
-                    e = try tracefsProbes.convert(e, notes: &probeNotes)
-                    e.attr.flags.insert(.disabled)
-                    if delay == nil { e.attr.flags.insert(.enableOnExec) }
-                    if e.followsForks && inherit { e.attr.flags.insert(.inherit) }
-                    // Counting needs no ring buffer, so one inherited event per task follows it on every CPU.
-                    targets = perTask.map { (workload!.pid, $0) }
-                    describe = "count events of the command"
-                case .processes(let pids):
-                    e = try tracefsProbes.convert(e, notes: &probeNotes)
-                    if e.followsForks && inherit { e.attr.flags.insert(.inherit) }
-                    if delay != nil { e.attr.flags.insert(.disabled) }
-                    for tid in threads ?? pids.flatMap(ProcScanner.threads(of:)) { for cpu in perTask { targets.append((tid, cpu)) } }
-                    describe = "count events of process \(pids.map(String.init).joined(separator: ","))"
-                case .allCPUs:
-                    if delay != nil { e.attr.flags.insert(.disabled) }
-                    targets = cpus.map { (-1, $0) }
-                    describe = "count events on all CPUs"
-                }
-                let group = EventGroup(event: e)
-                group.fallsBackToCPUClock = false
-                do {
-                    try group.open(targets: targets, describe: describe)
-                } catch RecordError.eventNotSupported {
-                    // As perf stat: a row that says so, not a cpu-clock count under the event's name.
-                    opened.append(nil)
-                    continue
-                }
+        var options = RecordOptions(target: target)
+        options.events = events
+        options.duration = duration
+        options.cpus = cpus
+        options.delay = delay
+        options.inherit = inherit
+        options.threads = threads
+        options.progress = false
+        try RecordingSession(options: options).run(self)
+        if let failure { throw failure }
+        return result!
+    }
+}
+
+/// Counting on the recording session: events with no sampling and no rings, read at each interval and at the end.
+extension Counter: RecordSink {
+    var samples: Bool { false }
+    var readsSnapshotSignal: Bool { false }
+
+    func open(_ session: RecordingSession, _ resolved: [ResolvedEvent]) throws -> SinkWakers {
+        self.resolved = resolved
+        for event in resolved {
+            do {
+                let group = try session.openEvents([event], role: .counting)[0]
                 try group.applyFilter()
-                groups.append(group)
                 opened.append(group)
+            } catch RecordError.eventNotSupported {
+                // As perf stat: a row that says so, not a cpu-clock count under the event's name.
+                opened.append(nil)
             }
+        }
+        return SinkWakers(rings: [])
+    }
+
+    /// The first interval ends one interval after counting began (after -D), as perf's.
+    func began(_ session: RecordingSession) {
+        nextInterval = interval.map { monotonicSeconds() + $0 }
+        do { previous = try readings(opened) } catch { failure = error }
+    }
+
+    func wakeInterval(_ session: RecordingSession) -> Int? {
+        guard let nextInterval else { return 100 }
+        return max(0, min(100, Int((nextInterval - monotonicSeconds()) * 1000)))
+    }
+
+    func wake(_ session: RecordingSession, snapshotAsked: Bool, ending: StopReason?) -> StopReason? {
+        guard failure == nil else { return .requested }
+        guard let due = nextInterval, let interval, monotonicSeconds() >= due else { return nil }
+        do {
+            let now = try readings(opened)
+            onInterval?(Result(counts: counts(now, since: previous), seconds: due - session.start, exitStatus: 0, notes: []))
+            previous = now
         } catch {
-            workload?.abandon()
-            throw RecordError(wrapping: error)
+            failure = error
+            return .requested
         }
-        let waiter = try EventWaiter(rings: [])
-        let start = monotonicSeconds()
-        var notes = probeNotes + groups.flatMap(\.notes)
-        do { try workload?.start() } catch { notes.append("\(error)") }
-        if let delay { EventGroup.enable(groups, after: delay, waiter: waiter, workload: workload) }
-        // The first interval ends one interval after counting began (after -D), as perf's.
-        var nextInterval = interval.map { monotonicSeconds() + $0 }
-        let deadline = duration.map { start + $0 }
-        var previous = try readings(opened)
-        var intervals = 0
-        while true {
-            var timeout = 100
-            if let deadline { timeout = max(0, min(timeout, Int((deadline - monotonicSeconds()) * 1000))) }
-            if let nextInterval { timeout = max(0, min(timeout, Int((nextInterval - monotonicSeconds()) * 1000))) }
-            waiter.wait(timeoutMS: timeout)
-            if let due = nextInterval, let interval, monotonicSeconds() >= due {
-                let now = try readings(opened)
-                onInterval?(Result(counts: counts(resolved, opened, now, since: previous), seconds: due - start, exitStatus: 0, notes: []))
-                previous = now
-                nextInterval = due + interval
-                intervals += 1
-                if let intervalCount, intervals >= intervalCount { break }
-            }
-            var interrupted = false
-            while let s = waiter.nextSignal() { if s == SIGINT || s == SIGTERM || s == SIGHUP { interrupted = true } }
-            if interrupted { break }
-            if let workload, workload.pollExit() != nil { break }
-            if let deadline, monotonicSeconds() >= deadline { break }
-            if case .processes(let p) = target, !p.contains(where: ProcScanner.exists) { break }
-        }
-        for g in groups { g.disable() }
-        let elapsed = monotonicSeconds() - start
-        var status: Int32 = 0
-        if let workload {
-            workload.terminate()
-            status = workload.waitForExit()
-        }
+        nextInterval = due + interval
+        intervals += 1
+        if let intervalCount, intervals >= intervalCount { return .requested }
+        return nil
+    }
+
+    func finish(_ session: RecordingSession) {
         var usage = rusage()
-        let childTimes = workload != nil && getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0
+        let childTimes = session.workload != nil && getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        let final = try readings(opened)
+        let final: [[Reading]]
+        do { final = try readings(opened) } catch {
+            failure = failure ?? error
+            return
+        }
         var threads: [ThreadCounts] = []
         if perThread, case .processes = target {
-            let tids = Set(groups.flatMap { $0.events.map(\.pid) }).sorted()
+            let tids = Set(opened.compactMap { $0 }.flatMap { $0.events.map(\.pid) }).sorted()
             threads = tids.map { tid in
-                ThreadCounts(tid: tid, comm: ProcScanner.comm(pid: tid, tid: tid) ?? "?",
-                             counts: counts(resolved, opened, final, only: tid))
+                ThreadCounts(tid: tid, comm: ProcScanner.comm(pid: tid, tid: tid) ?? "?", counts: counts(final, only: tid))
             }
         }
-        let totals = counts(resolved, opened, final)
-        return Result(counts: totals, threads: threads, seconds: elapsed, exitStatus: status, notes: notes,
-                      userSeconds: childTimes ? seconds(usage.ru_utime) : nil, systemSeconds: childTimes ? seconds(usage.ru_stime) : nil)
+        let summary = session.summary
+        result = Result(counts: counts(final), threads: threads, seconds: summary.seconds, exitStatus: summary.exitStatus,
+                        notes: summary.notes, userSeconds: childTimes ? seconds(usage.ru_utime) : nil,
+                        systemSeconds: childTimes ? seconds(usage.ru_stime) : nil)
     }
 
     /// One event's count as read: value, time enabled, time running.
@@ -196,8 +165,7 @@ public final class Counter {
     }
 
     /// The counts of `now` (less `since`, for an interval), of every thread or of one.
-    private func counts(_ resolved: [ResolvedEvent], _ opened: [EventGroup?], _ now: [[Reading]], since: [[Reading]]? = nil,
-                        only tid: Int32? = nil) -> [Count] {
+    private func counts(_ now: [[Reading]], since: [[Reading]]? = nil, only tid: Int32? = nil) -> [Count] {
         zip(resolved, opened).enumerated().map { index, pair -> Count in
             let (event, group) = pair
             let isClock = event.attr.type == .software && event.attr.config <= 1

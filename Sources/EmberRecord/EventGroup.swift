@@ -15,6 +15,13 @@ final class EventGroup {
     private(set) var notes: [String] = []
     /// A hardware event the machine lacks becomes cpu-clock (recording); counting says `<not supported>` instead.
     var fallsBackToCPUClock = true
+    /// Opens one event: the syscall, or in tests a stand-in that fails with the errno a case needs (a machine with
+    /// a hardware PMU, a paranoid kernel, a thread that exits: what cannot be arranged here).
+    var openEvent: (_ attr: EventAttr, _ pid: Int32, _ cpu: Int32, _ probeString: String?) throws -> PerfEvent = {
+        try PerfEvent(attr: $0, pid: $1, cpu: $2, probeString: $3)
+    }
+    /// Root, for whom a refused event has no user-space-only fallback.
+    var privileged = geteuid() == 0
 
     init(event: ResolvedEvent) {
         self.event = event
@@ -29,16 +36,15 @@ final class EventGroup {
             do {
                 for t in targets {
                     do {
-                        events.append(try PerfEvent(attr: event.attr, pid: t.pid, cpu: t.cpu, probeString: event.probeString))
-                    } catch let e as PerfEventOpenError where e.errno.rawValue == ESRCH && targets.count > 1 && t.pid > 0 {
+                        events.append(try openEvent(event.attr, t.pid, t.cpu, event.probeString))
+                    } catch let e as PerfEventOpenError where e.errno == .noSuchProcess && targets.count > 1 && t.pid > 0 {
                         continue  // a thread that exited since we listed it
                     }
                 }
                 guard !events.isEmpty else { throw RecordError.noSuchProcess(targets.first?.pid ?? -1) }
                 return
             } catch let e as PerfEventOpenError {
-                let code = e.errno.rawValue
-                if fallsBackToCPUClock, event.attr.type == .hardware, [ENOENT, EOPNOTSUPP, ENODEV].contains(code), !fellBack.contains("hw") {
+                if fallsBackToCPUClock, event.attr.type == .hardware, EventGroup.unsupported.contains(e.errno), !fellBack.contains("hw") {
                     fellBack.insert("hw")
                     notes.append("\(event.name) is not supported here (no hardware PMU); falling back to cpu-clock")
                     event.spec = .cpuClock
@@ -47,8 +53,8 @@ final class EventGroup {
                     event.attr.config = EventSpec.cpuClock.config
                     continue
                 }
-                if code == EACCES || code == EPERM {
-                    if event.spec != nil, !event.attr.flags.contains(.excludeKernel), geteuid() != 0, !fellBack.contains("kernel") {
+                if e.errno == .permissionDenied || e.errno == .notPermitted {
+                    if event.spec != nil, !event.attr.flags.contains(.excludeKernel), !privileged, !fellBack.contains("kernel") {
                         fellBack.insert("kernel")
                         notes.append("kernel.perf_event_paranoid is \(Sysctl.perfEventParanoid.value.map(String.init) ?? "?"): recording user space only")
                         event.attr.flags.formUnion([.excludeKernel, .excludeHypervisor])
@@ -56,49 +62,50 @@ final class EventGroup {
                     }
                     throw RecordError.permission(what: describe, paranoid: Sysctl.perfEventParanoid.value)
                 }
-                if code == ESRCH { throw RecordError.noSuchProcess(e.pid) }
-                if code == EINVAL, event.attr.flags.contains(.freq), let max = Sysctl.perfEventMaxSampleRate.value,
+                if e.errno == .noSuchProcess { throw RecordError.noSuchProcess(e.pid) }
+                if e.errno == .invalidArgument, event.attr.flags.contains(.freq), let max = Sysctl.perfEventMaxSampleRate.value,
                    event.attr.samplePeriodOrFrequency > UInt64(max) {
                     throw RecordError.frequencyTooHigh(requested: event.attr.samplePeriodOrFrequency, maximum: max)
                 }
                 if event.probeString != nil {
-                    let hint = code == EINVAL && event.attr.config >> 32 != 0
+                    let hint = e.errno == .invalidArgument && event.attr.config >> 32 != 0
                         ? "a probe at the same place may use another semaphore offset (the kernel logs 'Reference counter offset mismatch')"
-                        : (code == EINVAL ? "is the offset inside an instruction of the binary's code?" : "")
+                        : (e.errno == .invalidArgument ? "is the offset inside an instruction of the binary's code?" : "")
                     throw RecordError.probeRejected(event: event.name, errno: e.errno, hint: hint)
                 }
-                if [ENOENT, EOPNOTSUPP, ENODEV].contains(code) { throw RecordError.eventNotSupported(event.name, e.errno) }
+                if EventGroup.unsupported.contains(e.errno) { throw RecordError.eventNotSupported(event.name, e.errno) }
                 throw RecordError.openFailed(e)
             }
         }
     }
 
-    /// Maps one ring per CPU and points every other event on that CPU at it; overwrite rings with `overwrite`.
+    /// Maps one ring per CPU (or per task, for events that follow a task onto any CPU) and points every other event
+    /// it serves at it; overwrite rings with `overwrite`.
     func mapRings(pages: Int, overwrite: Bool = false) throws {
-        var ringByCPU: [Int32: RingBuffer] = [:]
+        var ringByKey: [RingKey: RingBuffer] = [:]
         for event in events {
-            if let ring = ringByCPU[event.cpu] {
-                do { try event.setOutput(to: ring.event) } catch { throw RecordError.system("PERF_EVENT_IOC_SET_OUTPUT", error as? Errno ?? Errno(EINVAL)) }
+            if let ring = ringByKey[event.ringKey] {
+                do { try event.setOutput(to: ring.event) } catch { throw RecordError.system("PERF_EVENT_IOC_SET_OUTPUT", error as? Errno ?? .invalidArgument) }
                 continue
             }
             do {
                 let ring = try RingBuffer(event: event, dataPages: pages, overwrite: overwrite)
-                ringByCPU[event.cpu] = ring
+                ringByKey[event.ringKey] = ring
                 rings.append(ring)
             } catch let e as RingBufferError {
-                if e.errno.rawValue == EPERM || e.errno.rawValue == ENOMEM {
-                    throw RecordError.mlockLimit(pages: pages, cpus: Set(events.map(\.cpu)).count, limitKB: Sysctl.perfEventMlockKB.value)
+                if e.errno == .notPermitted || e.errno == .noMemory {
+                    throw RecordError.mlockLimit(pages: pages, cpus: Set(events.map(\.ringKey)).count, limitKB: Sysctl.perfEventMlockKB.value)
                 }
                 throw RecordError.ringBuffer(e)
             }
         }
     }
 
-    /// Points every event at the ring of its CPU in `rings` (the first group's).
+    /// Points every event at the ring that serves it in `rings` (the first group's).
     func redirect(to rings: [RingBuffer]) throws {
         for e in events {
-            guard let ring = rings.first(where: { $0.event.cpu == e.cpu }) else { continue }
-            do { try e.setOutput(to: ring.event) } catch { throw RecordError.system("PERF_EVENT_IOC_SET_OUTPUT", error as? Errno ?? Errno(EINVAL)) }
+            guard let ring = rings.first(where: { $0.event.ringKey == e.ringKey }) else { continue }
+            do { try e.setOutput(to: ring.event) } catch { throw RecordError.system("PERF_EVENT_IOC_SET_OUTPUT", error as? Errno ?? .invalidArgument) }
         }
     }
 
@@ -116,7 +123,7 @@ final class EventGroup {
 
     /// The kernel only says EINVAL; name the unknown field, or the grammar, from the event's format.
     private func filterProblem(_ filter: String, _ error: Errno) -> String {
-        guard error.rawValue == EINVAL else { return "\(error)" }
+        guard error == .invalidArgument else { return "\(error)" }
         let fields = event.tracepoint.flatMap { TracepointFormat(text: $0.format, system: $0.system) }?.fields.map(\.baseName) ?? []
         let known = Set(fields + ["common_pid", "common_type", "common_flags", "common_preempt_count", "CPU", "COMM"])
         let operators = ["==", "!=", "<=", ">=", "<", ">", "~", "&"]
@@ -141,7 +148,7 @@ final class EventGroup {
 
     func enable() throws {
         for e in events {
-            do { try e.enable() } catch { throw RecordError.system("PERF_EVENT_IOC_ENABLE", error as? Errno ?? Errno(EINVAL)) }
+            do { try e.enable() } catch { throw RecordError.system("PERF_EVENT_IOC_ENABLE", error as? Errno ?? .invalidArgument) }
         }
     }
 
@@ -158,7 +165,16 @@ final class EventGroup {
         for g in groups { try? g.enable() }
     }
 
+    /// The errors of an event this kernel or machine does not have.
+    static let unsupported: Set<Errno> = [.noEntry, .notSupported, .noDevice]
+
     func disable() {
         for e in events { try? e.disable() }
+    }
+
+    /// Unmaps the rings and closes the events (whoever still holds the group holds nothing open).
+    func close() {
+        rings.removeAll()
+        events.removeAll()
     }
 }

@@ -48,10 +48,15 @@ public struct RecordOptions: Sendable {
     /// Seconds to wait after the command starts (or the recording, without one) before the events are enabled
     /// (`-D`).
     public var delay: Double?
+    /// The command's whole environment (`NAME=value` entries), instead of Ember's own (nil).
+    public var environment: [String]?
     public var output = "perf.data"
     public var duration: Double?
-    /// Show the progress line on a terminal.
+    /// Send `RecordMessage.progress` each second (the CLI draws it on a terminal).
     public var progress = true
+    /// Where the recording's messages go while it runs (warnings, snapshot lines, progress): library code never
+    /// prints. Nothing is said by default.
+    public var messages: @Sendable (RecordMessage) -> Void = { _ in }
     /// SIGINT, SIGTERM and SIGHUP stop the recording (and SIGUSR2 asks for a snapshot). Off for a recording inside
     /// another program (`ember agent`, `EmberProfiler`): the signals stay that program's, since a recorder reading
     /// them through a signalfd would take them from it; the recording ends by its duration or `control`.

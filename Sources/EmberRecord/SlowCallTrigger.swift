@@ -27,7 +27,7 @@ final class SlowCallTrigger {
         var slow = 0
         for ring in groups[0].rings {
             ring.drain { record in
-                guard let s = Recorder.sampleHeader(record) else { return }
+                guard let s = FlightSink.sampleHeader(record) else { return }
                 if entryIDs.contains(s.id) {
                     entries[s.tid] = s.time
                 } else if let start = entries.removeValue(forKey: s.tid), s.time &- start > threshold {
@@ -39,20 +39,5 @@ final class SlowCallTrigger {
         guard let slowest, limit.admits(slow, minimumInterval: minimumInterval) else { return nil }
         let tenths = (slowest.ns + 50_000) / 100_000
         return (slowest.tid, "\(tenths / 10).\(tenths % 10)")
-    }
-}
-
-extension Recorder {
-    /// Opens `--snapshot-on-latency`'s probes on the recording's targets, or nil without one.
-    func openSlowCallTrigger(workload: Workload?) throws -> SlowCallTrigger? {
-        guard let call = options.slowCall else { return nil }
-        let pids = options.targetPIDs
-        let entry = try openEvents(try EventResolver.resolve(.uprobe(binary: call.binary, location: .symbol(call.symbol, offset: 0), isReturn: false), filter: nil, pids: pids),
-                                   workload: workload, role: .trigger)[0]
-        let exit = try openEvents(try EventResolver.resolve(.uprobe(binary: call.binary, location: .symbol(call.symbol, offset: 0), isReturn: true), filter: nil, pids: pids),
-                                  workload: workload, role: .trigger)[0]
-        try entry.mapRings(pages: Recorder.sideBandPages)
-        try exit.redirect(to: entry.rings)
-        return try SlowCallTrigger(symbol: call.symbol, entry: entry, exit: exit, threshold: call.nanoseconds)
     }
 }

@@ -16,16 +16,22 @@ final class Workload {
 
     /// Resolves the command like execvp does, so that a missing or non-executable command fails before anything is
     /// recorded, then forks the held child.
+    /// `environment` (`NAME=value` entries): the command's whole environment, instead of Ember's (nil).
     /// `stdoutToStderr`: the command's output goes to stderr, as perf does when it records to a pipe.
-    init(arguments: [String], stdoutToStderr: Bool = false) throws {
+    init(arguments: [String], environment: [String]? = nil, stdoutToStderr: Bool = false) throws {
         guard let command = arguments.first else { throw RecordError.commandNotFound("") }
         try Workload.checkExecutable(command)
         self.command = command
-        var cArgs: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
-        cArgs.append(nil)
-        defer { for p in cArgs { free(p) } }
+        var cArgs: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        var cEnv: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
+        defer {
+            for p in cArgs { free(p) }
+            for p in cEnv ?? [] { free(p) }
+        }
         var child = ember_stopped_child()
-        guard ember_spawn_stopped(&cArgs, stdoutToStderr ? 1 : 0, &child) == 0 else { throw RecordError.system("fork", Errno.current) }
+        let spawned = cEnv == nil ? ember_spawn_stopped(&cArgs, nil, stdoutToStderr ? 1 : 0, &child)
+            : ember_spawn_stopped(&cArgs, &cEnv!, stdoutToStderr ? 1 : 0, &child)
+        guard spawned == 0 else { throw RecordError.system("fork", Errno.current) }
         pid = child.pid
         goFD = child.go_fd
         errorFD = child.error_fd

@@ -94,6 +94,8 @@ struct Agent: ParsableCommand {
             throw Diagnostics.fail(problem.text)
         }
         options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
+        // Its recordings' warnings (a snapshot not written) go to the agent's log, standard error.
+        options.messages = { message in if case .warning(let text) = message { Diagnostics.warning("agent: " + text) } }
         let pusher = try pushConfiguration(pids: pidList)
         var configuration = ProfileService.Configuration(template: options, processComm: comm, continuous: continuous || pusher != nil, maxSeconds: maxSeconds)
         if let pusher { configuration.maxSeconds = max(maxSeconds, pusher.interval) }
@@ -140,7 +142,7 @@ struct Agent: ParsableCommand {
         guard let url = URL(string: push), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw Diagnostics.fail("--push takes the Pyroscope server's URL, such as http://pyroscope:4040, not '\(push)'")
         }
-        guard let seconds = Agent.seconds(interval), seconds >= 0.1, seconds <= 3600 else {
+        guard let seconds = DurationText.seconds(interval, plainUnit: 1), seconds >= 0.1, seconds <= 3600 else {
             throw Diagnostics.fail("--interval takes a duration from 100ms to 1h, such as 15s, 1m or 500ms, not '\(interval)'")
         }
         guard !app.isEmpty, !app.contains(where: { "{},=&".contains($0) || $0.isWhitespace }) else {
@@ -162,13 +164,5 @@ struct Agent: ParsableCommand {
         var configuration = PyroscopePusher.Configuration(server: url, app: app, labels: labels, interval: seconds, frequency: frequency)
         configuration.queueLimit = pushQueue
         return configuration
-    }
-
-    /// `15s`, `1m`, `500ms`, or plain seconds.
-    static func seconds(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600)]
-        if let plain = Double(text) { return plain }
-        guard let (suffix, scale) = units.first(where: { text.hasSuffix($0.0) }), let v = Double(text.dropLast(suffix.count)), v.isFinite else { return nil }
-        return v * scale
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import EmberKernel
 import EmberRecord
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -140,11 +143,10 @@ struct Record: ParsableCommand {
     static func switchOutputMode(_ text: String) throws -> RecordOptions.SwitchOutput {
         if text == "signal" { return .signal }
         let sizes: [Character: UInt64] = ["B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        let times: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        if let last = text.last, let n = Double(text.dropLast()), n > 0 {
-            if let unit = sizes[last] { return .size(UInt64(n * Double(unit))) }
-            if let unit = times[last] { return .time(n * unit) }
+        if let last = text.last, let unit = sizes[last], let n = Double(text.dropLast()), n > 0, n * Double(unit) < 1.8e19 {
+            return .size(UInt64(n * Double(unit)))
         }
+        if let seconds = DurationText.seconds(text), seconds > 0 { return .time(seconds) }
         throw UsageProblem(text: "--switch-output takes signal, a size such as 100M or a time such as 30s or 5m, not '\(text)'")
     }
 
@@ -153,11 +155,9 @@ struct Record: ParsableCommand {
         let problem = UsageProblem(text: "--snapshot-on-latency takes BINARY:SYMBOL>DURATION, such as ./server:handle_request>50ms, not '\(text)'")
         guard let gt = text.lastIndex(of: ">"), let colon = text[..<gt].lastIndex(of: ":") else { throw problem }
         let binary = String(text[..<colon]), symbol = String(text[text.index(after: colon)..<gt])
-        let duration = text[text.index(after: gt)...]
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("ms", 1e6), ("s", 1e9)]
-        guard !binary.isEmpty, !symbol.isEmpty, let (suffix, scale) = units.first(where: { duration.hasSuffix($0.0) }),
-              let value = Double(duration.dropLast(suffix.count)), value > 0, value * scale < 1e18 else { throw problem }
-        return (binary, symbol, UInt64(value * scale))
+        guard !binary.isEmpty, !symbol.isEmpty, let ns = DurationText.nanoseconds(String(text[text.index(after: gt)...])), ns > 0,
+              ns < 1_000_000_000_000_000_000 else { throw problem }
+        return (binary, symbol, ns)
     }
 
     /// `-m`: pages (as given), or a size with K, M or G, rounded up to a power of two pages, as perf does.
@@ -236,6 +236,8 @@ struct Record: ParsableCommand {
 extension Record {
     /// Runs a recording and prints its notes and its one summary line (scripts and the benchmarks read it).
     static func record(_ options: RecordOptions) throws -> RecordSummary {
+        var options = options
+        options.messages = Record.say
         let summary: RecordSummary
         do {
             summary = try Recorder(options: options).run()
@@ -266,6 +268,18 @@ extension Record {
             Diagnostics.warning("the kernel throttled sampling \(summary.throttled) times (kernel.perf_event_max_sample_rate); samples are missing for those periods")
         }
         return summary
+    }
+
+    /// Prints what a recording says while it runs; the progress line only on a terminal.
+    @Sendable static func say(_ message: RecordMessage) {
+        switch message {
+        case .warning(let text): Diagnostics.warning(text)
+        case .note(let text): Diagnostics.note(text)
+        case .progress(let seconds, let samples, let lost):
+            if isatty(2) == 1 { fputs("\r[ ember record: \(seconds) s, \(samples) samples, \(lost) lost ]", stderr) }
+        case .progressEnd:
+            if isatty(2) == 1 { fputs("\r\u{1b}[K", stderr) }
+        }
     }
 
     /// The kernel's cap on one ring's data pages that Ember accepts (4 GiB per CPU).

@@ -46,9 +46,10 @@ typedef struct {
 
 /// Forks a child that waits for the go byte (with the parent's signals still blocked, so a Ctrl-C during set-up
 /// cannot kill it before the parent is ready), then restores the default signal mask and dispositions and
-/// execvp()s argv, with its stdout on stderr when `stdout_to_stderr` (the recorder's stdout carries a pipe-mode
-/// recording). Returns 0, or -1 with errno set when the fork or pipes failed.
-int ember_spawn_stopped(char *const argv[], int stdout_to_stderr, ember_stopped_child *out);
+/// execvp()s argv — with `envp` as its environment when not NULL (execvpe), the recorder's otherwise — with its
+/// stdout on stderr when `stdout_to_stderr` (the recorder's stdout carries a pipe-mode recording). Returns 0, or -1
+/// with errno set when the fork or pipes failed.
+int ember_spawn_stopped(char *const argv[], char *const envp[], int stdout_to_stderr, ember_stopped_child *out);
 
 /// The demanglers Ember links anyway, declared here so that Swift calls them with the C calling convention:
 /// libstdc++'s C++ ABI demangler (status 0 on success) and the Swift runtime's (flags must be 0; NULL for names
