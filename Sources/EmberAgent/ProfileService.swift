@@ -137,23 +137,19 @@ public actor ProfileService {
             metrics.served.increment()
             return try await running.value
         }
-        var options = configuration.template
+        var plan = LatencyPlan(kinds: [.offcpu])
+        if configuration.template.callGraph != .none { plan.callGraph = configuration.template.callGraph }
+        var options = try plan.recordOptions(configuration.template).options
+        // Every CPU, with no command; the filter keeps the agent's target.
         options.target = .allCPUs(command: nil)
-        options.events = try LatencyAnalysis.events(for: .offcpu).map { (try EventRequest.parse($0), nil) }
-        if options.callGraph == .none { options.callGraph = .framePointer }
-        // Scheduler events come far denser than samples: 2 MiB a CPU, as `ember latency` records them.
-        options.mmapPages = 512
         options.duration = seconds
         let filter = self.filter
         let task = Task {
             try await record(options) { path in
-                var analysis = LatencyAnalysis(kinds: [.offcpu])
-                analysis.collectsBlocks = true
-                try analysis.read(try Replay(path: path))
-                let blocks = analysis.blocks
+                let offCPU = try OffCPUTime(try Replay(path: path))
                 var builder = PprofBuilder()
-                builder.eventName = "sched:sched_switch"
-                builder.weight = { blocks[SampleKey(tid: $0.tid, time: $0.time)]?.ns }
+                builder.eventName = OffCPUTime.eventName
+                builder.weight = { offCPU.weight($0) }
                 builder.valueType = (type: "offcpu", unit: "nanoseconds")
                 return try ProfileService.build(path, filter: filter, builder: builder)
             }

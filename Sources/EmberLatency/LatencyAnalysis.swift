@@ -13,7 +13,10 @@ public struct LatencyAnalysis {
     /// The tracepoints each kind records.
     public static func events(for kind: LatencyKind) -> [String] {
         switch kind {
-        case .sched, .offcpu: return ["sched:sched_switch", "sched:sched_wakeup", "sched:sched_wakeup_new"]
+        case .sched: return ["sched:sched_switch", "sched:sched_wakeup", "sched:sched_wakeup_new"]
+        // sched_waking fires in the waker's context; sched_wakeup may fire on the woken thread's CPU, in the idle
+        // task that runs a wake-up queued to it, so only sched_waking's stack is the waker's.
+        case .offcpu: return ["sched:sched_switch", "sched:sched_wakeup", "sched:sched_wakeup_new", "sched:sched_waking"]
         case .syscall: return ["raw_syscalls:sys_enter", "raw_syscalls:sys_exit"]
         case .function, .kfunction: return []
         }
@@ -22,6 +25,7 @@ public struct LatencyAnalysis {
     private enum Handler {
         case switchTask(prevPid: TracepointFormat.IntegerField, prevState: TracepointFormat.IntegerField, nextPid: TracepointFormat.IntegerField)
         case wakeup(pid: TracepointFormat.IntegerField)
+        case waking(pid: TracepointFormat.IntegerField)
         case syscallEnter(id: TracepointFormat.IntegerField)
         case syscallExit(id: TracepointFormat.IntegerField, ret: TracepointFormat.IntegerField)
         /// A function's entry and return: its row's key id.
@@ -39,6 +43,8 @@ public struct LatencyAnalysis {
         var blockedSince: UInt64?
         /// When a blocked thread was woken, and by whom: its off-CPU time ends here if its switch-in never shows.
         var woken: (time: UInt64, by: Int32)?
+        /// The sample whose stack is the waker's: its `sched_waking` (or, in recordings without it, `woken`).
+        var waker: (time: UInt64, by: Int32)?
         var syscall: (id: Int64, time: UInt64)?
         var calls: [(key: Int, time: UInt64)] = []
         /// Rows by interned key id (hashing a name, or even a key, per event was a third of the time).
@@ -58,6 +64,9 @@ public struct LatencyAnalysis {
     /// Waits whose switch-in the kernel did not report (seen here for switches out of an idle CPU): off-CPU time
     /// then ends at the wake-up, and the run-queue delay is counted as unfinished.
     public private(set) var missedSwitchIns: UInt64 = 0
+    /// The event whose samples are the wakers' stacks (`OffCPUWait.wakerTID` and `wakeTime` name one of them):
+    /// `sched:sched_waking` when the recording has it, else `sched:sched_wakeup`.
+    public private(set) var wakerEventName = "sched:sched_wakeup"
     /// The heat map of one kind, for the threads `heatmapIncludes` accepts (asked as each wait ends).
     public var heatmap: LatencyHeatmap?
     public var heatmapIncludes: (Int32) -> Bool = { _ in true }
@@ -179,6 +188,11 @@ public struct LatencyAnalysis {
                     }
                 case ("sched", "sched_wakeup"), ("sched", "sched_wakeup_new"):
                     if let p = field("pid") { out[i] = .wakeup(pid: p) }
+                case ("sched", "sched_waking"):
+                    if let p = field("pid") {
+                        out[i] = .waking(pid: p)
+                        wakerEventName = "sched:sched_waking"
+                    }
                 case ("raw_syscalls", "sys_enter"):
                     if let id = field("id") { out[i] = .syscallEnter(id: id) }
                 case ("raw_syscalls", "sys_exit"):
@@ -214,7 +228,14 @@ public struct LatencyAnalysis {
             guard scheduling, let pid = pidField.read(raw), pid > 0 else { return }
             let s = slot(Int32(truncatingIfNeeded: pid))
             if states[s].runnableSince == nil { states[s].runnableSince = time }
-            if states[s].blockedSince != nil, states[s].woken == nil { states[s].woken = (time, sample.tid) }
+            if states[s].blockedSince != nil, states[s].woken == nil {
+                states[s].woken = (time, sample.tid)
+                if wakerEventName == "sched:sched_wakeup" { states[s].waker = (time, sample.tid) }
+            }
+        case .waking(let pidField):
+            guard scheduling, let pid = pidField.read(raw), pid > 0 else { return }
+            let s = slot(Int32(truncatingIfNeeded: pid))
+            if states[s].blockedSince != nil, states[s].waker == nil { states[s].waker = (time, sample.tid) }
         case .syscallEnter(let idField):
             guard wantsSyscall, let id = idField.read(raw) else { return }
             let s = slot(sample.tid)
@@ -266,6 +287,7 @@ public struct LatencyAnalysis {
             states[s].runnableSince = nil
             states[s].blockedSince = nil
             states[s].woken = nil
+            states[s].waker = nil
             states[s].syscall = nil
             states[s].calls.removeAll()
         }
@@ -285,6 +307,7 @@ public struct LatencyAnalysis {
             if wantsOffCPU, start <= end { addOffCPU(slot: s, from: start, to: end) }
         }
         states[s].woken = nil
+        states[s].waker = nil
     }
 
     private mutating func switchTask(prev: Int32, state: Int64, next: Int32, at time: UInt64) {
@@ -296,6 +319,7 @@ public struct LatencyAnalysis {
                 states[p].runnableSince = nil
                 states[p].blockedSince = time
                 states[p].woken = nil
+                states[p].waker = nil
             }
         }
         guard next > 0 else { return }
@@ -309,12 +333,13 @@ public struct LatencyAnalysis {
             if start <= time, wantsOffCPU { addOffCPU(slot: n, from: start, to: time) }
         }
         states[n].woken = nil
+        states[n].waker = nil
     }
 
     private mutating func addOffCPU(slot s: Int, from start: UInt64, to end: UInt64) {
         add(LatencyAnalysis.offCPUID, slot: s, end - start, at: end)
         if collectsBlocks, end - start >= minimumNs {
-            let waker = states[s].woken
+            let waker = states[s].waker
             blocks[SampleKey(tid: states[s].tid, time: start)] = OffCPUWait(ns: end - start, wakerTID: waker?.by, wakeTime: waker?.time)
         }
     }
@@ -338,7 +363,7 @@ public struct LatencyAnalysis {
     }
 }
 
-/// A measured off-CPU wait: how long, and the thread whose `sched_wakeup` ended it (and when), if one did.
+/// A measured off-CPU wait: how long, and the thread that woke it (its `sched_waking`, or `sched_wakeup`, sample), if one did.
 public struct OffCPUWait: Sendable {
     public var ns: UInt64
     public var wakerTID: Int32?

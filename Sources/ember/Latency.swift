@@ -108,42 +108,30 @@ struct Latency: ParsableCommand {
             pids = try target.pidList()
             path = input
         } else {
-            var options = RecordOptions(target: try target.target(verb: "record", owner: Latency.self))
-            // Wakeups come from other processes: the sched tracepoints are recorded on every CPU, and the report
-            // keeps to what was asked for.
-            switch options.target {
-            case .command(let argv): options.target = .allCPUs(command: argv)
-            case .processes(let list):
-                pids = list
-                options.target = .allCPUs(command: nil)
-                if target.duration == nil { Diagnostics.note("recording until Ctrl-C (or use --duration SECONDS)") }
-            case .allCPUs: break
-            }
-            var names: [String] = []
-            for kind in kinds.sorted() { for e in LatencyAnalysis.events(for: kind) where !names.contains(e) { names.append(e) } }
-            for f in self.func { names += ["uprobe:" + f, "uretprobe:" + f] }
-            for f in kfunc { names += ["kprobe:" + f, "kretprobe:" + f] }
-            do {
-                options.events = try names.map { (try EventRequest.parse($0), nil) }
-            } catch {
-                throw Diagnostics.fail("\(error)")
-            }
-            // The stack each thread blocks in, for off-CPU flame graphs (ember flamegraph --offcpu).
+            var plan = LatencyPlan(kinds: kinds)
+            plan.functions = self.func
+            plan.kernelFunctions = kfunc
+            var template = RecordOptions(target: try target.target(verb: "record", owner: Latency.self))
+            template.output = output
+            template.duration = target.duration
+            template.cpus = try scope.cpus()
+            template.delay = try scope.delaySeconds()
+            template.progress = false
+            template.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
             if kinds.contains(.offcpu) {
                 do {
-                    options.callGraph = try Record.callGraphMode(callGraph ?? "fp", framePointer: true)
+                    plan.callGraph = try Record.callGraphMode(callGraph ?? "fp", framePointer: true)
                 } catch let problem as Record.UsageProblem {
                     throw Diagnostics.fail(problem.text)
                 }
             }
-            options.output = output
-            // Scheduler and syscall events come far denser than samples: 2 MiB a CPU.
-            options.mmapPages = 512
-            options.duration = target.duration
-            options.cpus = try scope.cpus()
-            options.delay = try scope.delaySeconds()
-            options.progress = false
-            options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
+            let options: RecordOptions
+            do {
+                (options, pids) = try plan.recordOptions(template)
+            } catch {
+                throw Diagnostics.fail("\(error)")
+            }
+            if case .processes = template.target, target.duration == nil { Diagnostics.note("recording until Ctrl-C (or use --duration SECONDS)") }
             let summary = try Record.record(options)
             // --no-inherit: the command's own process, not what it starts.
             if scope.noInherit, let pid = summary.commandPID { pids = [pid] } else { root = summary.commandPID }
@@ -199,12 +187,11 @@ struct Latency: ParsableCommand {
     static let kindFlags = ["sched": "--sched", "offcpu": "--offcpu", "syscalls": "--syscalls", "syscall": "--syscalls",
                             "func": "--func BINARY:SYMBOL", "function": "--func BINARY:SYMBOL"]
 
-    /// `50us`, `2ms`, `1.5s`, `800ns` (µs also as `µs`).
+    /// `--min`: `800ns`, `50us`, `2ms`, `1s`.
     static func nanoseconds(_ text: String) throws -> UInt64 {
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let v = Double(text.dropLast(suffix.count)), v >= 0, v.isFinite { return UInt64(v * scale) }
+        guard let ns = DurationText.nanoseconds(text) else {
+            throw Diagnostics.fail("--min \(text) is not a duration; give a number and a unit: 800ns, 50us, 2ms, 1s")
         }
-        throw Diagnostics.fail("--min \(text) is not a duration; give a number and a unit: 800ns, 50us, 2ms, 1s")
+        return ns
     }
 }

@@ -197,14 +197,12 @@ struct FoldOptions: ParsableArguments {
         collapser.root = tid ? .tid : (pid ? .pid : .comm)
         collapser.eventName = event
         if offcpu {
-            let blocks = try FoldOptions.offCPUBlocks(replay.file.path, minimumNs: try min.map(Latency.nanoseconds) ?? 0)
-            collapser.eventName = "sched:sched_switch"
-            collapser.weight = { blocks[SampleKey(tid: $0.tid, time: $0.time)]?.ns }
+            let offCPU = try FoldOptions.offCPUTime(replay.file.path, minimumNs: try min.map(Latency.nanoseconds) ?? 0)
+            collapser.eventName = OffCPUTime.eventName
+            collapser.weight = offCPU.weight
             if wakers {
-                collapser.wakers = blocks.compactMapValues { wait in
-                    guard let tid = wait.wakerTID, let time = wait.wakeTime else { return nil }
-                    return SampleKey(tid: tid, time: time)
-                }
+                collapser.wakers = offCPU.wakers
+                collapser.wakeupEventName = offCPU.wakerEventName
             }
         } else if min != nil || wakers {
             throw Diagnostics.fail("\(min != nil ? "--min" : "--wakers") goes with --offcpu")
@@ -215,16 +213,13 @@ struct FoldOptions: ParsableArguments {
 
 extension FoldOptions {
     /// The off-CPU waits of a latency recording by the switch that started each (a first pass of its own).
-    static func offCPUBlocks(_ path: String, minimumNs: UInt64) throws -> [SampleKey: OffCPUWait] {
+    static func offCPUTime(_ path: String, minimumNs: UInt64) throws -> OffCPUTime {
         guard path != "-" else { throw Diagnostics.fail("--offcpu reads the recording twice; give a file with -i, not standard input") }
-        var analysis = LatencyAnalysis(kinds: [.offcpu], minimumNs: minimumNs)
-        analysis.collectsBlocks = true
         do {
-            try analysis.read(try openReplay(path, options: SymbolOptions()))
+            return try OffCPUTime(try openReplay(path, options: SymbolOptions()), minimumNs: minimumNs)
         } catch let e as LatencyError {
             throw Diagnostics.fail("\(path): \(e)")
         }
-        return analysis.blocks
     }
 }
 
