@@ -75,7 +75,4 @@ public struct UnwindCheck {
                                        ember: shared < a.count ? a[shared] : nil, libunwind: shared < b.count ? b[shared] : nil))
         }
     }
-
-    /// The share of samples both unwinders walked identically, in percent.
-    public var agreement: Double { samples == 0 ? 100 : 100 * Double(outcomes[Outcome.identical.rawValue]) / Double(samples) }
 }

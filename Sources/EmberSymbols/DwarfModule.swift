@@ -201,11 +201,6 @@ final class DwarfModule {
         return SourceLine(file: String(cString: file), line: Int(line))
     }
 
-    private static func isFunction(_ die: UnsafeMutablePointer<Dwarf_Die>) -> Bool {
-        let tag = dwarf_tag(die)
-        return tag == Int32(DW_TAG_inlined_subroutine) || tag == Int32(DW_TAG_subprogram)
-    }
-
     /// The linkage name where there is one (it demangles), else the plain name; both through abstract origins.
     private static func name(_ die: UnsafeMutablePointer<Dwarf_Die>) -> String? {
         var attr = Dwarf_Attribute()

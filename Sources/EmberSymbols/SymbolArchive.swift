@@ -110,8 +110,6 @@ public struct ArchiveReader {
     private var at = 0
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    public var isAtEnd: Bool { at == bytes.count }
-
     public mutating func byte() throws -> UInt8 {
         guard at < bytes.count else { throw Corrupt() }
         defer { at += 1 }

@@ -137,18 +137,18 @@ public final class Unwinder: StackUnwinder {
     private static func binary(_ atom: UInt8, _ a: UInt64, _ b: UInt64) -> UInt64 {
         let sa = Int64(bitPattern: a), sb = Int64(bitPattern: b)
         switch atom {
-        case 0x1a: return a & b
-        case 0x1e: return a &* b
-        case 0x21: return a | b
-        case 0x27: return a ^ b
-        case 0x24: return b < 64 ? a << b : 0
-        case 0x25: return b < 64 ? a >> b : 0
-        case 0x26: return UInt64(bitPattern: b < 64 ? sa >> Int64(b) : (sa < 0 ? -1 : 0))
-        case 0x29: return sa == sb ? 1 : 0
-        case 0x2a: return sa >= sb ? 1 : 0
-        case 0x2b: return sa > sb ? 1 : 0
-        case 0x2c: return sa <= sb ? 1 : 0
-        case 0x2d: return sa < sb ? 1 : 0
+        case DwarfOp.and: return a & b
+        case DwarfOp.mul: return a &* b
+        case DwarfOp.or: return a | b
+        case DwarfOp.xor: return a ^ b
+        case DwarfOp.shl: return b < 64 ? a << b : 0
+        case DwarfOp.shr: return b < 64 ? a >> b : 0
+        case DwarfOp.shra: return UInt64(bitPattern: b < 64 ? sa >> Int64(b) : (sa < 0 ? -1 : 0))
+        case DwarfOp.eq: return sa == sb ? 1 : 0
+        case DwarfOp.ge: return sa >= sb ? 1 : 0
+        case DwarfOp.gt: return sa > sb ? 1 : 0
+        case DwarfOp.le: return sa <= sb ? 1 : 0
+        case DwarfOp.lt: return sa < sb ? 1 : 0
         default: return sa != sb ? 1 : 0
         }
     }
@@ -161,52 +161,52 @@ public final class Unwinder: StackUnwinder {
         func register(_ n: UInt64) -> UInt64? { n < UInt64(DwarfRegister.count) ? regs[Int(n)] : nil }
         for op in ops {
             switch op.atom {
-            case 0x9c:  // DW_OP_call_frame_cfa
+            case DwarfOp.callFrameCFA:
                 guard let cfa else { return nil }
                 values.append(cfa)
-            case 0x23:  // DW_OP_plus_uconst
+            case DwarfOp.plusUconst:
                 guard !values.isEmpty else { return nil }
                 values[values.count - 1] &+= op.number
-            case 0x22, 0x1c:  // DW_OP_plus, DW_OP_minus
+            case DwarfOp.plus, DwarfOp.minus:
                 guard values.count >= 2 else { return nil }
                 let b = values.removeLast(), a = values.removeLast()
-                values.append(op.atom == 0x22 ? a &+ b : a &- b)
-            case 0x08...0x11:  // DW_OP_const1u ... DW_OP_consts
+                values.append(op.atom == DwarfOp.plus ? a &+ b : a &- b)
+            case DwarfOp.constants:
                 values.append(op.number)
-            case 0x30...0x4f:  // DW_OP_lit0 ... DW_OP_lit31
-                values.append(UInt64(op.atom - 0x30))
-            case 0x70...0x8f:  // DW_OP_breg0 ... DW_OP_breg31
-                guard let r = register(UInt64(op.atom - 0x70)) else { return nil }
+            case DwarfOp.literals:
+                values.append(UInt64(op.atom - DwarfOp.literals.lowerBound))
+            case DwarfOp.baseRegisters:
+                guard let r = register(UInt64(op.atom - DwarfOp.baseRegisters.lowerBound)) else { return nil }
                 values.append(r &+ op.number)
-            case 0x92:  // DW_OP_bregx
+            case DwarfOp.bregx:
                 guard let r = register(op.number) else { return nil }
                 values.append(r &+ op.number2)
-            case 0x50...0x6f:  // DW_OP_reg0 ... DW_OP_reg31: the value is in the register
-                guard let r = register(UInt64(op.atom - 0x50)) else { return nil }
+            case DwarfOp.registers:  // the value is in the register
+                guard let r = register(UInt64(op.atom - DwarfOp.registers.lowerBound)) else { return nil }
                 values.append(r)
                 isLocation = false
-            case 0x90:  // DW_OP_regx
+            case DwarfOp.regx:
                 guard let r = register(op.number) else { return nil }
                 values.append(r)
                 isLocation = false
-            case 0x06:  // DW_OP_deref
+            case DwarfOp.deref:
                 guard let a = values.popLast(), let v = stack.read(a) else { return nil }
                 values.append(v)
-            case 0x9f:  // DW_OP_stack_value
+            case DwarfOp.stackValue:
                 isLocation = false
-            case 0x12:  // DW_OP_dup
+            case DwarfOp.dup:
                 guard let top = values.last else { return nil }
                 values.append(top)
-            case 0x13:  // DW_OP_drop
+            case DwarfOp.drop:
                 guard values.popLast() != nil else { return nil }
-            case 0x16:  // DW_OP_swap
+            case DwarfOp.swap:
                 guard values.count >= 2 else { return nil }
                 values.swapAt(values.count - 1, values.count - 2)
-            case 0x1f:  // DW_OP_neg
+            case DwarfOp.neg:
                 guard let a = values.popLast() else { return nil }
                 values.append(0 &- a)
-            case 0x1a, 0x1e, 0x21, 0x27, 0x24, 0x25, 0x26, 0x29...0x2e:
-                // and, mul, or, xor, shl, shr, shra, eq ge gt le lt ne: binary operations, as the PLT's CFA uses.
+            case DwarfOp.and, DwarfOp.mul, DwarfOp.or, DwarfOp.xor, DwarfOp.shl, DwarfOp.shr, DwarfOp.shra, DwarfOp.comparisons:
+                // Binary operations, as the PLT's CFA uses.
                 guard values.count >= 2 else { return nil }
                 let b = values.removeLast(), a = values.removeLast()
                 values.append(Unwinder.binary(op.atom, a, b))
@@ -217,4 +217,42 @@ public final class Unwinder: StackUnwinder {
         guard let result = values.last else { return nil }
         return (result, isLocation)
     }
+}
+
+/// The DWARF expression opcodes CFI uses (DWARF 5, section 7.7.1), by the names of `DW_OP_*`.
+enum DwarfOp {
+    static let deref: UInt8 = 0x06
+    /// `DW_OP_const1u` ... `DW_OP_consts`: the operand is the value.
+    static let constants: ClosedRange<UInt8> = 0x08...0x11
+    static let dup: UInt8 = 0x12
+    static let drop: UInt8 = 0x13
+    static let swap: UInt8 = 0x16
+    static let and: UInt8 = 0x1a
+    static let minus: UInt8 = 0x1c
+    static let mul: UInt8 = 0x1e
+    static let neg: UInt8 = 0x1f
+    static let or: UInt8 = 0x21
+    static let plus: UInt8 = 0x22
+    static let plusUconst: UInt8 = 0x23
+    static let shl: UInt8 = 0x24
+    static let shr: UInt8 = 0x25
+    static let shra: UInt8 = 0x26
+    static let xor: UInt8 = 0x27
+    static let eq: UInt8 = 0x29
+    static let ge: UInt8 = 0x2a
+    static let gt: UInt8 = 0x2b
+    static let le: UInt8 = 0x2c
+    static let lt: UInt8 = 0x2d
+    /// `DW_OP_eq` ... `DW_OP_ne`.
+    static let comparisons: ClosedRange<UInt8> = 0x29...0x2e
+    /// `DW_OP_lit0` ... `DW_OP_lit31`: the value is the opcode's offset from lit0.
+    static let literals: ClosedRange<UInt8> = 0x30...0x4f
+    /// `DW_OP_reg0` ... `DW_OP_reg31`: the value is in the register.
+    static let registers: ClosedRange<UInt8> = 0x50...0x6f
+    /// `DW_OP_breg0` ... `DW_OP_breg31`: the register plus the operand.
+    static let baseRegisters: ClosedRange<UInt8> = 0x70...0x8f
+    static let regx: UInt8 = 0x90
+    static let bregx: UInt8 = 0x92
+    static let callFrameCFA: UInt8 = 0x9c
+    static let stackValue: UInt8 = 0x9f
 }
