@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libzstd-dev linux-perf lib
 	qemu-system-x86 busybox-static cpio
 TRACEFS := /sys/kernel/tracing
 
-.PHONY: profile test fuzz build deps demo example guest-test guest-kernel bench proto syscalls clean
+.PHONY: profile test unit fuzz build deps demo example guest-test guest-kernel bench proto syscalls clean
 
 # Installs what is missing (as root), builds release, records the demo (built without frame pointers, so its
 # stacks need DWARF unwinding) with call graphs, writes flame.svg and prints the top functions with their callers.
@@ -26,6 +26,12 @@ test: deps demo example guest-kernel
 	# XCTest only: the suite has no Swift Testing tests, and its empty run would print the last line.
 	EMBER_DEMO=$(abspath $(DEMO)) EMBER_EXAMPLE=$(abspath $(EXAMPLE)) EMBER_GUEST_KERNEL=$(abspath $(GUEST_KERNEL)) \
 		$(SWIFT) test --skip-build --disable-swift-testing
+
+# The stage tests alone (every test target but EmberEndToEndTests): no package installs, no guest kernel, no
+# fuzzing; under two minutes after a build.
+unit:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-swift-testing --skip EmberEndToEndTests
 
 # The guest tests alone: Debian's cloud kernel (6.1, kprobes on) under qemu, running Tests/Guest/init.sh.
 guest-test: deps guest-kernel

@@ -53,7 +53,7 @@ let package = Package(
         ], exclude: ["profile.proto"]),
         // Run-queue delay and off-CPU time from the sched tracepoints, with HDR histograms for percentiles.
         .target(name: "EmberLatency", dependencies: [
-            "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "EmberRecord", "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
         .target(name: "EmberAgent", dependencies: [
@@ -74,8 +74,17 @@ let package = Package(
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.
         .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberExport", "EmberKernel", "EmberSymbols", "EmberStacks", "EmberRender", "EmberUnwind"]),
-        .testTarget(name: "EmberUnitTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberSession", "EmberSymbols", "EmberStacks", "EmberRender", "EmberRecord", "EmberProfiler"],
+        // Tests by stage, without root or a kernel (`make unit`); EmberEndToEndTests runs the built ember.
+        .testTarget(name: "EmberKernelTests", dependencies: ["EmberKernel"]),
+        .testTarget(name: "EmberPerfDataTests", dependencies: ["EmberKernel", "EmberPerfData"]),
+        .testTarget(name: "EmberSessionTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberSession"]),
+        .testTarget(name: "EmberSymbolsTests", dependencies: ["EmberSymbols", "EmberStacks"]),
+        .testTarget(name: "EmberUnwindTests", dependencies: ["EmberUnwind"]),
+        .testTarget(name: "EmberStacksTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "EmberStacks", "EmberRender"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "EmberRecordTests", dependencies: ["EmberKernel", "EmberRecord"]),
+        .testTarget(name: "EmberLatencyTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberStacks", "EmberLatency"]),
+        .testTarget(name: "EmberProfilerTests", dependencies: ["EmberProfiler"]),
         .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberStacks"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EmberEndToEndTests", dependencies: ["EmberPerfData"]),

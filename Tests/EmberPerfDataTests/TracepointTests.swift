@@ -1,12 +1,10 @@
-import EmberKernel
+@testable import EmberKernel
 @testable import EmberPerfData
-@testable import EmberStacks
-@testable import EmberSymbols
-@testable import EmberUnwind
 import XCTest
 
-/// Byte-literal tests of the decoders that otherwise only run against the kernel.
-final class DecoderTests: XCTestCase {
+/// Tracepoint payloads, the tracing data that carries their formats, and the registers a sample may end with,
+/// on literal bytes.
+final class TracepointTests: XCTestCase {
     private let switchFormat = """
         name: sched_switch
         ID: 372
@@ -49,19 +47,6 @@ final class DecoderTests: XCTestCase {
         XCTAssertTrue(Array(bytes.prefix(40)).withUnsafeBytes { TracingData.formats(in: $0) }.isEmpty, "cut short: nothing, no crash")
     }
 
-    func testUSDTArgumentSpecs() {
-        XCTAssertNotNil(USDTArgument(spec: "-4@%edi"))
-        XCTAssertNotNil(USDTArgument(spec: "8@-16(%rbp)"))
-        XCTAssertNotNil(USDTArgument(spec: "4@$5"))
-        XCTAssertNil(USDTArgument(spec: "3@%eax"), "only 1, 2, 4 and 8 byte arguments")
-        XCTAssertNil(USDTArgument(spec: "-9223372036854775808@%eax"))
-        XCTAssertNil(USDTArgument(spec: "4@%xmm0"))
-        guard case .memory(let bit, let offset)? = USDTArgument(spec: "8@-16(%rbp)")?.location else { return XCTFail() }
-        XCTAssertEqual(bit, 6)
-        XCTAssertEqual(offset, -16)
-        XCTAssertEqual(USDTArgument(spec: "4@$5")?.value(Sample()), 5)
-    }
-
     /// PERF_SAMPLE_REGS_INTR after the raw payload: the ABI word, then the mask's registers in bit order (a
     /// kprobe's AX and DI here); a truncated register block is refused.
     func testInterruptedRegisters() {
@@ -81,26 +66,5 @@ final class DecoderTests: XCTestCase {
         XCTAssertNil(sample.intrRegister(perfBit: 4), "SI was not asked for")
         XCTAssertNil(sample.userRegister(perfBit: 0))
         bytes.dropLast(8).withUnsafeBytes { XCTAssertFalse(sample.load(record: $0, layout: layout)) }
-    }
-
-    /// The CFA expression of x86-64 PLT entries: rsp + 8, plus 8 more once past the entry's 11th byte.
-    func testPLTExpression() {
-        let ops: [UnwindRule.Op] = [(0x77, 8), (0x80, 0), (0x3f, 0), (0x1a, 0), (0x3b, 0), (0x2a, 0), (0x33, 0), (0x24, 0), (0x22, 0)]
-            .map { UnwindRule.Op(atom: $0.0, number: $0.1, number2: 0) }
-        var regs = RegisterFile()
-        regs[7] = 0x7fff_0000
-        let stack = Unwinder.Stack(base: 0, bytes: UnsafeRawBufferPointer(start: nil, count: 0))
-        regs[16] = 0x401026  // offset 6 in its 16-byte entry
-        XCTAssertEqual(Unwinder.evaluate(ops, regs: regs, cfa: nil, stack: stack)?.value, 0x7fff_0008)
-        regs[16] = 0x40102c  // offset 12: after the push
-        XCTAssertEqual(Unwinder.evaluate(ops, regs: regs, cfa: nil, stack: stack)?.value, 0x7fff_0010)
-        XCTAssertNil(Unwinder.evaluate([UnwindRule.Op(atom: 0x22, number: 0, number2: 0)], regs: regs, cfa: nil, stack: stack), "stack underflow")
-    }
-
-    func testSwiftTypeSugar() {
-        XCTAssertEqual(SwiftTypeSugar.apply("f(Swift.Array<Swift.Int>) -> Swift.Optional<Swift.String>"), "f([Swift.Int]) -> Swift.String?")
-        XCTAssertEqual(SwiftTypeSugar.apply("Swift.Dictionary<Swift.String, Swift.Array<A>>"), "[Swift.String : [A]]")
-        XCTAssertEqual(SwiftTypeSugar.apply("Swift.Optional<(A) -> B>"), "((A) -> B)?")
-        XCTAssertEqual(SwiftTypeSugar.apply("MySwift.Array<Int>"), "MySwift.Array<Int>", "only the standard library's types")
     }
 }
