@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "EmberSession", targets: ["EmberSession"]),
         .library(name: "EmberSymbols", targets: ["EmberSymbols"]),
         .library(name: "EmberUnwind", targets: ["EmberUnwind"]),
+        .library(name: "EmberLibunwind", targets: ["EmberLibunwind"]),
+        .library(name: "EmberReplay", targets: ["EmberReplay"]),
         .library(name: "EmberStacks", targets: ["EmberStacks"]),
         .library(name: "EmberRender", targets: ["EmberRender"]),
         .library(name: "EmberRecord", targets: ["EmberRecord"]),
@@ -43,49 +45,54 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("stdc++")]),
         // libunwind's remote unwinder, the second unwinder that checks Ember's own (`--unwinder libunwind`).
         .target(name: "CUnwind", linkerSettings: [.linkedLibrary("unwind-x86_64"), .linkedLibrary("unwind")]),
-        .target(name: "EmberUnwind", dependencies: ["CElfUtils", "CUnwind", "EmberPerfData", "EmberSession", "EmberSymbols"]),
-        .target(name: "EmberStacks", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberUnwind"]),
-        .target(name: "EmberRender", dependencies: ["EmberStacks"]),
+        .target(name: "EmberUnwind", dependencies: ["CElfUtils", "EmberPerfData", "EmberSession", "EmberSymbols"]),
+        // Only programs that ask for libunwind link it: readers take their unwinder injected (UnwinderFactory).
+        .target(name: "EmberLibunwind", dependencies: ["CUnwind", "EmberPerfData", "EmberSession", "EmberSymbols", "EmberUnwind", "EmberReplay"]),
+        // Records (from a file) through the process model to samples with their frames resolved, for every reader.
+        .target(name: "EmberReplay", dependencies: ["EmberKernel", "EmberPerfData", "EmberSession", "EmberSymbols", "EmberUnwind"]),
+        .target(name: "EmberStacks", dependencies: ["EmberPerfData", "EmberSession", "EmberSymbols", "EmberReplay"]),
+        .target(name: "EmberRender", dependencies: ["EmberReplay", "EmberStacks"]),
         // gzip through zlib, for profile.pb.gz.
         .target(name: "CGzip", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "EmberPprof", dependencies: [
-            "EmberStacks", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            "EmberReplay", "EmberStacks", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["profile.proto"]),
         // Run-queue delay and off-CPU time from the sched tracepoints, with HDR histograms for percentiles.
         .target(name: "EmberLatency", dependencies: [
-            "EmberRecord", "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "EmberRecord", "EmberReplay", "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
         .target(name: "EmberAgent", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberStacks", "EmberPprof", "EmberLatency",
+            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberPprof", "EmberLatency",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
         ],
         // --push posts through FoundationNetworking, which is libcurl: the release build links Foundation statically
         // and needs it named (libcurl4-openssl-dev).
         linkerSettings: [.linkedLibrary("curl")]),
         // Profiling from inside a Swift program: the recorder on its own process, the readers on the result.
-        .target(name: "EmberProfiler", dependencies: ["EmberRecord", "EmberStacks", "EmberRender", "EmberPprof"]),
+        .target(name: "EmberProfiler", dependencies: ["EmberRecord", "EmberReplay", "EmberStacks", "EmberRender", "EmberPprof"]),
         // Profiles for the viewers people already use: speedscope and the Firefox Profiler.
-        .target(name: "EmberExport", dependencies: ["EmberStacks"]),
+        .target(name: "EmberExport", dependencies: ["EmberReplay", "EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "CEmberShim"]),
         .executableTarget(name: "ember", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberStacks", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport", "EmberAgent",
+            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport", "EmberAgent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.
-        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberExport", "EmberKernel", "EmberSymbols", "EmberStacks", "EmberRender", "EmberUnwind"]),
+        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberExport", "EmberKernel", "EmberSymbols", "EmberReplay", "EmberStacks", "EmberRender", "EmberUnwind", "EmberLibunwind"]),
         // Tests by stage, without root or a kernel (`make unit`); EmberEndToEndTests runs the built ember.
         .testTarget(name: "EmberKernelTests", dependencies: ["EmberKernel"]),
         .testTarget(name: "EmberPerfDataTests", dependencies: ["EmberKernel", "EmberPerfData"]),
         .testTarget(name: "EmberSessionTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberSession"]),
-        .testTarget(name: "EmberSymbolsTests", dependencies: ["EmberSymbols", "EmberStacks"]),
+        .testTarget(name: "EmberSymbolsTests", dependencies: ["EmberSymbols", "EmberReplay"]),
         .testTarget(name: "EmberUnwindTests", dependencies: ["EmberUnwind"]),
-        .testTarget(name: "EmberStacksTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "EmberStacks", "EmberRender"],
+        .testTarget(name: "EmberReplayTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberReplay"]),
+        .testTarget(name: "EmberStacksTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "EmberReplay", "EmberStacks", "EmberRender"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmberRecordTests", dependencies: ["EmberKernel", "EmberRecord"]),
-        .testTarget(name: "EmberLatencyTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberStacks", "EmberLatency"]),
+        .testTarget(name: "EmberLatencyTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberReplay", "EmberStacks", "EmberLatency"]),
         .testTarget(name: "EmberProfilerTests", dependencies: ["EmberProfiler"]),
-        .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberStacks"],
+        .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberReplay", "EmberStacks"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EmberEndToEndTests", dependencies: ["EmberPerfData"]),
     ],

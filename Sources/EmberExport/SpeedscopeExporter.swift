@@ -1,4 +1,5 @@
 import EmberKernel
+import EmberReplay
 import EmberStacks
 
 /// A recording as a speedscope file (https://www.speedscope.app/file-format-schema.json): one sampled profile a

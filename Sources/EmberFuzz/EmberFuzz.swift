@@ -1,7 +1,9 @@
 import CEmberShim
 import EmberExport
 import EmberKernel
+import EmberLibunwind
 import EmberRender
+import EmberReplay
 import EmberStacks
 import EmberSymbols
 import EmberUnwind

@@ -1,4 +1,5 @@
 import EmberPerfData
+import EmberReplay
 import EmberStacks
 
 /// Off-CPU time as a weight on stacks: each `sched_switch` sample that began a measured wait weighs the nanoseconds

@@ -1,5 +1,6 @@
 import EmberKernel
 import EmberPerfData
+import EmberReplay
 import EmberSession
 import EmberStacks
 import SwiftProtobuf

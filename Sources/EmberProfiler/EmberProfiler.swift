@@ -2,6 +2,7 @@ import EmberKernel
 import EmberPprof
 import EmberRecord
 import EmberRender
+import EmberReplay
 import EmberStacks
 import Foundation
 

@@ -1,3 +1,4 @@
+import EmberReplay
 import EmberStacks
 
 /// Renders folded stacks as an interactive flame graph: one self-contained SVG (inline style and script, no

@@ -1,3 +1,4 @@
+import EmberReplay
 import EmberStacks
 
 /// The colour scheme of a flame graph's frames.

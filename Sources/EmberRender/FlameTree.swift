@@ -1,3 +1,4 @@
+import EmberReplay
 import EmberStacks
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import EmberReplay
 import EmberStacks
 
 /// `ember report --diff BEFORE AFTER`: per entry (the sort keys' combination), its Children and Self shares in each

@@ -1,3 +1,4 @@
+import EmberReplay
 import EmberStacks
 
 /// The `perf report --stdio` text: a header, one row per entry with Children and Self percentages (or one

@@ -1,4 +1,5 @@
 import EmberPerfData
+import EmberReplay
 import EmberSession
 import EmberStacks
 import EmberSymbols

@@ -1,3 +1,4 @@
+import EmberReplay
 import EmberStacks
 
 /// `ember script --summary`: where in the recording each process was sampled, as one text sparkline a process

@@ -27,3 +27,27 @@ public struct Dso: Hashable, Sendable {
     /// The name perf gives the kernel's dso.
     public static let kernelPath = "[kernel.kallsyms]"
 }
+
+/// Where a location is inside its dso.
+public enum DsoAddress: Hashable, Sendable {
+    /// An offset into the dso's ELF image (a mapped file, or the vDSO): the same in every process and every run.
+    case fileOffset(UInt64)
+    /// An address, where the dso has no image to be an offset into: the kernel, and anonymous memory (JIT code,
+    /// which a perf map names by address).
+    case address(UInt64)
+
+    /// The number either way, for caches and for printing.
+    @inline(__always)
+    public var value: UInt64 {
+        switch self {
+        case .fileOffset(let v), .address(let v): return v
+        }
+    }
+
+    /// The offset into the image, or nil for an address.
+    @inline(__always)
+    public var fileOffset: UInt64? {
+        if case .fileOffset(let o) = self { return o }
+        return nil
+    }
+}

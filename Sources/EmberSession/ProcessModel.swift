@@ -26,13 +26,17 @@ public final class ProcessModel {
     /// for the kernel and for anonymous memory).
     public struct Location: Equatable {
         public var dso: Int
-        public var address: UInt64
+        public var address: DsoAddress
 
         /// One integer per location, for caches: 16 bits of dso and the low 48 bits of the address (kernel
         /// addresses share their high bits, user offsets fit).
         @inline(__always)
-        public var cacheKey: UInt64 { UInt64(truncatingIfNeeded: dso) << 48 | (address & 0xffff_ffff_ffff) }
+        public var cacheKey: UInt64 { UInt64(truncatingIfNeeded: dso) << 48 | (address.value & 0xffff_ffff_ffff) }
     }
+
+    /// Per dso, whether its locations are offsets into an ELF image (`Dso.hasFileOffsets`), kept beside `dsos` so
+    /// that resolving an address reads no path.
+    private var imageBacked: [Bool] = []
 
     public private(set) var dsos: [Dso] = []
     private var dsoByPath: [String: Int] = [:]
@@ -59,6 +63,7 @@ public final class ProcessModel {
         if let i = dsoByPath[path] { return i }
         let i = dsos.count
         dsos.append(Dso(index: i, path: path, isKernel: kernel))
+        imageBacked.append(dsos[i].hasFileOffsets)
         dsoByPath[path] = i
         return i
     }
@@ -146,10 +151,11 @@ public final class ProcessModel {
     @inline(__always)
     public func resolve(pid: Int32, address: UInt64) -> Location? {
         if address >= ProcessModel.kernelStart {
-            return Location(dso: kernelDso, address: address)
+            return Location(dso: kernelDso, address: .address(address))
         }
         guard let p = process(sampled: pid), let m = p.maps.lookup(address) ?? p.beforeExec?.lookup(address) else { return nil }
-        return Location(dso: m.dso, address: m.fileOffset(of: address))
+        let offset = m.fileOffset(of: address)
+        return Location(dso: m.dso, address: imageBacked[m.dso] ? .fileOffset(offset) : .address(offset))
     }
 
     /// The region that covers an address sampled in `pid`, as its MMAP record placed it; anonymous memory has its

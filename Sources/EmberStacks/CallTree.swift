@@ -1,3 +1,4 @@
+import EmberReplay
 import EmberSession
 
 /// A call tree keyed by interned frame names (`FrameTable.foldedNames`): one hash lookup per frame of a sample,

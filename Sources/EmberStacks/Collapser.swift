@@ -1,4 +1,5 @@
 import EmberPerfData
+import EmberReplay
 import EmberSession
 import EmberSymbols
 
@@ -117,35 +118,6 @@ public struct Collapser {
         case .pid: return "\(comm)-\(sample.pid)"
         case .tid: return "\(comm)-\(sample.pid)/\(sample.tid)"
         }
-    }
-
-    /// stackcollapse-perf.pl's generic tidying: `;` would split the frame, so it becomes `:`; an argument list is
-    /// noise, so everything from the first `(` goes (but not `(anonymous namespace)`, nor in Go's `pkg.(*T).M`);
-    /// quotes go.
-    public static func tidy(_ name: String) -> String {
-        var utf8 = Array(name.utf8)
-        if utf8.contains(UInt8(ascii: ";")) {
-            utf8 = utf8.map { $0 == UInt8(ascii: ";") ? UInt8(ascii: ":") : $0 }
-        }
-        if utf8.contains(UInt8(ascii: "(")), !isGoMethod(utf8) {
-            let keep = "(anonymous namespace)".utf8
-            if let cut = utf8.indices.first(where: { utf8[$0] == UInt8(ascii: "(") && !utf8[$0...].starts(with: keep) }) {
-                utf8.removeSubrange(cut...)
-            }
-        }
-        utf8.removeAll { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") }
-        return String(decoding: utf8, as: UTF8.self)
-    }
-
-    /// `\.\(.*\)\.`: a Go method such as `net/http.(*Client).Do`.
-    private static func isGoMethod(_ s: [UInt8]) -> Bool {
-        guard let open = s.indices.first(where: { $0 > 0 && s[$0] == UInt8(ascii: "(") && s[$0 - 1] == UInt8(ascii: ".") }) else { return false }
-        var i = s.count - 1
-        while i > open {
-            if s[i] == UInt8(ascii: ".") && s[i - 1] == UInt8(ascii: ")") { return true }
-            i -= 1
-        }
-        return false
     }
 }
 

@@ -1,4 +1,5 @@
 import EmberPerfData
+import EmberReplay
 import EmberSession
 
 /// A column `ember report` can sort and group by, as `perf report --sort` names them.

@@ -77,7 +77,7 @@ public final class Symbolizer {
     /// The symbol at a location returned by `ProcessModel.resolve`.
     @inline(__always)
     public func symbol(at location: ProcessModel.Location) -> Hit? {
-        if location.dso == model.kernelDso { return kernelSymbol(location.address) }
+        if location.dso == model.kernelDso { return kernelSymbol(location.address.value) }
         let key = location.cacheKey
         if let cached = cache[key] { return cached }
         let hit = lookUp(location)
@@ -127,10 +127,11 @@ public final class Symbolizer {
     private func facts(_ location: ProcessModel.Location) -> SymbolArchive.Facts? {
         let dso = model.dsos[location.dso]
         if dso.isPerfMap {
-            guard let table = perfMap(location.dso), let s = table.lookup(location.address) else { return nil }
-            return SymbolArchive.Facts(raw: s.name, offset: location.address - s.start, chain: nil, line: nil)
+            guard let table = perfMap(location.dso), let s = table.lookup(location.address.value) else { return nil }
+            return SymbolArchive.Facts(raw: s.name, offset: location.address.value - s.start, chain: nil, line: nil)
         }
-        guard let image = image(for: location.dso), let address = image.virtualAddress(ofFileOffset: location.address),
+        guard let offset = location.address.fileOffset, let image = image(for: location.dso),
+              let address = image.virtualAddress(ofFileOffset: offset),
               let symbol = image.symbols.lookup(address) else { return nil }
         var facts = SymbolArchive.Facts(raw: symbol.name, offset: address - symbol.start, chain: nil, line: nil)
         let everything = capture != nil

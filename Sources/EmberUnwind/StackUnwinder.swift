@@ -1,4 +1,6 @@
 import EmberPerfData
+import EmberSession
+import EmberSymbols
 
 /// How a DWARF unwind of a user stack ended.
 public enum UnwindEnd: Sendable {
@@ -8,18 +10,62 @@ public enum UnwindEnd: Sendable {
     case truncated
 }
 
-/// Which unwinder walks `--call-graph dwarf` stacks (`--unwinder`).
-public enum UnwinderKind: String, CaseIterable, Sendable {
+/// Makes the unwinder of a reading, for its process model and symbolizer. Readers take it injected, so that only a
+/// program that asks for libunwind (`--unwinder libunwind`, EmberLibunwind) links it.
+public struct UnwinderFactory: Sendable {
+    /// As `--unwinder` names it.
+    public var name: String
+    public var make: @Sendable (ProcessModel, Symbolizer) -> StackUnwinder
+
+    public init(name: String, make: @escaping @Sendable (ProcessModel, Symbolizer) -> StackUnwinder) {
+        self.name = name
+        self.make = make
+    }
+
     /// Ember's own: libdw's CFI with Ember's stepping, each PC's rule cached.
-    case ember
-    /// libunwind's remote unwinder, as perf uses it.
-    case libunwind
+    public static let ember = UnwinderFactory(name: "ember") { Unwinder(model: $0, symbolizer: $1) }
+}
+
+/// A frame's address as the stack gave it (framehop's `FrameAddress`): the exact address of the instruction that
+/// was running (the sample's IP, or a frame a signal interrupted), or a return address, which points after its
+/// call. The one place that knows a return address is looked up one byte back.
+public enum FrameAddress: Hashable, Sendable {
+    case instruction(UInt64)
+    case returnAddress(UInt64)
+
+    @inline(__always)
+    public init(_ address: UInt64, exact: Bool) {
+        self = exact ? .instruction(address) : .returnAddress(address)
+    }
+
+    /// The address as the stack holds it.
+    @inline(__always)
+    public var address: UInt64 {
+        switch self {
+        case .instruction(let a), .returnAddress(let a): return a
+        }
+    }
+
+    @inline(__always)
+    public var isReturnAddress: Bool {
+        if case .returnAddress = self { return true }
+        return false
+    }
+
+    /// Where the frame's code is: for a return address, the byte before it, inside the call (a call can be the last
+    /// instruction of a function, whose next byte begins another).
+    @inline(__always)
+    public var lookupAddress: UInt64 {
+        switch self {
+        case .instruction(let a): return a
+        case .returnAddress(let a): return a > 0 ? a - 1 : 0
+        }
+    }
 }
 
 /// Walks a sample's user stack from its registers and stack copy.
 public protocol StackUnwinder: AnyObject {
-    /// Appends the sample's user frames to `frames`, innermost first, and to `exact` whether each is an exact PC
-    /// (the IP, and the frame interrupted by a signal) rather than a return address. Returns how the walk ended,
-    /// or nil when the sample carries no 64-bit user registers or stack.
-    func unwind(_ sample: Sample, into frames: inout [UInt64], exact: inout [Bool]) -> UnwindEnd?
+    /// Appends the sample's user frames to `frames`, innermost first. Returns how the walk ended, or nil when the
+    /// sample carries no 64-bit user registers or stack.
+    func unwind(_ sample: Sample, into frames: inout [FrameAddress]) -> UnwindEnd?
 }

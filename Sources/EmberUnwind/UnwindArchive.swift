@@ -70,11 +70,11 @@ public final class CapturingUnwinder: StackUnwinder {
         self.archive = archive
     }
 
-    public func unwind(_ sample: Sample, into frames: inout [UInt64], exact: inout [Bool]) -> UnwindEnd? {
-        let (start, exactStart) = (frames.count, exact.count)
-        let end = inner.unwind(sample, into: &frames, exact: &exact)
+    public func unwind(_ sample: Sample, into frames: inout [FrameAddress]) -> UnwindEnd? {
+        let start = frames.count
+        let end = inner.unwind(sample, into: &frames)
         archive.walks[UnwindArchive.Key(tid: sample.tid, time: sample.time, ip: sample.ip)] =
-            UnwindArchive.Walk(frames: Array(frames[start...]), exact: Array(exact[exactStart...]), end: end)
+            UnwindArchive.Walk(frames: frames[start...].map(\.address), exact: frames[start...].map { !$0.isReturnAddress }, end: end)
         return end
     }
 }
@@ -85,10 +85,9 @@ public final class ArchivedUnwinder: StackUnwinder {
 
     public init(_ archive: UnwindArchive) { self.archive = archive }
 
-    public func unwind(_ sample: Sample, into frames: inout [UInt64], exact: inout [Bool]) -> UnwindEnd? {
+    public func unwind(_ sample: Sample, into frames: inout [FrameAddress]) -> UnwindEnd? {
         guard let walk = archive.walks[UnwindArchive.Key(tid: sample.tid, time: sample.time, ip: sample.ip)] else { return nil }
-        frames.append(contentsOf: walk.frames)
-        exact.append(contentsOf: walk.exact)
+        for (address, exact) in zip(walk.frames, walk.exact) { frames.append(FrameAddress(address, exact: exact)) }
         return walk.end
     }
 }

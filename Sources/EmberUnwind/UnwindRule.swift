@@ -57,9 +57,9 @@ struct UnwindRule {
 }
 
 /// x86-64 DWARF register numbers (System V psABI) of the registers an unwind tracks.
-enum DwarfRegister {
-    static let rbp = 6, rsp = 7, returnAddress = 16
-    static let count = 17
+public enum DwarfRegister {
+    public static let rbp = 6, rsp = 7, returnAddress = 16
+    public static let count = 17
     /// PERF_REG_X86_* bit for each DWARF register 0...16: AX DX CX BX SI DI BP SP R8...R15 IP.
-    static let perfBit: [Int] = [0, 3, 2, 1, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23, 8]
+    public static let perfBit: [Int] = [0, 3, 2, 1, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23, 8]
 }

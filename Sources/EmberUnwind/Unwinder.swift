@@ -25,19 +25,17 @@ public final class Unwinder: StackUnwinder {
         self.symbolizer = symbolizer
     }
 
-    public func unwind(_ sample: Sample, into frames: inout [UInt64], exact: inout [Bool]) -> UnwindEnd? {
+    public func unwind(_ sample: Sample, into frames: inout [FrameAddress]) -> UnwindEnd? {
         // ABI 2 is PERF_SAMPLE_REGS_ABI_64; a 32-bit process's registers number differently.
         guard sample.userRegsABI == 2, !sample.userRegs.isEmpty else { return nil }
         var regs = RegisterFile()
         for (reg, bit) in DwarfRegister.perfBit.enumerated() { regs[reg] = sample.userRegister(perfBit: bit) }
         guard let ip = regs[DwarfRegister.returnAddress], let sp = regs[DwarfRegister.rsp] else { return nil }
         let stack = Stack(base: sp, bytes: sample.userStack)
-        frames.append(ip)
-        exact.append(true)
-        var pc = ip
-        var exactPC = true
+        var pc = FrameAddress.instruction(ip)
+        frames.append(pc)
         for _ in 0..<Unwinder.maxDepth {
-            guard let index = rule(pid: sample.pid, pc: exactPC ? pc : pc &- 1) else {
+            guard let index = rule(pid: sample.pid, pc: pc.lookupAddress) else {
                 // No CFI: step by the x86-64 frame-pointer convention, as libdw's fallback (and so perf) does. A
                 // frame pointer of 0 is the outermost frame: the entry point clears %rbp (ld.so's `_start` has no
                 // CFI; the kernel starts a process with every register 0).
@@ -51,10 +49,8 @@ public final class Unwinder: StackUnwinder {
                 caller[DwarfRegister.rbp] = callerRBP
                 caller[DwarfRegister.rsp] = rbp &+ 16
                 caller[DwarfRegister.returnAddress] = ra
-                frames.append(ra)
-                exact.append(false)
-                exactPC = false
-                pc = ra
+                pc = .returnAddress(ra)
+                frames.append(pc)
                 regs = caller
                 continue
             }
@@ -85,10 +81,8 @@ public final class Unwinder: StackUnwinder {
             guard let ra = caller[DwarfRegister.returnAddress] else { return .truncated }
             if ra == 0 { return .complete }
             guard let oldSP = regs[DwarfRegister.rsp], cfa > oldSP else { return .truncated }
-            frames.append(ra)
-            exactPC = rule.isSignalFrame
-            exact.append(exactPC)
-            pc = ra
+            pc = FrameAddress(ra, exact: rule.isSignalFrame)
+            frames.append(pc)
             regs = caller
         }
         return .truncated
@@ -101,8 +95,8 @@ public final class Unwinder: StackUnwinder {
         let key = location.cacheKey
         if let cached = ruleIndex[key] { return cached < 0 ? nil : Int(cached) }
         var index: Int32 = -1
-        if let info = callFrameInfo(location.dso), let image = symbolizer.image(for: location.dso),
-           let address = image.virtualAddress(ofFileOffset: location.address), let rule = info.rule(at: address) {
+        if let offset = location.address.fileOffset, let info = callFrameInfo(location.dso), let image = symbolizer.image(for: location.dso),
+           let address = image.virtualAddress(ofFileOffset: offset), let rule = info.rule(at: address) {
             index = Int32(rules.count)
             rules.append(rule)
         }

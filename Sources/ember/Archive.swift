@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmberPerfData
+import EmberReplay
 import EmberStacks
 import EmberSymbols
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmberKernel
 import EmberRecord
+import EmberReplay
 import EmberStacks
 #if canImport(Glibc)
 import Glibc

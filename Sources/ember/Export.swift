@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmberExport
+import EmberReplay
 import EmberStacks
 
 /// The viewers `ember export` writes for.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmberKernel
 import EmberPprof
+import EmberReplay
 import EmberStacks
 
 struct Pprof: ParsableCommand {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import EmberLatency
+import EmberLibunwind
 import EmberPerfData
 import EmberRender
+import EmberReplay
 import EmberStacks
 import EmberSymbols
 import EmberUnwind
@@ -48,7 +50,15 @@ struct SymbolFlags: ParsableArguments {
 }
 
 extension DemangleStyle: ExpressibleByArgument {}
-extension UnwinderKind: ExpressibleByArgument {}
+/// `--unwinder`: which unwinder walks `--call-graph dwarf` stacks.
+enum UnwinderKind: String, CaseIterable, ExpressibleByArgument {
+    /// Ember's own: libdw's CFI with Ember's stepping, each PC's rule cached.
+    case ember
+    /// libunwind's remote unwinder, as perf uses it.
+    case libunwind
+
+    var factory: UnwinderFactory { self == .ember ? .ember : .libunwind }
+}
 
 /// Opens a recording for a reading command, turning failures into one-line errors.
 func openReplay(_ path: String, symbols: SymbolFlags) throws -> Replay {
@@ -57,7 +67,7 @@ func openReplay(_ path: String, symbols: SymbolFlags) throws -> Replay {
 
 func openReplay(_ path: String, options: SymbolOptions, unwinder: UnwinderKind = .ember) throws -> Replay {
     do {
-        let replay = try Replay(path: path, symbols: options, unwinder: unwinder)
+        let replay = try Replay(path: path, symbols: options, unwinder: unwinder.factory)
         replay.file.progress = ProgressBar(label: path == "-" ? "standard input" : path)?.update
         return replay
     } catch let e as PerfDataError {

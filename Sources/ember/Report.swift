@@ -2,6 +2,7 @@ import ArgumentParser
 import CEmberShim
 import EmberPerfData
 import EmberRender
+import EmberReplay
 import EmberStacks
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,7 @@
 import ArgumentParser
+import EmberLibunwind
 import EmberRender
+import EmberReplay
 import EmberStacks
 import EmberSymbols
 

@@ -1,3 +1,4 @@
+import EmberReplay
 import XCTest
 @testable import EmberRender
 import EmberStacks

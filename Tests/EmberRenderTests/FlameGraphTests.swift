@@ -1,3 +1,4 @@
+import EmberReplay
 import Foundation
 import XCTest
 @testable import EmberRender

@@ -38,7 +38,7 @@ final class ProcessModelTests: XCTestCase {
         XCTAssertEqual(model.comm(tid: 11), "parent", "a child takes its parent's name")
         let inChild = model.resolve(pid: 11, address: 0x400010)
         XCTAssertEqual(inChild.map { model.dsos[$0.dso].path }, "/bin/parent")
-        XCTAssertEqual(inChild?.address, 0x2010, "file offset = address - start + pgoff")
+        XCTAssertEqual(inChild?.address, .fileOffset(0x2010), "file offset = address - start + pgoff")
         apply(model, encoder.comm(pid: 11, tid: 11, name: "child", exec: true), .comm)
         XCTAssertEqual(model.resolve(pid: 11, address: 0x400010).map { model.dsos[$0.dso].path }, "/bin/parent",
                        "until the new image maps there, an address is the old image's (a sample inside execve)")

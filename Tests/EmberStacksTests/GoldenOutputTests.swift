@@ -1,6 +1,7 @@
 import EmberKernel
 import EmberPerfData
 import EmberRender
+import EmberReplay
 import EmberStacks
 import EmberSymbols
 import Foundation

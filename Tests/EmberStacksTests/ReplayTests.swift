@@ -1,4 +1,5 @@
 import EmberPerfData
+@testable import EmberReplay
 @testable import EmberStacks
 import Foundation
 import XCTest

@@ -1,5 +1,5 @@
 @testable import EmberSymbols
-import EmberStacks
+import EmberReplay
 import XCTest
 
 final class SymbolTableTests: XCTestCase {
@@ -105,10 +105,10 @@ final class SymbolTableTests: XCTestCase {
 
     /// stackcollapse-perf.pl's tidying rules.
     func testTidy() {
-        XCTAssertEqual(Collapser.tidy("std::vector<int>::push_back(int const&)"), "std::vector<int>::push_back")
-        XCTAssertEqual(Collapser.tidy("(anonymous namespace)::helper(int)"), "(anonymous namespace)::helper")
-        XCTAssertEqual(Collapser.tidy("net/http.(*Client).Do"), "net/http.(*Client).Do")
-        XCTAssertEqual(Collapser.tidy("a;b"), "a:b")
-        XCTAssertEqual(Collapser.tidy("say \"hi\" 'x'"), "say hi x")
+        XCTAssertEqual(FrameTable.tidy("std::vector<int>::push_back(int const&)"), "std::vector<int>::push_back")
+        XCTAssertEqual(FrameTable.tidy("(anonymous namespace)::helper(int)"), "(anonymous namespace)::helper")
+        XCTAssertEqual(FrameTable.tidy("net/http.(*Client).Do"), "net/http.(*Client).Do")
+        XCTAssertEqual(FrameTable.tidy("a;b"), "a:b")
+        XCTAssertEqual(FrameTable.tidy("say \"hi\" 'x'"), "say hi x")
     }
 }

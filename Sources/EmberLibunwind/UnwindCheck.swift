@@ -1,6 +1,7 @@
 import EmberKernel
 import EmberPerfData
 import EmberSession
+import EmberReplay
 import EmberUnwind
 
 /// Unwinds every DWARF sample of a recording with both unwinders, Ember's and libunwind's, over the same registers
@@ -34,23 +35,21 @@ public struct UnwindCheck {
     public init(_ replay: Replay) {
         let ember = Unwinder(model: replay.model, symbolizer: replay.symbolizer)
         let libunwind = LibunwindUnwinder(model: replay.model, symbolizer: replay.symbolizer)
-        var a: [UInt64] = [], b: [UInt64] = [], exact: [Bool] = []
+        var a: [FrameAddress] = [], b: [FrameAddress] = []
         replay.forEachSample(event: nil) { sample, _ in
             guard sample.unwindsUserStack, !sample.userStack.isEmpty else { return }
             a.removeAll(keepingCapacity: true)
             b.removeAll(keepingCapacity: true)
-            exact.removeAll(keepingCapacity: true)
             let t0 = monotonicSeconds()
-            let endA = ember.unwind(sample, into: &a, exact: &exact)
+            let endA = ember.unwind(sample, into: &a)
             let t1 = monotonicSeconds()
-            exact.removeAll(keepingCapacity: true)
-            let endB = libunwind.unwind(sample, into: &b, exact: &exact)
+            let endB = libunwind.unwind(sample, into: &b)
             let t2 = monotonicSeconds()
             guard endA != nil || endB != nil else { return }
             emberSeconds += t1 - t0
             libunwindSeconds += t2 - t1
             samples += 1
-            record(a, b, sample: sample, model: replay.model)
+            record(a.map(\.address), b.map(\.address), sample: sample, model: replay.model)
         }
     }
 

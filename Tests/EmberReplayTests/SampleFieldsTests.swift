@@ -1,5 +1,5 @@
 @testable import EmberPerfData
-@testable import EmberStacks
+@testable import EmberReplay
 import XCTest
 
 /// The fields `script` prints from a sample, on literal values.

@@ -2,6 +2,7 @@ import CUnwind
 import EmberPerfData
 import EmberSession
 import EmberSymbols
+import EmberUnwind
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +32,7 @@ public final class LibunwindUnwinder: StackUnwinder {
         self.symbolizer = symbolizer
     }
 
-    public func unwind(_ sample: Sample, into frames: inout [UInt64], exact: inout [Bool]) -> UnwindEnd? {
+    public func unwind(_ sample: Sample, into frames: inout [FrameAddress]) -> UnwindEnd? {
         guard sample.userRegsABI == 2, !sample.userRegs.isEmpty else { return nil }
         var valid: UInt32 = 0
         for (reg, bit) in DwarfRegister.perfBit.enumerated() {
@@ -61,9 +62,8 @@ public final class LibunwindUnwinder: StackUnwinder {
             }
         }
         for i in 0..<count {
-            frames.append(addresses[i])
             // A frame is an exact PC when it is the IP, or was interrupted by the signal whose frame is above it.
-            exact.append(i == 0 || signalFrames[i - 1] != 0)
+            frames.append(FrameAddress(addresses[i], exact: i == 0 || signalFrames[i - 1] != 0))
         }
         return complete != 0 ? .complete : .truncated
     }
@@ -88,8 +88,8 @@ public final class LibunwindUnwinder: StackUnwinder {
     /// The unwind table of the binary mapped at `address` in the process being unwound.
     private func findTable(_ address: UInt64, _ table: UnsafeMutablePointer<ember_unwind_table>) -> Int32 {
         guard let mapping = model.mapping(pid: pid, address: address), let location = model.resolve(pid: pid, address: address),
-              let binary = binary(location.dso), let hdr = binary.ehFrameHeader,
-              let vaddr = binary.image.virtualAddress(ofFileOffset: location.address) else { return -1 }
+              let offset = location.address.fileOffset, let binary = binary(location.dso), let hdr = binary.ehFrameHeader,
+              let vaddr = binary.image.virtualAddress(ofFileOffset: offset) else { return -1 }
         let bias = address &- vaddr
         space?.note(bias: bias, binary: binary)
         table.pointee = ember_unwind_table(start: mapping.start, end: mapping.end, header: bias &+ hdr.address,
@@ -101,7 +101,7 @@ public final class LibunwindUnwinder: StackUnwinder {
     /// tables were looked up (their `.eh_frame` lies in segments mapped read-only, which recordings may not list).
     private func read(_ address: UInt64, _ value: UnsafeMutablePointer<UInt64>) -> Int32 {
         if let location = model.resolve(pid: pid, address: address), location.dso != model.kernelDso,
-           let binary = binary(location.dso), let v = binary.read(fileOffset: location.address) {
+           let offset = location.address.fileOffset, let binary = binary(location.dso), let v = binary.read(fileOffset: offset) {
             value.pointee = v
             return 0
         }
@@ -215,4 +215,9 @@ public final class LibunwindUnwinder: StackUnwinder {
             }
         }
     }
+}
+
+extension UnwinderFactory {
+    /// libunwind's remote unwinder, as perf uses it.
+    public static let libunwind = UnwinderFactory(name: "libunwind") { LibunwindUnwinder(model: $0, symbolizer: $1) }
 }

@@ -1,4 +1,4 @@
-@testable import EmberStacks
+@testable import EmberReplay
 import XCTest
 
 /// `--time` forms, resolved against a recording whose samples run from 100 s to 110 s.

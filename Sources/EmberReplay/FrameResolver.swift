@@ -5,13 +5,15 @@ import EmberUnwind
 
 /// One frame of a sampled stack.
 public struct ResolvedFrame {
-    /// The address as sampled: an instruction pointer for the leaf of each context, a return address above it.
-    public var address: UInt64
-    public var isReturnAddress: Bool
+    /// The address as sampled: an instruction for the leaf of each context, a return address above it.
+    public var sampled: FrameAddress
     public var location: ProcessModel.Location?
     public var symbol: Symbolizer.Hit?
     /// Marks where a DWARF unwind stopped early: the stack goes on beyond it, unknown.
     public var isTruncation = false
+
+    /// The address as sampled, as `script` prints it.
+    public var address: UInt64 { sampled.address }
 }
 
 /// Turns a sample's callchain (or its IP) into frames, leaf first; user stacks recorded with
@@ -21,8 +23,7 @@ public final class FrameResolver {
     private let symbolizer: Symbolizer
     private let unwinder: StackUnwinder
     public var perfCompatible: Bool { !callSiteLookups }
-    private var userAddresses: [UInt64] = []
-    private var exactAddresses: [Bool] = []
+    private var userAddresses: [FrameAddress] = []
     /// DWARF-unwound stacks that stopped early, and all DWARF-unwound stacks.
     public private(set) var truncatedStacks = 0
     public private(set) var unwoundStacks = 0
@@ -30,15 +31,11 @@ public final class FrameResolver {
     /// matching perf, which looks up the return address itself (and so can name the function after the call).
     private let callSiteLookups: Bool
 
-    /// `walks`: an archive's unwinds to replay instead of unwinding, or (`capturing`) to fill while unwinding.
-    init(model: ProcessModel, symbolizer: Symbolizer, unwinder kind: UnwinderKind, walks: (UnwindArchive, capturing: Bool)? = nil) {
+    /// `unwinder` walks DWARF user stacks; `walks`: an archive's unwinds to replay instead of unwinding, or
+    /// (`capturing`) to fill while unwinding.
+    init(model: ProcessModel, symbolizer: Symbolizer, unwinder live: StackUnwinder, walks: (UnwindArchive, capturing: Bool)? = nil) {
         self.model = model
         self.symbolizer = symbolizer
-        let live: StackUnwinder
-        switch kind {
-        case .ember: live = Unwinder(model: model, symbolizer: symbolizer)
-        case .libunwind: live = LibunwindUnwinder(model: model, symbolizer: symbolizer)
-        }
         switch walks {
         case (let archive, true)?: unwinder = CapturingUnwinder(live, into: archive)
         case (let archive, false)?: unwinder = ArchivedUnwinder(archive)
@@ -65,7 +62,7 @@ public final class FrameResolver {
         }
         let n = sample.callchainCount
         guard n > 0 else {
-            frames.append(resolve(sample.ip, isReturnAddress: false, pid: sample.pid, symbolize: symbolize))
+            frames.append(resolve(.instruction(sample.ip), pid: sample.pid, symbolize: symbolize))
             return
         }
         var nextIsIP = true, inUser = false
@@ -84,9 +81,9 @@ public final class FrameResolver {
             }
             // A kernel address among user frames is garbage from a broken frame-pointer chain, not kernel code.
             if inUser, entry >= ProcessModel.kernelStart {
-                frames.append(ResolvedFrame(address: entry, isReturnAddress: !nextIsIP, location: nil, symbol: nil))
+                frames.append(ResolvedFrame(sampled: FrameAddress(entry, exact: nextIsIP), location: nil, symbol: nil))
             } else {
-                frames.append(resolve(entry, isReturnAddress: !nextIsIP, pid: sample.pid, symbolize: symbolize))
+                frames.append(resolve(FrameAddress(entry, exact: nextIsIP), pid: sample.pid, symbolize: symbolize))
             }
             nextIsIP = false
         }
@@ -103,36 +100,35 @@ public final class FrameResolver {
                 continue
             }
             if inKernel {
-                frames.append(resolve(entry, isReturnAddress: !nextIsIP, pid: sample.pid, symbolize: symbolize))
+                frames.append(resolve(FrameAddress(entry, exact: nextIsIP), pid: sample.pid, symbolize: symbolize))
                 nextIsIP = false
             }
         }
         userAddresses.removeAll(keepingCapacity: true)
-        exactAddresses.removeAll(keepingCapacity: true)
-        guard let end = unwinder.unwind(sample, into: &userAddresses, exact: &exactAddresses) else {
+        guard let end = unwinder.unwind(sample, into: &userAddresses) else {
             // No usable registers: the IP is all there is (user mode), or nothing (kernel thread).
-            if sample.cpuMode == .user { frames.append(resolve(sample.ip, isReturnAddress: false, pid: sample.pid, symbolize: symbolize)) }
+            if sample.cpuMode == .user { frames.append(resolve(.instruction(sample.ip), pid: sample.pid, symbolize: symbolize)) }
             return
         }
         unwoundStacks += 1
-        for (address, exact) in zip(userAddresses, exactAddresses) {
+        for address in userAddresses {
             // perf's DWARF unwinders report a caller's frame at the call (the return address less one), and
             // show that address.
-            if !callSiteLookups, !exact, address > 0 {
-                frames.append(resolve(address - 1, isReturnAddress: false, pid: sample.pid, symbolize: symbolize))
+            if !callSiteLookups, address.isReturnAddress, address.address > 0 {
+                frames.append(resolve(.instruction(address.lookupAddress), pid: sample.pid, symbolize: symbolize))
             } else {
-                frames.append(resolve(address, isReturnAddress: !exact, pid: sample.pid, symbolize: symbolize))
+                frames.append(resolve(address, pid: sample.pid, symbolize: symbolize))
             }
         }
         if end == .truncated {
             truncatedStacks += 1
-            frames.append(ResolvedFrame(address: 0, isReturnAddress: false, location: nil, symbol: nil, isTruncation: true))
+            frames.append(ResolvedFrame(sampled: .instruction(0), location: nil, symbol: nil, isTruncation: true))
         }
     }
 
     @inline(__always)
-    private func resolve(_ address: UInt64, isReturnAddress: Bool, pid: Int32, symbolize: Bool) -> ResolvedFrame {
-        var frame = ResolvedFrame(address: address, isReturnAddress: isReturnAddress, location: nil, symbol: nil)
+    private func resolve(_ address: FrameAddress, pid: Int32, symbolize: Bool) -> ResolvedFrame {
+        var frame = ResolvedFrame(sampled: address, location: nil, symbol: nil)
         frame.location = model.resolve(pid: pid, address: lookupAddress(of: frame))
         if symbolize { self.symbolize(&frame) }
         return frame
@@ -141,7 +137,7 @@ public final class FrameResolver {
     /// The address a frame's mapping and symbol are looked up at.
     @inline(__always)
     public func lookupAddress(of frame: ResolvedFrame) -> UInt64 {
-        callSiteLookups && frame.isReturnAddress && frame.address > 0 ? frame.address - 1 : frame.address
+        callSiteLookups ? frame.sampled.lookupAddress : frame.sampled.address
     }
 
     /// Looks up the symbol of a frame resolved without one.
@@ -149,7 +145,7 @@ public final class FrameResolver {
     public func symbolize(_ frame: inout ResolvedFrame) {
         guard let location = frame.location, var symbol = symbolizer.symbol(at: location) else { return }
         // The lookup was at the address before a return address; show the offset of the address itself.
-        if frame.isReturnAddress, callSiteLookups { symbol.offset += 1 }
+        if frame.sampled.isReturnAddress, callSiteLookups { symbol.offset += 1 }
         frame.symbol = symbol
     }
 

@@ -25,9 +25,10 @@ public final class Replay {
     /// An archive's unwinds: replayed (reading an archive) or filled (`archiving`).
     public let walks: UnwindArchive?
 
-    /// `unwinder` walks the user stacks of `--call-graph dwarf` samples. `archiving` keeps every symbol and unwind
-    /// the replay works out, for `ember archive`. An archive (`ArchiveContainer`) replays from what it holds.
-    public init(path: String, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderKind = .ember, archiving: Bool = false) throws {
+    /// `unwinder` makes what walks the user stacks of `--call-graph dwarf` samples. `archiving` keeps every symbol
+    /// and unwind the replay works out, for `ember archive`. An archive (`ArchiveContainer`) replays from what it
+    /// holds.
+    public init(path: String, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderFactory = .ember, archiving: Bool = false) throws {
         file = try PerfDataFile(path: path)
         var symbols = symbols
         for entry in file.buildIDs {
@@ -39,7 +40,7 @@ public final class Replay {
         }
         symbolizer = Symbolizer(model: model, options: symbols)
         if let sections = file.archiveSections {
-            guard unwinder == .ember, !symbols.perfCompatible, symbols.symfs == nil else {
+            guard unwinder.name == UnwinderFactory.ember.name, !symbols.perfCompatible, symbols.symfs == nil else {
                 throw PerfDataError.unsupported("an archive holds Ember's own symbols and unwinds; read it without --perf-compat, --unwinder libunwind and --symfs, or read the original recording")
             }
             do {
@@ -55,7 +56,8 @@ public final class Replay {
             walks = nil
         }
         let capturing = file.archiveSections == nil
-        resolver = FrameResolver(model: model, symbolizer: symbolizer, unwinder: unwinder, walks: walks.map { ($0, capturing: capturing) })
+        resolver = FrameResolver(model: model, symbolizer: symbolizer, unwinder: unwinder.make(model, symbolizer),
+                                 walks: walks.map { ($0, capturing: capturing) })
         frames = FrameTable(resolver: resolver, model: model)
     }
 

@@ -105,7 +105,7 @@ public final class FrameTable {
             }
         } else {
             ids.append(add(Info(name: "[unknown]", rawName: "[unknown]", language: .plain, dso: location.dso, dsoName: dsoName, kind: kind,
-                                isInlined: false, line: nil, declaration: nil, address: location.address, folded: -1)))
+                                isInlined: false, line: nil, declaration: nil, address: location.address.value, folded: -1)))
         }
         let run = runs.count
         runs.append(Int32(ids.count))
@@ -130,9 +130,38 @@ public final class FrameTable {
     static func foldedName(_ info: Info, fullNames: Bool) -> String {
         if info.name == "[unknown]" { return "[\(info.dso == nil ? "unknown" : info.dsoName)]" }
         if info.name == "[truncated]", info.dso == nil { return info.name }
-        var name = info.language == .swift || fullNames ? info.name.replacing(";", with: ":") : Collapser.tidy(info.name)
+        var name = info.language == .swift || fullNames ? info.name.replacing(";", with: ":") : FrameTable.tidy(info.name)
         // A name that is all argument list ("(anonymous)") keeps it rather than vanish.
         if name.isEmpty { name = info.name.replacing(";", with: ":") }
         return info.isInlined ? name + "_[i]" : name
+    }
+
+    /// stackcollapse-perf.pl's generic tidying: `;` would split the frame, so it becomes `:`; an argument list is
+    /// noise, so everything from the first `(` goes (but not `(anonymous namespace)`, nor in Go's `pkg.(*T).M`);
+    /// quotes go.
+    public static func tidy(_ name: String) -> String {
+        var utf8 = Array(name.utf8)
+        if utf8.contains(UInt8(ascii: ";")) {
+            utf8 = utf8.map { $0 == UInt8(ascii: ";") ? UInt8(ascii: ":") : $0 }
+        }
+        if utf8.contains(UInt8(ascii: "(")), !isGoMethod(utf8) {
+            let keep = "(anonymous namespace)".utf8
+            if let cut = utf8.indices.first(where: { utf8[$0] == UInt8(ascii: "(") && !utf8[$0...].starts(with: keep) }) {
+                utf8.removeSubrange(cut...)
+            }
+        }
+        utf8.removeAll { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") }
+        return String(decoding: utf8, as: UTF8.self)
+    }
+
+    /// `\.\(.*\)\.`: a Go method such as `net/http.(*Client).Do`.
+    private static func isGoMethod(_ s: [UInt8]) -> Bool {
+        guard let open = s.indices.first(where: { $0 > 0 && s[$0] == UInt8(ascii: "(") && s[$0 - 1] == UInt8(ascii: ".") }) else { return false }
+        var i = s.count - 1
+        while i > open {
+            if s[i] == UInt8(ascii: ".") && s[i - 1] == UInt8(ascii: ")") { return true }
+            i -= 1
+        }
+        return false
     }
 }
