@@ -3,6 +3,7 @@ import EmberKernel
 import EmberLatency
 import EmberPprof
 import EmberRecord
+import EmberReplay
 import EmberStacks
 import Foundation
 
@@ -59,7 +60,9 @@ public actor ProfileService {
     public init(_ configuration: Configuration, metrics: AgentMetrics) throws {
         self.configuration = configuration
         self.metrics = metrics
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("ember-agent-\(getpid())-\(UUID().uuidString)").path
+        let temporary = FileManager.default.temporaryDirectory.path
+        ProfileService.collectLeftovers(in: temporary)
+        scratch = temporary + "/ember-agent-\(getpid())-\(UUID().uuidString)"
         guard mkdir(scratch, 0o700) == 0 else { throw RecordError.output("cannot make \(scratch): \(Errno.current)") }
     }
 
@@ -94,6 +97,30 @@ public actor ProfileService {
         let cpus = options.cpus?.count ?? OnlineCPUs.list().count
         let ring = options.mmapPages * RingBuffer.pageSize
         return "keeping a window of up to \(Int(configuration.maxSeconds)) s in \(cpus) rings of \(ring >= 1 << 20 ? "\(ring >> 20) MiB" : "\(ring >> 10) KiB")"
+    }
+
+    /// Removes the scratch directories of agents that were killed (SIGKILL leaves them): `ember-agent-PID-UUID`
+    /// whose process is gone, and in them only the agent's own files (recordings, snapshots, their temporary
+    /// names); a directory holding anything else stays.
+    static func collectLeftovers(in directory: String) {
+        for name in directoryEntries(directory, directoriesOnly: true) where name.hasPrefix("ember-agent-") {
+            let fields = name.dropFirst("ember-agent-".count).split(separator: "-", maxSplits: 1)
+            guard fields.count == 2, UUID(uuidString: String(fields[1])) != nil, let pid = Int32(fields[0]), pid > 0, pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let path = directory + "/" + name
+            var st = stat()
+            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == geteuid() else { continue }
+            for file in directoryEntries(path) where ProfileService.isScratchFile(file) { unlink(path + "/" + file) }
+            rmdir(path)
+        }
+    }
+
+    /// The names the agent gives its files: `WHAT-UUID.data`, and their temporary names while written.
+    private static func isScratchFile(_ name: String) -> Bool {
+        let plain = name.hasPrefix(".") ? String(name.dropFirst().prefix { $0 != "." } + ".data") : name
+        guard plain.hasSuffix(".data"), let dash = plain.firstIndex(of: "-"),
+              ["profile", "snapshot", "window"].contains(String(plain[..<dash])) else { return false }
+        return UUID(uuidString: String(plain[plain.index(after: dash)...].dropLast(5))) != nil
     }
 
     /// Closes a continuous window's events and removes the scratch directory.

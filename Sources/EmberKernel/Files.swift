@@ -69,3 +69,47 @@ public func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
+
+/// Reads an input a reader was given — a file, or standard input for `-` — whole, but looks at its first
+/// `head` bytes before reading on: `check` refuses what is not the expected kind (`/dev/zero` piped in, a binary
+/// where text belongs) before a byte more is held. Directories and other non-files are refused by name.
+public func readInput(_ path: String, head: Int, check: ([UInt8]) throws -> Void) throws -> [UInt8] {
+    let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard fd >= 0 else { throw InputError.cannotOpen(path: path, errno: Errno.current) }
+    defer { if fd != 0 { close(fd) } }
+    var st = stat()
+    if fd != 0 {
+        guard fstat(fd, &st) == 0 else { throw InputError.cannotOpen(path: path, errno: Errno.current) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw InputError.notAFile(path: path, isDirectory: st.st_mode & S_IFMT == S_IFDIR) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+    }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    var checked = false
+    while true {
+        let want = checked ? chunk.count : head - bytes.count
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, want) }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { throw InputError.cannotOpen(path: path, errno: Errno.current) }
+        if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+        if !checked, n == 0 || bytes.count >= head {
+            try check(bytes)
+            checked = true
+        }
+        if n == 0 { return bytes }
+    }
+}
+
+/// Why an input could not be read.
+public enum InputError: Error, CustomStringConvertible {
+    case cannotOpen(path: String, errno: Errno)
+    case notAFile(path: String, isDirectory: Bool)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let e): return "cannot read \(path == "-" ? "standard input" : path): \(e)"
+        case .notAFile(let path, let isDirectory):
+            return "\(path) is \(isDirectory ? "a directory" : "not a regular file"); give a file (or - for standard input)"
+        }
+    }
+}

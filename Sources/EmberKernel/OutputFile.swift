@@ -14,8 +14,9 @@ public final class OutputFile {
     public let fd: Int32
     /// The temporary name, until `publish` renames it to `path`.
     private var temporaryPath: String?
-    /// The file's device and inode: what removing it later checks, so that a file put in its place is never touched.
-    public let identity: FileIdentity
+    /// The file's device, inode and (once closed) last change: what removing it later checks, so that a file put
+    /// in its place is never touched, even one that got the same inode number.
+    public private(set) var identity: FileIdentity
     /// `publish(keepingOld:)` moved an existing `path` to `path.old` (and `discard` moves it back).
     public private(set) var movedToOld = false
     /// That move replaced an existing `path.old`, as perf does.
@@ -24,6 +25,7 @@ public final class OutputFile {
 
     /// Checks `path` (and, with `keepingOld`, `path.old`), then creates the temporary file with `mode`.
     public init(path: String, mode: mode_t = 0o644, keepingOld: Bool = false) throws {
+        guard !path.isEmpty else { throw OutputFileError.emptyPath }
         self.path = path
         try OutputFile.checkReplaceable(path)
         if keepingOld { try OutputFile.checkReplaceable(path + ".old") }
@@ -31,7 +33,8 @@ public final class OutputFile {
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !base.isEmpty, base != ".", base != ".." else { throw OutputFileError.notAFile(path: path, kind: "directory") }
-        var template = Array((directory + "/." + base + ".ember-XXXXXX").utf8CString)
+        OutputFile.collectLeftovers(directory: directory, base: base)
+        var template = Array((directory + "/." + base + ".ember-\(getpid())-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
             let e = Errno.current
@@ -47,10 +50,26 @@ public final class OutputFile {
         temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         var st = stat()
         fstat(fd, &st)
-        identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        identity = FileIdentity(st)
     }
 
     deinit { if !closed { Glibc.close(fd) } }
+
+    /// Removes what an Ember killed while writing `base` left in `directory`: temporary files named
+    /// `.BASE.ember-PID-XXXXXX` whose process is gone (a live one may still be writing), regular files only, and
+    /// nothing else.
+    static func collectLeftovers(directory: String, base: String) {
+        let prefix = "." + base + ".ember-"
+        for name in directoryEntries(directory) where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard rest.count == 2, rest[1].count == 6, let pid = Int32(rest[0]), pid > 0, pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            var st = stat()
+            let path = directory + "/" + name
+            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid() else { continue }
+            unlink(path)
+        }
+    }
 
     /// Refuses a destination that exists and is not a regular file, before anything is opened (opening a FIFO
     /// would block, and replacing a device node or a symlink would destroy what is not ours).
@@ -131,6 +150,8 @@ public final class OutputFile {
         guard !closed else { return }
         closed = true
         let synced = fsync(fd) == 0 ? nil : Errno.current
+        var st = stat()
+        if fstat(fd, &st) == 0 { identity = FileIdentity(st) }
         let closedOK = Glibc.close(fd) == 0
         if let synced, synced.rawValue != EINVAL { throw OutputFileError.writeFailed(path: path, errno: synced) }
         if !closedOK { throw OutputFileError.writeFailed(path: path, errno: Errno.current) }
@@ -143,12 +164,15 @@ public final class OutputFile {
             closed = true
             Glibc.close(fd)
         }
+        // Still being written (its change time moves on): the device and inode say it is ours.
+        var ours = identity
+        ours.changed = nil
         if let temporary = temporaryPath {
-            OutputFile.remove(temporary, ifStill: identity)
+            OutputFile.remove(temporary, ifStill: ours)
             temporaryPath = nil
             return
         }
-        OutputFile.remove(path, ifStill: identity)
+        OutputFile.remove(path, ifStill: ours)
         if movedToOld { _ = ember_rename_noreplace(path + ".old", path) }
         movedToOld = false
     }
@@ -157,8 +181,10 @@ public final class OutputFile {
     /// wrote earlier (an old snapshot, a rotated file), so that whatever was put in its place since stays.
     public static func remove(_ path: String, ifStill identity: FileIdentity) {
         var st = stat()
-        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
-              UInt64(st.st_dev) == identity.device, UInt64(st.st_ino) == identity.inode else { return }
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
+        let there = FileIdentity(st)
+        guard there.device == identity.device, there.inode == identity.inode,
+              identity.changed == nil || there.changed == identity.changed else { return }
         unlink(path)
     }
 
@@ -177,10 +203,18 @@ public final class OutputFile {
     }
 }
 
-/// A file's device and inode numbers.
+/// A file's device and inode numbers, and when it last changed (ns; nil while it is being written): inode numbers
+/// are reused once a file is gone, its change time is not.
 public struct FileIdentity: Equatable, Sendable {
     public var device: UInt64
     public var inode: UInt64
+    public var changed: UInt64?
+
+    init(_ st: stat) {
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        changed = UInt64(st.st_ctim.tv_sec) &* 1_000_000_000 &+ UInt64(st.st_ctim.tv_nsec)
+    }
 }
 
 /// Why an output file could not be written, with the path and what to do.
@@ -191,6 +225,7 @@ public enum OutputFileError: Error, CustomStringConvertible {
     case cannotRename(from: String, to: String, errno: Errno)
     case writeFailed(path: String, errno: Errno)
     case taken(path: String)
+    case emptyPath
 
     public var description: String {
         switch self {
@@ -206,6 +241,8 @@ public enum OutputFileError: Error, CustomStringConvertible {
             return "cannot rename \(from) to \(to): \(e)"
         case .writeFailed(let path, let e):
             return "writing \(path) failed: \(e)"
+        case .emptyPath:
+            return "the output name is empty; give a file name (or - for standard output)"
         case .taken(let path):
             return "\(path) appeared while Ember wrote it; Ember never replaces a file it did not name (remove it, or choose another output name)"
         }

@@ -1,4 +1,5 @@
 import EmberPerfData
+import EmberReplay
 import EmberStacks
 
 /// Waits and calls paired per thread, in time order across CPUs (the replay merges the rings by time):
@@ -64,6 +65,8 @@ public struct LatencyAnalysis {
     /// Waits whose switch-in the kernel did not report (seen here for switches out of an idle CPU): off-CPU time
     /// then ends at the wake-up, and the run-queue delay is counted as unfinished.
     public private(set) var missedSwitchIns: UInt64 = 0
+    /// Events whose time lies outside the recording's span (a corrupt recording): left out, never measured.
+    public private(set) var timesOutsideSpan: UInt64 = 0
     /// The event whose samples are the wakers' stacks (`OffCPUWait.wakerTID` and `wakeTime` name one of them):
     /// `sched:sched_waking` when the recording has it, else `sched:sched_wakeup`.
     public private(set) var wakerEventName = "sched:sched_wakeup"
@@ -148,8 +151,14 @@ public struct LatencyAnalysis {
         let file = replay.file
         arch = file.string(.arch)
         let handlers = try handlers(file)
+        // A time outside the recording's span is a corrupt one: measured, it would make a wait of centuries.
+        let span = replay.sampleSpan.map { $0.first...$0.last }
         replay.forEachSample(event: nil, lost: { time in dropPending(before: time) }) { sample, index in
             guard let handler = handlers[index] else { return }
+            if let span, !span.contains(sample.time) {
+                timesOutsideSpan += 1
+                return
+            }
             if firstTime == nil { firstTime = sample.time }
             lastTime = max(lastTime, sample.time)
             // Every event runs in some thread's context: that thread is on a CPU now.

@@ -50,8 +50,12 @@ public struct LatencyStats: Sendable {
         count += 1
         totalNs &+= ns
         maxNs = max(maxNs, ns)
-        _ = histogram.record(max(ns, 1))
+        _ = histogram.record(min(max(ns, 1), LatencyStats.largestTracked))
     }
+
+    /// The histogram tracks values up to 2^61 ns (73 years) and traps past its range: longer ones (only a corrupt
+    /// recording has them) count there; `maxNs` stays exact.
+    static let largestTracked: UInt64 = 1 << 61
 
     public mutating func add(_ other: LatencyStats) {
         count += other.count
@@ -75,9 +79,17 @@ public struct LatencyStats: Sendable {
         guard count > 0 else { return [] }
         var out: [(UInt64, UInt64, UInt64)] = []
         var low: UInt64 = 0, high: UInt64 = 1
+        // In ns a bucket's ends pass 2^64 near 584 years: the last bucket then ends at the largest value.
+        func ns(_ us: UInt64, plus: UInt64) -> UInt64 {
+            let (v, overflow) = us.multipliedReportingOverflow(by: 1000)
+            return overflow || v > UInt64.max - plus ? UInt64.max : v + plus
+        }
         while low <= maxNs / 1000 {
-            let n = histogram.count(within: (low * 1000)...(high * 1000 + 999))
-            out.append((low * 1000, high * 1000 + 999, n))
+            let from = ns(low, plus: 0), to = ns(high, plus: 999)
+            // The histogram counts only within what it tracks (the longest waits were recorded at its top).
+            let top = histogram.highestTrackableValue
+            out.append((from, to, from <= top ? histogram.count(within: from...min(to, top)) : 0))
+            guard to < UInt64.max, high < UInt64.max / 2 else { break }
             low = high + 1
             high = high * 2 + 1
         }

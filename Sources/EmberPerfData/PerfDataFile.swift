@@ -99,8 +99,15 @@ public final class PerfDataFile {
             guard isatty(0) == 0 else {
                 throw PerfDataError.cannotOpen(path: "standard input", reason: "it is a terminal; pipe a recording in (ember record -o - -- CMD | ember script -i -)")
             }
-            guard let bytes = readSmallFileBytes("/dev/stdin", limit: Int.max) else {
-                throw PerfDataError.cannotOpen(path: "standard input", reason: Errno.current.description)
+            let bytes: [UInt8]
+            do {
+                bytes = try readInput("-", head: 8) { head in
+                    guard head.count < 8 || head.starts(with: "PERFILE2".utf8) || head.starts(with: ArchiveContainer.magic) else {
+                        throw PerfDataError.notPerfData(reason: "standard input does not start like perf data (PERFILE2); pipe a recording in (ember record -o - -- CMD | ember script -i -)")
+                    }
+                }
+            } catch let e as InputError {
+                throw PerfDataError.cannotOpen(path: "standard input", reason: "\(e)")
             }
             guard bytes.count >= 8 else { throw PerfDataError.notPerfData(reason: bytes.isEmpty ? "standard input is empty" : "it is shorter than a perf.data header") }
             if let archive = try bytes.withUnsafeBytes({ try unpacked($0) }) {
@@ -314,14 +321,14 @@ public final class PerfDataFile {
         let end = start.addingReportingOverflow(Int(clamping: header.data.size))
         if header.data.size == 0 {
             if fileSize > start {
-                notes.append("the recording was not finalized (the recorder was killed?); reading records to the end of the file")
+                notes.append("the recording was not finalized (its recorder was killed, or its disk filled up); reading records to the end of the file")
             }
             return start..<fileSize
         }
         // A file of Ember's always ends with feature sections; without them its recorder stopped before it
         // finished, and the header counts the records that were on disk at its last update (each second).
         if emberNames, header.features.allSatisfy({ $0 == 0 }) {
-            notes.append("the recording was not finalized (the recorder was killed?); reading the records its header counts")
+            notes.append("the recording was not finalized (its recorder was killed, or its disk filled up); reading the records its header counts")
         }
         if end.overflow || end.partialValue > fileSize {
             notes.append("the file is truncated: its data section should end at byte \(header.data.offset &+ header.data.size) but the file has \(fileSize) bytes; reading what is there")

@@ -141,6 +141,7 @@ final class FileSink: RecordSink {
             session.summary.notes.append("\(error); the file may lack its feature sections, but its records are readable")
             session.summary.writeFailed = true
         }
+        rotation?.files.finishedLast(writer.identity)
         let earlier = rotation?.finished ?? (samples: 0, dropped: 0, bytes: 0)
         session.summary.samples = earlier.samples + writer.writtenSamples
         session.summary.dropped = earlier.dropped + writer.droppedSamples

@@ -5,6 +5,7 @@ public enum RecordError: Error, CustomStringConvertible {
     case commandNotFound(String)
     case commandNotExecutable(String, Errno)
     case noSuchProcess(Int32)
+    case noEvents
     case frequencyTooHigh(requested: UInt64, maximum: Int)
     case permission(what: String, paranoid: Int?)
     case mlockLimit(pages: Int, cpus: Int, limitKB: Int?)
@@ -35,6 +36,8 @@ public enum RecordError: Error, CustomStringConvertible {
             return "cannot execute \(c): \(e) (check that it is an executable file for this machine)"
         case .noSuchProcess(let pid):
             return "no process with PID \(pid) (list running processes with ps)"
+        case .noEvents:
+            return "no events to record; give one with -e, such as -e cpu-clock ('ember list' shows them)"
         case .frequencyTooHigh(let f, let max):
             return "sampling frequency \(f) Hz is above kernel.perf_event_max_sample_rate (\(max)); use -F \(max) or lower, or raise the sysctl"
         case .permission(let what, let paranoid):

@@ -95,6 +95,11 @@ struct WrittenFiles {
         identities.append(identity)
     }
 
+    /// The newest file is finished: what it is now (its last change) is what a later removal checks.
+    mutating func finishedLast(_ identity: FileIdentity?) {
+        if !identities.isEmpty { identities[identities.count - 1] = identity }
+    }
+
     /// Deletes the oldest until `keep` are left.
     mutating func deleteOldest(keeping keep: Int) {
         while paths.count > keep {

@@ -143,6 +143,7 @@ final class RecordingSession {
 
     /// Checks what can be checked before anything is opened; lowers a default frequency above the kernel's limit.
     private func validate(sampling: Bool) throws {
+        guard !options.events.isEmpty else { throw RecordError.noEvents }
         // The command's end arrives as SIGCHLD, which only a recording that owns the signals reads.
         var runsCommand = false
         switch options.target {
@@ -176,6 +177,7 @@ final class RecordingSession {
         for (request, filter) in options.events {
             out += try EventResolver.resolve(request, filter: filter, pids: options.targetPIDs)
         }
+        guard !out.isEmpty else { throw RecordError.noEvents }
         return out
     }
 }

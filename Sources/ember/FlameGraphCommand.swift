@@ -2,6 +2,7 @@ import ArgumentParser
 import EmberKernel
 import EmberPerfData
 import EmberRender
+import EmberReplay
 import EmberStacks
 #if canImport(Glibc)
 import Glibc
@@ -164,14 +165,20 @@ struct FlameGraphCommand: ParsableCommand {
 extension FlameGraphCommand {
     /// A folded file's stacks, with one warning for the lines that are not stacks.
     static func readFolded(_ path: String) throws -> FoldedProfile {
-        guard let bytes = readSmallFileBytes(path == "-" ? "/dev/stdin" : path, limit: Int.max) else {
-            throw Diagnostics.fail("cannot read \(path): \(Errno.current)")
-        }
         let profile: FoldedProfile
         do {
+            // Folded stacks are text: a NUL in the first bytes (a binary, /dev/zero) is refused before more is read.
+            let bytes = try readInput(path, head: 4096) { head in
+                guard !head.contains(0) else { throw FoldedInputError.binary }
+            }
             profile = try FoldedProfile.parse(Substring(decoding: bytes, as: UTF8.self))
+        } catch let e as InputError {
+            throw Diagnostics.fail("\(e)")
         } catch {
-            throw Diagnostics.fail("\(path): \(error)")
+            throw Diagnostics.fail("\(path == "-" ? "standard input" : path): \(error)")
+        }
+        guard !profile.weights.isEmpty else {
+            throw Diagnostics.fail("\(path == "-" ? "standard input" : path) holds no folded stacks ('frame;frame;... weight' lines); fold a recording with ember collapse")
         }
         if let first = profile.firstSkipped {
             let lines = profile.skippedLines == 1 ? "1 line" : "\(profile.skippedLines) lines"
@@ -218,4 +225,11 @@ func writeOutput(_ path: String, _ bytes: [UInt8]) throws {
     } catch let e as OutputFileError {
         throw Diagnostics.fail("\(e)")
     }
+}
+
+/// A folded input that is not text.
+enum FoldedInputError: Error, CustomStringConvertible {
+    case binary
+
+    var description: String { "this is binary data, not folded stacks ('frame;frame;... weight' lines); for a recording use -i" }
 }

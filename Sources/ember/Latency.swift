@@ -5,6 +5,7 @@ import EmberKernel
 import EmberLatency
 import EmberRecord
 import EmberRender
+import EmberReplay
 import EmberStacks
 import EmberSymbols
 
@@ -177,6 +178,9 @@ struct Latency: ParsableCommand {
         report(replay)
         if !analysis.threadsAffectedByLoss.isEmpty {
             Diagnostics.warning("events were lost; the waits and calls under way then in \(analysis.threadsAffectedByLoss.count) threads were dropped, not measured (record fewer kinds at once; for perf sched record, a larger -m)")
+        }
+        if analysis.timesOutsideSpan > 0 {
+            Diagnostics.warning("\(analysis.timesOutsideSpan) events have times outside the recording's span and were left out, not measured (is \(path) damaged?)")
         }
         if analysis.missedSwitchIns > 0 {
             Diagnostics.warning("the recording lacks the switch-in of \(analysis.missedSwitchIns) waits (the kernel leaves out some switches from an idle CPU, in perf's recordings too); their off-CPU time ends at their wake-up, and their run-queue delay counts as unfinished")

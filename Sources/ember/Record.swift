@@ -52,10 +52,10 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("snapshot-on-latency"), help: ArgumentHelp("With --overwrite: a snapshot after each call of the function slower than DURATION (ns, us, ms or s), through a uprobe and uretprobe pair: ./server:handle_request>50ms.", valueName: "binary:symbol>duration"))
     var snapshotOnLatency: String?
 
-    @Option(help: ArgumentHelp("With --overwrite: size each CPU's ring to keep at least this many seconds of samples at the sampling rate and call-graph mode (instead of -m).", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --overwrite: size each CPU's ring to keep at least this many seconds of samples at the sampling rate and call-graph mode (instead of -m).", valueName: "seconds"))
     var history: Double?
 
-    @Option(name: .customLong("snapshot-min-interval"), help: ArgumentHelp("At most one snapshot per this many seconds from --switch-output-event or --snapshot-on-latency (default 1).", valueName: "seconds"))
+    @Option(name: .customLong("snapshot-min-interval"), parsing: .unconditional, help: ArgumentHelp("At most one snapshot per this many seconds from --switch-output-event or --snapshot-on-latency (default 1).", valueName: "seconds"))
     var snapshotMinInterval: Double?
 
     @Option(name: [.customShort("o"), .long], help: "Output file; an existing regular file becomes FILE.old.")

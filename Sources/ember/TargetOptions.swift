@@ -162,6 +162,9 @@ struct EventOptions: ParsableArguments {
         var expanded: [(String, String?)] = []
         for (text, filter) in pairs {
             let names = try EventOptions.list(text)
+            guard !names.isEmpty, !names.contains(where: \.isEmpty) else {
+                throw Diagnostics.fail("-e '\(text)' names no event; give one such as -e cpu-clock or -e sched:sched_switch ('ember list' shows them)")
+            }
             if text.contains("{") { Diagnostics.note("the events of \(text) are opened each on its own: Ember does not group them") }
             expanded += names.enumerated().map { ($0.element, $0.offset == names.count - 1 ? filter : nil) }
         }

@@ -1,6 +1,7 @@
 import EmberKernel
 import EmberLatency
 import EmberPerfData
+import EmberReplay
 import EmberStacks
 import Foundation
 import XCTest
@@ -80,7 +81,8 @@ final class LatencyAnalysisTests: XCTestCase {
 
     /// Writes `events` as a recording of sched_switch (id 1), sched_wakeup (id 2) and a uprobe/uretprobe pair
     /// (ids 3 and 4) of `app:work`, and reads it.
-    private func replay(_ events: [Event]) throws -> Replay {
+    /// `corrupt`: a time whose top byte is then damaged in the file.
+    private func replay(_ events: [Event], corrupt: UInt64? = nil) throws -> Replay {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ember-latency-\(UUID().uuidString).data").path
         addTeardownBlock { unlink(path) }
         var tracepoint = EventAttr(type: .tracepoint, config: 316)
@@ -113,6 +115,14 @@ final class LatencyAnalysisTests: XCTestCase {
         }
         try writer.appendFinishedRound()
         try writer.finish(features: [(.eventDesc, writer.eventDescription())])
+        if let corrupt {
+            // One byte of one sample's time damaged after the file was written (its HEADER_SAMPLE_TIME still true).
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            let pattern = withUnsafeBytes(of: corrupt.littleEndian, Array.init)
+            let at = try XCTUnwrap((0...(bytes.count - 8)).first { bytes[$0..<($0 + 8)].elementsEqual(pattern) })
+            bytes[at + 7] = 0x70
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
         return try Replay(path: path)
     }
 
@@ -173,6 +183,22 @@ final class LatencyAnalysisTests: XCTestCase {
         XCTAssertEqual(analysis.threads[4]?.first { $0.key.kind == .function }?.value.totalNs, 40)
     }
 
+    /// A sample whose time a corrupt byte moved centuries on lies outside the recording's span: counted, and the
+    /// wait it would have ended is not measured.
+    func testTimeOutsideTheSpanIsNotMeasured() throws {
+        let replay = try replay([
+            .switchOut(time: 1_000, tid: 7, state: 1, next: 0),
+            .switchOut(time: 2_000, tid: 9, state: 1, next: 0),
+            .switchOut(time: 3_000, tid: 8, state: 0, next: 9),
+            .switchOut(time: 0x0123_4567, tid: 5, state: 0, next: 7),
+        ], corrupt: 0x0123_4567)
+        var analysis = LatencyAnalysis(kinds: [.offcpu])
+        try analysis.read(replay)
+        XCTAssertEqual(analysis.timesOutsideSpan, 1)
+        XCTAssertNil(analysis.threads[7]?.first { $0.key.kind == .offcpu && $0.value.count > 0 })
+        XCTAssertEqual(analysis.threads[9]?.first { $0.key.kind == .offcpu }?.value.totalNs, 1_000)
+    }
+
     /// Kinds the recording has no events for are refused by name.
     func testMissingKindIsRefused() throws {
         let replay = try replay([.entry(time: 1, tid: 1)])
@@ -180,5 +206,18 @@ final class LatencyAnalysisTests: XCTestCase {
         XCTAssertThrowsError(try analysis.read(replay)) { error in
             XCTAssertTrue("\(error)".contains("raw_syscalls") || "\(error)".contains("syscall"), "\(error)")
         }
+    }
+}
+
+/// Corrupt times are counted, never measured, and no duration can overflow the report's buckets.
+final class CorruptTimeTests: XCTestCase {
+    func testBucketsOfTheLongestWaits() {
+        var stats = LatencyStats()
+        stats.record(UInt64.max / 2)
+        stats.record(UInt64.max)
+        stats.record(5_000)
+        let buckets = stats.log2Buckets
+        XCTAssertEqual(buckets.reduce(0) { $0 + $1.count }, 3)
+        XCTAssertEqual(buckets.last?.highNs, UInt64.max)
     }
 }
