@@ -54,24 +54,25 @@ EXAMPLE := Examples/ProfiledService/.build/debug/ProfiledService
 example:
 	$(SWIFT) build --package-path Examples/ProfiledService
 
-FUZZ_SECONDS ?= 90
+FUZZ_SECONDS ?= 60
 FUZZ := $(BUILD)/fuzz
 
-# Fuzzes the readers (perf.data, pipe streams, compressed records, archives, folded stacks) with libFuzzer and
-# AddressSanitizer for FUZZ_SECONDS, from seeds Ember and perf record here plus the committed regression inputs.
-# A crash prints its input (Base64): commit it to Fuzz/Regressions, where every run replays it first.
+# Fuzzes the readers (perf.data, pipe streams, compressed records, archives, folded stacks; script, collapse with
+# either unwinder, the exports, pprof and the latency analysis, one chosen by each input's last byte) with libFuzzer
+# and AddressSanitizer, optimized, for FUZZ_SECONDS, from seeds Ember and perf record here plus the committed
+# regression inputs. A crash prints its input (Base64): commit it to Fuzz/Regressions, where every run replays it.
 fuzz: deps
 	$(SWIFT) build --product ember
-	$(SWIFT) build --product EmberFuzz --scratch-path $(FUZZ) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
+	$(SWIFT) build -c release --product EmberFuzz --scratch-path $(FUZZ) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
 		-Xlinker --allow-multiple-definition
 	@rm -rf $(FUZZ)-seeds && Fuzz/seeds.sh $(FUZZ)-seeds $(BUILD)/debug/ember
 	@mkdir -p $(FUZZ)-corpus $(FUZZ)-crashes
 	@echo "fuzz: $(FUZZ_SECONDS) s (log in $(FUZZ).log)"
-	@SWIFT_BACKTRACE=enable=no $(FUZZ)/debug/EmberFuzz $(FUZZ)-corpus $(FUZZ)-seeds Fuzz/Regressions \
+	@SWIFT_BACKTRACE=enable=no $(FUZZ)/release/EmberFuzz $(FUZZ)-corpus $(FUZZ)-seeds Fuzz/Regressions \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=262144 -timeout=60 -rss_limit_mb=6144 \
 		-artifact_prefix=$(FUZZ)-crashes/ -print_final_stats=1 > $(FUZZ).log 2>&1 \
 		|| { tail -60 $(FUZZ).log; echo "fuzz: the readers crashed; commit the input above to Fuzz/Regressions"; exit 1; }
-	@grep -E "stat::number_of_executed_units|Done [0-9]+ runs" $(FUZZ).log | sed 's/^/fuzz: /'
+	@grep -E "stat::number_of_executed_units|stat::average_exec_per_sec|Done [0-9]+ runs" $(FUZZ).log | sed 's/^/fuzz: /'
 
 build:
 	$(SWIFT) build

@@ -1,7 +1,10 @@
 import CEmberShim
 import EmberExport
 import EmberKernel
+import EmberLatency
 import EmberLibunwind
+import EmberPerfData
+import EmberPprof
 import EmberRender
 import EmberReplay
 import EmberStacks
@@ -11,39 +14,73 @@ import EmberUnwind
 import Glibc
 #endif
 
-/// The fuzz target of Ember's readers: a recording (perf.data, a pipe stream, compressed records) is read,
-/// printed as `ember script` does and folded; anything else is parsed as folded stacks and drawn as a flame graph.
-/// A bad input may be refused, never crash, hang or grow without bound.
+/// The fuzz target of Ember's readers: a recording (perf.data, a pipe stream, compressed records, an archive) is
+/// parsed once from memory and handed to one consumer, chosen by the input's last byte — script, collapse with
+/// either unwinder, the exports, pprof, the latency analysis — so that every run does one reader's work; anything
+/// else is parsed as folded stacks and drawn. A bad input may be refused, never crash, hang or grow without bound.
 ///
 /// Built normally it replays the files it is given (the committed regression inputs); `make fuzz` builds it with
 /// libFuzzer and AddressSanitizer (`-DFUZZING`) and mutates seeds recorded by Ember and perf.
 enum FuzzTarget {
-    private static let scratch = "/dev/shm/ember-fuzz-\(getpid()).data"
     private static let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
 
-    /// The readers are the target, not the binaries of this machine: symbolizing against an empty sysroot keeps
-    /// each run to the input's own bytes (and hundreds of runs a second instead of twenty).
+    /// The readers are the target, not this machine: binaries from an empty sysroot and a small fixed kernel symbol
+    /// table keep each run to the input's own bytes (and thousands of runs a second instead of four), the same on
+    /// every host.
     private static let symbols: SymbolOptions = {
         var options = SymbolOptions()
         options.symfs = "/dev/shm/ember-fuzz-empty-sysroot"
         options.inline = false
+        options.kernelSymbols = KernelSymbols(kallsyms: Array("""
+            ffffffff81000000 T _stext
+            ffffffff81001000 T do_syscall_64
+            ffffffff81002000 T entry_SYSCALL_64_after_hwframe
+            ffffffff81003000 T __schedule
+            ffffffff81004000 T schedule
+            ffffffff81005000 T try_to_wake_up
+            ffffffff81006000 T _etext
+            """.utf8))
         return options
     }()
 
-    static func run(_ bytes: UnsafeRawBufferPointer) {
-        // Recordings and archives (which hold one) are read through a file, as the readers read them.
+    /// The consumers of a recording, one per run.
+    private static let consumers: [(Replay) throws -> Void] = [
+        { _ = ScriptWriter().write($0, to: TextOutput(fd: devNull)) },
+        { _ = try Collapser().collapse($0) },
+        { _ = try FirefoxExporter().export($0, name: "fuzz") },
+        { _ = try SpeedscopeExporter().export($0, name: "fuzz") },
+        { _ = try PprofBuilder().build($0) },
+        { replay in
+            // The kinds the recording has events of (asking for one it lacks is refused before reading).
+            let names = replay.file.events.map(\.name)
+            var kinds = Set<LatencyKind>()
+            if names.contains("sched:sched_switch") { kinds.formUnion([.sched, .offcpu]) }
+            if names.contains("raw_syscalls:sys_enter") { kinds.insert(.syscall) }
+            if names.contains(where: { $0.hasPrefix("uretprobe:") }) { kinds.insert(.function) }
+            if names.contains(where: { $0.hasPrefix("kretprobe:") }) { kinds.insert(.kfunction) }
+            var analysis = LatencyAnalysis(kinds: kinds.isEmpty ? [.offcpu] : kinds)
+            analysis.collectsBlocks = true
+            analysis.heatmap = LatencyHeatmap(kind: .offcpu)
+            try analysis.read(replay)
+            for rows in analysis.threads.values {
+                for stats in rows.values { _ = (stats.log2Buckets, stats.percentile(99)) }
+            }
+            _ = analysis.heatmap?.svg(title: "fuzz")
+        },
+    ]
+
+    /// Runs one consumer chosen by the input (`every`: each of them in turn, as a regression input is replayed).
+    static func run(_ bytes: UnsafeRawBufferPointer, every: Bool = false) {
+        guard let selector = bytes.last else { return }
         if bytes.count >= 8, bytes.prefix(8).elementsEqual("PERFILE2".utf8) || bytes.prefix(8).elementsEqual("EMBERARC".utf8) {
-            let fd = open(scratch, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return }
-            _ = write(fd, bytes.baseAddress, bytes.count)
-            close(fd)
-            defer { unlink(scratch) }
-            if let replay = try? Replay(path: scratch, symbols: symbols) { _ = ScriptWriter().write(replay, to: TextOutput(fd: devNull)) }
-            // The exports walk every sample and marker their own way.
-            if let replay = try? Replay(path: scratch, symbols: symbols) { _ = try? FirefoxExporter().export(replay, name: "fuzz") }
-            if let replay = try? Replay(path: scratch, symbols: symbols) { _ = try? SpeedscopeExporter().export(replay, name: "fuzz") }
-            // The collapse pass unwinds DWARF stacks with libunwind, the script pass with Ember's unwinder.
-            if let replay = try? Replay(path: scratch, symbols: symbols, unwinder: .libunwind) { _ = try? Collapser().collapse(replay) }
+            guard let file = try? PerfDataFile(bytes: Array(bytes), name: "fuzz input") else { return }
+            // One more choice than consumers: the collapse again, with libunwind walking the DWARF stacks.
+            let chosen = every ? Array(0...consumers.count) : [Int(selector) % (consumers.count + 1)]
+            for consumer in chosen {
+                let unwinder: UnwinderFactory = consumer == consumers.count ? .libunwind : .ember
+                guard let replay = try? Replay(file: file, symbols: symbols, unwinder: unwinder) else { return }
+                try? consumers[consumer == consumers.count ? 1 : consumer](replay)
+            }
         } else if let profile = try? FoldedProfile.parse(Substring(decoding: bytes, as: UTF8.self)) {
             _ = FlameGraph.render(profile, options: FlameGraphOptions())
             // Read as both sides of a comparison, and as a chart.
@@ -79,7 +116,7 @@ struct EmberFuzz {
                 fputs("cannot read \(path)\n", stderr)
                 exit(2)
             }
-            bytes.withUnsafeBytes { FuzzTarget.run($0) }
+            bytes.withUnsafeBytes { FuzzTarget.run($0, every: true) }
         }
     }
 }

@@ -33,10 +33,25 @@ public final class PerfDataFile {
     /// Opens a recording: a perf.data file, perf's pipe format (in a file, or on standard input as `-`), with
     /// or without compressed records. Pipe streams and compressed recordings are rebuilt in memory as an
     /// ordinary file image first.
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
         var notes: [String] = []
         let mapped = try PerfDataFile.map(path, notes: &notes)
+        try self.init(path: path, mapped: mapped, notes: notes)
+    }
+
+    /// Reads a recording (or pipe stream, or archive) held in memory, as `path` would be read from a file; `name`
+    /// stands for the path in messages.
+    public convenience init(bytes: [UInt8], name: String) throws {
+        var notes: [String] = []
+        guard bytes.count >= 8 else { throw PerfDataError.notPerfData(reason: "it is shorter than a perf.data header") }
+        let mapped = try PerfDataFile.image(of: bytes, modified: 0, notes: &notes)
+        try self.init(path: name, mapped: mapped, notes: notes)
+    }
+
+    private init(path: String, mapped: (pointer: UnsafeRawPointer, size: Int, modified: UInt64, archive: [UInt32: [UInt8]]?),
+                 notes: [String]) throws {
+        self.path = path
+        var notes = notes
         var (p, size) = (mapped.pointer, mapped.size)
         modificationTime = mapped.modified
         archiveSections = mapped.archive
@@ -110,19 +125,11 @@ public final class PerfDataFile {
                 throw PerfDataError.cannotOpen(path: "standard input", reason: "\(e)")
             }
             guard bytes.count >= 8 else { throw PerfDataError.notPerfData(reason: bytes.isEmpty ? "standard input is empty" : "it is shorter than a perf.data header") }
-            if let archive = try bytes.withUnsafeBytes({ try unpacked($0) }) {
-                let (p, size) = try anonymousMapping(archive.recording)
-                return (p, size, archive.modified, archive.sections)
-            }
-            let image = try bytes.withUnsafeBytes { b in PipeStream.isPipe(b) ? try PipeStream.rebuild(b, warnings: &notes) : bytes }
-            let (p, size) = try anonymousMapping(image)
             // A pipe's times say when it was made; a stream read to its end ended now.
             var st = stat(), now = timespec()
-            guard fstat(0, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-                clock_gettime(CLOCK_REALTIME, &now)
-                return (p, size, nanoseconds(now), nil)
-            }
-            return (p, size, nanoseconds(st.st_mtim), nil)
+            clock_gettime(CLOCK_REALTIME, &now)
+            let modified = fstat(0, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? nanoseconds(st.st_mtim) : nanoseconds(now)
+            return try image(of: bytes, modified: modified, notes: &notes)
         }
         // O_NONBLOCK: a FIFO named by mistake must not block the open before fstat refuses it.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -149,6 +156,19 @@ public final class PerfDataFile {
         defer { munmap(p, size) }
         let (image, imageSize) = try anonymousMapping(try PipeStream.rebuild(file, warnings: &notes))
         return (image, imageSize, nanoseconds(st.st_mtim), nil)
+    }
+
+    /// Bytes read whole (standard input, memory) as a mapped perf.data image: an archive unpacked, a pipe stream
+    /// rebuilt.
+    private static func image(of bytes: [UInt8], modified: UInt64, notes: inout [String]) throws
+        -> (pointer: UnsafeRawPointer, size: Int, modified: UInt64, archive: [UInt32: [UInt8]]?) {
+        if let archive = try bytes.withUnsafeBytes({ try unpacked($0) }) {
+            let (p, size) = try anonymousMapping(archive.recording)
+            return (p, size, archive.modified, archive.sections)
+        }
+        let image = try bytes.withUnsafeBytes { b in PipeStream.isPipe(b) ? try PipeStream.rebuild(b, warnings: &notes) : bytes }
+        let (p, size) = try anonymousMapping(image)
+        return (p, size, modified, nil)
     }
 
     /// An archive's recording, its time and its other sections; nil for anything that is not an archive.

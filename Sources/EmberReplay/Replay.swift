@@ -28,8 +28,13 @@ public final class Replay {
     /// `unwinder` makes what walks the user stacks of `--call-graph dwarf` samples. `archiving` keeps every symbol
     /// and unwind the replay works out, for `ember archive`. An archive (`ArchiveContainer`) replays from what it
     /// holds.
-    public init(path: String, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderFactory = .ember, archiving: Bool = false) throws {
-        file = try PerfDataFile(path: path)
+    public convenience init(path: String, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderFactory = .ember, archiving: Bool = false) throws {
+        try self.init(file: try PerfDataFile(path: path), symbols: symbols, unwinder: unwinder, archiving: archiving)
+    }
+
+    /// Replays a recording already opened (one read from memory, say).
+    public init(file: PerfDataFile, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderFactory = .ember, archiving: Bool = false) throws {
+        self.file = file
         var symbols = symbols
         for entry in file.buildIDs {
             if entry.cpuMode == .kernel, entry.filename == "[kernel.kallsyms]" {

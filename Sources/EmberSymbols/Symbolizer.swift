@@ -47,16 +47,16 @@ public final class Symbolizer {
     private var perfMaps: [Int: SymbolTable?] = [:]
     private var cache: [UInt64: Hit?] = [:]
     private var kernelCache: [UInt64: Hit?] = [:]
-    private lazy var kernel: KernelSymbols = KernelSymbols.loadRunning()
+    private lazy var kernel: KernelSymbols = options.kernelSymbols ?? KernelSymbols.loadRunning()
     /// How far the running kernel's text moved from the recorded one's (KASLR picks a new base every boot).
     private lazy var kernelRelocation: UInt64 = {
-        guard let recorded = model.kernelTextStart, let running = KernelSymbols.runningTextStart() else { return 0 }
+        guard options.kernelSymbols == nil, let recorded = model.kernelTextStart, let running = KernelSymbols.runningTextStart() else { return 0 }
         return running &- recorded
     }()
 
     /// False when the recording names another kernel than the running one: its kallsyms and vDSO would lie.
     private lazy var sameKernel: Bool = {
-        guard let expected = options.expectedKernelBuildID, let running = KernelSymbols.runningBuildID, expected != running else { return true }
+        guard options.kernelSymbols == nil, let expected = options.expectedKernelBuildID, let running = KernelSymbols.runningBuildID, expected != running else { return true }
         warnOnce("the recording was made on another kernel (build-id \(hexString(expected)), running \(hexString(running))); kernel and vDSO frames show as [unknown]")
         return false
     }()
@@ -201,7 +201,7 @@ public final class Symbolizer {
         let dso = model.dsos[dsoIndex]
         var image: ElfImage?
         if dso.isVDSO {
-            image = sameKernel ? ElfImage.runningVDSO() : nil
+            image = sameKernel && options.kernelSymbols == nil ? ElfImage.runningVDSO() : nil
         } else if dso.isFile {
             do {
                 let loaded = try ElfImage(path: path(of: dso), asPerf: options.perfCompatible)
