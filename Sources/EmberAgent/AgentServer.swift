@@ -21,7 +21,8 @@ public struct AgentServer {
         self.maxSeconds = maxSeconds
     }
 
-    public func run() async throws {
+    /// Serves until cancelled; `listening` runs once the address is bound (so that "serving" is said only then).
+    public func run(listening: @escaping @Sendable () -> Void = {}) async throws {
         let router = Router()
         let service = self.service, metrics = self.metrics, maxSeconds = self.maxSeconds, defaultSeconds = self.defaultSeconds
         router.get("healthz") { _, _ -> String in "ok\n" }
@@ -55,7 +56,8 @@ public struct AgentServer {
             return try await answer { try await service.offCPU(seconds: seconds) }
         }
         router.get("metrics") { _, _ -> String in metrics.text() }
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ember-agent"))
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ember-agent"),
+                              onServerRunning: { _ in listening() })
         try await app.runService()
     }
 }

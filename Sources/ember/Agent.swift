@@ -71,10 +71,15 @@ struct Agent: ParsableCommand {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
             throw Diagnostics.fail("--listen takes HOST:PORT, such as 127.0.0.1:6060, not '\(listen)'")
         }
-        let host = String(listen[..<colon])
+        var host = String(listen[..<colon])
+        // [::1]:6060: the brackets only set the address apart from the port.
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let loopback = host == "127.0.0.1" || host == "::1" || host == "[::1]" || host == "localhost" || host.hasPrefix("127.")
         guard loopback || allowRemote else {
             throw Diagnostics.fail("--listen \(listen) lets other hosts fetch profiles of this one; add --allow-remote to mean it")
+        }
+        if !loopback {
+            Diagnostics.warning("agent: anyone who can reach \(listen) can read this machine's profiles (stacks, command names); keep the port behind a firewall")
         }
         var options: RecordOptions
         var pidList: [Int32] = []
@@ -111,17 +116,23 @@ struct Agent: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var failure: Error?
+        nonisolated(unsafe) var listening = false
         Task {
             do {
                 let window = try await service.start()
-                Diagnostics.note("agent: serving http://\(listen)/debug/pprof/profile?seconds=N" + (window.map { " (\($0))" } ?? " (no events open between requests)"))
+                let serving = "agent: serving http://\(listen)/debug/pprof/profile?seconds=N" + (window.map { " (\($0))" } ?? " (no events open between requests)")
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     if let pusher {
                         Diagnostics.note("agent: pushing every \(pusher.interval) s to \(pusher.server.absoluteString)/ingest as \(pusher.app)")
                         let push = PyroscopePusher(pusher, service: service, metrics: metrics) { Diagnostics.note("agent: " + $0) }
                         group.addTask { await push.run() }
                     }
-                    group.addTask { try await server.run() }
+                    group.addTask {
+                        try await server.run {
+                            listening = true
+                            Diagnostics.note(serving)
+                        }
+                    }
                     try await group.next()
                     group.cancelAll()
                 }
@@ -132,7 +143,13 @@ struct Agent: ParsableCommand {
             done.signal()
         }
         done.wait()
-        if let failure { throw Diagnostics.fail("agent: \(failure)") }
+        if let failure {
+            // Before the address was bound the failure is the listening's: name the address and the cause alone.
+            guard listening else {
+                throw Diagnostics.fail("agent: cannot listen on \(listen): \(Agent.cause(failure)) (choose another address or port)")
+            }
+            throw Diagnostics.fail("agent: \(failure)")
+        }
     }
 
     /// `--push` and its options, checked, with the labels Pyroscope gets: host, the comm or the pid where the agent
@@ -164,5 +181,13 @@ struct Agent: ParsableCommand {
         var configuration = PyroscopePusher.Configuration(server: url, app: app, labels: labels, interval: seconds, frequency: frequency)
         configuration.queueLimit = pushQueue
         return configuration
+    }
+
+    /// What a failure to listen comes to: NIO's errors end in "(errno: N)", said here as the system says it.
+    static func cause(_ error: Error) -> String {
+        let text = "\(error)"
+        guard let range = text.range(of: "(errno: "), let end = text[range.upperBound...].firstIndex(of: ")"),
+              let code = Int32(text[range.upperBound..<end]) else { return text }
+        return String(cString: strerror(code)).lowercased()
     }
 }

@@ -76,6 +76,40 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue(remote.stderr.contains("add --allow-remote"), remote.stderr)
     }
 
+    /// "serving" only once the address is bound; a port in use is said in one line that names the address and the
+    /// cause; [::1] is taken as an address; --allow-remote says who can then read the profiles.
+    func testListeningIsSaidOnlyOnceBound() throws {
+        try requireRoot()
+        let log = try Tool.scratchDirectory() + "/first.err"
+        let (agent, port) = try startAgent(["-a"], stderr: log)
+        defer { agent.terminate(); agent.waitUntilExit() }
+        XCTAssertTrue(try String(contentsOfFile: log, encoding: .utf8).contains("agent: serving http://127.0.0.1:\(port)/"))
+        let taken = try Tool.ember(["agent", "-a", "--listen", "127.0.0.1:\(port)"], timeout: 60)
+        XCTAssertEqual(taken.status, 1, taken.stderr)
+        XCTAssertFalse(taken.stderr.contains("serving"), taken.stderr)
+        XCTAssertTrue(taken.stderr.contains("ember: error: agent: cannot listen on 127.0.0.1:\(port): address already in use"), taken.stderr)
+        XCTAssertEqual(taken.stderr.split(separator: "\n").filter { $0.hasPrefix("ember: error") }.count, 1, taken.stderr)
+        // [::1]: the brackets set the address apart from the port (a machine without IPv6 loopback skips this).
+        let six = Process()
+        six.executableURL = URL(fileURLWithPath: Tool.emberPath)
+        six.arguments = ["agent", "-a", "--listen", "[::1]:\(port + 2)"]
+        six.standardOutput = FileHandle.nullDevice
+        six.standardError = FileHandle.nullDevice
+        try six.run()
+        var answer = ""
+        for _ in 0..<50 where answer != "ok\n" && six.isRunning {
+            Thread.sleep(forTimeInterval: 0.1)
+            answer = try curl(["-g", "http://[::1]:\(port + 2)/healthz"]).stdout
+        }
+        if six.isRunning { XCTAssertEqual(answer, "ok\n", "the agent answers on [::1]") }
+        six.terminate()
+        six.waitUntilExit()
+        let remote = try Tool.ember(["agent", "-a", "--allow-remote", "--listen", "127.0.0.1:\(port)"], timeout: 60)
+        XCTAssertTrue(remote.stderr.contains("can read this machine's profiles") == false, "a loopback address warns of nothing")
+        let open = try Tool.ember(["agent", "-a", "--allow-remote", "--listen", "0.0.0.0:\(port)"], timeout: 60)
+        XCTAssertTrue(open.stderr.contains("ember: warning: agent: anyone who can reach 0.0.0.0:\(port) can read this machine's profiles"), open.stderr)
+    }
+
     private func startDemo(_ seconds: String = "6") throws -> Process {
         let demo = Process()
         demo.executableURL = URL(fileURLWithPath: try Tool.demo())
