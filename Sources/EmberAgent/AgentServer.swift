@@ -24,6 +24,7 @@ public struct AgentServer {
     /// Serves until cancelled; `listening` runs once the address is bound (so that "serving" is said only then).
     public func run(listening: @escaping @Sendable () -> Void = {}) async throws {
         let router = Router()
+        router.middlewares.add(OnlyGet())
         let service = self.service, metrics = self.metrics, maxSeconds = self.maxSeconds, defaultSeconds = self.defaultSeconds
         router.get("healthz") { _, _ -> String in "ok\n" }
         /// `?seconds=N`: more than 0, at most the cap; the default when absent.
@@ -59,5 +60,17 @@ public struct AgentServer {
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ember-agent"),
                               onServerRunning: { _ in listening() })
         try await app.runService()
+    }
+}
+
+/// Every endpoint only answers GET (and HEAD): any other method is refused with 405 and the allowed ones named,
+/// whatever the path.
+struct OnlyGet<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .get || request.method == .head else {
+            return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: "only GET is served here\n")))
+        }
+        return try await next(request, context)
     }
 }

@@ -66,6 +66,9 @@ final class AgentTests: XCTestCase {
             XCTAssertTrue(r.stdout.hasSuffix(" " + status) && r.stdout.contains(reason), "\(query): \(r.stdout)")
         }
         XCTAssertEqual(try curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/nope"]).stdout, "404")
+        for method in ["POST", "PUT", "DELETE"] {
+            XCTAssertEqual(try curl(["-X", method, "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/debug/pprof/profile"]).stdout, "405")
+        }
         // Clients that leave mid-request do not hurt it.
         for _ in 0..<3 { _ = try curl(["--max-time", "0.3", "http://127.0.0.1:\(port)/debug/pprof/profile?seconds=1"]) }
         Thread.sleep(forTimeInterval: 1)
