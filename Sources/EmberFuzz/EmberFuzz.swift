@@ -72,7 +72,7 @@ enum FuzzTarget {
     /// Runs one consumer chosen by the input (`every`: each of them in turn, as a regression input is replayed).
     static func run(_ bytes: UnsafeRawBufferPointer, every: Bool = false) {
         guard let selector = bytes.last else { return }
-        if bytes.count >= 8, bytes.prefix(8).elementsEqual("PERFILE2".utf8) || bytes.prefix(8).elementsEqual("EMBERARC".utf8) {
+        if PerfDataFile.startsLikeRecording(bytes) {
             guard let file = try? PerfDataFile(bytes: Array(bytes), name: "fuzz input") else { return }
             // One more choice than consumers: the collapse again, with libunwind walking the DWARF stacks.
             let chosen = every ? Array(0...consumers.count) : [Int(selector) % (consumers.count + 1)]

@@ -117,7 +117,7 @@ public final class PerfDataFile {
             let bytes: [UInt8]
             do {
                 bytes = try readInput("-", head: 8) { head in
-                    guard head.count < 8 || head.starts(with: "PERFILE2".utf8) || head.starts(with: ArchiveContainer.magic) else {
+                    guard head.count < 8 || PerfDataFile.startsLikeRecording(head) else {
                         throw PerfDataError.notPerfData(reason: "standard input does not start like perf data (PERFILE2); pipe a recording in (ember record -o - -- CMD | ember script -i -)")
                     }
                 }
@@ -169,6 +169,12 @@ public final class PerfDataFile {
         let image = try bytes.withUnsafeBytes { b in PipeStream.isPipe(b) ? try PipeStream.rebuild(b, warnings: &notes) : bytes }
         let (p, size) = try anonymousMapping(image)
         return (p, size, modified, nil)
+    }
+
+    /// Whether `bytes` begin as something the readers open: a perf.data file or pipe stream (`PERFILE2`), or an
+    /// Ember archive.
+    public static func startsLikeRecording<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+        bytes.starts(with: "PERFILE2".utf8) || bytes.starts(with: ArchiveContainer.magic)
     }
 
     /// An archive's recording, its time and its other sections; nil for anything that is not an archive.

@@ -190,8 +190,7 @@ extension FlameGraphCommand {
     /// One side of --diff: a recording or an archive folded as -i would be (with its event's name), or a folded file.
     func side(_ path: String) throws -> (FoldedProfile, event: String?) {
         guard let head = readSmallFileBytes(path, limit: 8) else { throw Diagnostics.fail("cannot read \(path): \(Errno.current)") }
-        let recording = head.withUnsafeBytes { ArchiveContainer.isArchive($0) } || Array(head.prefix(8)) == Array("PERFILE2".utf8)
-        guard recording else { return (try FlameGraphCommand.readFolded(path), nil) }
+        guard PerfDataFile.startsLikeRecording(head) else { return (try FlameGraphCommand.readFolded(path), nil) }
         let replay = try openReplay(path, symbols: symbols)
         try filters.apply(to: replay)
         let profile = try fold.fold(replay)
