@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "EmberReplayTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberReplay"]),
         .testTarget(name: "EmberStacksTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "EmberReplay", "EmberStacks", "EmberRender"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "EmberRecordTests", dependencies: ["EmberKernel", "EmberRecord"]),
+        .testTarget(name: "EmberRecordTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberRecord", "EmberReplay"]),
         .testTarget(name: "EmberLatencyTests", dependencies: ["EmberKernel", "EmberPerfData", "EmberReplay", "EmberStacks", "EmberLatency"]),
         .testTarget(name: "EmberProfilerTests", dependencies: ["EmberProfiler"]),
         .testTarget(name: "EmberRenderTests", dependencies: ["EmberRender", "EmberReplay", "EmberStacks"],

@@ -29,14 +29,14 @@ public struct FirefoxExporter {
 
     public func export(_ replay: Replay, name: String) throws -> [UInt8] {
         let samples = try ThreadSamples(replay, eventName: eventName, markers: true)
-        let event = replay.file.events[replay.eventIndex(named: eventName) ?? 0]
+        let event = replay.events[replay.eventIndex(named: eventName) ?? 0]
         let infos = replay.frames.infos
         let model = replay.model
         let start = samples.firstTime
         func ms(_ time: UInt64) -> Double { Double(Int64(bitPattern: time &- start)) / 1e6 }
 
         // The binaries the frames are in, numbered as libs.
-        let buildIDs = Dictionary(replay.file.buildIDs.map { ($0.filename, $0.hex) }, uniquingKeysWith: { a, _ in a })
+        let buildIDs = Dictionary(replay.buildIDs.map { ($0.filename, $0.hex) }, uniquingKeysWith: { a, _ in a })
         var libIndex: [Int: Int] = [:]
         var libs: [Int] = []
         for f in samples.frames {
@@ -49,7 +49,7 @@ public struct FirefoxExporter {
         json.raw("{\"meta\":{\"version\":24,\"preprocessedProfileVersion\":49,\"interval\":")
         json.number(intervalMilliseconds(event.attr))
         json.raw(",\"startTime\":")
-        json.number(Double(replay.file.wallClockTime(of: start, end: samples.lastTime)) / 1e6)
+        json.number(Double(replay.wallClockTime(of: start, end: samples.lastTime)) / 1e6)
         json.raw(",\"processType\":0,\"product\":")
         json.string(name)
         json.raw(",\"stackwalk\":1,\"debug\":false,\"symbolicated\":true,\"usesOnlyOneStackType\":true,")

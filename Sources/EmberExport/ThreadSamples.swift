@@ -34,9 +34,9 @@ struct ThreadSamples {
     /// `markers`: also collect the tracepoint and probe hits of the other events.
     init(_ replay: Replay, eventName: String?, markers: Bool = false) throws {
         guard let event = replay.eventIndex(named: eventName) else {
-            throw CollapseError.noSuchEvent(eventName ?? "", available: replay.file.events.map(\.name))
+            throw CollapseError.noSuchEvent(eventName ?? "", available: replay.events.map(\.name))
         }
-        let description = replay.file.events[event]
+        let description = replay.events[event]
         self.eventName = description.name
         isClock = EventSpec.named(String(description.name.prefix { $0 != ":" }))?.isClock == true
         var children = IntegerMap(capacity: 4096)
@@ -44,8 +44,8 @@ struct ThreadSamples {
         var resolved: [ResolvedFrame] = []
         let table = replay.frames
         var first: UInt64?
-        let fields = SampleFields(file: replay.file, symbolizer: replay.symbolizer)
-        let names = replay.file.events.map(\.name)
+        let fields = SampleFields(replay: replay)
+        let names = replay.events.map(\.name)
         func thread(_ sample: Sample) -> Int {
             if let known = threadIndex[sample.tid] { return known }
             threadIndex[sample.tid] = threads.count

@@ -52,7 +52,7 @@ enum FuzzTarget {
         { _ = try PprofBuilder().build($0) },
         { replay in
             // The kinds the recording has events of (asking for one it lacks is refused before reading).
-            let names = replay.file.events.map(\.name)
+            let names = replay.events.map(\.name)
             var kinds = Set<LatencyKind>()
             if names.contains("sched:sched_switch") { kinds.formUnion([.sched, .offcpu]) }
             if names.contains("raw_syscalls:sys_enter") { kinds.insert(.syscall) }

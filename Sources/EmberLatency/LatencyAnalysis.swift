@@ -148,9 +148,8 @@ public struct LatencyAnalysis {
 
     /// Reads every event of `replay` the chosen kinds need; throws when the recording has none for a kind.
     public mutating func read(_ replay: Replay) throws {
-        let file = replay.file
-        arch = file.string(.arch)
-        let handlers = try handlers(file)
+        arch = replay.file?.string(.arch)
+        let handlers = try handlers(replay)
         // A time outside the recording's span is a corrupt one: measured, it would make a wait of centuries.
         let span = replay.sampleSpan.map { $0.first...$0.last }
         replay.forEachSample(event: nil, lost: { time in dropPending(before: time) }) { sample, index in
@@ -184,10 +183,10 @@ public struct LatencyAnalysis {
     }
 
     /// What to do with each event of the file, by event index; throws when a kind has none of its events.
-    private mutating func handlers(_ file: PerfDataFile) throws -> [Handler?] {
-        let formats = file.section(.tracingData).map(TracingData.formats) ?? [:]
-        var out = [Handler?](repeating: nil, count: file.events.count)
-        for (i, e) in file.events.enumerated() {
+    private mutating func handlers(_ replay: Replay) throws -> [Handler?] {
+        let formats = replay.file?.section(.tracingData).map(TracingData.formats) ?? [:]
+        var out = [Handler?](repeating: nil, count: replay.events.count)
+        for (i, e) in replay.events.enumerated() {
             if e.attr.type == .tracepoint, let f = formats[e.attr.config] {
                 func field(_ name: String) -> TracepointFormat.IntegerField? { f.fields.first { $0.name == name }?.integer }
                 switch (f.system, f.name) {

@@ -6,4 +6,11 @@ public struct EventDescription: Sendable {
     public var ids: [UInt64]
     public var name: String
     public var layout: SampleLayout
+
+    public init(attr: EventAttr, ids: [UInt64], name: String) {
+        self.attr = attr
+        self.ids = ids
+        self.name = name
+        layout = SampleLayout(attr: attr)
+    }
 }

@@ -225,7 +225,7 @@ public final class PerfDataFile {
             }
         }
         notes += collector.warnings
-        let events = parsed.events.map { PerfDataWriter.Event(attr: $0.attr, ids: $0.ids, name: $0.name) }
+        let events = parsed.events.map { EventDescription(attr: $0.attr, ids: $0.ids, name: $0.name) }
         let features = parsed.featureSections.filter { $0.key != .compressed }.map { ($0.key, Array(file[$0.value])) }
         return PerfDataLayout.image(events: events, data: collector.data, features: features)
     }
@@ -396,7 +396,7 @@ public final class PerfDataFile {
                let raw = file.slice(Int(clamping: idsOffset), Int(clamping: idsSize)) {
                 for i in 0..<(raw.count / 8) { ids.append(raw.u64(i * 8)!) }
             }
-            events.append(EventDescription(attr: attr, ids: ids, name: EventNames.name(for: attr), layout: SampleLayout(attr: attr)))
+            events.append(EventDescription(attr: attr, ids: ids, name: EventNames.name(for: attr)))
         }
         guard !events.isEmpty else { throw PerfDataError.corrupt("the file has no event attrs") }
         return events

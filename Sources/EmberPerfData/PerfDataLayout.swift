@@ -5,7 +5,7 @@ import EmberKernel
 enum PerfDataLayout {
     /// The header (data size 0), the id arrays, the attr entries and Ember's `EventNamesBlock`; the data starts
     /// right after these bytes (`header.data.offset`).
-    static func start(events: [PerfDataWriter.Event]) -> (header: FileHeader, bytes: [UInt8]) {
+    static func start(events: [EventDescription]) -> (header: FileHeader, bytes: [UInt8]) {
         var offset = UInt64(FileHeader.size)
         var ids = ByteWriter()
         var idSections: [(UInt64, UInt64)] = []
@@ -45,7 +45,7 @@ enum PerfDataLayout {
     }
 
     /// A whole file image: what a reader maps when the input needed rebuilding.
-    static func image(events: [PerfDataWriter.Event], data: [UInt8], features: [(Feature, [UInt8])]) -> [UInt8] {
+    static func image(events: [EventDescription], data: [UInt8], features: [(Feature, [UInt8])]) -> [UInt8] {
         var (header, bytes) = start(events: events)
         header.data.size = UInt64(data.count)
         let tail = PerfDataLayout.features(features, at: header.data.offset + header.data.size, header: &header)
@@ -54,7 +54,7 @@ enum PerfDataLayout {
     }
 
     /// The HEADER_EVENT_DESC payload for `events`.
-    static func eventDescription(_ events: [PerfDataWriter.Event]) -> [UInt8] {
+    static func eventDescription(_ events: [EventDescription]) -> [UInt8] {
         var w = ByteWriter()
         w.u32(UInt32(events.count))
         w.u32(UInt32(EventAttr.encodedSize))

@@ -14,17 +14,6 @@ import Glibc
 /// With the path `-` it writes perf's pipe format to standard output instead (`PipeStream`): attrs, names and
 /// the features known at the start first, build-ids at the end.
 public final class PerfDataWriter {
-    public struct Event {
-        public var attr: EventAttr
-        public var ids: [UInt64]
-        public var name: String
-        public init(attr: EventAttr, ids: [UInt64], name: String) {
-            self.attr = attr
-            self.ids = ids
-            self.name = name
-        }
-    }
-
     /// How the file takes its name.
     public enum Placement: Sendable, Equatable {
         /// `-o FILE`, as perf: in place at the first flush (a recorder killed later leaves a readable file), an
@@ -72,7 +61,7 @@ public final class PerfDataWriter {
     private var published = false
     /// When the header's data size was last rewritten (monotonic seconds).
     private var headerUpdated = 0.0
-    private var events: [Event] = []
+    private var events: [EventDescription] = []
     /// Bytes sent to standard output in pipe mode, and whether a write to it failed.
     private var streamBytes: UInt64 = 0
     private var streamBroken = false
@@ -97,7 +86,7 @@ public final class PerfDataWriter {
 
     /// Writes the start of the file — header (data size 0), ids, attrs and names, or a pipe stream's attr, name and
     /// feature records — and keeps `features` (those known before recording) for the end; records may follow.
-    public func begin(events: [Event], features: [(Feature, [UInt8])] = []) throws {
+    public func begin(events: [EventDescription], features: [(Feature, [UInt8])] = []) throws {
         precondition(!events.isEmpty)
         self.events = events
         let offsets = Set(events.map { SampleLayout(attr: $0.attr).sampleTimeOffset })

@@ -30,7 +30,7 @@ public enum PipeStream {
 
     /// HEADER_ATTR and EVENT_UPDATE (name) records for each event, then the features that are known before the
     /// recording: HEADER_FEATURE records, and tracing data as HEADER_TRACING_DATA with its payload padded to 8.
-    static func start(events: [PerfDataWriter.Event], features: [(Feature, [UInt8])]) throws -> [UInt8] {
+    static func start(events: [EventDescription], features: [(Feature, [UInt8])]) throws -> [UInt8] {
         var w = ByteWriter()
         for e in events {
             // A record's size is 16 bits: one HEADER_ATTR holds at most 8174 ids (threads x CPUs).
@@ -69,7 +69,7 @@ public enum PipeStream {
     /// The file image of a pipe stream: its attrs, names and features in their places, its records (compressed
     /// ones expanded) as the data. A stream cut short keeps every whole record, with a warning.
     static func rebuild(_ stream: UnsafeRawBufferPointer, warnings: inout [String]) throws -> [UInt8] {
-        var events: [PerfDataWriter.Event] = []
+        var events: [EventDescription] = []
         var names: [UInt64: String] = [:]
         var features: [Feature: [UInt8]] = [:]
         var buildIDs: [UInt8] = []
@@ -99,7 +99,7 @@ public enum PipeStream {
                     throw PerfDataError.corrupt("a HEADER_ATTR record at byte \(offset) of the stream is malformed")
                 }
                 let ids = stride(from: 8 + Int(attrSize), to: size - 7, by: 8).compactMap { record.u64($0) }
-                events.append(PerfDataWriter.Event(attr: attr, ids: ids, name: EventNames.name(for: attr)))
+                events.append(EventDescription(attr: attr, ids: ids, name: EventNames.name(for: attr)))
             case eventUpdateType:
                 if record.u64(8) == eventUpdateName, let id = record.u64(16), size > 24 { names[id] = record.cString(24) }
             case featureType:

@@ -46,6 +46,11 @@ struct RoundQueue {
         pending.reduce(offset) { min($0, $1.offset) }
     }
 
+    /// The bytes below `offset` were let go: every waiting record now stands that much nearer the start.
+    mutating func rebase(by offset: Int) {
+        for i in pending.indices { pending[i].offset -= offset }
+    }
+
     private mutating func sort() {
         pending.sort { $0.time != $1.time ? $0.time < $1.time : $0.offset < $1.offset }
     }

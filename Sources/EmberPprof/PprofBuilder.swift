@@ -45,12 +45,12 @@ public struct PprofBuilder {
     /// The profile of one event of a recording.
     public func build(_ replay: Replay) throws -> Perftools_Profiles_Profile {
         guard let event = replay.eventIndex(named: eventName) else {
-            throw CollapseError.noSuchEvent(eventName ?? "", available: replay.file.events.map(\.name))
+            throw CollapseError.noSuchEvent(eventName ?? "", available: replay.events.map(\.name))
         }
-        let description = replay.file.events[event]
+        let description = replay.events[event]
         // perf names events with modifiers (`cpu-clock:ppp`); the unit comes from the event itself.
         let isClock = EventSpec.named(String(description.name.prefix { $0 != ":" }))?.isClock == true
-        let buildIDs = Dictionary(replay.file.buildIDs.map { ($0.filename, $0.hex) }, uniquingKeysWith: { a, _ in a })
+        let buildIDs = Dictionary(replay.buildIDs.map { ($0.filename, $0.hex) }, uniquingKeysWith: { a, _ in a })
         var t = Tables()
         var profile = Perftools_Profiles_Profile()
         let valueType = self.valueType
@@ -125,7 +125,7 @@ public struct PprofBuilder {
         profile.mapping = t.mappings
         profile.stringTable = t.strings
         profile.durationNanos = Int64(clamping: last &- (first ?? last))
-        profile.timeNanos = Int64(clamping: replay.file.wallClockTime(of: first ?? last, end: last))
+        profile.timeNanos = Int64(clamping: replay.wallClockTime(of: first ?? last, end: last))
         return profile
     }
 

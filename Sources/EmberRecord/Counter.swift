@@ -38,9 +38,9 @@ public final class Counter {
         public var systemSeconds: Double?
     }
 
-    private let events: [(request: EventRequest, filter: String?)]
-    private let target: RecordOptions.Target
-    private let duration: Double?
+    /// What to count and for how long: the events, the target, `-C`, `-D`, `--no-inherit` and `-t` as a
+    /// recording takes them (sampling, output and call graphs do not apply).
+    private let options: RecordOptions
     /// `-I`: every this many seconds, `onInterval` gets the counts of that interval alone.
     public var interval: Double?
     public var onInterval: ((Result) -> Void)?
@@ -48,12 +48,6 @@ public final class Counter {
     public var intervalCount: Int?
     /// `--per-thread`: counts per thread of the processes counted.
     public var perThread = false
-    /// `-C`: only these CPUs; `-D`: start counting this many seconds after the command starts; `--no-inherit`;
-    /// `-t`: only these threads of the processes.
-    public var cpus: [Int32]?
-    public var delay: Double?
-    public var inherit = true
-    public var threads: [Int32]?
 
     /// While counting: the events as resolved, each one's group (nil where the machine cannot count it), the
     /// readings at the last interval, when the next interval ends, how many have passed, and a failed reading.
@@ -65,20 +59,12 @@ public final class Counter {
     private var failure: Error?
     private var result: Result?
 
-    public init(events: [(request: EventRequest, filter: String?)], target: RecordOptions.Target, duration: Double?) {
-        self.events = events
-        self.target = target
-        self.duration = duration
+    public init(options: RecordOptions) {
+        self.options = options
     }
 
     public func run() throws -> Result {
-        var options = RecordOptions(target: target)
-        options.events = events
-        options.duration = duration
-        options.cpus = cpus
-        options.delay = delay
-        options.inherit = inherit
-        options.threads = threads
+        var options = options
         options.progress = false
         try RecordingSession(options: options).run(self)
         if let failure { throw failure }
@@ -144,7 +130,7 @@ extension Counter: RecordSink {
             return
         }
         var threads: [ThreadCounts] = []
-        if perThread, case .processes = target {
+        if perThread, case .processes = options.target {
             let tids = Set(opened.compactMap { $0 }.flatMap { $0.events.map(\.pid) }).sorted()
             threads = tids.map { tid in
                 ThreadCounts(tid: tid, comm: ProcScanner.comm(pid: tid, tid: tid) ?? "?", counts: counts(final, only: tid))

@@ -85,7 +85,7 @@ final class EventGroup {
         var ringByKey: [RingKey: RingBuffer] = [:]
         for event in events {
             if let ring = ringByKey[event.ringKey] {
-                do { try event.setOutput(to: ring.event) } catch { throw RecordError.system("PERF_EVENT_IOC_SET_OUTPUT", error as? Errno ?? .invalidArgument) }
+                try event.output(to: ring)
                 continue
             }
             do {
@@ -101,11 +101,14 @@ final class EventGroup {
         }
     }
 
-    /// Points every event at the ring that serves it in `rings` (the first group's).
-    func redirect(to rings: [RingBuffer]) throws {
-        for e in events {
-            guard let ring = rings.first(where: { $0.event.ringKey == e.ringKey }) else { continue }
-            do { try e.setOutput(to: ring.event) } catch { throw RecordError.system("PERF_EVENT_IOC_SET_OUTPUT", error as? Errno ?? .invalidArgument) }
+    /// Maps the first group's rings and points every event of the others at the ring that serves it.
+    static func shareRings(_ groups: [EventGroup], pages: Int, overwrite: Bool = false) throws {
+        try groups[0].mapRings(pages: pages, overwrite: overwrite)
+        var ringByKey: [RingKey: RingBuffer] = [:]
+        for ring in groups[0].rings { ringByKey[ring.event.ringKey] = ring }
+        for e in groups.dropFirst().flatMap(\.events) {
+            guard let ring = ringByKey[e.ringKey] else { continue }
+            try e.output(to: ring)
         }
     }
 
@@ -176,5 +179,12 @@ final class EventGroup {
     func close() {
         rings.removeAll()
         events.removeAll()
+    }
+}
+
+extension PerfEvent {
+    /// Writes this event's records into `ring` (another event's).
+    fileprivate func output(to ring: RingBuffer) throws {
+        do { try setOutput(to: ring.event) } catch { throw RecordError.system("PERF_EVENT_IOC_SET_OUTPUT", error as? Errno ?? .invalidArgument) }
     }
 }

@@ -10,9 +10,7 @@ final class FileSink: RecordSink {
     var samples: Bool { true }
     /// The file being written (with `--switch-output`, the newest).
     private var writer: PerfDataWriter!
-    private var rings: [RingBuffer] = []
-    private var described: [PerfDataWriter.Event] = []
-    private var encoder: RecordEncoder!
+    private var events: RecordingSession.SampleEvents!
     private var rotation: Rotation?
     private var trigger: SnapshotTrigger?
     /// With frame-pointer call chains: the layout to read them, and how many had at most two user frames.
@@ -35,22 +33,19 @@ final class FileSink: RecordSink {
     }
 
     func open(_ session: RecordingSession, _ resolved: [ResolvedEvent]) throws -> SinkWakers {
-        let (groups, described) = try session.openSampleGroups(resolved)
-        rings = groups[0].rings
-        self.described = described
-        let encoder = RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0)
-        self.encoder = encoder
+        let events = try session.openSampleEvents(resolved)
+        self.events = events
         let store = session.options.switchOutput.map { _ in SideBand() }
-        try session.beginFile(writer, events: described, encoder: encoder) { append in
-            try session.synthesize(encoder: encoder) { record in
+        try session.beginFile(writer, events: events) { append in
+            try session.synthesize(encoder: events.encoder) { record in
                 try append(record)
                 record.withUnsafeBytes { store?.apply($0) }
             }
         }
         if let store { rotation = Rotation(file: writer, store: store) }
         trigger = try session.openTrigger()
-        if session.options.callGraph == .framePointer, groups.count == 1 { framePointerLayout = SampleLayout(attr: groups[0].attr) }
-        return SinkWakers(rings: rings + (trigger?.group.rings ?? []))
+        if session.options.callGraph == .framePointer, events.groups.count == 1 { framePointerLayout = SampleLayout(attr: events.groups[0].attr) }
+        return SinkWakers(rings: events.rings + (trigger?.group.rings ?? []))
     }
 
     /// In place once everything is set up (an earlier failure leaves FILE and FILE.old as they were) and before the
@@ -66,7 +61,7 @@ final class FileSink: RecordSink {
     /// The command's exec went by with the events off: describe it as -p would.
     func enabling(_ session: RecordingSession) {
         guard let pid = session.workload?.pid else { return }
-        try? session.synthesize(encoder: encoder, only: [pid]) { record in
+        try? session.synthesize(encoder: events.encoder, only: [pid]) { record in
             try writer.append(record)
             record.withUnsafeBytes { rotation?.store.apply($0) }
         }
@@ -123,10 +118,10 @@ final class FileSink: RecordSink {
         if framePointerLayout != nil, samples >= 20, shortUserStacks * 2 > samples {
             session.summary.notes.append("hint: \(shortUserStacks) of \(samples) samples have at most two user frames, so the code probably has no frame pointers; --call-graph dwarf unwinds it")
         }
-        if let full = rings.first(where: \.fellBehind) {
+        if let full = events.rings.first(where: \.fellBehind) {
             session.summary.notes.append("the reader fell a whole ring (\(full.dataSize >> 10) KiB) behind at least once; the kernel lost what did not fit")
         }
-        let dropped = rings.reduce(0) { $0 + $1.droppedBytes }
+        let dropped = events.rings.reduce(0) { $0 + $1.droppedBytes }
         if dropped > 0 {
             session.summary.notes.append("\(dropped) bytes of ring buffer held a corrupt record header and were dropped")
         }
@@ -156,7 +151,7 @@ final class FileSink: RecordSink {
     private func drainAll(_ session: RecordingSession) -> Error? {
         var wrote = false
         do {
-            for ring in rings {
+            for ring in events.rings {
                 let n = try ring.drain { record in
                     account(record, session)
                     try writer.append(record)
@@ -176,28 +171,19 @@ final class FileSink: RecordSink {
 
     /// Empties the rings when their records can no longer reach a file, counting the samples as dropped.
     private func dropAll() {
-        for ring in rings { ring.drain { writer.countDropped($0) } }
+        for ring in events.rings { ring.drain { writer.countDropped($0) } }
     }
 
-    /// Counts what the drained records say, and notes the binaries mapped executable for their build-ids.
+    /// Counts what the drained records say, and keeps the process records for the next file.
     @inline(__always)
     private func account(_ record: UnsafeRawBufferPointer, _ session: RecordingSession) {
-        let type = RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-        switch type {
+        switch session.tally(record) {
         case .sample:
-            session.summary.samples += 1
             if let layout = framePointerLayout, let sample = Sample(record: record, layout: layout),
                FileSink.userFrames(sample) <= 2 {
                 shortUserStacks += 1
             }
-        case .lost: session.summary.lost += LostRecord(record: record)?.lost ?? 0
-        case .throttle: session.summary.throttled += 1
-        case .mmap2:
-            if let m = MmapRecord(record: record, type: type), m.isExecutable, m.filename.hasPrefix("/") {
-                session.executables.insert(m.filename)
-            }
-            rotation?.store.apply(record)
-        case .comm, .mmap, .fork, .exit: rotation?.store.apply(record)
+        case .comm, .mmap, .mmap2, .fork, .exit: rotation?.store.apply(record)
         default: break
         }
     }
@@ -243,8 +229,8 @@ final class FileSink: RecordSink {
         do {
             next = try PerfDataWriter(path: path, placement: .newName)
             do {
-                try session.beginFile(next, events: described, encoder: encoder) { append in
-                    for record in rotation.store.records(sampled: [], encoder: encoder) { try append(record) }
+                try session.beginFile(next, events: events) { append in
+                    for record in rotation.store.records(sampled: [], encoder: events.encoder) { try append(record) }
                 }
                 try next.flush()
             } catch {

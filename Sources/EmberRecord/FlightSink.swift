@@ -11,10 +11,8 @@ final class FlightSink: RecordSink {
     /// What every snapshot says of the processes: their names and mappings, from the side-band ring.
     private let store = SideBand()
     /// The overwrite rings, and the side-band group with its normal rings.
-    private var rings: [RingBuffer] = []
+    private var events: RecordingSession.SampleEvents!
     private var sideBand: EventGroup!
-    private var described: [PerfDataWriter.Event] = []
-    private var encoder: RecordEncoder!
     private var trigger: SnapshotTrigger?
     private var slowCalls: SlowCallTrigger?
     /// The snapshots written under names of their own (not a control's), oldest first.
@@ -30,14 +28,11 @@ final class FlightSink: RecordSink {
     /// Opens the sample events writing backward into overwrite rings, and a dummy event on the same targets for
     /// the process records, into normal rings.
     func open(_ session: RecordingSession, _ resolved: [ResolvedEvent]) throws -> SinkWakers {
-        let (groups, described) = try session.openSampleGroups(resolved)
-        rings = groups[0].rings
-        self.described = described
-        encoder = RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0)
+        events = try session.openSampleEvents(resolved)
         let dummy = ResolvedEvent(name: "dummy", attr: EventAttr(type: .software, config: FlightSink.dummyConfig))
         sideBand = try session.openEvents([dummy], role: .sideBand)[0]
         try sideBand.mapRings(pages: RecordingSession.sideBandPages)
-        try session.synthesize(encoder: encoder) { bytes in bytes.withUnsafeBytes { store.apply($0) } }
+        try session.synthesize(encoder: events.encoder) { bytes in bytes.withUnsafeBytes { store.apply($0) } }
         trigger = try session.openTrigger()
         slowCalls = try session.openSlowCallTrigger()
         let triggers = (trigger.map { [$0.group] } ?? []) + (slowCalls?.groups ?? [])
@@ -105,10 +100,7 @@ final class FlightSink: RecordSink {
         for entry in pending {
             entry.bytes.withUnsafeBytes { record in
                 store.apply(record)
-                let type = RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-                if type == .mmap2, let m = MmapRecord(record: record, type: type), m.isExecutable, m.filename.hasPrefix("/") {
-                    session.executables.insert(m.filename)
-                }
+                _ = session.tally(record)
             }
         }
     }
@@ -146,7 +138,7 @@ final class FlightSink: RecordSink {
         var histories: [[UInt8]] = []
         var newest: UInt64 = 0, oldest: UInt64 = 0, oldestWrapped: UInt64 = 0
         var sampled = Set<Int32>()
-        for ring in rings {
+        for ring in events.rings {
             let copy = ring.snapshot(into: &scratch)
             guard copy.records > 0 else { continue }
             var first: UInt64?
@@ -164,8 +156,8 @@ final class FlightSink: RecordSink {
         }
         let writer = try PerfDataWriter(path: path, placement: .newNameWhenFinished)
         do {
-            try session.beginFile(writer, events: described, encoder: encoder) { append in
-                for record in store.records(sampled: sampled, encoder: encoder) { try append(record) }
+            try session.beginFile(writer, events: events) { append in
+                for record in store.records(sampled: sampled, encoder: events.encoder) { try append(record) }
             }
             for history in histories { try FlightSink.forEachRecord(in: history) { try writer.append($0) } }
             try writer.appendFinishedRound()

@@ -126,17 +126,40 @@ extension RecordingSession {
         return attr
     }
 
+    /// The sample events as opened: the rings they share, how a file describes them, and the encoder of the records
+    /// Ember writes for them (the processes that existed before).
+    struct SampleEvents {
+        let groups: [EventGroup]
+        let described: [EventDescription]
+        let encoder: RecordEncoder
+        var rings: [RingBuffer] { groups[0].rings }
+    }
+
     /// Opens the sample events with one ring per CPU (or task) that all of them share (overwrite rings for a flight
-    /// recording) and their filters, and describes them for the file.
-    func openSampleGroups(_ resolved: [ResolvedEvent]) throws -> (groups: [EventGroup], described: [PerfDataWriter.Event]) {
+    /// recording) and their filters, and describes them.
+    func openSampleEvents(_ resolved: [ResolvedEvent]) throws -> SampleEvents {
         let groups = try openEvents(resolved)
-        try groups[0].mapRings(pages: options.mmapPages, overwrite: options.overwrite)
-        for g in groups.dropFirst() { try g.redirect(to: groups[0].rings) }
+        try EventGroup.shareRings(groups, pages: options.mmapPages, overwrite: options.overwrite)
         for g in groups { try g.applyFilter() }
-        var described: [PerfDataWriter.Event] = []
-        for g in groups { described.append(PerfDataWriter.Event(attr: g.attr, ids: try g.ids(), name: g.name)) }
+        let described = try groups.map { EventDescription(attr: $0.attr, ids: try $0.ids(), name: $0.name) }
         tracepoints = groups.compactMap { $0.event.tracepoint }
-        return (groups, described)
+        return SampleEvents(groups: groups, described: described, encoder: RecordEncoder(attr: groups[0].attr, id: described[0].ids.first ?? 0))
+    }
+
+    /// Counts what a drained record says (samples, lost events, throttling) and notes the binaries mapped
+    /// executable, for their build-ids; the record's type.
+    @inline(__always)
+    func tally(_ record: UnsafeRawBufferPointer) -> RecordType {
+        let type = RecordType(rawValue: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        switch type {
+        case .sample: summary.samples += 1
+        case .lost: summary.lost += LostRecord(record: record)?.lost ?? 0
+        case .throttle: summary.throttled += 1
+        case .mmap2:
+            if let m = MmapRecord(record: record, type: type), m.isExecutable, m.filename.hasPrefix("/") { executables.insert(m.filename) }
+        default: break
+        }
+        return type
     }
 
     /// Records for what existed before the recording: with -p or -a (or the given `only`) the processes' names and
@@ -168,8 +191,7 @@ extension RecordingSession {
     func openTrigger() throws -> SnapshotTrigger? {
         guard let request = options.snapshotEvent else { return nil }
         let groups = try openEvents(try EventResolver.resolve(request, filter: nil, pids: options.targetPIDs), role: .trigger)
-        try groups[0].mapRings(pages: RecordingSession.sideBandPages)
-        for g in groups.dropFirst() { try g.redirect(to: groups[0].rings) }
+        try EventGroup.shareRings(groups, pages: RecordingSession.sideBandPages)
         return SnapshotTrigger(group: groups[0])
     }
 
@@ -181,8 +203,7 @@ extension RecordingSession {
                                    role: .trigger)[0]
         let exit = try openEvents(try EventResolver.resolve(.uprobe(binary: call.binary, location: .symbol(call.symbol, offset: 0), isReturn: true), filter: nil, pids: pids),
                                   role: .trigger)[0]
-        try entry.mapRings(pages: RecordingSession.sideBandPages)
-        try exit.redirect(to: entry.rings)
+        try EventGroup.shareRings([entry, exit], pages: RecordingSession.sideBandPages)
         return try SlowCallTrigger(symbol: call.symbol, entry: entry, exit: exit, threshold: call.nanoseconds)
     }
 }

@@ -10,10 +10,9 @@ import Glibc
 extension RecordingSession {
     /// Writes the start of a file: header, attrs and names with the features known at the start, the kernel's
     /// mapping, then the records `describe` hands over (the processes the file holds samples of) and a round's end.
-    func beginFile(_ writer: PerfDataWriter, events: [PerfDataWriter.Event], encoder: RecordEncoder,
-                   describe: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
-        try writer.begin(events: events, features: startFeatures())
-        if let text = ProcScanner.kernelText() { try writer.append(encoder.kernelMmap(start: text.start, length: text.length)) }
+    func beginFile(_ writer: PerfDataWriter, events: SampleEvents, describe: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
+        try writer.begin(events: events.described, features: startFeatures())
+        if let text = ProcScanner.kernelText() { try writer.append(events.encoder.kernelMmap(start: text.start, length: text.length)) }
         try describe { try writer.append($0) }
         try writer.appendFinishedRound()
     }

@@ -73,7 +73,7 @@ public struct ScriptWriter {
     @discardableResult
     public func write(_ replay: Replay, to out: TextOutput) -> UInt64 {
         var frames: [ResolvedFrame] = []
-        let events = replay.file.events
+        let events = replay.events
         // Event names right-aligned to the longest, as perf aligns them.
         let width = events.map(\.name.count).max() ?? 0
         let names = events.map { String(repeating: " ", count: width - $0.name.count) + $0.name + ": " }
@@ -81,7 +81,7 @@ public struct ScriptWriter {
         let dsoNames = { (i: Int) in model.dsos[i].path }
         var count: UInt64 = 0
         var firstTime: UInt64?, previousTime: UInt64?
-        let sampleFields = SampleFields(file: replay.file, symbolizer: replay.symbolizer)
+        let sampleFields = SampleFields(replay: replay)
         let sourceLines = replay.symbolizer.options.sourceLines || fields.contains(.srcline)
         let showsFrames = !fields.isDisjoint(with: [.ip, .sym, .symoff, .dso])
         // What each event's lines show: no [cpu] where its samples lack the CPU (perf's recordings without -a).

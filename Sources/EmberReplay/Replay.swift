@@ -3,10 +3,17 @@ import EmberPerfData
 import EmberSession
 import EmberSymbols
 import EmberUnwind
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Streams a recording through the process model and hands each sample to a consumer, with its frames resolved.
+/// The records come from a file, or live from a recording in progress (`LiveRecords`), read again at each refresh.
 public final class Replay {
-    public let file: PerfDataFile
+    /// The recording read; nil for a live one.
+    public let file: PerfDataFile?
+    public let source: any RecordSource
+    public var events: [EventDescription] { source.events }
     public let model = ProcessModel()
     public let symbolizer: Symbolizer
     public let resolver: FrameResolver
@@ -32,9 +39,14 @@ public final class Replay {
         try self.init(file: try PerfDataFile(path: path), symbols: symbols, unwinder: unwinder, archiving: archiving)
     }
 
+    /// Replays a recording in progress: each `forEachSample` reads the records that arrived since the last, and the
+    /// processes, symbols and unwinds carry over from one reading to the next.
+    public convenience init(live: LiveRecords, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderFactory = .ember) {
+        self.init(source: live, file: nil, symbols: symbols, unwinder: unwinder, walks: nil)
+    }
+
     /// Replays a recording already opened (one read from memory, say).
-    public init(file: PerfDataFile, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderFactory = .ember, archiving: Bool = false) throws {
-        self.file = file
+    public convenience init(file: PerfDataFile, symbols: SymbolOptions = SymbolOptions(), unwinder: UnwinderFactory = .ember, archiving: Bool = false) throws {
         var symbols = symbols
         for entry in file.buildIDs {
             if entry.cpuMode == .kernel, entry.filename == "[kernel.kallsyms]" {
@@ -43,32 +55,42 @@ public final class Replay {
                 symbols.expectedBuildIDs[entry.filename] = entry.buildID
             }
         }
-        symbolizer = Symbolizer(model: model, options: symbols)
+        var walks: (UnwindArchive, capturing: Bool, symbols: SymbolArchive)?
         if let sections = file.archiveSections {
             guard unwinder.name == UnwinderFactory.ember.name, !symbols.perfCompatible, symbols.symfs == nil else {
                 throw PerfDataError.unsupported("an archive holds Ember's own symbols and unwinds; read it without --perf-compat, --unwinder libunwind and --symfs, or read the original recording")
             }
             do {
-                symbolizer.archive = try SymbolArchive(decoding: sections[ArchiveContainer.Section.symbols.rawValue] ?? [])
-                walks = try UnwindArchive(decoding: sections[ArchiveContainer.Section.unwinds.rawValue] ?? [])
+                walks = (try UnwindArchive(decoding: sections[ArchiveContainer.Section.unwinds.rawValue] ?? []), false,
+                         try SymbolArchive(decoding: sections[ArchiveContainer.Section.symbols.rawValue] ?? []))
             } catch {
                 throw PerfDataError.corrupt("\(error)")
             }
         } else if archiving {
-            symbolizer.capture = SymbolArchive()
-            walks = UnwindArchive()
-        } else {
-            walks = nil
+            walks = (UnwindArchive(), true, SymbolArchive())
         }
-        let capturing = file.archiveSections == nil
+        self.init(source: file, file: file, symbols: symbols, unwinder: unwinder, walks: walks)
+    }
+
+    /// `walks`: an archive's unwinds and symbols to replay from, or (`capturing`) empty ones to fill.
+    private init(source: any RecordSource, file: PerfDataFile?, symbols: SymbolOptions, unwinder: UnwinderFactory,
+                 walks: (UnwindArchive, capturing: Bool, symbols: SymbolArchive)?) {
+        self.source = source
+        self.file = file
+        symbolizer = Symbolizer(model: model, options: symbols)
+        if let walks {
+            if walks.capturing { symbolizer.capture = walks.symbols } else { symbolizer.archive = walks.symbols }
+        }
+        self.walks = walks?.0
         resolver = FrameResolver(model: model, symbolizer: symbolizer, unwinder: unwinder.make(model, symbolizer),
-                                 walks: walks.map { ($0, capturing: capturing) })
+                                 walks: walks.map { ($0.0, capturing: $0.capturing) })
         frames = FrameTable(resolver: resolver, model: model)
     }
 
     /// The times of the first and last sample: as the recording's HEADER_SAMPLE_TIME notes them, or from a pass
-    /// over the records that reads nothing else; nil without samples.
+    /// over the records that reads nothing else; nil without samples (and for a live recording).
     public lazy var sampleSpan: (first: UInt64, last: UInt64)? = {
+        guard let file else { return nil }
         if let noted = file.section(.sampleTime), noted.count >= 16 {
             let first = noted.loadUnaligned(fromByteOffset: 0, as: UInt64.self), last = noted.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
             if first > 0, first <= last { return (first, last) }
@@ -84,10 +106,22 @@ public final class Replay {
         return span
     }()
 
+    /// The build-ids the recording noted (none for a live one: its binaries are this machine's own).
+    public var buildIDs: [BuildIDEntry] { file?.buildIDs ?? [] }
+
+    /// Nanoseconds since the epoch at the perf-clock `time`, `end` being the last sample's: from the recording's
+    /// clock data, or else counted back from when the file was written (for a live recording, from now).
+    public func wallClockTime(of time: UInt64, end: UInt64) -> UInt64 {
+        if let file { return file.wallClockTime(of: time, end: end) }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec) &- (end &- time)
+    }
+
     /// The event index named `name` (or, with nil, the first event), or nil when the file has no such event.
     public func eventIndex(named name: String?) -> Int? {
         guard let name else { return 0 }
-        return file.events.firstIndex { $0.name == name || $0.name.hasPrefix(name + ":") }
+        return events.firstIndex { $0.name == name || $0.name.hasPrefix(name + ":") }
     }
 
     /// Visits every sample of event `eventIndex` (all events when nil) in time order; `lost` hears of each LOST
@@ -95,9 +129,9 @@ public final class Replay {
     public func forEachSample(event eventIndex: Int?, lost: (UInt64) -> Void = { _ in },
                               _ body: (Sample, Int) throws -> Void) rethrows {
         // Read once: indexing `file.events` per record copied the whole description each time.
-        let layouts = file.events.map(\.layout)
+        let layouts = events.map(\.layout)
         var sample = Sample()
-        try file.forEachRecord { record in
+        try source.forEachRecord { record in
             switch record.type {
             case .sample:
                 guard eventIndex == nil || record.eventIndex == eventIndex else { return }
@@ -141,7 +175,7 @@ public final class Replay {
 
     /// Everything worth a warning once the replay is done: file problems, unreadable binaries, lost events.
     public var warnings: [String] {
-        var out = file.warnings + symbolizer.warnings
+        var out = source.warnings + symbolizer.warnings
         if lostRecords > 0 { out.append("\(lostRecords) events were lost while recording (the ring buffer was full); use a larger -m or a lower -F") }
         if lostSamples > 0 { out.append("\(lostSamples) samples were dropped by the kernel before reaching the ring buffer") }
         if throttled > 0 { out.append("the kernel throttled sampling \(throttled) times (kernel.perf_event_max_sample_rate); those periods have fewer samples") }

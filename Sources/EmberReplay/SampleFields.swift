@@ -6,26 +6,29 @@ import EmberSymbols
 /// HEADER_TRACING_DATA), a uprobe's arguments, a uretprobe's return value, a USDT probe's arguments decoded with
 /// the argument spec of its `.note.stapsdt` entry.
 public final class SampleFields {
-    private let file: PerfDataFile
-    private lazy var tracing: TracingData.Contents = file.section(.tracingData).map(TracingData.read) ?? .init()
-    private lazy var printContext = PrintFormat.Context(kernelFunction: symbolizer.map { s in { s.kernelFunction(at: $0) } },
+    private let events: [EventDescription]
+    private let file: PerfDataFile?
+    private lazy var tracing: TracingData.Contents = file?.section(.tracingData).map(TracingData.read) ?? .init()
+    private lazy var printContext = PrintFormat.Context(kernelFunction: { [symbolizer] in symbolizer.kernelFunction(at: $0) },
                                                         kernelStrings: tracing.kernelStrings)
     private var usdtSpecs: [Int: [USDTArgument]?] = [:]
-    private let symbolizer: Symbolizer?
+    private let symbolizer: Symbolizer
 
-    public init(file: PerfDataFile, symbolizer: Symbolizer? = nil) {
-        self.file = file
-        self.symbolizer = symbolizer
+    /// The fields of `replay`'s events (of a live recording, whose tracepoint formats are not at hand: the probes').
+    public init(replay: Replay) {
+        events = replay.events
+        file = replay.file
+        symbolizer = replay.symbolizer
     }
 
     /// True for the events `describe` has text for: tracepoints and probes.
     public func hasFields(event index: Int) -> Bool {
-        let event = file.events[index]
+        let event = events[index]
         return event.attr.type == .tracepoint || ["uprobe:", "uretprobe:", "usdt:", "kprobe:", "kretprobe:"].contains { event.name.hasPrefix($0) }
     }
 
     public func describe(_ sample: Sample, event index: Int) -> String? {
-        let event = file.events[index]
+        let event = events[index]
         // Probes first: they may be tracepoints too (defined through tracefs), whose raw fields say less.
         let name = event.name
         // The return value in AX; the arguments in the System V integer argument registers, which the kernel's
@@ -58,11 +61,11 @@ public final class SampleFields {
         let parts = name.split(separator: ":").map(String.init)
         var arguments: [USDTArgument]?
         let key = parts.dropFirst().joined(separator: ":")
-        var spec = symbolizer?.archive?.usdtArguments(key)
-        if symbolizer?.archive == nil, parts.count >= 4, let probe = try? ElfImage.usdtProbes(path: parts[1..<(parts.count - 2)].joined(separator: ":"))
+        var spec = symbolizer.archive?.usdtArguments(key)
+        if symbolizer.archive == nil, parts.count >= 4, let probe = try? ElfImage.usdtProbes(path: parts[1..<(parts.count - 2)].joined(separator: ":"))
             .first(where: { $0.provider == parts[parts.count - 2] && $0.name == parts[parts.count - 1] }) {
             spec = probe.arguments
-            symbolizer?.capture?.storeUSDT(key, arguments: probe.arguments)
+            symbolizer.capture?.storeUSDT(key, arguments: probe.arguments)
         }
         if let spec { arguments = spec.split(separator: " ").compactMap { USDTArgument(spec: String($0)) } }
         usdtSpecs[index] = arguments

@@ -49,7 +49,7 @@ public struct Collapser {
     /// Folds each chosen sample into a call tree's nodes and hands over the node with its weight and time.
     private func walk(_ replay: Replay, _ emit: (inout CallTree, Int32, UInt64, UInt64) -> Void) throws -> CallTree {
         guard let event = replay.eventIndex(named: eventName) else {
-            throw CollapseError.noSuchEvent(eventName ?? "", available: replay.file.events.map(\.name))
+            throw CollapseError.noSuchEvent(eventName ?? "", available: replay.events.map(\.name))
         }
         var tree = CallTree()
         var frames: [ResolvedFrame] = []

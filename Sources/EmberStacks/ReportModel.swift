@@ -56,10 +56,10 @@ public struct ReportModel {
 
     public init(_ replay: Replay, options: ReportOptions) throws {
         guard let event = replay.eventIndex(named: options.eventName) else {
-            throw CollapseError.noSuchEvent(options.eventName ?? "", available: replay.file.events.map(\.name))
+            throw CollapseError.noSuchEvent(options.eventName ?? "", available: replay.events.map(\.name))
         }
         self.options = options
-        eventName = replay.file.events[event].name
+        eventName = replay.events[event].name
         var index: [[String]: Int] = [:]
         var frames: [ResolvedFrame] = []
         var path: [Int32] = []
@@ -68,7 +68,7 @@ public struct ReportModel {
         let table = replay.frames
         let model = replay.model
         let asPerf = replay.resolver.perfCompatible
-        let hasCPU = replay.file.events[event].layout.sampleType.contains(.cpu)
+        let hasCPU = replay.events[event].layout.sampleType.contains(.cpu)
         replay.forEachSample(event: event) { sample, _ in
             // Percentages are of every sample, filtered or not (perf's default, --percentage absolute).
             totalWeight &+= sample.period

@@ -20,25 +20,20 @@ struct Archive: ParsableCommand {
             throw Diagnostics.fail("name the archive with -o when the recording comes on standard input")
         }
         try checkOutput(path)
-        let replay: Replay
-        do {
-            replay = try Replay(path: input.input, symbols: SymbolOptions(), archiving: true)
-        } catch let e as PerfDataError {
-            throw Diagnostics.fail("\(input.input): \(e)")
-        }
-        guard replay.file.archiveSections == nil else { throw Diagnostics.fail("\(input.input) is an archive already") }
+        let (file, replay) = try openRecording(input.input, options: SymbolOptions(), archiving: true)
+        guard file.archiveSections == nil else { throw Diagnostics.fail("\(input.input) is an archive already") }
         // One pass that asks every question a reading asks: each sample's frames, each tracepoint's and probe's
         // fields (kernel symbols, USDT argument specs).
-        let fields = SampleFields(file: replay.file, symbolizer: replay.symbolizer)
+        let fields = SampleFields(replay: replay)
         var frames: [ResolvedFrame] = []
         replay.forEachSample(event: nil) { sample, index in
             replay.resolver.frames(of: sample, into: &frames)
             if fields.hasFields(event: index) { _ = fields.describe(sample, event: index) }
         }
-        let recording = Array(replay.file.image)
+        let recording = Array(file.image)
         let symbols = replay.symbolizer.capture?.encoded() ?? []
         let unwinds = replay.walks?.encoded() ?? []
-        let bytes = ArchiveContainer.encode(modificationTime: replay.file.modificationTime,
+        let bytes = ArchiveContainer.encode(modificationTime: file.modificationTime,
                                             sections: [(.recording, recording), (.symbols, symbols), (.unwinds, unwinds)])
         try writeOutput(path, bytes)
         report(replay)

@@ -127,7 +127,7 @@ struct FlameGraphCommand: ParsableCommand {
             let path = input ?? "perf.data"
             let replay = try openReplay(path, symbols: symbols)
             try filters.apply(to: replay)
-            let event = replay.file.events[replay.eventIndex(named: fold.event) ?? 0]
+            let event = replay.events[replay.eventIndex(named: fold.event) ?? 0]
             options.subtitle = "\(path): event \(event.name)"
             if flamechart {
                 let stacks = try fold.timeOrdered(replay)
@@ -195,7 +195,7 @@ extension FlameGraphCommand {
         try filters.apply(to: replay)
         let profile = try fold.fold(replay)
         report(replay)
-        return (profile, replay.file.events[replay.eventIndex(named: fold.event) ?? 0].name)
+        return (profile, replay.events[replay.eventIndex(named: fold.event) ?? 0].name)
     }
 }
 

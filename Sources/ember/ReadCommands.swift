@@ -66,10 +66,16 @@ func openReplay(_ path: String, symbols: SymbolFlags) throws -> Replay {
 }
 
 func openReplay(_ path: String, options: SymbolOptions, unwinder: UnwinderKind = .ember) throws -> Replay {
+    try openRecording(path, options: options, unwinder: unwinder).replay
+}
+
+/// The recording at `path` and its replay, for a command that also reads the file's header or sections.
+func openRecording(_ path: String, options: SymbolOptions, unwinder: UnwinderKind = .ember, archiving: Bool = false) throws
+    -> (file: PerfDataFile, replay: Replay) {
     do {
-        let replay = try Replay(path: path, symbols: options, unwinder: unwinder.factory)
-        replay.file.progress = ProgressBar(label: path == "-" ? "standard input" : path)?.update
-        return replay
+        let file = try PerfDataFile(path: path)
+        file.progress = ProgressBar(label: path == "-" ? "standard input" : path)?.update
+        return (file, try Replay(file: file, symbols: options, unwinder: unwinder.factory, archiving: archiving))
     } catch let e as PerfDataError {
         switch e {
         case .cannotOpen:
@@ -141,10 +147,10 @@ struct Script: ParsableCommand {
         writer.times = reltime ? .sinceFirst : deltatime ? .sincePrevious : .absolute
         var symbolFlags = symbols
         if writer.fields.contains(.srcline) { symbolFlags.srcline = true }
-        let replay = try openReplay(input.input, symbols: symbolFlags)
+        let (file, replay) = try openRecording(input.input, options: symbolFlags.options, unwinder: symbolFlags.unwinder)
         try filters.apply(to: replay)
         let out = TextOutput(fd: 1)
-        if header || headerOnly { out.write(HeaderWriter.render(replay.file)) }
+        if header || headerOnly { out.write(HeaderWriter.render(file)) }
         if summary {
             out.write(TimelineWriter().render(replay))
         } else if !headerOnly {
@@ -207,7 +213,7 @@ struct FoldOptions: ParsableArguments {
         collapser.root = tid ? .tid : (pid ? .pid : .comm)
         collapser.eventName = event
         if offcpu {
-            let offCPU = try FoldOptions.offCPUTime(replay.file.path, minimumNs: try min.map(Latency.nanoseconds) ?? 0)
+            let offCPU = try FoldOptions.offCPUTime(replay, minimumNs: try min.map(Latency.nanoseconds) ?? 0)
             collapser.eventName = OffCPUTime.eventName
             collapser.weight = offCPU.weight
             if wakers {
@@ -222,13 +228,14 @@ struct FoldOptions: ParsableArguments {
 }
 
 extension FoldOptions {
-    /// The off-CPU waits of a latency recording by the switch that started each (a first pass of its own).
-    static func offCPUTime(_ path: String, minimumNs: UInt64) throws -> OffCPUTime {
-        guard path != "-" else { throw Diagnostics.fail("--offcpu reads the recording twice; give a file with -i, not standard input") }
+    /// The off-CPU waits of a latency recording by the switch that started each: a first pass of its own over the
+    /// recording `replay` reads (already in memory, so standard input too).
+    static func offCPUTime(_ replay: Replay, minimumNs: UInt64) throws -> OffCPUTime {
+        guard let file = replay.file else { throw Diagnostics.fail("--offcpu reads a recording, not a live one") }
         do {
-            return try OffCPUTime(try openReplay(path, options: SymbolOptions()), minimumNs: minimumNs)
+            return try OffCPUTime(try Replay(file: file), minimumNs: minimumNs)
         } catch let e as LatencyError {
-            throw Diagnostics.fail("\(path): \(e)")
+            throw Diagnostics.fail("\(file.path): \(e)")
         }
     }
 }

@@ -93,7 +93,7 @@ struct Report: ParsableCommand {
         if options.symbols != nil && !options.keys.contains(.symbol) { options.keys.append(.symbol) }
         try filters.apply(to: replay, filtering: false)
         // Without call chains there is nothing for a Children column to add: perf shows Overhead alone.
-        if !replay.file.events.contains(where: { !$0.attr.sampleType.isDisjoint(with: [.callchain, .stackUser]) }) {
+        if !replay.events.contains(where: { !$0.attr.sampleType.isDisjoint(with: [.callchain, .stackUser]) }) {
             options.children = false
         }
         do {
@@ -179,7 +179,7 @@ struct Report: ParsableCommand {
         let columns = ember_terminal_width(1)
         writer.width = columns > 0 ? Int(columns) : nil
         let out = TextOutput(fd: 1)
-        if header { out.write(HeaderWriter.render(replay.file)) }
+        if header, let file = replay.file { out.write(HeaderWriter.render(file)) }
         out.write(writer.render(model))
         try finishOutput(out)
         report(replay)

@@ -79,12 +79,15 @@ struct Stat: ParsableCommand {
         }
         var results: [Counter.Result] = []
         for _ in 0..<repeatCount {
-            let counter = Counter(events: events, target: what, duration: timeout.map { Double($0) / 1000 } ?? target.duration)
+            var options = RecordOptions(target: what)
+            options.events = events
+            options.duration = timeout.map { Double($0) / 1000 } ?? target.duration
+            options.cpus = try scope.cpus()
+            options.delay = try scope.delaySeconds()
+            options.inherit = !scope.noInherit
+            options.threads = try target.tidList()
+            let counter = Counter(options: options)
             counter.perThread = perThread
-            counter.cpus = try scope.cpus()
-            counter.delay = try scope.delaySeconds()
-            counter.inherit = !scope.noInherit
-            counter.threads = try target.tidList()
             if let interval {
                 counter.interval = Double(interval) / 1000
                 counter.intervalCount = intervalCount

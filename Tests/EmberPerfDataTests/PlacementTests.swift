@@ -13,7 +13,7 @@ final class PlacementTests: XCTestCase {
         return dir
     }
 
-    private func event() -> PerfDataWriter.Event {
+    private func event() -> EventDescription {
         var attr = EventAttr(type: .software, config: 0)
         attr.sampleType = [.identifier, .ip, .tid, .time]
         return .init(attr: attr, ids: [1], name: "cpu-clock")

@@ -24,10 +24,7 @@ final class RoundQueueTests: XCTestCase {
     /// Records find their event by sample id: through a table when the ids lie close together, by binary search
     /// when they are spread out; an id no event has is nil.
     func testEventIDsResolveCloseTogetherAndSpreadOut() {
-        func event(_ ids: [UInt64]) -> EventDescription {
-            let attr = EventAttr(type: .software)
-            return EventDescription(attr: attr, ids: ids, name: "e", layout: SampleLayout(attr: attr))
-        }
+        func event(_ ids: [UInt64]) -> EventDescription { EventDescription(attr: EventAttr(type: .software), ids: ids, name: "e") }
         for ids in [[[7, 9], [8, 12]], [[5, 1 << 40], [3, 1 << 20]]] as [[[UInt64]]] {
             let table = EventIDTable(ids.map(event))
             for (i, list) in ids.enumerated() { for id in list { XCTAssertEqual(table.event(id), i, "id \(id)") } }

@@ -12,7 +12,7 @@ final class ReplayTests: XCTestCase {
         defer { unlink(path) }
         try RecordingFixture.write(to: path)
         let replay = try Replay(path: path)
-        XCTAssertEqual(replay.file.events.map(\.name), ["first", "second"])
+        XCTAssertEqual(replay.events.map(\.name), ["first", "second"])
         var perEvent = [0, 0]
         replay.forEachSample(event: nil) { _, index in perEvent[index] += 1 }
         XCTAssertEqual(perEvent, [15, 5])
