@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        // The agent's listening socket (Hummingbird's own dependency, named for the handlers that guard it).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
@@ -64,7 +66,8 @@ let package = Package(
         // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
         .target(name: "EmberAgent", dependencies: [
             "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberPprof", "EmberLatency",
-            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Prometheus", package: "swift-prometheus"),
         ],
         // --push posts through FoundationNetworking, which is libcurl: the release build links Foundation statically
         // and needs it named (libcurl4-openssl-dev).

@@ -52,6 +52,9 @@ struct Agent: ParsableCommand {
     @Option(name: .customLong("push-queue"), help: "With --push: windows kept while the server cannot be reached; the oldest is dropped beyond this.")
     var pushQueue = 8
 
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp("Connections held open at once; more wait until one closes. (default: 64, fewer where ulimit -n leaves less room)", valueName: "n"))
+    var maxConnections: Int?
+
     func validate() throws {
         guard frequency >= 1 else { throw ValidationError("-F takes samples per second, 1 or more (got \(frequency))") }
         guard maxSeconds > 0, maxSeconds <= 3600 else { throw ValidationError("--max-seconds must be more than 0 and at most 3600 (got \(maxSeconds))") }
@@ -61,6 +64,7 @@ struct Agent: ParsableCommand {
         }
         if push != nil, app == nil { throw ValidationError("--push needs --app NAME: the application name Pyroscope files the profiles under") }
         guard pushQueue >= 1 else { throw ValidationError("--push-queue must be 1 or more (got \(pushQueue))") }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be 1 or more (got \(maxConnections))") }
         // The kernel keeps 15 bytes of a thread's name: a longer one would never match.
         if let comm, comm.isEmpty || comm.utf8.count > 15 {
             throw ValidationError("--comm takes a process name as the kernel keeps it, 1 to 15 bytes ('\(comm)' is \(comm.utf8.count)); see /proc/PID/comm")
@@ -111,7 +115,8 @@ struct Agent: ParsableCommand {
         } catch {
             throw Diagnostics.fail("agent: \(error)")
         }
-        let server = AgentServer(service: service, metrics: metrics, host: host, port: port, maxSeconds: maxSeconds)
+        let server = AgentServer(service: service, metrics: metrics, host: host, port: port, maxSeconds: maxSeconds,
+                                 maxConnections: maxConnections, report: { Diagnostics.note("agent: " + $0) })
         // A client gone mid-response must cost an EPIPE, not the agent.
         signal(SIGPIPE, SIG_IGN)
         let done = DispatchSemaphore(value: 0)

@@ -8,12 +8,20 @@ final class AgentTests: XCTestCase {
 
     /// The agent on a loopback port, once it answers /healthz; its stderr goes to `stderr` (a file) when given, and
     /// is the failure's message when it does not come up.
-    private func startAgent(_ arguments: [String], stderr: String? = nil) throws -> (Process, Int) {
+    /// `openFiles`: the agent runs under `ulimit -n` of that many (through a shell that execs it, so that the pid is
+    /// the agent's).
+    private func startAgent(_ arguments: [String], stderr: String? = nil, openFiles: Int? = nil) throws -> (Process, Int) {
         let port = self.port
         let log = try stderr ?? (Tool.scratchDirectory() + "/agent.err")
         let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: Tool.emberPath)
-        agent.arguments = ["agent", "--listen", "127.0.0.1:\(port)"] + arguments
+        let command = [Tool.emberPath, "agent", "--listen", "127.0.0.1:\(port)"] + arguments
+        if let openFiles {
+            agent.executableURL = URL(fileURLWithPath: "/bin/sh")
+            agent.arguments = ["-c", "ulimit -n \(openFiles) && exec \"$0\" \"$@\""] + command
+        } else {
+            agent.executableURL = URL(fileURLWithPath: command[0])
+            agent.arguments = Array(command.dropFirst())
+        }
         agent.standardOutput = FileHandle.nullDevice
         FileManager.default.createFile(atPath: log, contents: nil)
         agent.standardError = FileHandle(forWritingAtPath: log)
@@ -305,6 +313,78 @@ final class AgentTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try metric("ember_agent_push_dropped_total", port: port), 3)
         let said = try String(contentsOfFile: log, encoding: .utf8)
         XCTAssertEqual(said.components(separatedBy: "answered 413: profile too large (that window is dropped)").count - 1, 1, said)
+    }
+
+    /// CPU seconds (user + system) process `pid` has used: /proc/PID/stat fields 14 and 15, after the command.
+    private func cpuSeconds(_ pid: Int32) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let fields = stat[stat.index(after: try XCTUnwrap(stat.lastIndex(of: ")")))...].split(separator: " ")
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// One connection that drips a request head (a byte every half second, never the blank line) and N that never
+    /// send; after HOLD seconds, prints when the drip was closed by the server (seconds, or null) and how many of
+    /// the silent ones were.
+    private static let hostileClients = #"""
+        import json, select, socket, sys, time
+        port, n, hold = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+        start = time.monotonic()
+        drip = socket.create_connection(("127.0.0.1", port), timeout=2)
+        drip.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        socks = {"drip": drip}
+        for i in range(n):
+            socks[i] = socket.create_connection(("127.0.0.1", port), timeout=2)
+        closed, next_drip = {}, start
+        while time.monotonic() - start < hold:
+            if "drip" not in closed and time.monotonic() >= next_drip:
+                try:
+                    drip.send(b"x")
+                except OSError:
+                    closed["drip"] = time.monotonic() - start
+                next_drip += 0.5
+            open_ = {k: s for k, s in socks.items() if k not in closed}
+            ready, _, _ = select.select(list(open_.values()), [], [], 0.1)
+            for k, s in open_.items():
+                if s in ready:
+                    try:
+                        data = s.recv(1)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        closed[k] = time.monotonic() - start
+        print(json.dumps({"drip": closed.get("drip"), "idleClosed": len([k for k in closed if k != "drip"])}))
+        """#
+
+    /// Hostile clients under `ulimit -n 64` (the agent itself keeps ~17 descriptors): 60 that never send and one
+    /// that drips a request head. Held to the connection limit (said once) or, above what the descriptors allow,
+    /// paused on EMFILE (said once): either way no accept spin, each is closed 5 s (the idle timeout) after it
+    /// opened though the drip keeps sending, and /healthz answers once they leave.
+    func testHostileClients() throws {
+        try requireRoot()
+        for (arguments, said) in [([String](), "connections open, the most the agent holds"),
+                                  (["--max-connections", "200"], "cannot accept a connection: too many open files")] {
+            let log = try Tool.scratchDirectory() + "/agent.err"
+            let (agent, port) = try startAgent(arguments, stderr: log, openFiles: 64)
+            let before = try cpuSeconds(agent.processIdentifier)
+            let clients = try Tool.run("/usr/bin/python3", ["-c", Self.hostileClients, "\(port)", "60", "8"], timeout: 60)
+            let used = try cpuSeconds(agent.processIdentifier) - before
+            XCTAssertEqual(clients.status, 0, clients.stderr)
+            XCTAssertLessThan(used, 1, "\(arguments): CPU seconds in 8 s of idle connections (an accept spin on EMFILE costs ~5)")
+            let seen = try JSONSerialization.jsonObject(with: Data(clients.stdout.utf8)) as? [String: Any] ?? [:]
+            let drip = try XCTUnwrap(seen["drip"] as? Double, "\(arguments): the dripped head was never cut off: \(clients.stdout)")
+            XCTAssertTrue((4.5...7).contains(drip), "\(arguments): the drip was closed after \(drip) s, not at the 5 s idle timeout")
+            XCTAssertGreaterThanOrEqual(seen["idleClosed"] as? Int ?? 0, 4, "\(arguments): silent connections closed: \(clients.stdout)")
+            let started = Date()
+            XCTAssertEqual(try curl(["-m", "3", "http://127.0.0.1:\(port)/healthz"]).stdout, "ok\n")
+            XCTAssertLessThan(Date().timeIntervalSince(started), 2)
+            XCTAssertTrue(agent.isRunning)
+            agent.terminate()
+            agent.waitUntilExit()
+            let text = try String(contentsOfFile: log, encoding: .utf8)
+            XCTAssertEqual(text.components(separatedBy: said).count - 1, 1, text)
+            if arguments.isEmpty { XCTAssertTrue(text.contains("ulimit -n 64 leaves room for"), text) }
+        }
     }
 }
 
