@@ -96,6 +96,9 @@ int ember_signalfd_next(int fd);
 /// main cannot be used); only a `-sanitize=fuzzer` build links it.
 int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
 
+/// libFuzzer's own mutation of `data` in place (for a custom mutator that mutates some inputs its own way).
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+
 /// renameat2(from, to, RENAME_NOREPLACE): fails with EEXIST rather than replace `to` (glibc declares renameat2
 /// only under _GNU_SOURCE, which Swift's Glibc module does not define).
 int ember_rename_noreplace(const char *from, const char *to);
