@@ -86,6 +86,11 @@ void ember_malloc_trim(void) {
     malloc_trim(0);
 }
 
+void ember_malloc_fixed_thresholds(void) {
+    mallopt(M_MMAP_THRESHOLD, 128 << 10);
+    mallopt(M_TRIM_THRESHOLD, 128 << 10);
+}
+
 int ember_eventfd(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }

@@ -60,6 +60,8 @@ public actor ProfileService {
     public init(_ configuration: Configuration, metrics: AgentMetrics) throws {
         self.configuration = configuration
         self.metrics = metrics
+        // Each profile is built on a thread of its own (`onThread`): see there.
+        ember_malloc_fixed_thresholds()
         let temporary = FileManager.default.temporaryDirectory.path
         ProfileService.collectLeftovers(in: temporary)
         scratch = temporary + "/ember-agent-\(getpid())-\(UUID().uuidString)"
@@ -264,7 +266,10 @@ public actor ProfileService {
 
     /// Runs `body` on a thread of its own: recording blocks while it drains, and reading is long CPU work that the
     /// server's threads should not carry. Reading a recording allocates tens of megabytes (symbol tables, DWARF) that
-    /// are freed at its end; malloc_trim hands them back, so that a long-running agent's memory stays flat.
+    /// are freed at its end, on a new thread each time, so in any of glibc's arenas: with fixed thresholds
+    /// (`ember_malloc_fixed_thresholds`, set once) large blocks go back to the system when freed and arenas do not
+    /// keep tens of free megabytes at their ends, and malloc_trim returns what is left in the middle, so that a
+    /// long-running agent's memory stays flat.
     private static func onThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {

@@ -1,7 +1,7 @@
 // Benchmark 11: `ember agent`'s intrusion. The demo's rounds in 3 s of its CPU time: alone, with the agent idle
 // (started, no request), during a 99 Hz profile request to the agent, under `perf record -F 99 -g -a`, and with a
-// `--continuous` agent (-g, 60 s) holding its window; the agents' own CPU time meanwhile; their resident memory over 100
-// consecutive requests.
+// `--continuous` agent (-g, 60 s) holding its window; the agents' own CPU time meanwhile; their resident memory over
+// 2,000 consecutive requests each, read every 250 (`requests` sets how many).
 
 import Foundation
 
@@ -58,10 +58,7 @@ func benchAgent(_ ctx: Context) {
         defer { ctx.remove(perfFile) }
         return rounds([ctx.perf, "record", "-q", "-F", "99", "-g", "-a", "-o", perfFile, "--", ctx.demo, "3"])
     }
-    for _ in 0..<5 { curl("/debug/pprof/profile?seconds=0.05") }
-    let rssWarm = rssKiB(agent.processIdentifier)
-    for _ in 0..<100 { curl("/debug/pprof/profile?seconds=0.05") }
-    let rssAfter = rssKiB(agent.processIdentifier)
+    let onDemand = residentMemory(agent.processIdentifier) { curl("/debug/pprof/profile?seconds=0.05") }
     agent.terminate()
     agent.waitUntilExit()
 
@@ -72,21 +69,37 @@ func benchAgent(_ ctx: Context) {
     let windowCPU = cpuSeconds(window.processIdentifier).flatMap { end in windowBefore.map { end - $0 } }
     let windowBase = "http://127.0.0.1:\(port + 1)"
     func windowRequest() { _ = try? runChild(["/usr/bin/curl", "-s", "-o", "/dev/null", windowBase + "/debug/pprof/profile?seconds=1"], stderrPath: ctx.stderrPath) }
-    for _ in 0..<5 { windowRequest() }
-    let windowWarm = rssKiB(window.processIdentifier)
     let started = Date()
-    for _ in 0..<100 { windowRequest() }
-    let perRequest = Date().timeIntervalSince(started) / 100
-    let windowAfter = rssKiB(window.processIdentifier)
+    let continuous = residentMemory(window.processIdentifier, windowRequest)
+    let perRequest = Date().timeIntervalSince(started) / Double(requests + 5)
 
     ctx.info("demo rounds (median of \(ctx.runs)): alone \(fmt(median(alone), 0)), agent idle \(fmt(median(idle), 0)), during a 99 Hz agent request \(fmt(median(during), 0)), under perf record -F 99 -g -a \(fmt(median(underPerf), 0))")
     ctx.info("agent CPU while idle over the idle runs: \(idleCPU.map { fmt($0, 3) + " s" } ?? "?")")
-    ctx.info("agent RSS after 5 requests \(rssWarm.map { "\($0) KiB" } ?? "?"), after 100 more \(rssAfter.map { "\($0) KiB" } ?? "?")")
-    ctx.info("--continuous agent (-g, 60 s): demo rounds \(fmt(median(holding), 0)), its CPU over those runs \(windowCPU.map { fmt($0, 3) + " s" } ?? "?"), a 1 s request answered in \(fmt(perRequest * 1000, 0)) ms, RSS \(windowWarm.map { "\($0)" } ?? "?") -> \(windowAfter.map { "\($0)" } ?? "?") KiB over 100 requests")
+    ctx.info("agent RSS (MiB) after 5 requests, then every 250 of \(requests): \(onDemand.text)")
+    ctx.info("--continuous agent (-g, 60 s): demo rounds \(fmt(median(holding), 0)), its CPU over those runs \(windowCPU.map { fmt($0, 3) + " s" } ?? "?"), a 1 s request answered in \(fmt(perRequest * 1000, 0)) ms, RSS (MiB) every 250 requests: \(continuous.text)")
     func loss(_ values: [Int]) -> String { fmt((1 - median(values) / median(alone)) * 100, 2) + "%" }
     ctx.rows.append(Row(name: "11a demo throughput lost, agent idle", perf: "-", ember: loss(idle), ratio: "n/a", note: "goal < 0.1% (within noise)"))
     ctx.rows.append(Row(name: "11b lost during a 99 Hz profile", perf: loss(underPerf), ember: loss(during), ratio: "n/a", note: "perf record -F 99 -g -a vs the agent"))
-    ctx.rows.append(Row(name: "11c agent RSS over 100 requests", perf: "-", ember: "\(rssWarm ?? 0) -> \(rssAfter ?? 0) KiB", ratio: "n/a", note: "flat is the goal"))
+    ctx.rows.append(Row(name: "11c agent RSS over \(requests) requests", perf: "-", ember: onDemand.range, ratio: "n/a", note: "flat is the goal"))
     ctx.rows.append(Row(name: "11d lost with a --continuous window", perf: "-", ember: loss(holding), ratio: "n/a", note: "the window's rings always open"))
-    ctx.rows.append(Row(name: "11e --continuous RSS over 100 requests", perf: "-", ember: "\(windowWarm ?? 0) -> \(windowAfter ?? 0) KiB", ratio: "n/a", note: "flat is the goal"))
+    ctx.rows.append(Row(name: "11e --continuous RSS over \(requests) requests", perf: "-", ember: continuous.range, ratio: "n/a", note: "flat is the goal"))
+}
+
+/// Requests each agent answers while its memory is read.
+private let requests = Int(ProcessInfo.processInfo.environment["EMBER_BENCH_AGENT_REQUESTS"] ?? "") ?? 2000
+
+/// The resident memory of `pid` after 5 warm-up requests and after every 250 of `requests` more, and its peak: as
+/// text (each reading in MiB, then the peak) and as the range of the readings after the warm-up.
+private func residentMemory(_ pid: Int32, _ request: () -> Void) -> (text: String, range: String) {
+    for _ in 0..<5 { request() }
+    var readings = [rssKiB(pid) ?? 0]
+    for i in 1...requests {
+        request()
+        if i % 250 == 0 || i == requests { readings.append(rssKiB(pid) ?? 0) }
+    }
+    let peak = rssKiB(pid, peak: true) ?? 0
+    func mib(_ kib: Int) -> String { fmt(Double(kib) / 1024, 1) }
+    let later = readings.dropFirst()
+    return (readings.map(mib).joined(separator: " ") + " (peak \(mib(peak)))",
+            "\(mib(later.min() ?? 0))-\(mib(later.max() ?? 0)) MiB (peak \(mib(peak)))")
 }

@@ -62,9 +62,9 @@ func cpuSeconds(_ pid: Int32) -> Double? {
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
-/// VmRSS of a process in KiB.
-func rssKiB(_ pid: Int32) -> Int? {
+/// VmRSS of a process in KiB (with `peak`, VmHWM: the most it was).
+func rssKiB(_ pid: Int32, peak: Bool = false) -> Int? {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix(peak ? "VmHWM:" : "VmRSS:") }) else { return nil }
     return line.split(separator: " ").compactMap { Int($0) }.first
 }

@@ -71,6 +71,11 @@ int ember_epoll_add(int epfd, int fd);
 /// malloc_trim(0) (malloc.h is not in Swift's Glibc module): hands freed heap memory back to the system.
 void ember_malloc_trim(void);
 
+/// Fixes glibc's mmap and trim thresholds at 128 KiB (mallopt). Left alone, glibc raises them after large blocks
+/// are freed (up to 32 and 64 MiB), and then keeps that much free memory at the end of each thread's arena for good:
+/// malloc_trim shrinks only the main arena's end.
+void ember_malloc_fixed_thresholds(void);
+
 /// eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) (sys/eventfd.h is not in Swift's Glibc module): how another thread wakes a
 /// recorder sleeping in epoll; -1 with errno on failure.
 int ember_eventfd(void);
