@@ -194,15 +194,15 @@ public final class LibunwindUnwinder: StackUnwinder {
         /// table libunwind cannot search (it needs 4-byte entries relative to the header).
         private func findHeader() -> Header? {
             guard let segment = image.ehFrameHeader else { return nil }
-            let offset = Int(segment.fileOffset), vaddr = segment.virtualAddress
-            guard offset + 4 <= bytes.count, bytes[offset] == 1, bytes[offset + 3] == 0x3b,
+            let vaddr = segment.virtualAddress
+            guard let offset = Int(exactly: segment.fileOffset), bytes.count >= 4, offset <= bytes.count - 4, bytes[offset] == 1, bytes[offset + 3] == 0x3b,
                   let pointerSize = Binary.encodedSize(bytes[offset + 1]), let countSize = Binary.encodedSize(bytes[offset + 2]),
                   offset + 4 + pointerSize + countSize <= bytes.count else { return nil }
             let countAt = offset + 4 + pointerSize
             let count = countSize == 8 ? u64(countAt) : countSize == 4 ? u32(countAt) : u16(countAt)
             let tableStart = 4 + pointerSize + countSize
-            guard UInt64(offset + tableStart) + count * 8 <= UInt64(bytes.count) else { return nil }
-            return Header(address: vaddr, table: vaddr + UInt64(tableStart), entries: count)
+            guard count <= UInt64(bytes.count - (offset + tableStart)) / 8 else { return nil }
+            return Header(address: vaddr, table: vaddr &+ UInt64(tableStart), entries: count)
         }
 
         /// The size of a fixed-size DW_EH_PE value encoding.

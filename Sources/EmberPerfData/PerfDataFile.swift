@@ -182,7 +182,8 @@ public final class PerfDataFile {
         guard ArchiveContainer.isArchive(bytes) else { return nil }
         let container = try ArchiveContainer(bytes)
         var sections: [UInt32: [UInt8]] = [:]
-        for (kind, range) in container.sections { sections[kind] = Array(bytes[range]) }
+        // Only the kinds this Ember reads: a section may span the whole file, and a corrupt table repeat it 64 times.
+        for (kind, range) in container.sections where ArchiveContainer.Section(rawValue: kind) != nil { sections[kind] = Array(bytes[range]) }
         let recording = sections.removeValue(forKey: ArchiveContainer.Section.recording.rawValue) ?? []
         guard recording.count >= 8 else { throw PerfDataError.corrupt("the archive's recording is cut short") }
         return (recording, container.modificationTime, sections)
@@ -387,6 +388,9 @@ public final class PerfDataFile {
             throw PerfDataError.corrupt("the attr section is missing or out of bounds")
         }
         var events: [EventDescription] = []
+        // Each id is 8 bytes of the file, and no two attrs share an id array (neither perf nor Ember writes them so):
+        // more ids than that are attrs pointing at one range over and over (1 MiB could ask for 13 GiB).
+        var idsLeft = file.count / 8
         for start in stride(from: 0, to: section.count - entry + 1, by: entry) {
             let bytes = UnsafeRawBufferPointer(rebasing: section[start..<(start + entry)])
             let attrBytes = UnsafeRawBufferPointer(rebasing: bytes[0..<(entry - 16)])
@@ -394,7 +398,9 @@ public final class PerfDataFile {
             var ids: [UInt64] = []
             if let idsOffset = bytes.u64(entry - 16), let idsSize = bytes.u64(entry - 8),
                let raw = file.slice(Int(clamping: idsOffset), Int(clamping: idsSize)) {
-                for i in 0..<(raw.count / 8) { ids.append(raw.u64(i * 8)!) }
+                guard raw.count / 8 <= idsLeft else { throw PerfDataError.corrupt("the attrs' id arrays overlap") }
+                idsLeft -= raw.count / 8
+                for i in stride(from: 0, to: raw.count - 7, by: 8) { ids.append(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) }
             }
             events.append(EventDescription(attr: attr, ids: ids, name: EventNames.name(for: attr)))
         }

@@ -31,7 +31,7 @@ public struct TracepointFormat: Sendable {
 
         @inline(__always)
         public func read(_ raw: UnsafeRawBufferPointer) -> Int64? {
-            guard offset >= 0, offset <= raw.count - size else { return nil }
+            guard offset >= 0, size >= 0, offset <= raw.count - size else { return nil }
             switch size {
             case 8: return raw.loadUnaligned(fromByteOffset: offset, as: Int64.self)
             case 4: return signed ? Int64(raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)) : Int64(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
@@ -70,6 +70,9 @@ public struct TracepointFormat: Sendable {
                 if p.hasPrefix("signed:") { signed = p.dropFirst(7) == "1" }
             }
             guard let space = declaration.lastIndex(of: " ") else { continue }
+            // A RAW payload is under 64 KiB (a record's size is 16 bits): an offset or size beyond that is a corrupt
+            // format, whose arithmetic (offset + size, count - size) would overflow.
+            guard (0...0xffff).contains(offset), (0...0xffff).contains(size) else { continue }
             let fieldName = String(declaration[declaration.index(after: space)...])
             guard !fieldName.hasPrefix("common_") else { continue }
             fields.append(Field(name: fieldName, type: String(declaration[..<space]), offset: offset, size: size, signed: signed))

@@ -1,3 +1,4 @@
+import EmberKernel
 import EmberReplay
 import EmberStacks
 
@@ -154,8 +155,8 @@ struct FlameTree {
             }
 
             path.removeSubrange((shared + 1)...)
-            for node in path { weights[node] &+= span.weight }
-            if isDifferential { for node in path { before[node] &+= span.before } }
+            for node in path { weights[node] = weights[node].saturatingAdd(span.weight) }
+            if isDifferential { for node in path { before[node] = before[node].saturatingAdd(span.before) } }
             for depth in shared..<current.count {
                 let frame = current[depth]
                 let name = String(decoding: UnsafeBufferPointer(start: base + frame.start, count: frame.count),

@@ -122,7 +122,8 @@ public struct ReportWriter {
 
     /// ` 12.34%`, eight columns wide.
     private func percent(_ fraction: Double) -> String {
-        let hundredths = Int((fraction * 10000).rounded())
+        // A corrupt file's weights can make any share (its total wrapped): clamped before Int().
+        let hundredths = Int(max(-1e12, min(1e12, (fraction * 10000).rounded())))
         let text = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)%"
         return String(repeating: " ", count: max(0, 8 - text.count)) + text
     }

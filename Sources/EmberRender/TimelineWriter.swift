@@ -20,8 +20,10 @@ public struct TimelineWriter {
         var names: [Int32: String] = [:]
         let model = replay.model
         replay.forEachSample(event: nil) { sample, _ in
-            // In Double: a corrupt file's span would overflow the product.
-            let column = min(columns - 1, Int(Double(sample.time &- span.first) / Double(length) * Double(columns)))
+            // In Double: a corrupt file's span would overflow the product. A sample outside the span (a noted span
+            // that does not cover it, an event without times) goes to the nearest edge, converted once it fits.
+            let position = sample.time <= span.first ? 0 : Double(sample.time - span.first) / Double(length) * Double(columns)
+            let column = position < Double(columns - 1) ? Int(position) : columns - 1
             counts[sample.pid, default: [Int](repeating: 0, count: columns)][column] += 1
             if names[sample.pid] == nil { names[sample.pid] = model.processName(sample.pid, thread: sample.tid) }
         }

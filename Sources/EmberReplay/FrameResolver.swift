@@ -145,7 +145,7 @@ public final class FrameResolver {
     public func symbolize(_ frame: inout ResolvedFrame) {
         guard let location = frame.location, var symbol = symbolizer.symbol(at: location) else { return }
         // The lookup was at the address before a return address; show the offset of the address itself.
-        if frame.sampled.isReturnAddress, callSiteLookups { symbol.offset += 1 }
+        if frame.sampled.isReturnAddress, callSiteLookups, symbol.offset < .max { symbol.offset += 1 }
         frame.symbol = symbol
     }
 

@@ -146,10 +146,10 @@ public final class Replay {
                 }
                 try body(sample, record.eventIndex)
             case .lost:
-                lostRecords += LostRecord(record: record.bytes)?.lost ?? 0
+                lostRecords = lostRecords.saturatingAdd(LostRecord(record: record.bytes)?.lost ?? 0)
                 lost(record.time)
             case .lostSamples:
-                lostSamples += record.bytes.count >= 16 ? record.bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self) : 0
+                lostSamples = lostSamples.saturatingAdd(record.bytes.count >= 16 ? record.bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self) : 0)
             case .throttle:
                 throttled += 1
             default:

@@ -61,10 +61,15 @@ public enum TimeSlice: Equatable, Sendable {
             return a <= b ? [a...b] : []
         case .percents(let ranges):
             // As perf cuts them: both ends rounded, and a slice ending before 100% stops 1 ns short of the next.
-            let length = Double(last &- first)
+            let span = last &- first, length = Double(span)
+            // length * 100% can round to 2^64 (a corrupt span near it): at or past the span is the span.
+            func at(_ percent: Double) -> UInt64 {
+                let v = (length * percent / 100).rounded()
+                return v < length ? UInt64(v) : span
+            }
             return ranges.map { r in
-                let start = first &+ UInt64((length * r.lowerBound / 100).rounded())
-                let end = first &+ UInt64((length * r.upperBound / 100).rounded()) &- (r.upperBound < 100 ? 1 : 0)
+                let start = first &+ at(r.lowerBound)
+                let end = first &+ at(r.upperBound) &- (r.upperBound < 100 ? 1 : 0)
                 return start...max(start, end)
             }
         }

@@ -21,21 +21,22 @@ public struct IntegerMap {
         Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
     }
 
-    /// The value for `key`; `key` must not be `UInt64.max`.
+    /// The value for `key`. `UInt64.max` marks an empty slot, so that key is never kept (a corrupt file can make a
+    /// location key of all ones): it is always a miss, and its caller works the value out each time.
     @inline(__always)
     public subscript(key: UInt64) -> Int32? {
         var i = IntegerMap.slot(key, mask)
         while true {
             let k = keys[i]
-            if k == key { return values[i] }
             if k == IntegerMap.empty { return nil }
+            if k == key { return values[i] }
             i = (i + 1) & mask
         }
     }
 
     @inline(__always)
     public mutating func insert(_ value: Int32, for key: UInt64) {
-        precondition(key != IntegerMap.empty)
+        guard key != IntegerMap.empty else { return }
         if (count + 1) * 2 > keys.count { grow() }
         var i = IntegerMap.slot(key, mask)
         while keys[i] != IntegerMap.empty && keys[i] != key { i = (i + 1) & mask }

@@ -1,3 +1,4 @@
+import EmberKernel
 import EmberReplay
 import EmberSession
 
@@ -24,7 +25,7 @@ struct CallTree {
     }
 
     @inline(__always)
-    mutating func addWeight(_ w: UInt64, to node: Int32) { selfWeight[Int(node)] &+= w }
+    mutating func addWeight(_ w: UInt64, to node: Int32) { selfWeight[Int(node)] = selfWeight[Int(node)].saturatingAdd(w) }
 
     /// One folded line per node that samples ended in.
     func folded(names: [String], kinds: [FrameKind?]) -> FoldedProfile {

@@ -1,3 +1,4 @@
+import EmberKernel
 import EmberReplay
 
 /// Folded stacks: `frame;frame;...;leaf weight`, the interchange format of stackcollapse-perf.pl and flamegraph.pl.
@@ -22,19 +23,14 @@ public struct FoldedProfile: Sendable, Equatable {
 
     /// Adds `weight` to a stack, saturating at 2^64-1 rather than wrapping.
     public mutating func add(stack: String, weight: UInt64) {
-        FoldedProfile.saturatingAdd(&weights[stack, default: 0], weight)
+        weights[stack, default: 0] = weights[stack, default: 0].saturatingAdd(weight)
     }
 
     /// Adds a stack's weight before and after a change.
     public mutating func add(stack: String, before: UInt64, after: UInt64) {
         add(stack: stack, weight: after)
         if baseline == nil { baseline = [:] }
-        FoldedProfile.saturatingAdd(&baseline![stack, default: 0], before)
-    }
-
-    private static func saturatingAdd(_ total: inout UInt64, _ weight: UInt64) {
-        let (sum, overflow) = total.addingReportingOverflow(weight)
-        total = overflow ? .max : sum
+        baseline![stack, default: 0] = baseline![stack, default: 0].saturatingAdd(before)
     }
 
     public mutating func setKind(_ kind: FrameKind, of frame: String) {
@@ -49,7 +45,7 @@ public struct FoldedProfile: Sendable, Equatable {
         for (stack, weight) in weights { out.add(stack: flip(stack), weight: weight) }
         if let baseline {
             out.baseline = [:]
-            for (stack, weight) in baseline { FoldedProfile.saturatingAdd(&out.baseline![flip(stack), default: 0], weight) }
+            for (stack, weight) in baseline { out.baseline![flip(stack), default: 0] = out.baseline![flip(stack), default: 0].saturatingAdd(weight) }
         }
         return out
     }
@@ -162,7 +158,10 @@ public struct FoldedProfile: Sendable, Equatable {
             guard !o1, !o2 else { return nil }
             value = plus
         }
-        if fraction.count > decimals, fraction[decimals] >= 53 { value = value &+ 1 }
+        if fraction.count > decimals, fraction[decimals] >= 53 {
+            guard value < .max else { return nil }
+            value += 1
+        }
         return value
     }
 }

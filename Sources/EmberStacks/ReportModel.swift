@@ -1,3 +1,4 @@
+import EmberKernel
 import EmberPerfData
 import EmberReplay
 import EmberSession
@@ -71,7 +72,7 @@ public struct ReportModel {
         let hasCPU = replay.events[event].layout.sampleType.contains(.cpu)
         replay.forEachSample(event: event) { sample, _ in
             // Percentages are of every sample, filtered or not (perf's default, --percentage absolute).
-            totalWeight &+= sample.period
+            totalWeight = totalWeight.saturatingAdd(sample.period)
             sampleCount += 1
             let comm = model.comm(tid: sample.tid)
             if !options.filter.accepts(sample, comm: comm, processComm: model.comm(tid: sample.pid)) { return }
@@ -92,7 +93,7 @@ public struct ReportModel {
                 }
             }
             let leaf = entryOf[entryOf.count - 1]
-            entries[leaf].selfWeight &+= sample.period
+            entries[leaf].selfWeight = entries[leaf].selfWeight.saturatingAdd(sample.period)
             entries[leaf].selfSamples += 1
             seen.removeAll(keepingCapacity: true)
             func addGraph(_ entry: Int, at position: Int) {
@@ -103,7 +104,7 @@ public struct ReportModel {
                 entries[entry].graph.add(names[...], weight: sample.period)
             }
             for (position, entry) in entryOf.enumerated() where seen.insert(entry).inserted {
-                entries[entry].childrenWeight &+= sample.period
+                entries[entry].childrenWeight = entries[entry].childrenWeight.saturatingAdd(sample.period)
                 entries[entry].childrenSamples += 1
                 if options.children { addGraph(entry, at: position) }
             }

@@ -216,7 +216,7 @@ final class DwarfModule {
         var fileIndex: Dwarf_Word = 0, line: Dwarf_Word = 0
         guard dwarf_attr(die, UInt32(DW_AT_call_file), &attr) != nil, dwarf_formudata(&attr, &fileIndex) == 0,
               dwarf_attr(die, UInt32(DW_AT_call_line), &attr) != nil, dwarf_formudata(&attr, &line) == 0,
-              let files, Int(fileIndex) < fileCount, let name = dwarf_filesrc(files, Int(fileIndex), nil, nil) else { return nil }
-        return SourceLine(file: String(cString: name), line: Int(line))
+              let files, fileIndex < UInt64(fileCount), let name = dwarf_filesrc(files, Int(fileIndex), nil, nil) else { return nil }
+        return SourceLine(file: String(cString: name), line: Int(clamping: line))
     }
 }

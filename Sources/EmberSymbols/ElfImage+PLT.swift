@@ -25,13 +25,16 @@ extension ElfImage {
             let entrySize = sh.sh_entsize > 0 ? sh.sh_entsize : (name == ".plt.got" ? 8 : 16)
             stubs.append((sh.sh_addr, entrySize, UnsafeRawBufferPointer(start: base, count: data.pointee.d_size)))
         }
-        for (address, entrySize, bytes) in stubs {
+        for (address, entrySize, bytes) in stubs where entrySize <= UInt64(bytes.count) {
+            // The section's fields are the file's: wrapping addresses are its own nonsense, not a trap.
+            let step = Int(entrySize)
             var offset = 0
-            while offset + Int(entrySize) <= bytes.count {
-                if let slot = gotSlot(bytes, at: offset, address: address + UInt64(offset)), let target = slots[slot] {
-                    out.add(start: address + UInt64(offset), size: entrySize, name: target + "@plt", binding: .global)
+            while offset <= bytes.count - step {
+                let stub = address &+ UInt64(offset)
+                if let slot = gotSlot(bytes, at: offset, address: stub), let target = slots[slot] {
+                    out.add(start: stub, size: entrySize, name: target + "@plt", binding: .global)
                 }
-                offset += Int(entrySize)
+                offset += step
             }
         }
         return out
@@ -55,9 +58,9 @@ extension ElfImage {
         guard let plt, plt.sh_entsize > 0 else { return out }
         out.addBoundary(start: plt.sh_addr)
         for (i, name) in names.enumerated() {
-            let start = plt.sh_addr + plt.sh_entsize * UInt64(i + 1)
-            guard start + plt.sh_entsize <= plt.sh_addr + plt.sh_size else { break }
-            out.add(start: start, size: plt.sh_entsize, name: name + "@plt", binding: .global)
+            let (offset, overflow) = plt.sh_entsize.multipliedReportingOverflow(by: UInt64(i + 1))
+            guard !overflow, offset <= plt.sh_size, plt.sh_size - offset >= plt.sh_entsize else { break }
+            out.add(start: plt.sh_addr &+ offset, size: plt.sh_entsize, name: name + "@plt", binding: .global)
         }
         return out
     }

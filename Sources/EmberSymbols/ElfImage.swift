@@ -123,7 +123,8 @@ public final class ElfImage {
     public func fileOffset(ofVirtualAddress address: UInt64) -> UInt64? {
         var fallback: UInt64?
         for s in segments where address >= s.virtualAddress && address - s.virtualAddress < s.fileSize {
-            let offset = address - s.virtualAddress + s.fileOffset
+            let (offset, overflow) = (address - s.virtualAddress).addingReportingOverflow(s.fileOffset)
+            guard !overflow else { continue }
             if s.executable { return offset }
             fallback = fallback ?? offset
         }

@@ -143,7 +143,7 @@ public struct SymbolTable: Sendable {
             if name.isEmpty {
                 builder.addBoundary(start: e.start)
             } else {
-                name.withUnsafeBytes { builder.add(start: e.start, size: e.end - e.start, name: $0, binding: .global) }
+                name.withUnsafeBytes { builder.add(start: e.start, size: e.end &- e.start, name: $0, binding: .global) }
             }
         }
         return SymbolTable(builder)

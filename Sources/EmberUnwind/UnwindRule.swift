@@ -39,7 +39,8 @@ struct UnwindRule {
         if ops.count == 1, (0x70...0x8f).contains(ops[0].atom) {
             cfa = .registerPlus(Int(ops[0].atom - 0x70), Int64(bitPattern: ops[0].number))
         } else if ops.count == 1, ops[0].atom == 0x92 {
-            cfa = .registerPlus(Int(ops[0].number), Int64(bitPattern: ops[0].number2))
+            // A register number past Int (a corrupt CFI) names no register: the unwind stops there.
+            cfa = .registerPlus(Int(exactly: ops[0].number) ?? -1, Int64(bitPattern: ops[0].number2))
         } else {
             cfa = .expression(ops)
         }

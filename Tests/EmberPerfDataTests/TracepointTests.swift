@@ -38,6 +38,17 @@ final class TracepointTests: XCTestCase {
         XCTAssertEqual(raw.withUnsafeBytes { format.decode(UnsafeRawBufferPointer(rebasing: $0[0..<30])) }, "prev_comm=sleep prev_pid=-7")
     }
 
+    /// A field whose offset or size no RAW payload can have (a corrupt format) is left out, where its arithmetic
+    /// (offset + size) used to trap; the others still decode.
+    func testFieldsOutsideAPayloadAreLeftOut() throws {
+        let corrupt = switchFormat
+            .replacingOccurrences(of: "offset:24;\tsize:4;", with: "offset:9223372036854775807;\tsize:4;")
+            .replacingOccurrences(of: "offset:28;\tsize:8;", with: "offset:28;\tsize:-9223372036854775808;")
+        let format = try XCTUnwrap(TracepointFormat(text: corrupt, system: "sched"))
+        XCTAssertEqual(format.fields.map(\.baseName), ["prev_comm", "filename", "skip_ip"])
+        XCTAssertNil(TracepointFormat.IntegerField(offset: 0, size: -8, signed: false).read(UnsafeRawBufferPointer(start: nil, count: 0)))
+    }
+
     func testTracingDataRoundTrip() {
         let bytes = TracingData.encode(headerPage: "page", headerEvent: "event", systems: [.init(name: "sched", formats: [switchFormat])], pageSize: 4096)
         let formats = bytes.withUnsafeBytes { TracingData.formats(in: $0) }

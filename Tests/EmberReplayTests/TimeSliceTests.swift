@@ -26,6 +26,11 @@ final class TimeSliceTests: XCTestCase {
         XCTAssertEqual(try spans("10%/1,10%/10"), [100_000_000_000...100_999_999_999, 109_000_000_000...110_000_000_000])
     }
 
+    /// A corrupt span near 2^64: 100% of it rounds to 2^64 in Double, which no longer converts; it ends at the span.
+    func testPercentsOfASpanNearTheLargest() throws {
+        XCTAssertEqual(try TimeSlice.parse("50%-100%").spans(first: 1, last: .max), [(1 &+ (1 << 63))...UInt64.max])
+    }
+
     func testMalformed() {
         for bad in ["", "5", "a,b", "3,2", "10%/11", "10%/0", "20%-10%", "0%-101%", "10%", "-1,2", "1,2,3"] {
             XCTAssertThrowsError(try TimeSlice.parse(bad), bad)

@@ -17,3 +17,17 @@ final class MapTableTests: XCTestCase {
         XCTAssertEqual(t.mappings.map(\.dso), [3])
     }
 }
+
+/// The key of all ones marks an empty slot: a location key a corrupt file makes so is never kept and always
+/// missed, where it used to find an empty slot's 0.
+final class IntegerMapTests: XCTestCase {
+    func testTheEmptyMarkerIsNeverAKey() {
+        var map = IntegerMap(capacity: 4)
+        XCTAssertNil(map[.max])
+        map.insert(7, for: .max)
+        XCTAssertNil(map[.max])
+        map.insert(3, for: 42)
+        XCTAssertEqual(map[42], 3)
+        XCTAssertEqual(map.count, 1)
+    }
+}
