@@ -51,13 +51,8 @@ enum FuzzTarget {
         { _ = try SpeedscopeExporter().export($0, name: "fuzz") },
         { _ = try PprofBuilder().build($0) },
         { replay in
-            // The kinds the recording has events of (asking for one it lacks is refused before reading).
-            let names = replay.events.map(\.name)
-            var kinds = Set<LatencyKind>()
-            if names.contains("sched:sched_switch") { kinds.formUnion([.sched, .offcpu]) }
-            if names.contains("raw_syscalls:sys_enter") { kinds.insert(.syscall) }
-            if names.contains(where: { $0.hasPrefix("uretprobe:") }) { kinds.insert(.function) }
-            if names.contains(where: { $0.hasPrefix("kretprobe:") }) { kinds.insert(.kfunction) }
+            // The kinds the recording has events of, as `latency -i` reads them (one it lacks is refused before reading).
+            let kinds = LatencyAnalysis.kinds(recordedIn: replay.events)
             var analysis = LatencyAnalysis(kinds: kinds.isEmpty ? [.offcpu] : kinds)
             analysis.collectsBlocks = true
             analysis.heatmap = LatencyHeatmap(kind: .offcpu)

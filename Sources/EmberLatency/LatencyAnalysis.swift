@@ -174,6 +174,20 @@ public struct LatencyAnalysis {
 
     /// A probe event's kind of function, the function's name and whether it is the return probe: `uprobe:B:S` and
     /// `uretprobe:B:S` time user functions, `kprobe:F` and `kretprobe:F` kernel ones.
+    /// The kinds a recording's events can be measured as (what `latency -i` reports when no kind is asked for):
+    /// sched and off-CPU time from sched_switch, syscalls from sys_enter, functions from a probe return.
+    public static func kinds(recordedIn events: [EventDescription]) -> Set<LatencyKind> {
+        var kinds = Set<LatencyKind>()
+        for event in events {
+            switch event.name {
+            case "sched:sched_switch": kinds.formUnion([.sched, .offcpu])
+            case "raw_syscalls:sys_enter": kinds.insert(.syscall)
+            default: if let (kind, _, isReturn) = probe(event.name), isReturn { kinds.insert(kind) }
+            }
+        }
+        return kinds
+    }
+
     static func probe(_ event: String) -> (LatencyKind, String, Bool)? {
         for (prefix, kind, isReturn) in [("uprobe:", LatencyKind.function, false), ("uretprobe:", .function, true),
                                          ("kprobe:", .kfunction, false), ("kretprobe:", .kfunction, true)] where event.hasPrefix(prefix) {

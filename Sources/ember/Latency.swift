@@ -14,7 +14,8 @@ struct Latency: ParsableCommand {
         abstract: "Where processes wait: run-queue delay, off-CPU time, syscalls and functions, with percentiles.",
         discussion: """
             Records the sched tracepoints on every CPU (a command's process tree, or -p processes, are reported),
-            or reads a recording with -i (Ember's, or perf sched record's; -p then picks the processes).
+            or reads a recording with -i (Ember's, or perf sched record's; -p then picks the processes): every kind
+            it holds, or those asked for.
             Examples:
               ember latency -- ./server --port 8080
               ember latency --sched --per-thread -p 1234 --duration 10
@@ -88,7 +89,8 @@ struct Latency: ParsableCommand {
         if syscalls { kinds.insert(.syscall) }
         if !self.func.isEmpty { kinds.insert(.function) }
         if !kfunc.isEmpty { kinds.insert(.kfunction) }
-        if kinds.isEmpty { kinds = [.sched, .offcpu] }
+        // Recording measures sched and off-CPU time unless told otherwise; a recording read back, what it holds.
+        if kinds.isEmpty, input == nil { kinds = [.sched, .offcpu] }
         for f in self.func where f.split(separator: ":").count < 2 {
             throw Diagnostics.fail("--func \(f): give BINARY:SYMBOL, such as --func ./app:parse_config or --func libc:malloc")
         }
@@ -140,6 +142,12 @@ struct Latency: ParsableCommand {
             path = output
         }
         let replay = try openReplay(path, options: SymbolOptions())
+        if kinds.isEmpty {
+            kinds = LatencyAnalysis.kinds(recordedIn: replay.events)
+            guard !kinds.isEmpty else {
+                throw Diagnostics.fail("\(path) holds no events latency measures (sched:sched_switch, raw_syscalls, probe returns); record them with 'ember latency -- CMD'")
+            }
+        }
         if let time { replay.filter.times = try SampleFilterFlags.times(time, replay) }
         let names = comm.map { Set($0.split(separator: ",").map(String.init)) }
         let include: (Int32, String) -> Bool = { pid, name in

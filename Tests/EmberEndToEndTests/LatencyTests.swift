@@ -98,6 +98,21 @@ final class LatencyTests: XCTestCase {
         XCTAssertTrue(outside.stderr.contains("is outside the recording"), outside.stderr)
     }
 
+    /// `latency -i` reports the kinds the recording holds (a --syscalls recording: syscalls, not a refusal for
+    /// want of sched events); a flag narrows, and a kind the file lacks is refused with how to record it.
+    func testReadingARecordingReportsTheKindsItHolds() throws {
+        try requireRoot()
+        let file = try Tool.scratchDirectory() + "/sys.data"
+        XCTAssertEqual(try Tool.ember(["latency", "--syscalls", "-o", file, "--", "/bin/sleep", "0.1"]).status, 0)
+        let read = try Tool.ember(["latency", "-i", file, "--json"])
+        XCTAssertEqual(read.status, 0, read.stderr)
+        XCTAssertTrue(read.stdout.contains("\"kind\": \"syscall\""), read.stdout)
+        XCTAssertFalse(read.stdout.contains("\"kind\": \"sched\""), read.stdout)
+        let lacking = try Tool.ember(["latency", "-i", file, "--offcpu"])
+        XCTAssertEqual(lacking.status, 1)
+        XCTAssertTrue(lacking.stderr.contains("has no sched:sched_switch events"), lacking.stderr)
+    }
+
     /// 200 x 1 ms, 50 x 5 ms and 10 x 20 ms of sleep through one function: --func counts exactly 260 calls with
     /// the measured p50, p99 and maximum, --syscalls names the sleeps, and the off-CPU total is the time asleep.
     func testSleepScheduleThroughFunctionSyscallAndOffCPU() throws {
