@@ -70,7 +70,7 @@ struct Record: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "No progress line.")
     var quiet = false
 
-    @Flag(help: "A progress line on the terminal even while a command runs there (by default only with -p or -a, whose output cannot collide with it).")
+    @Flag(help: "Progress while a command runs on the same terminal, in the window's title, where its output cannot mix with it (without a command, -p or -a, progress is a line on the terminal by default).")
     var progress = false
 
     @OptionGroup var events: EventOptions
@@ -225,8 +225,8 @@ struct Record: ParsableCommand {
         options.output = output
         try flightOptions(&options)
         options.duration = target.duration
-        // A command writes to the same terminal: its output and the redrawn line would mix.
-        if case .command = options.target { options.progress = progress && !quiet } else { options.progress = !quiet }
+        // A command writes to the same terminal: its output and a redrawn line would mix (see `say`).
+        options.progress = Record.sharesTerminal(options.target) ? progress && !quiet : !quiet
         if progress && quiet { throw UsageProblem(text: "--progress and -q contradict each other; give one") }
         options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
         return options
@@ -237,7 +237,10 @@ extension Record {
     /// Runs a recording and prints its notes and its one summary line (scripts and the benchmarks read it).
     static func record(_ options: RecordOptions) throws -> RecordSummary {
         var options = options
-        options.messages = Record.say
+        let inTitle = Record.sharesTerminal(options.target)
+        options.messages = Record.say(progressInTitle: inTitle)
+        // The title the progress borrows is given back at its end (xterm's title stack; others ignore it).
+        if inTitle, options.progress, isatty(2) == 1 { fputs("\u{1b}[22;2t", stderr) }
         let summary: RecordSummary
         do {
             summary = try Recorder(options: options).run()
@@ -270,15 +273,31 @@ extension Record {
         return summary
     }
 
-    /// Prints what a recording says while it runs; the progress line only on a terminal.
-    @Sendable static func say(_ message: RecordMessage) {
-        switch message {
-        case .warning(let text): Diagnostics.warning(text)
-        case .note(let text): Diagnostics.note(text)
-        case .progress(let seconds, let samples, let lost):
-            if isatty(2) == 1 { fputs("\r[ ember record: \(seconds) s, \(samples) samples, \(lost) lost ]", stderr) }
-        case .progressEnd:
-            if isatty(2) == 1 { fputs("\r\u{1b}[K", stderr) }
+    /// Whether the recording runs a command, which writes to the terminal Ember draws on.
+    static func sharesTerminal(_ target: RecordOptions.Target) -> Bool {
+        switch target {
+        case .command: return true
+        case .allCPUs(let command): return command != nil
+        case .processes: return false
+        }
+    }
+
+    /// Prints what a recording says while it runs; progress only on a terminal. A line redrawn there would mix with
+    /// a command's output on the same terminal (overwriting a partial line of its own, or landing in the middle of
+    /// one), so with `progressInTitle` progress goes to the window's title instead, which no text reaches.
+    static func say(progressInTitle: Bool) -> @Sendable (RecordMessage) -> Void {
+        { message in
+            switch message {
+            case .warning(let text): Diagnostics.warning(text)
+            case .note(let text): Diagnostics.note(text)
+            case .progress(let seconds, let samples, let lost):
+                guard isatty(2) == 1 else { return }
+                let text = "[ ember record: \(seconds) s, \(samples) samples, \(lost) lost ]"
+                fputs(progressInTitle ? "\u{1b}]2;\(text)\u{07}" : "\r" + text, stderr)
+            case .progressEnd:
+                guard isatty(2) == 1 else { return }
+                fputs(progressInTitle ? "\u{1b}[23;2t" : "\r\u{1b}[K", stderr)
+            }
         }
     }
 

@@ -53,7 +53,17 @@ final class RecordModesTests: XCTestCase {
         XCTAssertFalse(plain.stdout.contains("[ ember record:"), plain.stdout)
         let tty = try Tool.run("/usr/bin/script", ["-qfec", command.replacingOccurrences(of: " record ", with: " record --progress "), "/dev/null"])
         XCTAssertEqual(tty.status, 0, tty.stdout)
-        XCTAssertTrue(tty.stdout.contains("\r[ ember record: 1 s, "), tty.stdout)
+        XCTAssertTrue(tty.stdout.contains("\u{1b}]2;[ ember record: 1 s, "), "--progress with a command: in the title \(tty.stdout)")
+        XCTAssertFalse(tty.stdout.contains("\r[ ember record:"), tty.stdout)
+        // A command that writes partial lines and carriage returns on the terminal, under -a: its text stays whole.
+        let chatty = "printf 'partial'; sleep 1.3; printf ' done\\n'; printf 'a\\rb'; sleep 1.1; printf 'c\\n'"
+        for flags in ["-a", "-a --progress"] {
+            let shared = try Tool.run("/usr/bin/script", ["-qfec", "\(Tool.emberPath) record \(flags) -o \(dir)/c.data -- /bin/sh -c \"\(chatty)\"", "/dev/null"])
+            XCTAssertEqual(shared.status, 0, shared.stdout)
+            let text = shared.stdout.replacingOccurrences(of: "\u{1b}\\]2;[^\u{07}]*\u{07}|\u{1b}\\[2[23];2t", with: "", options: .regularExpression)
+            XCTAssertTrue(text.contains("partial done\r\na\rbc\r\n"), "\(flags): \(shared.stdout.debugDescription)")
+            XCTAssertFalse(shared.stdout.contains("\r[ ember record:"), flags)
+        }
         let system = try Tool.run("/usr/bin/script", ["-qfec", "\(Tool.emberPath) record -a --duration 1.5 -o \(dir)/a.data", "/dev/null"])
         XCTAssertTrue(system.stdout.contains("\r[ ember record: 1 s, "), "-a shows it: \(system.stdout)")
         let piped = try Tool.ember(["record", "-o", dir + "/p.data", "--", try Tool.demo(), "1.5"])
