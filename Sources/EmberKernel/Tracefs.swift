@@ -9,6 +9,8 @@ public enum Tracefs {
     /// The tracefs root, mounting it first when it is not mounted and this process may (root).
     public static func mounted() throws -> String {
         if isMounted { return path }
+        // Mounted with its default mode (0700): there, but only root may look inside.
+        if errno == EACCES { throw TracefsError.notReadable }
         guard geteuid() == 0 else {
             throw TracefsError.notMounted(advice: "mount it as root with: mount -t tracefs nodev \(path)")
         }
@@ -76,9 +78,12 @@ public enum Tracefs {
 
 public enum TracefsError: Error, CustomStringConvertible {
     case notMounted(advice: String)
+    case notReadable
     public var description: String {
         switch self {
         case .notMounted(let advice): return "tracefs is not mounted at \(Tracefs.path); \(advice)"
+        case .notReadable:
+            return "tracefs at \(Tracefs.path) is readable by root only (its mode is 0700); run as root, or let others read it with: mount -o remount,mode=755 \(Tracefs.path)"
         }
     }
 }

@@ -51,6 +51,22 @@ final class ErrorTests: XCTestCase {
         assertOneLineError(r, status: 1, mentions: ["tracefs is not mounted", "mount -t tracefs nodev \(tracefs)"])
     }
 
+    /// Mounted with its default mode (0700), tracefs is there but closed to other users: they are told that, and
+    /// how to open it, not that it is unmounted.
+    func testTracefsReadableByRootOnlySaysSo() throws {
+        try requireRoot()
+        let tracefs = "/sys/kernel/tracing"
+        if !(try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)).contains(" \(tracefs) tracefs ") {
+            XCTAssertEqual(mount("nodev", tracefs, "tracefs", 0, nil), 0)
+        }
+        var st = stat()
+        XCTAssertEqual(stat(tracefs, &st), 0)
+        try XCTSkipUnless(st.st_mode & 0o077 == 0, "tracefs here is open to others (mode \(String(st.st_mode & 0o777, radix: 8)))")
+        let dir = try Tool.scratchDirectory()
+        let r = try Tool.ember(["latency", "-o", dir + "/x.data", "--", "/bin/true"], user: "65534", cwd: dir)
+        assertOneLineError(r, status: 1, mentions: ["readable by root only", "mount -o remount,mode=755 \(tracefs)"])
+    }
+
     /// An unprivileged user asking for more locked ring memory than the sysctl allows is told about -m.
     func testMlockLimitNamesTheSysctlAndDashM() throws {
         try requireRoot()
