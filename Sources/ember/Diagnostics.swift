@@ -10,8 +10,8 @@ enum Diagnostics {
     }
 
     static func note(_ message: String) {
-        // "ember record: ..." reads better than "ember: record: ...".
-        let separator = message.hasPrefix("record:") ? " " : ": "
+        // "ember record: ..." reads better than "ember: record: ..." (and so for latency's own line).
+        let separator = message.hasPrefix("record:") || message.hasPrefix("latency:") ? " " : ": "
         fputs("ember\(separator)\(message)\n", stderr)
     }
 

@@ -135,7 +135,7 @@ struct Latency: ParsableCommand {
                 throw Diagnostics.fail("\(error)")
             }
             if case .processes = template.target, target.duration == nil { Diagnostics.note("recording until Ctrl-C (or use --duration SECONDS)") }
-            let summary = try Record.record(options)
+            let summary = try Record.record(options, as: "latency")
             // --no-inherit: the command's own process, not what it starts.
             if scope.noInherit, let pid = summary.commandPID { pids = [pid] } else { root = summary.commandPID }
             status = summary.exitStatus
@@ -192,6 +192,10 @@ struct Latency: ParsableCommand {
         }
         if analysis.missedSwitchIns > 0 {
             Diagnostics.warning("the recording lacks the switch-in of \(analysis.missedSwitchIns) waits (the kernel leaves out some switches from an idle CPU, in perf's recordings too); their off-CPU time ends at their wake-up, and their run-queue delay counts as unfinished")
+        }
+        if input == nil {
+            let offCPU = kinds.contains(.offcpu) ? ", or ember flamegraph -i \(path) --offcpu -o offcpu.svg" : ""
+            Diagnostics.note("next: ember latency -i \(path) --hist\(offCPU)")
         }
         if status != 0 { throw ExitCode(status) }
     }

@@ -235,7 +235,8 @@ struct Record: ParsableCommand {
 
 extension Record {
     /// Runs a recording and prints its notes and its one summary line (scripts and the benchmarks read it).
-    static func record(_ options: RecordOptions) throws -> RecordSummary {
+    /// `command` names the line (`latency`, whose samples are the events it measures).
+    static func record(_ options: RecordOptions, as command: String = "record") throws -> RecordSummary {
         var options = options
         let inTitle = Record.sharesTerminal(options.target)
         options.messages = Record.say(progressInTitle: inTitle)
@@ -256,13 +257,14 @@ extension Record {
         }
         let dropped = summary.dropped > 0 ? ", \(summary.dropped) dropped (not written)" : ""
         let old = summary.replacedOld ? " (the previous \(options.output) replaced \(options.output).old)" : ""
-        let samples = summary.samples == 1 ? "1 sample" : "\(summary.samples) samples"
+        let unit = command == "record" ? "sample" : "event"
+        let samples = summary.samples == 1 ? "1 \(unit)" : "\(summary.samples) \(unit)s"
         // The file's size, and in MB as perf gives it (hundredths, 0.01 at least).
         let megabytes = " (\(formatSeconds(max(Double(summary.bytes) / 1e6, 0.01))) MB)"
         let files = summary.snapshots.count
         let destination = options.switchOutput == nil ? outputName(options.output)
             : "\(files == 1 ? "1 file" : "\(files) files") kept, the last \(summary.snapshots.last ?? options.output),"
-        Diagnostics.note("record: \(samples), \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes\(megabytes) to \(destination) in \(formatSeconds(summary.seconds)) s\(old)")
+        Diagnostics.note("\(command): \(samples), \(summary.lost) lost\(dropped), wrote \(summary.bytes) bytes\(megabytes) to \(destination) in \(formatSeconds(summary.seconds)) s\(old)")
 
         if summary.lost > 0 {
             Diagnostics.warning("\(summary.lost) events were lost because a ring buffer was full; use a larger -m or a lower -F")

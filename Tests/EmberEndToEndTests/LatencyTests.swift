@@ -98,12 +98,17 @@ final class LatencyTests: XCTestCase {
         XCTAssertTrue(outside.stderr.contains("is outside the recording"), outside.stderr)
     }
 
-    /// `latency -i` reports the kinds the recording holds (a --syscalls recording: syscalls, not a refusal for
-    /// want of sched events); a flag narrows, and a kind the file lacks is refused with how to record it.
+    /// `latency` says what it recorded under its own name and how to read it again; `latency -i` reports the kinds
+    /// the recording holds (a --syscalls recording: syscalls, not a refusal for want of sched events); a flag
+    /// narrows, and a kind the file lacks is refused with how to record it.
     func testReadingARecordingReportsTheKindsItHolds() throws {
         try requireRoot()
         let file = try Tool.scratchDirectory() + "/sys.data"
-        XCTAssertEqual(try Tool.ember(["latency", "--syscalls", "-o", file, "--", "/bin/sleep", "0.1"]).status, 0)
+        let recorded = try Tool.ember(["latency", "--syscalls", "-o", file, "--", "/bin/sleep", "0.1"])
+        XCTAssertEqual(recorded.status, 0, recorded.stderr)
+        // Said under its own name, with how to read it again.
+        XCTAssertTrue(recorded.stderr.contains("ember latency: ") && recorded.stderr.contains(" events, 0 lost, wrote "), recorded.stderr)
+        XCTAssertTrue(recorded.stderr.contains("ember: next: ember latency -i \(file) --hist\n"), recorded.stderr)
         let read = try Tool.ember(["latency", "-i", file, "--json"])
         XCTAssertEqual(read.status, 0, read.stderr)
         XCTAssertTrue(read.stdout.contains("\"kind\": \"syscall\""), read.stdout)
@@ -232,7 +237,8 @@ final class LatencyTests: XCTestCase {
         let stripped = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path,
                                          name: "sleeper-stripped", flags: ["-O2", "-s"])
         for (arguments, mention) in [
-            (["latency", "-i", plain], "has no sched:sched_switch events; record them with 'ember latency -- CMD'"),
+            (["latency", "-i", plain], "holds no events latency measures (sched:sched_switch, raw_syscalls, probe returns); record them with 'ember latency -- CMD'"),
+            (["latency", "-i", plain, "--offcpu"], "has no sched:sched_switch events; record them with 'ember latency -- CMD'"),
             (["latency", "-i", plain, "--min", "5"], "--min 5 is not a duration"),
             (["latency", "-i", plain, "-a"], "-i reads a recording"),
             (["latency", "--top", "0", "-i", plain], "--top must be at least 1"),
