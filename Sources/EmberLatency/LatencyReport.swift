@@ -46,28 +46,61 @@ public struct LatencyReport {
         rows = blocks.prefix(top ?? Int.max).flatMap(\.rows)
     }
 
+    /// One table of every process (and, with `perThread`, its threads under it), sorted by total time, in 100
+    /// columns at most: the wait (a kind, or a syscall's or function's name), its count and times, each time column in the
+    /// one unit that suits its longest value; rows that measured nothing are left out, and the errors column is
+    /// there only when syscalls are.
     public func text(histograms: Bool) -> String {
         var out = "# \(recording): \(LatencyReport.duration(durationNs)) recorded, \(lostEvents) events lost\n"
-        let header = ["", "count", "total", "average", "p50", "p90", "p99", "p99.9", "max", "unfinished", "errors"]
-        var pid: Int32?
-        for row in rows {
-            if row.pid != pid {
-                pid = row.pid
-                out += "\n\(row.pid) \(row.comm)\n"
-                out += LatencyReport.columns(header)
-            }
+        // Each process row with the rows of its threads after it, the process rows ordered by total time.
+        var groups: [[Row]] = []
+        for row in rows where row.stats.count > 0 {
+            if row.tid == nil { groups.append([row]) } else if !groups.isEmpty { groups[groups.count - 1].append(row) }
+        }
+        groups.sort { $0[0].stats.totalNs != $1[0].stats.totalNs ? $0[0].stats.totalNs > $1[0].stats.totalNs : $0[0].pid < $1[0].pid }
+        let shown = groups.flatMap { $0 }
+        guard !shown.isEmpty else { return out + "\nno waits recorded for the chosen processes\n" }
+        let times: [(String, (LatencyStats) -> UInt64)] = [("TOTAL", \.totalNs), ("AVG", \.averageNs), ("P50", { $0.percentile(50) }),
+                                                           ("P99", { $0.percentile(99) }), ("MAX", \.maxNs)]
+        let units = times.map { _, value in LatencyReport.unit(shown.map { value($0.stats) }.max() ?? 0) }
+        let errors = shown.contains { $0.key.kind == .syscall }
+        var header = "PROCESS".padding(toLength: 14) + "WAIT".padding(toLength: 24) + "COUNT".leftPadded(6)
+        for ((name, _), unit) in zip(times, units) { header += "\(name) \(unit.name)".leftPadded(9) }
+        header += "UNFIN".leftPadded(6) + (errors ? "ERR".leftPadded(5) : "")
+        out += "\n" + header + "\n"
+        for row in shown {
             let s = row.stats
-            let name = row.key.kind == .function ? String(row.key.name.split(separator: "/").last ?? "") : row.key.name
-            let label = row.tid.map { "  \(name) \($0) \(row.comm)" } ?? name
-            out += LatencyReport.columns([label, String(s.count), LatencyReport.duration(s.totalNs), LatencyReport.duration(s.averageNs),
-                                          LatencyReport.duration(s.percentile(50)), LatencyReport.duration(s.percentile(90)),
-                                          LatencyReport.duration(s.percentile(99)), LatencyReport.duration(s.percentile(99.9)),
-                                          LatencyReport.duration(s.maxNs), String(s.unfinished),
-                                          row.key.kind == .syscall ? String(s.errors) : ""])
+            let who = row.tid.map { "  \($0) \(row.comm)" } ?? "\(row.pid) \(row.comm)"
+            var line = LatencyReport.cut(who, 13).padding(toLength: 14) + LatencyReport.cut(LatencyReport.label(row.key), 23).padding(toLength: 24)
+                + String(s.count).leftPadded(6)
+            for ((_, value), unit) in zip(times, units) { line += unit.format(value(s)).leftPadded(9) }
+            line += String(s.unfinished).leftPadded(6) + (errors && row.key.kind == .syscall ? String(s.errors).leftPadded(5) : "")
+            out += line + "\n"
             if histograms { out += LatencyReport.histogram(s) }
         }
-        if rows.isEmpty { out += "\nno waits recorded for the chosen processes\n" }
         return out
+    }
+
+    /// What a row measured, named as the flags name the kinds: `sched`, `offcpu`, `syscall read`, `func nap`.
+    static func label(_ key: LatencyKey) -> String {
+        switch key.kind {
+        case .sched, .offcpu: return key.kind.rawValue
+        case .syscall: return "syscall " + key.name
+        case .function: return "func " + (key.name.split(separator: "/").last.map(String.init) ?? key.name)
+        case .kfunction: return "kfunc " + key.name
+        }
+    }
+
+    /// The unit a column of times reads best in: that of its longest value.
+    static func unit(_ longest: UInt64) -> (name: String, format: (UInt64) -> String) {
+        for (scale, name) in [(1e9, "s"), (1e6, "ms"), (1e3, "us")] where Double(longest) >= scale {
+            return (name, { format(Double($0) / scale, 2) })
+        }
+        return ("ns", { String($0) })
+    }
+
+    private static func cut(_ text: String, _ width: Int) -> String {
+        text.count <= width ? text : String(text.prefix(width - 1)) + "…"
     }
 
     public var json: String {
@@ -107,12 +140,6 @@ public struct LatencyReport {
                 + ": " + String(b.count).padding(toLength: 9) + "|" + bar + "|\n"
         }
         return out + "\n"
-    }
-
-    private static func columns(_ cells: [String]) -> String {
-        var line = cells[0].padding(toLength: 26)
-        for cell in cells.dropFirst() { line += String(repeating: " ", count: max(1, 11 - cell.count)) + cell }
-        return line + "\n"
     }
 
     /// A duration in the unit that reads best: ns, µs, ms or s, three significant digits.

@@ -113,6 +113,15 @@ final class LatencyTests: XCTestCase {
         XCTAssertEqual(read.status, 0, read.stderr)
         XCTAssertTrue(read.stdout.contains("\"kind\": \"syscall\""), read.stdout)
         XCTAssertFalse(read.stdout.contains("\"kind\": \"sched\""), read.stdout)
+        // As text: one table in at most 100 columns, process rows by total time, none that measured nothing.
+        let text = try Tool.ember(["latency", "-i", file])
+        let table = text.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        XCTAssertTrue(table.first?.hasPrefix("PROCESS       WAIT") == true && table.first?.hasSuffix("UNFIN  ERR") == true, text.stdout)
+        XCTAssertEqual(table.filter { $0.hasPrefix("PROCESS") }.count, 1, "one header: \(text.stdout)")
+        XCTAssertTrue(table.allSatisfy { $0.count <= 100 }, text.stdout)
+        let rows = table.dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        XCTAssertTrue(rows.contains { $0.contains("syscall") && $0.contains("clock_nanosleep") }, text.stdout)
+        XCTAssertFalse(rows.contains { $0.count > 4 && $0[$0.count - 9] == "0" }, "no row of count 0: \(text.stdout)")
         let lacking = try Tool.ember(["latency", "-i", file, "--offcpu"])
         XCTAssertEqual(lacking.status, 1)
         XCTAssertTrue(lacking.stderr.contains("has no sched:sched_switch events"), lacking.stderr)
