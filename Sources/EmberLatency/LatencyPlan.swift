@@ -31,6 +31,7 @@ public struct LatencyPlan: Sendable {
     /// until it exits), these events, stacks where off-CPU time is measured. The processes `-p` named, to report.
     public func recordOptions(_ template: RecordOptions) throws -> (options: RecordOptions, processes: [Int32]?) {
         var options = template
+        options.meant = template.target
         var processes: [Int32]?
         switch template.target {
         case .command(let argv): options.target = .allCPUs(command: argv)

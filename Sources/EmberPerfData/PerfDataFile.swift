@@ -18,6 +18,9 @@ public final class PerfDataFile {
     public let modificationTime: UInt64
     /// Problems found that did not stop reading (a truncated file, an unfinished recording); each said once.
     public private(set) var warnings: [String] = []
+    /// The processes the recording was made for (`TargetBlock`: a command, whose process tree is meant, or `-p`
+    /// processes); empty when it does not say (`-a`, perf's recordings, pipe streams).
+    public let recordedTarget: [Int32]
     /// An archive's sections beside its recording (`ArchiveContainer`), by kind; nil for a recording.
     public let archiveSections: [UInt32: [UInt8]]?
     private let base: UnsafeRawPointer
@@ -71,6 +74,7 @@ public final class PerfDataFile {
             dataRange = parsed.dataRange
             featureSections = parsed.featureSections
             truncated = parsed.truncated
+            recordedTarget = parsed.target
         } catch {
             munmap(UnsafeMutableRawPointer(mutating: p), size)
             throw error
@@ -90,10 +94,13 @@ public final class PerfDataFile {
         var featureSections: [Feature: Range<Int>]
         /// The file ends before its header says it should; said once.
         var truncated: Bool
+        var target: [Int32]
 
         init(_ file: UnsafeRawBufferPointer, notes: inout [String]) throws {
             header = try FileHeader(decoding: file)
-            let names = PerfDataFile.eventNamesBlock(header: header, file: file)
+            let gap = PerfDataFile.gap(header: header, file: file)
+            let names = gap.flatMap(EventNamesBlock.decode)
+            target = gap.map(TargetBlock.decode) ?? []
             dataRange = try PerfDataFile.dataRange(header: header, fileSize: file.count, emberNames: names != nil, notes: &notes)
             featureSections = PerfDataFile.featureTable(header: header, file: file, notes: &notes)
             events = try PerfDataFile.readAttrs(header: header, file: file)
@@ -408,11 +415,11 @@ public final class PerfDataFile {
         return events
     }
 
-    /// Ember's `EventNamesBlock`, when it stands between the attr section and the data.
-    private static func eventNamesBlock(header: FileHeader, file: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+    /// The bytes between the attr section and the data, where Ember's `EventNamesBlock` and `TargetBlock` stand.
+    private static func gap(header: FileHeader, file: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         let start = header.attrs.offset.addingReportingOverflow(header.attrs.size)
         guard !start.overflow, start.partialValue < header.data.offset, header.data.offset <= UInt64(file.count) else { return nil }
-        return EventNamesBlock.decode(UnsafeRawBufferPointer(rebasing: file[Int(start.partialValue)..<Int(header.data.offset)]))
+        return UnsafeRawBufferPointer(rebasing: file[Int(start.partialValue)..<Int(header.data.offset)])
     }
 
     /// Takes event names from HEADER_EVENT_DESC, matching entries by their ids.

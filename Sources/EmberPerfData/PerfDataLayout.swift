@@ -3,9 +3,9 @@ import EmberKernel
 /// The parts of a perf.data file (`header | id arrays | attrs | event names | data | feature table | features`),
 /// laid out once for the writer and for the reader's rebuilt images of pipe streams and compressed recordings.
 enum PerfDataLayout {
-    /// The header (data size 0), the id arrays, the attr entries and Ember's `EventNamesBlock`; the data starts
-    /// right after these bytes (`header.data.offset`).
-    static func start(events: [EventDescription]) -> (header: FileHeader, bytes: [UInt8]) {
+    /// The header (data size 0), the id arrays, the attr entries, Ember's `EventNamesBlock` and, with a `target`,
+    /// its `TargetBlock`; the data starts right after these bytes (`header.data.offset`).
+    static func start(events: [EventDescription], target: [Int32] = []) -> (header: FileHeader, bytes: [UInt8]) {
         var offset = UInt64(FileHeader.size)
         var ids = ByteWriter()
         var idSections: [(UInt64, UInt64)] = []
@@ -20,7 +20,7 @@ enum PerfDataLayout {
             attrs.u64(o)
             attrs.u64(s)
         }
-        let names = EventNamesBlock.encode(eventDescription(events))
+        let names = EventNamesBlock.encode(eventDescription(events)) + TargetBlock.encode(target)
         let header = FileHeader(attrEntrySize: UInt64(EventAttr.encodedSize + 16),
                                 attrs: FileHeader.Section(offset: offset, size: UInt64(attrs.count)),
                                 data: FileHeader.Section(offset: offset + UInt64(attrs.count + names.count), size: 0))

@@ -86,7 +86,8 @@ public final class PerfDataWriter {
 
     /// Writes the start of the file — header (data size 0), ids, attrs and names, or a pipe stream's attr, name and
     /// feature records — and keeps `features` (those known before recording) for the end; records may follow.
-    public func begin(events: [EventDescription], features: [(Feature, [UInt8])] = []) throws {
+    /// `target`: the processes the recording was made for (`TargetBlock`; a pipe stream has no place for it).
+    public func begin(events: [EventDescription], features: [(Feature, [UInt8])] = [], target: [Int32] = []) throws {
         precondition(!events.isEmpty)
         self.events = events
         let offsets = Set(events.map { SampleLayout(attr: $0.attr).sampleTimeOffset })
@@ -96,7 +97,7 @@ public final class PerfDataWriter {
             return
         }
         startFeatures = features
-        let start = PerfDataLayout.start(events: events)
+        let start = PerfDataLayout.start(events: events, target: target)
         header = start.header
         try writeAll(start.bytes)
         committed = header.data.offset

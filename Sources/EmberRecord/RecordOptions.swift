@@ -17,6 +17,10 @@ public struct RecordOptions: Sendable {
     }
 
     public var target: Target
+    /// The target the recording is for, which its readers report (`TargetBlock`), when it differs from what is
+    /// recorded: a latency plan records every CPU for a command or processes, since the scheduler's wakeups come from
+    /// everywhere, and still means them. nil: the target.
+    public var meant: Target?
     /// The `-e` events, each with its `--filter`; several share one ring buffer per CPU.
     public var events: [(request: EventRequest, filter: String?)] = [(.counter(.cpuClock), nil)]
     public var sampling: Sampling = .frequency(999)

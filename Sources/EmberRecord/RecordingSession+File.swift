@@ -11,7 +11,7 @@ extension RecordingSession {
     /// Writes the start of a file: header, attrs and names with the features known at the start, the kernel's
     /// mapping, then the records `describe` hands over (the processes the file holds samples of) and a round's end.
     func beginFile(_ writer: PerfDataWriter, events: SampleEvents, describe: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
-        try writer.begin(events: events.described, features: startFeatures())
+        try writer.begin(events: events.described, features: startFeatures(), target: recordedTarget)
         if let text = ProcScanner.kernelText() { try writer.append(events.encoder.kernelMmap(start: text.start, length: text.length)) }
         try describe { try writer.append($0) }
         try writer.appendFinishedRound()
@@ -20,6 +20,16 @@ extension RecordingSession {
     /// Adds the features known only at the end (the events' names, the build-ids of what ran) and finishes the file.
     func finishFile(_ writer: PerfDataWriter) throws {
         try writer.finish(features: [(.eventDesc, writer.eventDescription()), (.buildID, FeatureEncoding.buildIDs(buildIDs()))])
+    }
+
+    /// The processes the file is for, which its readers report: the command (its tree), the `-p` processes; none
+    /// for `-a`, which asked for the whole machine.
+    private var recordedTarget: [Int32] {
+        switch options.meant ?? options.target {
+        case .command: return workload.map { [$0.pid] } ?? []
+        case .processes(let pids): return pids
+        case .allCPUs: return []
+        }
     }
 
     /// The feature sections known before recording: the machine, the command line, the tracepoints' formats.

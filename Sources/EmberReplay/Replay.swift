@@ -142,6 +142,7 @@ public final class Replay {
                 samples += 1
                 if !filter.isEmpty {
                     guard filter.accepts(sample, comm: model.comm(tid: sample.tid), processComm: model.comm(tid: sample.pid)) else { return }
+                    if let roots = filter.processTrees, !roots.contains(where: { model.isDescendant(sample.pid, of: $0) }) { return }
                     if filter.checksLocation, !sampledLocationPasses(sample) { return }
                 }
                 try body(sample, record.eventIndex)

@@ -9,6 +9,9 @@ public struct SampleFilter: Sendable {
     public var processComms: Set<String>?
     public var pids: Set<Int32>?
     public var tids: Set<Int32>?
+    /// Processes and those forked from them during the recording (the recording's target, which the readers report
+    /// by default); checked by `Replay`, which knows who forked whom.
+    public var processTrees: Set<Int32>?
     public var cpus: Set<UInt32>?
     /// Spans of sample times (ns) to keep (`--time`).
     public var times: [ClosedRange<UInt64>]?
@@ -19,7 +22,9 @@ public struct SampleFilter: Sendable {
 
     public init() {}
 
-    public var isEmpty: Bool { comms == nil && processComms == nil && pids == nil && tids == nil && cpus == nil && times == nil && !checksLocation }
+    public var isEmpty: Bool {
+        comms == nil && processComms == nil && pids == nil && tids == nil && processTrees == nil && cpus == nil && times == nil && !checksLocation
+    }
     public var checksLocation: Bool { dsos != nil || symbols != nil }
 
     /// Whether a sample, whose thread is named `comm` and whose process `processComm`, passes.

@@ -153,6 +153,9 @@ struct SampleFilterFlags: ParsableArguments {
     @Option(name: .customLong("max-stack"), parsing: .unconditional, help: "At most this many frames of each stack, the innermost.")
     var maxStack: Int?
 
+    @Flag(name: .customLong("all-processes"), help: "Every process the recording holds. By default a recording made for a command (or -p processes) shows only their process tree, when no --comms, --pids or --tids say otherwise (ember latency -- CMD records the scheduler on every CPU).")
+    var allProcesses = false
+
     /// Applies the filters (unless the command filters itself, as report does to keep its percentages of every
     /// sample) and the stack depth to a reading.
     func apply(to replay: Replay, filtering: Bool = true) throws {
@@ -169,6 +172,9 @@ struct SampleFilterFlags: ParsableArguments {
         if let list = comms ?? otherComms { filter.comms = Set(list.split(separator: ",").map(String.init)) }
         if let list = pids ?? otherPids { filter.pids = Set(try SampleFilterFlags.ids(list, "--pids")) }
         if let list = tids { filter.tids = Set(try SampleFilterFlags.ids(list, "--tids")) }
+        if !allProcesses, filter.comms == nil, filter.pids == nil, filter.tids == nil, let target = replay.file?.recordedTarget, !target.isEmpty {
+            filter.processTrees = Set(target)
+        }
         if let cpu { filter.cpus = try SampleFilterFlags.cpus(cpu) }
         if let time { filter.times = try SampleFilterFlags.times(time, replay) }
         filter.dsos = dsos.map(SampleFilterFlags.names)

@@ -75,6 +75,9 @@ struct Latency: ParsableCommand {
     @Option(parsing: .unconditional, help: "Only the N processes that waited longest.")
     var top: Int?
 
+    @Flag(name: .customLong("all-processes"), help: "With -i, every process the recording holds, not only the command (or -p processes) it was made for.")
+    var allProcesses = false
+
     @OptionGroup var target: TargetOptions
     @OptionGroup var scope: ScopeOptions
 
@@ -141,7 +144,12 @@ struct Latency: ParsableCommand {
             status = summary.exitStatus
             path = output
         }
-        let replay = try openReplay(path, options: SymbolOptions())
+        let (file, replay) = try openRecording(path, options: SymbolOptions())
+        // A recording made for a command (or -p processes) reports them, as when it was made; -p and --comm pick
+        // others, --all-processes every process.
+        if input != nil, pids == nil, comm == nil, !allProcesses, let first = file.recordedTarget.first {
+            if file.recordedTarget.count == 1 { root = first } else { pids = file.recordedTarget }
+        }
         if kinds.isEmpty {
             kinds = LatencyAnalysis.kinds(recordedIn: replay.events)
             guard !kinds.isEmpty else {

@@ -122,9 +122,26 @@ final class LatencyTests: XCTestCase {
         let rows = table.dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true) }
         XCTAssertTrue(rows.contains { $0.contains("syscall") && $0.contains("clock_nanosleep") }, text.stdout)
         XCTAssertFalse(rows.contains { $0.count > 4 && $0[$0.count - 9] == "0" }, "no row of count 0: \(text.stdout)")
+        // The recording was made for the command: read back, it reports the command, as when it was made.
+        XCTAssertTrue(rows.allSatisfy { $0.count > 1 && $0[1] == "sleep" }, text.stdout)
+        let all = try Tool.ember(["latency", "-i", file, "--all-processes"])
+        XCTAssertTrue(all.stdout.split(separator: "\n").contains { $0.contains(" ember ") }, "--all-processes: the recorder too: \(all.stdout)")
         let lacking = try Tool.ember(["latency", "-i", file, "--offcpu"])
         XCTAssertEqual(lacking.status, 1)
         XCTAssertTrue(lacking.stderr.contains("has no sched:sched_switch events"), lacking.stderr)
+    }
+
+    /// A command's latency recording records the scheduler on every CPU, but it is the command's: collapse
+    /// --offcpu folds its process tree (a shell and the sleep it forks), --all-processes the whole machine.
+    func testOffCPUStacksOfTheCommandNotTheMachine() throws {
+        try requireRoot()
+        let file = try Tool.scratchDirectory() + "/off.data"
+        XCTAssertEqual(try Tool.ember(["latency", "--offcpu", "-o", file, "--", "/bin/sh", "-c", "/bin/sleep 0.2; true"]).status, 0)
+        let folded = parseFolded(try Tool.ember(["collapse", "-i", file, "--offcpu"]).stdout)
+        XCTAssertTrue(folded.keys.contains { $0.hasPrefix("sleep;") }, "\(folded.keys)")
+        XCTAssertTrue(folded.keys.allSatisfy { $0.hasPrefix("sh;") || $0.hasPrefix("sleep;") }, "only the command's tree: \(folded.keys)")
+        let everything = parseFolded(try Tool.ember(["collapse", "-i", file, "--offcpu", "--all-processes"]).stdout)
+        XCTAssertTrue(everything.keys.contains { $0.hasPrefix("ember;") }, "the recorder blocks too: \(everything.keys)")
     }
 
     /// 200 x 1 ms, 50 x 5 ms and 10 x 20 ms of sleep through one function: --func counts exactly 260 calls with
