@@ -28,6 +28,8 @@ public final class Replay {
     public private(set) var malformedSamples: UInt64 = 0
     /// Samples outside it are skipped, as if not recorded (`--comms`, `--pids`, `--tids`, `--cpu`).
     public var filter = SampleFilter()
+    /// The last process `filter.processTrees` was asked about, and whether it is inside.
+    private var treeAnswer: (pid: Int32, inside: Bool) = (-1, false)
 
     /// An archive's unwinds: replayed (reading an archive) or filled (`archiving`).
     public let walks: UnwindArchive?
@@ -142,7 +144,11 @@ public final class Replay {
                 samples += 1
                 if !filter.isEmpty {
                     guard filter.accepts(sample, comm: model.comm(tid: sample.tid), processComm: model.comm(tid: sample.pid)) else { return }
-                    if let roots = filter.processTrees, !roots.contains(where: { model.isDescendant(sample.pid, of: $0) }) { return }
+                    if let roots = filter.processTrees {
+                        // Samples come in runs of one process: its answer is kept until another's comes.
+                        if sample.pid != treeAnswer.pid { treeAnswer = (sample.pid, roots.contains { model.isDescendant(sample.pid, of: $0) }) }
+                        guard treeAnswer.inside else { return }
+                    }
                     if filter.checksLocation, !sampledLocationPasses(sample) { return }
                 }
                 try body(sample, record.eventIndex)
