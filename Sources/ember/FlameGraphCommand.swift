@@ -14,7 +14,12 @@ struct FlameGraphCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flamegraph",
         abstract: "Write an interactive SVG flame graph from a recording or a folded file.",
-        discussion: "Example: ember flamegraph -i perf.data -o flame.svg --colors kind"
+        discussion: """
+            Examples:
+              ember flamegraph -i perf.data -o flame.svg --colors kind
+              ember flamegraph -- ./app --workers 4        (records the command, draws it, names its 5 hottest functions)
+              ember flamegraph --offcpu -- ./server        (where it waits instead)
+            """
     )
 
     @Option(name: [.customShort("i"), .long], help: "The perf.data file to read (default perf.data).")
@@ -81,8 +86,14 @@ struct FlameGraphCommand: ParsableCommand {
     @OptionGroup var symbols: SymbolFlags
     @OptionGroup var filters: SampleFilterFlags
 
+    @Argument(parsing: .captureForPassthrough, help: "A command to record and draw at once (after --): stacks at 999 Hz, or with --offcpu where it blocks.")
+    var command: [String] = []
+
     func validate() throws {
         if input != nil && folded != nil { throw ValidationError("give either -i FILE or --folded FILE, not both") }
+        if !command.isEmpty, input != nil || folded != nil || !diff.isEmpty {
+            throw ValidationError("a command after -- is recorded and drawn; give it, or -i, --folded or --diff, not both")
+        }
         if folded != nil && (fold.count || fold.pid || fold.tid || fold.event != nil || fold.offcpu || fold.wakers) {
             throw ValidationError("--count, --pid, --tid, --event, --offcpu and --wakers choose stacks from a recording; a folded file has them already")
         }
@@ -104,6 +115,7 @@ struct FlameGraphCommand: ParsableCommand {
 
     func run() throws {
         try checkOutput(output)
+        var status: Int32 = 0
         var profile = FoldedProfile()
         var chart: TimeOrderedStacks?
         var options = FlameGraphOptions()
@@ -124,7 +136,18 @@ struct FlameGraphCommand: ParsableCommand {
         } else if let folded {
             profile = try FlameGraphCommand.readFolded(folded)
         } else {
-            let path = input ?? "perf.data"
+            var path = input ?? "perf.data"
+            if !command.isEmpty {
+                var argv = command
+                if let first = argv.first, first != "--", first.hasPrefix("-"), first.count > 1 {
+                    throw Diagnostics.fail(Suggestions.unknownOption(first, of: FlameGraphCommand.self), status: 64)
+                }
+                if argv.first == "--" { argv.removeFirst() }
+                let recorded = try recordCommand(argv)
+                path = recorded.path
+                status = recorded.status
+            }
+            defer { if !command.isEmpty { unlink(path) } }
             let replay = try openReplay(path, symbols: symbols)
             try filters.apply(to: replay)
             let event = replay.events[replay.eventIndex(named: fold.event) ?? 0]
@@ -159,6 +182,12 @@ struct FlameGraphCommand: ParsableCommand {
         var svg = chart.map { FlameGraph.render(chart: $0, options: options) } ?? FlameGraph.render(reverse ? profile.reversed : profile, options: options)
         try svg.withUTF8 { try writeOutput(output, Array($0)) }
         Diagnostics.note("wrote \(outputName(output)) (\(chart?.stacks.count ?? profile.weights.count) stacks)")
+        if !command.isEmpty {
+            let hottest = FlameGraphCommand.hottest(profile, userLeaves: fold.offcpu)
+            let heading = fold.offcpu ? "where it blocked longest (the innermost function outside the kernel)" : "hottest functions (their own time)"
+            if !hottest.isEmpty { fputs("\(heading):\n" + hottest.map { "  " + $0 + "\n" }.joined(), stderr) }
+        }
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

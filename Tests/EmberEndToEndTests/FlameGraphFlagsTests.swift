@@ -92,4 +92,24 @@ final class FlameGraphFlagsTests: XCTestCase {
         XCTAssertEqual(try Tool.ember(["flamegraph", "-i", recording, "-o", svg]).status, 0)
         XCTAssertFalse(try String(contentsOfFile: svg, encoding: .utf8).contains("id=\"legend\""), "only for --colors kind")
     }
+
+    /// A first flame graph in one command: `flamegraph -- CMD` records it, writes the SVG, names the hottest
+    /// functions and leaves no recording behind; with --offcpu, where it blocked; the command's status is Ember's.
+    func testOneCommandRecordsAndDraws() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter { $0.hasPrefix("ember-flamegraph-") }
+        let r = try Tool.ember(["flamegraph", "-o", dir + "/one.svg", "--", try Tool.demo(), "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/one.svg", encoding: .utf8).contains("spin_primes"))
+        let hottest = r.stderr.components(separatedBy: "hottest functions (their own time):\n").last ?? ""
+        XCTAssertTrue(hottest.split(separator: "\n").prefix(2).contains { $0.hasSuffix(" spin_primes") }, r.stderr)
+        let after = Set((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter { $0.hasPrefix("ember-flamegraph-") }
+        XCTAssertEqual(after, before, "the scratch recording is removed")
+        let off = try Tool.ember(["flamegraph", "--offcpu", "-o", dir + "/off.svg", "--", "/bin/sh", "-c", "/bin/sleep 0.2; exit 3"])
+        XCTAssertEqual(off.status, 3, off.stderr)
+        XCTAssertTrue(off.stderr.contains("where it blocked longest") && off.stderr.contains(" clock_nanosleep\n"), off.stderr)
+        let both = try Tool.ember(["flamegraph", "-i", dir + "/x.data", "--", "/bin/true"])
+        XCTAssertEqual(both.status, 64, both.stderr)
+    }
 }
