@@ -86,7 +86,11 @@ struct Record: ParsableCommand {
         }
         let summary = try Record.record(options)
         let file = options.overwrite || options.switchOutput != nil ? summary.snapshots.last : options.output
-        if let file, file != "-", summary.samples > 0, !summary.writeFailed {
+        if case .command(let argv) = options.target, case .frequency(let hz) = options.sampling, summary.seconds >= 0.1,
+           Double(summary.samples) < 0.2 * Double(hz) * summary.seconds {
+            // A command that mostly waited: a flame graph of its few samples shows little of where its time went.
+            Diagnostics.note("the command was on a CPU for little of its \(formatSeconds(summary.seconds)) s (\(summary.samples) samples at \(hz) Hz); where it waited: ember flamegraph --offcpu -- \(argv.joined(separator: " "))")
+        } else if let file, file != "-", summary.samples > 0, !summary.writeFailed {
             Diagnostics.note("next: ember report -i \(file), or ember flamegraph -i \(file) -o flame.svg")
         }
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }

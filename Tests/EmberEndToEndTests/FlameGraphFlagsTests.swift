@@ -95,6 +95,7 @@ final class FlameGraphFlagsTests: XCTestCase {
 
     /// A first flame graph in one command: `flamegraph -- CMD` records it, writes the SVG, names the hottest
     /// functions and leaves no recording behind; with --offcpu, where it blocked; the command's status is Ember's.
+    /// `record` of a command that barely ran on a CPU suggests the off-CPU one.
     func testOneCommandRecordsAndDraws() throws {
         try requireRoot()
         let dir = try Tool.scratchDirectory()
@@ -109,6 +110,11 @@ final class FlameGraphFlagsTests: XCTestCase {
         let off = try Tool.ember(["flamegraph", "--offcpu", "-o", dir + "/off.svg", "--", "/bin/sh", "-c", "/bin/sleep 0.2; exit 3"])
         XCTAssertEqual(off.status, 3, off.stderr)
         XCTAssertTrue(off.stderr.contains("where it blocked longest") && off.stderr.contains(" clock_nanosleep\n"), off.stderr)
+        // record of a command that mostly waits points at this, not at a flame graph of its few samples.
+        let idle = try Tool.ember(["record", "-o", dir + "/idle.data", "--", "/bin/sleep", "0.3"])
+        XCTAssertTrue(idle.stderr.contains("where it waited: ember flamegraph --offcpu -- /bin/sleep 0.3"), idle.stderr)
+        let busy = try Tool.ember(["record", "-o", dir + "/busy.data", "--", try Tool.demo(), "0.5"])
+        XCTAssertTrue(busy.stderr.contains("next: ember report -i \(dir)/busy.data"), busy.stderr)
         let both = try Tool.ember(["flamegraph", "-i", dir + "/x.data", "--", "/bin/true"])
         XCTAssertEqual(both.status, 64, both.stderr)
     }
