@@ -86,7 +86,8 @@ struct Record: ParsableCommand {
         }
         let summary = try Record.record(options)
         let file = options.overwrite || options.switchOutput != nil ? summary.snapshots.last : options.output
-        if case .command(let argv) = options.target, case .frequency(let hz) = options.sampling, summary.seconds >= 0.1,
+        let sampled = options.events.allSatisfy { if case .counter = $0.request { return true } else { return false } }
+        if case .command(let argv) = options.target, case .frequency(let hz) = options.sampling, sampled, summary.seconds >= 0.1,
            Double(summary.samples) < 0.2 * Double(hz) * summary.seconds {
             // A command that mostly waited: a flame graph of its few samples shows little of where its time went.
             Diagnostics.note("the command was on a CPU for little of its \(formatSeconds(summary.seconds)) s (\(summary.samples) samples at \(hz) Hz); where it waited: ember flamegraph --offcpu -- \(argv.joined(separator: " "))")
