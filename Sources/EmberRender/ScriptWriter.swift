@@ -84,6 +84,8 @@ public struct ScriptWriter {
         let sampleFields = SampleFields(replay: replay)
         let sourceLines = replay.symbolizer.options.sourceLines || fields.contains(.srcline)
         let showsFrames = !fields.isDisjoint(with: [.ip, .sym, .symoff, .dso])
+        // perf marks where its DWARF unwind stopped with an address of all ones it cannot name.
+        let truncation = replay.resolver.perfCompatible ? (address: UInt64.max, name: "[unknown]") : (address: UInt64(0), name: "[truncated]")
         // What each event's lines show: no [cpu] where its samples lack the CPU (perf's recordings without -a).
         let eventFields = events.indices.map { i in
             var f = fields
@@ -103,10 +105,10 @@ public struct ScriptWriter {
             func space() { if !first { out.byte(0x20) }; first = false }
             if fields.contains(.ip) {
                 space()
-                out.hex(frame.address, width: 16)
+                out.hex(frame.isTruncation ? truncation.address : frame.address, width: 16)
             }
             if frame.isTruncation {
-                if fields.contains(.sym) { space(); out.write("[truncated]") }
+                if fields.contains(.sym) { space(); out.write(truncation.name) }
                 if fields.contains(.dso) { space(); out.write("([unknown])") }
                 return
             }

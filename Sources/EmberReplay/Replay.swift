@@ -189,7 +189,12 @@ public final class Replay {
         if malformedSamples > 0 { out.append("\(malformedSamples) malformed samples were skipped") }
         let truncated = resolver.truncatedStacks, unwound = resolver.unwoundStacks
         if unwound > 0, truncated * 10 > unwound {
-            out.append("\(truncated) of \(unwound) DWARF-unwound stacks stop early (marked [truncated]); a larger stack copy (--call-graph dwarf,16384) may reach further")
+            // The copy this recording made, and twice it up to the kernel's largest (65528 bytes).
+            let copied = events.map { Int($0.attr.sampleStackUser) }.max() ?? 8192
+            let larger = min(copied * 2, 65528) / 8 * 8
+            out.append("\(truncated) of \(unwound) DWARF-unwound stacks stop early (marked [truncated]); "
+                + (larger > copied ? "a larger stack copy (--call-graph dwarf,\(larger)) may reach further"
+                                   : "the recording copied the most the kernel allows (\(copied) bytes), and these stacks go deeper"))
         }
         return out
     }

@@ -31,6 +31,12 @@ public struct Demangler: Sendable {
     /// The name to show, and the language it was mangled in.
     public func demangle(_ name: String) -> (name: String, language: SymbolLanguage) {
         guard style != .none else { return (name, .plain) }
+        // A PLT stub (`_ZdlPvm@plt`) and a function LLVM's MergeFunctions made (`_ZN...ETm`, the thunk of identical
+        // bodies) are named for the function they stand for, as perf names them.
+        if name.hasSuffix("@plt"), name.count > 4 {
+            let inner = demangle(String(name.dropLast(4)))
+            if inner.language != .plain { return (inner.name + "@plt", inner.language) }
+        }
         if Demangler.isSwift(name) {
             if style == .short, let simplified = SwiftSimplifiedNames.name(name), simplified != name {
                 return (SwiftNameShortener.markingSuffixes(simplified), .swift)
@@ -41,6 +47,9 @@ public struct Demangler: Sendable {
         }
         if name.hasPrefix("_Z"), let demangled = Demangler.cxxDemangle(name) {
             if Demangler.isRustLegacy(name) { return (Demangler.tidyRust(demangled, full: style == .full), .rust) }
+            return (style == .full ? demangled : Demangler.withoutReturnType(demangled), .cplusplus)
+        }
+        if name.hasPrefix("_Z"), name.hasSuffix("Tm"), let demangled = Demangler.cxxDemangle(String(name.dropLast(2))) {
             return (style == .full ? demangled : Demangler.withoutReturnType(demangled), .cplusplus)
         }
         return (name, .plain)

@@ -22,7 +22,7 @@ struct SymbolFlags: ParsableArguments {
     @Flag(name: .customLong("no-demangle"), help: "Show symbol names as the binary has them.")
     var noDemangle = false
 
-    @Option(help: "Demangling: short (Swift as swift demangle --simplified prints it) or full.")
+    @Option(help: "Demangling: short (Swift: swift demangle --simplified's text, with its 'specialized' and 'partial apply for' prefixes moved to [specialized] and [partial apply] suffixes; C++ without return types; Rust without the hash) or full (as swift demangle and c++filt print them).")
     var demangle: DemangleStyle = .short
 
     @Option(help: "Read binaries and debug files under this directory (a sysroot).")

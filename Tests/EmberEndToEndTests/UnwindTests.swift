@@ -92,6 +92,14 @@ final class UnwindTests: XCTestCase {
         XCTAssertGreaterThan(inLevel6.values.reduce(0, +), 50)
         XCTAssertTrue(inLevel6.keys.allSatisfy { $0.contains("[truncated]") }, "\(inLevel6)")
         XCTAssertTrue(r.stderr.contains("stop early"), r.stderr)
+        // The larger copy suggested is twice the one recorded (the default 8192), not a fixed size.
+        XCTAssertTrue(r.stderr.contains("--call-graph dwarf,16384"), r.stderr)
+        let big = dir + "/big.data"
+        XCTAssertEqual(try Tool.ember(["record", "--call-graph", "dwarf,32768", "-q", "-o", big, "--", binary, "100"]).status, 0)
+        XCTAssertTrue(try Tool.ember(["collapse", "-i", big]).stderr.contains("--call-graph dwarf,65528"))
+        // perf-compatible text marks the stop as perf does: an address of all ones it cannot name.
+        let compat = try Tool.ember(["script", "--perf-compat", "-i", file]).stdout
+        XCTAssertTrue(compat.contains("ffffffffffffffff [unknown] ([unknown])") && !compat.contains("[truncated]"), String(compat.prefix(2000)))
     }
 
     /// The count of samples `ember unwind-check` found identical, and of all it unwound.

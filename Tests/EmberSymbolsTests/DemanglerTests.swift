@@ -47,6 +47,12 @@ final class DemanglerTests: XCTestCase {
         XCTAssertEqual(Demangler.withoutParameters("(anonymous namespace)::A::operator()(int) const"), "(anonymous namespace)::A::operator()")
         XCTAssertEqual(Demangler.withoutReturnType("bool std::operator< <int>(int const&, int const&)"), "bool std::operator< <int>(int const&, int const&)")
         XCTAssertEqual(d.demangle("_Znotmangled").name, "_Znotmangled")
+        // PLT stubs and LLVM's merged functions (swift-frontend has 786) are named for what they stand for.
+        XCTAssertEqual(d.demangle("_ZdlPvm@plt").name, "operator delete(void*, unsigned long)@plt")
+        XCTAssertEqual(d.demangle("$s4main3fooyyF@plt").name, "foo()@plt")
+        XCTAssertEqual(d.demangle("memcpy@plt").name, "memcpy@plt")
+        XCTAssertEqual(d.demangle("_ZN5swift10SILBuilder18createDeallocStackENS_11SILLocationENS_8SILValueETm").name,
+                       "swift::SILBuilder::createDeallocStack(swift::SILLocation, swift::SILValue)")
         XCTAssertEqual(Demangler(style: .none).demangle("$s4main3fooyyF").name, "$s4main3fooyyF")
     }
 
