@@ -113,8 +113,11 @@ public struct LatencyAnalysis {
     }
 
     private mutating func syscallKey(_ id: Int64) -> Int {
+        // A number no kernel has (below 1024, x32's bit aside) counts under one name: a corrupt recording could
+        // otherwise make a row, each with its own histogram, of every distinct value.
+        let id = (0..<1024).contains(id & ~0x4000_0000) ? id : Int64.min
         if let k = syscallKeys[id] { return k }
-        let k = keyID(LatencyKey(kind: .syscall, name: SyscallNames.name(id, arch: arch)))
+        let k = keyID(LatencyKey(kind: .syscall, name: id == Int64.min ? "syscall_unknown" : SyscallNames.name(id, arch: arch)))
         syscallKeys[id] = k
         return k
     }
