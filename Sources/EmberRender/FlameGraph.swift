@@ -126,6 +126,17 @@ public enum FlameGraph {
             """)
     }
 
+    /// How each frame's own (self) share of its profile's total changed, AFTER's less BEFORE's, in percentage
+    /// points (a graph drawn in BEFORE's shape, `negated`, still tells how AFTER changed).
+    static func selfPointChanges(_ tree: FlameTree, negated: Bool) -> [Double] {
+        let after = tree.selfWeights(tree.weights), before = tree.selfWeights(tree.before)
+        let afterTotal = Double(max(tree.total, 1)), beforeTotal = Double(max(tree.before.first ?? 1, 1))
+        return (0..<tree.count).map { i in
+            let change = Double(after[i]) * 100 / afterTotal - Double(before[i]) * 100 / beforeTotal
+            return negated ? -change : change
+        }
+    }
+
     /// One `<g data-x data-w><title/><rect/><text/></g>` line per visible frame, in pre-order.
     /// `data-x` and `data-w` are the frame's start and width in weight units, for the script's exact zoom.
     /// A differential tree colours each frame by how its weight changed (red grew, blue shrank, the largest change
@@ -139,6 +150,9 @@ public enum FlameGraph {
         }
         // The root's change is the totals'; the frames' shade against the largest change among them.
         let largestChange = tree.isDifferential ? (1..<max(tree.count, 1)).lazy.map { tree.change($0).magnitude }.max() ?? 0 : 0
+        // By default a frame's colour is the change of its own share of each profile's total, in points.
+        let points = tree.isDifferential && !options.diffInclusive ? selfPointChanges(tree, negated: options.negated) : []
+        let largestPoints = points.dropFirst().map(\.magnitude).max() ?? 0
         var countSuffix = SVGWriter(capacity: options.countName.utf8.count + 8)
         countSuffix.raw(" ")
         countSuffix.escaped(options.countName)
@@ -173,9 +187,18 @@ public enum FlameGraph {
                 let change = options.negated ? 0 &- tree.change(i) : tree.change(i)
                 svg.raw(options.negated ? "; after " : "; before ")
                 count(tree.before[i])
-                svg.raw(", change ")
-                svg.raw(change >= 0 ? "+" : "-")
-                count(change.magnitude)
+                if !points.isEmpty, tree.before[0] > 0 {
+                    svg.raw(", ")
+                    svg.fixed(Double(tree.before[i]) * 100 / Double(tree.before[0]), decimals: 2, trim: false)
+                    svg.raw("%; its own share ")
+                    svg.raw(points[i] >= 0 ? "+" : "-")
+                    svg.fixed(points[i].magnitude, decimals: 2, trim: false)
+                    svg.raw(" points")
+                } else {
+                    svg.raw(", change ")
+                    svg.raw(change >= 0 ? "+" : "-")
+                    count(change.magnitude)
+                }
             }
             svg.raw(")</title><rect x=\"")
             svg.fixed(x, decimals: 2, trim: true)
@@ -184,9 +207,11 @@ public enum FlameGraph {
             svg.raw("\" width=\"")
             svg.fixed(width, decimals: 2, trim: true)
             svg.raw(rectHeight)
-            if tree.isDifferential {
+            if !points.isEmpty {
+                svg.raw(FlameGraphPalette.differentialFill(change: points[i], largest: largestPoints, threshold: options.diffThreshold))
+            } else if tree.isDifferential {
                 let change = tree.change(i)
-                svg.raw(FlameGraphPalette.differentialFill(change: options.negated ? 0 &- change : change, largest: largestChange))
+                svg.raw(FlameGraphPalette.differentialFill(change: Double(options.negated ? 0 &- change : change), largest: Double(largestChange), threshold: 1))
             } else {
                 svg.raw(palette.fill(for: name, kind: palette == .kind ? kinds[name] : nil))
             }

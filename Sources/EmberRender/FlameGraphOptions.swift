@@ -23,6 +23,11 @@ public struct FlameGraphOptions: Sendable, Equatable {
     /// A differential graph drawn in the BEFORE profile's shape (`--negate`): the profile's weights are BEFORE's
     /// and its baseline AFTER's, and the colours and titles still tell how AFTER changed.
     public var negated = false
+    /// A differential graph colours each frame by the change of its own (self) share of each profile's total, in
+    /// percentage points, as difffolded does; a change smaller than `diffThreshold` points is neutral. With
+    /// `diffInclusive`, by the change of its inclusive weight instead (a parent reddens when any leaf grew).
+    public var diffInclusive = false
+    public var diffThreshold = 0.1
 
     public init() {}
 

@@ -77,12 +77,12 @@ extension FlameGraphPalette {
         }
     }
 
-    /// A differential graph's fill: white where nothing changed, shading to red as the frame grew and to blue as
-    /// it shrank, by its change against the largest change in the graph.
-    static func differentialFill(change: Int64, largest: UInt64) -> String {
-        guard change != 0, largest > 0 else { return "rgb(255,255,255)" }
-        // The root's change is left out of `largest`, so it may pass it: no deeper than the deepest shade.
-        let fade = String(Int(210 * (1 - min(1, Double(change.magnitude) / Double(largest)))))
+    /// A differential graph's fill: white where the change is under `threshold` (none, or too small to tell),
+    /// shading to red as the frame grew and to blue as it shrank, against the largest change in the graph (the
+    /// root's is left out of `largest`, so it may pass it: no deeper than the deepest shade).
+    static func differentialFill(change: Double, largest: Double, threshold: Double) -> String {
+        guard change.magnitude >= threshold, largest > 0 else { return "rgb(255,255,255)" }
+        let fade = String(Int(210 * (1 - min(1, change.magnitude / largest))))
         return change > 0 ? "rgb(255," + fade + "," + fade + ")" : "rgb(" + fade + "," + fade + ",255)"
     }
 

@@ -34,6 +34,18 @@ struct FlameTree {
     /// How much a node's inclusive weight grew (negative: shrank).
     func change(_ node: Int) -> Int64 { Int64(clamping: weights[node]) &- Int64(clamping: before[node]) }
 
+    /// Each node's weight of its own (`inclusive` less its children's), from a pre-order walk.
+    func selfWeights(_ inclusive: [UInt64]) -> [UInt64] {
+        var own = inclusive
+        var parents: [Int] = []
+        for node in 0..<count {
+            while let last = parents.last, depths[last] >= depths[node] { parents.removeLast() }
+            if let parent = parents.last { own[parent] = own[parent] &- inclusive[node] }
+            parents.append(node)
+        }
+        return own
+    }
+
     var count: Int { names.count }
     /// The root's weight: the sum of all stack weights.
     var total: UInt64 { weights.isEmpty ? 0 : weights[0] }

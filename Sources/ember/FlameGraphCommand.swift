@@ -67,6 +67,12 @@ struct FlameGraphCommand: ParsableCommand {
     @Flag(help: "With --diff, draw BEFORE's shape instead (still red where AFTER grew).")
     var negate = false
 
+    @Flag(name: .customLong("diff-inclusive"), help: "With --diff, colour a frame by the change of its inclusive weight (a caller reddens with any callee that grew), not by the change of its own share (the default, as difffolded).")
+    var diffInclusive = false
+
+    @Option(name: .customLong("diff-threshold"), help: ArgumentHelp("With --diff, changes of a frame's own share smaller than this many percentage points stay white.", valueName: "points"))
+    var diffThreshold = 0.1
+
     @Option(help: "Title at the top of the graph.")
     var title: String?
 
@@ -107,6 +113,7 @@ struct FlameGraphCommand: ParsableCommand {
             throw ValidationError(folded != nil ? "--flamechart needs a recording (-i FILE): folded stacks have no time order"
                                                 : "--flamechart keeps stacks in time order; it cannot also --reverse them")
         }
+        guard diffThreshold >= 0, diffThreshold.isFinite else { throw ValidationError("--diff-threshold takes percentage points, 0 or more (got \(diffThreshold))") }
         guard width >= 100 else { throw ValidationError("--width must be 100 pixels or more (got \(width))") }
         guard minwidth >= 0 else { throw ValidationError("--minwidth must not be negative") }
         guard (4...72).contains(fontSize) else { throw ValidationError("--fontsize must be from 4 to 72 (got \(fontSize))") }
@@ -128,11 +135,14 @@ struct FlameGraphCommand: ParsableCommand {
             profile = negate ? FoldedProfile.differential(before: after, after: before, normalize: normalize)
                              : FoldedProfile.differential(before: before, after: after, normalize: normalize)
             options.negated = negate
+            options.diffInclusive = diffInclusive
+            options.diffThreshold = diffThreshold
             let event = beforeEvent ?? afterEvent
             options.countName = fold.count || event == nil ? "samples" : EventSpec.named(event!)?.isClock == true ? "ns" : "events"
             options.title = "Differential Flame Graph"
             options.subtitle = (negate ? "\(diff[0])'s shape" : "\(diff[1])'s shape") + ", red where \(diff[1]) grew against \(diff[0]), blue where it shrank"
-                + (normalize ? " (shares compared)" : "")
+                + (diffInclusive ? " (inclusive weights" + (normalize ? ", shares compared)" : ")")
+                                 : " (each frame's own share, white within \(diffThreshold) points)")
         } else if let folded {
             profile = try FlameGraphCommand.readFolded(folded)
         } else {

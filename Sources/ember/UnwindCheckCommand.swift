@@ -50,7 +50,9 @@ struct UnwindCheckCommand: ParsableCommand {
         if !check.examples.isEmpty {
             out.write("\nFirst differences (time, pid, depth: Ember's frame | libunwind's):\n")
             for d in check.examples {
-                let t = String(format: "%.6f", Double(d.time) / 1e9)
+                // As script prints it (perf's way): whole microseconds, cut, not rounded, so the two can be matched.
+                let micros = String(d.time % 1_000_000_000 / 1000)
+                let t = "\(d.time / 1_000_000_000)." + String(repeating: "0", count: 6 - micros.count) + micros
                 out.write("  \(t) \(d.pid) depth \(d.depth): \(name(d.ember, d.pid, replay)) | \(name(d.libunwind, d.pid, replay))\n")
             }
         }

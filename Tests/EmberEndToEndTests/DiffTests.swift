@@ -25,12 +25,25 @@ final class DiffTests: XCTestCase {
         return (title, String(rest[fill.upperBound...].prefix { $0 != "\"" }))
     }
 
-    /// AFTER's shape, phase_b red (it grew) and phase_a blue (it shrank); titles give the weight before and the
-    /// change. --negate draws BEFORE's shape with the same colours; two folded files work as well.
+    /// AFTER's shape, coloured by the change of each frame's own share: the time burnt under phase_b red (it
+    /// grew) and under phase_a blue, the phases and main, which burn nothing themselves, white. With
+    /// --diff-inclusive phase_b is red and phase_a blue; titles give the weight before and the change. --negate
+    /// draws BEFORE's shape with the same colours; two folded files work as well.
     func testDifferentialFlameGraph() throws {
         let (before, after, dir) = try recordings()
+        let own = dir + "/own.svg"
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--diff", before, after, "-o", own]).status, 0)
+        let ownText = try String(contentsOfFile: own, encoding: .utf8)
+        for caller in ["main", "phase_a", "phase_b"] {
+            XCTAssertEqual(try XCTUnwrap(frame(ownText, caller)).fill, "rgb(255,255,255)", "\(caller) burns nothing itself")
+        }
+        let burns = ownText.components(separatedBy: "<title>burn (").dropFirst().map { String($0.prefix { $0 != "<" }) }
+        XCTAssertEqual(burns.count, 2, ownText)
+        XCTAssertTrue(burns.allSatisfy { $0.contains(" points)") }, "\(burns)")
+        XCTAssertTrue(ownText.components(separatedBy: "<title>burn (").dropFirst().first?.contains(",255)\" rx") == true, "under phase_a: blue")
+        XCTAssertTrue(ownText.components(separatedBy: "<title>burn (").last?.contains("fill=\"rgb(255,") == true, "under phase_b: red")
         let svg = dir + "/diff.svg"
-        let r = try Tool.ember(["flamegraph", "--diff", before, after, "-o", svg])
+        let r = try Tool.ember(["flamegraph", "--diff", before, after, "--diff-inclusive", "-o", svg])
         XCTAssertEqual(r.status, 0, r.stderr)
         let text = try String(contentsOfFile: svg, encoding: .utf8)
         XCTAssertTrue(text.contains(">Differential Flame Graph</text>"))
@@ -43,7 +56,7 @@ final class DiffTests: XCTestCase {
         XCTAssertGreaterThan(share(b.title), share(a.title), "AFTER's shape: phase_b wider")
 
         let negated = dir + "/negated.svg"
-        XCTAssertEqual(try Tool.ember(["flamegraph", "--diff", before, after, "--negate", "-o", negated]).status, 0)
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--diff", before, after, "--negate", "--diff-inclusive", "-o", negated]).status, 0)
         let n = try String(contentsOfFile: negated, encoding: .utf8)
         let na = try XCTUnwrap(frame(n, "phase_a")), nb = try XCTUnwrap(frame(n, "phase_b"))
         XCTAssertGreaterThan(share(na.title), share(nb.title), "BEFORE's shape: phase_a wider")
@@ -51,14 +64,14 @@ final class DiffTests: XCTestCase {
 
         // An archive is a recording too: the same graph.
         XCTAssertEqual(try Tool.ember(["archive", "-i", before, "-o", dir + "/before.ember"]).status, 0)
-        XCTAssertEqual(try Tool.ember(["flamegraph", "--diff", dir + "/before.ember", after, "-o", dir + "/archived.svg"]).status, 0)
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--diff", dir + "/before.ember", after, "--diff-inclusive", "-o", dir + "/archived.svg"]).status, 0)
         XCTAssertEqual(try String(contentsOfFile: dir + "/archived.svg", encoding: .utf8).replacingOccurrences(of: dir + "/before.ember", with: before), text)
 
         // Folded files: the same stacks, and --no-normalize compares raw counts.
         for (file, data) in [("b.folded", before), ("a.folded", after)] {
             try Tool.ember(["collapse", "-i", data, "--count"]).stdout.write(toFile: dir + "/" + file, atomically: true, encoding: .utf8)
         }
-        XCTAssertEqual(try Tool.ember(["flamegraph", "--diff", dir + "/b.folded", dir + "/a.folded", "--no-normalize", "-o", svg]).status, 0)
+        XCTAssertEqual(try Tool.ember(["flamegraph", "--diff", dir + "/b.folded", dir + "/a.folded", "--no-normalize", "--diff-inclusive", "-o", svg]).status, 0)
         let folded = try String(contentsOfFile: svg, encoding: .utf8)
         XCTAssertTrue(try XCTUnwrap(frame(folded, "phase_b")).fill.hasPrefix("rgb(255,"))
     }

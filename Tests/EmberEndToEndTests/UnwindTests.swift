@@ -127,6 +127,11 @@ final class UnwindTests: XCTestCase {
             XCTAssertGreaterThan(check.samples, 50, check.output)
             XCTAssertGreaterThanOrEqual(Double(check.identical) / Double(check.samples), 0.99, "\(command[0]): \(check.output)")
             XCTAssertTrue(check.output.contains("samples/s, libunwind"), check.output)
+            // A difference's time is the time script prints for its sample, so that it can be looked up there.
+            if let example = check.output.components(separatedBy: "First differences").dropFirst().first?.split(separator: "\n").dropFirst().first,
+               let time = example.split(separator: " ").first {
+                XCTAssertTrue(try Tool.ember(["script", "-i", file]).stdout.contains(" \(time): "), "\(time) in script")
+            }
         }
         let folded = parseFolded(try Tool.ember(["collapse", "--count", "--unwinder", "libunwind", "-i", dir + "/w0.data"]).stdout)
         XCTAssertGreaterThanOrEqual(share(folded, leaf: "level6", containing: Self.chain), 0.95, "\(folded)")
