@@ -34,7 +34,9 @@ public struct LatencyHeatmap {
             return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"120\"><text x=\"20\" y=\"60\">\(escape(title)): no waits recorded</text></svg>\n"
         }
         let firstSlice = firstTime / LatencyHeatmap.slice, slices = Int(lastTime / LatencyHeatmap.slice - firstSlice) + 1
-        let columns = min(slices, 200), perColumn = (slices + columns - 1) / columns
+        // At most 200 columns, each a whole number of slices, and no more columns than the waits span: the axis
+        // ends with the last wait, not up to twice as far.
+        let perColumn = (slices + 199) / 200, columns = (slices + perColumn - 1) / perColumn
         var grid: [Int: [Int: UInt64]] = [:]
         var maxBucket = 0
         for (slice, buckets) in cells {
@@ -49,7 +51,7 @@ public struct LatencyHeatmap {
         let cellWidth = (width - left - 20) / Double(columns), cellHeight = (height - top - bottom) / Double(rows)
         var out = """
             <?xml version="1.0" standalone="no"?>
-            <svg version="1.1" width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg" font-family="Verdana" font-size="11">
+            <svg version="1.1" width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg" font-family="Verdana, DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="11">
             <rect width="100%" height="100%" fill="#ffffff"/>
             <text x="\(Int(width / 2))" y="24" text-anchor="middle" font-size="16">\(escape(title))</text>
             <text x="\(Int(width / 2))" y="\(Int(height - 8))" text-anchor="middle">time in the recording (s)</text>
@@ -61,23 +63,39 @@ public struct LatencyHeatmap {
             let y = top + Double(rows - 1 - row) * cellHeight
             out += "<text x=\"\(Int(left - 6))\" y=\"\(Int(y + cellHeight / 2 + 4))\" text-anchor=\"end\">\(LatencyHeatmap.label(row))</text>\n"
         }
-        for column in stride(from: 0, to: columns, by: max(1, columns / 10)) {
-            let x = left + Double(column) * cellWidth
-            out += "<text x=\"\(Int(x))\" y=\"\(Int(height - bottom + 14))\" text-anchor=\"middle\">\(format(Double(column) * secondsPerColumn))</text>\n"
+        // Ticks at round times (0.1 s, 0.2 s, 0.5 s, 1 s, ...), at most ten of them, up to the axis's end.
+        let span = Double(columns) * secondsPerColumn
+        let step = LatencyHeatmap.roundSteps.first { span / $0 <= 10 } ?? span
+        for tick in stride(from: 0.0, through: span, by: step) {
+            let x = left + tick / secondsPerColumn * cellWidth
+            out += "<text x=\"\(Int(x))\" y=\"\(Int(height - bottom + 14))\" text-anchor=\"middle\">\(format(tick))</text>\n"
+        }
+        // The colour scale: the count each shade stands for, from one wait to the busiest cell's.
+        out += "<text x=\"\(Int(width - 20))\" y=\"38\" text-anchor=\"end\">waits in a cell:"
+        let marks = Array(Set([1, most / 100, most / 10, most].filter { $0 >= 1 })).sorted()
+        out += marks.map { " \($0)" }.joined() + "</text>\n"
+        for (i, mark) in marks.reversed().enumerated() {
+            out += "<rect x=\"\(Int(width - 20 - Double(i + 1) * 14))\" y=\"42\" width=\"12\" height=\"6\" fill=\"\(LatencyHeatmap.fill(mark, most: most))\"/>\n"
         }
         for (column, buckets) in grid.sorted(by: { $0.key < $1.key }) {
             for (bucket, count) in buckets.sorted(by: { $0.key < $1.key }) {
-                // Logarithmic colour: one event is pale, the busiest cell deep red.
-                let share = log(Double(count) + 1) / log(Double(most) + 1)
-                let green = Int(230 - 200 * share), blue = Int(200 - 190 * share)
                 let x = left + Double(column) * cellWidth, y = top + Double(rows - 1 - bucket) * cellHeight
                 let from = Double(column) * secondsPerColumn
-                out += "<rect x=\"\(format(x))\" y=\"\(format(y))\" width=\"\(format(cellWidth))\" height=\"\(format(cellHeight))\" fill=\"rgb(250,\(green),\(blue))\">"
-                out += "<title>\(format(from))-\(format(from + secondsPerColumn)) s, \(LatencyHeatmap.label(bucket)): \(count) waits</title></rect>\n"
+                out += "<rect x=\"\(format(x))\" y=\"\(format(y))\" width=\"\(format(cellWidth))\" height=\"\(format(cellHeight))\" fill=\"\(LatencyHeatmap.fill(count, most: most))\">"
+                out += "<title>\(format(from))-\(format(from + secondsPerColumn)) s, \(LatencyHeatmap.label(bucket)): \(count) wait\(count == 1 ? "" : "s")</title></rect>\n"
             }
         }
         return out + "</svg>\n"
     }
+
+    /// Logarithmic colour: one wait is pale, the busiest cell deep red.
+    static func fill(_ count: UInt64, most: UInt64) -> String {
+        let share = log(Double(count) + 1) / log(Double(max(most, 1)) + 1)
+        return "rgb(250,\(Int(230 - 200 * share)),\(Int(200 - 190 * share)))"
+    }
+
+    /// Tick spacings, in seconds, that read as round numbers.
+    static let roundSteps: [Double] = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600]
 
     /// A bucket's latency range: `1-2 ms`, `4-8 µs`.
     static func label(_ bucket: Int) -> String {
