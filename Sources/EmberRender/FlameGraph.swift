@@ -213,7 +213,9 @@ public enum FlameGraph {
                 let change = tree.change(i)
                 svg.raw(FlameGraphPalette.differentialFill(change: Double(options.negated ? 0 &- change : change), largest: Double(largestChange), threshold: 1))
             } else {
-                svg.raw(palette.fill(for: name, kind: palette == .kind ? kinds[name] : nil))
+                // The root is no code: it keeps the default colour under `--colors kind`.
+                svg.raw(i == 0 && palette == .kind ? FlameGraphPalette.hot.fill(for: name, kind: nil)
+                                                   : palette.fill(for: name, kind: palette == .kind ? kinds[name] : nil))
             }
             svg.raw("\" rx=\"2\" ry=\"2\"/><text x=\"")
             svg.fixed(x + 3, decimals: 2, trim: true)

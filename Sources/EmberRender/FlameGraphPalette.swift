@@ -38,6 +38,17 @@ extension FlameGraphPalette {
         return rgb(v1, v2, v3, kind: kind, name: name)
     }
 
+    /// A frame's kind from its name alone, for folded stacks that do not say (flamegraph.pl's input):
+    /// stackcollapse-perf.pl's `_[k]` marks the kernel (`_[j]` JIT code, `_[i]` inlined frames, the program's);
+    /// `[unknown]` is unknown; a binary's name in brackets (`[libc.so.6]`, a frame without a symbol) or a `.so`
+    /// in the name is a library; the rest, the program.
+    static func kind(ofFoldedName name: String) -> FrameKind {
+        if name.hasSuffix("_[k]") { return .kernel }
+        if name == "[unknown]" { return .unknown }
+        if name.hasPrefix("["), name.hasSuffix("]") { return name.contains(".so") ? .library : .unknown }
+        return name.contains(".so.") || name.hasSuffix(".so") ? .library : .application
+    }
+
     /// The middle of a kind's colour range, for the legend of `--colors kind`.
     static func legendFill(_ kind: FrameKind) -> String {
         let (r, g, b) = FlameGraphPalette.kind.rgb(0.5, 0.5, 0.5, kind: kind, name: "")
@@ -60,19 +71,16 @@ extension FlameGraphPalette {
         case .green:
             return (c(50, 60, v1), c(190, 60, v2), c(50, 60, v3))
         case .kind:
-            let resolved = kind ?? (name.hasSuffix("_[k]") ? .kernel : nil)
-            switch resolved {
-            case .kernel?:
+            switch kind ?? FlameGraphPalette.kind(ofFoldedName: name) {
+            case .kernel:
                 return (c(225, 30, v1), c(120, 55, v2), c(0, 45, v3))
-            case .application?:
+            case .application:
                 return (c(205, 50, v1), c(50, 60, v2), c(40, 40, v3))
-            case .library?:
+            case .library:
                 return (c(165, 50, v1), c(195, 45, v2), c(40, 55, v3))
-            case .unknown?:
+            case .unknown:
                 let grey = c(160, 40, v1)
                 return (grey, grey, grey)
-            case nil:
-                return FlameGraphPalette.hot.rgb(for: name, kind: nil)
             }
         }
     }

@@ -39,7 +39,7 @@ final class FlameGraphFlagsTests: XCTestCase {
         try "main;a 10 30\nmain;b 30 10\n".write(toFile: folded, atomically: true, encoding: .utf8)
         XCTAssertEqual(try Tool.ember(["flamegraph", "--folded", folded, "-o", svg]).status, 0)
         let diff = try String(contentsOfFile: svg, encoding: .utf8)
-        XCTAssertTrue(diff.contains("<title>a (30 samples, 75.00%; before 10, change +20)</title>"), diff)
+        XCTAssertTrue(diff.contains("<title>a (30 samples, 75.00%; before 10, 25.00%; its own share +50.00 points)</title>"), diff)
         XCTAssertTrue(diff.contains("fill=\"rgb(255,0,0)\"") && diff.contains("fill=\"rgb(0,0,255)\""), "red grew, blue shrank")
 
         try "nothing here\n".write(toFile: folded, atomically: true, encoding: .utf8)

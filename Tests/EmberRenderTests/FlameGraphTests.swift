@@ -243,6 +243,19 @@ final class FlameGraphTests: XCTestCase {
         XCTAssertEqual(only(doc, "all").fill, FlameGraphPalette.hot.fill(for: "all", kind: nil))
     }
 
+    /// Folded stacks that carry no kinds (flamegraph.pl's input) are coloured by their names: stackcollapse's
+    /// `_[k]` the kernel, a binary in brackets a library, `[unknown]` unknown, the rest the program.
+    func testKindPaletteClassifiesFoldedNames() throws {
+        let profile = try FoldedProfile.parse(Substring("main;parse;[libc.so.6];entry_SYSCALL_64_[k] 3\nmain;[unknown] 1\n"))
+        var options = FlameGraphOptions()
+        options.palette = .kind
+        let doc = SVGDocument(FlameGraph.render(profile, options: options))
+        XCTAssertEqual(only(doc, "parse").fill, FlameGraphPalette.kind.fill(for: "parse", kind: .application))
+        XCTAssertEqual(only(doc, "[libc.so.6]").fill, FlameGraphPalette.kind.fill(for: "[libc.so.6]", kind: .library))
+        XCTAssertEqual(only(doc, "entry_SYSCALL_64_[k]").fill, FlameGraphPalette.kind.fill(for: "entry_SYSCALL_64_[k]", kind: .kernel))
+        XCTAssertEqual(only(doc, "[unknown]").fill, FlameGraphPalette.kind.fill(for: "[unknown]", kind: .unknown))
+    }
+
     // MARK: Edge cases
 
     func testEmptyProfileSaysSo() {
