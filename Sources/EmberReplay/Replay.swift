@@ -127,8 +127,9 @@ public final class Replay {
     }
 
     /// Visits every sample of event `eventIndex` (all events when nil) in time order; `lost` hears of each LOST
-    /// record where it stands in time (its time, 0 when the record has none).
-    public func forEachSample(event eventIndex: Int?, lost: (UInt64) -> Void = { _ in },
+    /// record where it stands in time (its time, 0 when the record has none). Samples of `unfiltered` pass whatever
+    /// the filter says (the wakeups whose wakers may be any process, or an interrupt's).
+    public func forEachSample(event eventIndex: Int?, unfiltered: Int? = nil, lost: (UInt64) -> Void = { _ in },
                               _ body: (Sample, Int) throws -> Void) rethrows {
         // Read once: indexing `file.events` per record copied the whole description each time.
         let layouts = events.map(\.layout)
@@ -142,7 +143,7 @@ public final class Replay {
                     return
                 }
                 samples += 1
-                if !filter.isEmpty {
+                if !filter.isEmpty, record.eventIndex != unfiltered {
                     guard filter.accepts(sample, comm: model.comm(tid: sample.tid), processComm: model.comm(tid: sample.pid)) else { return }
                     if let roots = filter.processTrees {
                         // Samples come in runs of one process: its answer is kept until another's comes.

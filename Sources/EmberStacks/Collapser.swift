@@ -68,7 +68,8 @@ public struct Collapser {
         let wakeEvent = wakers.isEmpty ? nil : replay.eventIndex(named: wakeupEventName)
         var awaiting: [SampleKey: [(node: Int32, weight: UInt64)]] = [:]
         var chain: [Int32] = []
-        replay.forEachSample(event: wakeEvent == nil ? event : nil) { sample, index in
+        // A waker is whoever woke the blocked thread (another process, an interrupt): the filters choose the blocked.
+        replay.forEachSample(event: wakeEvent == nil ? event : nil, unfiltered: wakeEvent) { sample, index in
             if index == wakeEvent {
                 guard let blocked = awaiting.removeValue(forKey: SampleKey(tid: sample.tid, time: sample.time)) else { return }
                 resolver.frames(of: sample, into: &frames, symbolize: false)

@@ -228,6 +228,14 @@ final class LatencyTests: XCTestCase {
         XCTAssertGreaterThan(Double(byWaker), Double(all) * 0.75, "most of it woken by ping(): \(blocked)")
         let strangers = blocked.keys.filter { $0.contains(";--;") && !$0.hasSuffix(";waker") && !$0.hasSuffix(";swapper") }
         XCTAssertEqual(strangers, [], "no waker but the writer (or the idle task running its queued wakeup)")
+        // The filters (here the command's tree, by default) choose the blocked stacks, not their wakers: the same
+        // stacks with every process read, and with --comms.
+        let everything = parseFolded(try Tool.ember(["collapse", "-i", file, "--offcpu", "--wakers", "--all-processes"]).stdout)
+            .filter { $0.key.hasPrefix("pinger;") && $0.key.contains(";wait_for_ping;") }
+        XCTAssertEqual(everything, blocked)
+        let named = parseFolded(try Tool.ember(["collapse", "-i", file, "--offcpu", "--wakers", "--comms", "pinger"]).stdout)
+            .filter { $0.key.hasPrefix("pinger;") && $0.key.contains(";wait_for_ping;") }
+        XCTAssertEqual(named, blocked)
         // Without --wakers the same time folds without the waker's half.
         let plain = parseFolded(try Tool.ember(["collapse", "-i", file, "--offcpu"]).stdout)
             .filter { $0.key.hasPrefix("pinger;") && $0.key.contains(";wait_for_ping;") }
