@@ -206,7 +206,13 @@ public actor PyroscopePusher {
         request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
         let (data, response): (Data, URLResponse)
         do {
-            (data, response) = try await session.upload(for: request, from: body)
+            // Not cancelled with the agent: FoundationNetworking's async upload, cancelled through the task's
+            // cancellation handler while its delegate queue fails the request, deadlocks (URLSessionTask.cancel waits
+            // on that queue, which waits on the task's status lock): SIGTERM during a push hung the agent. A push
+            // under way ends by itself instead, within the session's 10 s request timeout.
+            let session = self.session
+            let upload = Task.detached { try await session.upload(for: request, from: body) }
+            (data, response) = try await upload.value
         } catch {
             throw PushError.transport((error as NSError).localizedDescription)
         }
