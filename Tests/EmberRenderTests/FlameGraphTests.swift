@@ -228,18 +228,24 @@ final class FlameGraphTests: XCTestCase {
         XCTAssertTrue(unknown.0 == unknown.1 && unknown.1 == unknown.2)
     }
 
+    /// Draws `profile` with `--colors kind` and checks each named frame's fill is its kind's.
+    private func assertKindFills(_ profile: FoldedProfile, _ expected: [(String, FrameKind)], file: StaticString = #filePath, line: UInt = #line) -> SVGDocument {
+        var options = FlameGraphOptions()
+        options.palette = .kind
+        let doc = SVGDocument(FlameGraph.render(profile, options: options))
+        for (name, kind) in expected {
+            XCTAssertEqual(only(doc, name).fill, FlameGraphPalette.kind.fill(for: name, kind: kind), name, file: file, line: line)
+        }
+        return doc
+    }
+
     func testKindPaletteUsesTheProfilesKinds() {
         var profile = FoldedProfile()
         profile.add(stack: "app;libc_call;sys_write", weight: 1)
         profile.setKind(.application, of: "app")
         profile.setKind(.library, of: "libc_call")
         profile.setKind(.kernel, of: "sys_write")
-        var options = FlameGraphOptions()
-        options.palette = .kind
-        let doc = SVGDocument(FlameGraph.render(profile, options: options))
-        XCTAssertEqual(only(doc, "app").fill, FlameGraphPalette.kind.fill(for: "app", kind: .application))
-        XCTAssertEqual(only(doc, "libc_call").fill, FlameGraphPalette.kind.fill(for: "libc_call", kind: .library))
-        XCTAssertEqual(only(doc, "sys_write").fill, FlameGraphPalette.kind.fill(for: "sys_write", kind: .kernel))
+        let doc = assertKindFills(profile, [("app", .application), ("libc_call", .library), ("sys_write", .kernel)])
         XCTAssertEqual(only(doc, "all").fill, FlameGraphPalette.hot.fill(for: "all", kind: nil))
     }
 
@@ -247,13 +253,8 @@ final class FlameGraphTests: XCTestCase {
     /// `_[k]` the kernel, a binary in brackets a library, `[unknown]` unknown, the rest the program.
     func testKindPaletteClassifiesFoldedNames() throws {
         let profile = try FoldedProfile.parse(Substring("main;parse;[libc.so.6];entry_SYSCALL_64_[k] 3\nmain;[unknown] 1\n"))
-        var options = FlameGraphOptions()
-        options.palette = .kind
-        let doc = SVGDocument(FlameGraph.render(profile, options: options))
-        XCTAssertEqual(only(doc, "parse").fill, FlameGraphPalette.kind.fill(for: "parse", kind: .application))
-        XCTAssertEqual(only(doc, "[libc.so.6]").fill, FlameGraphPalette.kind.fill(for: "[libc.so.6]", kind: .library))
-        XCTAssertEqual(only(doc, "entry_SYSCALL_64_[k]").fill, FlameGraphPalette.kind.fill(for: "entry_SYSCALL_64_[k]", kind: .kernel))
-        XCTAssertEqual(only(doc, "[unknown]").fill, FlameGraphPalette.kind.fill(for: "[unknown]", kind: .unknown))
+        _ = assertKindFills(profile, [("parse", .application), ("[libc.so.6]", .library), ("entry_SYSCALL_64_[k]", .kernel),
+                                      ("[unknown]", .unknown)])
     }
 
     // MARK: Edge cases
