@@ -16,7 +16,8 @@ extension PerfDataFile: RecordSource {}
 /// by perf's round rule (`RoundQueue`), as a file's records are read. What was read is let go.
 public final class LiveRecords: RecordSource {
     public let events: [EventDescription]
-    public private(set) var warnings: [String] = []
+    /// Records in memory, framed as the ring handed them out: nothing to warn of.
+    public let warnings: [String] = []
     private let layouts: [SampleLayout]
     private let eventIDs: EventIDTable
     private var bytes: [UInt8] = []
