@@ -61,7 +61,7 @@ let package = Package(
         ], exclude: ["profile.proto"]),
         // Run-queue delay and off-CPU time from the sched tracepoints, with HDR histograms for percentiles.
         .target(name: "EmberLatency", dependencies: [
-            "EmberRecord", "EmberReplay", "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "EmberKernel", "EmberRecord", "EmberReplay", "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
         .target(name: "EmberAgent", dependencies: [

@@ -168,9 +168,10 @@ public actor ProfileService {
         }
         var plan = LatencyPlan(kinds: [.offcpu])
         if configuration.template.callGraph != .none { plan.callGraph = configuration.template.callGraph }
-        var options = try plan.recordOptions(configuration.template).options
         // Every CPU, with no command; the filter keeps the agent's target.
-        options.target = .allCPUs(command: nil)
+        var template = configuration.template
+        template.target = .allCPUs(command: nil)
+        var options = try plan.recordOptions(template).options
         options.duration = seconds
         let filter = self.filter
         let task = Task {

@@ -21,6 +21,8 @@ public struct EventSpec: Hashable, Sendable {
     public static let contextSwitches = EventSpec(name: "context-switches", type: .software, config: 3)
     /// `PERF_COUNT_SW_CPU_MIGRATIONS`
     public static let cpuMigrations = EventSpec(name: "cpu-migrations", type: .software, config: 4)
+    /// `PERF_COUNT_SW_DUMMY`: counts nothing; opened for the records of its target (mappings, names, context switches).
+    public static let dummy = EventSpec(name: "dummy", type: .software, config: 9)
     /// `PERF_COUNT_HW_CPU_CYCLES`
     public static let cycles = EventSpec(name: "cycles", type: .hardware, config: 0)
     /// `PERF_COUNT_HW_INSTRUCTIONS`
@@ -36,7 +38,7 @@ public struct EventSpec: Hashable, Sendable {
 
     /// Every named event, software first.
     public static let known: [EventSpec] = [
-        .cpuClock, .taskClock, .pageFaults, .contextSwitches, .cpuMigrations, .cycles, .instructions,
+        .cpuClock, .taskClock, .pageFaults, .contextSwitches, .cpuMigrations, .dummy, .cycles, .instructions,
         .cacheReferences, .cacheMisses, .branches, .branchMisses,
     ]
 
@@ -45,7 +47,7 @@ public struct EventSpec: Hashable, Sendable {
         "cpu-clock": .cpuClock, "task-clock": .taskClock,
         "page-faults": .pageFaults, "faults": .pageFaults,
         "context-switches": .contextSwitches, "cs": .contextSwitches,
-        "cpu-migrations": .cpuMigrations, "migrations": .cpuMigrations,
+        "cpu-migrations": .cpuMigrations, "migrations": .cpuMigrations, "dummy": .dummy,
         "cycles": .cycles, "cpu-cycles": .cycles, "instructions": .instructions,
         "cache-references": .cacheReferences, "cache-misses": .cacheMisses,
         "branches": .branches, "branch-instructions": .branches, "branch-misses": .branchMisses,

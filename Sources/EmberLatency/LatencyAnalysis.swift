@@ -5,7 +5,9 @@ import EmberStacks
 /// Waits and calls paired per thread, in time order across CPUs (the replay merges the rings by time):
 /// - run-queue delay and off-CPU time from `sched:sched_switch`, `sched:sched_wakeup` and `sched_wakeup_new`. A
 ///   thread becomes runnable at a wakeup, or at a switch that leaves it runnable (`prev_state & 0xff == 0`:
-///   preempted); it blocks at a switch that leaves it in any other state; switched in, both end;
+///   preempted); it blocks at a switch that leaves it in any other state; switched in, both end. A recording of a
+///   command or processes alone has their context-switch records (PERF_RECORD_SWITCH) for the switch-in, and for the
+///   switch-out too where it has no `sched_switch`; its wakeups come from every CPU, and count only for its threads;
 /// - system calls from `raw_syscalls:sys_enter` to `sys_exit` of the same number;
 /// - functions from a `uprobe:` at entry to the `uretprobe:` of the same location (kernel functions from a `kprobe:`
 ///   to its `kretprobe:`), through a per-thread stack so that recursion and nesting pair correctly.
@@ -25,7 +27,8 @@ public struct LatencyAnalysis {
 
     private enum Handler {
         case switchTask(prevPid: TracepointFormat.IntegerField, prevState: TracepointFormat.IntegerField, nextPid: TracepointFormat.IntegerField)
-        case wakeup(pid: TracepointFormat.IntegerField)
+        /// `sched_wakeup`, or `sched_wakeup_new` (`new`: of a thread its parent just forked).
+        case wakeup(pid: TracepointFormat.IntegerField, new: Bool)
         case waking(pid: TracepointFormat.IntegerField)
         case syscallEnter(id: TracepointFormat.IntegerField)
         case syscallExit(id: TracepointFormat.IntegerField, ret: TracepointFormat.IntegerField)
@@ -48,6 +51,8 @@ public struct LatencyAnalysis {
         var waker: (time: UInt64, by: Int32)?
         var syscall: (id: Int64, time: UInt64)?
         var calls: [(key: Int, time: UInt64)] = []
+        /// In a recording of tasks (`followsTasks`): one of them, whose switches are recorded.
+        var followed = false
         /// Rows by interned key id (hashing a name, or even a key, per event was a third of the time).
         var rows: [LatencyStats?] = []
 
@@ -127,9 +132,15 @@ public struct LatencyAnalysis {
     private let kinds: Set<LatencyKind>
     private let minimumNs: UInt64
     private var arch: String?
+    /// x86-64's `uretprobe` syscall, which the kernel's return-probe trampoline makes (never a program): a recording
+    /// with return probes has one per return, and it is the probe's cost, not the program's wait.
+    private var uretprobeSyscall: Int64?
 
     /// The kinds asked for, as flags: a Set of a String-backed enum hashes a string per lookup.
     private let wantsSched: Bool, wantsOffCPU: Bool, wantsSyscall: Bool, wantsFunction: Bool
+    /// The recording follows tasks with context-switch records (a command's or processes' recording), and whether
+    /// it has `sched_switch` too (whose switch-out carries the stack, so the record's is not used).
+    private var followsTasks = false, hasSwitchTracepoint = false
 
     public init(kinds: Set<LatencyKind>, minimumNs: UInt64 = 0) {
         self.kinds = kinds
@@ -152,10 +163,19 @@ public struct LatencyAnalysis {
     /// Reads every event of `replay` the chosen kinds need; throws when the recording has none for a kind.
     public mutating func read(_ replay: Replay) throws {
         arch = replay.file?.string(.arch)
+        uretprobeSyscall = SyscallNames.name(335, arch: arch) == "uretprobe" ? 335 : nil
         let handlers = try handlers(replay)
         // A time outside the recording's span is a corrupt one: measured, it would make a wait of centuries.
-        let span = replay.sampleSpan.map { $0.first...$0.last }
-        replay.forEachSample(event: nil, lost: { time in dropPending(before: time) }) { sample, index in
+        let span = (followsTasks ? replay.sampleAndSwitchSpan : replay.sampleSpan).map { $0.first...$0.last }
+        replay.forEachSample(event: nil, lost: { time in dropPending(before: time) }, switched: { change in
+            if let span, !span.contains(change.time) {
+                timesOutsideSpan += 1
+                return
+            }
+            if firstTime == nil { firstTime = change.time }
+            lastTime = max(lastTime, change.time)
+            switched(change)
+        }) { sample, index in
             guard let handler = handlers[index] else { return }
             if let span, !span.contains(sample.time) {
                 timesOutsideSpan += 1
@@ -170,7 +190,7 @@ public struct LatencyAnalysis {
         for s in states.indices where states[s].isPending {
             if states[s].runnableSince != nil { finishLater(s, LatencyAnalysis.runqueueID) }
             if states[s].blockedSince != nil { finishLater(s, LatencyAnalysis.offCPUID) }
-            if let call = states[s].syscall { finishLater(s, syscallKey(call.id)) }
+            if let call = states[s].syscall, call.id != uretprobeSyscall { finishLater(s, syscallKey(call.id)) }
             for call in states[s].calls { finishLater(s, call.key) }
         }
     }
@@ -178,12 +198,16 @@ public struct LatencyAnalysis {
     /// A probe event's kind of function, the function's name and whether it is the return probe: `uprobe:B:S` and
     /// `uretprobe:B:S` time user functions, `kprobe:F` and `kretprobe:F` kernel ones.
     /// The kinds a recording's events can be measured as (what `latency -i` reports when no kind is asked for):
-    /// sched and off-CPU time from sched_switch, syscalls from sys_enter, functions from a probe return.
+    /// sched and off-CPU time from sched_switch (a recording of tasks: off-CPU time from their context switches,
+    /// run-queue delay when it has their wakeups too), syscalls from sys_enter, functions from a probe return.
     public static func kinds(recordedIn events: [EventDescription]) -> Set<LatencyKind> {
         var kinds = Set<LatencyKind>()
+        let followsTasks = events.contains { $0.attr.flags.contains(.contextSwitch) }
+        if followsTasks { kinds.insert(.offcpu) }
         for event in events {
             switch event.name {
-            case "sched:sched_switch": kinds.formUnion([.sched, .offcpu])
+            case "sched:sched_switch": kinds.formUnion(followsTasks ? [.offcpu] : [.sched, .offcpu])
+            case "sched:sched_wakeup" where followsTasks: kinds.insert(.sched)
             case "raw_syscalls:sys_enter": kinds.insert(.syscall)
             default: if let (kind, _, isReturn) = probe(event.name), isReturn { kinds.insert(kind) }
             }
@@ -203,6 +227,7 @@ public struct LatencyAnalysis {
     private mutating func handlers(_ replay: Replay) throws -> [Handler?] {
         let formats = replay.file?.section(.tracingData).map(TracingData.formats) ?? [:]
         var out = [Handler?](repeating: nil, count: replay.events.count)
+        followsTasks = replay.events.contains { $0.attr.flags.contains(.contextSwitch) }
         for (i, e) in replay.events.enumerated() {
             if e.attr.type == .tracepoint, let f = formats[e.attr.config] {
                 func field(_ name: String) -> TracepointFormat.IntegerField? { f.fields.first { $0.name == name }?.integer }
@@ -212,7 +237,7 @@ public struct LatencyAnalysis {
                         out[i] = .switchTask(prevPid: p, prevState: s, nextPid: n)
                     }
                 case ("sched", "sched_wakeup"), ("sched", "sched_wakeup_new"):
-                    if let p = field("pid") { out[i] = .wakeup(pid: p) }
+                    if let p = field("pid") { out[i] = .wakeup(pid: p, new: f.name == "sched_wakeup_new") }
                 case ("sched", "sched_waking"):
                     if let p = field("pid") {
                         out[i] = .waking(pid: p)
@@ -224,15 +249,19 @@ public struct LatencyAnalysis {
                     if let id = field("id"), let ret = field("ret") { out[i] = .syscallExit(id: id, ret: ret) }
                 default: break
                 }
-            } else if let (kind, name, isReturn) = LatencyAnalysis.probe(e.name), kinds.contains(kind) {
+            }
+            // A probe that follows forks is a tracefs event, a tracepoint by its type: known by its name.
+            if out[i] == nil, let (kind, name, isReturn) = LatencyAnalysis.probe(e.name), kinds.contains(kind) {
                 let key = keyID(LatencyKey(kind: kind, name: name))
                 out[i] = isReturn ? .functionReturn(key) : .functionEntry(key)
             }
         }
+        hasSwitchTracepoint = out.contains { if case .switchTask? = $0 { return true } else { return false } }
         for kind in kinds.sorted() {
             let present = out.contains { handler in
                 switch (kind, handler) {
-                case (.sched, .switchTask?), (.offcpu, .switchTask?), (.syscall, .syscallEnter?): return true
+                case (.sched, .switchTask?) where !followsTasks, (.offcpu, .switchTask?), (.syscall, .syscallEnter?): return true
+                case (.sched, .wakeup?), (.offcpu, _): return followsTasks
                 case (.function, .functionReturn(let key)?), (.kfunction, .functionReturn(let key)?): return keys[key].kind == kind
                 default: return false
                 }
@@ -249,9 +278,14 @@ public struct LatencyAnalysis {
         case .switchTask(let prevPid, let prevState, let nextPid):
             guard scheduling, let prev = prevPid.read(raw), let state = prevState.read(raw), let next = nextPid.read(raw) else { return }
             switchTask(prev: Int32(truncatingIfNeeded: prev), state: state, next: Int32(truncatingIfNeeded: next), at: time)
-        case .wakeup(let pidField):
+        case .wakeup(let pidField, let new):
             guard scheduling, let pid = pidField.read(raw), pid > 0 else { return }
             let s = slot(Int32(truncatingIfNeeded: pid))
+            if followsTasks, !states[s].followed {
+                // Another process's wakeup, from every CPU; a new thread of a followed one is followed from here.
+                guard new, states[slot(sample.tid)].followed else { return }
+                states[s].followed = true
+            }
             if states[s].runnableSince == nil { states[s].runnableSince = time }
             if states[s].blockedSince != nil, states[s].woken == nil {
                 states[s].woken = (time, sample.tid)
@@ -260,6 +294,7 @@ public struct LatencyAnalysis {
         case .waking(let pidField):
             guard scheduling, let pid = pidField.read(raw), pid > 0 else { return }
             let s = slot(Int32(truncatingIfNeeded: pid))
+            if followsTasks, !states[s].followed { return }
             if states[s].blockedSince != nil, states[s].waker == nil { states[s].waker = (time, sample.tid) }
         case .syscallEnter(let idField):
             guard wantsSyscall, let id = idField.read(raw) else { return }
@@ -272,6 +307,10 @@ public struct LatencyAnalysis {
             // An exit reports -1 when the call's number was rewritten on the way (x86-64's uretprobe trampoline
             // syscall, seccomp): it ends whatever call the thread was in.
             if id == -1, let open = states[s].syscall { id = open.id }
+            if id == uretprobeSyscall, states[s].syscall?.id == id {
+                states[s].syscall = nil
+                return
+            }
             let key = syscallKey(id)
             guard let open = states[s].syscall, open.id == id, open.time <= time else {
                 states[s].syscall = nil
@@ -336,19 +375,35 @@ public struct LatencyAnalysis {
     }
 
     private mutating func switchTask(prev: Int32, state: Int64, next: Int32, at time: UInt64) {
-        if prev > 0 {
-            let p = slot(prev)
-            if state & 0xff == 0 {
-                states[p].runnableSince = time
-            } else {
-                states[p].runnableSince = nil
-                states[p].blockedSince = time
-                states[p].woken = nil
-                states[p].waker = nil
-            }
+        if prev > 0 { switchedOut(slot(prev), runnable: state & 0xff == 0, at: time) }
+        if next > 0 { switchedIn(slot(next), at: time) }
+    }
+
+    /// A followed task's context switch; its switch-out only where no `sched_switch` reported it.
+    private mutating func switched(_ change: SwitchRecord) {
+        guard (wantsSched || wantsOffCPU), change.tid > 0 else { return }
+        let s = slot(change.tid)
+        states[s].followed = true
+        if !change.isOut {
+            switchedIn(s, at: change.time)
+        } else if !hasSwitchTracepoint {
+            switchedOut(s, runnable: change.preempted, at: change.time)
         }
-        guard next > 0 else { return }
-        let n = slot(next)
+    }
+
+    private mutating func switchedOut(_ p: Int, runnable: Bool, at time: UInt64) {
+        if followsTasks { states[p].followed = true }
+        if runnable {
+            states[p].runnableSince = time
+        } else {
+            states[p].runnableSince = nil
+            states[p].blockedSince = time
+            states[p].woken = nil
+            states[p].waker = nil
+        }
+    }
+
+    private mutating func switchedIn(_ n: Int, at time: UInt64) {
         if let start = states[n].runnableSince {
             states[n].runnableSince = nil
             if start <= time, wantsSched { add(LatencyAnalysis.runqueueID, slot: n, time - start, at: time) }
@@ -400,8 +455,10 @@ public enum LatencyError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .missingEvents(.sched), .missingEvents(.offcpu):
-            return "the recording has no sched:sched_switch events; record them with 'ember latency -- CMD' (or perf sched record)"
+        case .missingEvents(.sched):
+            return "the recording has no scheduler switches and wakeups to measure run-queue delay from; record them with 'ember latency --sched -- CMD' (or perf sched record)"
+        case .missingEvents(.offcpu):
+            return "the recording has no sched:sched_switch events; record them with 'ember latency --offcpu -- CMD' (or perf sched record)"
         case .missingEvents(.syscall):
             return "the recording has no raw_syscalls:sys_enter/sys_exit events; record them with 'ember latency --syscalls -- CMD'"
         case .missingEvents(.function):

@@ -39,6 +39,10 @@ public enum CPUMode: UInt16, Sendable {
 public enum RecordMisc {
     /// `PERF_RECORD_MISC_COMM_EXEC` on COMM: the name changed because of exec.
     public static let commExec: UInt16 = 0x2000
+    /// `PERF_RECORD_MISC_SWITCH_OUT` on SWITCH: the task left the CPU (else it came back).
+    public static let switchOut: UInt16 = 0x2000
+    /// `PERF_RECORD_MISC_SWITCH_OUT_PREEMPT` on SWITCH: it left still runnable (preempted), not blocked.
+    public static let switchOutPreempt: UInt16 = 0x4000
     /// `PERF_RECORD_MISC_MMAP_BUILD_ID` on MMAP2: a build-id replaces the device and inode fields.
     public static let mmapBuildID: UInt16 = 0x4000
     /// `PERF_RECORD_MISC_BUILD_ID_SIZE` on HEADER_BUILD_ID: the size byte is valid.

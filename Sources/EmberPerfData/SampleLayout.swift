@@ -22,6 +22,8 @@ public struct SampleLayout: Sendable {
     public let trailerTimeFromEnd: Int?
     /// Offset of the id within the trailer, counted back from the record's end.
     public let trailerIDFromEnd: Int?
+    /// Offset of the {pid, tid} pair within the trailer, counted back from the record's end.
+    public let trailerTIDFromEnd: Int?
 
     public init(attr: EventAttr) {
         let t = attr.sampleType
@@ -67,6 +69,7 @@ public struct SampleLayout: Sendable {
         }
         trailerTimeFromEnd = fromEnd(.time)
         trailerIDFromEnd = t.contains(.identifier) ? fromEnd(.identifier) : fromEnd(.id)
+        trailerTIDFromEnd = fromEnd(.tid)
     }
 
     /// The time of any record, when its layout carries one.

@@ -20,6 +20,9 @@ public struct ResolvedEvent: Sendable {
     public var spec: EventSpec?
     /// False for a probe that must not be inherited (see `TracefsProbes`).
     var followsForks = true
+    /// As the recording asked (`RecordedEvent`): on every CPU whatever the target; with the call graph.
+    var allCPUs = false
+    var stacks = true
 }
 
 /// Turns `-e` requests into events: tracepoint ids and formats from tracefs, probe PMUs from sysfs, uprobe file

@@ -22,14 +22,11 @@ final class FlightSink: RecordSink {
     /// A snapshot held less than `--history` asked, and the recording said so.
     private var warnedShortHistory = false
 
-    /// PERF_COUNT_SW_DUMMY: an event that counts nothing, opened for its side-band records.
-    static let dummyConfig: UInt64 = 9
-
     /// Opens the sample events writing backward into overwrite rings, and a dummy event on the same targets for
     /// the process records, into normal rings.
     func open(_ session: RecordingSession, _ resolved: [ResolvedEvent]) throws -> SinkWakers {
         events = try session.openSampleEvents(resolved)
-        let dummy = ResolvedEvent(name: "dummy", attr: EventAttr(type: .software, config: FlightSink.dummyConfig))
+        let dummy = ResolvedEvent(name: EventSpec.dummy.name, attr: EventAttr(type: .software, config: EventSpec.dummy.config))
         sideBand = try session.openEvents([dummy], role: .sideBand)[0]
         try sideBand.mapRings(pages: RecordingSession.sideBandPages)
         try session.synthesize(encoder: events.encoder) { bytes in bytes.withUnsafeBytes { store.apply($0) } }

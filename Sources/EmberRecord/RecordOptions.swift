@@ -17,12 +17,11 @@ public struct RecordOptions: Sendable {
     }
 
     public var target: Target
-    /// The target the recording is for, which its readers report (`TargetBlock`), when it differs from what is
-    /// recorded: a latency plan records every CPU for a command or processes, since the scheduler's wakeups come from
-    /// everywhere, and still means them. nil: the target.
-    public var meant: Target?
     /// The `-e` events, each with its `--filter`; several share one ring buffer per CPU.
-    public var events: [(request: EventRequest, filter: String?)] = [(.counter(.cpuClock), nil)]
+    public var events: [RecordedEvent] = [RecordedEvent(.counter(.cpuClock))]
+    /// PERF_RECORD_SWITCH records of the target's tasks (`attr.context_switch`): when each one leaves a CPU and when it
+    /// comes back, which no event in a task's own context can tell.
+    public var contextSwitches = false
     public var sampling: Sampling = .frequency(999)
     /// The frequency was not asked for: when the kernel's limit is lower, record at the limit (as perf does).
     public var samplingIsDefault = true
@@ -122,6 +121,25 @@ public struct RecordOptions: Sendable {
     var targetPIDs: [Int32] {
         if case .processes(let pids) = target { return pids }
         return []
+    }
+}
+
+/// One event a recording records.
+public struct RecordedEvent: Sendable {
+    public var request: EventRequest
+    /// A tracepoint filter (`--filter`).
+    public var filter: String?
+    /// On every CPU (or those of `-C`), whatever the target: what other processes do to the target, such as the
+    /// wakeups a latency plan measures run-queue delay from. The first event must not be one.
+    public var allCPUs = false
+    /// Takes the recording's call graph; off for events that are measured, not folded (syscalls, probe returns).
+    public var stacks = true
+
+    public init(_ request: EventRequest, filter: String? = nil, allCPUs: Bool = false, stacks: Bool = true) {
+        self.request = request
+        self.filter = filter
+        self.allCPUs = allCPUs
+        self.stacks = stacks
     }
 }
 

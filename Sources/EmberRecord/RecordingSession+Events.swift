@@ -19,9 +19,10 @@ extension RecordingSession {
     static let sideBandPages = 16
 
     /// The (task, CPU) pairs to open one event on: the command's first task or each thread of `-p` on each of
-    /// `taskCPUs` (-1: one event per task that follows it onto any CPU), or every CPU of `-a`.
-    private func targets(taskCPUs: [Int32]) -> [(pid: Int32, cpu: Int32)] {
-        switch options.target {
+    /// `taskCPUs` (-1: one event per task that follows it onto any CPU), or every CPU of `-a` (and of an event
+    /// recorded on `allCPUs` whatever the target).
+    private func targets(taskCPUs: [Int32], allCPUs: Bool) -> [(pid: Int32, cpu: Int32)] {
+        switch allCPUs ? .allCPUs(command: nil) : options.target {
         case .command:
             return taskCPUs.map { (workload!.pid, $0) }
         case .processes(let pids):
@@ -53,7 +54,7 @@ extension RecordingSession {
             var e = event
             let describe: String
             var inherit = false, enableOnExec = false
-            switch options.target {
+            switch event.allCPUs ? .allCPUs(command: nil) : options.target {
             case .command:
                 describe = "\(verb)\(counting ? " of" : "") the command"
                 enableOnExec = options.delay == nil
@@ -66,7 +67,8 @@ extension RecordingSession {
             }
             if inherit { e = try tracefsProbes.convert(e, notes: &summary.notes) }
             e.attr = makeAttr(e, enableOnExec: enableOnExec, inherit: inherit, first: i == 0, role: role)
-            opened.append(try openGroup(e, on: targets(taskCPUs: taskCPUs), describe: describe, fallsBackToCPUClock: !counting))
+            opened.append(try openGroup(e, on: targets(taskCPUs: taskCPUs, allCPUs: event.allCPUs), describe: describe,
+                                        fallsBackToCPUClock: !counting))
         }
         return opened
     }
@@ -91,9 +93,10 @@ extension RecordingSession {
         // overwrite rings); the others would repeat them.
         let tracks = role == .sideBand || (role == .samples && first && !options.overwrite)
         attr.flags.formUnion(tracks ? [.mmap, .comm, .task, .sampleIDAll, .mmap2, .commExec, .watermark] : [.sampleIDAll, .watermark])
+        if tracks, role == .samples, options.contextSwitches { attr.flags.insert(.contextSwitch) }
         if options.overwrite, role == .samples { attr.flags.insert(.writeBackward) }
         attr.sampleType.formUnion([.identifier, .ip, .tid, .time, .cpu, .period])
-        switch role == .trigger ? .none : options.callGraph {
+        switch role == .trigger || !event.stacks ? .none : options.callGraph {
         case .none: break
         case .framePointer:
             attr.sampleType.insert(.callchain)

@@ -25,7 +25,7 @@ extension RecordingSession {
     /// The processes the file is for, which its readers report: the command (its tree), the `-p` processes; none
     /// for `-a`, which asked for the whole machine.
     private var recordedTarget: [Int32] {
-        switch options.meant ?? options.target {
+        switch options.target {
         case .command: return workload.map { [$0.pid] } ?? []
         case .processes(let pids): return pids
         case .allCPUs: return []

@@ -51,7 +51,13 @@ final class RecordingSession {
                 let wakers = try sink.open(self, resolved)
                 waiter = try EventWaiter(rings: wakers.rings, snapshots: sink.readsSnapshotSignal, signals: options.ownsSignals,
                                          also: wakers.fds)
-                if case .command = options.target {} else if options.delay == nil { for g in groups { try g.enable() } }
+                // A command's own events are enabled by its exec; events on every CPU are not the command's.
+                if options.delay == nil {
+                    for g in groups {
+                        if case .command = options.target, !g.event.allCPUs { continue }
+                        try g.enable()
+                    }
+                }
                 try sink.ready(self)
             } catch {
                 workload?.abandon()
@@ -174,8 +180,13 @@ final class RecordingSession {
 
     private func resolveEvents() throws -> [ResolvedEvent] {
         var out: [ResolvedEvent] = []
-        for (request, filter) in options.events {
-            out += try EventResolver.resolve(request, filter: filter, pids: options.targetPIDs)
+        for asked in options.events {
+            out += try EventResolver.resolve(asked.request, filter: asked.filter, pids: options.targetPIDs).map { event in
+                var e = event
+                e.allCPUs = asked.allCPUs
+                e.stacks = asked.stacks
+                return e
+            }
         }
         guard !out.isEmpty else { throw RecordError.noEvents }
         return out

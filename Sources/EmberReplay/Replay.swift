@@ -97,16 +97,25 @@ public final class Replay {
             let first = noted.loadUnaligned(fromByteOffset: 0, as: UInt64.self), last = noted.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
             if first > 0, first <= last { return (first, last) }
         }
+        return span(of: [.sample])
+    }()
+
+    /// The times of the first and last sample or task context switch (a recording that follows tasks has switches
+    /// before its first sample and after its last), from a pass over the records; nil for a live recording.
+    public lazy var sampleAndSwitchSpan: (first: UInt64, last: UInt64)? = span(of: [.sample, .switchTask])
+
+    private func span(of types: Set<RecordType>) -> (first: UInt64, last: UInt64)? {
+        guard let file else { return nil }
         var span: (first: UInt64, last: UInt64)?
         let progress = file.progress
         file.progress = nil
         defer { file.progress = progress }
         file.forEachRecord { record in
-            guard record.type == .sample else { return }
+            guard types.contains(record.type) else { return }
             span = (min(span?.first ?? record.time, record.time), max(span?.last ?? record.time, record.time))
         }
         return span
-    }()
+    }
 
     /// The build-ids the recording noted (none for a live one: its binaries are this machine's own).
     public var buildIDs: [BuildIDEntry] { file?.buildIDs ?? [] }
@@ -127,10 +136,11 @@ public final class Replay {
     }
 
     /// Visits every sample of event `eventIndex` (all events when nil) in time order; `lost` hears of each LOST
-    /// record where it stands in time (its time, 0 when the record has none). Samples of `unfiltered` pass whatever
-    /// the filter says (the wakeups whose wakers may be any process, or an interrupt's).
+    /// record where it stands in time (its time, 0 when the record has none), and `switched` of each context switch
+    /// of a task (in the filter's time spans). Samples of `unfiltered` pass whatever the filter says (the wakeups
+    /// whose wakers may be any process, or an interrupt's).
     public func forEachSample(event eventIndex: Int?, unfiltered: Int? = nil, lost: (UInt64) -> Void = { _ in },
-                              _ body: (Sample, Int) throws -> Void) rethrows {
+                              switched: (SwitchRecord) -> Void = { _ in }, _ body: (Sample, Int) throws -> Void) rethrows {
         // Read once: indexing `file.events` per record copied the whole description each time.
         let layouts = events.map(\.layout)
         var sample = Sample()
@@ -160,6 +170,10 @@ public final class Replay {
                 lostSamples = lostSamples.saturatingAdd(record.bytes.count >= 16 ? record.bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self) : 0)
             case .throttle:
                 throttled += 1
+            case .switchTask:
+                guard let change = SwitchRecord(record: record.bytes, misc: record.misc, layout: layouts[record.eventIndex]) else { return }
+                if let times = filter.times, !times.contains(where: { $0.contains(change.time) }) { return }
+                switched(change)
             default:
                 model.apply(record)
             }

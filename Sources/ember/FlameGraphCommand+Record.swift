@@ -21,6 +21,7 @@ extension FlameGraphCommand {
         if fold.offcpu {
             var plan = LatencyPlan(kinds: [.offcpu])
             plan.callGraph = .framePointer
+            plan.wakers = fold.wakers
             do {
                 options = try plan.recordOptions(options).options
             } catch {

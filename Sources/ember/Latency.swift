@@ -13,8 +13,9 @@ struct Latency: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Where processes wait: run-queue delay, off-CPU time, syscalls and functions, with percentiles.",
         discussion: """
-            Records the sched tracepoints on every CPU (a command's process tree, or -p processes, are reported),
-            or reads a recording with -i (Ember's, or perf sched record's; -p then picks the processes): every kind
+            Records a command's process tree, or -p processes, alone (their scheduler events and context switches,
+            syscalls and probes; only the wakeups other processes make come from every CPU), or -a every CPU; or
+            reads a recording with -i (Ember's, or perf sched record's; -p then picks the processes): every kind
             it holds, or those asked for.
             Examples:
               ember latency -- ./server --port 8080
@@ -59,6 +60,9 @@ struct Latency: ParsableCommand {
 
     @Option(name: .customLong("heatmap-of"), help: "The kind the heat map shows: sched, offcpu, syscall, function or kfunction (default: the first asked for).")
     var heatmapOf: LatencyKind?
+
+    @Flag(help: "With --offcpu, also record the stacks that wake each wait (on every CPU), for 'collapse --offcpu --wakers'.")
+    var wakers = false
 
     @Option(name: .customLong("call-graph"), help: "How off-CPU stacks are recorded: fp (default) or dwarf[,SIZE] for code without frame pointers.")
     var callGraph: String?
@@ -117,6 +121,8 @@ struct Latency: ParsableCommand {
             var plan = LatencyPlan(kinds: kinds)
             plan.functions = self.func
             plan.kernelFunctions = kfunc
+            plan.wakers = wakers
+            if wakers, !kinds.contains(.offcpu) { throw Diagnostics.fail("--wakers records what wakes off-CPU waits; add --offcpu") }
             var template = RecordOptions(target: try target.target(verb: "record", owner: Latency.self))
             template.output = output
             template.duration = target.duration

@@ -217,6 +217,9 @@ struct FoldOptions: ParsableArguments {
             collapser.eventName = OffCPUTime.eventName
             collapser.weight = offCPU.weight
             if wakers {
+                guard replay.eventIndex(named: offCPU.wakerEventName) != nil else {
+                    throw Diagnostics.fail("the recording has no wakeups to take wakers from; record them with 'ember latency --offcpu --wakers -- CMD'")
+                }
                 collapser.wakers = offCPU.wakers
                 collapser.wakeupEventName = offCPU.wakerEventName
             }

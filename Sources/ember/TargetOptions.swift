@@ -129,7 +129,7 @@ struct EventOptions: ParsableArguments {
 
     /// The events, each with the `--filter` that follows it on the command line (as in perf); `defaults` when no
     /// `-e` was given.
-    func events(defaults: [String], command: [String]) throws -> [(request: EventRequest, filter: String?)] {
+    func events(defaults: [String], command: [String]) throws -> [RecordedEvent] {
         if event.isEmpty && !filter.isEmpty { throw Diagnostics.fail("--filter applies to the -e before it; give the event first") }
         var pairs: [(String, String?)] = []
         var remaining = filter[...]
@@ -175,7 +175,7 @@ struct EventOptions: ParsableArguments {
                 if case .counter(let spec, let modifiers) = request, allUser || allKernel {
                     request = .counter(spec, modifiers: modifiers + (allUser ? "u" : "k"))
                 }
-                return (request, filter)
+                return RecordedEvent(request, filter: filter)
             }
         } catch {
             throw Diagnostics.fail("\(error)")

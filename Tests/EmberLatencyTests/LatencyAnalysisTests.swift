@@ -55,6 +55,8 @@ final class LatencyAnalysisTests: XCTestCase {
         /// A probe hit of `tid`: the function's entry or its return.
         case entry(time: UInt64, tid: Int32)
         case exit(time: UInt64, tid: Int32)
+        /// A followed task's context switch (PERF_RECORD_SWITCH): out (`preempted`: still runnable) or back in.
+        case switched(time: UInt64, tid: Int32, out: Bool, preempted: Bool)
     }
 
     private func sample(id: UInt64, tid: Int32, time: UInt64, raw: [UInt8]) -> [UInt8] {
@@ -81,8 +83,9 @@ final class LatencyAnalysisTests: XCTestCase {
 
     /// Writes `events` as a recording of sched_switch (id 1), sched_wakeup (id 2) and a uprobe/uretprobe pair
     /// (ids 3 and 4) of `app:work`, and reads it.
-    /// `corrupt`: a time whose top byte is then damaged in the file.
-    private func replay(_ events: [Event], corrupt: UInt64? = nil) throws -> Replay {
+    /// `corrupt`: a time whose top byte is then damaged in the file. `followsTasks`: the first event is a dummy that
+    /// asks for context switch records, as in a recording of a command's tasks without sched_switch.
+    private func replay(_ events: [Event], corrupt: UInt64? = nil, followsTasks: Bool = false) throws -> Replay {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ember-latency-\(UUID().uuidString).data").path
         addTeardownBlock { unlink(path) }
         var tracepoint = EventAttr(type: .tracepoint, config: 316)
@@ -96,7 +99,11 @@ final class LatencyAnalysisTests: XCTestCase {
         let writer = try PerfDataWriter(path: path)
         let tracing = TracingData.encode(headerPage: "", headerEvent: "",
                                          systems: [.init(name: "sched", formats: [Self.switchFormat, Self.wakeupFormat])], pageSize: 4096)
-        try writer.begin(events: [.init(attr: tracepoint, ids: [1], name: "sched:sched_switch"),
+        var dummy = tracepoint
+        dummy.type = .software
+        dummy.config = EventSpec.dummy.config
+        dummy.flags.insert(.contextSwitch)
+        try writer.begin(events: [followsTasks ? .init(attr: dummy, ids: [1], name: "dummy") : .init(attr: tracepoint, ids: [1], name: "sched:sched_switch"),
                                   .init(attr: wakeup, ids: [2], name: "sched:sched_wakeup"),
                                   .init(attr: probe, ids: [3], name: "uprobe:app:work"),
                                   .init(attr: probe, ids: [4], name: "uretprobe:app:work")],
@@ -111,6 +118,13 @@ final class LatencyAnalysisTests: XCTestCase {
                 try writer.append(sample(id: 3, tid: tid, time: time, raw: payload(8, type: 0, [])))
             case .exit(let time, let tid):
                 try writer.append(sample(id: 4, tid: tid, time: time, raw: payload(8, type: 0, [])))
+            case .switched(let time, let tid, let out, let preempted):
+                // The sample_id trailer of the first event: {pid, tid}, time, {cpu, res}, identifier.
+                var w = ByteWriter()
+                w.u32(RecordType.switchTask.rawValue)
+                w.u16((out ? RecordMisc.switchOut : 0) | (preempted ? RecordMisc.switchOutPreempt : 0)); w.u16(40)
+                w.i32(tid); w.i32(tid); w.u64(time); w.u32(0); w.u32(0); w.u64(1)
+                try writer.append(w.bytes)
             }
         }
         try writer.appendFinishedRound()
@@ -158,6 +172,32 @@ final class LatencyAnalysisTests: XCTestCase {
         ]))
         XCTAssertEqual(offCPU.waits[SampleKey(tid: 7, time: 1_000)]?.ns, 5_000)
         XCTAssertEqual(offCPU.wakers[SampleKey(tid: 7, time: 1_000)], SampleKey(tid: 9, time: 5_000))
+    }
+
+    /// A recording of a command's tasks (their context switches, no sched_switch; wakeups from every CPU): off-CPU
+    /// time from a blocking switch-out to the switch-in, run-queue delay from a wakeup or a preempting switch-out
+    /// to the switch-in; a wakeup of a thread the recording does not follow makes no row, and no missed switch-in.
+    func testContextSwitchesOfFollowedTasks() throws {
+        let replay = try replay([
+            .switched(time: 1_000, tid: 7, out: true, preempted: false),
+            .wakeup(time: 5_000, waker: 9, tid: 7),
+            .wakeup(time: 5_200, waker: 9, tid: 12),
+            .switched(time: 6_000, tid: 7, out: false, preempted: false),
+            .switched(time: 7_000, tid: 7, out: true, preempted: true),
+            .wakeup(time: 7_100, waker: 12, tid: 9),
+            .switched(time: 7_400, tid: 7, out: false, preempted: false),
+        ], followsTasks: true)
+        XCTAssertTrue(LatencyAnalysis.kinds(recordedIn: replay.events).isSuperset(of: [.sched, .offcpu]))
+        var analysis = LatencyAnalysis(kinds: [.sched, .offcpu])
+        try analysis.read(replay)
+        let seven = try XCTUnwrap(analysis.threads[7])
+        XCTAssertEqual(seven.first { $0.key.kind == .offcpu }?.value.totalNs, 5_000)
+        let queued = try XCTUnwrap(seven.first { $0.key.kind == .sched }?.value)
+        XCTAssertEqual(queued.count, 2)
+        XCTAssertEqual(queued.totalNs, 1_000 + 400)
+        XCTAssertNil(analysis.threads[12])
+        XCTAssertNil(analysis.threads[9])
+        XCTAssertEqual(analysis.missedSwitchIns, 0)
     }
 
     /// Function calls from entry to return per thread, nested calls through a stack; a return without its entry
