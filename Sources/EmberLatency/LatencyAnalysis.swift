@@ -81,6 +81,9 @@ public struct LatencyAnalysis {
     /// With `collectsBlocks`: each measured off-CPU wait by the `sched_switch` sample that started it, for off-CPU
     /// stacks.
     public var collectsBlocks = false
+    /// A preempted thread's wait for a CPU is off-CPU time too (a wall-clock profile, where a thread's time on and
+    /// off the CPU add up to its lifetime); else off-CPU time is only what it spends blocked.
+    public var preemptionIsOffCPU = false
     public private(set) var blocks: [SampleKey: OffCPUWait] = [:]
     /// Threads with a wait or call under way when events were lost: those were dropped, not measured.
     public private(set) var threadsAffectedByLoss = Set<Int32>()
@@ -395,6 +398,11 @@ public struct LatencyAnalysis {
         if followsTasks { states[p].followed = true }
         if runnable {
             states[p].runnableSince = time
+            if preemptionIsOffCPU {
+                states[p].blockedSince = time
+                states[p].woken = nil
+                states[p].waker = nil
+            }
         } else {
             states[p].runnableSince = nil
             states[p].blockedSince = time

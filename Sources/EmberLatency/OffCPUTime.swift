@@ -1,4 +1,5 @@
 import EmberPerfData
+import EmberRecord
 import EmberReplay
 import EmberStacks
 
@@ -13,14 +14,37 @@ public struct OffCPUTime: Sendable {
     /// The event whose samples `wakers` names.
     public let wakerEventName: String
 
-    /// Measures the waits of `replay`'s recording that last at least `minimumNs`.
-    public init(_ replay: Replay, minimumNs: UInt64 = 0) throws {
+    /// Measures the waits of `replay`'s recording that last at least `minimumNs`: the time each thread spent
+    /// blocked, and with `preemption` also its waits for a CPU after it was preempted (a wall-clock profile).
+    public init(_ replay: Replay, minimumNs: UInt64 = 0, preemption: Bool = false) throws {
         var analysis = LatencyAnalysis(kinds: [.offcpu], minimumNs: minimumNs)
         analysis.collectsBlocks = true
+        analysis.preemptionIsOffCPU = preemption
         try analysis.read(replay)
         waits = analysis.blocks
         wakerEventName = analysis.wakerEventName
     }
+
+    /// `options` made into a wall-clock recording (`record --off-cpu`): beside its samples, the switch each of the
+    /// target's threads blocks in, with its stack, and its context switches for when it runs again.
+    public static func wallClock(_ options: RecordOptions) throws -> RecordOptions {
+        var options = options
+        options.events.append(RecordedEvent(try EventRequest.parse(eventName)))
+        options.contextSwitches = true
+        if options.callGraph == .none { options.callGraph = .framePointer }
+        return options
+    }
+
+    /// A wall-clock recording (`record --off-cpu`): time samples (cpu-clock, task-clock) first, and the switches
+    /// its followed tasks block in, which the readers fold together.
+    public static func isWallClock(_ events: [EventDescription]) -> Bool {
+        guard let first = events.first, first.attr.type == .software, first.attr.config <= 1,
+              first.attr.flags.contains(.contextSwitch) else { return false }
+        return events.contains { $0.name == eventName }
+    }
+
+    /// The off-CPU half of a wall-clock profile, for the readers.
+    public var stacks: OffCPUStacks { OffCPUStacks(eventName: OffCPUTime.eventName) { weight($0) } }
 
     /// A sample's weight: the nanoseconds off the CPU of the wait it began, or nil (the sample began none).
     public func weight(_ sample: Sample) -> UInt64? {

@@ -18,6 +18,9 @@ public struct PprofBuilder {
     /// profiles weigh each sched_switch by the time its thread then stayed off the CPU).
     public var weight: (@Sendable (Sample) -> UInt64?)?
     public var valueType = (type: "weight", unit: "count")
+    /// A wall-clock profile (`record --off-cpu`): beside the samples of `eventName`, the off-CPU stacks; every
+    /// sample's value is then `wall` nanoseconds, with a `state` label of `on-cpu` or `off-cpu`.
+    public var offCPU: OffCPUStacks?
 
     public init() {}
 
@@ -54,27 +57,39 @@ public struct PprofBuilder {
         var t = Tables()
         var profile = Perftools_Profiles_Profile()
         let valueType = self.valueType
+        let offEvent = offCPU.flatMap { replay.eventIndex(named: $0.eventName) }
         profile.sampleType = [
             .with { $0.type = t.string("samples"); $0.unit = t.string("count") },
-            weight != nil ? .with { $0.type = t.string(valueType.type); $0.unit = t.string(valueType.unit) }
+            offEvent != nil ? .with { $0.type = t.string("wall"); $0.unit = t.string("nanoseconds") }
+                : weight != nil ? .with { $0.type = t.string(valueType.type); $0.unit = t.string(valueType.unit) }
                 : isClock ? .with { $0.type = t.string("cpu"); $0.unit = t.string("nanoseconds") }
                 : .with { $0.type = t.string(description.name); $0.unit = t.string("count") },
         ]
         profile.periodType = profile.sampleType[1]
         // A weighted profile has no period: its samples are events, not a rate.
-        if weight == nil, !description.attr.flags.contains(.freq) { profile.period = Int64(clamping: description.attr.samplePeriodOrFrequency) }
+        if offEvent != nil {
+            // Time on and off the CPU: no one period.
+        } else if weight == nil, !description.attr.flags.contains(.freq) { profile.period = Int64(clamping: description.attr.samplePeriodOrFrequency) }
         else if weight == nil, isClock, description.attr.samplePeriodOrFrequency > 0 { profile.period = Int64(1_000_000_000 / description.attr.samplePeriodOrFrequency) }
 
         let pidKey = t.string("pid"), tidKey = t.string("tid"), commKey = t.string("comm")
+        let states: [Perftools_Profiles_Label] = offEvent == nil ? [] : ["on-cpu", "off-cpu"].map { state in
+            .with { $0.key = t.string("state"); $0.str = t.string(state) }
+        }
         let table = replay.frames
         var frames: [ResolvedFrame] = []
         var first: UInt64?, last: UInt64 = 0
         var samplesByPid: [Int32: Int] = [:]
         let weight = self.weight
-        replay.forEachSample(event: event) { sample, _ in
+        let offCPU = self.offCPU
+        replay.forEachSample(event: offEvent == nil ? event : nil) { sample, sampled in
+            let off = sampled == offEvent
+            guard sampled == event || off else { return }
             var value = Int64(clamping: sample.period)
-            if let weight {
-                guard let w = weight(sample) else { return }
+            var weigh = weight
+            if off { weigh = offCPU?.weight }
+            if let weigh {
+                guard let w = weigh(sample) else { return }
                 value = Int64(clamping: w)
             }
             replay.resolver.frames(of: sample, into: &frames, symbolize: false)
@@ -111,6 +126,7 @@ public struct PprofBuilder {
                 .with { $0.key = tidKey; $0.num = Int64(sample.tid) },
                 .with { $0.key = commKey; $0.str = t.string(replay.model.comm(tid: sample.tid)) },
             ]
+            if !states.isEmpty { s.label.append(states[off ? 1 : 0]) }
             profile.sample.append(s)
             samplesByPid[sample.pid, default: 0] += 1
             if first == nil { first = sample.time }

@@ -34,30 +34,39 @@ public enum FlameGraph {
             visible += 1
             nameBytes += tree.names[i].utf8.count
         }
+        // A wall-clock profile colours what is all off-CPU apart, and says so.
+        let offCPU = tree.isDifferential ? [] : tree.weights(endingIn: Collapser.offCPUFrame)
         let layout = FlameLayout(options: options, total: tree.total, rows: deepest + 1,
-                                 legend: options.palette == .kind && !tree.isDifferential)
+                                 legend: (options.palette == .kind || !offCPU.isEmpty) && !tree.isDifferential)
 
         var svg = SVGWriter(capacity: 16_384 + visible * (240 + options.countName.utf8.count) + nameBytes * 2)
         writeHeader(&svg, layout: layout, options: options, interactive: true)
-        writeFrames(&svg, tree: tree, layout: layout, options: options, kinds: kinds, scale: scale)
-        if layout.legend { writeLegend(&svg, layout: layout) }
+        writeFrames(&svg, tree: tree, layout: layout, options: options, kinds: kinds, scale: scale, offCPU: offCPU)
+        if layout.legend { writeLegend(&svg, layout: layout, palette: options.palette, offCPU: !offCPU.isEmpty) }
         writeScript(&svg, layout: layout, total: tree.total, ignoreCase: options.searchIgnoresCase)
         svg.raw("</svg>\n")
         return svg.output
     }
 
-    /// What the colours of `--colors kind` mean, one swatch each, on the bottom line.
-    static func writeLegend(_ svg: inout SVGWriter, layout: FlameLayout) {
-        let entries: [(FrameKind, String)] = [(.application, "the program"), (.library, "shared libraries"),
-                                              (.kernel, "kernel"), (.unknown, "unknown")]
+    /// What the colours mean, one swatch each, on the bottom line: the kinds of `--colors kind`, and on- and
+    /// off-CPU time in a wall-clock profile.
+    static func writeLegend(_ svg: inout SVGWriter, layout: FlameLayout, palette: FlameGraphPalette, offCPU: Bool) {
+        var entries: [(String, String)] = []
+        if palette == .kind {
+            entries = [(FrameKind.application, "the program"), (.library, "shared libraries"), (.kernel, "kernel"), (.unknown, "unknown")]
+                .map { (FlameGraphPalette.legendFill($0.0), $0.1) }
+        } else if offCPU {
+            entries = [(palette.fill(for: "on-CPU", kind: nil), "on-CPU")]
+        }
+        if offCPU { entries.append((FlameGraphPalette.blue.fill(for: "off-CPU", kind: nil), "off-CPU (blocked, by time)")) }
         let box = layout.fontSize
         var x = Double(layout.xPad)
         svg.raw("<g id=\"legend\">\n")
-        for (kind, label) in entries {
+        for (fill, label) in entries {
             svg.raw("<rect x=\"")
             svg.fixed(x, decimals: 2, trim: true)
             svg.raw("\" y=\"\(layout.legendBaseline - box + 2)\" width=\"\(box)\" height=\"\(box)\" fill=\"")
-            svg.raw(FlameGraphPalette.legendFill(kind))
+            svg.raw(fill)
             svg.raw("\"/><text x=\"")
             svg.fixed(x + Double(box) + 4, decimals: 2, trim: true)
             svg.raw("\" y=\"\(layout.legendBaseline)\">")
@@ -142,8 +151,10 @@ public enum FlameGraph {
     /// A differential tree colours each frame by how its weight changed (red grew, blue shrank, the largest change
     /// the strongest) and its title gives the weight before and the change; weights in 1/`scale` units print with
     /// decimals.
+    /// `offCPU`: each frame's weight in off-CPU stacks (a wall-clock profile): a frame that is all off-CPU is blue,
+    /// and a frame that is partly says how much in its title.
     static func writeFrames(_ svg: inout SVGWriter, tree: FlameTree, layout: FlameLayout,
-                            options: FlameGraphOptions, kinds: [String: FrameKind], scale: UInt64 = 1) {
+                            options: FlameGraphOptions, kinds: [String: FrameKind], scale: UInt64 = 1, offCPU: [UInt64] = []) {
         func count(_ value: UInt64) {
             guard scale > 1 else { return svg.grouped(value) }
             svg.fixed(Double(value) / Double(scale), decimals: String(scale).count - 1, trim: true)
@@ -183,6 +194,11 @@ public enum FlameGraph {
             svg.raw(afterCount)
             svg.fixed(Double(weight) * percentScale, decimals: 2, trim: false)
             svg.raw("%")
+            if !offCPU.isEmpty, offCPU[i] > 0, offCPU[i] < weight {
+                svg.raw("; off-CPU ")
+                svg.fixed(Double(offCPU[i]) * 100 / Double(weight), decimals: 1, trim: false)
+                svg.raw("%")
+            }
             if tree.isDifferential {
                 let change = options.negated ? 0 &- tree.change(i) : tree.change(i)
                 svg.raw(options.negated ? "; after " : "; before ")
@@ -212,6 +228,8 @@ public enum FlameGraph {
             } else if tree.isDifferential {
                 let change = tree.change(i)
                 svg.raw(FlameGraphPalette.differentialFill(change: Double(options.negated ? 0 &- change : change), largest: Double(largestChange), threshold: 1))
+            } else if !offCPU.isEmpty, i > 0, offCPU[i] == weight {
+                svg.raw(FlameGraphPalette.blue.fill(for: name, kind: nil))
             } else {
                 // The root is no code: it keeps the default colour under `--colors kind`.
                 svg.raw(i == 0 && palette == .kind ? FlameGraphPalette.hot.fill(for: name, kind: nil)

@@ -46,6 +46,23 @@ struct FlameTree {
         return own
     }
 
+    /// Each node's weight in stacks that end in a frame named `leaf` (a wall-clock profile's `[off-cpu]`); empty
+    /// when no stack does.
+    func weights(endingIn leaf: String) -> [UInt64] {
+        guard names.contains(leaf) else { return [] }
+        var under = [UInt64](repeating: 0, count: count)
+        var parents: [Int] = []
+        for node in 0..<count {
+            while let last = parents.last, depths[last] >= depths[node] { parents.removeLast() }
+            if names[node] == leaf {
+                under[node] = weights[node]
+                for parent in parents { under[parent] &+= weights[node] }
+            }
+            parents.append(node)
+        }
+        return under
+    }
+
     var count: Int { names.count }
     /// The root's weight: the sum of all stack weights.
     var total: UInt64 { weights.isEmpty ? 0 : weights[0] }

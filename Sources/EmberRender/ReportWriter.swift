@@ -109,6 +109,7 @@ public struct ReportWriter {
         case .symbol: return "Symbol"
         case .srcline: return "Source:Line"
         case .address: return "Address"
+        case .state: return "State"
         }
     }
 

@@ -22,6 +22,11 @@ public struct Collapser {
     /// same way), leaf first, and the waking thread's name on top.
     public var wakers: [SampleKey: SampleKey] = [:]
     public var wakeupEventName = "sched:sched_wakeup"
+    /// A wall-clock profile (`record --off-cpu`): beside the samples of `eventName`, the off-CPU stacks, each under
+    /// a last frame `[off-cpu]`.
+    public var offCPU: OffCPUStacks?
+    /// The frame on top of every off-CPU stack of a wall-clock profile.
+    public static let offCPUFrame = "[off-cpu]"
 
     public init() {}
 
@@ -66,10 +71,12 @@ public struct Collapser {
         }
         // Blocked stacks waiting for the wakeup sample that ends them: the node they reached, and their weight.
         let wakeEvent = wakers.isEmpty ? nil : replay.eventIndex(named: wakeupEventName)
+        let offEvent = offCPU.flatMap { replay.eventIndex(named: $0.eventName) }
+        let offFrame = offEvent == nil ? -1 : table.intern(folded: Collapser.offCPUFrame, kind: nil)
         var awaiting: [SampleKey: [(node: Int32, weight: UInt64)]] = [:]
         var chain: [Int32] = []
         // A waker is whoever woke the blocked thread (another process, an interrupt): the filters choose the blocked.
-        replay.forEachSample(event: wakeEvent == nil ? event : nil, unfiltered: wakeEvent) { sample, index in
+        replay.forEachSample(event: wakeEvent == nil && offEvent == nil ? event : nil, unfiltered: wakeEvent) { sample, index in
             if index == wakeEvent {
                 guard let blocked = awaiting.removeValue(forKey: SampleKey(tid: sample.tid, time: sample.time)) else { return }
                 resolver.frames(of: sample, into: &frames, symbolize: false)
@@ -90,8 +97,10 @@ public struct Collapser {
                 }
                 return
             }
-            guard index == event else { return }
-            let weight = self.weight.map { $0(sample) } ?? (countSamples ? 1 : sample.period)
+            let off = index == offEvent
+            guard index == event || off else { return }
+            let weight = off ? offCPU?.weight(sample).map { countSamples ? 1 : $0 }
+                             : self.weight.map { $0(sample) } ?? (countSamples ? 1 : sample.period)
             guard let weight else { return }
             resolver.frames(of: sample, into: &frames, symbolize: false)
             var node = tree.child(of: 0, frame: rootID(sample))
@@ -101,6 +110,7 @@ public struct Collapser {
                     if folded >= 0 { node = tree.child(of: node, frame: folded) }
                 }
             }
+            if off { node = tree.child(of: node, frame: offFrame) }
             if let waker = wakers[SampleKey(tid: sample.tid, time: sample.time)] {
                 awaiting[waker, default: []].append((node, weight))
             } else {
@@ -119,6 +129,19 @@ public struct Collapser {
         case .pid: return "\(comm)-\(sample.pid)"
         case .tid: return "\(comm)-\(sample.pid)/\(sample.tid)"
         }
+    }
+}
+
+/// The off-CPU half of a wall-clock profile (`record --off-cpu`), which the readers fold, report and export beside
+/// its CPU samples: the event whose samples begin the waits, and each one's weight, the nanoseconds its thread then
+/// stayed off the CPU (nil: the sample began no wait).
+public struct OffCPUStacks: Sendable {
+    public var eventName: String
+    public var weight: @Sendable (Sample) -> UInt64?
+
+    public init(eventName: String, weight: @escaping @Sendable (Sample) -> UInt64?) {
+        self.eventName = eventName
+        self.weight = weight
     }
 }
 

@@ -6,6 +6,8 @@ import EmberSession
 /// A column `ember report` can sort and group by, as `perf report --sort` names them.
 public enum ReportKey: String, Sendable, CaseIterable {
     case comm, pid, tid, cpu, dso, symbol, srcline
+    /// `on-cpu` or `off-cpu`, in a wall-clock report (`ReportOptions.offCPU`).
+    case state
     /// The address of an unresolved frame (`0x00000000000128e7`, perf's name for it), so that `symbol,address`
     /// lists unresolved code per address; resolved frames have none and group by symbol.
     case address
@@ -30,6 +32,10 @@ public struct ReportOptions: Sendable {
     /// Only entries of these symbols (`-S`).
     public var symbols: Set<String>?
     public var eventName: String?
+    /// A wall-clock report (`record --off-cpu`): beside the samples of `eventName`, the off-CPU stacks.
+    public var offCPU: OffCPUStacks?
+    /// Each sample's weight instead of its period; nil leaves it out (a report of off-CPU time alone).
+    public var weight: (@Sendable (Sample) -> UInt64?)?
 
     public init() {}
 }
@@ -52,7 +58,7 @@ public struct ReportModel {
     public private(set) var entries: [Entry] = []
     public private(set) var totalWeight: UInt64 = 0
     public private(set) var sampleCount: UInt64 = 0
-    public let eventName: String
+    public private(set) var eventName: String
     public let options: ReportOptions
 
     public init(_ replay: Replay, options: ReportOptions) throws {
@@ -70,9 +76,14 @@ public struct ReportModel {
         let model = replay.model
         let asPerf = replay.resolver.perfCompatible
         let hasCPU = replay.events[event].layout.sampleType.contains(.cpu)
-        replay.forEachSample(event: event) { sample, _ in
+        let offEvent = options.offCPU.flatMap { replay.eventIndex(named: $0.eventName) }
+        if let offEvent { eventName += "' and the off-CPU time (ns) of '\(replay.events[offEvent].name)" }
+        replay.forEachSample(event: offEvent == nil ? event : nil) { sample, sampled in
+            let off = sampled == offEvent
+            guard sampled == event || off,
+                  let weight = off ? options.offCPU?.weight(sample) : options.weight.map({ $0(sample) }) ?? sample.period else { return }
             // Percentages are of every sample, filtered or not (perf's default, --percentage absolute).
-            totalWeight = totalWeight.saturatingAdd(sample.period)
+            totalWeight = totalWeight.saturatingAdd(weight)
             sampleCount += 1
             let comm = model.comm(tid: sample.tid)
             if !options.filter.accepts(sample, comm: comm, processComm: model.comm(tid: sample.pid)) { return }
@@ -83,7 +94,7 @@ public struct ReportModel {
             entryOf.removeAll(keepingCapacity: true)
             for id in path {
                 let info = table.infos[Int(id)]
-                let fields = options.keys.map { ReportModel.field($0, info: info, comm: comm, sample: sample, hasCPU: hasCPU, asPerf: asPerf) }
+                let fields = options.keys.map { ReportModel.field($0, info: info, comm: comm, sample: sample, hasCPU: hasCPU, asPerf: asPerf, off: off) }
                 if let i = index[fields] {
                     entryOf.append(i)
                 } else {
@@ -93,7 +104,7 @@ public struct ReportModel {
                 }
             }
             let leaf = entryOf[entryOf.count - 1]
-            entries[leaf].selfWeight = entries[leaf].selfWeight.saturatingAdd(sample.period)
+            entries[leaf].selfWeight = entries[leaf].selfWeight.saturatingAdd(weight)
             entries[leaf].selfSamples += 1
             seen.removeAll(keepingCapacity: true)
             func addGraph(_ entry: Int, at position: Int) {
@@ -101,10 +112,10 @@ public struct ReportModel {
                 let names = order == .caller
                     ? path[(position + 1)...].map { table.infos[Int($0)].name }
                     : path[..<position].reversed().map { table.infos[Int($0)].name }
-                entries[entry].graph.add(names[...], weight: sample.period)
+                entries[entry].graph.add(names[...], weight: weight)
             }
             for (position, entry) in entryOf.enumerated() where seen.insert(entry).inserted {
-                entries[entry].childrenWeight = entries[entry].childrenWeight.saturatingAdd(sample.period)
+                entries[entry].childrenWeight = entries[entry].childrenWeight.saturatingAdd(weight)
                 entries[entry].childrenSamples += 1
                 if options.children { addGraph(entry, at: position) }
             }
@@ -120,8 +131,10 @@ public struct ReportModel {
     }
 
     /// A sort key's value for a frame; matching perf, an unresolved frame's symbol is its address.
-    private static func field(_ key: ReportKey, info: FrameTable.Info, comm: String, sample: Sample, hasCPU: Bool, asPerf: Bool) -> String {
+    private static func field(_ key: ReportKey, info: FrameTable.Info, comm: String, sample: Sample, hasCPU: Bool, asPerf: Bool,
+                              off: Bool) -> String {
         switch key {
+        case .state: return off ? "off-cpu" : "on-cpu"
         case .comm: return comm
         case .pid: return "\(sample.pid):\(comm)"
         case .tid: return "\(sample.tid):\(comm)"

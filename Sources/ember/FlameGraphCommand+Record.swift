@@ -8,8 +8,9 @@ import Glibc
 
 /// `ember flamegraph -- CMD`: a first flame graph in one command.
 extension FlameGraphCommand {
-    /// Records the command into a scratch file (frame-pointer stacks at 999 Hz; with --offcpu, the stacks it blocks
-    /// in, as `ember latency --offcpu` records them) and returns its path and the command's exit status.
+    /// Records the command into a scratch file (frame-pointer stacks at 999 Hz; with --off-cpu, its time off the CPU
+    /// too; with --off-cpu-only, the stacks it blocks in alone, as `ember latency --offcpu` records them) and returns
+    /// its path and the command's exit status.
     func recordCommand(_ argv: [String]) throws -> (path: String, status: Int32) {
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         let path = "\(directory)/ember-flamegraph-\(getpid()).data"
@@ -30,6 +31,7 @@ extension FlameGraphCommand {
             summary = try Record.record(options, as: "latency")
         } else {
             options.callGraph = .framePointer
+            if offCPU { options = try OffCPUTime.wallClock(options) }
             summary = try Record.record(options)
         }
         return (path, summary.exitStatus)
@@ -41,8 +43,12 @@ extension FlameGraphCommand {
         var own: [String: UInt64] = [:]
         var total: UInt64 = 0
         for (stack, weight) in profile.weights {
-            let frames = stack.split(separator: ";")
-            let leaf = (userLeaves ? frames.last { profile.kinds[String($0)] != .kernel } : frames.last).map(String.init) ?? stack
+            var frames = stack.split(separator: ";")
+            // A wall-clock profile's off-CPU stack: where it blocked, named as such.
+            let blocked = frames.last.map { $0 == Collapser.offCPUFrame } ?? false
+            if blocked { frames.removeLast() }
+            let leaf = (userLeaves || blocked ? frames.last { profile.kinds[String($0)] != .kernel } : frames.last)
+                .map { String($0) + (blocked ? " (off-CPU)" : "") } ?? stack
             own[leaf, default: 0] = own[leaf, default: 0].saturatingAdd(weight)
             total = total.saturatingAdd(weight)
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmberKernel
+import EmberLatency
 import EmberPerfData
 import EmberRender
 import EmberReplay
@@ -18,7 +19,8 @@ struct FlameGraphCommand: ParsableCommand {
             Examples:
               ember flamegraph -i perf.data -o flame.svg --colors kind
               ember flamegraph -- ./app --workers 4        (records the command, draws it, names its 5 hottest functions)
-              ember flamegraph --offcpu -- ./server        (where it waits instead)
+              ember flamegraph --off-cpu -- ./server       (its time on the CPU and off it, blocked)
+              ember flamegraph --off-cpu-only -- ./server  (only where it blocks)
             """
     )
 
@@ -85,14 +87,17 @@ struct FlameGraphCommand: ParsableCommand {
     @Flag(help: "Icicle graph: the root at the top.")
     var inverted = false
 
-    @Option(help: "Palette: hot (default; io with --offcpu), kind (kernel, program, libraries), mem, io, blue, green.")
+    @Option(help: "Palette: hot (default; io with --off-cpu-only), kind (kernel, program, libraries), mem, io, blue, green.")
     var colors: FlameGraphPalette?
 
     @OptionGroup var fold: FoldOptions
     @OptionGroup var symbols: SymbolFlags
     @OptionGroup var filters: SampleFilterFlags
 
-    @Argument(parsing: .captureForPassthrough, help: "A command to record and draw at once (after --): stacks at 999 Hz, or with --offcpu where it blocks.")
+    @Flag(name: .customLong("off-cpu"), help: "With a command: record its time off the CPU too (as record --off-cpu), drawn in blue beside its CPU samples.")
+    var offCPU = false
+
+    @Argument(parsing: .captureForPassthrough, help: "A command to record and draw at once (after --): stacks at 999 Hz, or with --off-cpu-only where it blocks.")
     var command: [String] = []
 
     func validate() throws {
@@ -100,8 +105,12 @@ struct FlameGraphCommand: ParsableCommand {
         if !command.isEmpty, input != nil || folded != nil || !diff.isEmpty {
             throw ValidationError("a command after -- is recorded and drawn; give it, or -i, --folded or --diff, not both")
         }
+        if offCPU, command.isEmpty {
+            throw ValidationError("--off-cpu records a command (after --); a recording made with record --off-cpu is drawn on and off the CPU by default")
+        }
+        if offCPU, fold.offcpu || fold.onCPUOnly { throw ValidationError("--off-cpu records both halves; drop --off-cpu-only or --on-cpu-only") }
         if folded != nil && (fold.count || fold.pid || fold.tid || fold.event != nil || fold.offcpu || fold.wakers) {
-            throw ValidationError("--count, --pid, --tid, --event, --offcpu and --wakers choose stacks from a recording; a folded file has them already")
+            throw ValidationError("--count, --pid, --tid, --event, --off-cpu-only and --wakers choose stacks from a recording; a folded file has them already")
         }
         if !diff.isEmpty {
             guard diff.count == 2 else { throw ValidationError("--diff takes two profiles, BEFORE and AFTER (got \(diff.count))") }
@@ -172,6 +181,10 @@ struct FlameGraphCommand: ParsableCommand {
             }
             // Weights are sample periods: nanoseconds for the clock events.
             options.countName = fold.count ? "samples" : (EventSpec.named(event.name)?.isClock == true || fold.offcpu ? "ns" : "events")
+            if !fold.offcpu, !fold.onCPUOnly, fold.event == nil, OffCPUTime.isWallClock(replay.events) {
+                options.title = "Wall-clock time"
+                options.subtitle = "\(path): time on the CPU (sampled) and off it (blocked, in blue, under [off-cpu]), by stack"
+            }
             if fold.offcpu {
                 options.title = fold.wakers ? "Off-CPU time with wakers" : "Off-CPU time"
                 options.subtitle = "\(path): time blocked, by the stack each thread blocked in"
@@ -194,7 +207,8 @@ struct FlameGraphCommand: ParsableCommand {
         Diagnostics.note("wrote \(outputName(output)) (\(chart?.stacks.count ?? profile.weights.count) stacks)")
         if !command.isEmpty {
             let hottest = FlameGraphCommand.hottest(profile, userLeaves: fold.offcpu)
-            let heading = fold.offcpu ? "where it blocked longest (the innermost function outside the kernel)" : "hottest functions (their own time)"
+            let heading = fold.offcpu ? "where it blocked longest (the innermost function outside the kernel)"
+                : offCPU ? "where its time went (own time on the CPU; off-CPU, the function it blocked in)" : "hottest functions (their own time)"
             if !hottest.isEmpty { fputs("\(heading):\n" + hottest.map { "  " + $0 + "\n" }.joined(), stderr) }
         }
         if status != 0 { throw ExitCode(status) }

@@ -20,6 +20,8 @@ struct Pprof: ParsableCommand {
     @Option(help: "The event to export from a recording with several (default: the first).")
     var event: String?
 
+    @OptionGroup var wallClock: WallClockFlags
+
     func run() throws {
         try checkOutput(output)
         var flags = symbols
@@ -28,6 +30,14 @@ struct Pprof: ParsableCommand {
         try filters.apply(to: replay)
         var builder = PprofBuilder()
         builder.eventName = event
+        switch try wallClock.choice(replay, event: event) {
+        case .samples: break
+        case .offCPUOnly(let stacks):
+            builder.eventName = stacks.eventName
+            builder.weight = stacks.weight
+            builder.valueType = (type: "offcpu", unit: "nanoseconds")
+        case .both(let stacks): builder.offCPU = stacks
+        }
         let bytes: [UInt8]
         do {
             bytes = try PprofBuilder.gzipped(try builder.build(replay))

@@ -175,13 +175,22 @@ struct FoldOptions: ParsableArguments {
     @Option(help: "The event to fold in a recording with several (default: the first).")
     var event: String?
 
-    @Flag(help: "Off-CPU stacks (a latency recording's sched_switch stacks), weighted by nanoseconds blocked.")
-    var offcpu = false
+    @Flag(name: .customLong("off-cpu-only"), help: "Only off-CPU stacks (a latency or record --off-cpu recording's sched_switch stacks), weighted by nanoseconds blocked.")
+    var offCPUOnly = false
 
-    @Option(help: "With --offcpu, leave out waits shorter than this (such as 50us, 2ms).")
+    @Flag(name: .customLong("offcpu"), help: ArgumentHelp("The same as --off-cpu-only.", visibility: .hidden))
+    var offcpuSpelling = false
+
+    /// Off-CPU stacks alone (`--off-cpu-only`, or `--offcpu` as latency's kind is spelt).
+    var offcpu: Bool { offCPUOnly || offcpuSpelling }
+
+    @Flag(name: .customLong("on-cpu-only"), help: "Of a wall-clock recording (record --off-cpu), only the CPU samples (by default on- and off-CPU time fold together, the off-CPU stacks under a last frame [off-cpu]).")
+    var onCPUOnly = false
+
+    @Option(help: "With --off-cpu-only, leave out waits shorter than this (such as 50us, 2ms).")
     var min: String?
 
-    @Flag(help: "With --offcpu, put above each blocked stack '--', the stack that woke it and the waker's name (as offwaketime).")
+    @Flag(help: "With --off-cpu-only, put above each blocked stack '--', the stack that woke it and the waker's name (as offwaketime).")
     var wakers = false
 
     @Flag(name: .customLong("full-names"), help: "Keep C++ parameter lists in frame names (stackcollapse drops them).")
@@ -224,8 +233,12 @@ struct FoldOptions: ParsableArguments {
                 collapser.wakeupEventName = offCPU.wakerEventName
             }
         } else if min != nil || wakers {
-            throw Diagnostics.fail("\(min != nil ? "--min" : "--wakers") goes with --offcpu")
+            throw Diagnostics.fail("\(min != nil ? "--min" : "--wakers") goes with --off-cpu-only")
+        } else if !onCPUOnly, event == nil, OffCPUTime.isWallClock(replay.events) {
+            let offCPU = try FoldOptions.offCPUTime(replay, minimumNs: 0)
+            collapser.offCPU = offCPU.stacks
         }
+        if onCPUOnly, offcpu { throw Diagnostics.fail("--on-cpu-only and --off-cpu-only choose opposite halves; give one") }
         return collapser
     }
 }
@@ -233,10 +246,12 @@ struct FoldOptions: ParsableArguments {
 extension FoldOptions {
     /// The off-CPU waits of a latency recording by the switch that started each: a first pass of its own over the
     /// recording `replay` reads (already in memory, so standard input too).
+    /// In a wall-clock recording, waits for a CPU after preemption are off-CPU time too, so that a thread's two
+    /// halves add up to its lifetime.
     static func offCPUTime(_ replay: Replay, minimumNs: UInt64) throws -> OffCPUTime {
         guard let file = replay.file else { throw Diagnostics.fail("--offcpu reads a recording, not a live one") }
         do {
-            return try OffCPUTime(try Replay(file: file), minimumNs: minimumNs)
+            return try OffCPUTime(try Replay(file: file), minimumNs: minimumNs, preemption: OffCPUTime.isWallClock(replay.events))
         } catch let e as LatencyError {
             throw Diagnostics.fail("\(file.path): \(e)")
         }

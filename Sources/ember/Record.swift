@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmberKernel
+import EmberLatency
 import EmberRecord
 #if canImport(Glibc)
 import Glibc
@@ -33,6 +34,9 @@ struct Record: ParsableCommand {
     @Option(name: [.customShort("m"), .customLong("mmap-pages")], parsing: .unconditional,
             help: ArgumentHelp("Data pages per CPU ring buffer, a power of two up to 1048576 (default 128), or a size such as 16M (rounded up to a power of two pages).", valueName: "pages|size"))
     var mmapPagesText: String?
+
+    @Flag(name: .customLong("off-cpu"), help: "Wall-clock profile: also the time the command's threads spend off the CPU (blocked), as the stacks they block in weighted by how long, beside the CPU samples (frame-pointer stacks unless --call-graph says otherwise).")
+    var offCPU = false
 
     @Flag(help: "Flight recorder: keep only the newest samples, in overwrite rings (-m sets how many), and write them to OUTPUT.<timestamp> on SIGUSR2 and at the end.")
     var overwrite = false
@@ -90,7 +94,7 @@ struct Record: ParsableCommand {
         if case .command(let argv) = options.target, case .frequency(let hz) = options.sampling, sampled, summary.seconds >= 0.1,
            Double(summary.samples) < 0.2 * Double(hz) * summary.seconds {
             // A command that mostly waited: a flame graph of its few samples shows little of where its time went.
-            Diagnostics.note("the command was on a CPU for little of its \(formatSeconds(summary.seconds)) s (\(summary.samples) samples at \(hz) Hz); where it waited: ember flamegraph --offcpu -- \(argv.joined(separator: " "))")
+            Diagnostics.note("the command was on a CPU for little of its \(formatSeconds(summary.seconds)) s (\(summary.samples) samples at \(hz) Hz); where its time went, on the CPU and off it: ember record --off-cpu -- \(argv.joined(separator: " ")) (or at once, ember flamegraph --off-cpu -- ...)")
         } else if let file, file != "-", summary.samples > 0, !summary.writeFailed {
             Diagnostics.note("next: ember report -i \(file), or ember flamegraph -i \(file) -o flame.svg")
         }
@@ -141,6 +145,19 @@ struct Record: ParsableCommand {
         options.overwrite = overwrite
         options.switchMaxFiles = switchMaxFiles
         options.finalSnapshot = !noFinalSnapshot
+    }
+
+    /// `--off-cpu`: the switches each of the target's threads blocks in, with their stacks, and its context switches
+    /// for when it runs again, beside the samples; a file the readers fold into on- and off-CPU time together.
+    private func offCPUOptions(_ options: inout RecordOptions) throws {
+        if case .allCPUs = options.target {
+            throw UsageProblem(text: "--off-cpu follows a command or -p processes, not every CPU; for the whole machine, ember latency --offcpu -a")
+        }
+        if overwrite || switchOutput != nil { throw UsageProblem(text: "--off-cpu writes one recording; drop --overwrite and --switch-output") }
+        if options.events.contains(where: { if case .counter(let spec, _) = $0.request { return !spec.isClock } else { return true } }) {
+            throw UsageProblem(text: "--off-cpu weighs its samples in time: sample cpu-clock or task-clock (the default), not other events")
+        }
+        options = try OffCPUTime.wallClock(options)
     }
 
     /// `--switch-output`: signal, a size (`100M`: B, K, M or G) or a time (`30s`: s, m, h or d), as perf takes it
@@ -196,7 +213,8 @@ struct Record: ParsableCommand {
             options.sampling = .period(UInt64(period))
             options.samplingIsDefault = false
         }
-        options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP)
+        options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP || offCPU)
+        if offCPU { try offCPUOptions(&options) }
         let mmapPages = try Record.pages(mmapPagesText)
         guard mmapPages > 0, mmapPages <= Record.maxPages else {
             throw UsageProblem(text: "-m \(mmapPages) is out of range; give a power of two from 1 to \(Record.maxPages) pages (default 128)")

@@ -37,8 +37,10 @@ struct Report: ParsableCommand {
     @Flag(name: .customLong("no-children"), help: "Only the Self column, sorted by it.")
     var noChildren = false
 
-    @Option(name: [.customShort("s"), .long], help: "Sort keys, comma-separated: comm, pid, tid, cpu, dso, symbol (sym), srcline, address (unresolved code per address).")
-    var sort = "comm,dso,symbol"
+    @Option(name: [.customShort("s"), .long], help: "Sort keys, comma-separated: comm, pid, tid, cpu, dso, symbol (sym), srcline, address (unresolved code per address), state (on-cpu or off-cpu; first by default for a record --off-cpu recording).")
+    var sort: String?
+
+    @OptionGroup var wallClock: WallClockFlags
 
     @Option(name: .customShort("g"), help: ArgumentHelp("A call graph under each entry, as perf's -g: caller (what it calls) or callee (who called it), or perf's TYPE,MIN,ORDER (graph,0.5,caller; branches under MIN percent left out, 0.5 unless given); none for no graph.", valueName: "graph"))
     var callGraph: String?
@@ -92,6 +94,16 @@ struct Report: ParsableCommand {
         options.filter.symbols = nil
         if options.symbols != nil && !options.keys.contains(.symbol) { options.keys.append(.symbol) }
         try filters.apply(to: replay, filtering: false)
+        switch try wallClock.choice(replay, event: options.eventName) {
+        case .samples: break
+        case .offCPUOnly(let stacks):
+            options.eventName = stacks.eventName
+            options.weight = stacks.weight
+        case .both(let stacks):
+            // Time on the CPU and off it, side by side, and a state column that tells them apart.
+            options.offCPU = stacks
+            if sort == nil { options.keys.insert(.state, at: 0) }
+        }
         // Without call chains there is nothing for a Children column to add: perf shows Overhead alone.
         if !replay.events.contains(where: { !$0.attr.sampleType.isDisjoint(with: [.callchain, .stackUser]) }) {
             options.children = false
@@ -137,10 +149,10 @@ struct Report: ParsableCommand {
         }
         var options = ReportOptions()
         options.keys = []
-        for name in sort.split(separator: ",") {
+        for name in (sort ?? "comm,dso,symbol").split(separator: ",") {
             // perf's spellings: sym, and the shared object as dso.
             guard let key = ReportKey(rawValue: name == "sym" ? "symbol" : String(name)) else {
-                throw Diagnostics.fail("unknown sort key '\(name)'; use comm, pid, tid, cpu, dso, symbol (sym), srcline or address")
+                throw Diagnostics.fail("unknown sort key '\(name)'; use comm, pid, tid, cpu, dso, symbol (sym), srcline, address or state")
             }
             options.keys.append(key)
         }

@@ -107,12 +107,12 @@ final class FlameGraphFlagsTests: XCTestCase {
         XCTAssertTrue(hottest.split(separator: "\n").prefix(2).contains { $0.hasSuffix(" spin_primes") }, r.stderr)
         let after = Set((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter { $0.hasPrefix("ember-flamegraph-") }
         XCTAssertEqual(after, before, "the scratch recording is removed")
-        let off = try Tool.ember(["flamegraph", "--offcpu", "-o", dir + "/off.svg", "--", "/bin/sh", "-c", "/bin/sleep 0.2; exit 3"])
+        let off = try Tool.ember(["flamegraph", "--off-cpu-only", "-o", dir + "/off.svg", "--", "/bin/sh", "-c", "/bin/sleep 0.2; exit 3"])
         XCTAssertEqual(off.status, 3, off.stderr)
         XCTAssertTrue(off.stderr.contains("where it blocked longest") && off.stderr.contains(" clock_nanosleep\n"), off.stderr)
-        // record of a command that mostly waits points at this, not at a flame graph of its few samples.
+        // record of a command that mostly waits points at --off-cpu, not at a flame graph of its few samples.
         let idle = try Tool.ember(["record", "-o", dir + "/idle.data", "--", "/bin/sleep", "0.3"])
-        XCTAssertTrue(idle.stderr.contains("where it waited: ember flamegraph --offcpu -- /bin/sleep 0.3"), idle.stderr)
+        XCTAssertTrue(idle.stderr.contains("on the CPU and off it: ember record --off-cpu -- /bin/sleep 0.3"), idle.stderr)
         let busy = try Tool.ember(["record", "-o", dir + "/busy.data", "--", try Tool.demo(), "0.5"])
         XCTAssertTrue(busy.stderr.contains("next: ember report -i \(dir)/busy.data"), busy.stderr)
         let both = try Tool.ember(["flamegraph", "-i", dir + "/x.data", "--", "/bin/true"])

@@ -284,7 +284,7 @@ final class LatencyTests: XCTestCase {
         XCTAssertTrue(none.stderr.contains("record them with 'ember latency --offcpu --wakers -- CMD'"), none.stderr)
         let misuse = try Tool.ember(["collapse", "-i", file, "--wakers"])
         XCTAssertEqual(misuse.status, 1)
-        XCTAssertTrue(misuse.stderr.contains("--wakers goes with --offcpu"), misuse.stderr)
+        XCTAssertTrue(misuse.stderr.contains("--wakers goes with --off-cpu-only"), misuse.stderr)
     }
 
     /// A recording with lost events: what was under way at a loss is dropped and said, never measured across it.
@@ -317,7 +317,7 @@ final class LatencyTests: XCTestCase {
             (["latency", "-i", plain, "--syscalls"], "no raw_syscalls:sys_enter/sys_exit events"),
             (["latency", "--func", "nocolon", "-i", plain], "--func nocolon: give BINARY:SYMBOL"),
             (["collapse", "-i", plain, "--offcpu"], "has no sched:sched_switch events"),
-            (["collapse", "-i", plain, "--min", "1ms"], "--min goes with --offcpu"),
+            (["collapse", "-i", plain, "--min", "1ms"], "--min goes with --off-cpu-only"),
             (["latency", "--func", "/no/such/binary:f", "--", "/bin/true"], "no binary or library '/no/such/binary'"),
             (["latency", "--func", "/bin/true:no_such_function_ember", "--", "/bin/true"], "has no function"),
             (["latency", "--func", stripped + ":nap", "--", stripped, "/dev/null"], "it is stripped (no .symtab)"),

@@ -1,0 +1,31 @@
+import ArgumentParser
+import EmberLatency
+import EmberReplay
+import EmberStacks
+
+/// `--on-cpu-only` and `--off-cpu-only`: which half of a wall-clock recording (`record --off-cpu`) `report` and
+/// `pprof` weigh; both by default.
+struct WallClockFlags: ParsableArguments {
+    @Flag(name: .customLong("on-cpu-only"), help: "Of a wall-clock recording (record --off-cpu), only the CPU samples.")
+    var onCPUOnly = false
+
+    @Flag(name: .customLong("off-cpu-only"), help: "Only the time blocked, by the stack each thread blocked in (of a record --off-cpu or latency --offcpu recording).")
+    var offCPUOnly = false
+
+    enum Choice {
+        /// The event's samples by their periods.
+        case samples
+        /// Off-CPU time alone: the stacks of its event, weighed by the time blocked.
+        case offCPUOnly(OffCPUStacks)
+        /// On- and off-CPU time side by side.
+        case both(OffCPUStacks)
+    }
+
+    /// What to weigh in `replay`; `event`: the event asked for, which reads the samples as recorded.
+    func choice(_ replay: Replay, event: String?) throws -> Choice {
+        if onCPUOnly, offCPUOnly { throw Diagnostics.fail("--on-cpu-only and --off-cpu-only choose opposite halves; give one") }
+        if offCPUOnly { return .offCPUOnly(try FoldOptions.offCPUTime(replay, minimumNs: 0).stacks) }
+        guard !onCPUOnly, event == nil, OffCPUTime.isWallClock(replay.events) else { return .samples }
+        return .both(try FoldOptions.offCPUTime(replay, minimumNs: 0).stacks)
+    }
+}
