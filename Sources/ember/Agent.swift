@@ -31,7 +31,7 @@ struct Agent: ParsableCommand {
     @Option(name: .customLong("max-seconds"), parsing: .unconditional, help: "The longest profile a request may ask for, in seconds.")
     var maxSeconds = 60.0
 
-    @Option(help: ArgumentHelp("Profile only processes whose main thread has this name (the recording covers every CPU).", valueName: "name"))
+    @Option(name: [.customLong("comm"), .customLong("comms")], help: ArgumentHelp("Profile only processes whose main thread has this name (the recording covers every CPU; --comms is the same).", valueName: "name"))
     var comm: String?
 
     @Flag(help: "Keep one rolling window open (overwrite rings sized for --max-seconds) and answer each request at once from its newest seconds.")

@@ -129,7 +129,7 @@ struct InputOptions: ParsableArguments {
 
 /// perf's reader filters, on every reading command: the samples outside them are left out.
 struct SampleFilterFlags: ParsableArguments {
-    @Option(name: [.customShort("c"), .long], help: "Only samples of these commands (comma-separated).")
+    @Option(name: [.customShort("c"), .long, .customLong("comm")], help: "Only samples of these commands (comma-separated; --comm is the same).")
     var comms: String?
 
     @Option(help: "Only samples of these process ids (comma-separated).")
@@ -153,7 +153,7 @@ struct SampleFilterFlags: ParsableArguments {
     @Option(name: .customLong("max-stack"), parsing: .unconditional, help: "At most this many frames of each stack, the innermost.")
     var maxStack: Int?
 
-    @Flag(name: .customLong("all-processes"), help: "Every process the recording holds. By default a recording made for a command (or -p processes) shows only their process tree, when no --comms, --pids or --tids say otherwise (ember latency -- CMD records the scheduler on every CPU).")
+    @Flag(name: .customLong("all-processes"), help: "Every process the recording holds. By default a recording made for a command (or -p processes) shows only their process tree, when no --comms, --pids or --tids say otherwise (a recording may hold others: the wakers of latency --wakers, or record -a -- CMD's whole machine).")
     var allProcesses = false
 
     /// Applies the filters (unless the command filters itself, as report does to keep its percentages of every
@@ -166,10 +166,10 @@ struct SampleFilterFlags: ParsableArguments {
         }
     }
 
-    /// The filter, with `comms` and `pids` from a command's own spellings where it has them (report's --comm).
-    func filter(_ replay: Replay, comms otherComms: String? = nil, pids otherPids: String? = nil) throws -> SampleFilter {
+    /// The filter, with `pids` from a command's own spelling where it has one (report's --pid, as perf's).
+    func filter(_ replay: Replay, pids otherPids: String? = nil) throws -> SampleFilter {
         var filter = SampleFilter()
-        if let list = comms ?? otherComms { filter.comms = Set(list.split(separator: ",").map(String.init)) }
+        if let list = comms { filter.comms = Set(list.split(separator: ",").map(String.init)) }
         if let list = pids ?? otherPids { filter.pids = Set(try SampleFilterFlags.ids(list, "--pids")) }
         if let list = tids { filter.tids = Set(try SampleFilterFlags.ids(list, "--tids")) }
         if !allProcesses, filter.comms == nil, filter.pids == nil, filter.tids == nil, let target = replay.file?.recordedTarget, !target.isEmpty {

@@ -67,7 +67,7 @@ struct Latency: ParsableCommand {
     @Option(name: .customLong("call-graph"), help: "How off-CPU stacks are recorded: fp (default) or dwarf[,SIZE] for code without frame pointers.")
     var callGraph: String?
 
-    @Option(help: "Only processes with these names (comma-separated) in the report.")
+    @Option(name: [.customLong("comms"), .customLong("comm")], help: "Only processes with these names (comma-separated) in the report (--comm is the same).")
     var comm: String?
 
     @Option(help: "Leave out waits shorter than this (such as 50us, 2ms, 1s).")

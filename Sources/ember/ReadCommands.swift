@@ -166,10 +166,10 @@ struct FoldOptions: ParsableArguments {
     @Flag(help: "Weigh stacks by sample count instead of sample period.")
     var count = false
 
-    @Flag(help: "Split the root by process: comm-PID.")
+    @Flag(help: "Split the root by process: comm-PID, as stackcollapse-perf.pl's --pid (to keep only some processes: --pids).")
     var pid = false
 
-    @Flag(help: "Split the root by thread: comm-PID/TID.")
+    @Flag(help: "Split the root by thread: comm-PID/TID, as stackcollapse-perf.pl's --tid (to keep only some threads: --tids).")
     var tid = false
 
     @Option(help: "The event to fold in a recording with several (default: the first).")

@@ -48,10 +48,7 @@ struct Report: ParsableCommand {
     @Option(parsing: .unconditional, help: "Leave out entries and call-graph branches below this percentage (0 to 100).")
     var percentLimit = 0.0
 
-    @Option(help: "Only these commands (comma-separated; as --comms).")
-    var comm: String?
-
-    @Option(help: "Only these process ids (comma-separated; as --pids).")
+    @Option(help: "Only these process ids (comma-separated; perf report's spelling of --pids).")
     var pid: String?
 
     @Option(help: "Only entries in these shared objects (as --dsos).")
@@ -85,7 +82,7 @@ struct Report: ParsableCommand {
     private func model(_ path: String, _ options: ReportOptions, _ symbolFlags: SymbolFlags) throws -> (ReportModel, Replay) {
         var options = options
         let replay = try openReplay(path, symbols: symbolFlags)
-        options.filter = try filters.filter(replay, comms: comm, pids: pid)
+        options.filter = try filters.filter(replay, pids: pid)
         // --dsos and --symbols pick entries, not samples.
         options.dsos = options.filter.dsos ?? dso.map(SampleFilterFlags.names)
         if options.dsos != nil && !options.keys.contains(.dso) { options.keys.insert(.dso, at: 0) }

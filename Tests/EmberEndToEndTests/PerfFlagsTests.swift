@@ -146,6 +146,16 @@ final class PerfFlagsTests: XCTestCase {
         let bad = try Tool.ember(["collapse", "-i", file, "--cpu", "3-1"])
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("--cpu takes a CPU list such as 0-3,6"), bad.stderr)
+        // One meaning per name: --comm is --comms in every reader (report's, as perf's, too), and report's --pid
+        // is --pids; collapse's --pid splits the root as stackcollapse-perf.pl's does, and its help says so.
+        let comms = try Tool.ember(["collapse", "-i", file, "--comms", "demo"]).stdout
+        XCTAssertEqual(try Tool.ember(["collapse", "-i", file, "--comm", "demo"]).stdout, comms)
+        XCTAssertEqual(try Tool.ember(["report", "-i", file, "--comm", "demo"]).stdout, try Tool.ember(["report", "-i", file, "--comms", "demo"]).stdout)
+        XCTAssertEqual(try Tool.ember(["report", "-i", file, "--pid", String(pid)]).stdout,
+                       try Tool.ember(["report", "-i", file, "--pids", String(pid)]).stdout)
+        let help = try Tool.ember(["collapse", "--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        XCTAssertTrue(help.contains("as stackcollapse-perf.pl's --pid (to keep only some processes: --pids)"), help)
     }
 
     /// `--max-stack N` keeps each stack's N innermost frames, as perf script's does.
