@@ -75,7 +75,7 @@ let package = Package(
         // Profiling from inside a Swift program: the recorder on its own process, the readers on the result.
         .target(name: "EmberProfiler", dependencies: ["EmberRecord", "EmberReplay", "EmberStacks", "EmberRender", "EmberPprof"]),
         // Profiles for the viewers people already use: speedscope and the Firefox Profiler.
-        .target(name: "EmberExport", dependencies: ["EmberReplay", "EmberStacks"]),
+        .target(name: "EmberExport", dependencies: ["EmberPerfData", "EmberReplay", "EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "CEmberShim"]),
         .executableTarget(name: "ember", dependencies: [
             "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport", "EmberAgent",

@@ -1,4 +1,5 @@
 import EmberKernel
+import EmberPerfData
 import EmberReplay
 import EmberStacks
 
@@ -7,11 +8,15 @@ import EmberStacks
 /// a clock sample by its period in nanoseconds, any other sample as 1.
 public struct SpeedscopeExporter {
     public var eventName: String?
+    /// Each sample's weight instead of its period (nil leaves it out): off-CPU time alone.
+    public var weight: (@Sendable (Sample) -> UInt64?)?
+    /// A wall-clock profile's off-CPU stacks, under a last frame `[off-cpu]`, beside the samples.
+    public var offCPU: OffCPUStacks?
 
     public init() {}
 
     public func export(_ replay: Replay, name: String) throws -> [UInt8] {
-        let samples = try ThreadSamples(replay, eventName: eventName)
+        let samples = try ThreadSamples(replay, eventName: eventName, weight: weight, offCPU: offCPU)
         let infos = replay.frames.infos
         // The frames the samples use, numbered in order of first use.
         var index: [Int32: Int] = [:]

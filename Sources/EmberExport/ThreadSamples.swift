@@ -31,8 +31,11 @@ struct ThreadSamples {
     private(set) var firstTime: UInt64 = 0
     private(set) var lastTime: UInt64 = 0
 
-    /// `markers`: also collect the tracepoint and probe hits of the other events.
-    init(_ replay: Replay, eventName: String?, markers: Bool = false) throws {
+    /// `markers`: also collect the tracepoint and probe hits of the other events. `weight`: each sample's weight
+    /// instead of its period (nil leaves it out); `offCPU`: a wall-clock profile's off-CPU stacks beside the
+    /// samples, each under a last frame `[off-cpu]`.
+    init(_ replay: Replay, eventName: String?, markers: Bool = false, weight: (@Sendable (Sample) -> UInt64?)? = nil,
+         offCPU: OffCPUStacks? = nil) throws {
         guard let event = replay.eventIndex(named: eventName) else {
             throw CollapseError.noSuchEvent(eventName ?? "", available: replay.events.map(\.name))
         }
@@ -53,8 +56,11 @@ struct ThreadSamples {
                                   processName: replay.model.processName(sample.pid, thread: sample.tid)))
             return threads.count - 1
         }
-        replay.forEachSample(event: markers ? nil : event) { sample, index in
-            guard index == event else {
+        let offEvent = offCPU.flatMap { replay.eventIndex(named: $0.eventName) }
+        let offFrame = offEvent == nil ? -1 : table.marker(Collapser.offCPUFrame)
+        replay.forEachSample(event: markers || offEvent != nil ? nil : event) { sample, index in
+            let off = index == offEvent
+            guard index == event || off else {
                 if fields.hasFields(event: index) {
                     threads[thread(sample)].markers.append((sample.time, names[index], fields.describe(sample, event: index) ?? ""))
                     first = min(first ?? sample.time, sample.time)
@@ -62,26 +68,33 @@ struct ThreadSamples {
                 }
                 return
             }
+            var weigh = weight
+            if off { weigh = offCPU?.weight }
+            var value = isClock ? sample.period : 1
+            if let weigh {
+                guard let w = weigh(sample) else { return }
+                value = w
+            }
             replay.resolver.frames(of: sample, into: &resolved, symbolize: false)
             var node: Int32 = -1
-            for frame in resolved.reversed() {
-                _ = table.forEachInfo(of: frame, pid: sample.pid) { info in
-                    let key = UInt64(UInt32(bitPattern: node)) << 32 | UInt64(UInt32(bitPattern: info))
-                    if let child = children[key] {
-                        node = child
-                    } else {
-                        let child = Int32(parents.count)
-                        parents.append(node)
-                        frames.append(info)
-                        children.insert(child, for: key)
-                        node = child
-                    }
+            func step(_ info: Int32) {
+                let key = UInt64(UInt32(bitPattern: node)) << 32 | UInt64(UInt32(bitPattern: info))
+                if let child = children[key] {
+                    node = child
+                } else {
+                    let child = Int32(parents.count)
+                    parents.append(node)
+                    frames.append(info)
+                    children.insert(child, for: key)
+                    node = child
                 }
             }
+            for frame in resolved.reversed() { _ = table.forEachInfo(of: frame, pid: sample.pid, step) }
+            if off { step(offFrame) }
             let index = thread(sample)
             threads[index].stacks.append(node)
             threads[index].times.append(sample.time)
-            threads[index].weights.append(isClock ? sample.period : 1)
+            threads[index].weights.append(value)
             first = min(first ?? sample.time, sample.time)
             lastTime = max(lastTime, sample.time)
         }

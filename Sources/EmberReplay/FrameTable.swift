@@ -38,6 +38,7 @@ public final class FrameTable {
     private var runs: [Int32] = []
     private var runByLocation = IntegerMap(capacity: 4096)
     private var unknown: Int32 = -1
+    private var markers: [String: Int32] = [:]
     private var truncation: Int32 = -1
     private let resolver: FrameResolver
     private let model: ProcessModel
@@ -111,6 +112,15 @@ public final class FrameTable {
         runs.append(Int32(ids.count))
         runs.append(contentsOf: ids)
         return run
+    }
+
+    /// The info of a frame no address stands for, such as a wall-clock profile's `[off-cpu]`, made once.
+    public func marker(_ name: String) -> Int32 {
+        if let id = markers[name] { return id }
+        let id = add(Info(name: name, rawName: name, language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false,
+                          line: nil, declaration: nil, folded: -1))
+        markers[name] = id
+        return id
     }
 
     private func add(_ info: Info) -> Int32 {

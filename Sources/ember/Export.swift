@@ -35,6 +35,8 @@ struct Export: ParsableCommand {
     @Option(help: "The event to export from a recording with several (default: the first).")
     var event: String?
 
+    @OptionGroup var wallClock: WallClockFlags
+
     func run() throws {
         let path = output ?? format.defaultOutput
         try checkOutput(path)
@@ -48,8 +50,18 @@ struct Export: ParsableCommand {
             case .speedscope:
                 var exporter = SpeedscopeExporter()
                 exporter.eventName = event
+                switch try wallClock.choice(replay, event: event) {
+                case .samples: break
+                case .offCPUOnly(let stacks):
+                    exporter.eventName = stacks.eventName
+                    exporter.weight = stacks.weight
+                case .both(let stacks): exporter.offCPU = stacks
+                }
                 bytes = try exporter.export(replay, name: input.input)
             case .firefox:
+                if wallClock.offCPUOnly {
+                    throw Diagnostics.fail("the Firefox Profiler's format takes samples at their times, not time blocked; export off-CPU time with --format speedscope")
+                }
                 var exporter = FirefoxExporter()
                 exporter.eventName = event
                 bytes = try exporter.export(replay, name: input.input)

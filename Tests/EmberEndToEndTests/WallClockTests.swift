@@ -54,8 +54,8 @@ final class WallClockTests: XCTestCase {
         XCTAssertTrue(both.stderr.contains("choose opposite halves"), both.stderr)
     }
 
-    /// The flame graph says what it shows and colours what is all off-CPU blue; report has a state column; pprof
-    /// has wall time with a state label (read back by `go tool pprof`).
+    /// The flame graph says what it shows and colours what is all off-CPU blue; report has a state column;
+    /// speedscope has both halves per thread; pprof has wall time with a state label (read back by `go tool pprof`).
     func testEveryReaderShowsBothHalves() throws {
         let (file, _, dir) = try record()
         let svg = dir + "/wall.svg"
@@ -75,6 +75,24 @@ final class WallClockTests: XCTestCase {
         XCTAssertTrue(report.stdout.contains("off-cpu  wallclock") && report.stdout.contains("on-cpu   wallclock"), report.stdout)
         let onOnly = try Tool.ember(["report", "-i", file, "--on-cpu-only"])
         XCTAssertFalse(onOnly.stdout.contains("off-cpu"), onOnly.stdout)
+
+        // speedscope: a profile a thread, weighed in ns, the off-CPU stacks under [off-cpu]; a thread's whole weight is
+        // what collapse gives it.
+        let json = dir + "/wall.speedscope.json"
+        XCTAssertEqual(try Tool.ember(["export", "--format", "speedscope", "-i", file, "-o", json]).status, 0)
+        let speedscope = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let frames = try XCTUnwrap((speedscope["shared"] as? [String: Any])?["frames"] as? [[String: Any]])
+        XCTAssertTrue(frames.contains { $0["name"] as? String == "[off-cpu]" })
+        let folded = parseFolded(try Tool.ember(["collapse", "--tid", "-i", file]).stdout)
+        for profile in try XCTUnwrap(speedscope["profiles"] as? [[String: Any]]) {
+            let tid = try XCTUnwrap((profile["name"] as? String)?.split(separator: "/").last)
+            let expected = folded.filter { $0.key.split(separator: ";")[0].hasSuffix("/" + tid) }.values.reduce(0, +)
+            XCTAssertEqual(profile["unit"] as? String, "nanoseconds")
+            XCTAssertEqual((profile["endValue"] as? NSNumber)?.uint64Value, expected, "thread \(tid)")
+        }
+        let firefox = try Tool.ember(["export", "--format", "firefox", "--off-cpu-only", "-i", file, "-o", dir + "/ff.json.gz"])
+        XCTAssertEqual(firefox.status, 1)
+        XCTAssertTrue(firefox.stderr.contains("export off-CPU time with --format speedscope"), firefox.stderr)
 
         try requireGo()
         let gz = dir + "/wall.pb.gz"
