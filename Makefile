@@ -7,7 +7,7 @@ EMBER_RELEASE := $(BUILD)/release/ember
 # and relocating them dynamically tripled the start-up time of every command.
 RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product ember
 SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils golang-go curl libcurl4-openssl-dev \
-	qemu-system-x86 busybox-static cpio
+	qemu-system-x86 busybox-static cpio gdb
 TRACEFS := /sys/kernel/tracing
 
 .PHONY: profile test unit fuzz build deps demo example guest-test guest-kernel bench proto syscalls clean
@@ -100,6 +100,7 @@ deps:
 	@if [ "$$(id -u)" = 0 ] && [ -d $(TRACEFS) ] && ! mountpoint -q $(TRACEFS); then mount -t tracefs nodev $(TRACEFS) || true; fi
 
 bench: deps demo
+	@dpkg -s bpftrace >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >/dev/null; } || echo "bpftrace not installed: section 7 compares with perf alone"
 	$(RELEASE_BUILD)
 	gcc -O2 -g -fomit-frame-pointer -o $(BUILD)/chain Tests/Programs/chain.c
 	gcc -O2 -g -o $(BUILD)/probed Tests/Programs/probed.c

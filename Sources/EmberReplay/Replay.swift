@@ -84,7 +84,9 @@ public final class Replay {
             if walks.capturing { symbolizer.capture = walks.symbols } else { symbolizer.archive = walks.symbols }
         }
         self.walks = walks?.0
-        resolver = FrameResolver(model: model, symbolizer: symbolizer, unwinder: unwinder.make(model, symbolizer),
+        let live = unwinder.make(model, symbolizer)
+        if let file, let ember = live as? Unwinder { ember.uprobeReturns = Replay.uprobeReturns(file) }
+        resolver = FrameResolver(model: model, symbolizer: symbolizer, unwinder: live,
                                  walks: walks.map { ($0.0, capturing: $0.capturing) })
         frames = FrameTable(resolver: resolver, model: model)
     }
@@ -115,6 +117,24 @@ public final class Replay {
             span = (min(span?.first ?? record.time, record.time), max(span?.last ?? record.time, record.time))
         }
         return span
+    }
+
+    /// The addresses a recording's uretprobes returned to, for the unwinder to put in their trampolines' place; nil
+    /// without return probes or DWARF stacks (a frame-pointer chain has them put back by the kernel).
+    private static func uprobeReturns(_ file: PerfDataFile) -> UprobeReturns? {
+        let returning = Set(file.events.indices.filter { file.events[$0].name.hasPrefix("uretprobe:") })
+        guard !returning.isEmpty, file.events.contains(where: { $0.layout.unwindsUserStack }) else { return nil }
+        var returns: [(tid: Int32, time: UInt64, address: UInt64)] = []
+        var sample = Sample()
+        let progress = file.progress
+        file.progress = nil
+        defer { file.progress = progress }
+        file.forEachRecord { record in
+            guard record.type == .sample, returning.contains(record.eventIndex),
+                  sample.load(record: record.bytes, layout: file.events[record.eventIndex].layout) else { return }
+            returns.append((sample.tid, sample.time, sample.ip))
+        }
+        return UprobeReturns(returns)
     }
 
     /// The build-ids the recording noted (none for a live one: its binaries are this machine's own).

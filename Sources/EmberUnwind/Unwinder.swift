@@ -19,6 +19,8 @@ public final class Unwinder: StackUnwinder {
     /// Rules by location (`Location.cacheKey` of the PC looked up): an index into `rules`, or -1 for none.
     private var ruleIndex = IntegerMap(capacity: 4096)
     private var rules: [UnwindRule] = []
+    /// The return addresses uretprobe trampolines stand for, in a recording with return probes.
+    public var uprobeReturns: UprobeReturns?
 
     public init(model: ProcessModel, symbolizer: Symbolizer) {
         self.model = model
@@ -32,6 +34,15 @@ public final class Unwinder: StackUnwinder {
         for (reg, bit) in DwarfRegister.perfBit.enumerated() { regs[reg] = sample.userRegister(perfBit: bit) }
         guard let ip = regs[DwarfRegister.returnAddress], let sp = regs[DwarfRegister.rsp] else { return nil }
         let stack = Stack(base: sp, bytes: sample.userStack)
+        var trampolines = 0
+        /// A return address, or the one a uretprobe's trampoline stands in for.
+        func realReturn(_ ra: UInt64) -> UInt64 {
+            guard let returns = uprobeReturns, let location = model.resolve(pid: sample.pid, address: ra),
+                  model.dsos[location.dso].path == "[uprobes]",
+                  let real = returns.address(tid: sample.tid, time: sample.time, index: trampolines) else { return ra }
+            trampolines += 1
+            return real
+        }
         var pc = FrameAddress.instruction(ip)
         frames.append(pc)
         for _ in 0..<Unwinder.maxDepth {
@@ -45,13 +56,13 @@ public final class Unwinder: StackUnwinder {
                     return .truncated
                 }
                 if ra == 0 { return .complete }
-                var caller = RegisterFile()
-                caller[DwarfRegister.rbp] = callerRBP
-                caller[DwarfRegister.rsp] = rbp &+ 16
-                caller[DwarfRegister.returnAddress] = ra
-                pc = .returnAddress(ra)
+                var callerRegs = RegisterFile()
+                callerRegs[DwarfRegister.rbp] = callerRBP
+                callerRegs[DwarfRegister.rsp] = rbp &+ 16
+                callerRegs[DwarfRegister.returnAddress] = realReturn(ra)
+                pc = .returnAddress(callerRegs[DwarfRegister.returnAddress]!)
                 frames.append(pc)
-                regs = caller
+                regs = callerRegs
                 continue
             }
             let rule = rules[index]
@@ -78,9 +89,11 @@ public final class Unwinder: StackUnwinder {
             }
             caller[DwarfRegister.rsp] = cfa
             if case .undefined = rule.registers[DwarfRegister.returnAddress] { return .complete }
-            guard let ra = caller[DwarfRegister.returnAddress] else { return .truncated }
-            if ra == 0 { return .complete }
+            guard let stacked = caller[DwarfRegister.returnAddress] else { return .truncated }
+            if stacked == 0 { return .complete }
             guard let oldSP = regs[DwarfRegister.rsp], cfa > oldSP else { return .truncated }
+            let ra = realReturn(stacked)
+            caller[DwarfRegister.returnAddress] = ra
             pc = FrameAddress(ra, exact: rule.isSignalFrame)
             frames.append(pc)
             regs = caller

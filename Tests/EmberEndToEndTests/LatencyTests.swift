@@ -237,6 +237,34 @@ final class LatencyTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: dir + "/off.svg", encoding: .utf8).contains("Off-CPU time"))
     }
 
+    /// A DWARF stack through a function with a return probe: the kernel puts its uretprobe trampoline where the
+    /// function's return address was, and the unwind puts back the address the probe's return reported, so the
+    /// off-CPU stacks go through main;nap as gdb's bt at the same point shows (perf prints `7fffffffdfff [unknown]`
+    /// and loses main).
+    func testDWARFStacksThroughAProbedFunctionAgreeWithGdb() throws {
+        try requireRoot()
+        let sleeper = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path,
+                                        name: "sleeper", flags: ["-O2", "-g"])
+        let dir = try Tool.scratchDirectory()
+        let file = dir + "/lat.data"
+        let r = try Tool.ember(["latency", "--offcpu", "--func", sleeper + ":nap", "--call-graph", "dwarf", "-o", file, "--",
+                                sleeper, dir + "/durations.txt"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let folded = parseFolded(try Tool.ember(["collapse", "-i", file, "--off-cpu-only"]).stdout).filter { $0.key.hasPrefix("sleeper;") }
+        let all = folded.values.reduce(0, +), through = folded.filter { $0.key.contains(";main;nap;") }.values.reduce(0, +)
+        XCTAssertGreaterThan(all, 500_000_000, "the 650 ms asleep: \(folded)")
+        XCTAssertGreaterThanOrEqual(Double(through), Double(all) * 0.99, "\(folded)")
+        XCTAssertFalse(folded.keys.contains { $0.contains("[unknown]") }, "\(folded)")
+        // The oracle: gdb stopped in clock_nanosleep has nap's caller as main.
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb"), "gdb is not installed (make deps installs it)")
+        let gdb = try Tool.run("/usr/bin/gdb", ["-q", "-batch", "-ex", "set breakpoint pending on", "-ex", "break clock_nanosleep", "-ex", "run",
+                                                "-ex", "bt", "--args", sleeper, dir + "/gdb.txt"])
+        let frames = gdb.stdout.split(separator: "\n").filter { $0.hasPrefix("#") }.compactMap { line in
+            line.split(separator: " ").first { $0 == "nap" || $0 == "main" || $0.hasSuffix("nanosleep") }.map(String.init)
+        }
+        XCTAssertEqual(frames.suffix(2), ["nap", "main"], gdb.stdout)
+    }
+
     /// Off-CPU stacks with their wakers (offwaketime's layout): the reader's time blocked in wait_for_ping() goes
     /// on with `--`, the writer's stack through ping() leaf first, and the writer's name on top.
     func testOffCPUStacksWithTheirWakers() throws {
