@@ -40,6 +40,15 @@ public struct RecordOptions: Sendable {
     }
 
     public var callGraph: CallGraph = .none
+    /// With frame-pointer call chains: also the user IP, SP and BP and `leafStackBytes` of user stack, from which
+    /// Ember's readers put back the callers that functions without a frame pointer hide (`--call-graph fp,repair`).
+    /// Off by default: perf reads any event with a register set and a stack copy as a DWARF recording and appends
+    /// its own unwind of the copy to the chain, so its view of such a file gains frames.
+    public var repairsLeaves = false
+    /// The stack copy of a frame-pointer sample: enough for the frames of a leaf or two (a sixteenth of DWARF's).
+    public static let leafStackBytes: UInt32 = 512
+    /// `PERF_REG_X86_BP`, `SP` and `IP`.
+    public static let leafRegisters: UInt64 = 1 << 6 | 1 << 7 | 1 << 8
     /// Data pages per CPU ring buffer, a power of two.
     public var mmapPages = 128
     /// Only these CPUs (`-C`); all online ones when nil.
@@ -102,7 +111,7 @@ public struct RecordOptions: Sendable {
         var bytes = 56.0
         switch callGraph {
         case .none: break
-        case .framePointer: bytes += 8 + 64 * 8
+        case .framePointer: bytes += 8 + 64 * 8 + (repairsLeaves ? 8 + 24 + 16 + Double(RecordOptions.leafStackBytes) : 0)
         case .dwarf(let stack): bytes += 8 + 16 * 8 + Double(stack) + 24 + 8 * Double(EventResolver.userRegisters.nonzeroBitCount)
         }
         let needed = seconds * rate * bytes

@@ -100,6 +100,11 @@ extension RecordingSession {
         case .none: break
         case .framePointer:
             attr.sampleType.insert(.callchain)
+            if options.repairsLeaves {
+                attr.sampleType.formUnion([.regsUser, .stackUser])
+                attr.sampleRegsUser |= RecordOptions.leafRegisters  // a probe's argument registers stay
+                attr.sampleStackUser = RecordOptions.leafStackBytes
+            }
         case .dwarf(let bytes):
             // The kernel part of the chain still comes from the kernel; the user part from the copied stack.
             attr.sampleType.formUnion([.callchain, .regsUser, .stackUser])

@@ -12,6 +12,8 @@ public struct ReportWriter {
     /// Lines are cut to this many characters (the terminal's width), when set.
     public var width: Int?
     public var lostSamples: UInt64 = 0
+    /// Frame-pointer stacks recorded with a stack copy (`-g`), and those whose leaf's callers were put back from it.
+    public var leafRepairs: (repaired: Int, of: Int) = (0, 0)
     /// A Samples column after the percentages (perf's `-n`).
     public var sampleCounts = false
 
@@ -44,6 +46,9 @@ public struct ReportWriter {
             "# Event count (approx.): \(model.totalWeight)",
             "#",
         ]
+        if leafRepairs.of > 0 {
+            lines.insert("# Frame-pointer stacks whose leaf's callers were put back from the stack copy: \(leafRepairs.repaired) of \(leafRepairs.of)", at: lines.count - 1)
+        }
         var percentHeader = children ? "Children      Self" : "Overhead"
         var dots = children ? "........  ........" : "........"
         if sampleCounts {

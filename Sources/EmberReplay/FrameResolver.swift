@@ -24,9 +24,14 @@ public final class FrameResolver {
     private let unwinder: StackUnwinder
     public var perfCompatible: Bool { !callSiteLookups }
     private var userAddresses: [FrameAddress] = []
+    private var leafBuffer: [ResolvedFrame] = []
     /// DWARF-unwound stacks that stopped early, and all DWARF-unwound stacks.
     public private(set) var truncatedStacks = 0
     public private(set) var unwoundStacks = 0
+    /// Frame-pointer stacks recorded with the user registers and a stack copy (`-g`), and those whose leaf's callers
+    /// were put back through CFI.
+    public private(set) var repairableStacks = 0
+    public private(set) var repairedStacks = 0
     /// A return address points after its call; symbols are looked up at the call (the address before it), unless
     /// matching perf, which looks up the return address itself (and so can name the function after the call).
     private let callSiteLookups: Bool
@@ -66,6 +71,7 @@ public final class FrameResolver {
             return
         }
         var nextIsIP = true, inUser = false
+        var userStart: Int?
         for i in 0..<n {
             let entry = sample.callchainEntry(i)
             if entry >= CallchainContext.max {
@@ -79,6 +85,7 @@ public final class FrameResolver {
                 inUser = entry == CallchainContext.user
                 continue
             }
+            if inUser, userStart == nil { userStart = frames.count }
             // A kernel address among user frames is garbage from a broken frame-pointer chain, not kernel code.
             if inUser, entry >= ProcessModel.kernelStart {
                 frames.append(ResolvedFrame(sampled: FrameAddress(entry, exact: nextIsIP), location: nil, symbol: nil))
@@ -87,6 +94,33 @@ public final class FrameResolver {
             }
             nextIsIP = false
         }
+        if let userStart, !sample.userStack.isEmpty, callSiteLookups { repairLeaf(sample, userStart: userStart, into: &frames, symbolize: symbolize) }
+    }
+
+    /// A frame-pointer chain misses the caller of every function that keeps no frame pointer (libc's and the vDSO's,
+    /// a function in its prologue): its return address is on the stack, not in a frame record. With the user
+    /// registers and a small stack copy (`-g`), the innermost frames come from CFI as far as the copy reaches, and
+    /// the kernel's chain goes on from the last of them it has too; the kernel's frames before that must all be
+    /// among them, in order (the chain is a part of the true stack), or the chain is kept as it was.
+    private func repairLeaf(_ sample: Sample, userStart: Int, into frames: inout [ResolvedFrame], symbolize: Bool) {
+        repairableStacks += 1
+        userAddresses.removeAll(keepingCapacity: true)
+        _ = unwinder.unwind(sample, into: &userAddresses)
+        guard userAddresses.count > 1, userAddresses[0].address == frames[userStart].address else { return }
+        // The last unwound frame the kernel's chain has, and where; each kernel frame before it must be unwound too.
+        var splice: (unwound: Int, kernel: Int)?
+        var next = 1
+        for k in (userStart + 1)..<frames.count {
+            guard let u = userAddresses[next...].firstIndex(where: { $0.address == frames[k].sampled.address }) else { break }
+            splice = (u, k)
+            next = u + 1
+            if next == userAddresses.count { break }
+        }
+        guard let splice, splice.unwound > splice.kernel - userStart else { return }
+        leafBuffer.removeAll(keepingCapacity: true)
+        for address in userAddresses[...splice.unwound] { leafBuffer.append(resolve(address, pid: sample.pid, symbolize: symbolize)) }
+        frames.replaceSubrange(userStart...splice.kernel, with: leafBuffer)
+        repairedStacks += 1
     }
 
     /// Kernel frames from the callchain, then the user stack unwound through CFI.

@@ -64,7 +64,7 @@ struct Latency: ParsableCommand {
     @Flag(help: "With --offcpu, also record the stacks that wake each wait (on every CPU), for 'collapse --offcpu --wakers'.")
     var wakers = false
 
-    @Option(name: .customLong("call-graph"), help: "How off-CPU stacks are recorded: fp (default) or dwarf[,SIZE] for code without frame pointers.")
+    @Option(name: .customLong("call-graph"), help: "How off-CPU stacks are recorded: fp (default), fp,repair (the callers libc's functions hide, put back from a small stack copy) or dwarf[,SIZE] for code without frame pointers.")
     var callGraph: String?
 
     @Option(name: [.customLong("comms"), .customLong("comm")], help: "Only processes with these names (comma-separated) in the report (--comm is the same).")
@@ -130,6 +130,7 @@ struct Latency: ParsableCommand {
             template.delay = try scope.delaySeconds()
             template.progress = false
             template.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
+            template.repairsLeaves = callGraph == Record.repair
             if kinds.contains(.offcpu) {
                 do {
                     plan.callGraph = try Record.callGraphMode(callGraph ?? "fp", framePointer: true)

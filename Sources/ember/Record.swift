@@ -28,7 +28,7 @@ struct Record: ParsableCommand {
     @Flag(name: .customShort("g"), help: "Record frame-pointer call chains (same as --call-graph fp).")
     var callGraphFP = false
 
-    @Option(name: .customLong("call-graph"), help: "Call-graph mode: fp, or dwarf[,SIZE] (copy SIZE bytes of user stack per sample, default 8192, and unwind it through CFI).")
+    @Option(name: .customLong("call-graph"), help: "Call-graph mode: fp (the kernel's frame-pointer chain), fp,repair (also the user registers and 512 bytes of stack, from which Ember's readers put back the callers that functions without frame pointers, such as libc's, hide; perf reads such a file as DWARF and appends its own unwind), or dwarf[,SIZE] (copy SIZE bytes of user stack per sample, default 8192, and unwind it through CFI).")
     var callGraph: String?
 
     @Option(name: [.customShort("m"), .customLong("mmap-pages")], parsing: .unconditional,
@@ -214,6 +214,7 @@ struct Record: ParsableCommand {
             options.samplingIsDefault = false
         }
         options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP || offCPU)
+        options.repairsLeaves = callGraph == Record.repair
         if offCPU { try offCPUOptions(&options) }
         let mmapPages = try Record.pages(mmapPagesText)
         guard mmapPages > 0, mmapPages <= Record.maxPages else {
@@ -339,12 +340,16 @@ extension Record {
     }
 
     /// `fp`, `dwarf` or `dwarf,SIZE` (SIZE a multiple of 8, at most the kernel's 65528).
+    /// `--call-graph fp,repair`: the kernel's frame-pointer chain with the registers and stack copy that put back the
+    /// callers of functions without a frame pointer.
+    static let repair = "fp,repair"
+
     static func callGraphMode(_ text: String?, framePointer: Bool) throws -> RecordOptions.CallGraph {
         guard let text else { return framePointer ? .framePointer : .none }
-        if text == "fp" { return .framePointer }
+        if text == "fp" || text == Record.repair { return .framePointer }
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
         guard parts.first == "dwarf", parts.count <= 2 else {
-            throw UsageProblem(text: "call-graph mode '\(text)' is not supported; use --call-graph fp (or -g) or --call-graph dwarf[,SIZE]")
+            throw UsageProblem(text: "call-graph mode '\(text)' is not supported; use --call-graph fp (or -g), fp,repair or dwarf[,SIZE]")
         }
         guard parts.count == 2 else { return .dwarf(stackBytes: RecordOptions.CallGraph.defaultStackBytes) }
         let max = RecordOptions.CallGraph.maxStackBytes
