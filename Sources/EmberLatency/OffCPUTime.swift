@@ -26,12 +26,17 @@ public struct OffCPUTime: Sendable {
     }
 
     /// `options` made into a wall-clock recording (`record --off-cpu`): beside its samples, the switch each of the
-    /// target's threads blocks in, with its stack, and its context switches for when it runs again.
+    /// target's threads blocks in, with its stack, and its context switches for when it runs again. Without a call
+    /// graph asked for, frame-pointer stacks with their leaves repaired: a thread blocks inside libc, whose functions
+    /// keep no frame pointer, so the kernel's chain alone would lose the function that called them.
     public static func wallClock(_ options: RecordOptions) throws -> RecordOptions {
         var options = options
         options.events.append(RecordedEvent(try EventRequest.parse(eventName)))
         options.contextSwitches = true
-        if options.callGraph == .none { options.callGraph = .framePointer }
+        if options.callGraph == .none {
+            options.callGraph = .framePointer
+            options.repairsLeaves = true
+        }
         return options
     }
 

@@ -30,8 +30,7 @@ extension FlameGraphCommand {
             }
             summary = try Record.record(options, as: "latency")
         } else {
-            options.callGraph = .framePointer
-            if offCPU { options = try OffCPUTime.wallClock(options) }
+            if offCPU { options = try OffCPUTime.wallClock(options) } else { options.callGraph = .framePointer }
             summary = try Record.record(options)
         }
         return (path, summary.exitStatus)

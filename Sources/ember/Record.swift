@@ -213,7 +213,7 @@ struct Record: ParsableCommand {
             options.sampling = .period(UInt64(period))
             options.samplingIsDefault = false
         }
-        options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP || offCPU)
+        options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP)
         options.repairsLeaves = callGraph == Record.repair
         if offCPU { try offCPUOptions(&options) }
         let mmapPages = try Record.pages(mmapPagesText)

@@ -44,6 +44,11 @@ final class WallClockTests: XCTestCase {
         // At least the time asleep; more when a loaded machine preempts the threads.
         XCTAssertGreaterThanOrEqual(asleep[0], 160e6 * 0.95, "the worker's 40 x 4 ms")
         XCTAssertGreaterThanOrEqual(asleep[1], 400e6 * 0.95, "the main thread's 40 x 10 ms")
+        // Stacks repaired by default: the time asleep goes through sleep_ms, which called libc's nanosleep (the
+        // kernel's frame-pointer chain alone skips it).
+        let sleeping = folded.filter { $0.key.hasSuffix(";[off-cpu]") && $0.key.contains(";clock_nanosleep;") }
+        let throughSleepMs = sleeping.filter { $0.key.contains(";sleep_ms;__nanosleep;") }.values.reduce(0, +)
+        XCTAssertGreaterThanOrEqual(Double(throughSleepMs), Double(sleeping.values.reduce(0, +)) * 0.95, "\(sleeping.keys)")
         // The CPU half alone, and the off-CPU half alone.
         let on = parseFolded(try Tool.ember(["collapse", "-i", file, "--on-cpu-only"]).stdout)
         XCTAssertFalse(on.keys.contains { $0.contains("[off-cpu]") })
