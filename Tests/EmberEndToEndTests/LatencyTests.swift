@@ -8,6 +8,11 @@ final class LatencyTests: XCTestCase {
         try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/hogs.c").path, name: "hogs", flags: ["-O2", "-pthread"])
     }
 
+    /// Sleeps 200 x 1 ms, 50 x 5 ms and 10 x 20 ms through nap(), writing each duration to its argument's file.
+    private func sleeper() throws -> String {
+        try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path, name: "sleeper", flags: ["-O2", "-g"])
+    }
+
     /// Per-thread sched rows from `--json --per-thread` output: tid -> (count, total, max).
     private func threadRows(_ json: String, kind: String) throws -> [Int: (count: Int, total: Double, max: Double)] {
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
@@ -148,8 +153,7 @@ final class LatencyTests: XCTestCase {
     /// the measured p50, p99 and maximum, --syscalls names the sleeps, and the off-CPU total is the time asleep.
     func testSleepScheduleThroughFunctionSyscallAndOffCPU() throws {
         try requireRoot()
-        let sleeper = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path,
-                                        name: "sleeper", flags: ["-O2", "-g"])
+        let sleeper = try self.sleeper()
         let dir = try Tool.scratchDirectory()
         let truth = dir + "/durations.txt"
         let heatmap = dir + "/heat.svg"
@@ -193,8 +197,7 @@ final class LatencyTests: XCTestCase {
     /// stacks on every event of every CPU took 310 MB and lost 10,184 events.
     func testDWARFLatencyRecordingOfTheCommandAloneLosesNothing() throws {
         try requireRoot()
-        let sleeper = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path,
-                                        name: "sleeper", flags: ["-O2", "-g"])
+        let sleeper = try self.sleeper()
         let dir = try Tool.scratchDirectory()
         let file = dir + "/lat.data"
         let r = try Tool.ember(["latency", "--sched", "--offcpu", "--syscalls", "--func", sleeper + ":nap", "--call-graph", "dwarf",
@@ -222,8 +225,7 @@ final class LatencyTests: XCTestCase {
     /// has no frame pointers), weighing the time asleep; the flame graph says what it shows.
     func testOffCPUStacksEndInTheSleepingFunction() throws {
         try requireRoot()
-        let sleeper = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path,
-                                        name: "sleeper", flags: ["-O2", "-g"])
+        let sleeper = try self.sleeper()
         let dir = try Tool.scratchDirectory()
         let file = dir + "/lat.data", truth = dir + "/durations.txt"
         let r = try Tool.ember(["latency", "--offcpu", "--call-graph", "dwarf", "-o", file, "--", sleeper, truth])
@@ -243,8 +245,7 @@ final class LatencyTests: XCTestCase {
     /// and loses main).
     func testDWARFStacksThroughAProbedFunctionAgreeWithGdb() throws {
         try requireRoot()
-        let sleeper = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path,
-                                        name: "sleeper", flags: ["-O2", "-g"])
+        let sleeper = try self.sleeper()
         let dir = try Tool.scratchDirectory()
         let file = dir + "/lat.data"
         let r = try Tool.ember(["latency", "--offcpu", "--func", sleeper + ":nap", "--call-graph", "dwarf", "-o", file, "--",
