@@ -12,6 +12,8 @@ public struct ReportWriter {
     /// Lines are cut to this many characters (the terminal's width), when set.
     public var width: Int?
     public var lostSamples: UInt64 = 0
+    /// `--time` as given, which the header names as perf's does (`(time slices: 10%/3)`).
+    public var timeSlices: String?
     /// Frame-pointer stacks recorded with a stack copy (`-g`), and those whose leaf's callers were put back from it.
     public var leafRepairs: (repaired: Int, of: Int) = (0, 0)
     /// A Samples column after the percentages (perf's `-n`).
@@ -42,7 +44,7 @@ public struct ReportWriter {
         var lines: [String] = [
             "# Total Lost Samples: \(lostSamples)",
             "#",
-            "# Samples: \(model.sampleCount) of event '\(model.eventName)'",
+            "# Samples: \(model.sampleCount) of event '\(model.eventName)'" + (timeSlices.map { " (time slices: \($0))" } ?? ""),
             "# Event count (approx.): \(model.totalWeight)",
             "#",
         ]
@@ -72,8 +74,16 @@ public struct ReportWriter {
             if model.options.callGraph != nil,
                row.graph.children.contains(where: { Double($0.weight) / total * 100 >= branchLimit }) {
                 lines.append("            |")
-                lines.append("            ---" + (keys.contains(.symbol) ? row.fields[keys.firstIndex(of: .symbol)!] : "all"))
-                graph(row.graph, prefix: "               ", total: total, into: &lines)
+                if children {
+                    lines.append("            ---" + (keys.contains(.symbol) ? row.fields[keys.firstIndex(of: .symbol)!] : "all"))
+                    graph(row.graph, prefix: "               ", total: total, into: &lines)
+                } else if row.graph.children.count == 1, let only = row.graph.children.first {
+                    // Self: the entry's whole stacks, one chain from its first frame as perf prints it.
+                    lines.append("            ---" + only.name)
+                    graph(only, prefix: "               ", total: total, into: &lines)
+                } else {
+                    graph(row.graph, prefix: "            ", total: total, into: &lines)
+                }
                 lines.append("")
             }
         }

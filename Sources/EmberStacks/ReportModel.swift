@@ -82,7 +82,9 @@ public struct ReportModel {
             let off = sampled == offEvent
             guard sampled == event || off,
                   let weight = off ? options.offCPU?.weight(sample) : options.weight.map({ $0(sample) }) ?? sample.period else { return }
-            // Percentages are of every sample, filtered or not (perf's default, --percentage absolute).
+            // Percentages are of every sample, filtered or not (perf's default, --percentage absolute), but a time
+            // slice is a recording of its own, as perf reports it: its samples alone count.
+            if let times = options.filter.times, !times.contains(where: { $0.contains(sample.time) }) { return }
             totalWeight = totalWeight.saturatingAdd(weight)
             sampleCount += 1
             let comm = model.comm(tid: sample.tid)
@@ -119,8 +121,12 @@ public struct ReportModel {
                 entries[entry].childrenSamples += 1
                 if options.children { addGraph(entry, at: position) }
             }
-            // Self: the graph of the leaf itself, from its own position (a recursive leaf also appears further out).
-            if !options.children { addGraph(leaf, at: entryOf.count - 1) }
+            // Self (perf's --no-children): under the leaf, its whole stack, from the root down to it (caller) or
+            // from it up to the root (callee), as perf prints it.
+            if !options.children, let order = options.callGraph {
+                let names = path.map { table.infos[Int($0)].name }
+                entries[leaf].graph.add(order == .caller ? names[...] : names.reversed()[...], weight: weight)
+            }
         }
         if let dsos = options.dsos, let column = options.keys.firstIndex(of: .dso) {
             entries.removeAll { !dsos.contains($0.fields[column]) }

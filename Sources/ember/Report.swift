@@ -185,6 +185,7 @@ struct Report: ParsableCommand {
         writer.limit = limit
         writer.sampleCounts = showSamples
         writer.lostSamples = replay.lostRecords
+        writer.timeSlices = filters.time
         writer.leafRepairs = (replay.resolver.repairedStacks, replay.resolver.repairableStacks)
         let columns = ember_terminal_width(1)
         writer.width = columns > 0 ? Int(columns) : nil

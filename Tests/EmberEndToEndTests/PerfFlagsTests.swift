@@ -110,6 +110,40 @@ final class PerfFlagsTests: XCTestCase {
         XCTAssertTrue(typo.stderr.contains("did you mean '--stdio'"), typo.stderr)
     }
 
+    /// A time slice is reported as perf reports it, its own samples and shares (not the whole file's), with the
+    /// slice in the header; `--no-children -g caller|callee` prints each entry's stacks, root to symbol or back, as
+    /// perf report does on the same file.
+    func testReportTimeSlicesAndSelfCallChainsAsPerf() throws {
+        try requireRoot()
+        try requirePerf()
+        let file = try Tool.scratchDirectory() + "/perf.data"
+        XCTAssertEqual(try Tool.perf(["record", "-g", "-F", Tool.rate(999), "-o", file, "--", try Tool.demo(), "1"]).status, 0)
+        let slice = ["--time", "10%/3", "--no-children", "--sort", "comm,dso,sym", "-g", "none"]
+        let perf = try Tool.perf(["report", "-i", file, "--stdio"] + slice).stdout
+        let ember = try Tool.ember(["report", "-i", file, "--perf-compat"] + slice).stdout
+        XCTAssertFalse(reportRows(perf).isEmpty)
+        XCTAssertEqual(reportRows(ember), reportRows(perf))
+        func samples(_ text: String) -> String? {
+            text.split(separator: "\n").first { $0.hasPrefix("# Samples: ") }.map { $0.split(separator: " ", omittingEmptySubsequences: true)[2] }.map(String.init)
+        }
+        XCTAssertEqual(samples(ember), samples(perf))
+        XCTAssertTrue(ember.contains("(time slices: 10%/3)"), ember)
+        // The chain under the first entry, as lines without their drawing.
+        func firstChain(_ text: String) -> [String] {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            guard let start = lines.firstIndex(where: { $0.contains("---") }) else { return [] }
+            return lines[start...].prefix { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map {
+                String($0.trimmingCharacters(in: CharacterSet(charactersIn: " |-")))
+            }
+        }
+        for order in ["caller", "callee"] {
+            let perfChain = firstChain(try Tool.perf(["report", "-i", file, "--stdio", "--no-children", "-g", order]).stdout)
+            let emberChain = firstChain(try Tool.ember(["report", "-i", file, "--no-children", "-g", order]).stdout)
+            XCTAssertGreaterThan(perfChain.count, 2, order)
+            XCTAssertEqual(emberChain, perfChain, order)
+        }
+    }
+
     /// `--no-inherit` leaves out what the command starts (here the demo a shell runs), as perf's does.
     func testNoInherit() throws {
         try requireRoot()
