@@ -113,16 +113,22 @@ final class UnwindTests: XCTestCase {
     }
 
     /// libunwind, unwinding the same registers and stack bytes independently, walks at least 99% of the samples
-    /// frame for frame as Ember does: on the chain fixture, optimized Swift, and python3 (which nobody here wrote);
-    /// and `--unwinder libunwind` folds the chain whole.
+    /// frame for frame as Ember does: on the chain fixture, optimized Swift, python3 and g++ compiling (which nobody
+    /// here wrote), and the off-CPU stacks of a latency recording (blocked in a syscall); and `--unwinder libunwind`
+    /// folds the chain whole.
     func testLibunwindConfirmsEmbersStacks() throws {
         try requireRoot()
         let dir = try Tool.scratchDirectory()
         let workloads = [[try chainBinary(), "200"], [try Tool.sorter()],
-                         ["/usr/bin/python3", "-c", "import json\nfor _ in range(20000): json.dumps({'a': list(range(100))})"]]
-        for (i, command) in workloads.enumerated() {
+                         ["/usr/bin/python3", "-c", "import json\nfor _ in range(20000): json.dumps({'a': list(range(100))})"],
+                         ["/usr/bin/g++", "-O2", "-g", "-c", Tool.packageRoot.appendingPathComponent("Tests/Programs/widget.cpp").path,
+                          "-o", dir + "/widget.o"]]
+        let sleeper = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path, name: "sleeper", flags: ["-O2", "-g"])
+        for (i, command) in (workloads + [[sleeper, dir + "/naps.txt"]]).enumerated() {
             let file = dir + "/w\(i).data"
-            XCTAssertEqual(try Tool.ember(["record", "--call-graph", "dwarf", "-q", "-o", file, "--"] + command).status, 0)
+            // The last: off-CPU stacks, taken in the switch out of a syscall.
+            let recorder = i < workloads.count ? ["record", "--call-graph", "dwarf", "-q"] : ["latency", "--offcpu", "--call-graph", "dwarf"]
+            XCTAssertEqual(try Tool.ember(recorder + ["-o", file, "--"] + command).status, 0)
             let check = try identical(file)
             XCTAssertGreaterThan(check.samples, 50, check.output)
             XCTAssertGreaterThanOrEqual(Double(check.identical) / Double(check.samples), 0.99, "\(command[0]): \(check.output)")
