@@ -24,9 +24,9 @@ enum EventNamesBlock {
     }
 }
 
-/// The processes a recording was made for, so that its readers report them and not the whole machine that some
-/// events had to be recorded on (`ember latency -- CMD` records the scheduler on every CPU): the command (whose
-/// process tree is meant) or the `-p` processes. Written after the `EventNamesBlock`, in the same gap perf never
+/// The processes a recording was made for, so that its readers report them and not every process some events
+/// were recorded from (`record -a -- CMD`, the wakers of `latency --wakers`): the command (whose process tree is
+/// meant) or the `-p` processes. Written after the `EventNamesBlock`, in the same gap perf never
 /// reads: the 8 bytes "EMBERTGT", a u64 payload length, then the pids as i32s, zero-padded to 8 bytes.
 enum TargetBlock {
     static let magic: [UInt8] = Array("EMBERTGT".utf8)
