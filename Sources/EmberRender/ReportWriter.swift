@@ -82,7 +82,7 @@ public struct ReportWriter {
                     lines.append("            ---" + only.name)
                     graph(only, prefix: "               ", total: total, into: &lines)
                 } else {
-                    graph(row.graph, prefix: "            ", total: total, into: &lines)
+                    graph(row.graph, prefix: "            ", total: total, into: &lines, barFirst: false)
                 }
                 lines.append("")
             }
@@ -95,9 +95,10 @@ public struct ReportWriter {
     /// Branches are cut at the call graph's limit or the rows', whichever is higher.
     private var branchLimit: Double { max(callGraphLimit, percentLimit) }
 
-    /// One branch per child with its share of the total; a single child that carries all of its parent's weight
-    /// continues the chain on the next line without a new branch, as perf prints call chains.
-    private func graph(_ node: CallGraphNode, prefix: String, total: Double, into lines: inout [String]) {
+    /// One branch per child with its share of the total, each after a `|` line (but the first, under an entry's own
+    /// `|`, with `barFirst` off), its chain indented under it by eleven columns; a single child that carries all of
+    /// its parent's weight continues the chain on the next line without a new branch, as perf prints call chains.
+    private func graph(_ node: CallGraphNode, prefix: String, total: Double, into lines: inout [String], barFirst: Bool = true) {
         let kept = node.children
             .filter { Double($0.weight) / total * 100 >= branchLimit }
             .sorted { $0.weight != $1.weight ? $0.weight > $1.weight : $0.name < $1.name }
@@ -108,9 +109,9 @@ public struct ReportWriter {
         }
         for (i, child) in kept.enumerated() {
             let last = i == kept.count - 1
+            if i > 0 || barFirst { lines.append(prefix + "|") }
             lines.append(prefix + (last ? " --" : "|--") + String(percent(Double(child.weight) / total).drop { $0 == " " }) + "--" + child.name)
-            graph(child, prefix: prefix + (last ? "    " : "|   ") + "      ", total: total, into: &lines)
-            if !last { lines.append(prefix + "|") }
+            graph(child, prefix: prefix + (last ? " " : "|") + "          ", total: total, into: &lines)
         }
     }
 

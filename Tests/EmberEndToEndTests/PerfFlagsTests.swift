@@ -111,8 +111,8 @@ final class PerfFlagsTests: XCTestCase {
     }
 
     /// A time slice is reported as perf reports it, its own samples and shares (not the whole file's), with the
-    /// slice in the header; `--no-children -g caller|callee` prints each entry's stacks, root to symbol or back, as
-    /// perf report does on the same file.
+    /// slice in the header; `--no-children -g caller|callee` prints each entry's stacks, root to symbol or back, and
+    /// every graph is drawn as perf report draws it on the same file.
     func testReportTimeSlicesAndSelfCallChainsAsPerf() throws {
         try requireRoot()
         try requirePerf()
@@ -128,19 +128,18 @@ final class PerfFlagsTests: XCTestCase {
         }
         XCTAssertEqual(samples(ember), samples(perf))
         XCTAssertTrue(ember.contains("(time slices: 10%/3)"), ember)
-        // The chain under the first entry, as lines without their drawing.
-        func firstChain(_ text: String) -> [String] {
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-            guard let start = lines.firstIndex(where: { $0.contains("---") }) else { return [] }
-            return lines[start...].prefix { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map {
-                String($0.trimmingCharacters(in: CharacterSet(charactersIn: " |-")))
-            }
+        // The graph under an entry, as drawn (perf pads its bars with spaces to the line's end).
+        func graph(_ text: String, of symbol: String) -> [String] {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.reversed().drop { $0 == " " }.reversed()) }
+            guard let row = lines.firstIndex(where: { $0.hasSuffix("[.] " + symbol) }) else { return [] }
+            return Array(lines[(row + 1)...].prefix { !$0.isEmpty })
         }
-        for order in ["caller", "callee"] {
-            let perfChain = firstChain(try Tool.perf(["report", "-i", file, "--stdio", "--no-children", "-g", order]).stdout)
-            let emberChain = firstChain(try Tool.ember(["report", "-i", file, "--no-children", "-g", order]).stdout)
-            XCTAssertGreaterThan(perfChain.count, 2, order)
-            XCTAssertEqual(emberChain, perfChain, order)
+        for (mode, symbol) in [(["--no-children", "-g", "caller"], "spin_primes"), (["--no-children", "-g", "callee"], "spin_primes"),
+                               (["-g", "caller"], "main"), (["-g", "callee"], "spin_primes")] {
+            let perfGraph = graph(try Tool.perf(["report", "-i", file, "--stdio"] + mode).stdout, of: symbol)
+            let emberGraph = graph(try Tool.ember(["report", "-i", file] + mode).stdout, of: symbol)
+            XCTAssertGreaterThan(perfGraph.count, 2, "\(mode) \(symbol)")
+            XCTAssertEqual(emberGraph, perfGraph, "\(mode) \(symbol)")
         }
     }
 
