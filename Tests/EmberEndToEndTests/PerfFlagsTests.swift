@@ -137,7 +137,7 @@ final class PerfFlagsTests: XCTestCase {
         for (mode, symbol) in [(["--no-children", "-g", "caller"], "spin_primes"), (["--no-children", "-g", "callee"], "spin_primes"),
                                (["-g", "caller"], "main"), (["-g", "callee"], "spin_primes")] {
             let perfGraph = graph(try Tool.perf(["report", "-i", file, "--stdio"] + mode).stdout, of: symbol)
-            let emberGraph = graph(try Tool.ember(["report", "-i", file] + mode).stdout, of: symbol)
+            let emberGraph = graph(try Tool.ember(["report", "-i", file, "--perf-compat"] + mode).stdout, of: symbol)
             XCTAssertGreaterThan(perfGraph.count, 2, "\(mode) \(symbol)")
             XCTAssertEqual(emberGraph, perfGraph, "\(mode) \(symbol)")
         }
