@@ -1,6 +1,5 @@
 import ArgumentParser
 import EmberKernel
-import EmberLatency
 import EmberPerfData
 import EmberRender
 import EmberReplay
@@ -181,7 +180,7 @@ struct FlameGraphCommand: ParsableCommand {
             }
             // Weights are sample periods: nanoseconds for the clock events.
             options.countName = fold.count ? "samples" : (EventSpec.named(event.name)?.isClock == true || fold.offcpu ? "ns" : "events")
-            if !fold.offcpu, !fold.onCPUOnly, fold.event == nil, OffCPUTime.isWallClock(replay.events) {
+            if fold.foldsBothHalves(replay) {
                 options.title = "Wall-clock time"
                 options.subtitle = "\(path): time on the CPU (sampled) and off it (blocked, in blue, under [off-cpu]), by stack"
             }

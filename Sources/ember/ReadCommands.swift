@@ -175,17 +175,17 @@ struct FoldOptions: ParsableArguments {
     @Option(help: "The event to fold in a recording with several (default: the first).")
     var event: String?
 
-    @Flag(name: .customLong("off-cpu-only"), help: "Only off-CPU stacks (a latency or record --off-cpu recording's sched_switch stacks), weighted by nanoseconds blocked.")
-    var offCPUOnly = false
+    @OptionGroup var wallClock: WallClockFlags
 
     @Flag(name: .customLong("offcpu"), help: ArgumentHelp("The same as --off-cpu-only.", visibility: .hidden))
     var offcpuSpelling = false
 
     /// Off-CPU stacks alone (`--off-cpu-only`, or `--offcpu` as latency's kind is spelt).
-    var offcpu: Bool { offCPUOnly || offcpuSpelling }
+    var offcpu: Bool { wallClock.offCPUOnly || offcpuSpelling }
+    var onCPUOnly: Bool { wallClock.onCPUOnly }
 
-    @Flag(name: .customLong("on-cpu-only"), help: "Of a wall-clock recording (record --off-cpu), only the CPU samples (by default on- and off-CPU time fold together, the off-CPU stacks under a last frame [off-cpu]).")
-    var onCPUOnly = false
+    /// Both halves of a wall-clock recording fold together (under a last frame `[off-cpu]`): nothing chose one.
+    func foldsBothHalves(_ replay: Replay) -> Bool { !offcpuSpelling && wallClock.foldsBothHalves(replay, event: event) }
 
     @Option(help: "With --off-cpu-only, leave out waits shorter than this (such as 50us, 2ms).")
     var min: String?
@@ -221,6 +221,7 @@ struct FoldOptions: ParsableArguments {
         collapser.countSamples = count
         collapser.root = tid ? .tid : (pid ? .pid : .comm)
         collapser.eventName = event
+        if onCPUOnly, offcpu { throw Diagnostics.fail(WallClockFlags.bothHalves) }
         if offcpu {
             let offCPU = try FoldOptions.offCPUTime(replay, minimumNs: try min.map(Latency.nanoseconds) ?? 0)
             collapser.eventName = OffCPUTime.eventName
@@ -234,11 +235,9 @@ struct FoldOptions: ParsableArguments {
             }
         } else if min != nil || wakers {
             throw Diagnostics.fail("\(min != nil ? "--min" : "--wakers") goes with --off-cpu-only")
-        } else if !onCPUOnly, event == nil, OffCPUTime.isWallClock(replay.events) {
-            let offCPU = try FoldOptions.offCPUTime(replay, minimumNs: 0)
-            collapser.offCPU = offCPU.stacks
+        } else if foldsBothHalves(replay) {
+            collapser.offCPU = try FoldOptions.offCPUTime(replay, minimumNs: 0).stacks
         }
-        if onCPUOnly, offcpu { throw Diagnostics.fail("--on-cpu-only and --off-cpu-only choose opposite halves; give one") }
         return collapser
     }
 }

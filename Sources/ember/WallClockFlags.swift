@@ -21,11 +21,17 @@ struct WallClockFlags: ParsableArguments {
         case both(OffCPUStacks)
     }
 
+    static let bothHalves = "--on-cpu-only and --off-cpu-only choose opposite halves; give one"
+
+    /// A wall-clock recording read whole: neither half chosen, nor an event (`event`: the one asked for).
+    func foldsBothHalves(_ replay: Replay, event: String?) -> Bool {
+        !onCPUOnly && !offCPUOnly && event == nil && OffCPUTime.isWallClock(replay.events)
+    }
+
     /// What to weigh in `replay`; `event`: the event asked for, which reads the samples as recorded.
     func choice(_ replay: Replay, event: String?) throws -> Choice {
-        if onCPUOnly, offCPUOnly { throw Diagnostics.fail("--on-cpu-only and --off-cpu-only choose opposite halves; give one") }
+        if onCPUOnly, offCPUOnly { throw Diagnostics.fail(WallClockFlags.bothHalves) }
         if offCPUOnly { return .offCPUOnly(try FoldOptions.offCPUTime(replay, minimumNs: 0).stacks) }
-        guard !onCPUOnly, event == nil, OffCPUTime.isWallClock(replay.events) else { return .samples }
-        return .both(try FoldOptions.offCPUTime(replay, minimumNs: 0).stacks)
+        return foldsBothHalves(replay, event: event) ? .both(try FoldOptions.offCPUTime(replay, minimumNs: 0).stacks) : .samples
     }
 }
