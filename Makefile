@@ -6,7 +6,7 @@ EMBER_RELEASE := $(BUILD)/release/ember
 # The release binary links the Swift runtime and Foundation (which swift-protobuf brings in) statically: loading
 # and relocating them dynamically tripled the start-up time of every command.
 RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product ember
-SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils golang-go curl libcurl4-openssl-dev \
+SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libbpf-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils golang-go curl libcurl4-openssl-dev \
 	qemu-system-x86 busybox-static cpio gdb
 TRACEFS := /sys/kernel/tracing
 

@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "EmberRender", targets: ["EmberRender"]),
         .library(name: "EmberRecord", targets: ["EmberRecord"]),
         .library(name: "EmberPprof", targets: ["EmberPprof"]),
+        .library(name: "EmberBPF", targets: ["EmberBPF"]),
         .library(name: "EmberLatency", targets: ["EmberLatency"]),
         .library(name: "EmberExport", targets: ["EmberExport"]),
         .library(name: "EmberProfiler", targets: ["EmberProfiler"]),
@@ -59,9 +60,15 @@ let package = Package(
         .target(name: "EmberPprof", dependencies: [
             "EmberReplay", "EmberStacks", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["profile.proto"]),
+        // libbpf, and the layouts Ember's BPF programs share with their readers.
+        .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        // Compiles Programs/*.bpf.c with clang's bpf target at build time and embeds the objects.
+        .plugin(name: "BPFCompiler", capability: .buildTool()),
+        // The BPF loader: Ember's embedded programs loaded, attached and read through libbpf.
+        .target(name: "EmberBPF", dependencies: ["CBPF", "EmberKernel"], exclude: ["Programs"], plugins: ["BPFCompiler"]),
         // Run-queue delay and off-CPU time from the sched tracepoints, with HDR histograms for percentiles.
         .target(name: "EmberLatency", dependencies: [
-            "EmberKernel", "EmberRecord", "EmberReplay", "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "CBPF", "EmberKernel", "EmberBPF", "EmberRecord", "EmberReplay", "EmberStacks", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
         .target(name: "EmberAgent", dependencies: [

@@ -90,7 +90,7 @@ public struct LatencyAnalysis {
     private var keys: [LatencyKey] = [LatencyAnalysis.runqueue, LatencyAnalysis.offCPU]
     private var keyIDs: [LatencyKey: Int] = [LatencyAnalysis.runqueue: 0, LatencyAnalysis.offCPU: 1]
     private var syscallKeys: [Int64: Int] = [:]
-    private static let runqueue = LatencyKey(kind: .sched, name: "runqueue"), offCPU = LatencyKey(kind: .offcpu, name: "offcpu")
+    static let runqueue = LatencyKey(kind: .sched, name: "runqueue"), offCPU = LatencyKey(kind: .offcpu, name: "offcpu")
     private static let runqueueID = 0, offCPUID = 1
 
     /// Each thread's rows.

@@ -14,6 +14,8 @@ public struct LatencyReport {
     public var recording: String
     public var durationNs: UInt64
     public var lostEvents: UInt64
+    /// Measured in the kernel by a BPF program (no recording): `lostEvents` counts the waits its full maps dropped.
+    public var measuredInKernel = false
     /// Process rows, each followed by its thread rows when asked for.
     public private(set) var rows: [Row] = []
 
@@ -51,7 +53,9 @@ public struct LatencyReport {
     /// one unit that suits its longest value; rows that measured nothing are left out, and the errors column is
     /// there only when syscalls are.
     public func text(histograms: Bool) -> String {
-        var out = "# \(recording): \(LatencyReport.duration(durationNs)) recorded, \(lostEvents) events lost\n"
+        var out = measuredInKernel
+            ? "# measured in the kernel by a BPF program, nothing recorded: \(LatencyReport.duration(durationNs)), \(lostEvents) waits dropped\n"
+            : "# \(recording): \(LatencyReport.duration(durationNs)) recorded, \(lostEvents) events lost\n"
         // Each process row with the rows of its threads after it, the process rows ordered by total time.
         var groups: [[Row]] = []
         for row in rows where row.stats.count > 0 {
@@ -124,7 +128,7 @@ public struct LatencyReport {
                 + "\"max_ns\": \(s.maxNs), \"unfinished\": \(s.unfinished), \"errors\": \(s.errors), \"histogram\": ["
                 + s.log2Buckets.map { "[\($0.lowNs), \($0.highNs), \($0.count)]" }.joined(separator: ", ") + "]}"
         }
-        return "{\"recording\": \(string(recording)), \"duration_ns\": \(durationNs), \"lost_events\": \(lostEvents), \"rows\": [\n"
+        return "{\"recording\": \(measuredInKernel ? "null" : string(recording)), \"source\": \"\(measuredInKernel ? "bpf" : "events")\", \"duration_ns\": \(durationNs), \"lost_events\": \(lostEvents), \"rows\": [\n"
             + items.map { "  " + $0 }.joined(separator: ",\n") + "\n]}\n"
     }
 

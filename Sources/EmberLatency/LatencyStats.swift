@@ -46,6 +46,23 @@ public struct LatencyStats: Sendable {
         histogram.autoResize = true
     }
 
+    /// Waits measured elsewhere (in the kernel, by a BPF program): the exact count, total and maximum, and the
+    /// histogram from cells of a representative value and how many waits it stands for.
+    public init(count: UInt64, totalNs: UInt64, maxNs: UInt64, cells: [(ns: UInt64, count: UInt64)]) {
+        self.init()
+        self.count = count
+        self.totalNs = totalNs
+        self.maxNs = maxNs
+        for cell in cells {
+            var left = cell.count
+            while left > 0 {
+                let n = min(left, UInt64(UInt32.max))
+                _ = histogram.record(min(max(cell.ns, 1), LatencyStats.largestTracked), count: UInt32(n))
+                left -= n
+            }
+        }
+    }
+
     public mutating func record(_ ns: UInt64) {
         count += 1
         totalNs &+= ns

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Reads what already exists from /proc, so that samples of processes started before the recording symbolize.
-enum ProcScanner {
+public enum ProcScanner {
     /// Thread ids of a process (`/proc/PID/task`).
     static func threads(of pid: Int32) -> [Int32] {
         let tids = directoryNumbers("/proc/\(pid)/task")
@@ -23,7 +23,7 @@ enum ProcScanner {
         return Int32(String(line.dropFirst(5)).trimmed)
     }
 
-    static func exists(_ pid: Int32) -> Bool {
+    public static func exists(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0 || errno == EPERM
     }
 

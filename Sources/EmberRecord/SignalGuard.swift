@@ -6,7 +6,7 @@ import Glibc
 /// from before the workload is forked until the file is finished; SIGPIPE is ignored so that a workload dying
 /// early turns into an EPIPE instead of killing the recorder; SIGCHLD gets its default disposition back, since an
 /// inherited SIG_IGN would reap the workload before Ember could see its status.
-final class SignalGuard {
+public final class SignalGuard {
     private var blocked = sigset_t()
     private var previousMask = sigset_t()
     private let previousPipe: __sighandler_t?
@@ -15,7 +15,7 @@ final class SignalGuard {
 
     /// `snapshots`: SIGUSR2 asks a flight recording for a snapshot, so it is blocked (and read) too. Not `active`
     /// (a recording inside another program), it changes nothing.
-    init(snapshots: Bool = false, active: Bool = true) {
+    public init(snapshots: Bool = false, active: Bool = true) {
         guard active else {
             previousPipe = nil
             previousChild = nil
@@ -31,7 +31,7 @@ final class SignalGuard {
 
     /// Consumes signals still pending (a second Ctrl-C during the final drain must not kill Ember once the mask
     /// is lifted) and puts the previous set-up back.
-    func restore() {
+    public func restore() {
         guard !restored else { return }
         restored = true
         var none = timespec(tv_sec: 0, tv_nsec: 0)

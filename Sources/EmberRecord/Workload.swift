@@ -6,19 +6,19 @@ import Glibc
 
 /// The command `ember record -- CMD` profiles: forked and held before exec until its events are open, so that
 /// `enable_on_exec` starts counting exactly at exec and nothing of Ember's own start-up is sampled.
-final class Workload {
-    let pid: Int32
+public final class Workload {
+    public let pid: Int32
     /// The command as given, for messages.
-    let command: String
+    public let command: String
     private var goFD: Int32
     private let errorFD: Int32
-    private(set) var exitStatus: Int32?
+    public private(set) var exitStatus: Int32?
 
     /// Resolves the command like execvp does, so that a missing or non-executable command fails before anything is
     /// recorded, then forks the held child.
     /// `environment` (`NAME=value` entries): the command's whole environment, instead of Ember's (nil).
     /// `stdoutToStderr`: the command's output goes to stderr, as perf does when it records to a pipe.
-    init(arguments: [String], environment: [String]? = nil, stdoutToStderr: Bool = false) throws {
+    public init(arguments: [String], environment: [String]? = nil, stdoutToStderr: Bool = false) throws {
         guard let command = arguments.first else { throw RecordError.commandNotFound("") }
         try Workload.checkExecutable(command)
         self.command = command
@@ -43,7 +43,7 @@ final class Workload {
     }
 
     /// Lets the child exec; throws when exec failed (the child then exits 127 or 126) or the child is gone.
-    func start() throws {
+    public func start() throws {
         var byte: UInt8 = 1
         let sent = write(goFD, &byte, 1)
         close(goFD)
@@ -59,13 +59,13 @@ final class Workload {
     }
 
     /// Kills the held child when recording cannot start.
-    func abandon() {
+    public func abandon() {
         if goFD >= 0 { close(goFD); goFD = -1 }
         _ = waitForExit()
     }
 
     /// Reaps the child if it has exited; returns its status in shell terms.
-    func pollExit() -> Int32? {
+    public func pollExit() -> Int32? {
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
         let r = waitpid(pid, &status, WNOHANG)
@@ -79,7 +79,7 @@ final class Workload {
         return exitStatus
     }
 
-    func waitForExit() -> Int32 {
+    public func waitForExit() -> Int32 {
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
         var r: Int32
@@ -88,7 +88,7 @@ final class Workload {
         return exitStatus!
     }
 
-    func terminate() {
+    public func terminate() {
         if exitStatus == nil { kill(pid, SIGTERM) }
     }
 

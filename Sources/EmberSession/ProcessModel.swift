@@ -123,6 +123,11 @@ public final class ProcessModel {
         if p.exeDso == nil, dsos[dso].hasFileOffsets, !dsos[dso].isVDSO { p.exeDso = dso }
     }
 
+    /// What a source other than records (a BPF program's map) says of a thread: its process and name.
+    public func learn(tid: Int32, pid: Int32, comm: String) {
+        threads[tid] = Thread(pid: pid, comm: comm)
+    }
+
     /// What the recording says of a thread: its process and name.
     public func thread(_ tid: Int32) -> Thread? { threads[tid] }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 
 extension LatencyKind: ExpressibleByArgument {}
+import EmberBPF
 import EmberKernel
 import EmberLatency
 import EmberRecord
@@ -16,10 +17,11 @@ struct Latency: ParsableCommand {
             Records a command's process tree, or -p processes, alone (their scheduler events and context switches,
             syscalls and probes; only the wakeups other processes make come from every CPU), or -a every CPU; or
             reads a recording with -i (Ember's, or perf sched record's; -p then picks the processes): every kind
-            it holds, or those asked for.
+            it holds, or those asked for. --sched alone without -o is measured in the kernel by a BPF program (as root):
+            nothing is recorded, and the machine pays far less per context switch.
             Examples:
               ember latency -- ./server --port 8080
-              ember latency --sched --per-thread -p 1234 --duration 10
+              ember latency --sched --per-thread -p 1234 --duration 10     # in the kernel (BPF)
               ember latency --syscalls --func libc:malloc -- ./app
               ember latency -i perf.data --json
             """
@@ -28,8 +30,8 @@ struct Latency: ParsableCommand {
     @Option(name: [.customShort("i"), .long], help: "Report on this recording instead of recording.")
     var input: String?
 
-    @Option(name: [.customShort("o"), .long], help: "Where to record.")
-    var output = "latency.data"
+    @Option(name: [.customShort("o"), .long], help: "Where to record (default latency.data). --sched alone without -o records nothing: a BPF program measures in the kernel (as root), events are recorded otherwise.")
+    var output: String?
 
     @Flag(help: "Run-queue delay: from becoming runnable (a wakeup, or preemption) to running.")
     var sched = false
@@ -106,6 +108,23 @@ struct Latency: ParsableCommand {
             throw Diagnostics.fail("'\(word)' is not a command here; choose what to measure with \(flag) (a command to run goes after --)", status: 64)
         }
         let minimum = try min.map(Latency.nanoseconds) ?? 0
+        if measuresInKernel(kinds), let measured = try measureInKernel() {
+            let names = comm.map { Set($0.split(separator: ",").map(String.init)) }
+            let pids = try target.pidList()
+            var latency = LatencyReport(
+                recording: "", durationNs: measured.durationNs, lostEvents: measured.dropped, threads: measured.threads,
+                model: measured.model, perThread: perThread, top: top,
+                include: { pid, name in (pids?.contains(pid) ?? true) && (names?.contains(name) ?? true) })
+            latency.measuredInKernel = true
+            let out = TextOutput(fd: 1)
+            out.write(json ? latency.json : latency.text(histograms: hist))
+            try finishOutput(out)
+            if measured.dropped > 0 {
+                Diagnostics.warning("\(measured.dropped) waits were not measured because the BPF program's maps were full (too many threads at once; record events with -o FILE instead)")
+            }
+            if measured.exitStatus != 0 { throw ExitCode(measured.exitStatus) }
+            return
+        }
         var pids: [Int32]?
         var root: Int32?
         var status: Int32 = 0
@@ -124,7 +143,7 @@ struct Latency: ParsableCommand {
             plan.wakers = wakers
             if wakers, !kinds.contains(.offcpu) { throw Diagnostics.fail("--wakers records what wakes off-CPU waits; add --offcpu") }
             var template = RecordOptions(target: try target.target(verb: "record", owner: Latency.self))
-            template.output = output
+            template.output = output ?? Latency.defaultOutput
             template.duration = target.duration
             template.cpus = try scope.cpus()
             template.delay = try scope.delaySeconds()
@@ -149,7 +168,7 @@ struct Latency: ParsableCommand {
             // --no-inherit: the command's own process, not what it starts.
             if scope.noInherit, let pid = summary.commandPID { pids = [pid] } else { root = summary.commandPID }
             status = summary.exitStatus
-            path = output
+            path = template.output
         }
         let (file, replay) = try openRecording(path, options: SymbolOptions())
         // A recording made for a command (or -p processes) reports them, as when it was made; -p and --comm pick
@@ -213,6 +232,31 @@ struct Latency: ParsableCommand {
             Diagnostics.note("next: ember latency -i \(path) --hist\(offCPU)")
         }
         if status != 0 { throw ExitCode(status) }
+    }
+
+    static let defaultOutput = "latency.data"
+
+    /// Run-queue delay alone, for nothing to be read back (no -o, no heat map, no --min or --time, the default
+    /// scope): the kernel can do the counting, and the machine is spared a ring record per switch.
+    private func measuresInKernel(_ kinds: Set<LatencyKind>) -> Bool {
+        input == nil && kinds == [.sched] && output == nil && heatmap == nil && min == nil && time == nil
+            && scope.cpuList == nil && scope.delay == nil && !scope.noInherit
+    }
+
+    /// Measures with the `runqueue` BPF program; nil (and a note saying why) when it cannot be loaded, for the
+    /// caller to record events instead.
+    private func measureInKernel() throws -> InKernelRunQueue.Result? {
+        let what = try target.target(verb: "record", owner: Latency.self)
+        if case .processes = what, target.duration == nil { Diagnostics.note("measuring until Ctrl-C (or use --duration SECONDS)") }
+        do {
+            return try InKernelRunQueue.measure(what, duration: target.duration)
+        } catch let e as BPFError {
+            Diagnostics.note("recording scheduler events to \(Latency.defaultOutput): in-kernel measurement is not available (\(e))")
+            return nil
+        } catch {
+            let e = RecordError(wrapping: error)
+            throw Diagnostics.fail(e.description, status: e.exitStatus)
+        }
     }
 
     static let kindFlags = ["sched": "--sched", "offcpu": "--offcpu", "syscalls": "--syscalls", "syscall": "--syscalls",

@@ -112,6 +112,10 @@ final class GuestTests: XCTestCase {
     /// kind `kfunction` counts the sleeper's 260 clock_nanosleep calls, the longest at least 20 ms.
     func testKernelFunctionLatency() throws { try assertCheck("kfuncLatency") }
 
+    /// `ember latency --sched` measured in the kernel by the `runqueue` BPF program on another kernel than the one
+    /// it was built on (CO-RE against 6.1's BTF): the JSON says `"source": "bpf"` and has the demo's row.
+    func testInKernelRunQueueOnAnotherKernel() throws { try assertCheck("inKernelRunQueue") }
+
     /// The syscalls:sys_enter_getppid tracepoint on 6.1: exactly 777.
     func testTracepointCount() throws { try assertCheck("tracepointCount") }
 

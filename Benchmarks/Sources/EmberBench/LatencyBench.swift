@@ -31,7 +31,9 @@ func benchLatency(_ ctx: Context) {
     var ways: [(name: String, argv: [String])] = [
         ("alone", bench),
         ("perf sched record", recorder + [ctx.perf, "sched", "record", "-o", perfFile, "--"] + bench),
-        ("ember latency --sched", recorder + [ctx.ember, "latency", "--sched", "-o", emberFile, "--"] + bench),
+        // Without -o, run-queue delay is measured in the kernel by Ember's BPF program; with -o, events are recorded.
+        ("ember latency --sched", recorder + [ctx.ember, "latency", "--sched", "--"] + bench),
+        ("ember latency --sched -o", recorder + [ctx.ember, "latency", "--sched", "-o", emberFile, "--"] + bench),
     ]
     if access("/usr/bin/bpftrace", X_OK) == 0 {
         ways.append(("bpftrace runqlat", recorder + ["/usr/bin/bpftrace", "-e", script, "-c", bench.joined(separator: " ")]))
@@ -49,16 +51,17 @@ func benchLatency(_ ctx: Context) {
     }
     guard let alone = median("alone") else { return }
     let perfUnder = median("perf sched record"), emberUnder = median("ember latency --sched"), bpfUnder = median("bpftrace runqlat")
+    let streamingUnder = median("ember latency --sched -o")
     func slowdown(_ under: Double?) -> String { under.map { "\(fmt(alone, 2))->\(fmt($0, 2)) s (+\(fmt(($0 / alone - 1) * 100, 0))%)" } ?? "failed" }
     let bpftraceNote = access("/usr/bin/bpftrace", X_OK) == 0 ? "bpftrace runqlat \(slowdown(bpfUnder))" : "bpftrace not installed"
-    ctx.info("medians of \(times["alone"]?.count ?? 0) turns: alone \(fmt(alone, 3)) s; perf sched record \(slowdown(perfUnder)); ember latency \(slowdown(emberUnder)); \(bpftraceNote)")
+    ctx.info("medians of \(times["alone"]?.count ?? 0) turns: alone \(fmt(alone, 3)) s; perf sched record \(slowdown(perfUnder)); ember latency in the kernel \(slowdown(emberUnder)), recording events \(slowdown(streamingUnder)); \(bpftraceNote)")
     func added(_ a: Double?, over b: Double?) -> String {
         guard let a, let b else { return "n/a" }
         return fmt((a - alone) / max(b - alone, 1e-9), 2) + "x"
     }
     ctx.rows.append(Row(name: "7a sched pipe slowdown while recording", perf: slowdown(perfUnder), ember: slowdown(emberUnder),
                         ratio: added(emberUnder, over: perfUnder),
-                        note: "ember's added time / perf's (medians); / bpftrace's: \(added(emberUnder, over: bpfUnder)); \(bpftraceNote)"))
+                        note: "ember's added time (in the kernel, BPF) / perf's (medians); / bpftrace's: \(added(emberUnder, over: bpfUnder)); \(bpftraceNote); ember recording events (-o) \(slowdown(streamingUnder))"))
     guard perfUnder != nil else { return }
     let size = ((try? FileManager.default.attributesOfItem(atPath: perfFile)[.size] as? Int) ?? 0) ?? 0
     let perfRead = ctx.attempt("perf sched latency") { try measure("perf", [ctx.perf, "sched", "latency", "-i", perfFile], runs: ctx.runs, stderrPath: ctx.stderrPath) }
