@@ -12,6 +12,7 @@ public struct ByteWriter {
     public mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     public mutating func i32(_ v: Int32) { u32(UInt32(bitPattern: v)) }
     public mutating func raw(_ v: [UInt8]) { bytes.append(contentsOf: v) }
+    public mutating func raw(_ v: UnsafeRawBufferPointer) { bytes.append(contentsOf: v) }
 
     /// Appends `text`, a NUL, and zeros up to a multiple of `alignment`.
     public mutating func cString(_ text: String, paddedTo alignment: Int) {

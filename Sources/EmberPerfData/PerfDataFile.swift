@@ -32,6 +32,8 @@ public final class PerfDataFile {
     private let layouts: [SampleLayout]
     /// The file ends before its header says it should; said once.
     private let truncated: Bool
+    /// `SampleSideData`: blocks by their sample's file offset, and their registers' mask.
+    private let sideData: (regsMask: UInt64, blocks: [Int: Range<Int>])?
 
     /// Opens a recording: a perf.data file, perf's pipe format (in a file, or on standard input as `-`), with
     /// or without compressed records. Pipe streams and compressed recordings are rebuilt in memory as an
@@ -81,6 +83,9 @@ public final class PerfDataFile {
         }
         base = p
         fileSize = size
+        sideData = featureSections[.emberSideData].flatMap { range in
+            SampleSideData.index(UnsafeRawBufferPointer(start: p + range.lowerBound, count: range.count), sectionStart: range.lowerBound)
+        }
         eventIDs = EventIDTable(events)
         layouts = events.map(\.layout)
         for note in notes where !warnings.contains(note) { warnings.append(note) }
@@ -253,6 +258,18 @@ public final class PerfDataFile {
 
     /// Visits every record in time order, with perf's round rule (`RoundQueue`). A record that cannot be framed
     /// ends the walk with a warning; everything before it is still handed on.
+    /// Whether some samples keep parts beside them (`SampleSideData`), for `sideBlock(of:)`.
+    public var hasSideData: Bool { !(sideData?.blocks.isEmpty ?? true) }
+
+    /// The REGS_USER and STACK_USER parts kept beside a sample record of this file (`SampleSideData`), with the
+    /// registers' mask; nil when it has none.
+    @inline(__always)
+    public func sideBlock(of record: UnsafeRawBufferPointer) -> (block: UnsafeRawBufferPointer, regsMask: UInt64)? {
+        guard let sideData, let start = record.baseAddress else { return nil }
+        guard let range = sideData.blocks[start - base] else { return nil }
+        return (UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count), sideData.regsMask)
+    }
+
     public func forEachRecord(_ body: (RecordRef) throws -> Void) rethrows {
         defer { progress?(dataRange.count, dataRange.count) }
         var queue = RoundQueue()
@@ -383,7 +400,10 @@ public final class PerfDataFile {
             }
             at += 16
             let o = Int(clamping: offset), s = Int(clamping: size)
-            guard o <= file.count, s <= file.count - o else { continue }
+            guard o <= file.count, s <= file.count - o else {
+                notes.append("the feature sections are cut short; the file is truncated")
+                continue
+            }
             if let f = Feature(rawValue: bit) { table[f] = o..<(o + s) }
         }
         return table

@@ -28,18 +28,26 @@ enum PerfDataLayout {
     }
 
     /// The feature table and payloads (ascending by feature) to place at `offset`, right after the data; sets the
-    /// features' bits in `header`.
-    static func features(_ features: [(Feature, [UInt8])], at offset: UInt64, header: inout FileHeader) -> [UInt8] {
+    /// features' bits in `header`. `trailing`: a section above all of `features` whose payload of that size the
+    /// caller writes right after these bytes.
+    static func features(_ features: [(Feature, [UInt8])], at offset: UInt64, header: inout FileHeader,
+                         trailing: (Feature, UInt64)? = nil) -> [UInt8] {
         let sorted = features.sorted { $0.0.rawValue < $1.0.rawValue }
+        precondition(trailing.map { t in sorted.allSatisfy { $0.0.rawValue < t.0.rawValue } } ?? true)
         var table = ByteWriter()
         var payloads = ByteWriter()
-        var payloadOffset = offset + UInt64(16 * sorted.count)
+        var payloadOffset = offset + UInt64(16 * (sorted.count + (trailing == nil ? 0 : 1)))
         for (feature, bytes) in sorted {
             header.setFeature(feature.rawValue)
             table.u64(payloadOffset)
             table.u64(UInt64(bytes.count))
             payloads.raw(bytes)
             payloadOffset += UInt64(bytes.count)
+        }
+        if let (feature, size) = trailing {
+            header.setFeature(feature.rawValue)
+            table.u64(payloadOffset)
+            table.u64(size)
         }
         return table.bytes + payloads.bytes
     }

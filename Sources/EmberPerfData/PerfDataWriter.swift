@@ -62,6 +62,11 @@ public final class PerfDataWriter {
     /// When the header's data size was last rewritten (monotonic seconds).
     private var headerUpdated = 0.0
     private var events: [EventDescription] = []
+    /// The blocks moved out of samples into `SampleSideData`, until `finish` copies them in.
+    private var side: SideDataSpool?
+    /// Samples written without their side blocks (no spool could be made, or writing it failed).
+    public var samplesWithoutSideData: UInt64 { sideLost + (side?.failed == true ? side!.entries : 0) }
+    private var sideLost: UInt64 = 0
     /// Bytes sent to standard output in pipe mode, and whether a write to it failed.
     private var streamBytes: UInt64 = 0
     private var streamBroken = false
@@ -129,12 +134,37 @@ public final class PerfDataWriter {
         if buffered + record.count > bufferCapacity { try flush() }
         (buffer + buffered).copyMemory(from: record.baseAddress!, byteCount: record.count)
         buffered += record.count
-        if PerfDataWriter.isSample(record) {
-            bufferedSamples += 1
-            if let o = sampleTimeOffset, let time = record.u64(o) {
-                sampleTimes = (min(sampleTimes?.first ?? time, time), max(sampleTimes?.last ?? time, time))
-            }
+        if PerfDataWriter.isSample(record) { noteSample(record) }
+    }
+
+    /// Appends a sample with the bytes at `moved` (its REGS_USER and STACK_USER parts, registers of `regsMask`)
+    /// cut out and kept in the side data (`SampleSideData`). A file only: a pipe stream has nowhere to keep them.
+    public func append(_ record: UnsafeRawBufferPointer, movingToSide moved: Range<Int>, regsMask: UInt64) throws {
+        precondition(file != nil && moved.lowerBound >= 8 && moved.upperBound <= record.count)
+        let size = record.count - moved.count
+        if buffered + size > bufferCapacity { try flush() }
+        let offset = committed + UInt64(buffered)
+        let out = buffer + buffered
+        out.copyMemory(from: record.baseAddress!, byteCount: moved.lowerBound)
+        out.storeBytes(of: UInt16(size).littleEndian, toByteOffset: 6, as: UInt16.self)
+        (out + moved.lowerBound).copyMemory(from: record.baseAddress! + moved.upperBound, byteCount: record.count - moved.upperBound)
+        buffered += size
+        noteSample(UnsafeRawBufferPointer(start: out, count: size))
+        if side == nil { side = SideDataSpool(directory: PerfDataWriter.directory(of: path), regsMask: regsMask) }
+        if let side { side.append(.userParts, key: offset, block: UnsafeRawBufferPointer(rebasing: record[moved])) } else { sideLost += 1 }
+    }
+
+    @inline(__always)
+    private func noteSample(_ record: UnsafeRawBufferPointer) {
+        bufferedSamples += 1
+        if let o = sampleTimeOffset, let time = record.u64(o) {
+            sampleTimes = (min(sampleTimes?.first ?? time, time), max(sampleTimes?.last ?? time, time))
         }
+    }
+
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     public func append(_ record: [UInt8]) throws {
@@ -158,8 +188,10 @@ public final class PerfDataWriter {
             try writeAll(UnsafeRawBufferPointer(start: buffer, count: count))
             committed += UInt64(count)
             writtenSamples += samples
+            side?.commit()
         } catch {
             droppedSamples += samples
+            side?.discardPending()
             cutBack()
             throw error
         }
@@ -224,8 +256,15 @@ public final class PerfDataWriter {
             w.u64(times.last)
             features.append((.sampleTime, w.bytes))
         }
+        // The side data comes last, copied from its spool: its bit is the highest.
+        let spooled = side.flatMap { $0.failed || $0.entries == 0 ? nil : $0 }
+        let trailing = spooled.map { (Feature.emberSideData, UInt64(SampleSideData.headerSize) + $0.bytes) }
         do {
-            try writeAll(PerfDataLayout.features(startFeatures + features, at: committed, header: &header))
+            try writeAll(PerfDataLayout.features(startFeatures + features, at: committed, header: &header, trailing: trailing))
+            if let spooled {
+                try writeAll(SampleSideData.header(regsMask: spooled.regsMask, entries: spooled.entries))
+                try spooled.forEachPiece { try writeAll($0) }
+            }
         } catch {
             // Without room for the feature sections the records still stand: keep them, drop the sections.
             cutBack()

@@ -29,6 +29,9 @@ public struct Sample {
     public var intrRegsMask: UInt64 = 0
     /// Whether `userStack` is a DWARF call graph's copy, to be unwound (see `SampleLayout.unwindsUserStack`).
     public var unwindsUserStack = false
+    /// Where the record's REGS_USER and STACK_USER parts lie, when it has both (for a writer that keeps them beside
+    /// the sample: `PerfDataWriter.append(_:movingToSide:regsMask:)`).
+    public var userPart: Range<Int>?
 
     public init() {}
 
@@ -99,12 +102,32 @@ public struct Sample {
             let hwIndex = layout.branchSampleType & (1 << 17) != 0
             o += 8 + (hwIndex ? 8 : 0) + Int(nr) * 24
         }
-        if t.contains(.regsUser) {
-            guard let (abi, regs) = Sample.registers(r, at: &o, mask: layout.regsUserMask) else { return false }
-            (userRegsABI, userRegs, userRegsMask) = (abi, regs, layout.regsUserMask)
-        }
         unwindsUserStack = layout.unwindsUserStack
-        if t.contains(.stackUser) {
+        let userStart = o
+        guard loadUser(r, at: &o, regs: t.contains(.regsUser), stack: t.contains(.stackUser), regsMask: layout.regsUserMask) else { return false }
+        if t.contains(.regsUser), t.contains(.stackUser) { userPart = userStart..<o }
+        for skipped in [SampleType.weight, .dataSource, .transaction] where t.contains(skipped) { o += 8 }
+        if t.contains(.regsIntr) {
+            guard let (abi, regs) = Sample.registers(r, at: &o, mask: layout.regsIntrMask) else { return false }
+            (intrRegsABI, intrRegs, intrRegsMask) = (abi, regs, layout.regsIntrMask)
+        }
+        return true
+    }
+
+    /// The REGS_USER and STACK_USER parts a file kept beside this sample (`PerfDataFile.sideBlock(of:)`); false when
+    /// the block is malformed.
+    public mutating func loadSideBlock(_ block: UnsafeRawBufferPointer, regsMask: UInt64) -> Bool {
+        var o = 0
+        return loadUser(block, at: &o, regs: true, stack: true, regsMask: regsMask)
+    }
+
+    /// PERF_SAMPLE_REGS_USER and PERF_SAMPLE_STACK_USER at `o`, those present; moves `o` past them.
+    private mutating func loadUser(_ r: UnsafeRawBufferPointer, at o: inout Int, regs: Bool, stack: Bool, regsMask: UInt64) -> Bool {
+        if regs {
+            guard let (abi, values) = Sample.registers(r, at: &o, mask: regsMask) else { return false }
+            (userRegsABI, userRegs, userRegsMask) = (abi, values, regsMask)
+        }
+        if stack {
             guard let size = r.u64(o), size <= UInt64(r.count) else { return false }
             o += 8
             if size > 0 {
@@ -112,11 +135,6 @@ public struct Sample {
                 userStack = r.slice(o, Int(min(dyn, size))) ?? userStack
                 o += Int(size) + 8
             }
-        }
-        for skipped in [SampleType.weight, .dataSource, .transaction] where t.contains(skipped) { o += 8 }
-        if t.contains(.regsIntr) {
-            guard let (abi, regs) = Sample.registers(r, at: &o, mask: layout.regsIntrMask) else { return false }
-            (intrRegsABI, intrRegs, intrRegsMask) = (abi, regs, layout.regsIntrMask)
         }
         return true
     }

@@ -23,6 +23,11 @@ public struct ResolvedEvent: Sendable {
     /// As the recording asked (`RecordedEvent`): on every CPU whatever the target; with the call graph.
     var allCPUs = false
     var stacks = true
+
+    /// A uprobe, uretprobe or USDT probe: it fires in user code, not in the kernel or on a timer.
+    var firesInUserCode: Bool {
+        name.hasPrefix("uprobe:") || name.hasPrefix("uretprobe:") || name.hasPrefix("usdt:")
+    }
 }
 
 /// Turns `-e` requests into events: tracepoint ids and formats from tracefs, probe PMUs from sysfs, uprobe file

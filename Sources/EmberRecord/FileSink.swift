@@ -17,6 +17,11 @@ final class FileSink: RecordSink {
     private var framePointerLayout: SampleLayout?
     private var shortUserStacks: UInt64 = 0
     private var lastProgress: Double?
+    /// With leaf repair into a file: per sample id, the layout of its event's ring records, whose REGS_USER and
+    /// STACK_USER parts go beside the samples (`SampleSideData`), so that perf sees plain frame-pointer samples.
+    private var sideLayouts: [UInt64: SampleLayout] = [:]
+    private var sideRegsMask: UInt64 = 0
+    private var sample = Sample()
 
     init(options: RecordOptions) {
         readsSnapshotSignal = options.switchOutput == .signal
@@ -33,7 +38,10 @@ final class FileSink: RecordSink {
     }
 
     func open(_ session: RecordingSession, _ resolved: [ResolvedEvent]) throws -> SinkWakers {
-        let events = try session.openSampleEvents(resolved)
+        var events = try session.openSampleEvents(resolved)
+        if session.options.repairsLeaves, session.options.callGraph == .framePointer, session.options.output != "-" {
+            events = keepingUserPartsBeside(events)
+        }
         self.events = events
         let store = session.options.switchOutput.map { _ in SideBand() }
         try session.beginFile(writer, events: events) { append in
@@ -46,6 +54,22 @@ final class FileSink: RecordSink {
         trigger = try session.openTrigger()
         if session.options.callGraph == .framePointer, events.groups.count == 1 { framePointerLayout = SampleLayout(attr: events.groups[0].attr) }
         return SinkWakers(rings: events.rings + (trigger?.group.rings ?? []))
+    }
+
+    /// The events as the file describes them: those that copy user registers and stack for leaf repair without
+    /// them, their ring records' layouts kept for cutting the parts out.
+    private func keepingUserPartsBeside(_ events: RecordingSession.SampleEvents) -> RecordingSession.SampleEvents {
+        let described = events.described.map { e -> EventDescription in
+            guard e.attr.sampleType.isSuperset(of: [.regsUser, .stackUser]) else { return e }
+            for id in e.ids { sideLayouts[id] = e.layout }
+            sideRegsMask = e.attr.sampleRegsUser
+            var attr = e.attr
+            attr.sampleType.subtract([.regsUser, .stackUser])
+            attr.sampleRegsUser = 0
+            attr.sampleStackUser = 0
+            return EventDescription(attr: attr, ids: e.ids, name: e.name)
+        }
+        return RecordingSession.SampleEvents(groups: events.groups, described: described, encoder: events.encoder)
     }
 
     /// In place once everything is set up (an earlier failure leaves FILE and FILE.old as they were) and before the
@@ -154,7 +178,11 @@ final class FileSink: RecordSink {
             for ring in events.rings {
                 let n = try ring.drain { record in
                     account(record, session)
-                    try writer.append(record)
+                    if !sideLayouts.isEmpty, let moved = userPart(of: record) {
+                        try writer.append(record, movingToSide: moved, regsMask: sideRegsMask)
+                    } else {
+                        try writer.append(record)
+                    }
                 }
                 if n > 0 { wrote = true }
             }
@@ -167,6 +195,15 @@ final class FileSink: RecordSink {
         } catch {
             return error
         }
+    }
+
+    /// The REGS_USER and STACK_USER parts of a sample whose event copies them (samples start with their id).
+    @inline(__always)
+    private func userPart(of record: UnsafeRawBufferPointer) -> Range<Int>? {
+        guard record.count >= 16, record.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == RecordType.sample.rawValue,
+              let layout = sideLayouts[record.loadUnaligned(fromByteOffset: 8, as: UInt64.self)],
+              sample.load(record: record, layout: layout) else { return nil }
+        return sample.userPart
     }
 
     /// Empties the rings when their records can no longer reach a file, counting the samples as dropped.

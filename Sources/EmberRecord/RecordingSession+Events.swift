@@ -100,7 +100,9 @@ extension RecordingSession {
         case .none: break
         case .framePointer:
             attr.sampleType.insert(.callchain)
-            if options.repairsLeaves {
+            // A user probe fires at a function's entry or return, where the kernel's chain already has the caller
+            // (it reads the return address at the stack pointer): a stack copy per hit would only fill the rings.
+            if options.repairsLeaves, !event.firesInUserCode {
                 attr.sampleType.formUnion([.regsUser, .stackUser])
                 attr.sampleRegsUser |= RecordOptions.leafRegisters  // a probe's argument registers stay
                 attr.sampleStackUser = RecordOptions.leafStackBytes

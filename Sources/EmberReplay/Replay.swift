@@ -163,12 +163,18 @@ public final class Replay {
                               switched: (SwitchRecord) -> Void = { _ in }, _ body: (Sample, Int) throws -> Void) rethrows {
         // Read once: indexing `file.events` per record copied the whole description each time.
         let layouts = events.map(\.layout)
+        // A frame-pointer recording's leaf-repair blocks, kept beside its samples (`SampleSideData`).
+        let sides = file?.hasSideData == true ? file : nil
         var sample = Sample()
         try source.forEachRecord { record in
             switch record.type {
             case .sample:
                 guard eventIndex == nil || record.eventIndex == eventIndex else { return }
                 guard sample.load(record: record.bytes, layout: layouts[record.eventIndex]) else {
+                    malformedSamples += 1
+                    return
+                }
+                if let sides, let side = sides.sideBlock(of: record.bytes), !sample.loadSideBlock(side.block, regsMask: side.regsMask) {
                     malformedSamples += 1
                     return
                 }

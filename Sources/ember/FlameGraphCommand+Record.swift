@@ -8,7 +8,7 @@ import Glibc
 
 /// `ember flamegraph -- CMD`: a first flame graph in one command.
 extension FlameGraphCommand {
-    /// Records the command into a scratch file (frame-pointer stacks at 999 Hz; with --off-cpu, its time off the CPU
+    /// Records the command into a scratch file (frame-pointer stacks at 999 Hz, their leaves repaired; with --off-cpu, its time off the CPU
     /// too; with --off-cpu-only, the stacks it blocks in alone, as `ember latency --offcpu` records them) and returns
     /// its path and the command's exit status.
     func recordCommand(_ argv: [String]) throws -> (path: String, status: Int32) {
@@ -28,9 +28,11 @@ extension FlameGraphCommand {
             } catch {
                 throw Diagnostics.fail("\(error)")
             }
+            options.repairsLeaves = true
             summary = try Record.record(options, as: "latency")
         } else {
             if offCPU { options = try OffCPUTime.wallClock(options) } else { options.callGraph = .framePointer }
+            options.repairsLeaves = true
             summary = try Record.record(options)
         }
         return (path, summary.exitStatus)

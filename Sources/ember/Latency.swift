@@ -66,7 +66,7 @@ struct Latency: ParsableCommand {
     @Flag(help: "With --offcpu, also record the stacks that wake each wait (on every CPU), for 'collapse --offcpu --wakers'.")
     var wakers = false
 
-    @Option(name: .customLong("call-graph"), help: "How off-CPU stacks are recorded: fp (default), fp,repair (the callers libc's functions hide, put back from a small stack copy) or dwarf[,SIZE] for code without frame pointers.")
+    @Option(name: .customLong("call-graph"), help: "How off-CPU stacks are recorded: fp (default: the frame-pointer chain, and the callers libc's functions hide put back from a small stack copy kept beside it), fp,norepair (the chain alone) or dwarf[,SIZE] for code without frame pointers.")
     var callGraph: String?
 
     @Option(name: [.customLong("comms"), .customLong("comm")], help: "Only processes with these names (comma-separated) in the report (--comm is the same).")
@@ -149,10 +149,10 @@ struct Latency: ParsableCommand {
             template.delay = try scope.delaySeconds()
             template.progress = false
             template.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
-            template.repairsLeaves = callGraph == Record.repair
             if kinds.contains(.offcpu) {
                 do {
                     plan.callGraph = try Record.callGraphMode(callGraph ?? "fp", framePointer: true)
+                    template.repairsLeaves = Record.repairsLeaves(callGraph, plan.callGraph, output: template.output)
                 } catch let problem as Record.UsageProblem {
                     throw Diagnostics.fail(problem.text)
                 }

@@ -25,10 +25,10 @@ struct Record: ParsableCommand {
             help: "Sample every PERIOD events instead of at a frequency (1 to 2^63-1, the kernel's range).")
     var period: Int64?
 
-    @Flag(name: .customShort("g"), help: "Record frame-pointer call chains (same as --call-graph fp).")
+    @Flag(name: .customShort("g"), help: "Record frame-pointer call chains, their leaves repaired (same as --call-graph fp).")
     var callGraphFP = false
 
-    @Option(name: .customLong("call-graph"), help: "Call-graph mode: fp (the kernel's frame-pointer chain), fp,repair (also the user registers and 512 bytes of stack, from which Ember's readers put back the callers that functions without frame pointers, such as libc's, hide; perf reads such a file as DWARF and appends its own unwind), or dwarf[,SIZE] (copy SIZE bytes of user stack per sample, default 8192, and unwind it through CFI).")
+    @Option(name: .customLong("call-graph"), help: "Call-graph mode: fp, as -g (the kernel's frame-pointer chain, and the user registers and 512 bytes of stack, kept beside the samples, from which Ember's readers put back the callers that functions without frame pointers, such as libc's, hide; perf reads plain frame-pointer samples), fp,norepair (the kernel's chain alone), or dwarf[,SIZE] (copy SIZE bytes of user stack per sample, default 8192, and unwind it through CFI).")
     var callGraph: String?
 
     @Option(name: [.customShort("m"), .customLong("mmap-pages")], parsing: .unconditional,
@@ -214,7 +214,7 @@ struct Record: ParsableCommand {
             options.samplingIsDefault = false
         }
         options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP)
-        options.repairsLeaves = callGraph == Record.repair
+        options.repairsLeaves = Record.repairsLeaves(callGraph, options.callGraph, output: output, flight: overwrite)
         if offCPU { try offCPUOptions(&options) }
         let mmapPages = try Record.pages(mmapPagesText)
         guard mmapPages > 0, mmapPages <= Record.maxPages else {
@@ -339,17 +339,28 @@ extension Record {
         return pages
     }
 
-    /// `fp`, `dwarf` or `dwarf,SIZE` (SIZE a multiple of 8, at most the kernel's 65528).
     /// `--call-graph fp,repair`: the kernel's frame-pointer chain with the registers and stack copy that put back the
-    /// callers of functions without a frame pointer.
+    /// callers of functions without a frame pointer (what `-g` and `fp` record into a file); `fp,norepair`: the
+    /// kernel's chain alone.
     static let repair = "fp,repair"
+    static let noRepair = "fp,norepair"
 
+    /// Whether a frame-pointer recording also copies what repairs its leaves: by default into a file, where the
+    /// copies are kept beside the samples (perf reads plain frame-pointer samples); into a pipe or a flight
+    /// recorder's rings (whose snapshots keep samples whole, and would hold a sixth as many) only when asked
+    /// (`fp,repair`: perf then takes the copies for a DWARF call graph).
+    static func repairsLeaves(_ text: String?, _ mode: RecordOptions.CallGraph, output: String, flight: Bool = false) -> Bool {
+        guard mode == .framePointer else { return false }
+        return text == Record.repair || (text != Record.noRepair && output != "-" && !flight)
+    }
+
+    /// `fp`, `fp,repair`, `fp,norepair`, `dwarf` or `dwarf,SIZE` (SIZE a multiple of 8, at most the kernel's 65528).
     static func callGraphMode(_ text: String?, framePointer: Bool) throws -> RecordOptions.CallGraph {
         guard let text else { return framePointer ? .framePointer : .none }
-        if text == "fp" || text == Record.repair { return .framePointer }
+        if text == "fp" || text == Record.repair || text == Record.noRepair { return .framePointer }
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
         guard parts.first == "dwarf", parts.count <= 2 else {
-            throw UsageProblem(text: "call-graph mode '\(text)' is not supported; use --call-graph fp (or -g), fp,repair or dwarf[,SIZE]")
+            throw UsageProblem(text: "call-graph mode '\(text)' is not supported; use --call-graph fp (or -g), fp,norepair or dwarf[,SIZE]")
         }
         guard parts.count == 2 else { return .dwarf(stackBytes: RecordOptions.CallGraph.defaultStackBytes) }
         let max = RecordOptions.CallGraph.maxStackBytes

@@ -226,7 +226,8 @@ final class FlightRecorderTests: XCTestCase {
         // Rotation on the same full disk: recording goes on through it, dropping and counting what cannot be
         // written; every file left is readable; the command runs to its end.
         for file in try FileManager.default.contentsOfDirectory(atPath: dir) { try FileManager.default.removeItem(atPath: dir + "/" + file) }
-        let rotated = try Tool.ember(["record", "-q", "-g", "-F", Tool.rate(4000), "--switch-output", "0.2s", "-o", dir + "/r.data",
+        // The kernel's chain alone (fp,norepair): small samples, so that several files fit before the disk is full.
+        let rotated = try Tool.ember(["record", "-q", "--call-graph", "fp,norepair", "-F", Tool.rate(4000), "--switch-output", "0.2s", "-o", dir + "/r.data",
                                       "--", "/bin/sh", "-c", "\(try Tool.demo()) 1.5; echo done"])
         XCTAssertEqual(rotated.status, 1, rotated.stderr)
         XCTAssertTrue(rotated.stdout.contains("done"), "the command ran to its end")

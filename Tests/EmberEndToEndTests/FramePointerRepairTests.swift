@@ -1,8 +1,9 @@
 import Foundation
 import XCTest
 
-/// `--call-graph fp,repair` puts back the callers a frame-pointer chain loses: the caller of a function that keeps no
+/// `-g` (`--call-graph fp`) puts back the callers a frame-pointer chain loses: the caller of a function that keeps no
 /// frame pointer (libc's, the vDSO's) has its return address on the stack, not in a frame record. gdb is the oracle.
+/// The registers and stack copies it needs are kept beside the samples, so that perf reads plain frame-pointer samples.
 final class FramePointerRepairTests: XCTestCase {
     private func busyop() throws -> String {
         try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/busyop.c").path, name: "busyop",
@@ -17,21 +18,23 @@ final class FramePointerRepairTests: XCTestCase {
         return Double(folded.filter { $0.key.contains(";main;busy_op;") }.values.reduce(0, +)) / Double(max(all, 1))
     }
 
-    /// With fp,repair nearly every sample goes through main;busy_op, as gdb's bt in clock_gettime shows; with -g the
-    /// kernel's chain alone loses busy_op for most; the repair costs a fraction of DWARF's bytes.
+    /// With -g nearly every sample goes through main;busy_op, as gdb's bt in clock_gettime shows; with fp,norepair
+    /// the kernel's chain alone loses busy_op for most; the repair costs a fraction of DWARF's bytes.
     func testLeafCallersComeBackAsGdbShowsThem() throws {
         try requireRoot()
         let program = try busyop()
         let dir = try Tool.scratchDirectory()
         var bytesPerSample: [String: Double] = [:]
-        for (name, mode) in [("repaired", ["--call-graph", "fp,repair"]), ("norepair", ["-g"]), ("dwarf", ["--call-graph", "dwarf"])] {
+        var samples: [String: Int] = [:]
+        for (name, mode) in [("repaired", ["-g"]), ("norepair", ["--call-graph", "fp,norepair"]), ("dwarf", ["--call-graph", "dwarf"])] {
             let file = "\(dir)/\(name).data"
             let r = try Tool.ember(["record", "-q"] + mode + ["-o", file, "--", program, "0.5"])
             XCTAssertEqual(r.status, 0, r.stderr)
             XCTAssertTrue(r.stderr.contains(" 0 lost"), r.stderr)
-            let samples = Double(r.stderr.components(separatedBy: "ember record: ").last?.split(separator: " ").first ?? "") ?? 0
+            let count = Int(r.stderr.components(separatedBy: "ember record: ").last?.split(separator: " ").first ?? "") ?? 0
+            samples[name] = count
             let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
-            bytesPerSample[name] = Double(size) / max(samples, 1)
+            bytesPerSample[name] = Double(size) / Double(max(count, 1))
         }
         XCTAssertGreaterThanOrEqual(try throughBusyOp(dir + "/repaired.data"), 0.95)
         XCTAssertLessThan(try throughBusyOp(dir + "/norepair.data"), 0.5, "the kernel's chain alone loses busy_op")
@@ -40,6 +43,19 @@ final class FramePointerRepairTests: XCTestCase {
         let report = try Tool.ember(["report", "-i", dir + "/repaired.data"]).stdout
         XCTAssertTrue(report.contains("# Frame-pointer stacks whose leaf's callers were put back from the stack copy: "), report)
         XCTAssertFalse(try Tool.ember(["report", "-i", dir + "/norepair.data"]).stdout.contains("put back"))
+        // perf reads the repaired recording as plain frame-pointer samples: every sample, each with the kernel's chain
+        // alone (no DWARF unwind of the copies appended: they are not in the samples).
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") {
+            let perf = try Tool.perf(["script", "-F", "ip,sym", "-i", dir + "/repaired.data"])
+            XCTAssertEqual(perf.status, 0, perf.stderr)
+            let stacks = perf.stdout.components(separatedBy: "\n\n").filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+            XCTAssertEqual(stacks.count, samples["repaired"], "perf script reads every sample")
+            let repeated = stacks.filter { stack in
+                let frames = stack.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                return frames.count > 1 && frames.last == frames.first
+            }
+            XCTAssertEqual(repeated.count, 0, "perf appended an unwind of its own: \(repeated.prefix(2))")
+        }
 
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb"), "gdb is not installed (make deps installs it)")
         // Stopped in clock_gettime as busy_op calls it (a breakpoint there from the start stops first in main's own).

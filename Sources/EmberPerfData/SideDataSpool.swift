@@ -1,0 +1,74 @@
+import EmberKernel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The side data of a file being written (`SampleSideData`), spooled to an unlinked temporary file beside it so
+/// that memory stays fixed however long the recording runs, and copied into the file's last feature section at the
+/// end. Entries name their sample by its file offset, so they wait in memory until the records they belong to are
+/// written (`commit`); a failed write drops them with those records (`discardPending`).
+final class SideDataSpool {
+    let regsMask: UInt64
+    private let fd: Int32
+    private var pending = ByteWriter()
+    private var pendingEntries: UInt64 = 0
+    private(set) var entries: UInt64 = 0
+    private(set) var bytes: UInt64 = 0
+    /// Writing the spool failed (a full disk): the side data is given up, the samples stand without it.
+    private(set) var failed = false
+
+    /// nil when no temporary file can be made in `directory` or /tmp.
+    init?(directory: String, regsMask: UInt64) {
+        // O_TMPFILE (__O_TMPFILE | O_DIRECTORY; a macro Swift does not import): a file with no name, gone with its fd.
+        let unnamed: Int32 = 0o20_000_000 | O_DIRECTORY | O_RDWR | O_CLOEXEC
+        var fd = open(directory, unnamed, 0o600)
+        if fd < 0 { fd = open("/tmp", unnamed, 0o600) }
+        guard fd >= 0 else { return nil }
+        self.fd = fd
+        self.regsMask = regsMask
+    }
+
+    deinit { close(fd) }
+
+    func append(_ kind: SampleSideData.Kind, key: UInt64, block: UnsafeRawBufferPointer) {
+        guard !failed else { return }
+        pending.u32(kind.rawValue)
+        pending.u32(0)
+        pending.u64(key)
+        pending.u64(UInt64(block.count))
+        pending.raw(block)
+        pendingEntries += 1
+    }
+
+    /// The records of the pending entries are in the file: so are the entries, in the spool.
+    func commit() {
+        guard !failed, !pending.bytes.isEmpty else { return }
+        do {
+            try pending.bytes.withUnsafeBytes { try EmberKernel.writeAll(fd: fd, $0) }
+            entries += pendingEntries
+            bytes += UInt64(pending.count)
+        } catch {
+            failed = true
+        }
+        pending = ByteWriter()
+        pendingEntries = 0
+    }
+
+    func discardPending() {
+        pending = ByteWriter()
+        pendingEntries = 0
+    }
+
+    /// The section's bytes after its header, in pieces of at most a MiB.
+    func forEachPiece(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let piece = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 8)
+        defer { piece.deallocate() }
+        var at: UInt64 = 0
+        while at < bytes {
+            let n = pread(fd, piece, Int(min(bytes - at, 1 << 20)), off_t(at))
+            guard n > 0 else { throw Errno(n == 0 ? EIO : errno) }
+            try body(UnsafeRawBufferPointer(start: piece, count: n))
+            at += UInt64(n)
+        }
+    }
+}
