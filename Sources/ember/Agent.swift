@@ -6,6 +6,7 @@ import Foundation
 
 struct Agent: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "agent",
         abstract: "Serve CPU profiles over HTTP (/debug/pprof/profile) for Parca, Pyroscope and go tool pprof, or push them to Pyroscope.",
         discussion: "Example: ember agent -a --listen 127.0.0.1:6060"
     )

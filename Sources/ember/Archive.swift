@@ -6,6 +6,7 @@ import EmberSymbols
 
 struct Archive: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "archive",
         abstract: "Write one file that holds a recording and what reading it elsewhere takes: its symbols and unwinds.",
         discussion: "Example: ember archive -i perf.data -o perf.data.ember"
     )

@@ -7,6 +7,9 @@ import EmberStacks
 import Glibc
 #endif
 
+/// Every command names itself (`commandName`): without it ArgumentParser derives the name from the type with
+/// `String(describing:)`, whose dynamic casts scan every protocol conformance in the binary, and `main` asks each
+/// command's name on every start (a third of `ember --version`'s time).
 @main
 struct Ember: ParsableCommand {
     static let configuration = CommandConfiguration(

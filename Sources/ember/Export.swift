@@ -18,6 +18,7 @@ enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write a recording for the viewers people already use: speedscope and the Firefox Profiler.",
         discussion: "Example: ember export --format speedscope -i perf.data -o app.speedscope.json"
     )

@@ -12,6 +12,7 @@ import EmberSymbols
 
 struct Latency: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "latency",
         abstract: "Where processes wait: run-queue delay, off-CPU time, syscalls and functions, with percentiles.",
         discussion: """
             Records a command's process tree, or -p processes, alone (their scheduler events and context switches,

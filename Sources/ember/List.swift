@@ -9,6 +9,7 @@ import Glibc
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the events this machine offers, or the probe points of a binary.",
         discussion: """
             Examples:

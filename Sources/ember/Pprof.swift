@@ -6,6 +6,7 @@ import EmberStacks
 
 struct Pprof: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pprof",
         abstract: "Write a gzip-compressed pprof profile (profile.proto) for go tool pprof, Pyroscope or Parca.",
         discussion: "Example: ember pprof -i perf.data -o profile.pb.gz && go tool pprof -top profile.pb.gz"
     )

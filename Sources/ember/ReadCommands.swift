@@ -100,6 +100,7 @@ func report(_ replay: Replay) {
 
 struct Script: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "script",
         abstract: "Print every sample with its call chain, as perf script does.",
         discussion: "Example: ember script -i perf.data | less"
     )
@@ -259,6 +260,7 @@ extension FoldOptions {
 
 struct Collapse: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "collapse",
         abstract: "Fold stacks into 'comm;outer;...;leaf weight' lines, as stackcollapse-perf.pl does.",
         discussion: "Example: ember collapse -i perf.data > out.folded"
     )

@@ -8,6 +8,7 @@ import Glibc
 
 struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "record",
         abstract: "Sample a command, processes or all CPUs into a perf.data file.",
         discussion: """
             Examples:

@@ -12,6 +12,7 @@ extension CallGraphOrder: ExpressibleByArgument {}
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Overhead per symbol (or any sort keys) with Children and Self columns, like perf report --stdio.",
         discussion: """
             Examples:

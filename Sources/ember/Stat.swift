@@ -7,6 +7,7 @@ import Glibc
 
 struct Stat: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "stat",
         abstract: "Count events exactly (no sampling), like perf stat.",
         discussion: """
             Examples:

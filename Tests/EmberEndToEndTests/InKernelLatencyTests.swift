@@ -5,10 +5,6 @@ import XCTest
 /// kernel's own schedstat totals, through a command's children, for running processes, and the fallback to
 /// recording events where BPF cannot be loaded.
 final class InKernelLatencyTests: XCTestCase {
-    private func hogs() throws -> String {
-        try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/hogs.c").path, name: "hogs", flags: ["-O2", "-pthread"])
-    }
-
     /// The report's source and its per-thread sched rows: tid -> (pid, count, total ns).
     private func threadRows(_ json: String) throws -> (source: String, rows: [Int: (pid: Int, count: Int, total: Double)]) {
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
@@ -24,7 +20,7 @@ final class InKernelLatencyTests: XCTestCase {
     /// total agrees with its schedstat run delay within 5%, and nothing is written.
     func testRunQueueDelayMeasuredInTheKernelAgreesWithSchedstat() throws {
         try requireRoot()
-        let hogs = try hogs()
+        let hogs = try Hogs.program()
         let dir = try Tool.scratchDirectory()
         let truth = dir + "/schedstat.txt"
         let r = try Tool.ember(["latency", "--sched", "--per-thread", "--json", "--", "/bin/sh", "-c", "\"$0\" 4 300 \"$1\"; true", hogs, truth], cwd: dir)
@@ -32,13 +28,7 @@ final class InKernelLatencyTests: XCTestCase {
         let (source, rows) = try threadRows(r.stdout)
         XCTAssertEqual(source, "bpf", r.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["schedstat.txt"], "in-kernel measurement records nothing")
-        let expected = try String(contentsOfFile: truth, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
-        XCTAssertEqual(expected.count, 4)
-        for line in expected {
-            let tid = Int(line[0])!, delay = Double(line[1])!
-            let measured = try XCTUnwrap(rows[tid], "no row for thread \(tid) of the shell's child: \(r.stdout)").total
-            XCTAssertEqual(measured, delay, accuracy: max(delay * 0.05, 2e6), "thread \(tid): Ember \(measured) ns, schedstat \(delay) ns")
-        }
+        try Hogs.assertTotalsAgree(rows.mapValues(\.total), truth: truth, threads: 4, output: r.stdout)
         let text = try Tool.ember(["latency", "--sched", "--hist", "--", hogs, "2", "100", dir + "/again.txt"], cwd: dir)
         XCTAssertEqual(text.status, 0, text.stderr)
         XCTAssertTrue(text.stdout.hasPrefix("# measured in the kernel by a BPF program, nothing recorded: "), text.stdout)
@@ -50,7 +40,7 @@ final class InKernelLatencyTests: XCTestCase {
         try requireRoot()
         let dir = try Tool.scratchDirectory()
         let running = Process()
-        running.executableURL = URL(fileURLWithPath: try hogs())
+        running.executableURL = URL(fileURLWithPath: try Hogs.program())
         running.arguments = ["3", "3000", dir + "/truth.txt"]
         try running.run()
         defer { running.terminate(); running.waitUntilExit() }

@@ -4,10 +4,6 @@ import XCTest
 /// `ember latency` against ground truth: the kernel's own schedstat totals, `perf sched latency` on perf's
 /// recording, and a sleeper whose off-CPU time is known.
 final class LatencyTests: XCTestCase {
-    private func hogs() throws -> String {
-        try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/hogs.c").path, name: "hogs", flags: ["-O2", "-pthread"])
-    }
-
     /// Sleeps 200 x 1 ms, 50 x 5 ms and 10 x 20 ms through nap(), writing each duration to its argument's file.
     private func sleeper() throws -> String {
         try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/sleeper.c").path, name: "sleeper", flags: ["-O2", "-g"])
@@ -27,19 +23,13 @@ final class LatencyTests: XCTestCase {
     /// Four CPU hogs on two cores: each thread's run-queue total agrees with its schedstat run delay within 5%.
     func testRunQueueDelayAgreesWithSchedstat() throws {
         try requireRoot()
-        let hogs = try hogs()
+        let hogs = try Hogs.program()
         let dir = try Tool.scratchDirectory()
         let truth = dir + "/schedstat.txt"
         let r = try Tool.ember(["latency", "--sched", "--per-thread", "--json", "-o", dir + "/lat.data", "--", hogs, "4", "300", truth])
         XCTAssertEqual(r.status, 0, r.stderr)
         let rows = try threadRows(r.stdout, kind: "sched")
-        let expected = try String(contentsOfFile: truth, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
-        XCTAssertEqual(expected.count, 4)
-        for line in expected {
-            let tid = Int(line[0])!, delay = Double(line[1])!
-            let measured = try XCTUnwrap(rows[tid], "no row for thread \(tid)").total
-            XCTAssertEqual(measured, delay, accuracy: max(delay * 0.05, 2e6), "thread \(tid): Ember \(measured) ns, schedstat \(delay) ns")
-        }
+        try Hogs.assertTotalsAgree(rows.mapValues(\.total), truth: truth, threads: 4, output: r.stdout)
     }
 
     /// On perf's own `perf sched record` file: the same switches (within the one first wake-up perf leaves out)
@@ -47,7 +37,7 @@ final class LatencyTests: XCTestCase {
     func testPerfSchedRecordAgreesWithPerfSchedLatency() throws {
         try requireRoot()
         try requirePerf()
-        let hogs = try hogs()
+        let hogs = try Hogs.program()
         let dir = try Tool.scratchDirectory()
         let file = dir + "/perf.data"
         XCTAssertEqual(try Tool.perf(["sched", "record", "-o", file, "--", hogs, "4", "300", dir + "/out.txt"]).status, 0)
