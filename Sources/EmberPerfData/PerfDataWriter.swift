@@ -64,9 +64,11 @@ public final class PerfDataWriter {
     private var events: [EventDescription] = []
     /// The blocks moved out of samples into `SampleSideData`, until `finish` copies them in.
     private var side: SideDataSpool?
-    /// Samples written without their side blocks (no spool could be made, or writing it failed).
-    public var samplesWithoutSideData: UInt64 { sideLost + (side?.failed == true ? side!.entries : 0) }
+    /// Samples written without their side blocks: no spool could be made, or the spool or the section at the end
+    /// could not be written (a full disk).
+    public var samplesWithoutSideData: UInt64 { sideLost + (side.map { sideWritten ? 0 : $0.entries + $0.lost } ?? 0) }
     private var sideLost: UInt64 = 0
+    private var sideWritten = false
     /// Bytes sent to standard output in pipe mode, and whether a write to it failed.
     private var streamBytes: UInt64 = 0
     private var streamBroken = false
@@ -264,6 +266,7 @@ public final class PerfDataWriter {
             if let spooled {
                 try writeAll(SampleSideData.header(regsMask: spooled.regsMask, entries: spooled.entries))
                 try spooled.forEachPiece { try writeAll($0) }
+                sideWritten = true
             }
         } catch {
             // Without room for the feature sections the records still stand: keep them, drop the sections.

@@ -13,6 +13,8 @@ final class SideDataSpool {
     private var pending = ByteWriter()
     private var pendingEntries: UInt64 = 0
     private(set) var entries: UInt64 = 0
+    /// Entries given up after writing the spool failed.
+    private(set) var lost: UInt64 = 0
     private(set) var bytes: UInt64 = 0
     /// Writing the spool failed (a full disk): the side data is given up, the samples stand without it.
     private(set) var failed = false
@@ -31,7 +33,10 @@ final class SideDataSpool {
     deinit { close(fd) }
 
     func append(_ kind: SampleSideData.Kind, key: UInt64, block: UnsafeRawBufferPointer) {
-        guard !failed else { return }
+        guard !failed else {
+            lost += 1
+            return
+        }
         pending.u32(kind.rawValue)
         pending.u32(0)
         pending.u64(key)
@@ -49,6 +54,7 @@ final class SideDataSpool {
             bytes += UInt64(pending.count)
         } catch {
             failed = true
+            lost += pendingEntries
         }
         pending = ByteWriter()
         pendingEntries = 0

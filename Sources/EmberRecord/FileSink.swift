@@ -160,6 +160,9 @@ final class FileSink: RecordSink {
             session.summary.notes.append("\(error); the file may lack its feature sections, but its records are readable")
             session.summary.writeFailed = true
         }
+        if writer.samplesWithoutSideData > 0 {
+            session.summary.notes.append("\(writer.samplesWithoutSideData) samples of \(writer.path) were written without their leaf-repair copies (writing the copies failed); they read unrepaired")
+        }
         rotation?.files.finishedLast(writer.identity)
         let earlier = rotation?.finished ?? (samples: 0, dropped: 0, bytes: 0)
         session.summary.samples = earlier.samples + writer.writtenSamples

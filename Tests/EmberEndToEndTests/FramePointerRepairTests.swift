@@ -66,4 +66,19 @@ final class FramePointerRepairTests: XCTestCase {
         }
         XCTAssertEqual(frames, ["busy_op", "main"], gdb.stdout)
     }
+
+    /// A disk that fills: the copies wait beside the output and are the first thing given up; the file keeps its
+    /// samples, which read unrepaired, and the recording says how many.
+    func testFullDiskKeepsTheSamplesAndSaysTheCopiesAreGone() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory() + "/small"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try XCTSkipUnless(Tool.run("/bin/mount", ["-t", "tmpfs", "-o", "size=400k", "tmpfs", dir]).status == 0, "cannot mount a tmpfs")
+        defer { _ = try? Tool.run("/bin/umount", [dir]) }
+        let r = try Tool.ember(["record", "-g", "-o", dir + "/x.data", "--", try Tool.demo(), "0.5"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertNotNil(r.stderr.range(of: #"ember: \d+ samples of .*x\.data were written without their leaf-repair copies"#, options: .regularExpression), r.stderr)
+        let folded = parseFolded(try Tool.ember(["collapse", "-i", dir + "/x.data"]).stdout)
+        XCTAssertGreaterThan(folded.filter { $0.key.contains("main;run_round;spin_primes") }.count, 0, "the samples stand")
+    }
 }
