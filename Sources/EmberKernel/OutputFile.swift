@@ -29,9 +29,8 @@ public final class OutputFile {
         self.path = path
         try OutputFile.checkReplaceable(path)
         if keepingOld { try OutputFile.checkReplaceable(path + ".old") }
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let directory = OutputFile.directory(of: path)
+        let base = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
         guard !base.isEmpty, base != ".", base != ".." else { throw OutputFileError.notAFile(path: path, kind: "directory") }
         OutputFile.collectLeftovers(directory: directory, base: base)
         var template = Array((directory + "/." + base + ".ember-\(getpid())-XXXXXX").utf8CString)
@@ -54,6 +53,21 @@ public final class OutputFile {
     }
 
     deinit { if !closed { Glibc.close(fd) } }
+
+    /// The directory a path names a file in: `.` for a bare name, `/` for one at the root.
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// A read-write file with no name (O_TMPFILE) in the directory of `path`, else in /tmp, gone when its
+    /// descriptor is closed: scratch space that a killed Ember leaves nothing of. -1 when neither can have one.
+    public static func unnamedScratch(beside path: String) -> Int32 {
+        // O_TMPFILE is __O_TMPFILE | O_DIRECTORY, a macro Swift does not import.
+        let unnamed: Int32 = 0o20_000_000 | O_DIRECTORY | O_RDWR | O_CLOEXEC
+        let fd = open(directory(of: path), unnamed, 0o600)
+        return fd >= 0 ? fd : open("/tmp", unnamed, 0o600)
+    }
 
     /// Removes what an Ember killed while writing `base` left in `directory`: temporary files named
     /// `.BASE.ember-PID-XXXXXX` whose process is gone (a live one may still be writing), regular files only, and

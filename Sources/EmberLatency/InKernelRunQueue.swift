@@ -20,7 +20,6 @@ public struct InKernelRunQueue {
         public var durationNs: UInt64 = 0
         /// Waits not measured because a map was full (counted by the program).
         public var dropped: UInt64 = 0
-        public var commandPID: Int32?
         public var exitStatus: Int32 = 0
     }
 
@@ -54,10 +53,7 @@ public struct InKernelRunQueue {
             throw error
         }
         let start = monotonicSeconds()
-        if let workload {
-            result.commandPID = workload.pid
-            try workload.start()
-        }
+        try workload?.start()
         wait(workload: workload, target: target, deadline: duration.map { start + $0 })
         object.detach()
         result.durationNs = UInt64((monotonicSeconds() - start) * 1e9)

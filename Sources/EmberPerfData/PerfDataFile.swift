@@ -256,8 +256,6 @@ public final class PerfDataFile {
 
     public var dataSize: Int { dataRange.count }
 
-    /// Visits every record in time order, with perf's round rule (`RoundQueue`). A record that cannot be framed
-    /// ends the walk with a warning; everything before it is still handed on.
     /// Whether some samples keep parts beside them (`SampleSideData`), for `sideBlock(of:)`.
     public var hasSideData: Bool { !(sideData?.blocks.isEmpty ?? true) }
 
@@ -270,6 +268,8 @@ public final class PerfDataFile {
         return (UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count), sideData.regsMask)
     }
 
+    /// Visits every record in time order, with perf's round rule (`RoundQueue`). A record that cannot be framed
+    /// ends the walk with a warning; everything before it is still handed on.
     public func forEachRecord(_ body: (RecordRef) throws -> Void) rethrows {
         defer { progress?(dataRange.count, dataRange.count) }
         var queue = RoundQueue()

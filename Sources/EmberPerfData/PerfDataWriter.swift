@@ -152,7 +152,7 @@ public final class PerfDataWriter {
         (out + moved.lowerBound).copyMemory(from: record.baseAddress! + moved.upperBound, byteCount: record.count - moved.upperBound)
         buffered += size
         noteSample(UnsafeRawBufferPointer(start: out, count: size))
-        if side == nil { side = SideDataSpool(directory: PerfDataWriter.directory(of: path), regsMask: regsMask) }
+        if side == nil { side = SideDataSpool(beside: path, regsMask: regsMask) }
         if let side { side.append(.userParts, key: offset, block: UnsafeRawBufferPointer(rebasing: record[moved])) } else { sideLost += 1 }
     }
 
@@ -162,11 +162,6 @@ public final class PerfDataWriter {
         if let o = sampleTimeOffset, let time = record.u64(o) {
             sampleTimes = (min(sampleTimes?.first ?? time, time), max(sampleTimes?.last ?? time, time))
         }
-    }
-
-    private static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     public func append(_ record: [UInt8]) throws {

@@ -19,12 +19,9 @@ final class SideDataSpool {
     /// Writing the spool failed (a full disk): the side data is given up, the samples stand without it.
     private(set) var failed = false
 
-    /// nil when no temporary file can be made in `directory` or /tmp.
-    init?(directory: String, regsMask: UInt64) {
-        // O_TMPFILE (__O_TMPFILE | O_DIRECTORY; a macro Swift does not import): a file with no name, gone with its fd.
-        let unnamed: Int32 = 0o20_000_000 | O_DIRECTORY | O_RDWR | O_CLOEXEC
-        var fd = open(directory, unnamed, 0o600)
-        if fd < 0 { fd = open("/tmp", unnamed, 0o600) }
+    /// nil when no unnamed file can be made beside `path` or in /tmp.
+    init?(beside path: String, regsMask: UInt64) {
+        let fd = OutputFile.unnamedScratch(beside: path)
         guard fd >= 0 else { return nil }
         self.fd = fd
         self.regsMask = regsMask

@@ -180,8 +180,7 @@ final class FileSink: RecordSink {
         do {
             for ring in events.rings {
                 let n = try ring.drain { record in
-                    account(record, session)
-                    if !sideLayouts.isEmpty, let moved = userPart(of: record) {
+                    if let moved = account(record, session) {
                         try writer.append(record, movingToSide: moved, regsMask: sideRegsMask)
                     } else {
                         try writer.append(record)
@@ -200,32 +199,29 @@ final class FileSink: RecordSink {
         }
     }
 
-    /// The REGS_USER and STACK_USER parts of a sample whose event copies them (samples start with their id).
-    @inline(__always)
-    private func userPart(of record: UnsafeRawBufferPointer) -> Range<Int>? {
-        guard record.count >= 16, record.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == RecordType.sample.rawValue,
-              let layout = sideLayouts[record.loadUnaligned(fromByteOffset: 8, as: UInt64.self)],
-              sample.load(record: record, layout: layout) else { return nil }
-        return sample.userPart
-    }
-
     /// Empties the rings when their records can no longer reach a file, counting the samples as dropped.
     private func dropAll() {
         for ring in events.rings { ring.drain { writer.countDropped($0) } }
     }
 
-    /// Counts what the drained records say, and keeps the process records for the next file.
+    /// Counts what the drained records say, keeps the process records for the next file, and returns the part of
+    /// a sample that goes beside it (its REGS_USER and STACK_USER, with leaf repair into a file). Each sample is
+    /// parsed once, for both.
     @inline(__always)
-    private func account(_ record: UnsafeRawBufferPointer, _ session: RecordingSession) {
+    private func account(_ record: UnsafeRawBufferPointer, _ session: RecordingSession) -> Range<Int>? {
         switch session.tally(record) {
         case .sample:
-            if let layout = framePointerLayout, let sample = Sample(record: record, layout: layout),
-               FileSink.userFrames(sample) <= 2 {
-                shortUserStacks += 1
-            }
-        case .comm, .mmap, .mmap2, .fork, .exit: rotation?.store.apply(record)
-        default: break
+            // Samples start with their id (PERF_SAMPLE_IDENTIFIER).
+            let side = sideLayouts.isEmpty || record.count < 16 ? nil : sideLayouts[record.loadUnaligned(fromByteOffset: 8, as: UInt64.self)]
+            guard let layout = side ?? framePointerLayout, sample.load(record: record, layout: layout) else { return nil }
+            if framePointerLayout != nil, FileSink.userFrames(sample) <= 2 { shortUserStacks += 1 }
+            return side == nil ? nil : sample.userPart
+        case .comm, .mmap, .mmap2, .fork, .exit:
+            rotation?.store.apply(record)
+        default:
+            break
         }
+        return nil
     }
 
     /// The user entries of a frame-pointer call chain (those after PERF_CONTEXT_USER).

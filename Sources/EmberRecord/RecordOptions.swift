@@ -41,9 +41,10 @@ public struct RecordOptions: Sendable {
 
     public var callGraph: CallGraph = .none
     /// With frame-pointer call chains: also the user IP, SP and BP and `leafStackBytes` of user stack, from which
-    /// Ember's readers put back the callers that functions without a frame pointer hide (`--call-graph fp,repair`).
-    /// Off by default: perf reads any event with a register set and a stack copy as a DWARF recording and appends
-    /// its own unwind of the copy to the chain, so its view of such a file gains frames.
+    /// Ember's readers put back the callers that functions without a frame pointer hide (`-g` into a file). perf
+    /// reads any event with a register set and a stack copy as a DWARF recording and appends its own unwind of the
+    /// copy to the chain, so a file keeps them beside its samples (`SampleSideData`); a pipe or a flight recorder's
+    /// snapshot keeps them in the samples.
     public var repairsLeaves = false
     /// The stack copy of a frame-pointer sample: enough for the frames of a leaf or two (a sixteenth of DWARF's).
     public static let leafStackBytes: UInt32 = 512

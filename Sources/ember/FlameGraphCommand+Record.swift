@@ -8,9 +8,9 @@ import Glibc
 
 /// `ember flamegraph -- CMD`: a first flame graph in one command.
 extension FlameGraphCommand {
-    /// Records the command into a scratch file (frame-pointer stacks at 999 Hz, their leaves repaired; with --off-cpu, its time off the CPU
-    /// too; with --off-cpu-only, the stacks it blocks in alone, as `ember latency --offcpu` records them) and returns
-    /// its path and the command's exit status.
+    /// Records the command into a scratch file (frame-pointer stacks at 999 Hz, their leaves repaired; with
+    /// --off-cpu, its time off the CPU too; with --off-cpu-only, the stacks it blocks in alone, as `ember latency
+    /// --offcpu` records them) and returns its path and the command's exit status.
     func recordCommand(_ argv: [String]) throws -> (path: String, status: Int32) {
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         let path = "\(directory)/ember-flamegraph-\(getpid()).data"
