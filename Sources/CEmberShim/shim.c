@@ -12,10 +12,16 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 int ember_perf_event_open(void *attr, pid_t pid, int cpu, int group_fd, unsigned long flags) {
     return (int)syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
+}
+
+long ember_process_vm_readv(pid_t pid, void *local, size_t local_length, const void *remote, unsigned long remote_count) {
+    struct iovec l = {local, local_length};
+    return (long)process_vm_readv(pid, &l, 1, (const struct iovec *)remote, remote_count, 0);
 }
 
 int ember_ioctl_int(int fd, unsigned long request, unsigned long arg) {

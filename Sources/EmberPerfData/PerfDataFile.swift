@@ -32,8 +32,8 @@ public final class PerfDataFile {
     private let layouts: [SampleLayout]
     /// The file ends before its header says it should; said once.
     private let truncated: Bool
-    /// `SampleSideData`: blocks by their sample's file offset, and their registers' mask.
-    private let sideData: (regsMask: UInt64, blocks: [Int: Range<Int>])?
+    /// `SampleSideData`: blocks by their sample's file offset and their registers' mask, stack tails by thread.
+    private let sideData: SampleSideData.Index?
 
     /// Opens a recording: a perf.data file, perf's pipe format (in a file, or on standard input as `-`), with
     /// or without compressed records. Pipe streams and compressed recordings are rebuilt in memory as an
@@ -256,8 +256,8 @@ public final class PerfDataFile {
 
     public var dataSize: Int { dataRange.count }
 
-    /// Whether some samples keep parts beside them (`SampleSideData`), for `sideBlock(of:)`.
-    public var hasSideData: Bool { !(sideData?.blocks.isEmpty ?? true) }
+    /// Whether some samples keep parts beside them (`SampleSideData`), for `sideBlock(of:)` and `stackTail(of:tid:)`.
+    public var hasSideData: Bool { sideData.map { !$0.blocks.isEmpty || !$0.tails.isEmpty } ?? false }
 
     /// The REGS_USER and STACK_USER parts kept beside a sample record of this file (`SampleSideData`), with the
     /// registers' mask; nil when it has none.
@@ -266,6 +266,24 @@ public final class PerfDataFile {
         guard let sideData, let start = record.baseAddress else { return nil }
         guard let range = sideData.blocks[start - base] else { return nil }
         return (UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count), sideData.regsMask)
+    }
+
+    /// The rest of thread `tid`'s stack read when a sample record of this file was drained (`SampleSideData`);
+    /// nil when the recording read none for it.
+    @inline(__always)
+    public func stackTail(of record: UnsafeRawBufferPointer, tid: Int32) -> StackTail? {
+        guard let sideData, !sideData.tails.isEmpty, let start = record.baseAddress,
+              let tails = sideData.tails[tid] else { return nil }
+        // Written a drain at a time, in file order: the last that begins at or before the record.
+        let offset = start - base
+        var low = 0, high = tails.count
+        while low < high {
+            let mid = (low + high) / 2
+            if tails[mid].samples.lowerBound <= offset { low = mid + 1 } else { high = mid }
+        }
+        guard low > 0, tails[low - 1].samples.contains(offset) else { return nil }
+        let tail = tails[low - 1]
+        return StackTail(address: tail.address, bytes: UnsafeRawBufferPointer(start: base + tail.bytes.lowerBound, count: tail.bytes.count))
     }
 
     /// Visits every record in time order, with perf's round rule (`RoundQueue`). A record that cannot be framed

@@ -64,9 +64,9 @@ public final class PerfDataWriter {
     private var events: [EventDescription] = []
     /// The blocks moved out of samples into `SampleSideData`, until `finish` copies them in.
     private var side: SideDataSpool?
-    /// Samples written without their side blocks: no spool could be made, or the spool or the section at the end
-    /// could not be written (a full disk).
-    public var samplesWithoutSideData: UInt64 { sideLost + (side.map { sideWritten ? 0 : $0.entries + $0.lost } ?? 0) }
+    /// Side entries given up (a sample's leaf-repair block, a thread's stack tail): no spool could be made, or the
+    /// spool or the section at the end could not be written (a full disk).
+    public var sideEntriesLost: UInt64 { sideLost + (side.map { sideWritten ? 0 : $0.entries + $0.lost } ?? 0) }
     private var sideLost: UInt64 = 0
     private var sideWritten = false
     /// Bytes sent to standard output in pipe mode, and whether a write to it failed.
@@ -154,6 +154,26 @@ public final class PerfDataWriter {
         noteSample(UnsafeRawBufferPointer(start: out, count: size))
         if side == nil { side = SideDataSpool(beside: path, regsMask: regsMask) }
         if let side { side.append(.userParts, key: offset, block: UnsafeRawBufferPointer(rebasing: record[moved])) } else { sideLost += 1 }
+    }
+
+    /// Where the next record appended will lie in the file.
+    public var nextRecordOffset: UInt64 { committed + UInt64(buffered) }
+
+    /// Keeps a thread's stack tail beside the samples (`SampleSideData.Kind.stackTail`): the bytes at `address` of
+    /// thread `tid`, for its samples written at file offsets `samples`. Written with the next flush, or given up
+    /// with its records when that fails. A file only.
+    public func appendStackTail(tid: Int32, samples: ClosedRange<UInt64>, address: UInt64, bytes: UnsafeRawBufferPointer) {
+        precondition(file != nil)
+        if side == nil { side = SideDataSpool(beside: path, regsMask: 0) }
+        guard let side else {
+            sideLost += 1
+            return
+        }
+        var head = ByteWriter()
+        head.u64(samples.lowerBound)
+        head.u64(samples.upperBound)
+        head.u64(address)
+        side.append(.stackTail, key: UInt64(UInt32(bitPattern: tid)), head: head.bytes, block: bytes)
     }
 
     @inline(__always)

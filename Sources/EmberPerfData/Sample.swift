@@ -29,6 +29,8 @@ public struct Sample {
     public var intrRegsMask: UInt64 = 0
     /// Whether `userStack` is a DWARF call graph's copy, to be unwound (see `SampleLayout.unwindsUserStack`).
     public var unwindsUserStack = false
+    /// The thread's stack beyond `userStack`, read when the sample was drained (`PerfDataFile.stackTail(of:tid:)`).
+    public var stackTail: StackTail?
     /// Where the record's REGS_USER and STACK_USER parts lie, when it has both (for a writer that keeps them beside
     /// the sample: `PerfDataWriter.append(_:movingToSide:regsMask:)`).
     public var userPart: Range<Int>?
@@ -149,5 +151,18 @@ public struct Sample {
         guard let regs = r.slice(o, n) else { return nil }
         o += n
         return (abi, regs)
+    }
+}
+
+/// A thread's stack above a DWARF sample's copy, read from the process when its ring was drained
+/// (`SampleSideData.Kind.stackTail`): where it starts and its bytes. Taken later than the sample, it is trusted only
+/// where it agrees with the copy (the unwinder checks).
+public struct StackTail {
+    public var address: UInt64
+    public var bytes: UnsafeRawBufferPointer
+
+    public init(address: UInt64, bytes: UnsafeRawBufferPointer) {
+        self.address = address
+        self.bytes = bytes
     }
 }

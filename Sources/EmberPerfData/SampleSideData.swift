@@ -2,13 +2,16 @@
 /// frame-pointer recording that repairs its leaves (`--call-graph fp`). In the samples, perf would take them for a
 /// DWARF call graph and append its own unwind of a 512-byte copy to the kernel's chain; here, in a feature section
 /// perf never reads (`Feature.emberSideData`), the file's samples are plain frame-pointer samples to perf, and
-/// Ember's readers put the blocks back (`PerfDataFile.sideBlocks(of:)`).
+/// Ember's readers put the blocks back (`PerfDataFile.sideBlocks(of:)`). Also what a sample could not carry: the
+/// rest of a thread's stack beyond a DWARF sample's copy, read at drain time (`StackTail`).
 ///
 /// Layout, little-endian: `magic` "EMBRSIDE", u32 version (1), u32 0, u64 the registers' mask (`sample_regs_user`),
 /// u64 entries; then per entry: u32 its kind, u32 0, u64 its key, u64 its length (a multiple of 8) and that many
 /// bytes. Kind 1 (`userParts`): the key is the sample record's file offset, the bytes the sample's
-/// PERF_SAMPLE_REGS_USER and PERF_SAMPLE_STACK_USER parts exactly as the kernel wrote them. A reader skips kinds it
-/// does not know, so that later kinds (other per-sample captures) need no new version.
+/// PERF_SAMPLE_REGS_USER and PERF_SAMPLE_STACK_USER parts exactly as the kernel wrote them. Kind 2 (`stackTail`):
+/// the key is a thread id; the bytes are u64 the first and u64 the last file offset of the samples it serves (that
+/// thread's in one drain of the rings), u64 the address the stack bytes start at, then those bytes. A reader skips
+/// kinds it does not know, so that later kinds (other per-sample captures) need no new version.
 public enum SampleSideData {
     public static let magic: UInt64 = 0x4544_4953_5242_4D45  // "EMBRSIDE"
     public static let version: UInt32 = 1
@@ -18,6 +21,17 @@ public enum SampleSideData {
     public enum Kind: UInt32 {
         /// A sample's REGS_USER and STACK_USER parts, keyed by the record's file offset.
         case userParts = 1
+        /// A thread's stack above its samples' copies, read when their ring was drained, keyed by the thread id.
+        case stackTail = 2
+    }
+
+    /// What a file's section holds, found by `index`.
+    struct Index {
+        var regsMask: UInt64
+        /// User parts by the file offset of their sample record.
+        var blocks: [Int: Range<Int>] = [:]
+        /// Stack tails by thread: the file offsets of the samples each serves, its start address, its bytes.
+        var tails: [Int32: [(samples: ClosedRange<Int>, address: UInt64, bytes: Range<Int>)]] = [:]
     }
 
     public static func header(regsMask: UInt64, entries: UInt64) -> [UInt8] {
@@ -30,21 +44,33 @@ public enum SampleSideData {
         return w.bytes
     }
 
-    /// The user parts of a section, by the file offset of their sample record; nil when the section is not one
-    /// Ember wrote (another magic or version). Entries that run past the section end the reading.
-    static func index(_ section: UnsafeRawBufferPointer, sectionStart: Int) -> (regsMask: UInt64, blocks: [Int: Range<Int>])? {
+    /// The entries of a section, as file ranges; nil when the section is not one Ember wrote (another magic or
+    /// version). Entries that run past the section end the reading.
+    static func index(_ section: UnsafeRawBufferPointer, sectionStart: Int) -> Index? {
         guard let m = section.u64(0), m == magic, let v = section.u32(8), v == version,
               let mask = section.u64(16), let count = section.u64(24) else { return nil }
-        var blocks: [Int: Range<Int>] = [:]
-        blocks.reserveCapacity(Int(min(count, UInt64(section.count / 24))))
+        var index = Index(regsMask: mask)
+        index.blocks.reserveCapacity(Int(min(count, UInt64(section.count / 24))))
         var at = headerSize
         for _ in 0..<count {
             guard let kind = section.u32(at), let key = section.u64(at + 8), let length = section.u64(at + 16),
                   length <= UInt64(section.count - at - entryHeaderSize) else { break }
             let start = at + entryHeaderSize
-            if kind == Kind.userParts.rawValue { blocks[Int(clamping: key)] = (sectionStart + start)..<(sectionStart + start + Int(length)) }
+            switch Kind(rawValue: kind) {
+            case .userParts:
+                index.blocks[Int(clamping: key)] = (sectionStart + start)..<(sectionStart + start + Int(length))
+            case .stackTail:
+                if length >= 24, let first = section.u64(start), let last = section.u64(start + 8), first <= last,
+                   let address = section.u64(start + 16) {
+                    let samples = Int(clamping: first)...Int(clamping: last)
+                    index.tails[Int32(truncatingIfNeeded: key), default: []]
+                        .append((samples, address, (sectionStart + start + 24)..<(sectionStart + start + Int(length))))
+                }
+            case nil:
+                break
+            }
             at = start + Int(length)
         }
-        return (mask, blocks)
+        return index
     }
 }

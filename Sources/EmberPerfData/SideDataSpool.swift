@@ -29,7 +29,8 @@ final class SideDataSpool {
 
     deinit { close(fd) }
 
-    func append(_ kind: SampleSideData.Kind, key: UInt64, block: UnsafeRawBufferPointer) {
+    /// An entry whose bytes are `head` then `block` (each a multiple of 8 bytes long).
+    func append(_ kind: SampleSideData.Kind, key: UInt64, head: [UInt8] = [], block: UnsafeRawBufferPointer) {
         guard !failed else {
             lost += 1
             return
@@ -37,7 +38,8 @@ final class SideDataSpool {
         pending.u32(kind.rawValue)
         pending.u32(0)
         pending.u64(key)
-        pending.u64(UInt64(block.count))
+        pending.u64(UInt64(head.count + block.count))
+        pending.raw(head)
         pending.raw(block)
         pendingEntries += 1
     }

@@ -22,6 +22,8 @@ final class FileSink: RecordSink {
     private var sideLayouts: [UInt64: SampleLayout] = [:]
     private var sideRegsMask: UInt64 = 0
     private var sample = Sample()
+    /// With DWARF call chains into a file: what reads the rest of deep stacks at each drain.
+    private var tails: StackTailReader?
 
     init(options: RecordOptions) {
         readsSnapshotSignal = options.switchOutput == .signal
@@ -43,6 +45,9 @@ final class FileSink: RecordSink {
             events = keepingUserPartsBeside(events)
         }
         self.events = events
+        if case .dwarf = session.options.callGraph, session.options.readsStackTails, session.options.output != "-" {
+            tails = StackTailReader(events.described)
+        }
         let store = session.options.switchOutput.map { _ in SideBand() }
         try session.beginFile(writer, events: events) { append in
             try session.synthesize(encoder: events.encoder) { record in
@@ -149,6 +154,10 @@ final class FileSink: RecordSink {
         if dropped > 0 {
             session.summary.notes.append("\(dropped) bytes of ring buffer held a corrupt record header and were dropped")
         }
+        if let tails, tails.reads + tails.failed > 0 {
+            session.summary.notes.append("stacks deeper than their copy: \(tails.reads) reads of the rest of a thread's stack (\(tails.bytes >> 10) KiB)"
+                + (tails.failed > 0 ? ", \(tails.failed) found the thread gone" : "") + "; --no-stack-tail reads none")
+        }
         finishFile(session)
     }
 
@@ -160,8 +169,10 @@ final class FileSink: RecordSink {
             session.summary.notes.append("\(error); the file may lack its feature sections, but its records are readable")
             session.summary.writeFailed = true
         }
-        if writer.samplesWithoutSideData > 0 {
-            session.summary.notes.append("\(writer.samplesWithoutSideData) samples of \(writer.path) were written without their leaf-repair copies (writing the copies failed); they read unrepaired")
+        if writer.sideEntriesLost > 0 {
+            session.summary.notes.append(tails == nil
+                ? "\(writer.sideEntriesLost) samples of \(writer.path) were written without their leaf-repair copies (writing the copies failed); they read unrepaired"
+                : "\(writer.sideEntriesLost) stack tails of \(writer.path) could not be written (a full disk); their samples' deep stacks read truncated")
         }
         rotation?.files.finishedLast(writer.identity)
         let earlier = rotation?.finished ?? (samples: 0, dropped: 0, bytes: 0)
@@ -180,6 +191,7 @@ final class FileSink: RecordSink {
         do {
             for ring in events.rings {
                 let n = try ring.drain { record in
+                    if let tails { tails.note(record, offset: writer.nextRecordOffset) }
                     if let moved = account(record, session) {
                         try writer.append(record, movingToSide: moved, regsMask: sideRegsMask)
                     } else {
@@ -189,12 +201,14 @@ final class FileSink: RecordSink {
                 if n > 0 { wrote = true }
             }
             if wrote {
+                tails?.readAll(into: writer)
                 try writer.appendFinishedRound()
                 // Hand the round to the kernel now, so that a recorder killed outright loses at most one round.
                 try writer.flush()
             }
             return nil
         } catch {
+            tails?.discard()
             return error
         }
     }

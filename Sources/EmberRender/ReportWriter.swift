@@ -16,6 +16,9 @@ public struct ReportWriter {
     public var timeSlices: String?
     /// Frame-pointer stacks recorded with a stack copy (`-g`), and those whose leaf's callers were put back from it.
     public var leafRepairs: (repaired: Int, of: Int) = (0, 0)
+    /// DWARF stacks that went on into the thread's stack tail (and reached their root there), of those unwound,
+    /// and those whose tail was refused.
+    public var stackTails: (extended: Int, completed: Int, refused: Int, of: Int) = (0, 0, 0, 0)
     /// A Samples column after the percentages (perf's `-n`).
     public var sampleCounts = false
 
@@ -50,6 +53,9 @@ public struct ReportWriter {
         ]
         if leafRepairs.of > 0 {
             lines.insert("# Frame-pointer stacks whose leaf's callers were put back from the stack copy: \(leafRepairs.repaired) of \(leafRepairs.of)", at: lines.count - 1)
+        }
+        if stackTails.extended + stackTails.refused > 0 {
+            lines.insert("# DWARF stacks continued past their copy in the thread's stack read at drain time: \(stackTails.extended) of \(stackTails.of) (\(stackTails.completed) to their root; \(stackTails.refused) tails refused)", at: lines.count - 1)
         }
         var percentHeader = children ? "Children      Self" : "Overhead"
         var dots = children ? "........  ........" : "........"

@@ -214,6 +214,7 @@ public struct ScriptWriter {
                 }
                 out.byte(0x09)
                 frameText(frame)
+                if frame.isFromStackTail { out.write(" (stack tail)") }
                 out.byte(0x0a)
                 line(frame.symbol?.line)
             }

@@ -11,6 +11,8 @@ public struct ResolvedFrame {
     public var symbol: Symbolizer.Hit?
     /// Marks where a DWARF unwind stopped early: the stack goes on beyond it, unknown.
     public var isTruncation = false
+    /// Found in the rest of the thread's stack read after the sample (`Sample.stackTail`), not in its copy.
+    public var isFromStackTail = false
 
     /// The address as sampled, as `script` prints it.
     public var address: UInt64 { sampled.address }
@@ -28,6 +30,12 @@ public final class FrameResolver {
     /// DWARF-unwound stacks that stopped early, and all DWARF-unwound stacks.
     public private(set) var truncatedStacks = 0
     public private(set) var unwoundStacks = 0
+    /// DWARF-unwound stacks that went on past their copy into the thread's stack tail, those of them that reached
+    /// their root there, and those whose tail was refused (it disagreed with the copy, or its first frame did not
+    /// follow a call).
+    public private(set) var tailExtendedStacks = 0
+    public private(set) var tailCompletedStacks = 0
+    public private(set) var tailRefusedStacks = 0
     /// Frame-pointer stacks recorded with the user registers and a stack copy (`-g`), and those whose leaf's callers
     /// were put back through CFI.
     public private(set) var repairableStacks = 0
@@ -145,6 +153,7 @@ public final class FrameResolver {
             return
         }
         unwoundStacks += 1
+        let firstUser = frames.count
         for address in userAddresses {
             // perf's DWARF unwinders report a caller's frame at the call (the return address less one), and
             // show that address.
@@ -153,6 +162,16 @@ public final class FrameResolver {
             } else {
                 frames.append(resolve(address, pid: sample.pid, symbolize: symbolize))
             }
+        }
+        switch unwinder.tailUse {
+        case .used(let from):
+            tailExtendedStacks += 1
+            if end == .complete { tailCompletedStacks += 1 }
+            for i in (firstUser + from)..<frames.count { frames[i].isFromStackTail = true }
+        case .refused:
+            tailRefusedStacks += 1
+        case .none:
+            break
         }
         if end == .truncated {
             truncatedStacks += 1

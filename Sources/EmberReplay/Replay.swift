@@ -163,8 +163,10 @@ public final class Replay {
                               switched: (SwitchRecord) -> Void = { _ in }, _ body: (Sample, Int) throws -> Void) rethrows {
         // Read once: indexing `file.events` per record copied the whole description each time.
         let layouts = events.map(\.layout)
-        // A frame-pointer recording's leaf-repair blocks, kept beside its samples (`SampleSideData`).
+        // A frame-pointer recording's leaf-repair blocks and a DWARF recording's stack tails, kept beside its
+        // samples (`SampleSideData`).
         let sides = file?.hasSideData == true ? file : nil
+        let tails = symbolizer.options.stackTails
         var sample = Sample()
         try source.forEachRecord { record in
             switch record.type {
@@ -178,6 +180,7 @@ public final class Replay {
                     malformedSamples += 1
                     return
                 }
+                if tails, let sides, sample.unwindsUserStack { sample.stackTail = sides.stackTail(of: record.bytes, tid: sample.tid) }
                 samples += 1
                 if !filter.isEmpty, record.eventIndex != unfiltered {
                     guard filter.accepts(sample, comm: model.comm(tid: sample.tid), processComm: model.comm(tid: sample.pid)) else { return }

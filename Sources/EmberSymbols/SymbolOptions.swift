@@ -17,6 +17,9 @@ public struct SymbolOptions: Sendable {
     /// addresses themselves (not their call sites), Swift names mangled (perf has no Swift demangler), versions
     /// kept, no inlined frames, frames named "(..." dropped, an unwind cut short marked `[unknown]`.
     public var perfCompatible = false
+    /// DWARF unwinds go on past a sample's stack copy into the rest of the thread's stack that the recording read
+    /// (`Sample.stackTail`), where it agrees with the copy (`--no-stack-tail` turns it off; not with perfCompatible).
+    public var stackTails = true
     /// A kernel symbol table to use instead of this machine's kallsyms (the fuzz target's, so that its runs do not
     /// depend on the host's kernel or pay for loading it); kernel addresses are then taken as they are.
     public var kernelSymbols: KernelSymbols?

@@ -63,9 +63,26 @@ public enum FrameAddress: Hashable, Sendable {
     }
 }
 
+/// How the last walk used its sample's stack tail (`Sample.stackTail`).
+public enum StackTailUse: Equatable, Sendable {
+    /// It had none, or did not reach the end of the copy.
+    case none
+    /// The frames it appended from this index on came from the tail.
+    case used(from: Int)
+    /// The tail disagreed with the copy, or its first frame did not validate: the walk ended at the copy.
+    case refused
+}
+
 /// Walks a sample's user stack from its registers and stack copy.
 public protocol StackUnwinder: AnyObject {
     /// Appends the sample's user frames to `frames`, innermost first. Returns how the walk ended, or nil when the
     /// sample carries no 64-bit user registers or stack.
     func unwind(_ sample: Sample, into frames: inout [FrameAddress]) -> UnwindEnd?
+    /// What the last `unwind` did with the sample's stack tail.
+    var tailUse: StackTailUse { get }
+}
+
+extension StackUnwinder {
+    /// An unwinder that reads the copy alone.
+    public var tailUse: StackTailUse { .none }
 }

@@ -14,6 +14,8 @@ public final class UnwindArchive {
         var frames: [UInt64]
         var exact: [Bool]
         var end: UnwindEnd?
+        /// The first frame found in the sample's stack tail, if any.
+        var tailFrom: Int?
     }
 
     var walks: [Key: Walk] = [:]
@@ -31,9 +33,10 @@ public final class UnwindArchive {
             w.u64(key.ip)
             w.byte(walk.end == nil ? 0 : walk.end == .complete ? 1 : 2)
             w.count(walk.frames.count)
-            for (frame, exact) in zip(walk.frames, walk.exact) {
+            // Per frame: bit 0 exact, bit 1 from the stack tail.
+            for (i, (frame, exact)) in zip(walk.frames, walk.exact).enumerated() {
                 w.u64(frame)
-                w.byte(exact ? 1 : 0)
+                w.byte((exact ? 1 : 0) | (i >= (walk.tailFrom ?? .max) ? 2 : 0))
             }
         }
         return w.bytes
@@ -51,9 +54,11 @@ public final class UnwindArchive {
             default: throw ArchiveReader.Corrupt()
             }
             var walk = Walk(frames: [], exact: [], end: end)
-            for _ in 0..<(try r.count()) {
+            for i in 0..<(try r.count()) {
                 walk.frames.append(try r.u64())
-                walk.exact.append(try r.byte() == 1)
+                let flags = try r.byte()
+                walk.exact.append(flags & 1 != 0)
+                if flags & 2 != 0, walk.tailFrom == nil { walk.tailFrom = i }
             }
             walks[key] = walk
         }
@@ -64,6 +69,7 @@ public final class UnwindArchive {
 public final class CapturingUnwinder: StackUnwinder {
     private let inner: StackUnwinder
     private let archive: UnwindArchive
+    public var tailUse: StackTailUse { inner.tailUse }
 
     public init(_ inner: StackUnwinder, into archive: UnwindArchive) {
         self.inner = inner
@@ -73,8 +79,10 @@ public final class CapturingUnwinder: StackUnwinder {
     public func unwind(_ sample: Sample, into frames: inout [FrameAddress]) -> UnwindEnd? {
         let start = frames.count
         let end = inner.unwind(sample, into: &frames)
+        var tailFrom: Int?
+        if case .used(let from) = inner.tailUse { tailFrom = from }
         archive.walks[UnwindArchive.Key(tid: sample.tid, time: sample.time, ip: sample.ip)] =
-            UnwindArchive.Walk(frames: frames[start...].map(\.address), exact: frames[start...].map { !$0.isReturnAddress }, end: end)
+            UnwindArchive.Walk(frames: frames[start...].map(\.address), exact: frames[start...].map { !$0.isReturnAddress }, end: end, tailFrom: tailFrom)
         return end
     }
 }
@@ -82,11 +90,14 @@ public final class CapturingUnwinder: StackUnwinder {
 /// Answers each walk from an archive; a sample it does not hold has no user stack.
 public final class ArchivedUnwinder: StackUnwinder {
     private let archive: UnwindArchive
+    public private(set) var tailUse = StackTailUse.none
 
     public init(_ archive: UnwindArchive) { self.archive = archive }
 
     public func unwind(_ sample: Sample, into frames: inout [FrameAddress]) -> UnwindEnd? {
+        tailUse = .none
         guard let walk = archive.walks[UnwindArchive.Key(tid: sample.tid, time: sample.time, ip: sample.ip)] else { return nil }
+        if let from = walk.tailFrom { tailUse = .used(from: from) }
         for (address, exact) in zip(walk.frames, walk.exact) { frames.append(FrameAddress(address, exact: exact)) }
         return walk.end
     }

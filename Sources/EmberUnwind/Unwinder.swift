@@ -8,9 +8,11 @@ import EmberSymbols
 ///
 /// libdw interprets the CFI (`dwarf_cfi_addrframe`); the stepping is done here, with each PC's rule cached, so that
 /// a recording costs one CFI lookup per distinct PC rather than a libdw unwinding session per sample (which is what
-/// perf does). Reads outside the stack copy fail; the walk stops cleanly at an undefined return address (`_start`,
-/// `clone`) or at a frame pointer of 0; code without CFI is stepped through its frame pointer, as libdw (and perf)
-/// do; a walk that stops anywhere else is marked truncated.
+/// perf does). Reads outside the stack copy fail, unless the recording read the rest of the thread's stack
+/// (`Sample.stackTail`): then the walk goes on there if the frame it crosses the copy's end in agrees with the
+/// copy, each frame it finds accepted only if its return address follows a call (`CallSites`). The walk stops cleanly at an undefined return address
+/// (`_start`, `clone`) or at a frame pointer of 0; code without CFI is stepped through its frame pointer, as libdw
+/// (and perf) do; a walk that stops anywhere else is marked truncated.
 public final class Unwinder: StackUnwinder {
     public static let maxDepth = 256
     private let model: ProcessModel
@@ -21,10 +23,13 @@ public final class Unwinder: StackUnwinder {
     private var rules: [UnwindRule] = []
     /// The return addresses uretprobe trampolines stand for, in a recording with return probes.
     public var uprobeReturns: UprobeReturns?
+    public private(set) var tailUse = StackTailUse.none
+    private let callSites: CallSites
 
     public init(model: ProcessModel, symbolizer: Symbolizer) {
         self.model = model
         self.symbolizer = symbolizer
+        callSites = CallSites(model: model, symbolizer: symbolizer)
     }
 
     public func unwind(_ sample: Sample, into frames: inout [FrameAddress]) -> UnwindEnd? {
@@ -32,8 +37,33 @@ public final class Unwinder: StackUnwinder {
         guard sample.userRegsABI == 2, !sample.userRegs.isEmpty else { return nil }
         var regs = RegisterFile()
         for (reg, bit) in DwarfRegister.perfBit.enumerated() { regs[reg] = sample.userRegister(perfBit: bit) }
+        tailUse = .none
         guard let ip = regs[DwarfRegister.returnAddress], let sp = regs[DwarfRegister.rsp] else { return nil }
-        let stack = Stack(base: sp, bytes: sample.userStack)
+        var stack = Stack(base: sp, bytes: sample.userStack)
+        if let tail = sample.stackTail, tail.address < stack.copyEnd,
+           tail.address &+ UInt64(tail.bytes.count) > stack.copyEnd {
+            stack.tail = tail
+        }
+        let start = frames.count
+        /// Whether the step from the frame at `frameSP`, running `callee`, to the caller whose return address `ra`
+        /// lay below `slotEnd` may stand: within the copy it may; beyond it, each only if `ra` follows a call, and
+        /// the first only if the frame was still live when the tail was read: its words in the copy agree with the
+        /// tail, or `ra` follows a direct call of its very function. The first step into the tail marks where its
+        /// frames begin.
+        func accepts(frameSP: UInt64, callee: UInt64, slotEnd: UInt64, ra: UInt64) -> Bool {
+            guard let tail = stack.tail, slotEnd > stack.copyEnd else { return true }
+            if case .none = tailUse, !agrees(tail, with: stack, from: frameSP, pid: sample.pid),
+               !callSites.callsFunction(pid: sample.pid, returnAddress: ra, holding: callee) {
+                tailUse = .refused
+                return false
+            }
+            guard callSites.followsCall(pid: sample.pid, returnAddress: ra) else {
+                if case .none = tailUse { tailUse = .refused }
+                return false
+            }
+            if case .none = tailUse { tailUse = .used(from: frames.count - start) }
+            return true
+        }
         var trampolines = 0
         /// A return address, or the one a uretprobe's trampoline stands in for.
         func realReturn(_ ra: UInt64) -> UInt64 {
@@ -56,6 +86,7 @@ public final class Unwinder: StackUnwinder {
                     return .truncated
                 }
                 if ra == 0 { return .complete }
+                guard accepts(frameSP: sp, callee: pc.lookupAddress, slotEnd: rbp &+ 16, ra: ra) else { return .truncated }
                 var callerRegs = RegisterFile()
                 callerRegs[DwarfRegister.rbp] = callerRBP
                 callerRegs[DwarfRegister.rsp] = rbp &+ 16
@@ -91,7 +122,7 @@ public final class Unwinder: StackUnwinder {
             if case .undefined = rule.registers[DwarfRegister.returnAddress] { return .complete }
             guard let stacked = caller[DwarfRegister.returnAddress] else { return .truncated }
             if stacked == 0 { return .complete }
-            guard let oldSP = regs[DwarfRegister.rsp], cfa > oldSP else { return .truncated }
+            guard let oldSP = regs[DwarfRegister.rsp], cfa > oldSP, accepts(frameSP: oldSP, callee: pc.lookupAddress, slotEnd: cfa, ra: stacked) else { return .truncated }
             let ra = realReturn(stacked)
             caller[DwarfRegister.returnAddress] = ra
             pc = FrameAddress(ra, exact: rule.isSignalFrame)
@@ -130,14 +161,51 @@ public final class Unwinder: StackUnwinder {
         return info
     }
 
-    /// The sampled copy of the stack, starting at the sampled stack pointer.
+    /// Whether the frame that crosses the copy's end (from `frameSP` up) looks still live when the tail was read:
+    /// where copy and tail both hold its words, they agree unless neither is a code address (its locals may have
+    /// changed since the sample; a frame that returned has had its space taken by others, whose return addresses
+    /// and function pointers differ). A live frame whose locals hold changing code addresses fails it.
+    private func agrees(_ tail: StackTail, with copy: Stack, from frameSP: UInt64, pid: Int32) -> Bool {
+        let end = copy.copyEnd
+        var at = max(frameSP, tail.address)
+        while at &+ 8 <= end {
+            guard let old = copy.read(at), let new = Stack.word(tail.bytes, at &- tail.address) else { return false }
+            if old != new, isCode(old, pid) || isCode(new, pid) { return false }
+            at &+= 8
+        }
+        return true
+    }
+
+    private func isCode(_ word: UInt64, _ pid: Int32) -> Bool {
+        guard word > 0x1000, let location = model.resolve(pid: pid, address: word) else { return false }
+        return location.dso != model.kernelDso
+    }
+
+    /// The sampled copy of the stack, starting at the sampled stack pointer, and the rest of the thread's stack as
+    /// read later, when it agrees with the copy.
     struct Stack {
         var base: UInt64
         var bytes: UnsafeRawBufferPointer
+        var tail: StackTail?
 
+        var copyEnd: UInt64 { base &+ UInt64(bytes.count) }
+
+        init(base: UInt64, bytes: UnsafeRawBufferPointer) {
+            self.base = base
+            self.bytes = bytes
+        }
+
+        @inline(__always)
         func read(_ address: UInt64) -> UInt64? {
-            guard address >= base, address - base <= UInt64(bytes.count), UInt64(bytes.count) - (address - base) >= 8 else { return nil }
-            return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(address - base), as: UInt64.self))
+            if address >= base, let word = Stack.word(bytes, address - base) { return word }
+            guard let tail, address >= tail.address else { return nil }
+            return Stack.word(tail.bytes, address - tail.address)
+        }
+
+        @inline(__always)
+        static func word(_ bytes: UnsafeRawBufferPointer, _ offset: UInt64) -> UInt64? {
+            guard offset <= UInt64(bytes.count), UInt64(bytes.count) - offset >= 8 else { return nil }
+            return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self))
         }
     }
 

@@ -37,6 +37,9 @@ struct SymbolFlags: ParsableArguments {
     @Option(help: "The unwinder of --call-graph dwarf stacks: ember or libunwind (perf's).")
     var unwinder: UnwinderKind = .ember
 
+    @Flag(name: .customLong("no-stack-tail"), help: "End DWARF stacks at the sample's stack copy, without the frames found in the rest of the thread's stack that the recording read (marked 'stack tail' in script).")
+    var noStackTail = false
+
     var options: SymbolOptions {
         var o = SymbolOptions()
         o.inline = !noInline && !perfCompat
@@ -45,6 +48,7 @@ struct SymbolFlags: ParsableArguments {
         o.symfs = symfs
         o.symbolVersions = symbolVersions
         o.perfCompatible = perfCompat
+        o.stackTails = !noStackTail && !perfCompat
         return o
     }
 }

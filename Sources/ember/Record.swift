@@ -32,6 +32,9 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("call-graph"), help: "Call-graph mode: fp, as -g (the kernel's frame-pointer chain, and the user registers and 512 bytes of stack, kept beside the samples, from which Ember's readers put back the callers that functions without frame pointers, such as libc's, hide; perf reads plain frame-pointer samples), fp,norepair (the kernel's chain alone), or dwarf[,SIZE] (copy SIZE bytes of user stack per sample, default 8192, and unwind it through CFI).")
     var callGraph: String?
 
+    @Flag(name: .customLong("no-stack-tail"), help: "With --call-graph dwarf: do not read the rest of a thread's stack when a sample's copy is full (by default it is read once per thread each drain and kept beside the samples, so that deep stacks unwind to their root).")
+    var noStackTail = false
+
     @Option(name: [.customShort("m"), .customLong("mmap-pages")], parsing: .unconditional,
             help: ArgumentHelp("Data pages per CPU ring buffer, a power of two up to 1048576 (default 128), or a size such as 16M (rounded up to a power of two pages).", valueName: "pages|size"))
     var mmapPagesText: String?
@@ -216,6 +219,7 @@ struct Record: ParsableCommand {
         }
         options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP)
         options.repairsLeaves = Record.repairsLeaves(callGraph, options.callGraph, output: output, flight: overwrite)
+        options.readsStackTails = !noStackTail
         if offCPU { try offCPUOptions(&options) }
         let mmapPages = try Record.pages(mmapPagesText)
         guard mmapPages > 0, mmapPages <= Record.maxPages else {

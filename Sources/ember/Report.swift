@@ -188,6 +188,8 @@ struct Report: ParsableCommand {
         writer.lostSamples = replay.lostRecords
         writer.timeSlices = filters.time
         writer.leafRepairs = (replay.resolver.repairedStacks, replay.resolver.repairableStacks)
+        let r = replay.resolver
+        writer.stackTails = (r.tailExtendedStacks, r.tailCompletedStacks, r.tailRefusedStacks, r.unwoundStacks)
         let columns = ember_terminal_width(1)
         writer.width = columns > 0 ? Int(columns) : nil
         let out = TextOutput(fd: 1)

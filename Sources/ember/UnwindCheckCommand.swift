@@ -19,6 +19,8 @@ struct UnwindCheckCommand: ParsableCommand {
     func run() throws {
         var options = SymbolOptions()
         options.inline = false
+        // libunwind reads the copy alone: compare like with like.
+        options.stackTails = false
         let replay = try openReplay(input.input, options: options)
         try filters.apply(to: replay)
         let check = UnwindCheck(replay)

@@ -7,6 +7,7 @@
 //   `ember record -- CMD` needs lives here: the child waits on a pipe until the parent has opened its events.
 // - __cxa_demangle and swift_demangle have no Swift declarations; dladdr needs _GNU_SOURCE.
 // - getauxval(AT_SYSINFO_EHDR) locates the vDSO image; it is reached through this header.
+// - process_vm_readv needs _GNU_SOURCE: ember_process_vm_readv reads another process's memory.
 // - struct epoll_event is packed on x86_64, which Swift does not import: ember_epoll_* pass plain fds.
 // This shim can shrink if the Swift standard library gains a syscall wrapper and atomics on foreign memory.
 #ifndef CEMBERSHIM_H
@@ -19,6 +20,10 @@
 
 /// syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags); returns the fd or -1 with errno set.
 int ember_perf_event_open(void *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
+
+/// process_vm_readv(pid, local, 1, remote, remote_count, 0): copies another process's memory; the bytes read,
+/// ending at the first remote piece that could not be read, or -1 with errno set.
+long ember_process_vm_readv(pid_t pid, void *local, size_t local_length, const void *remote, unsigned long remote_count);
 
 /// ioctl with an integer argument (PERF_EVENT_IOC_ENABLE, SET_OUTPUT, ...); returns -1 with errno set on failure.
 int ember_ioctl_int(int fd, unsigned long request, unsigned long arg);
