@@ -13,6 +13,8 @@ public enum BPFError: Error, CustomStringConvertible, Sendable {
     case load(object: String, Errno, log: String)
     case attach(program: String, Errno)
     case noMap(String)
+    case noProgram(String)
+    case ringBuffer(map: String, Errno)
     case mapAccess(map: String, Errno)
 
     public var description: String {
@@ -29,6 +31,10 @@ public enum BPFError: Error, CustomStringConvertible, Sendable {
             return "cannot attach the BPF program \(program): \(e)"
         case .noMap(let name):
             return "the BPF object has no map \(name)"
+        case .noProgram(let name):
+            return "the BPF object has no program \(name)"
+        case .ringBuffer(let map, let e):
+            return "cannot read the BPF ring buffer \(map): \(e)"
         case .mapAccess(let map, let e):
             return "cannot access the BPF map \(map): \(e)"
         }

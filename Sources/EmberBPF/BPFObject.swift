@@ -12,20 +12,30 @@ public final class BPFObject {
     public enum Name: String, Sendable {
         /// `runqueue.bpf.c`: run-queue delay per thread (`ember latency --sched`).
         case runqueue
+        /// `stacktail.bpf.c`: the stack beyond each DWARF sample's copy, at sample time (`ember record`).
+        case stacktail
     }
 
     public let name: Name
     private let object: OpaquePointer
     private var links: [OpaquePointer] = []
 
-    /// Opens and loads `name`: maps created, programs verified. Throws `BPFError` with the kernel's reason.
-    public init(_ name: Name) throws {
+    /// Opens and loads `name`: maps created (those named in `entries` with that many entries instead of what the
+    /// program declares), programs verified. Throws `BPFError` with the kernel's reason.
+    public init(_ name: Name, entries: [String: UInt32] = [:]) throws {
         self.name = name
         guard access("/sys/kernel/btf/vmlinux", R_OK) == 0 else { throw BPFError.noKernelBTF }
         BPFLog.install()
         let bytes = BPFObject.bytes(of: name)
         let opened = bytes.withUnsafeBytes { bpf_object__open_mem($0.baseAddress, $0.count, nil) }
         guard let opened else { throw BPFError.open(object: name.rawValue, Errno.current) }
+        for (mapName, count) in entries {
+            guard let map = bpf_object__find_map_by_name(opened, mapName) else {
+                bpf_object__close(opened)
+                throw BPFError.noMap(mapName)
+            }
+            bpf_map__set_max_entries(map, count)
+        }
         BPFLog.clear()
         let loaded = bpf_object__load(opened)
         guard loaded == 0 else {
@@ -61,6 +71,16 @@ public final class BPFObject {
         links.removeAll()
     }
 
+    /// The file descriptor of program `programName`, for an attachment libbpf does not make (a perf event's
+    /// `PERF_EVENT_IOC_SET_BPF`); the object owns it.
+    public func programFD(_ programName: String) throws -> Int32 {
+        guard let program = bpf_object__find_program_by_name(object, programName) else { throw BPFError.noProgram(programName) }
+        return bpf_program__fd(program)
+    }
+
+    /// The CPUs a per-CPU structure must cover (`bpf_get_smp_processor_id()` is below it).
+    public static var possibleCPUs: Int { Int(max(libbpf_num_possible_cpus(), 1)) }
+
     /// The map `name` declares in the object's `.maps` section.
     public func map(_ mapName: String) throws -> BPFMap {
         guard let map = bpf_object__find_map_by_name(object, mapName) else { throw BPFError.noMap(mapName) }
@@ -72,6 +92,7 @@ public final class BPFObject {
         let hex: StaticString
         switch name {
         case .runqueue: hex = BPFObjectBytes.runqueue
+        case .stacktail: hex = BPFObjectBytes.stacktail
         }
         return hex.withUTF8Buffer { text in
             func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c &- 0x30 : c &- 0x61 &+ 10 }

@@ -77,6 +77,12 @@ public final class PerfEvent {
         _ = try filter.withCString { p in try valueOrErrno(retryOnInterrupt: true) { ember_ioctl_ptr(fd, Ioctl.setFilter, UnsafeMutableRawPointer(mutating: p)) } }
     }
 
+    /// Runs BPF program `programFD` (of type perf_event) on each of this event's samples before it is written
+    /// (`PERF_EVENT_IOC_SET_BPF`); events the target's children inherit run it too.
+    public func setBPF(_ programFD: Int32) throws {
+        _ = try valueOrErrno(retryOnInterrupt: true) { ember_ioctl_int(fd, Ioctl.setBPF, UInt(programFD)) }
+    }
+
     /// Sends this event's records into `target`'s ring buffer (`PERF_EVENT_IOC_SET_OUTPUT`); same CPU only.
     public func setOutput(to target: PerfEvent) throws {
         _ = try valueOrErrno(retryOnInterrupt: true) { ember_ioctl_int(fd, Ioctl.setOutput, UInt(target.fd)) }
@@ -96,6 +102,8 @@ enum Ioctl {
     static let id: UInt = 0x8008_2407
     /// `PERF_EVENT_IOC_SET_FILTER`
     static let setFilter: UInt = 0x4008_2406
+    /// PERF_EVENT_IOC_SET_BPF, _IOW('$', 8, __u32).
+    static let setBPF: UInt = 0x4004_2408
     /// PERF_EVENT_IOC_PAUSE_OUTPUT, _IOW('$', 9, __u32).
     static let pauseOutput: UInt = 0x4004_2409
 }

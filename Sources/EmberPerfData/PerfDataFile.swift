@@ -273,17 +273,27 @@ public final class PerfDataFile {
     @inline(__always)
     public func stackTail(of record: UnsafeRawBufferPointer, tid: Int32) -> StackTail? {
         guard let sideData, !sideData.tails.isEmpty, let start = record.baseAddress,
-              let tails = sideData.tails[tid] else { return nil }
-        // Written a drain at a time, in file order: the last that begins at or before the record.
-        let offset = start - base
+              let tails = sideData.tails[tid], let tail = PerfDataFile.tail(serving: start - base, in: tails) else { return nil }
+        var out = StackTail(address: tail.address, bytes: UnsafeRawBufferPointer(start: base + tail.bytes.lowerBound, count: tail.bytes.count))
+        if let restOf = tail.restOf {
+            // The rest must be a whole tail that goes on where this part ends.
+            guard let rest = PerfDataFile.tail(serving: restOf, in: tails), rest.restOf == nil,
+                  rest.address <= out.end, rest.address &+ UInt64(rest.bytes.count) > out.end else { return nil }
+            out.rest = StackTail.Rest(address: rest.address, bytes: UnsafeRawBufferPointer(start: base + rest.bytes.lowerBound, count: rest.bytes.count))
+        }
+        return out
+    }
+
+    /// The tail that serves the sample at file offset `offset`. Tails are written in file order: the last that
+    /// begins at or before it.
+    private static func tail(serving offset: Int, in tails: [SampleSideData.TailEntry]) -> SampleSideData.TailEntry? {
         var low = 0, high = tails.count
         while low < high {
             let mid = (low + high) / 2
             if tails[mid].samples.lowerBound <= offset { low = mid + 1 } else { high = mid }
         }
         guard low > 0, tails[low - 1].samples.contains(offset) else { return nil }
-        let tail = tails[low - 1]
-        return StackTail(address: tail.address, bytes: UnsafeRawBufferPointer(start: base + tail.bytes.lowerBound, count: tail.bytes.count))
+        return tails[low - 1]
     }
 
     /// Visits every record in time order, with perf's round rule (`RoundQueue`). A record that cannot be framed

@@ -160,9 +160,10 @@ public final class PerfDataWriter {
     public var nextRecordOffset: UInt64 { committed + UInt64(buffered) }
 
     /// Keeps a thread's stack tail beside the samples (`SampleSideData.Kind.stackTail`): the bytes at `address` of
-    /// thread `tid`, for its samples written at file offsets `samples`. Written with the next flush, or given up
-    /// with its records when that fails. A file only.
-    public func appendStackTail(tid: Int32, samples: ClosedRange<UInt64>, address: UInt64, bytes: UnsafeRawBufferPointer) {
+    /// thread `tid`, for its samples written at file offsets `samples`; with `restOf`, only the lower part of it,
+    /// the rest being the whole tail kept for the thread's sample at that offset (`stackTailPart`). Written with the
+    /// next flush, or given up with its records when that fails. A file only.
+    public func appendStackTail(tid: Int32, samples: ClosedRange<UInt64>, address: UInt64, bytes: UnsafeRawBufferPointer, restOf: UInt64? = nil) {
         precondition(file != nil)
         if side == nil { side = SideDataSpool(beside: path, regsMask: 0) }
         guard let side else {
@@ -173,7 +174,8 @@ public final class PerfDataWriter {
         head.u64(samples.lowerBound)
         head.u64(samples.upperBound)
         head.u64(address)
-        side.append(.stackTail, key: UInt64(UInt32(bitPattern: tid)), head: head.bytes, block: bytes)
+        if let restOf { head.u64(restOf) }
+        side.append(restOf == nil ? .stackTail : .stackTailPart, key: UInt64(UInt32(bitPattern: tid)), head: head.bytes, block: bytes)
     }
 
     @inline(__always)

@@ -160,9 +160,35 @@ public struct Sample {
 public struct StackTail {
     public var address: UInt64
     public var bytes: UnsafeRawBufferPointer
+    /// The stack above `bytes`, kept once for several tails of the thread (`SampleSideData.Kind.stackTailPart`).
+    public var rest: Rest?
+
+    public struct Rest {
+        public var address: UInt64
+        public var bytes: UnsafeRawBufferPointer
+    }
 
     public init(address: UInt64, bytes: UnsafeRawBufferPointer) {
         self.address = address
         self.bytes = bytes
+    }
+
+    /// Where `bytes` end.
+    public var end: UInt64 { address &+ UInt64(bytes.count) }
+    /// Where the whole tail ends (the rest's end, when it has one).
+    public var top: UInt64 { rest.map { $0.address &+ UInt64($0.bytes.count) } ?? end }
+
+    /// The word at `at`, from `bytes` or the rest above them.
+    @inline(__always)
+    public func read(_ at: UInt64) -> UInt64? {
+        if at >= address, let word = StackTail.word(bytes, at &- address) { return word }
+        guard let rest, at >= end, at >= rest.address else { return nil }
+        return StackTail.word(rest.bytes, at &- rest.address)
+    }
+
+    @inline(__always)
+    public static func word(_ bytes: UnsafeRawBufferPointer, _ offset: UInt64) -> UInt64? {
+        guard offset <= UInt64(bytes.count), UInt64(bytes.count) - offset >= 8 else { return nil }
+        return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self))
     }
 }

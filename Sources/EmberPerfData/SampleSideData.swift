@@ -10,8 +10,10 @@
 /// bytes. Kind 1 (`userParts`): the key is the sample record's file offset, the bytes the sample's
 /// PERF_SAMPLE_REGS_USER and PERF_SAMPLE_STACK_USER parts exactly as the kernel wrote them. Kind 2 (`stackTail`):
 /// the key is a thread id; the bytes are u64 the first and u64 the last file offset of the samples it serves (that
-/// thread's in one drain of the rings), u64 the address the stack bytes start at, then those bytes. A reader skips
-/// kinds it does not know, so that later kinds (other per-sample captures) need no new version.
+/// thread's in one drain of the rings), u64 the address the stack bytes start at, then those bytes. Kind 3
+/// (`stackTailPart`): as kind 2, then u64 the file offset of a sample whose kind-2 tail (of the same thread) holds
+/// the stack above these bytes, then the bytes: successive tails of a thread share their callers' part, kept once.
+/// A reader skips kinds it does not know, so that later kinds (other per-sample captures) need no new version.
 public enum SampleSideData {
     public static let magic: UInt64 = 0x4544_4953_5242_4D45  // "EMBRSIDE"
     public static let version: UInt32 = 1
@@ -21,8 +23,19 @@ public enum SampleSideData {
     public enum Kind: UInt32 {
         /// A sample's REGS_USER and STACK_USER parts, keyed by the record's file offset.
         case userParts = 1
-        /// A thread's stack above its samples' copies, read when their ring was drained, keyed by the thread id.
+        /// A thread's stack above its samples' copies, keyed by the thread id.
         case stackTail = 2
+        /// The lower part of such a tail, whose upper part another tail of the thread holds.
+        case stackTailPart = 3
+    }
+
+    /// A stack tail's entry: the file offsets of the samples it serves, where its bytes start in the process and
+    /// lie in the file, and for a part, the sample whose whole tail holds the rest.
+    struct TailEntry {
+        var samples: ClosedRange<Int>
+        var address: UInt64
+        var bytes: Range<Int>
+        var restOf: Int?
     }
 
     /// What a file's section holds, found by `index`.
@@ -30,8 +43,8 @@ public enum SampleSideData {
         var regsMask: UInt64
         /// User parts by the file offset of their sample record.
         var blocks: [Int: Range<Int>] = [:]
-        /// Stack tails by thread: the file offsets of the samples each serves, its start address, its bytes.
-        var tails: [Int32: [(samples: ClosedRange<Int>, address: UInt64, bytes: Range<Int>)]] = [:]
+        /// Stack tails by thread, in file order.
+        var tails: [Int32: [TailEntry]] = [:]
     }
 
     public static func header(regsMask: UInt64, entries: UInt64) -> [UInt8] {
@@ -59,12 +72,14 @@ public enum SampleSideData {
             switch Kind(rawValue: kind) {
             case .userParts:
                 index.blocks[Int(clamping: key)] = (sectionStart + start)..<(sectionStart + start + Int(length))
-            case .stackTail:
-                if length >= 24, let first = section.u64(start), let last = section.u64(start + 8), first <= last,
+            case .stackTail, .stackTailPart:
+                let head = kind == Kind.stackTail.rawValue ? 24 : 32
+                if length >= UInt64(head), let first = section.u64(start), let last = section.u64(start + 8), first <= last,
                    let address = section.u64(start + 16) {
-                    let samples = Int(clamping: first)...Int(clamping: last)
-                    index.tails[Int32(truncatingIfNeeded: key), default: []]
-                        .append((samples, address, (sectionStart + start + 24)..<(sectionStart + start + Int(length))))
+                    let restOf = head == 32 ? section.u64(start + 24).map { Int(clamping: $0) } : nil
+                    index.tails[Int32(truncatingIfNeeded: key), default: []].append(TailEntry(
+                        samples: Int(clamping: first)...Int(clamping: last), address: address,
+                        bytes: (sectionStart + start + head)..<(sectionStart + start + Int(length)), restOf: restOf))
                 }
             case nil:
                 break

@@ -46,7 +46,7 @@ final class FileSink: RecordSink {
         }
         self.events = events
         if case .dwarf = session.options.callGraph, session.options.readsStackTails, session.options.output != "-" {
-            tails = StackTailReader(events.described)
+            tails = StackTailReader(events)
         }
         let store = session.options.switchOutput.map { _ in SideBand() }
         try session.beginFile(writer, events: events) { append in
@@ -154,10 +154,7 @@ final class FileSink: RecordSink {
         if dropped > 0 {
             session.summary.notes.append("\(dropped) bytes of ring buffer held a corrupt record header and were dropped")
         }
-        if let tails, tails.reads + tails.failed > 0 {
-            session.summary.notes.append("stacks deeper than their copy: \(tails.reads) reads of the rest of a thread's stack (\(tails.bytes >> 10) KiB)"
-                + (tails.failed > 0 ? ", \(tails.failed) found the thread gone" : "") + "; --no-stack-tail reads none")
-        }
+        if let summary = tails?.summary { session.summary.notes.append(summary) }
         finishFile(session)
     }
 
@@ -189,19 +186,21 @@ final class FileSink: RecordSink {
     private func drainAll(_ session: RecordingSession) -> Error? {
         var wrote = false
         do {
+            tails?.beginDrain()
             for ring in events.rings {
                 let n = try ring.drain { record in
-                    if let tails { tails.note(record, offset: writer.nextRecordOffset) }
+                    let offset = writer.nextRecordOffset
                     if let moved = account(record, session) {
                         try writer.append(record, movingToSide: moved, regsMask: sideRegsMask)
                     } else {
                         try writer.append(record)
                     }
+                    tails?.note(record, offset: offset, writer: writer)
                 }
                 if n > 0 { wrote = true }
             }
             if wrote {
-                tails?.readAll(into: writer)
+                tails?.endDrain(into: writer)
                 try writer.appendFinishedRound()
                 // Hand the round to the kernel now, so that a recorder killed outright loses at most one round.
                 try writer.flush()

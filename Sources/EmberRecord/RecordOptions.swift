@@ -46,12 +46,12 @@ public struct RecordOptions: Sendable {
     /// copy to the chain, so a file keeps them beside its samples (`SampleSideData`); a pipe or a flight recorder's
     /// snapshot keeps them in the samples.
     public var repairsLeaves = false
-    /// With DWARF call chains into a file: when a sample's copy is full (its stack goes on), read the rest of the
-    /// thread's stack at the next drain (`process_vm_readv`, at most `stackTailBytes`, once per thread and drain)
-    /// and keep it beside the samples, for the readers to complete the unwind where it still agrees with the copy
+    /// With DWARF call chains into a file: when a sample's copy is full (its stack goes on), keep the rest of the
+    /// thread's stack beside the samples, taken with the sample by a BPF program or read at the next drain
+    /// (`StackTailReader`), for the readers to complete the unwind where it agrees with the copy
     /// (`SampleSideData.Kind.stackTail`; `--no-stack-tail` turns it off).
     public var readsStackTails = true
-    /// The most a stack tail reads: deeper stacks stay truncated there.
+    /// The most a stack tail read at drain time takes: deeper stacks stay truncated there.
     public static let stackTailBytes = 512 << 10
     /// The stack copy of a frame-pointer sample: enough for the frames of a leaf or two (a sixteenth of DWARF's).
     public static let leafStackBytes: UInt32 = 512

@@ -2,15 +2,17 @@ import EmberKernel
 import EmberPerfData
 
 /// Completes deep DWARF stacks (`RecordOptions.readsStackTails`): a sample whose stack copy is full has callers
-/// beyond it, and those callers, far from the sampled code, rarely change while it runs. After each drain of the
-/// rings, each thread that had such samples has the rest of its stack read once, from a little below the lowest
-/// end of their copies (so that readers can check that the two agree) up to the end of its mapping or
-/// `RecordOptions.stackTailBytes`, and kept beside those samples (`PerfDataWriter.appendStackTail`).
+/// beyond it, and keeps the rest of its thread's stack beside it (`PerfDataWriter.appendStackTail`), starting a
+/// little below its copy's end so that readers can check that the two agree. Taken at sample time by a BPF program
+/// on the sampling events (`SampleTimeTails`) when they are sampled events (software or hardware: a tracepoint's
+/// or probe's takes other BPF programs) and it loads (root, a kernel with BTF), one per sample; else read after
+/// each drain of the rings, once per thread, from its samples' lowest copy end up to the end of its mapping or
+/// `RecordOptions.stackTailBytes` (`process_vm_readv`): callers far from the sampled code rarely change while it
+/// runs (and not at all while it is blocked, as at a sched_switch), but a thread whose deep frames churn has some
+/// tails refused by the readers. Successive tails of a thread keep their shared upper part once (`keep`).
 final class StackTailReader {
-    /// How far below a copy's end a tail starts: the readers compare these bytes with the copy's.
-    static let overlap: UInt64 = 512
-    /// `PERF_REG_X86_SP`.
-    private static let spBit = 7
+    /// `PERF_REG_X86_IP` and `PERF_REG_X86_SP`.
+    private static let ipBit = 8, spBit = 7
 
     private struct Want {
         var lowestEnd: UInt64
@@ -20,33 +22,76 @@ final class StackTailReader {
 
     /// Per sample id, the layout of its event's records and its stack copy's size.
     private let layouts: [UInt64: (layout: SampleLayout, copy: Int)]
+    private let atSampleTime: SampleTimeTails?
+    /// Why tails are read at drain time, when BPF was tried and could not be used.
+    let fallbackReason: String?
     private var wants: [Int32: Want] = [:]
     private var sample = Sample()
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: RecordOptions.stackTailBytes, alignment: 8)
-    /// Tails read and their bytes; reads that found nothing (the thread had exited).
-    private(set) var reads = 0
+    /// Where a tail read at drain time lands.
+    private let buffer: UnsafeMutableRawBufferPointer?
+    /// Tails kept, their bytes and the bytes written (less what they share); samples that found none (the thread
+    /// had exited, or its record was lost).
+    private(set) var kept = 0
     private(set) var bytes: UInt64 = 0
-    private(set) var failed = 0
+    private(set) var written: UInt64 = 0
+    private(set) var missed = 0
 
     /// nil when no event copies user stacks.
-    init?(_ events: [EventDescription]) {
+    init?(_ events: RecordingSession.SampleEvents) {
         var layouts: [UInt64: (SampleLayout, Int)] = [:]
-        for e in events where e.attr.sampleType.isSuperset(of: [.regsUser, .stackUser, .identifier]) && e.attr.sampleStackUser > 0 {
+        var copy: UInt32 = 0
+        for e in events.described where e.attr.sampleType.isSuperset(of: [.regsUser, .stackUser, .identifier]) && e.attr.sampleStackUser > 0 {
             for id in e.ids { layouts[id] = (e.layout, Int(e.attr.sampleStackUser)) }
+            copy = max(copy, e.attr.sampleStackUser)
         }
         guard !layouts.isEmpty else { return nil }
         self.layouts = layouts
+        let sampled = events.groups.allSatisfy { g in
+            !g.attr.sampleType.contains(.stackUser) || [.software, .hardware, .hardwareCache, .raw].contains(g.attr.type)
+        }
+        do {
+            guard sampled else { throw NotSampled() }
+            atSampleTime = try SampleTimeTails(events.groups, copyBytes: copy)
+            fallbackReason = nil
+            buffer = nil
+        } catch {
+            atSampleTime = nil
+            fallbackReason = error is NotSampled ? nil : "\(error)"
+            buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: RecordOptions.stackTailBytes, alignment: 8)
+        }
     }
 
-    deinit { buffer.deallocate() }
+    private struct NotSampled: Error {}
 
-    /// A record about to be written at file offset `offset`: a sample whose copy is full wants its thread's tail.
+    deinit { buffer?.deallocate() }
+
+    var takenAtSampleTime: Bool { atSampleTime != nil }
+
+    /// Before the rings are drained.
+    func beginDrain() {
+        atSampleTime?.beginDrain()
+    }
+
+    /// A record just written at file offset `offset`: a sample whose copy is full gets its tail (at sample time),
+    /// or wants its thread's (at drain time).
     @inline(__always)
-    func note(_ record: UnsafeRawBufferPointer, offset: UInt64) {
+    func note(_ record: UnsafeRawBufferPointer, offset: UInt64, writer: PerfDataWriter) {
         // Samples start with their id (PERF_SAMPLE_IDENTIFIER).
-        guard record.count >= 16, record.loadUnaligned(as: UInt32.self) == RecordType.sample.rawValue, let (layout, copy) = layouts[record.loadUnaligned(fromByteOffset: 8, as: UInt64.self)],
+        guard record.count >= 16, record.loadUnaligned(as: UInt32.self) == RecordType.sample.rawValue,
+              let (layout, copy) = layouts[record.loadUnaligned(fromByteOffset: 8, as: UInt64.self)],
               sample.load(record: record, layout: layout), sample.userStack.count == copy,
               let sp = sample.userRegister(perfBit: StackTailReader.spBit) else { return }
+        if let atSampleTime {
+            guard let ip = sample.userRegister(perfBit: StackTailReader.ipBit),
+                  let tail = atSampleTime.take(tid: sample.tid, ip: ip, sp: sp) else {
+                missed += 1
+                return
+            }
+            kept += 1
+            bytes += UInt64(tail.bytes.count)
+            tail.bytes.withUnsafeBytes { keep($0, at: tail.address, tid: sample.tid, samples: offset...offset, writer: writer) }
+            return
+        }
         let end = sp &+ UInt64(copy)
         if var want = wants[sample.tid] {
             want.lowestEnd = min(want.lowestEnd, end)
@@ -57,22 +102,79 @@ final class StackTailReader {
         }
     }
 
-    /// Reads the tail of each thread noted since the last call and hands it to the writer.
-    func readAll(into writer: PerfDataWriter) {
+    /// After the rings are drained: reads the tail of each thread noted since `beginDrain` and hands it to the
+    /// writer (at drain time; at sample time the tails went with their samples).
+    func endDrain(into writer: PerfDataWriter) {
         defer { wants.removeAll(keepingCapacity: true) }
+        guard let buffer else { return }
         for (tid, want) in wants {
             let address = (want.lowestEnd &- StackTailReader.overlap) & ~7
             guard let n = RemoteMemory.read(pid: tid, address: address, into: buffer), n >= 8 else {
-                failed += 1
+                missed += 1
                 continue
             }
-            reads += 1
+            kept += 1
             bytes += UInt64(n & ~7)
-            writer.appendStackTail(tid: tid, samples: want.first...want.last, address: address,
-                                   bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<(n & ~7)]))
+            keep(UnsafeRawBufferPointer(rebasing: buffer[0..<(n & ~7)]), at: address, tid: tid, samples: want.first...want.last, writer: writer)
         }
+    }
+
+    /// Per thread, its last whole tail kept, which later tails of it share their upper part with; for one file.
+    private struct Whole {
+        var sample: UInt64
+        var address: UInt64
+        var bytes: [UInt8]
+    }
+    private var wholes: [Int32: Whole] = [:]
+    private var wholesFile: ObjectIdentifier?
+
+    /// Hands a tail to the writer: the part below what it shares with the thread's last whole tail when they share
+    /// at least half of it (the callers' part, unchanged), else whole.
+    private func keep(_ bytes: UnsafeRawBufferPointer, at address: UInt64, tid: Int32, samples: ClosedRange<UInt64>, writer: PerfDataWriter) {
+        if wholesFile != ObjectIdentifier(writer) {
+            wholes.removeAll()
+            wholesFile = ObjectIdentifier(writer)
+        }
+        let end = address &+ UInt64(bytes.count)
+        if let whole = wholes[tid], address >= whole.address, end <= whole.address &+ UInt64(whole.bytes.count) {
+            // From the top down, as far as both hold the same words.
+            var shared = end
+            whole.bytes.withUnsafeBytes { old in
+                while shared &- 8 >= address,
+                      bytes.loadUnaligned(fromByteOffset: Int(shared - 8 - address), as: UInt64.self)
+                      == old.loadUnaligned(fromByteOffset: Int(shared - 8 - whole.address), as: UInt64.self) {
+                    shared -= 8
+                }
+            }
+            if (end - shared) * 2 >= UInt64(bytes.count) {
+                writer.appendStackTail(tid: tid, samples: samples, address: address,
+                                       bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<Int(shared - address)]), restOf: whole.sample)
+                written += shared - address
+                return
+            }
+        }
+        writer.appendStackTail(tid: tid, samples: samples, address: address, bytes: bytes)
+        written += UInt64(bytes.count)
+        wholes[tid] = Whole(sample: samples.lowerBound, address: address, bytes: [UInt8](bytes))
     }
 
     /// Forgets what was noted (the records it was for were not written).
     func discard() { wants.removeAll(keepingCapacity: true) }
+
+    /// How far below a copy's end a tail read at drain time starts (as `EMBER_TAIL_OVERLAP` at sample time).
+    static let overlap: UInt64 = 512
+
+    /// What the recording says of its tails.
+    var summary: String? {
+        guard kept + missed > 0 || fallbackReason != nil else { return nil }
+        let dropped = atSampleTime.map { $0.dropped + UInt64($0.unmatched) } ?? 0
+        var out = (atSampleTime != nil
+            ? "stacks deeper than their copy: \(kept) tails taken at sample time"
+            : "stacks deeper than their copy: \(kept) reads of the rest of a thread's stack")
+            + " (\(bytes >> 10) KiB, \(written >> 10) KiB kept)"
+        if missed > 0 { out += ", \(missed) " + (atSampleTime != nil ? "samples found none" : "found the thread gone") }
+        if dropped > 0 { out += ", \(dropped) tail records unused or dropped" }
+        if let fallbackReason { out += "; read at drain time, since BPF could not be used (\(fallbackReason))" }
+        return out + "; --no-stack-tail reads none"
+    }
 }

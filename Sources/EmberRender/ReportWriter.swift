@@ -55,7 +55,7 @@ public struct ReportWriter {
             lines.insert("# Frame-pointer stacks whose leaf's callers were put back from the stack copy: \(leafRepairs.repaired) of \(leafRepairs.of)", at: lines.count - 1)
         }
         if stackTails.extended + stackTails.refused > 0 {
-            lines.insert("# DWARF stacks continued past their copy in the thread's stack read at drain time: \(stackTails.extended) of \(stackTails.of) (\(stackTails.completed) to their root; \(stackTails.refused) tails refused)", at: lines.count - 1)
+            lines.insert("# DWARF stacks continued past their copy into the rest of the thread's stack: \(stackTails.extended) of \(stackTails.of) (\(stackTails.completed) to their root; \(stackTails.refused) tails refused)", at: lines.count - 1)
         }
         var percentHeader = children ? "Children      Self" : "Overhead"
         var dots = children ? "........  ........" : "........"

@@ -40,8 +40,7 @@ public final class Unwinder: StackUnwinder {
         tailUse = .none
         guard let ip = regs[DwarfRegister.returnAddress], let sp = regs[DwarfRegister.rsp] else { return nil }
         var stack = Stack(base: sp, bytes: sample.userStack)
-        if let tail = sample.stackTail, tail.address < stack.copyEnd,
-           tail.address &+ UInt64(tail.bytes.count) > stack.copyEnd {
+        if let tail = sample.stackTail, tail.address < stack.copyEnd, tail.top > stack.copyEnd {
             stack.tail = tail
         }
         let start = frames.count
@@ -169,7 +168,7 @@ public final class Unwinder: StackUnwinder {
         let end = copy.copyEnd
         var at = max(frameSP, tail.address)
         while at &+ 8 <= end {
-            guard let old = copy.read(at), let new = Stack.word(tail.bytes, at &- tail.address) else { return false }
+            guard let old = copy.read(at), let new = tail.read(at) else { return false }
             if old != new, isCode(old, pid) || isCode(new, pid) { return false }
             at &+= 8
         }
@@ -197,15 +196,8 @@ public final class Unwinder: StackUnwinder {
 
         @inline(__always)
         func read(_ address: UInt64) -> UInt64? {
-            if address >= base, let word = Stack.word(bytes, address - base) { return word }
-            guard let tail, address >= tail.address else { return nil }
-            return Stack.word(tail.bytes, address - tail.address)
-        }
-
-        @inline(__always)
-        static func word(_ bytes: UnsafeRawBufferPointer, _ offset: UInt64) -> UInt64? {
-            guard offset <= UInt64(bytes.count), UInt64(bytes.count) - offset >= 8 else { return nil }
-            return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self))
+            if address >= base, let word = StackTail.word(bytes, address - base) { return word }
+            return tail?.read(address)
         }
     }
 

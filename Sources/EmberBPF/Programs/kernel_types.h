@@ -14,4 +14,10 @@ struct task_struct {
     char comm[16];
 } __attribute__((preserve_access_index));
 
+/* x86-64's saved registers, as the kernel names them (the uapi header names them rip, rsp...). */
+struct pt_regs {
+    unsigned long ip;
+    unsigned long sp;
+} __attribute__((preserve_access_index));
+
 #endif
