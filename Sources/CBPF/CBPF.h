@@ -2,4 +2,4 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "runqueue.h"
-#include "stacktail.h"
+#include "capture.h"

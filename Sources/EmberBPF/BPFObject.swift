@@ -12,8 +12,9 @@ public final class BPFObject {
     public enum Name: String, Sendable {
         /// `runqueue.bpf.c`: run-queue delay per thread (`ember latency --sched`).
         case runqueue
-        /// `stacktail.bpf.c`: the stack beyond each DWARF sample's copy, at sample time (`ember record`).
-        case stacktail
+        /// `capture.bpf.c`: what a DWARF sample cannot carry, taken with it (`ember record`): the stack beyond its
+        /// copy, Swift async context chains.
+        case capture
     }
 
     public let name: Name
@@ -41,7 +42,8 @@ public final class BPFObject {
         guard loaded == 0 else {
             bpf_object__close(opened)
             let e = Errno(-loaded)
-            if e == .notPermitted || e == .permissionDenied { throw BPFError.notPermitted }
+            // The verifier refuses a program with EACCES too: that is a permission problem only without root.
+            if e == .notPermitted || (e == .permissionDenied && geteuid() != 0) { throw BPFError.notPermitted }
             throw BPFError.load(object: name.rawValue, e, log: BPFLog.lastLine)
         }
         object = opened
@@ -92,7 +94,7 @@ public final class BPFObject {
         let hex: StaticString
         switch name {
         case .runqueue: hex = BPFObjectBytes.runqueue
-        case .stacktail: hex = BPFObjectBytes.stacktail
+        case .capture: hex = BPFObjectBytes.capture
         }
         return hex.withUTF8Buffer { text in
             func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c &- 0x30 : c &- 0x61 &+ 10 }

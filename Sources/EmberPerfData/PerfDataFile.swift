@@ -257,7 +257,7 @@ public final class PerfDataFile {
     public var dataSize: Int { dataRange.count }
 
     /// Whether some samples keep parts beside them (`SampleSideData`), for `sideBlock(of:)` and `stackTail(of:tid:)`.
-    public var hasSideData: Bool { sideData.map { !$0.blocks.isEmpty || !$0.tails.isEmpty } ?? false }
+    public var hasSideData: Bool { sideData.map { !$0.blocks.isEmpty || !$0.tails.isEmpty || !$0.chains.isEmpty } ?? false }
 
     /// The REGS_USER and STACK_USER parts kept beside a sample record of this file (`SampleSideData`), with the
     /// registers' mask; nil when it has none.
@@ -282,6 +282,14 @@ public final class PerfDataFile {
             out.rest = StackTail.Rest(address: rest.address, bytes: UnsafeRawBufferPointer(start: base + rest.bytes.lowerBound, count: rest.bytes.count))
         }
         return out
+    }
+
+    /// The Swift async context chains taken with a sample record of this file (`SampleSideData.Kind.asyncChains`).
+    @inline(__always)
+    public func asyncChains(of record: UnsafeRawBufferPointer) -> AsyncChains? {
+        guard let sideData, !sideData.chains.isEmpty, let start = record.baseAddress,
+              let range = sideData.chains[start - base] else { return nil }
+        return AsyncChains(words: UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
     }
 
     /// The tail that serves the sample at file offset `offset`. Tails are written in file order: the last that

@@ -178,6 +178,18 @@ public final class PerfDataWriter {
         side.append(restOf == nil ? .stackTail : .stackTailPart, key: UInt64(UInt32(bitPattern: tid)), head: head.bytes, block: bytes)
     }
 
+    /// Keeps a sample's Swift async context chains beside it (`SampleSideData.Kind.asyncChains`): `words` as the
+    /// capture program wrote them, for the sample written at file offset `sample`. A file only.
+    public func appendAsyncChains(sample: UInt64, words: UnsafeRawBufferPointer) {
+        precondition(file != nil)
+        if side == nil { side = SideDataSpool(beside: path, regsMask: 0) }
+        guard let side else {
+            sideLost += 1
+            return
+        }
+        side.append(.asyncChains, key: sample, block: words)
+    }
+
     @inline(__always)
     private func noteSample(_ record: UnsafeRawBufferPointer) {
         bufferedSamples += 1

@@ -31,6 +31,8 @@ public struct Sample {
     public var unwindsUserStack = false
     /// The thread's stack beyond `userStack`, read when the sample was drained (`PerfDataFile.stackTail(of:tid:)`).
     public var stackTail: StackTail?
+    /// Swift async context chains taken with the sample (`PerfDataFile.asyncChains(of:)`).
+    public var asyncChains: AsyncChains?
     /// Where the record's REGS_USER and STACK_USER parts lie, when it has both (for a writer that keeps them beside
     /// the sample: `PerfDataWriter.append(_:movingToSide:regsMask:)`).
     public var userPart: Range<Int>?
@@ -190,5 +192,32 @@ public struct StackTail {
     public static func word(_ bytes: UnsafeRawBufferPointer, _ offset: UInt64) -> UInt64? {
         guard offset <= UInt64(bytes.count), UInt64(bytes.count) - offset >= 8 else { return nil }
         return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self))
+    }
+}
+
+/// Swift async context chains taken with a sample (`SampleSideData.Kind.asyncChains`): each a list of contexts from
+/// a candidate (the async context register, a frame's context slot) to the task's root, with each context's
+/// ResumeParent, the resume funclet of its caller.
+public struct AsyncChains {
+    public var words: UnsafeRawBufferPointer
+
+    public init(words: UnsafeRawBufferPointer) { self.words = words }
+
+    /// Each chain's {context, ResumeParent} pairs, innermost first; a chain cut short by the bytes ends them.
+    public func forEach(_ body: ([(context: UInt64, resume: UInt64)]) -> Void) {
+        var at = 0
+        func word() -> UInt64? {
+            guard at + 8 <= words.count else { return nil }
+            defer { at += 8 }
+            return UInt64(littleEndian: words.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+        }
+        while let n = word(), n > 0, n <= 64 {
+            var chain: [(context: UInt64, resume: UInt64)] = []
+            for _ in 0..<n {
+                guard let context = word(), let resume = word() else { return }
+                chain.append((context, resume))
+            }
+            body(chain)
+        }
     }
 }

@@ -13,7 +13,10 @@
 /// thread's in one drain of the rings), u64 the address the stack bytes start at, then those bytes. Kind 3
 /// (`stackTailPart`): as kind 2, then u64 the file offset of a sample whose kind-2 tail (of the same thread) holds
 /// the stack above these bytes, then the bytes: successive tails of a thread share their callers' part, kept once.
-/// A reader skips kinds it does not know, so that later kinds (other per-sample captures) need no new version.
+/// Kind 4 (`asyncChains`): the key is the sample record's file offset; the bytes are Swift async context chains
+/// taken with it: per chain, u64 its number of contexts n, then n pairs of u64 {context address, its
+/// ResumeParent}, each context's Parent being the next. A reader skips kinds it does not know, so that later kinds
+/// (other per-sample captures) need no new version.
 public enum SampleSideData {
     public static let magic: UInt64 = 0x4544_4953_5242_4D45  // "EMBRSIDE"
     public static let version: UInt32 = 1
@@ -27,6 +30,8 @@ public enum SampleSideData {
         case stackTail = 2
         /// The lower part of such a tail, whose upper part another tail of the thread holds.
         case stackTailPart = 3
+        /// A sample's Swift async context chains, keyed by the record's file offset.
+        case asyncChains = 4
     }
 
     /// A stack tail's entry: the file offsets of the samples it serves, where its bytes start in the process and
@@ -45,6 +50,8 @@ public enum SampleSideData {
         var blocks: [Int: Range<Int>] = [:]
         /// Stack tails by thread, in file order.
         var tails: [Int32: [TailEntry]] = [:]
+        /// Async chains by the file offset of their sample record.
+        var chains: [Int: Range<Int>] = [:]
     }
 
     public static func header(regsMask: UInt64, entries: UInt64) -> [UInt8] {
@@ -81,6 +88,8 @@ public enum SampleSideData {
                         samples: Int(clamping: first)...Int(clamping: last), address: address,
                         bytes: (sectionStart + start + head)..<(sectionStart + start + Int(length)), restOf: restOf))
                 }
+            case .asyncChains:
+                index.chains[Int(clamping: key)] = (sectionStart + start)..<(sectionStart + start + Int(length))
             case nil:
                 break
             }

@@ -22,8 +22,8 @@ final class FileSink: RecordSink {
     private var sideLayouts: [UInt64: SampleLayout] = [:]
     private var sideRegsMask: UInt64 = 0
     private var sample = Sample()
-    /// With DWARF call chains into a file: what reads the rest of deep stacks at each drain.
-    private var tails: StackTailReader?
+    /// With DWARF call chains into a file: what keeps beside the samples the rest of deep stacks and async chains.
+    private var beside: SideCapture?
 
     init(options: RecordOptions) {
         readsSnapshotSignal = options.switchOutput == .signal
@@ -45,8 +45,8 @@ final class FileSink: RecordSink {
             events = keepingUserPartsBeside(events)
         }
         self.events = events
-        if case .dwarf = session.options.callGraph, session.options.readsStackTails, session.options.output != "-" {
-            tails = StackTailReader(events)
+        if case .dwarf = session.options.callGraph, session.options.output != "-" {
+            beside = SideCapture(events, tails: session.options.readsStackTails)
         }
         let store = session.options.switchOutput.map { _ in SideBand() }
         try session.beginFile(writer, events: events) { append in
@@ -154,7 +154,7 @@ final class FileSink: RecordSink {
         if dropped > 0 {
             session.summary.notes.append("\(dropped) bytes of ring buffer held a corrupt record header and were dropped")
         }
-        if let summary = tails?.summary { session.summary.notes.append(summary) }
+        if let summary = beside?.summary { session.summary.notes.append(summary) }
         finishFile(session)
     }
 
@@ -167,9 +167,9 @@ final class FileSink: RecordSink {
             session.summary.writeFailed = true
         }
         if writer.sideEntriesLost > 0 {
-            session.summary.notes.append(tails == nil
+            session.summary.notes.append(beside == nil
                 ? "\(writer.sideEntriesLost) samples of \(writer.path) were written without their leaf-repair copies (writing the copies failed); they read unrepaired"
-                : "\(writer.sideEntriesLost) stack tails of \(writer.path) could not be written (a full disk); their samples' deep stacks read truncated")
+                : "\(writer.sideEntriesLost) stack tails and async chains of \(writer.path) could not be written (a full disk); their samples read without them")
         }
         rotation?.files.finishedLast(writer.identity)
         let earlier = rotation?.finished ?? (samples: 0, dropped: 0, bytes: 0)
@@ -186,7 +186,7 @@ final class FileSink: RecordSink {
     private func drainAll(_ session: RecordingSession) -> Error? {
         var wrote = false
         do {
-            tails?.beginDrain()
+            beside?.beginDrain()
             for ring in events.rings {
                 let n = try ring.drain { record in
                     let offset = writer.nextRecordOffset
@@ -195,19 +195,19 @@ final class FileSink: RecordSink {
                     } else {
                         try writer.append(record)
                     }
-                    tails?.note(record, offset: offset, writer: writer)
+                    beside?.note(record, offset: offset, writer: writer)
                 }
                 if n > 0 { wrote = true }
             }
             if wrote {
-                tails?.endDrain(into: writer)
+                beside?.endDrain(into: writer)
                 try writer.appendFinishedRound()
                 // Hand the round to the kernel now, so that a recorder killed outright loses at most one round.
                 try writer.flush()
             }
             return nil
         } catch {
-            tails?.discard()
+            beside?.discard()
             return error
         }
     }

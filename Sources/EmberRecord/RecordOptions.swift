@@ -48,7 +48,7 @@ public struct RecordOptions: Sendable {
     public var repairsLeaves = false
     /// With DWARF call chains into a file: when a sample's copy is full (its stack goes on), keep the rest of the
     /// thread's stack beside the samples, taken with the sample by a BPF program or read at the next drain
-    /// (`StackTailReader`), for the readers to complete the unwind where it agrees with the copy
+    /// (`SideCapture`), for the readers to complete the unwind where it agrees with the copy
     /// (`SampleSideData.Kind.stackTail`; `--no-stack-tail` turns it off).
     public var readsStackTails = true
     /// The most a stack tail read at drain time takes: deeper stacks stay truncated there.

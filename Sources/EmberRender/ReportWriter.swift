@@ -19,6 +19,8 @@ public struct ReportWriter {
     /// DWARF stacks that went on into the thread's stack tail (and reached their root there), of those unwound,
     /// and those whose tail was refused.
     public var stackTails: (extended: Int, completed: Int, refused: Int, of: Int) = (0, 0, 0, 0)
+    /// Stacks shown with their awaiting Swift async callers, and stacks in async code whose chains did not validate.
+    public var asyncStacks: (shown: Int, refused: Int) = (0, 0)
     /// A Samples column after the percentages (perf's `-n`).
     public var sampleCounts = false
 
@@ -56,6 +58,9 @@ public struct ReportWriter {
         }
         if stackTails.extended + stackTails.refused > 0 {
             lines.insert("# DWARF stacks continued past their copy into the rest of the thread's stack: \(stackTails.extended) of \(stackTails.of) (\(stackTails.completed) to their root; \(stackTails.refused) tails refused)", at: lines.count - 1)
+        }
+        if asyncStacks.shown + asyncStacks.refused > 0 {
+            lines.insert("# Swift async stacks with their awaiting callers: \(asyncStacks.shown) (\(asyncStacks.refused) in async code whose chains did not validate, shown as sampled)", at: lines.count - 1)
         }
         var percentHeader = children ? "Children      Self" : "Overhead"
         var dots = children ? "........  ........" : "........"

@@ -215,6 +215,7 @@ public struct ScriptWriter {
                 out.byte(0x09)
                 frameText(frame)
                 if frame.isFromStackTail { out.write(" (stack tail)") }
+                if frame.isAsyncCaller { out.write(" (async)") }
                 out.byte(0x0a)
                 line(frame.symbol?.line)
             }

@@ -13,6 +13,8 @@ public struct ResolvedFrame {
     public var isTruncation = false
     /// Found in the rest of the thread's stack read after the sample (`Sample.stackTail`), not in its copy.
     public var isFromStackTail = false
+    /// An awaiting caller from the sample's async context chain (`Sample.asyncChains`), not from its stack.
+    public var isAsyncCaller = false
 
     /// The address as sampled, as `script` prints it.
     public var address: UInt64 { sampled.address }
@@ -36,6 +38,11 @@ public final class FrameResolver {
     public private(set) var tailExtendedStacks = 0
     public private(set) var tailCompletedStacks = 0
     public private(set) var tailRefusedStacks = 0
+    /// Stacks whose awaiting async callers were put in place of their executor frames, and stacks with an async
+    /// frame and chains of which none validated.
+    public private(set) var asyncStacks = 0
+    public private(set) var asyncChainsRefused = 0
+    private var async: AsyncStacks
     /// Frame-pointer stacks recorded with the user registers and a stack copy (`-g`), and those whose leaf's callers
     /// were put back through CFI.
     public private(set) var repairableStacks = 0
@@ -55,6 +62,7 @@ public final class FrameResolver {
         case nil: unwinder = live
         }
         callSiteLookups = !symbolizer.options.perfCompatible
+        async = AsyncStacks(model: model, symbolizer: symbolizer)
     }
 
     /// At most this many frames of each stack, the innermost (`--max-stack`, as perf parses call chains).
@@ -173,10 +181,40 @@ public final class FrameResolver {
         case .none:
             break
         }
+        if let chains = sample.asyncChains, spliceAsyncCallers(sample, chains, from: firstUser, into: &frames, symbolize: symbolize) {
+            return
+        }
         if end == .truncated {
             truncatedStacks += 1
             frames.append(ResolvedFrame(sampled: .instruction(0), location: nil, symbol: nil, isTruncation: true))
         }
+    }
+
+    /// Puts the awaiting callers of the innermost async frame (from `firstUser` on) in place of the frames above it
+    /// (the executor's); false when the stack has no async frame or no chain validates.
+    private func spliceAsyncCallers(_ sample: Sample, _ chains: AsyncChains, from firstUser: Int, into frames: inout [ResolvedFrame], symbolize: Bool) -> Bool {
+        var innermost: (index: Int, hit: Symbolizer.Hit)?
+        for i in firstUser..<frames.count {
+            guard let location = frames[i].location else { continue }
+            if let hit = frames[i].symbol ?? symbolizer.symbol(at: location), SwiftAsyncNames.isAsync(hit.rawName) {
+                innermost = (i, hit)
+                break
+            }
+        }
+        guard let innermost else { return false }
+        guard let callers = async.callers(of: innermost.hit, in: chains, pid: sample.pid) else {
+            asyncChainsRefused += 1
+            return false
+        }
+        frames.removeSubrange((innermost.index + 1)...)
+        for address in callers {
+            // A ResumeParent is a funclet's start, not a return address: looked up as it is.
+            var frame = resolve(.instruction(address), pid: sample.pid, symbolize: symbolize)
+            frame.isAsyncCaller = true
+            frames.append(frame)
+        }
+        asyncStacks += 1
+        return true
     }
 
     @inline(__always)

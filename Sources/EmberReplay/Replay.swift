@@ -166,7 +166,7 @@ public final class Replay {
         // A frame-pointer recording's leaf-repair blocks and a DWARF recording's stack tails, kept beside its
         // samples (`SampleSideData`).
         let sides = file?.hasSideData == true ? file : nil
-        let tails = symbolizer.options.stackTails
+        let tails = symbolizer.options.stackTails, chains = symbolizer.options.asyncStacks
         var sample = Sample()
         try source.forEachRecord { record in
             switch record.type {
@@ -180,7 +180,10 @@ public final class Replay {
                     malformedSamples += 1
                     return
                 }
-                if tails, let sides, sample.unwindsUserStack { sample.stackTail = sides.stackTail(of: record.bytes, tid: sample.tid) }
+                if let sides, sample.unwindsUserStack {
+                    if tails { sample.stackTail = sides.stackTail(of: record.bytes, tid: sample.tid) }
+                    if chains { sample.asyncChains = sides.asyncChains(of: record.bytes) }
+                }
                 samples += 1
                 if !filter.isEmpty, record.eventIndex != unfiltered {
                     guard filter.accepts(sample, comm: model.comm(tid: sample.tid), processComm: model.comm(tid: sample.pid)) else { return }

@@ -52,6 +52,9 @@ public struct Demangler: Sendable {
         if name.hasPrefix("_Z"), name.hasSuffix("Tm"), let demangled = Demangler.cxxDemangle(String(name.dropLast(2))) {
             return (style == .full ? demangled : Demangler.withoutReturnType(demangled), .cplusplus)
         }
+        // A funclet of an async function with a plain name (`async_MainTQ1_`, the async main's entry), shown as the
+        // function, as Swift's are.
+        if style == .short, SwiftAsyncNames.isResumeFunclet(name) { return (String(SwiftAsyncNames.function(of: name)), .plain) }
         return (name, .plain)
     }
 

@@ -20,6 +20,9 @@ public struct SymbolOptions: Sendable {
     /// DWARF unwinds go on past a sample's stack copy into the rest of the thread's stack that the recording read
     /// (`Sample.stackTail`), where it agrees with the copy (`--no-stack-tail` turns it off; not with perfCompatible).
     public var stackTails = true
+    /// The awaiting callers of Swift async code from the chains a recording took with its samples, in place of the
+    /// executor's frames (`--no-async-stacks` turns it off; not with perfCompatible).
+    public var asyncStacks = true
     /// A kernel symbol table to use instead of this machine's kallsyms (the fuzz target's, so that its runs do not
     /// depend on the host's kernel or pay for loading it); kernel addresses are then taken as they are.
     public var kernelSymbols: KernelSymbols?

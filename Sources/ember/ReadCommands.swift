@@ -37,6 +37,9 @@ struct SymbolFlags: ParsableArguments {
     @Option(help: "The unwinder of --call-graph dwarf stacks: ember or libunwind (perf's).")
     var unwinder: UnwinderKind = .ember
 
+    @Flag(name: .customLong("no-async-stacks"), help: "Show Swift async code's physical stacks (the executor's frames) instead of its awaiting callers (marked 'async' in script).")
+    var noAsyncStacks = false
+
     @Flag(name: .customLong("no-stack-tail"), help: "End DWARF stacks at the sample's stack copy, without the frames found in the rest of the thread's stack that the recording read (marked 'stack tail' in script).")
     var noStackTail = false
 
@@ -49,6 +52,7 @@ struct SymbolFlags: ParsableArguments {
         o.symbolVersions = symbolVersions
         o.perfCompatible = perfCompat
         o.stackTails = !noStackTail && !perfCompat
+        o.asyncStacks = !noAsyncStacks && !perfCompat
         return o
     }
 }

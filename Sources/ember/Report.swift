@@ -190,6 +190,7 @@ struct Report: ParsableCommand {
         writer.leafRepairs = (replay.resolver.repairedStacks, replay.resolver.repairableStacks)
         let r = replay.resolver
         writer.stackTails = (r.tailExtendedStacks, r.tailCompletedStacks, r.tailRefusedStacks, r.unwoundStacks)
+        writer.asyncStacks = (r.asyncStacks, r.asyncChainsRefused)
         let columns = ember_terminal_width(1)
         writer.width = columns > 0 ? Int(columns) : nil
         let out = TextOutput(fd: 1)

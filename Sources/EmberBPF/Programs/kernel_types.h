@@ -16,8 +16,15 @@ struct task_struct {
 
 /* x86-64's saved registers, as the kernel names them (the uapi header names them rip, rsp...). */
 struct pt_regs {
+    unsigned long r14;
+    unsigned long bp;
     unsigned long ip;
     unsigned long sp;
+} __attribute__((preserve_access_index));
+
+struct vm_area_struct {
+    unsigned long vm_start;
+    unsigned long vm_end;
 } __attribute__((preserve_access_index));
 
 #endif

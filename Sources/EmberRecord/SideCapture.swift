@@ -1,16 +1,18 @@
 import EmberKernel
 import EmberPerfData
 
-/// Completes deep DWARF stacks (`RecordOptions.readsStackTails`): a sample whose stack copy is full has callers
-/// beyond it, and keeps the rest of its thread's stack beside it (`PerfDataWriter.appendStackTail`), starting a
-/// little below its copy's end so that readers can check that the two agree. Taken at sample time by a BPF program
-/// on the sampling events (`SampleTimeTails`) when they are sampled events (software or hardware: a tracepoint's
+/// What DWARF samples cannot carry, kept beside them in the file: Swift async context chains, and for deep stacks
+/// (`RecordOptions.readsStackTails`), since a sample whose stack copy is full has callers beyond it, the rest of
+/// its thread's stack (`PerfDataWriter.appendStackTail`), starting a little below its copy's end so that readers
+/// can check that the two agree. Taken at sample time by a BPF program on the sampling events
+/// (`BPFSampleCapture`) when they are sampled events (software or hardware: a tracepoint's
 /// or probe's takes other BPF programs) and it loads (root, a kernel with BTF), one per sample; else read after
 /// each drain of the rings, once per thread, from its samples' lowest copy end up to the end of its mapping or
 /// `RecordOptions.stackTailBytes` (`process_vm_readv`): callers far from the sampled code rarely change while it
 /// runs (and not at all while it is blocked, as at a sched_switch), but a thread whose deep frames churn has some
-/// tails refused by the readers. Successive tails of a thread keep their shared upper part once (`keep`).
-final class StackTailReader {
+/// tails refused by the readers; async chains then go missing. Successive tails of a thread keep their shared
+/// upper part once (`keep`).
+final class SideCapture {
     /// `PERF_REG_X86_IP` and `PERF_REG_X86_SP`.
     private static let ipBit = 8, spBit = 7
 
@@ -22,22 +24,24 @@ final class StackTailReader {
 
     /// Per sample id, the layout of its event's records and its stack copy's size.
     private let layouts: [UInt64: (layout: SampleLayout, copy: Int)]
-    private let atSampleTime: SampleTimeTails?
+    private let atSampleTime: BPFSampleCapture?
+    private let readsTails: Bool
     /// Why tails are read at drain time, when BPF was tried and could not be used.
     let fallbackReason: String?
     private var wants: [Int32: Want] = [:]
     private var sample = Sample()
     /// Where a tail read at drain time lands.
     private let buffer: UnsafeMutableRawBufferPointer?
-    /// Tails kept, their bytes and the bytes written (less what they share); samples that found none (the thread
-    /// had exited, or its record was lost).
+    /// Tails kept, their bytes and the bytes written (less what they share); reads at drain time that found the
+    /// thread gone; samples with async chains.
+    private(set) var chained = 0
     private(set) var kept = 0
     private(set) var bytes: UInt64 = 0
     private(set) var written: UInt64 = 0
     private(set) var missed = 0
 
-    /// nil when no event copies user stacks.
-    init?(_ events: RecordingSession.SampleEvents) {
+    /// nil when no event copies user stacks. `tails`: keep stack tails too.
+    init?(_ events: RecordingSession.SampleEvents, tails: Bool) {
         var layouts: [UInt64: (SampleLayout, Int)] = [:]
         var copy: UInt32 = 0
         for e in events.described where e.attr.sampleType.isSuperset(of: [.regsUser, .stackUser, .identifier]) && e.attr.sampleStackUser > 0 {
@@ -46,18 +50,19 @@ final class StackTailReader {
         }
         guard !layouts.isEmpty else { return nil }
         self.layouts = layouts
+        readsTails = tails
         let sampled = events.groups.allSatisfy { g in
             !g.attr.sampleType.contains(.stackUser) || [.software, .hardware, .hardwareCache, .raw].contains(g.attr.type)
         }
         do {
             guard sampled else { throw NotSampled() }
-            atSampleTime = try SampleTimeTails(events.groups, copyBytes: copy)
+            atSampleTime = try BPFSampleCapture(events.groups, copyBytes: tails ? copy : 0)
             fallbackReason = nil
             buffer = nil
         } catch {
             atSampleTime = nil
             fallbackReason = error is NotSampled ? nil : "\(error)"
-            buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: RecordOptions.stackTailBytes, alignment: 8)
+            buffer = tails ? UnsafeMutableRawBufferPointer.allocate(byteCount: RecordOptions.stackTailBytes, alignment: 8) : nil
         }
     }
 
@@ -72,26 +77,31 @@ final class StackTailReader {
         atSampleTime?.beginDrain()
     }
 
-    /// A record just written at file offset `offset`: a sample whose copy is full gets its tail (at sample time),
-    /// or wants its thread's (at drain time).
+    /// A record just written at file offset `offset`: a sample gets what was taken with it (at sample time), or a
+    /// sample whose copy is full wants its thread's tail (at drain time).
     @inline(__always)
     func note(_ record: UnsafeRawBufferPointer, offset: UInt64, writer: PerfDataWriter) {
         // Samples start with their id (PERF_SAMPLE_IDENTIFIER).
         guard record.count >= 16, record.loadUnaligned(as: UInt32.self) == RecordType.sample.rawValue,
               let (layout, copy) = layouts[record.loadUnaligned(fromByteOffset: 8, as: UInt64.self)],
-              sample.load(record: record, layout: layout), sample.userStack.count == copy,
-              let sp = sample.userRegister(perfBit: StackTailReader.spBit) else { return }
+              sample.load(record: record, layout: layout), let sp = sample.userRegister(perfBit: SideCapture.spBit) else { return }
+        let full = sample.userStack.count == copy
         if let atSampleTime {
-            guard let ip = sample.userRegister(perfBit: StackTailReader.ipBit),
-                  let tail = atSampleTime.take(tid: sample.tid, ip: ip, sp: sp) else {
-                missed += 1
-                return
+            // A sample without a record needed none: its stack's mapping ends within the copy, and no chain.
+            guard let ip = sample.userRegister(perfBit: SideCapture.ipBit),
+                  let capture = atSampleTime.take(tid: sample.tid, ip: ip, sp: sp) else { return }
+            if !capture.chains.isEmpty {
+                chained += 1
+                capture.chains.withUnsafeBytes { writer.appendAsyncChains(sample: offset, words: $0) }
             }
-            kept += 1
-            bytes += UInt64(tail.bytes.count)
-            tail.bytes.withUnsafeBytes { keep($0, at: tail.address, tid: sample.tid, samples: offset...offset, writer: writer) }
+            if full, readsTails, !capture.tail.isEmpty {
+                kept += 1
+                bytes += UInt64(capture.tail.count)
+                capture.tail.withUnsafeBytes { keep($0, at: capture.address, tid: sample.tid, samples: offset...offset, writer: writer) }
+            }
             return
         }
+        guard full, readsTails else { return }
         let end = sp &+ UInt64(copy)
         if var want = wants[sample.tid] {
             want.lowestEnd = min(want.lowestEnd, end)
@@ -108,7 +118,7 @@ final class StackTailReader {
         defer { wants.removeAll(keepingCapacity: true) }
         guard let buffer else { return }
         for (tid, want) in wants {
-            let address = (want.lowestEnd &- StackTailReader.overlap) & ~7
+            let address = (want.lowestEnd &- SideCapture.overlap) & ~7
             guard let n = RemoteMemory.read(pid: tid, address: address, into: buffer), n >= 8 else {
                 missed += 1
                 continue
@@ -164,17 +174,21 @@ final class StackTailReader {
     /// How far below a copy's end a tail read at drain time starts (as `EMBER_TAIL_OVERLAP` at sample time).
     static let overlap: UInt64 = 512
 
-    /// What the recording says of its tails.
+    /// What the recording says of its tails and chains.
     var summary: String? {
-        guard kept + missed > 0 || fallbackReason != nil else { return nil }
+        guard kept + missed + chained > 0 || fallbackReason != nil else { return nil }
+        guard readsTails else {
+            return fallbackReason.map { "Swift async stacks are missing: \($0)" } ?? "\(chained) samples carry Swift async context chains"
+        }
         let dropped = atSampleTime.map { $0.dropped + UInt64($0.unmatched) } ?? 0
         var out = (atSampleTime != nil
             ? "stacks deeper than their copy: \(kept) tails taken at sample time"
             : "stacks deeper than their copy: \(kept) reads of the rest of a thread's stack")
             + " (\(bytes >> 10) KiB, \(written >> 10) KiB kept)"
-        if missed > 0 { out += ", \(missed) " + (atSampleTime != nil ? "samples found none" : "found the thread gone") }
-        if dropped > 0 { out += ", \(dropped) tail records unused or dropped" }
-        if let fallbackReason { out += "; read at drain time, since BPF could not be used (\(fallbackReason))" }
+        if missed > 0 { out += ", \(missed) found the thread gone" }
+        if dropped > 0 { out += ", \(dropped) records unused or dropped" }
+        if chained > 0 { out += "; \(chained) samples carry Swift async context chains" }
+        if let fallbackReason { out += "; read at drain time, and no Swift async stacks, since BPF could not be used (\(fallbackReason))" }
         return out + "; --no-stack-tail reads none"
     }
 }

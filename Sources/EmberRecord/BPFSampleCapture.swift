@@ -1,0 +1,97 @@
+import CBPF
+import EmberBPF
+import EmberKernel
+
+/// What a sample cannot carry, taken with it by a BPF program on the sampling events (`capture.bpf.c`): the kernel
+/// runs it on each sample just before it copies the user stack, while the thread is stopped, so that what it takes
+/// is of the same instant as the sample (a read at drain time may find the callers changed, and async contexts
+/// are reused). Each record names its thread and the user IP and SP the sample carries; `take` finds a sample's
+/// record by them, in order, so that a sample the kernel lost costs only its own record.
+final class BPFSampleCapture {
+    struct Capture {
+        var ip: UInt64
+        var sp: UInt64
+        /// The stack beyond the sample's copy, from `address` (empty when it did not go on).
+        var address: UInt64
+        var tail: [UInt8]
+        /// Swift async context chains, as `ember_capture_header` describes them (empty when none).
+        var chains: [UInt64]
+        /// The drain it came in with: records left unmatched two drains on are given up.
+        var drain: Int
+    }
+
+    private let object: BPFObject
+    private var ring: BPFRingBuffer!
+    private var waiting: [Int32: [Capture]] = [:]
+    private var drain = 0
+    /// Records that found no sample (their sample lost, or not one that wants them).
+    private(set) var unmatched = 0
+    private let droppedMap: BPFMap
+
+    /// Loads the program and attaches it to every event of `groups` that copies user stacks: tails beyond copies
+    /// of `copyBytes`, and async chains.
+    init(_ groups: [EventGroup], copyBytes: UInt32) throws {
+        object = try BPFObject(.capture, entries: ["scratch": UInt32(BPFObject.possibleCPUs)])
+        try object.map("config").update(UInt32(0), ember_capture_config(copy_bytes: UInt64(copyBytes), async_chains: 1))
+        droppedMap = try object.map("dropped")
+        let program = try object.programFD("capture")
+        for group in groups where group.attr.sampleType.contains(.stackUser) {
+            for event in group.events {
+                do {
+                    try event.setBPF(program)
+                } catch {
+                    throw BPFError.attach(program: "capture", (error as? Errno) ?? .invalidArgument)
+                }
+            }
+        }
+        ring = try BPFRingBuffer(try object.map("records")) { [unowned self] record in self.add(record) }
+    }
+
+    private func add(_ record: UnsafeRawBufferPointer) {
+        let headerSize = MemoryLayout<ember_capture_header>.size
+        guard record.count >= headerSize else { return }
+        let header = record.loadUnaligned(as: ember_capture_header.self)
+        let words = min(Int(header.chain_words), (record.count - headerSize) / 8)
+        let tailStart = headerSize + words * 8
+        let size = min(Int(header.tail_size), record.count - tailStart) & ~7
+        waiting[Int32(bitPattern: header.tid), default: []].append(Capture(
+            ip: header.ip, sp: header.sp, address: header.address,
+            tail: [UInt8](UnsafeRawBufferPointer(rebasing: record[tailStart..<(tailStart + size)])),
+            chains: (0..<words).map { record.loadUnaligned(fromByteOffset: headerSize + $0 * 8, as: UInt64.self) },
+            drain: drain))
+    }
+
+    /// What was taken with thread `tid`'s sample at `ip` and `sp`; the records of that thread before it are given
+    /// up (their samples were lost).
+    func take(tid: Int32, ip: UInt64, sp: UInt64) -> Capture? {
+        if let capture = find(tid, ip, sp) { return capture }
+        // Its record may have come in after this drain's first look at the ring.
+        ring.consume()
+        return find(tid, ip, sp)
+    }
+
+    private func find(_ tid: Int32, _ ip: UInt64, _ sp: UInt64) -> Capture? {
+        guard var queue = waiting[tid], let i = queue.firstIndex(where: { $0.ip == ip && $0.sp == sp }) else { return nil }
+        let capture = queue[i]
+        unmatched += i
+        queue.removeFirst(i + 1)
+        waiting[tid] = queue.isEmpty ? nil : queue
+        return capture
+    }
+
+    /// Before a drain: takes in the records submitted so far, and gives up those two drains old.
+    func beginDrain() {
+        drain += 1
+        ring.consume()
+        for (tid, queue) in waiting {
+            let kept = queue.filter { $0.drain >= drain - 2 }
+            unmatched += queue.count - kept.count
+            waiting[tid] = kept.isEmpty ? nil : kept
+        }
+    }
+
+    /// Records the ring buffer had no room for (the reader fell behind).
+    var dropped: UInt64 {
+        (try? droppedMap.entries(UInt32.self, UInt64.self).first?.value) ?? 0
+    }
+}

@@ -1,0 +1,35 @@
+/// What Swift async code's symbols say: async functions, their resume funclets, and the runtime functions that
+/// root a task (swift's mangling: `Ya` an async function type, `TQ<n>_` await resume and `TY<n>_` suspend resume
+/// partial functions).
+public enum SwiftAsyncNames {
+    /// A Swift async function or one of its funclets (`...YaF`, `...YaKF`, `...YaFTQ0_`...).
+    public static func isAsync(_ rawName: String) -> Bool {
+        Demangler.isSwift(rawName) && (rawName.contains("YaF") || rawName.contains("YaK"))
+    }
+
+    /// A resume partial function: `...TQ<n>_` or `...TY<n>_`.
+    public static func isResumeFunclet(_ rawName: String) -> Bool {
+        funcletSuffix(rawName) != nil
+    }
+
+    /// The runtime functions a task's outermost context resumes into (libswift_Concurrency's local C++ symbols
+    /// `completeTask`, `completeTaskAndRelease`, `completeTaskWithClosure`, `completeInlineTask`), by their raw names.
+    public static func isTaskCompletion(_ rawName: String) -> Bool {
+        rawName.hasPrefix("_Z") && (rawName.contains("completeTask") || rawName.contains("completeInlineTask"))
+    }
+
+    /// The function a funclet belongs to: its name without the funclet suffix.
+    public static func function(of rawName: String) -> Substring {
+        funcletSuffix(rawName).map { rawName[..<$0] } ?? rawName[...]
+    }
+
+    /// Where `TQ<n>_` or `TY<n>_` begins at the end of the name.
+    static func funcletSuffix(_ rawName: String) -> String.Index? {
+        let u = Array(rawName.utf8)
+        guard u.count > 4, u.last == UInt8(ascii: "_") else { return nil }
+        var i = u.count - 2
+        while i > 0, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(u[i]) { i -= 1 }
+        guard i > 0, u[i] == UInt8(ascii: "Q") || u[i] == UInt8(ascii: "Y"), u[i - 1] == UInt8(ascii: "T") else { return nil }
+        return rawName.utf8.index(rawName.utf8.startIndex, offsetBy: i - 1)
+    }
+}

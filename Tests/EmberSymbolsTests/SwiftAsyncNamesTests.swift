@@ -1,0 +1,20 @@
+import EmberSymbols
+import XCTest
+
+/// Swift async code by its symbols (names from the asyncchain fixture and libswift_Concurrency).
+final class SwiftAsyncNamesTests: XCTestCase {
+    func testFunctionsAndFunclets() {
+        XCTAssertTrue(SwiftAsyncNames.isAsync("$s6achain6innerCys6UInt64VSiYaF"))
+        XCTAssertTrue(SwiftAsyncNames.isAsync("$s6achain6innerCys6UInt64VSiYaFTY1_"))
+        XCTAssertFalse(SwiftAsyncNames.isAsync("$s6achain8leafSpinys6UInt64VSiF"))
+        XCTAssertTrue(SwiftAsyncNames.isResumeFunclet("$s6achain7middleBys6UInt64VSiYaFTQ1_"))
+        XCTAssertTrue(SwiftAsyncNames.isResumeFunclet("async_MainTQ1_"))
+        XCTAssertTrue(SwiftAsyncNames.isResumeFunclet("$s4main1fyyYaFTQ_"))
+        XCTAssertFalse(SwiftAsyncNames.isResumeFunclet("$s6achain6innerCys6UInt64VSiYaF"))
+        XCTAssertFalse(SwiftAsyncNames.isResumeFunclet("memcpy_"))
+        XCTAssertEqual(SwiftAsyncNames.function(of: "$s6achain7middleBys6UInt64VSiYaFTQ1_"), "$s6achain7middleBys6UInt64VSiYaF")
+        XCTAssertEqual(SwiftAsyncNames.function(of: "async_MainTQ1_"), "async_Main")
+        XCTAssertTrue(SwiftAsyncNames.isTaskCompletion("_ZL22completeTaskAndReleasePN5swift12AsyncContextEPNS_10SwiftErrorE"))
+        XCTAssertFalse(SwiftAsyncNames.isTaskCompletion("completeTask"))
+    }
+}
