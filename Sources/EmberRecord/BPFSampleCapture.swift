@@ -6,7 +6,7 @@ import EmberKernel
 /// runs it on each sample just before it copies the user stack, while the thread is stopped, so that what it takes
 /// is of the same instant as the sample (a read at drain time may find the callers changed, and async contexts
 /// are reused). Each record names its thread and the user IP and SP the sample carries; `take` finds a sample's
-/// record by them, in order, so that a sample the kernel lost costs only its own record.
+/// record by them, so that a sample the kernel lost costs only its own record (given up two drains on).
 final class BPFSampleCapture {
     struct Capture {
         var ip: UInt64
@@ -61,8 +61,9 @@ final class BPFSampleCapture {
             drain: drain))
     }
 
-    /// What was taken with thread `tid`'s sample at `ip` and `sp`; the records of that thread before it are given
-    /// up (their samples were lost).
+    /// What was taken with thread `tid`'s sample at `ip` and `sp`. The rings are drained one CPU after another, so
+    /// a thread that moved between CPUs has its samples come out of time order: any waiting record of it may be
+    /// the one (records with the same IP and SP are of the same spin, with the same chains).
     func take(tid: Int32, ip: UInt64, sp: UInt64) -> Capture? {
         if let capture = find(tid, ip, sp) { return capture }
         // Its record may have come in after this drain's first look at the ring.
@@ -72,9 +73,7 @@ final class BPFSampleCapture {
 
     private func find(_ tid: Int32, _ ip: UInt64, _ sp: UInt64) -> Capture? {
         guard var queue = waiting[tid], let i = queue.firstIndex(where: { $0.ip == ip && $0.sp == sp }) else { return nil }
-        let capture = queue[i]
-        unmatched += i
-        queue.removeFirst(i + 1)
+        let capture = queue.remove(at: i)
         waiting[tid] = queue.isEmpty ? nil : queue
         return capture
     }

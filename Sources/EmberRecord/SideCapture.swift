@@ -176,19 +176,21 @@ final class SideCapture {
 
     /// What the recording says of its tails and chains.
     var summary: String? {
-        guard kept + missed + chained > 0 || fallbackReason != nil else { return nil }
-        guard readsTails else {
-            return fallbackReason.map { "Swift async stacks are missing: \($0)" } ?? "\(chained) samples carry Swift async context chains"
+        var parts: [String] = []
+        if kept + missed > 0 {
+            var tails = (atSampleTime != nil ? "stacks deeper than their copy: \(kept) tails taken at sample time"
+                                             : "stacks deeper than their copy: \(kept) reads of the rest of a thread's stack")
+                + " (\(bytes >> 10) KiB, \(written >> 10) KiB kept)"
+            if missed > 0 { tails += ", \(missed) found the thread gone" }
+            parts.append(tails)
         }
+        if chained > 0 { parts.append("\(chained) samples carry Swift async context chains") }
         let dropped = atSampleTime.map { $0.dropped + UInt64($0.unmatched) } ?? 0
-        var out = (atSampleTime != nil
-            ? "stacks deeper than their copy: \(kept) tails taken at sample time"
-            : "stacks deeper than their copy: \(kept) reads of the rest of a thread's stack")
-            + " (\(bytes >> 10) KiB, \(written >> 10) KiB kept)"
-        if missed > 0 { out += ", \(missed) found the thread gone" }
-        if dropped > 0 { out += ", \(dropped) records unused or dropped" }
-        if chained > 0 { out += "; \(chained) samples carry Swift async context chains" }
-        if let fallbackReason { out += "; read at drain time, and no Swift async stacks, since BPF could not be used (\(fallbackReason))" }
-        return out + "; --no-stack-tail reads none"
+        if dropped > 0 { parts.append("\(dropped) captures found no sample or had no room") }
+        if let fallbackReason {
+            parts.append((readsTails ? "stack tails read at drain time and " : "") + "no Swift async stacks, since BPF could not be used (\(fallbackReason))")
+        }
+        guard !parts.isEmpty else { return nil }
+        return parts.joined(separator: "; ") + (readsTails && kept + missed > 0 ? "; --no-stack-tail reads no tails" : "")
     }
 }

@@ -18,19 +18,16 @@ struct AsyncStacks {
         self.symbolizer = symbolizer
     }
 
-    /// The chain to splice after the innermost async frame `innermost` of process `pid`: its resume addresses, the
-    /// caller of `innermost` first and the task's root last; nil when no chain validates.
-    mutating func callers(of innermost: Symbolizer.Hit, in chains: AsyncChains, pid: Int32) -> [UInt64]? {
+    /// The chain to splice after the innermost async frame, in the funclet (or async function) that starts at
+    /// `start` in process `pid`: its resume addresses, that frame's caller first and the task's root last; nil
+    /// when no chain validates.
+    mutating func callers(ofFuncletAt start: UInt64, in chains: AsyncChains, pid: Int32) -> [UInt64]? {
         var out: [UInt64]?
         chains.forEach { chain in
             guard out == nil, var resumes = validated(chain, pid: pid) else { return }
-            // The context may be the callee's (a TQ funclet runs with it at first), or the register briefly points
-            // at the next context before a tail call: a first ResumeParent in the innermost function's own code
-            // is that function, not its caller.
-            if let first = resumes.first, let hit = self.resumes[first.key] ?? nil,
-               SwiftAsyncNames.function(of: hit.rawName) == SwiftAsyncNames.function(of: innermost.rawName) {
-                resumes.removeFirst()
-            }
+            // At the start of a TQ funclet the register still holds the callee's context, whose ResumeParent is
+            // this very funclet (LLDB's indirect context): the callers begin after it.
+            if resumes.first?.address == start { resumes.removeFirst() }
             out = resumes.map(\.address)
         }
         return out

@@ -193,16 +193,16 @@ public final class FrameResolver {
     /// Puts the awaiting callers of the innermost async frame (from `firstUser` on) in place of the frames above it
     /// (the executor's); false when the stack has no async frame or no chain validates.
     private func spliceAsyncCallers(_ sample: Sample, _ chains: AsyncChains, from firstUser: Int, into frames: inout [ResolvedFrame], symbolize: Bool) -> Bool {
-        var innermost: (index: Int, hit: Symbolizer.Hit)?
+        var innermost: (index: Int, start: UInt64)?
         for i in firstUser..<frames.count {
             guard let location = frames[i].location else { continue }
-            if let hit = frames[i].symbol ?? symbolizer.symbol(at: location), SwiftAsyncNames.isAsync(hit.rawName) {
-                innermost = (i, hit)
+            if let hit = symbolizer.symbol(at: location), SwiftAsyncNames.isAsync(hit.rawName) {
+                innermost = (i, lookupAddress(of: frames[i]) &- hit.offset)
                 break
             }
         }
         guard let innermost else { return false }
-        guard let callers = async.callers(of: innermost.hit, in: chains, pid: sample.pid) else {
+        guard let callers = async.callers(ofFuncletAt: innermost.start, in: chains, pid: sample.pid) else {
             asyncChainsRefused += 1
             return false
         }

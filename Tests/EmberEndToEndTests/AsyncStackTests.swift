@@ -52,6 +52,31 @@ final class AsyncStackTests: XCTestCase {
         }
     }
 
+    /// Other shapes: each stack of leafSpin holds its whole logical chain; a child task's ends at its own root.
+    func testRecursionActorsThrowingAndChildTasks() throws {
+        try requireRoot()
+        let source = Tool.packageRoot.appendingPathComponent("Tests/Programs/asyncshapes.swift").path
+        let binary = try Tool.scratchDirectory() + "/shapes"
+        let built = try Tool.run("/usr/bin/env", ["swiftc", "-O", "-g", "-parse-as-library", "-o", binary, source])
+        guard built.status == 0 else { throw XCTSkip("swiftc failed: \(built.stderr)") }
+        let expected = [
+            "recursion": "static Main.main() [specialized];" + String(repeating: "recurse(_:);", count: 31) + "leafSpin(_:)",
+            "actor": "hop(_:);Counter.add();leafSpin(_:)",
+            "throwing": "throwingCaller<A>(_:) [specialized];throwingLeaf<A>(_:) [specialized];leafSpin(_:)",
+            "child": ";completeTask;implicit closure #1 in withChild();childWork();leafSpin(_:)",
+            "group": "closure #1 in closure #1 in withGroup();childWork();leafSpin(_:)",
+        ]
+        for (shape, chain) in expected.sorted(by: { $0.key < $1.key }) {
+            let file = try Tool.scratchDirectory() + "/\(shape).data"
+            XCTAssertEqual(try Tool.ember(["record", "-q", "--call-graph", "dwarf", "-o", file, "--", binary, shape, "0.7"]).status, 0)
+            let leaf = parseFolded(try Tool.ember(["collapse", "--count", "-i", file]).stdout).filter { $0.key.contains(";leafSpin(_:)") }
+            let total = leaf.values.reduce(0, +)
+            XCTAssertGreaterThan(total, 200, shape)
+            let share = Double(leaf.filter { $0.key.contains(chain) }.values.reduce(0, +)) / Double(max(total, 1))
+            XCTAssertGreaterThanOrEqual(share, 0.95, "\(shape): \(leaf.sorted { $0.value > $1.value }.prefix(2))")
+        }
+    }
+
     /// The oracle: LLDB stopped in leafSpin shows the same awaiting callers in the same order. LLDB needs
     /// libpython3.10, which this machine has only under pyenv; without it the test skips.
     func testLLDBShowsTheSameCallers() throws {
