@@ -41,13 +41,19 @@ final class FileSink: RecordSink {
 
     func open(_ session: RecordingSession, _ resolved: [ResolvedEvent]) throws -> SinkWakers {
         var events = try session.openSampleEvents(resolved)
-        if session.options.repairsLeaves, session.options.callGraph == .framePointer, session.options.output != "-" {
+        // What the samples cannot carry goes beside them in a file: with DWARF stacks, the stacks' tails and async
+        // chains; with frame pointers whose leaves are repaired (whose samples carry the user registers), chains.
+        let intoFile = session.options.output != "-"
+        switch session.options.callGraph {
+        case .dwarf where intoFile:
+            beside = SideCapture(events, tails: session.options.readsStackTails)
+        case .framePointer where intoFile && session.options.repairsLeaves:
+            beside = SideCapture(events, tails: false)
             events = keepingUserPartsBeside(events)
+        default:
+            break
         }
         self.events = events
-        if case .dwarf = session.options.callGraph, session.options.output != "-" {
-            beside = SideCapture(events, tails: session.options.readsStackTails)
-        }
         let store = session.options.switchOutput.map { _ in SideBand() }
         try session.beginFile(writer, events: events) { append in
             try session.synthesize(encoder: events.encoder) { record in
@@ -154,7 +160,8 @@ final class FileSink: RecordSink {
         if dropped > 0 {
             session.summary.notes.append("\(dropped) bytes of ring buffer held a corrupt record header and were dropped")
         }
-        if let summary = beside?.summary { session.summary.notes.append(summary) }
+        let concurrency = session.executables.contains { $0.hasSuffix("/libswift_Concurrency.so") }
+        if let summary = beside?.summary(swiftConcurrencySeen: concurrency) { session.summary.notes.append(summary) }
         finishFile(session)
     }
 
@@ -167,7 +174,7 @@ final class FileSink: RecordSink {
             session.summary.writeFailed = true
         }
         if writer.sideEntriesLost > 0 {
-            session.summary.notes.append(beside == nil
+            session.summary.notes.append(session.options.callGraph == .framePointer
                 ? "\(writer.sideEntriesLost) samples of \(writer.path) were written without their leaf-repair copies (writing the copies failed); they read unrepaired"
                 : "\(writer.sideEntriesLost) stack tails and async chains of \(writer.path) could not be written (a full disk); their samples read without them")
         }

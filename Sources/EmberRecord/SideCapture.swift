@@ -174,8 +174,9 @@ final class SideCapture {
     /// How far below a copy's end a tail read at drain time starts (as `EMBER_TAIL_OVERLAP` at sample time).
     static let overlap: UInt64 = 512
 
-    /// What the recording says of its tails and chains.
-    var summary: String? {
+    /// What the recording says of its tails and chains; that async stacks are missing only when the recording saw
+    /// Swift concurrency (libswift_Concurrency mapped), so that C programs recorded without BPF hear nothing of it.
+    func summary(swiftConcurrencySeen: Bool) -> String? {
         var parts: [String] = []
         if kept + missed > 0 {
             var tails = (atSampleTime != nil ? "stacks deeper than their copy: \(kept) tails taken at sample time"
@@ -187,8 +188,9 @@ final class SideCapture {
         if chained > 0 { parts.append("\(chained) samples carry Swift async context chains") }
         let dropped = atSampleTime.map { $0.dropped + UInt64($0.unmatched) } ?? 0
         if dropped > 0 { parts.append("\(dropped) captures found no sample or had no room") }
-        if let fallbackReason {
-            parts.append((readsTails ? "stack tails read at drain time and " : "") + "no Swift async stacks, since BPF could not be used (\(fallbackReason))")
+        if let fallbackReason, readsTails || swiftConcurrencySeen {
+            let what = [readsTails ? "stack tails are read at drain time" : nil, swiftConcurrencySeen ? "Swift async stacks are missing" : nil]
+            parts.append(what.compactMap { $0 }.joined(separator: " and ") + ", since BPF could not be used (\(fallbackReason))")
         }
         guard !parts.isEmpty else { return nil }
         return parts.joined(separator: "; ") + (readsTails && kept + missed > 0 ? "; --no-stack-tail reads no tails" : "")

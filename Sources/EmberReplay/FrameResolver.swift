@@ -111,6 +111,9 @@ public final class FrameResolver {
             nextIsIP = false
         }
         if let userStart, !sample.userStack.isEmpty, callSiteLookups { repairLeaf(sample, userStart: userStart, into: &frames, symbolize: symbolize) }
+        if let userStart, let chains = sample.asyncChains {
+            _ = spliceAsyncCallers(sample, chains, from: userStart, into: &frames, symbolize: symbolize)
+        }
     }
 
     /// A frame-pointer chain misses the caller of every function that keeps no frame pointer (libc's and the vDSO's,

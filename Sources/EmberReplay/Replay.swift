@@ -180,8 +180,8 @@ public final class Replay {
                     malformedSamples += 1
                     return
                 }
-                if let sides, sample.unwindsUserStack {
-                    if tails { sample.stackTail = sides.stackTail(of: record.bytes, tid: sample.tid) }
+                if let sides {
+                    if tails, sample.unwindsUserStack { sample.stackTail = sides.stackTail(of: record.bytes, tid: sample.tid) }
                     if chains { sample.asyncChains = sides.asyncChains(of: record.bytes) }
                 }
                 samples += 1

@@ -45,6 +45,21 @@ final class AsyncStackTests: XCTestCase {
         XCTAssertTrue(script.contains("middleB(_:)+0x0 (") && script.contains(") (async)"), String(script.prefix(3000)))
     }
 
+    /// Frame-pointer recordings (`-g`, whose samples carry the user registers for leaf repair) take chains too; perf
+    /// reads the file as plain frame-pointer samples.
+    func testFramePointerRecordings() throws {
+        try requireRoot()
+        let binary = try build(["-O"], name: "achain")
+        let file = try Tool.scratchDirectory() + "/g.data"
+        let record = try Tool.ember(["record", "-g", "-o", file, "--", binary, "1"])
+        XCTAssertEqual(record.status, 0, record.stderr)
+        XCTAssertGreaterThanOrEqual(try chainShare(file).share, 0.95)
+        try requirePerf()
+        let perf = try Tool.perf(["script", "-i", file])
+        XCTAssertEqual(perf.status, 0, perf.stderr)
+        XCTAssertGreaterThan(perf.stdout.components(separatedBy: "cpu-clock").count, 300)
+    }
+
     func testUnoptimizedAndWithAsyncFramePointers() throws {
         for (flags, name) in [(["-Onone"], "achain0"), (["-O", "-Xfrontend", "-enable-async-frame-pointer-all"], "achainfp")] {
             let file = try recordChain(flags, name: name)

@@ -6,8 +6,9 @@
  *   mapping, at most EMBER_TAIL_MAX), when the stack goes on past it;
  * - Swift async context chains: from r14 (where an async funclet has its context) and from the [fp - 8] slot of the
  *   first frame records (where a framed funclet keeps it), each context's {Parent, ResumeParent} followed until a
- *   Parent of 0, a fault, a misaligned or repeated context, or EMBER_CHAIN_STEPS. The reader keeps only chains whose
- *   every ResumeParent is a resume funclet or a task-completion function.
+ *   Parent of 0 (a task's root: the chain is kept), or a fault, a misaligned or repeated context, or
+ *   EMBER_CHAIN_STEPS (dropped). The reader keeps only chains whose every ResumeParent is a resume funclet or a
+ *   task-completion function.
  * It always returns 1: the sample is kept. */
 #include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
@@ -51,6 +52,8 @@ struct walk {
     __u32 at;
     __u32 n;
     __u32 cpu;
+    /* The chain reached a context whose Parent is 0: a task's root. */
+    __u32 rooted;
 };
 
 /* bpf_find_vma's callback: the end of the mapping that holds the stack pointer. */
@@ -71,7 +74,7 @@ static long step(__u32 index, void *data)
         return 1;
     if (bpf_probe_read_user(node, sizeof(node), (void *)ctx))
         return 1;
-    if (node[1] == 0 || node[0] == ctx)
+    if (node[1] == 0 || node[0] == ctx || (node[0] & 15) != 0)
         return 1;
     struct ember_capture_record *rec = bpf_map_lookup_elem(&scratch, &w->cpu);
     __u32 at = w->at;
@@ -82,6 +85,10 @@ static long step(__u32 index, void *data)
     w->at = at + 2;
     w->n++;
     w->ctx = node[0];
+    if (node[0] == 0) {
+        w->rooted = 1;
+        return 1;
+    }
     return 0;
 }
 
@@ -90,9 +97,11 @@ static __always_inline __u32 follow(struct ember_capture_record *rec, __u32 cpu,
 {
     if (at >= EMBER_CHAIN_WORDS - 2)
         return at;
-    struct walk w = { .ctx = ctx, .at = at + 1, .n = 0, .cpu = cpu };
+    struct walk w = { .ctx = ctx, .at = at + 1, .n = 0, .cpu = cpu, .rooted = 0 };
     bpf_loop(EMBER_CHAIN_STEPS, step, &w, 0);
-    if (w.n == 0 || w.at > EMBER_CHAIN_WORDS)
+    /* Only a chain that reaches a task's root, through at least one awaiting caller: anything else is a register
+     * or slot that held no context (or a task's outermost function, which the stack shows itself). */
+    if (!w.rooted || w.n < 2 || w.at > EMBER_CHAIN_WORDS)
         return at;
     rec->data[at] = w.n;
     return w.at;
@@ -126,8 +135,13 @@ int capture(void *ctx)
                 if (bpf_probe_read_user(&fp, 8, (void *)fp))
                     fp = 0;
             }
-            if (candidate != last)
+            /* The first chain that reaches a task's root is the one: the others would be its own tail. */
+            if (candidate != last) {
+                __u32 before = words;
                 words = follow(rec, cpu, words, candidate);
+                if (words != before)
+                    break;
+            }
             last = candidate;
         }
     }
