@@ -9,14 +9,15 @@
 /* Constants as enumerators, which Swift imports (it does not import macros with expressions).
  * EMBER_TAIL_MAX: the most a tail holds: with --call-graph dwarf's 8 KB copy, 64 KB of stack in all.
  * EMBER_TAIL_OVERLAP: how far below the end of the sample's copy a tail starts, so that the reader can check the two
- * agree. Async context chains: from at most EMBER_CHAIN_CANDIDATES candidates (r14, then [fp - 8] of the first frame
- * records), each followed for at most EMBER_CHAIN_STEPS contexts, in EMBER_CHAIN_WORDS words. */
+ * agree. Async context chains: from at most EMBER_CHAIN_CANDIDATES candidates (r14, then [fp - 8] of the first 8 frame
+ * records), each followed for at most EMBER_CHAIN_STEPS contexts; the first that reaches a task's root is kept, in at
+ * most EMBER_CHAIN_WORDS words. */
 enum {
     EMBER_TAIL_MAX = 56 * 1024,
     EMBER_TAIL_OVERLAP = 512,
-    EMBER_CHAIN_CANDIDATES = 4,
+    EMBER_CHAIN_CANDIDATES = 9,
     EMBER_CHAIN_STEPS = 64,
-    EMBER_CHAIN_WORDS = EMBER_CHAIN_CANDIDATES * (1 + 2 * EMBER_CHAIN_STEPS),
+    EMBER_CHAIN_WORDS = 1 + 2 * EMBER_CHAIN_STEPS,
 };
 
 /* Set before the program runs: the user-stack copy of the samples it rides on (sample_stack_user; 0: no tails),
@@ -27,7 +28,7 @@ struct ember_capture_config {
 };
 
 /* One record of the ring buffer: the thread, its user IP and SP as the sample has them (to find the sample),
- * `chain_words` words of chains, then `tail_size` bytes of its stack from `address` (up to the end of the stack's
+ * `chain_words` words of a chain (or none), then `tail_size` bytes of its stack from `address` (up to the end of the stack's
  * mapping). The chains: per candidate, its number of contexts n, then n pairs {context address, its ResumeParent};
  * each context's Parent is the next one. */
 struct ember_capture_header {

@@ -2,9 +2,20 @@
 /// root a task (swift's mangling: `Ya` an async function type, `TQ<n>_` await resume and `TY<n>_` suspend resume
 /// partial functions).
 public enum SwiftAsyncNames {
-    /// A Swift async function or one of its funclets (`...YaF`, `...YaKF`, `...YaFTQ0_`...).
+    /// A Swift async function, closure or one of their funclets: `Ya` (async) in its function type, followed by
+    /// the type's end or another of its attributes (`...YaF`, `...YaKF` throws, `...YaYbcfU1_` a Sendable closure),
+    /// or a funclet suffix.
     public static func isAsync(_ rawName: String) -> Bool {
-        Demangler.isSwift(rawName) && (rawName.contains("YaF") || rawName.contains("YaK"))
+        guard Demangler.isSwift(rawName) else { return false }
+        if isResumeFunclet(rawName) { return true }
+        let u = Array(rawName.utf8)
+        for i in 0..<max(u.count - 2, 0) where u[i] == UInt8(ascii: "Y") && u[i + 1] == UInt8(ascii: "a") {
+            switch u[i + 2] {
+            case UInt8(ascii: "F"), UInt8(ascii: "K"), UInt8(ascii: "Y"), UInt8(ascii: "c"): return true
+            default: continue
+            }
+        }
+        return false
     }
 
     /// A resume partial function: `...TQ<n>_` or `...TY<n>_`.

@@ -7,6 +7,8 @@ final class SwiftAsyncNamesTests: XCTestCase {
         XCTAssertTrue(SwiftAsyncNames.isAsync("$s6achain6innerCys6UInt64VSiYaF"))
         XCTAssertTrue(SwiftAsyncNames.isAsync("$s6achain6innerCys6UInt64VSiYaFTY1_"))
         XCTAssertFalse(SwiftAsyncNames.isAsync("$s6achain8leafSpinys6UInt64VSiF"))
+        XCTAssertTrue(SwiftAsyncNames.isAsync("$s15ProfiledServiceSS15HummingbirdCore7RequestV_0C005BasicE7ContextVtYaYbcfU1_"))
+        XCTAssertFalse(SwiftAsyncNames.isAsync("$s4main4Yamly"))
         XCTAssertTrue(SwiftAsyncNames.isResumeFunclet("$s6achain7middleBys6UInt64VSiYaFTQ1_"))
         XCTAssertTrue(SwiftAsyncNames.isResumeFunclet("async_MainTQ1_"))
         XCTAssertTrue(SwiftAsyncNames.isResumeFunclet("$s4main1fyyYaFTQ_"))
