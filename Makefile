@@ -104,8 +104,9 @@ bench: deps demo
 	$(RELEASE_BUILD)
 	gcc -O2 -g -fomit-frame-pointer -o $(BUILD)/chain Tests/Programs/chain.c
 	gcc -O2 -g -o $(BUILD)/probed Tests/Programs/probed.c
+	swiftc -O -g -parse-as-library -o $(BUILD)/asyncchain Tests/Programs/asyncchain.swift
 	cd Benchmarks && $(SWIFT) build -c release
-	Benchmarks/.build/release/EmberBench --ember $(EMBER_RELEASE) --demo $(DEMO) --no-fp $(BUILD)/chain --probed $(BUILD)/probed
+	Benchmarks/.build/release/EmberBench --ember $(EMBER_RELEASE) --demo $(DEMO) --no-fp $(BUILD)/chain --probed $(BUILD)/probed --async $(BUILD)/asyncchain
 
 PROTOC_GEN_SWIFT ?= /tmp/swift-protobuf/.build/release/protoc-gen-swift
 PPROF_DIR := Sources/EmberPprof

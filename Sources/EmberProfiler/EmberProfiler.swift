@@ -31,6 +31,8 @@ public enum EmberProfiler {
         options.sampling = .frequency(UInt64(frequency))
         options.samplingIsDefault = false
         options.callGraph = callGraph == .dwarf ? .dwarf(stackBytes: RecordOptions.CallGraph.defaultStackBytes) : .framePointer
+        // Into a file, as `ember record -g`: leaves repaired, and Swift async chains taken (as root).
+        options.repairsLeaves = callGraph == .framePointer
         options.duration = seconds
         options.output = path
         options.progress = false

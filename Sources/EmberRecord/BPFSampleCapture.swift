@@ -29,10 +29,10 @@ final class BPFSampleCapture {
     private let droppedMap: BPFMap
 
     /// Loads the program and attaches it to every event of `groups` that copies user stacks: tails beyond copies
-    /// of `copyBytes`, and async chains.
-    init(_ groups: [EventGroup], copyBytes: UInt32) throws {
+    /// of `copyBytes` (0: none), and async chains.
+    init(_ groups: [EventGroup], copyBytes: UInt32, chains: Bool) throws {
         object = try BPFObject(.capture, entries: ["scratch": UInt32(BPFObject.possibleCPUs)])
-        try object.map("config").update(UInt32(0), ember_capture_config(copy_bytes: UInt64(copyBytes), async_chains: 1))
+        try object.map("config").update(UInt32(0), ember_capture_config(copy_bytes: UInt64(copyBytes), async_chains: chains ? 1 : 0))
         droppedMap = try object.map("dropped")
         let program = try object.programFD("capture")
         for group in groups where group.attr.sampleType.contains(.stackUser) {

@@ -45,10 +45,10 @@ final class FileSink: RecordSink {
         // chains; with frame pointers whose leaves are repaired (whose samples carry the user registers), chains.
         let intoFile = session.options.output != "-"
         switch session.options.callGraph {
-        case .dwarf where intoFile:
-            beside = SideCapture(events, tails: session.options.readsStackTails)
+        case .dwarf where intoFile && (session.options.readsStackTails || session.options.takesAsyncChains):
+            beside = SideCapture(events, tails: session.options.readsStackTails, chains: session.options.takesAsyncChains)
         case .framePointer where intoFile && session.options.repairsLeaves:
-            beside = SideCapture(events, tails: false)
+            if session.options.takesAsyncChains { beside = SideCapture(events, tails: false, chains: true) }
             events = keepingUserPartsBeside(events)
         default:
             break

@@ -51,6 +51,9 @@ public struct RecordOptions: Sendable {
     /// (`SideCapture`), for the readers to complete the unwind where it agrees with the copy
     /// (`SampleSideData.Kind.stackTail`; `--no-stack-tail` turns it off).
     public var readsStackTails = true
+    /// With DWARF call chains, or frame-pointer ones whose leaves are repaired, into a file: take each sample's
+    /// Swift async context chain with it (a BPF program on the sampling events; `--no-async-stacks` turns it off).
+    public var takesAsyncChains = true
     /// The most a stack tail read at drain time takes: deeper stacks stay truncated there.
     public static let stackTailBytes = 512 << 10
     /// The stack copy of a frame-pointer sample: enough for the frames of a leaf or two (a sixteenth of DWARF's).

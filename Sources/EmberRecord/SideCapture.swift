@@ -40,8 +40,8 @@ final class SideCapture {
     private(set) var written: UInt64 = 0
     private(set) var missed = 0
 
-    /// nil when no event copies user stacks. `tails`: keep stack tails too.
-    init?(_ events: RecordingSession.SampleEvents, tails: Bool) {
+    /// nil when no event copies user stacks. `tails`, `chains`: keep stack tails, async chains.
+    init?(_ events: RecordingSession.SampleEvents, tails: Bool, chains: Bool) {
         var layouts: [UInt64: (SampleLayout, Int)] = [:]
         var copy: UInt32 = 0
         for e in events.described where e.attr.sampleType.isSuperset(of: [.regsUser, .stackUser, .identifier]) && e.attr.sampleStackUser > 0 {
@@ -56,7 +56,7 @@ final class SideCapture {
         }
         do {
             guard sampled else { throw NotSampled() }
-            atSampleTime = try BPFSampleCapture(events.groups, copyBytes: tails ? copy : 0)
+            atSampleTime = try BPFSampleCapture(events.groups, copyBytes: tails ? copy : 0, chains: chains)
             fallbackReason = nil
             buffer = nil
         } catch {

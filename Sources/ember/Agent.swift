@@ -100,6 +100,8 @@ struct Agent: ParsableCommand {
         options.samplingIsDefault = false
         do {
             options.callGraph = try Record.callGraphMode(callGraph, framePointer: true)
+            // Its windows are files: frame-pointer leaves are repaired and Swift async chains taken, as by record.
+            options.repairsLeaves = Record.repairsLeaves(callGraph, options.callGraph, output: options.output)
         } catch let problem as Record.UsageProblem {
             throw Diagnostics.fail(problem.text)
         }

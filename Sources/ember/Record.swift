@@ -32,6 +32,9 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("call-graph"), help: "Call-graph mode: fp, as -g (the kernel's frame-pointer chain, and the user registers and 512 bytes of stack, kept beside the samples, from which Ember's readers put back the callers that functions without frame pointers, such as libc's, hide; perf reads plain frame-pointer samples), fp,norepair (the kernel's chain alone), or dwarf[,SIZE] (copy SIZE bytes of user stack per sample, default 8192, and unwind it through CFI).")
     var callGraph: String?
 
+    @Flag(name: .customLong("no-async-stacks"), help: "Do not take Swift async context chains with the samples (taken by default with --call-graph dwarf and -g into a file, by a BPF program, so that the readers show async code's awaiting callers).")
+    var noAsyncStacks = false
+
     @Flag(name: .customLong("no-stack-tail"), help: "With --call-graph dwarf: do not keep the rest of a thread's stack when a sample's copy is full (by default a BPF program takes it with the sample, or for a tracepoint it is read once per thread at each drain, and it is kept beside the samples, its part shared with the thread's earlier tails once, so that deep stacks unwind to their root).")
     var noStackTail = false
 
@@ -220,6 +223,7 @@ struct Record: ParsableCommand {
         options.callGraph = try Record.callGraphMode(callGraph, framePointer: callGraphFP)
         options.repairsLeaves = Record.repairsLeaves(callGraph, options.callGraph, output: output, flight: overwrite)
         options.readsStackTails = !noStackTail
+        options.takesAsyncChains = !noAsyncStacks
         if offCPU { try offCPUOptions(&options) }
         let mmapPages = try Record.pages(mmapPagesText)
         guard mmapPages > 0, mmapPages <= Record.maxPages else {

@@ -1,5 +1,6 @@
 // main -> outerA -> middleB -> innerC -> leafSpin: every level async but the leaf, each awaiting Task.yield()
-// first, leafSpin a hot synchronous loop; runs for SECONDS seconds (default 2).
+// first, leafSpin a hot synchronous loop; runs for SECONDS seconds (default 2), or exactly TURNS turns when given
+// (a fixed amount of work, for benchmarks). Usage: asyncchain [SECONDS [TURNS]]
 import Foundation
 
 var sink: UInt64 = 0
@@ -29,9 +30,12 @@ var sink: UInt64 = 0
 struct Main {
     static func main() async {
         let seconds = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1])! : 2.0
+        let turns = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2])! : nil
         let start = Date()
-        while Date().timeIntervalSince(start) < seconds {
+        var turn = 0
+        while turns.map({ turn < $0 }) ?? (Date().timeIntervalSince(start) < seconds) {
             sink &+= await outerA(2_000_000)
+            turn += 1
         }
         print(sink)
     }

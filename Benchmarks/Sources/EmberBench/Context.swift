@@ -9,6 +9,8 @@ struct Options {
     var noFramePointers = ""
     /// The probe test program (Tests/Programs/probed.c), for the uprobe benchmark.
     var probed = ""
+    /// The Swift async workload (Tests/Programs/asyncchain.swift), for the async chains benchmark.
+    var asyncChain = ""
     var perf = "perf"
     var workdir: String?
     var runs = 3
@@ -22,11 +24,12 @@ struct Options {
           --demo PATH    the demo workload (gcc -O2 -g -fno-omit-frame-pointer Demo/demo.c)
           --no-fp PATH   a workload without frame pointers (gcc -O2 -g -fomit-frame-pointer Tests/Programs/chain.c)
           --probed PATH  the uprobe workload (gcc -O2 -g Tests/Programs/probed.c)
+          --async PATH   the Swift async workload (swiftc -O -parse-as-library Tests/Programs/asyncchain.swift)
           --workdir DIR  where recordings go (default: a fresh temporary directory, removed at exit)
           --runs N       runs per measurement; best and median are reported (default 3)
           --perf PATH    the perf binary (default: perf from PATH)
           --only N,...   only these sections (1 folded, 2 script, 3 unwind, 4 overhead, 5 drain, 6 probes, 7 latency,
-                         8 names, 9 flight recorder, 10 exports, 11 agent)
+                         8 names, 9 flight recorder, 10 exports, 11 agent, 12 start-up, 13 async chains)
         """
 
     static func parse(_ args: [String]) throws -> Options {
@@ -44,6 +47,7 @@ struct Options {
             case "--demo": options.demo = try value(arg)
             case "--no-fp": options.noFramePointers = try value(arg)
             case "--probed": options.probed = try value(arg)
+            case "--async": options.asyncChain = try value(arg)
             case "--perf": options.perf = try value(arg)
             case "--workdir": options.workdir = try value(arg)
             case "--runs":
@@ -104,6 +108,7 @@ final class Context {
     var demo: String { options.demo }
     var noFramePointers: String { options.noFramePointers }
     var probed: String { options.probed }
+    var asyncChain: String { options.asyncChain }
     var perf: String { options.perf }
     var runs: Int { options.runs }
 

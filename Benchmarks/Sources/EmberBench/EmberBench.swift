@@ -32,7 +32,8 @@ struct EmberBench {
         let started = monotonicSeconds()
         let sections: [(Int, (Context) -> Void)] = [(1, benchFolded), (2, benchScript), (3, benchUnwind), (4, benchOverhead),
                                                     (5, benchDrain), (6, benchProbes), (7, benchLatency), (8, benchNames),
-                                                    (9, benchFlight), (10, benchExport), (11, benchAgent), (12, benchStartup)]
+                                                    (9, benchFlight), (10, benchExport), (11, benchAgent), (12, benchStartup),
+                                                    (13, benchAsync)]
         for (number, run) in sections where options.only.isEmpty || options.only.contains(number) { run(ctx) }
         printTable(ctx.rows)
         say("\ntotal benchmark time \(fmt(monotonicSeconds() - started, 1)) s")
