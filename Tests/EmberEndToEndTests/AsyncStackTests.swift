@@ -70,12 +70,9 @@ final class AsyncStackTests: XCTestCase {
     /// Other shapes: each stack of leafSpin holds its whole logical chain; a child task's ends at its own root.
     func testRecursionActorsThrowingAndChildTasks() throws {
         try requireRoot()
-        let source = Tool.packageRoot.appendingPathComponent("Tests/Programs/asyncshapes.swift").path
-        let binary = try Tool.scratchDirectory() + "/shapes"
-        let built = try Tool.run("/usr/bin/env", ["swiftc", "-O", "-g", "-parse-as-library", "-o", binary, source])
-        guard built.status == 0 else { throw XCTSkip("swiftc failed: \(built.stderr)") }
+        let binary = try build(["-O"], name: "shapes")
         let expected = [
-            "recursion": "static Main.main() [specialized];" + String(repeating: "recurse(_:);", count: 31) + "leafSpin(_:)",
+            "recursion": "static Main.run(shape:seconds:) [specialized];" + String(repeating: "recurse(_:);", count: 31) + "leafSpin(_:)",
             "actor": "hop(_:);Counter.add();leafSpin(_:)",
             "throwing": "throwingCaller<A>(_:) [specialized];throwingLeaf<A>(_:) [specialized];leafSpin(_:)",
             "child": ";completeTask;implicit closure #1 in withChild();childWork();leafSpin(_:)",
