@@ -35,6 +35,20 @@ struct {
     __type(value, struct ember_capture_config);
 } config SEC(".maps");
 
+struct stack_mapping {
+    __u64 start;
+    __u64 end;
+};
+
+/* Per thread, its stack's mapping {start, end}, looked up once (bpf_find_vma walks the mm's tree under its lock)
+ * and again only when the stack pointer is outside it (a thread id reused for another stack). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u32);
+    __type(value, struct stack_mapping);
+} stacks SEC(".maps");
+
 /* Records the ring buffer had no room for. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -56,10 +70,12 @@ struct walk {
     __u32 rooted;
 };
 
-/* bpf_find_vma's callback: the end of the mapping that holds the stack pointer. */
-static long mapping_end(struct task_struct *task, struct vm_area_struct *vma, void *data)
+/* bpf_find_vma's callback: the mapping that holds the stack pointer. */
+static long mapping_of(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
-    *(__u64 *)data = BPF_CORE_READ(vma, vm_end);
+    struct stack_mapping *m = data;
+    m->start = BPF_CORE_READ(vma, vm_start);
+    m->end = BPF_CORE_READ(vma, vm_end);
     return 0;
 }
 
@@ -151,8 +167,20 @@ int capture(void *ctx)
     /* The tail, when the stack's mapping goes on past the copy: up to its end, a page at a time. */
     __u32 n = 0;
     __u64 start = sp + cfg->copy_bytes - EMBER_TAIL_OVERLAP, end = 0;
-    if (cfg->copy_bytes > EMBER_TAIL_OVERLAP && bpf_find_vma(task, sp, mapping_end, &end, 0) == 0
-        && end > sp + cfg->copy_bytes) {
+    if (cfg->copy_bytes > EMBER_TAIL_OVERLAP) {
+        __u32 tid = (__u32)bpf_get_current_pid_tgid();
+        struct stack_mapping *known = bpf_map_lookup_elem(&stacks, &tid);
+        if (known && known->start <= sp && sp < known->end) {
+            end = known->end;
+        } else {
+            struct stack_mapping found = {};
+            if (bpf_find_vma(task, sp, mapping_of, &found, 0) == 0) {
+                end = found.end;
+                bpf_map_update_elem(&stacks, &tid, &found, BPF_ANY);
+            }
+        }
+    }
+    if (end > sp + cfg->copy_bytes) {
         __u8 *bytes = (__u8 *)&rec->data[words];
         __u64 want = end - start;
         if (want > EMBER_TAIL_MAX)
