@@ -152,8 +152,14 @@ public final class PerfDataWriter {
         (out + moved.lowerBound).copyMemory(from: record.baseAddress! + moved.upperBound, byteCount: record.count - moved.upperBound)
         buffered += size
         noteSample(UnsafeRawBufferPointer(start: out, count: size))
+        spool(regsMask: regsMask)?.append(.userParts, key: offset, block: UnsafeRawBufferPointer(rebasing: record[moved]))
+    }
+
+    /// The side data's spool, made at the first entry; nil (the entry counted as lost) when none can be made.
+    private func spool(regsMask: UInt64 = 0) -> SideDataSpool? {
         if side == nil { side = SideDataSpool(beside: path, regsMask: regsMask) }
-        if let side { side.append(.userParts, key: offset, block: UnsafeRawBufferPointer(rebasing: record[moved])) } else { sideLost += 1 }
+        if side == nil { sideLost += 1 }
+        return side
     }
 
     /// Where the next record appended will lie in the file.
@@ -165,11 +171,7 @@ public final class PerfDataWriter {
     /// next flush, or given up with its records when that fails. A file only.
     public func appendStackTail(tid: Int32, samples: ClosedRange<UInt64>, address: UInt64, bytes: UnsafeRawBufferPointer, restOf: UInt64? = nil) {
         precondition(file != nil)
-        if side == nil { side = SideDataSpool(beside: path, regsMask: 0) }
-        guard let side else {
-            sideLost += 1
-            return
-        }
+        guard let side = spool() else { return }
         var head = ByteWriter()
         head.u64(samples.lowerBound)
         head.u64(samples.upperBound)
@@ -182,12 +184,7 @@ public final class PerfDataWriter {
     /// capture program wrote them, for the sample written at file offset `sample`. A file only.
     public func appendAsyncChains(sample: UInt64, words: UnsafeRawBufferPointer) {
         precondition(file != nil)
-        if side == nil { side = SideDataSpool(beside: path, regsMask: 0) }
-        guard let side else {
-            sideLost += 1
-            return
-        }
-        side.append(.asyncChains, key: sample, block: words)
+        spool()?.append(.asyncChains, key: sample, block: words)
     }
 
     @inline(__always)

@@ -27,7 +27,7 @@ final class SideCapture {
     private let atSampleTime: BPFSampleCapture?
     private let readsTails: Bool
     /// Why tails are read at drain time, when BPF was tried and could not be used.
-    let fallbackReason: String?
+    private let fallbackReason: String?
     private var wants: [Int32: Want] = [:]
     private var sample = Sample()
     /// Where a tail read at drain time lands.
@@ -54,23 +54,16 @@ final class SideCapture {
         let sampled = events.groups.allSatisfy { g in
             !g.attr.sampleType.contains(.stackUser) || [.software, .hardware, .hardwareCache, .raw].contains(g.attr.type)
         }
-        do {
-            guard sampled else { throw NotSampled() }
-            atSampleTime = try BPFSampleCapture(events.groups, copyBytes: tails ? copy : 0, chains: chains)
-            fallbackReason = nil
-            buffer = nil
-        } catch {
-            atSampleTime = nil
-            fallbackReason = error is NotSampled ? nil : "\(error)"
-            buffer = tails ? UnsafeMutableRawBufferPointer.allocate(byteCount: RecordOptions.stackTailBytes, alignment: 8) : nil
+        var capture: BPFSampleCapture?, reason: String?
+        if sampled {
+            do { capture = try BPFSampleCapture(events.groups, copyBytes: tails ? copy : 0, chains: chains) } catch { reason = "\(error)" }
         }
+        atSampleTime = capture
+        fallbackReason = reason
+        buffer = capture == nil && tails ? UnsafeMutableRawBufferPointer.allocate(byteCount: RecordOptions.stackTailBytes, alignment: 8) : nil
     }
 
-    private struct NotSampled: Error {}
-
     deinit { buffer?.deallocate() }
-
-    var takenAtSampleTime: Bool { atSampleTime != nil }
 
     /// Before the rings are drained.
     func beginDrain() {

@@ -8,11 +8,11 @@ import EmberSymbols
 ///
 /// libdw interprets the CFI (`dwarf_cfi_addrframe`); the stepping is done here, with each PC's rule cached, so that
 /// a recording costs one CFI lookup per distinct PC rather than a libdw unwinding session per sample (which is what
-/// perf does). Reads outside the stack copy fail, unless the recording read the rest of the thread's stack
+/// perf does). Reads outside the stack copy fail, unless the recording kept the rest of the thread's stack
 /// (`Sample.stackTail`): then the walk goes on there if the frame it crosses the copy's end in agrees with the
-/// copy, each frame it finds accepted only if its return address follows a call (`CallSites`). The walk stops cleanly at an undefined return address
-/// (`_start`, `clone`) or at a frame pointer of 0; code without CFI is stepped through its frame pointer, as libdw
-/// (and perf) do; a walk that stops anywhere else is marked truncated.
+/// copy, each frame it finds accepted only if its return address follows a call (`CallSites`). The walk stops
+/// cleanly at an undefined return address (`_start`, `clone`) or at a frame pointer of 0; code without CFI is
+/// stepped through its frame pointer, as libdw (and perf) do; a walk that stops anywhere else is marked truncated.
 public final class Unwinder: StackUnwinder {
     public static let maxDepth = 256
     private let model: ProcessModel
