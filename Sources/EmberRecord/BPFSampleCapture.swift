@@ -6,7 +6,9 @@ import EmberKernel
 /// runs it on each sample just before it copies the user stack, while the thread is stopped, so that what it takes
 /// is of the same instant as the sample (a read at drain time may find the callers changed, and async contexts
 /// are reused). Each record names its thread and the user IP and SP the sample carries; `take` finds a sample's
-/// record by them, so that a sample the kernel lost costs only its own record (given up two drains on).
+/// record by them, so that a sample the kernel lost costs only its own record (given up two drains on). A flight
+/// recorder, whose snapshots copy the newest samples of its overwrite rings (and may copy a sample again), keeps
+/// the newest records up to a budget of bytes instead, and leaves a record where it was found.
 final class BPFSampleCapture {
     struct Capture {
         var ip: UInt64
@@ -18,6 +20,9 @@ final class BPFSampleCapture {
         var chains: [UInt64]
         /// The drain it came in with: records left unmatched two drains on are given up.
         var drain: Int
+
+        /// What it holds, for a flight recorder's budget.
+        var bytes: Int { 64 + tail.count + chains.count * 8 }
     }
 
     private let object: BPFObject
@@ -27,10 +32,15 @@ final class BPFSampleCapture {
     /// Records that found no sample (their sample lost, or not one that wants them).
     private(set) var unmatched = 0
     private let droppedMap: BPFMap
+    /// A flight recorder's: the most bytes of records kept, and those kept now.
+    private let keepBytes: Int?
+    private var keptBytes = 0
 
     /// Loads the program and attaches it to every event of `groups` that copies user stacks: tails beyond copies
-    /// of `copyBytes` (0: none), and async chains.
-    init(_ groups: [EventGroup], copyBytes: UInt32, chains: Bool) throws {
+    /// of `copyBytes` (0: none), and async chains. `keepBytes`: a flight recorder's budget (else records are
+    /// matched once and given up two drains on).
+    init(_ groups: [EventGroup], copyBytes: UInt32, chains: Bool, keepBytes: Int? = nil) throws {
+        self.keepBytes = keepBytes
         object = try BPFObject(.capture, entries: ["scratch": UInt32(BPFObject.possibleCPUs)])
         try object.map("config").update(UInt32(0), ember_capture_config(copy_bytes: UInt64(copyBytes), async_chains: chains ? 1 : 0))
         droppedMap = try object.map("dropped")
@@ -54,11 +64,13 @@ final class BPFSampleCapture {
         let words = min(Int(header.chain_words), (record.count - headerSize) / 8)
         let tailStart = headerSize + words * 8
         let size = min(Int(header.tail_size), record.count - tailStart) & ~7
-        waiting[Int32(bitPattern: header.tid), default: []].append(Capture(
+        let capture = Capture(
             ip: header.ip, sp: header.sp, address: header.address,
             tail: [UInt8](UnsafeRawBufferPointer(rebasing: record[tailStart..<(tailStart + size)])),
             chains: (0..<words).map { record.loadUnaligned(fromByteOffset: headerSize + $0 * 8, as: UInt64.self) },
-            drain: drain))
+            drain: drain)
+        waiting[Int32(bitPattern: header.tid), default: []].append(capture)
+        keptBytes += capture.bytes
     }
 
     /// What was taken with thread `tid`'s sample at `ip` and `sp`. The rings are drained one CPU after another, so
@@ -72,19 +84,43 @@ final class BPFSampleCapture {
     }
 
     private func find(_ tid: Int32, _ ip: UInt64, _ sp: UInt64) -> Capture? {
-        guard var queue = waiting[tid], let i = queue.firstIndex(where: { $0.ip == ip && $0.sp == sp }) else { return nil }
+        guard var queue = waiting[tid] else { return nil }
+        guard keepBytes == nil else { return queue.last { $0.ip == ip && $0.sp == sp } }
+        guard let i = queue.firstIndex(where: { $0.ip == ip && $0.sp == sp }) else { return nil }
         let capture = queue.remove(at: i)
+        keptBytes -= capture.bytes
         waiting[tid] = queue.isEmpty ? nil : queue
         return capture
     }
 
-    /// Before a drain: takes in the records submitted so far, and gives up those two drains old.
+    /// Before a drain (a flight recorder's snapshot, or its periodic wake-up): takes in the records submitted so
+    /// far, and gives up those two drains old (a flight recorder: the oldest beyond its budget).
     func beginDrain() {
         drain += 1
         ring.consume()
+        if let keepBytes {
+            guard keptBytes > keepBytes else { return }
+            // The oldest drains first, until the rest fit in three quarters of the budget (so that this runs seldom).
+            var bytesByDrain: [Int: Int] = [:]
+            for queue in waiting.values { for c in queue { bytesByDrain[c.drain, default: 0] += c.bytes } }
+            var excess = keptBytes - keepBytes * 3 / 4, oldestKept = 0
+            for (d, bytes) in bytesByDrain.sorted(by: { $0.key < $1.key }) where excess > 0 {
+                excess -= bytes
+                oldestKept = d + 1
+            }
+            expire { $0.drain >= oldestKept }
+        } else {
+            let drain = drain
+            expire { $0.drain >= drain - 2 }
+        }
+    }
+
+    private func expire(keeping keep: (Capture) -> Bool) {
         for (tid, queue) in waiting {
-            let kept = queue.filter { $0.drain >= drain - 2 }
-            unmatched += queue.count - kept.count
+            let kept = queue.filter(keep)
+            guard kept.count < queue.count else { continue }
+            if keepBytes == nil { unmatched += queue.count - kept.count }
+            keptBytes -= queue.reduce(0) { $0 + $1.bytes } - kept.reduce(0) { $0 + $1.bytes }
             waiting[tid] = kept.isEmpty ? nil : kept
         }
     }

@@ -160,8 +160,7 @@ final class FileSink: RecordSink {
         if dropped > 0 {
             session.summary.notes.append("\(dropped) bytes of ring buffer held a corrupt record header and were dropped")
         }
-        let concurrency = session.executables.contains { $0.hasSuffix("/libswift_Concurrency.so") }
-        if let summary = beside?.summary(swiftConcurrencySeen: concurrency) { session.summary.notes.append(summary) }
+        if let summary = beside?.summary(session) { session.summary.notes.append(summary) }
         finishFile(session)
     }
 

@@ -21,11 +21,17 @@ final class FlightSink: RecordSink {
     private var scratch: [UInt8] = []
     /// A snapshot held less than `--history` asked, and the recording said so.
     private var warnedShortHistory = false
+    /// Swift async chains taken with the samples (when they carry the user registers to be found by), kept for
+    /// the snapshots within the rings' size.
+    private var beside: SideCapture?
 
     /// Opens the sample events writing backward into overwrite rings, and a dummy event on the same targets for
     /// the process records, into normal rings.
     func open(_ session: RecordingSession, _ resolved: [ResolvedEvent]) throws -> SinkWakers {
         events = try session.openSampleEvents(resolved)
+        if session.options.takesAsyncChains {
+            beside = SideCapture(events, tails: false, chains: true, keepBytes: events.rings.reduce(0) { $0 + $1.dataSize })
+        }
         let dummy = ResolvedEvent(name: EventSpec.dummy.name, attr: EventAttr(type: .software, config: EventSpec.dummy.config))
         sideBand = try session.openEvents([dummy], role: .sideBand)[0]
         try sideBand.mapRings(pages: RecordingSession.sideBandPages)
@@ -45,12 +51,13 @@ final class FlightSink: RecordSink {
     }
 
     /// Nothing to do until a signal, the side-band ring's watermark, a control's request or the command's end
-    /// (SIGCHLD).
-    func wakeInterval(_ session: RecordingSession) -> Int? { nil }
+    /// (SIGCHLD); with async chains, each second too, to take them in before their BPF ring fills.
+    func wakeInterval(_ session: RecordingSession) -> Int? { beside == nil ? nil : 1000 }
 
     func wake(_ session: RecordingSession, snapshotAsked: Bool, ending: StopReason?) -> StopReason? {
         let options = session.options
         drainSideBand(session)
+        beside?.beginDrain()
         var asked = snapshotAsked
         if let trigger, trigger.fired(minimumInterval: options.snapshotMinInterval) { asked = true }
         if let call = slowCalls?.slowCall(minimumInterval: options.snapshotMinInterval) {
@@ -74,6 +81,7 @@ final class FlightSink: RecordSink {
         if let slowCalls, let note = slowCalls.limit.note("slow call", "slow calls", of: slowCalls.symbol) { session.summary.notes.append(note) }
         drainSideBand(session)
         if session.options.finalSnapshot { writeSnapshot(session) }
+        if let summary = beside?.summary(session) { session.summary.notes.append(summary) }
     }
 
     func finish(_ session: RecordingSession) {
@@ -156,7 +164,14 @@ final class FlightSink: RecordSink {
             try session.beginFile(writer, events: events) { append in
                 for record in store.records(sampled: sampled, encoder: events.encoder) { try append(record) }
             }
-            for history in histories { try FlightSink.forEachRecord(in: history) { try writer.append($0) } }
+            beside?.beginDrain()
+            for history in histories {
+                try FlightSink.forEachRecord(in: history) { record in
+                    let offset = writer.nextRecordOffset
+                    try writer.append(record)
+                    beside?.note(record, offset: offset, writer: writer)
+                }
+            }
             try writer.appendFinishedRound()
             try session.finishFile(writer)
         } catch {

@@ -48,12 +48,35 @@ final class SideBand {
         processes[pid, default: Process()].comms[tid] = comm
     }
 
+    /// A mapping over part of an older one leaves the older one's other parts: the dynamic loader maps a library's
+    /// whole span with its code's protection first, then its data segments over the end.
     func add(_ m: MmapRecord) {
         var p = processes[m.pid, default: Process()]
         let end = m.start &+ m.length
-        p.maps.removeAll { $0.start < end && m.start < $0.start &+ $0.length }
-        let index = p.maps.firstIndex { $0.start > m.start } ?? p.maps.count
-        p.maps.insert(m, at: index)
+        var maps: [MmapRecord] = []
+        maps.reserveCapacity(p.maps.count + 2)
+        for old in p.maps {
+            let oldEnd = old.start &+ old.length
+            guard old.start < end, m.start < oldEnd else {
+                maps.append(old)
+                continue
+            }
+            if old.start < m.start {
+                var left = old
+                left.length = m.start - old.start
+                maps.append(left)
+            }
+            if oldEnd > end {
+                var right = old
+                right.start = end
+                right.length = oldEnd - end
+                right.pageOffset = old.pageOffset &+ (end - old.start)
+                maps.append(right)
+            }
+        }
+        let index = maps.firstIndex { $0.start > m.start } ?? maps.count
+        maps.insert(m, at: index)
+        p.maps = maps
         processes[m.pid] = p
     }
 

@@ -40,8 +40,9 @@ final class SideCapture {
     private(set) var written: UInt64 = 0
     private(set) var missed = 0
 
-    /// nil when no event copies user stacks. `tails`, `chains`: keep stack tails, async chains.
-    init?(_ events: RecordingSession.SampleEvents, tails: Bool, chains: Bool) {
+    /// nil when no event copies user stacks. `tails`, `chains`: keep stack tails, async chains. `keepBytes`: a
+    /// flight recorder's budget for what was taken at sample time (`BPFSampleCapture`).
+    init?(_ events: RecordingSession.SampleEvents, tails: Bool, chains: Bool, keepBytes: Int? = nil) {
         var layouts: [UInt64: (SampleLayout, Int)] = [:]
         var copy: UInt32 = 0
         for e in events.described where e.attr.sampleType.isSuperset(of: [.regsUser, .stackUser, .identifier]) && e.attr.sampleStackUser > 0 {
@@ -56,7 +57,7 @@ final class SideCapture {
         }
         var capture: BPFSampleCapture?, reason: String?
         if sampled {
-            do { capture = try BPFSampleCapture(events.groups, copyBytes: tails ? copy : 0, chains: chains) } catch { reason = "\(error)" }
+            do { capture = try BPFSampleCapture(events.groups, copyBytes: tails ? copy : 0, chains: chains, keepBytes: keepBytes) } catch { reason = "\(error)" }
         }
         atSampleTime = capture
         fallbackReason = reason
@@ -169,7 +170,8 @@ final class SideCapture {
 
     /// What the recording says of its tails and chains; that async stacks are missing only when the recording saw
     /// Swift concurrency (libswift_Concurrency mapped), so that C programs recorded without BPF hear nothing of it.
-    func summary(swiftConcurrencySeen: Bool) -> String? {
+    func summary(_ session: RecordingSession) -> String? {
+        let swiftConcurrencySeen = session.executables.contains { $0.hasSuffix("/libswift_Concurrency.so") }
         var parts: [String] = []
         if kept + missed > 0 {
             var tails = (atSampleTime != nil ? "stacks deeper than their copy: \(kept) tails taken at sample time"

@@ -240,6 +240,8 @@ public final class FrameResolver {
         guard let location = frame.location, var symbol = symbolizer.symbol(at: location) else { return }
         // The lookup was at the address before a return address; show the offset of the address itself.
         if frame.sampled.isReturnAddress, callSiteLookups, symbol.offset < .max { symbol.offset += 1 }
+        // An async stack's root is its task, not the runtime function that completes it.
+        if frame.isAsyncCaller, let root = SwiftAsyncNames.taskRoot(symbol.rawName) { symbol.name = root }
         frame.symbol = symbol
     }
 

@@ -26,7 +26,24 @@ public enum SwiftAsyncNames {
     /// The runtime functions a task's outermost context resumes into (libswift_Concurrency's local C++ symbols
     /// `completeTask`, `completeTaskAndRelease`, `completeTaskWithClosure`, `completeInlineTask`), by their raw names.
     public static func isTaskCompletion(_ rawName: String) -> Bool {
-        rawName.hasPrefix("_Z") && (rawName.contains("completeTask") || rawName.contains("completeInlineTask"))
+        taskRoot(rawName) != nil
+    }
+
+    /// How a task's root shows at the end of its async stack, by the function its outermost context resumes into:
+    /// the runtime gives `async let` child tasks `completeTask`, inline tasks `completeInlineTask`, and every other
+    /// task (`Task {}`, detached, a task group's child, the main task) `completeTaskWithClosure` or
+    /// `completeTaskAndRelease`, so that a group's child cannot be told from other tasks by its root.
+    public static func taskRoot(_ rawName: String) -> String? {
+        // A file-local C++ function: _ZL<length><name><parameters>.
+        guard rawName.hasPrefix("_ZL") else { return nil }
+        let digits = rawName.dropFirst(3).prefix { $0.isNumber }
+        guard let length = Int(digits) else { return nil }
+        switch rawName.dropFirst(3 + digits.count).prefix(length) {
+        case "completeTask": return "[async let task]"
+        case "completeTaskWithClosure", "completeTaskAndRelease": return "[task]"
+        case "completeInlineTask": return "[inline task]"
+        default: return nil
+        }
     }
 
     /// The function a funclet belongs to: its name without the funclet suffix.

@@ -99,8 +99,9 @@ struct Record: ParsableCommand {
         let file = options.overwrite || options.switchOutput != nil ? summary.snapshots.last : options.output
         let sampled = options.events.allSatisfy { if case .counter = $0.request { return true } else { return false } }
         if case .command(let argv) = options.target, case .frequency(let hz) = options.sampling, sampled, summary.seconds >= 0.1,
-           Double(summary.samples) < 0.2 * Double(hz) * summary.seconds {
+           !options.overwrite, Double(summary.samples) < 0.2 * Double(hz) * summary.seconds {
             // A command that mostly waited: a flame graph of its few samples shows little of where its time went.
+            // (A flight recorder's snapshots keep only the newest samples, and say how long they cover.)
             Diagnostics.note("the command was on a CPU for little of its \(formatSeconds(summary.seconds)) s (\(summary.samples) samples at \(hz) Hz); where its time went, on the CPU and off it: ember record --off-cpu -- \(argv.joined(separator: " ")) (or at once, ember flamegraph --off-cpu -- ...)")
         } else if let file, file != "-", summary.samples > 0, !summary.writeFailed {
             Diagnostics.note("next: ember report -i \(file), or ember flamegraph -i \(file) -o flame.svg")

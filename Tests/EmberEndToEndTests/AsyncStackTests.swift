@@ -38,6 +38,8 @@ final class AsyncStackTests: XCTestCase {
         let file = try recordChain(["-O"], name: "achain")
         let (share, folded) = try chainShare(file)
         XCTAssertGreaterThanOrEqual(share, 0.95, "\(folded.sorted { $0.value > $1.value }.prefix(3))")
+        // Rooted at the task, not at the runtime function that completes it.
+        XCTAssertTrue(folded.keys.contains { $0.contains(";[task];") && $0.contains(Self.chain) }, "\(folded.keys.prefix(3))")
         let physical = try chainShare(file, ["--no-async-stacks"])
         XCTAssertLessThan(physical.share, 0.05)
         XCTAssertTrue(physical.folded.keys.contains { $0.contains("swift_job_run") && $0.contains("leafSpin") }, "the executor's frames without async stacks")
@@ -60,6 +62,20 @@ final class AsyncStackTests: XCTestCase {
         XCTAssertGreaterThan(perf.stdout.components(separatedBy: "cpu-clock").count, 300)
     }
 
+    /// The flight recorder keeps the chains taken with the samples its rings still hold, and its snapshot joins
+    /// them (and describes the Swift libraries' mappings whole: ld.so maps data segments over a library's code).
+    func testFlightRecorderSnapshots() throws {
+        try requireRoot()
+        let binary = try build(["-O"], name: "achain")
+        let output = try Tool.scratchDirectory() + "/flight.data"
+        let record = try Tool.ember(["record", "--overwrite", "--call-graph", "dwarf", "-m", "2048", "-o", output, "--", binary, "1"])
+        XCTAssertEqual(record.status, 0, record.stderr)
+        XCTAssertTrue(record.stderr.contains("samples carry Swift async context chains"), record.stderr)
+        let snapshot = try XCTUnwrap(record.stderr.split(separator: "\n").last { $0.hasPrefix("ember record: snapshot ") }?
+            .dropFirst("ember record: snapshot ".count).split(separator: ":").first.map(String.init), record.stderr)
+        XCTAssertGreaterThanOrEqual(try chainShare(snapshot).share, 0.95)
+    }
+
     func testUnoptimizedAndWithAsyncFramePointers() throws {
         for (flags, name) in [(["-Onone"], "achain0"), (["-O", "-Xfrontend", "-enable-async-frame-pointer-all"], "achainfp")] {
             let file = try recordChain(flags, name: name)
@@ -75,7 +91,7 @@ final class AsyncStackTests: XCTestCase {
             "recursion": "static Main.run(shape:seconds:) [specialized];" + String(repeating: "recurse(_:);", count: 31) + "leafSpin(_:)",
             "actor": "hop(_:);Counter.add();leafSpin(_:)",
             "throwing": "throwingCaller<A>(_:) [specialized];throwingLeaf<A>(_:) [specialized];leafSpin(_:)",
-            "child": ";completeTask;implicit closure #1 in withChild();childWork();leafSpin(_:)",
+            "child": "[async let task];implicit closure #1 in withChild();childWork();leafSpin(_:)",
             "group": "closure #1 in closure #1 in withGroup();childWork();leafSpin(_:)",
         ]
         for (shape, chain) in expected.sorted(by: { $0.key < $1.key }) {

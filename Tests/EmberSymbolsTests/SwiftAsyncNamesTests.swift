@@ -18,5 +18,9 @@ final class SwiftAsyncNamesTests: XCTestCase {
         XCTAssertEqual(SwiftAsyncNames.function(of: "async_MainTQ1_"), "async_Main")
         XCTAssertTrue(SwiftAsyncNames.isTaskCompletion("_ZL22completeTaskAndReleasePN5swift12AsyncContextEPNS_10SwiftErrorE"))
         XCTAssertFalse(SwiftAsyncNames.isTaskCompletion("completeTask"))
+        XCTAssertFalse(SwiftAsyncNames.isTaskCompletion("_ZL16completeTaskImplPN5swift9AsyncTaskEPNS_12AsyncContextEPNS_10SwiftErrorE"))
+        XCTAssertEqual(SwiftAsyncNames.taskRoot("_ZL12completeTaskPN5swift12AsyncContextEPNS_10SwiftErrorE"), "[async let task]")
+        XCTAssertEqual(SwiftAsyncNames.taskRoot("_ZL23completeTaskWithClosurePN5swift12AsyncContextEPNS_10SwiftErrorE"), "[task]")
+        XCTAssertEqual(SwiftAsyncNames.taskRoot("_ZL18completeInlineTaskPN5swift12AsyncContextE"), "[inline task]")
     }
 }
