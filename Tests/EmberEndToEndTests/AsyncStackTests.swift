@@ -76,6 +76,46 @@ final class AsyncStackTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try chainShare(snapshot).share, 0.95)
     }
 
+    /// `ember agent` serves logical stacks, from a window recorded on request and from the rolling window
+    /// (`--continuous`, the flight recorder that `--push` sends from too), as go tool pprof reads them.
+    func testAgentServesAsyncStacks() throws {
+        try requireRoot()
+        try requireGo()
+        let workload = Process()
+        workload.executableURL = URL(fileURLWithPath: try build(["-O"], name: "achain"))
+        workload.arguments = ["20"]
+        workload.standardOutput = FileHandle.nullDevice
+        try workload.run()
+        defer { workload.terminate(); workload.waitUntilExit() }
+        let port = 20000 + Int(getpid() % 12000) + 7
+        for mode in [[], ["--continuous"]] {
+            let agent = Process()
+            agent.executableURL = URL(fileURLWithPath: Tool.emberPath)
+            agent.arguments = ["agent", "--listen", "127.0.0.1:\(port)", "-p", "\(workload.processIdentifier)"] + mode
+            agent.standardOutput = FileHandle.nullDevice
+            agent.standardError = FileHandle.nullDevice
+            try agent.run()
+            defer { agent.terminate(); agent.waitUntilExit() }
+            for _ in 0..<100 where try Tool.run("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(port)/healthz"]).stdout != "ok\n" {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            if !mode.isEmpty { Thread.sleep(forTimeInterval: 1.5) }
+            let traces = try Tool.run("/usr/bin/go", ["tool", "pprof", "-traces", "http://127.0.0.1:\(port)/debug/pprof/profile?seconds=1"])
+            XCTAssertEqual(traces.status, 0, traces.stderr)
+            // Each trace: its weight and leaf on one line, then one caller a line.
+            var leaf = 0.0, whole = 0.0
+            for trace in traces.stdout.components(separatedBy: "-----------+") {
+                let lines = trace.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                guard let top = lines.firstIndex(where: { $0.hasSuffix("leafSpin(_:)") }),
+                      let ms = Double(lines[top].prefix { $0 != "m" }) else { continue }
+                leaf += ms
+                if Array(lines[(top + 1)...].prefix(3)) == ["innerC(_:)", "middleB(_:)", "outerA(_:)"] { whole += ms }
+            }
+            XCTAssertGreaterThan(leaf, 300, "\(mode): \(traces.stdout.prefix(1500))")
+            XCTAssertGreaterThanOrEqual(whole / max(leaf, 1), 0.95, "\(mode): \(traces.stdout.prefix(1500))")
+        }
+    }
+
     func testUnoptimizedAndWithAsyncFramePointers() throws {
         for (flags, name) in [(["-Onone"], "achain0"), (["-O", "-Xfrontend", "-enable-async-frame-pointer-all"], "achainfp")] {
             let file = try recordChain(flags, name: name)

@@ -11,16 +11,40 @@ final class EmberProfilerTests: XCTestCase {
         return x
     }
 
+    /// Async code whose awaiting callers the profile shows (not the executor's frames).
+    @inline(never) static func asyncLeafSpin(until end: Date) -> Int { emberProfilerTestSpin(until: end) }
+
+    @inline(never) static func asyncInner(until end: Date) async -> Int {
+        await Task.yield()
+        return asyncLeafSpin(until: end)
+    }
+
+    @inline(never) static func asyncOuter(until end: Date) async -> Int {
+        await Task.yield()
+        return await asyncInner(until: end) &+ 1
+    }
+
     func testProfileOfThisProcess() async throws {
         guard getuid() == 0 else { throw XCTSkip("profiling needs root (or a low kernel.perf_event_paranoid); CI runs as root") }
         // Long enough for both recordings and what is read from the first under a loaded machine (make test).
         let end = Date().addingTimeInterval(6)
         let spinner = Thread { _ = EmberProfilerTests.emberProfilerTestSpin(until: end) }
         spinner.start()
+        let asyncSpinner = Task.detached { await EmberProfilerTests.asyncOuter(until: end) }
+        defer { asyncSpinner.cancel() }
         let profile = try await EmberProfiler.record(seconds: 0.5, frequency: 499)
         let folded = try profile.folded()
         let spinning = folded.split(separator: "\n").filter { $0.contains("emberProfilerTestSpin") }
         XCTAssertFalse(spinning.isEmpty, String(folded.prefix(2000)))
+        // Swift async stacks: most of the async leaf's samples reach its awaiting callers, in order.
+        var leaf = 0, chained = 0
+        for line in spinning where line.contains("asyncLeafSpin") {
+            let weight = Int(line.split(separator: " ").last ?? "") ?? 0
+            leaf += weight
+            if line.contains("asyncOuter(until:);static EmberProfilerTests.asyncInner(until:);static EmberProfilerTests.asyncLeafSpin") { chained += weight }
+        }
+        XCTAssertGreaterThan(leaf, 50, String(folded.prefix(2000)))
+        XCTAssertGreaterThanOrEqual(Double(chained), 0.9 * Double(leaf), spinning.filter { $0.contains("asyncLeafSpin") }.joined(separator: "\n"))
         let svg = try profile.flameGraphSVG(title: "self")
         XCTAssertTrue(svg.contains(">self</text>") && svg.contains("emberProfilerTestSpin"))
         let pprof = try profile.pprof()
