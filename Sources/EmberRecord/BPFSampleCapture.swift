@@ -41,7 +41,7 @@ final class BPFSampleCapture {
     /// matched once and given up two drains on).
     init(_ groups: [EventGroup], copyBytes: UInt32, chains: Bool, keepBytes: Int? = nil) throws {
         self.keepBytes = keepBytes
-        object = try BPFObject(.capture, entries: ["scratch": UInt32(BPFObject.possibleCPUs)])
+        object = try BPFObject(.capture, entries: ["scratch": UInt32(BPFObject.possibleCPUs), "walks": UInt32(BPFObject.possibleCPUs)])
         try object.map("config").update(UInt32(0), ember_capture_config(copy_bytes: UInt64(copyBytes), async_chains: chains ? 1 : 0))
         droppedMap = try object.map("dropped")
         let program = try object.programFD("capture")
