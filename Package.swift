@@ -74,11 +74,10 @@ let package = Package(
         .target(name: "EmberAgent", dependencies: [
             "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberPprof", "EmberLatency",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Prometheus", package: "swift-prometheus"),
-        ],
-        // --push posts through FoundationNetworking, which is libcurl: the release build links Foundation statically
-        // and needs it named (libcurl4-openssl-dev).
-        linkerSettings: [.linkedLibrary("curl")]),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Prometheus", package: "swift-prometheus"), "CHTTP",
+        ]),
+        // --push's POSTs, through libcurl opened at the first one (its headers from libcurl4-openssl-dev).
+        .target(name: "CHTTP"),
         // Profiling from inside a Swift program: the recorder on its own process, the readers on the result.
         .target(name: "EmberProfiler", dependencies: ["EmberRecord", "EmberReplay", "EmberStacks", "EmberRender", "EmberPprof"]),
         // Profiles for the viewers people already use: speedscope and the Firefox Profiler.

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// `ember agent --push URL`: every interval, the last interval's profile goes to a Pyroscope server's
 /// `POST /ingest?name=APP{labels}&from=&until=&format=pprof`, the pprof in a multipart form's `profile` field as
@@ -83,7 +80,6 @@ public actor PyroscopePusher {
     private let service: ProfileService
     private let metrics: AgentMetrics
     private let report: @Sendable (String) -> Void
-    private let session: URLSession
     /// Windows waiting, oldest first, each with its number.
     private var queue: [(number: Int, window: ProfileWindow)] = []
     private var collected = 0
@@ -103,9 +99,6 @@ public actor PyroscopePusher {
         self.service = service
         self.metrics = metrics
         self.report = report
-        let session = URLSessionConfiguration.ephemeral
-        session.timeoutIntervalForRequest = 10
-        self.session = URLSession(configuration: session)
     }
 
     /// Collects and sends until cancelled.
@@ -201,22 +194,14 @@ public actor PyroscopePusher {
         var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"profile\"; filename=\"profile.pprof\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
         body.append(contentsOf: window.pprof)
         body.append(Data("\r\n--\(boundary)--\r\n".utf8))
-        var request = URLRequest(url: ingestURL(window))
-        request.httpMethod = "POST"
-        request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
-        let (data, response): (Data, URLResponse)
+        let (status, data): (Int, Data)
         do {
-            // Not cancelled with the agent: FoundationNetworking's async upload, cancelled through the task's
-            // cancellation handler while its delegate queue fails the request, deadlocks (URLSessionTask.cancel waits
-            // on that queue, which waits on the task's status lock): SIGTERM during a push hung the agent. A push
-            // under way ends by itself instead, within the session's 10 s request timeout.
-            let session = self.session
-            let upload = Task.detached { try await session.upload(for: request, from: body) }
-            (data, response) = try await upload.value
-        } catch {
-            throw PushError.transport((error as NSError).localizedDescription)
+            // A push under way is not cancelled with the agent: it ends by itself within the 10 s timeout.
+            (status, data) = try await HTTPPost.send(to: ingestURL(window), headers: ["Content-Type: multipart/form-data; boundary=\(boundary)"],
+                                                     body: body, timeoutSeconds: 10)
+        } catch let failure as HTTPPost.Failure {
+            throw PushError.transport(failure.reason)
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             throw PushError.status(status, String(decoding: data.prefix(200), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "")
         }

@@ -41,7 +41,11 @@ final class BPFSampleCapture {
     /// matched once and given up two drains on).
     init(_ groups: [EventGroup], copyBytes: UInt32, chains: Bool, keepBytes: Int? = nil) throws {
         self.keepBytes = keepBytes
-        object = try BPFObject(.capture, entries: ["scratch": UInt32(BPFObject.possibleCPUs), "walks": UInt32(BPFObject.possibleCPUs)])
+        // The ring buffer is mapped into the recorder whole, twice (the kernel maps its data pages back to back), and
+        // counts in its RSS: 8 MiB for tails (up to 56 KiB a sample), 1 MiB for chains alone (~100-1,000 bytes a sample:
+        // 0.4 MB between two drains at 9,999 Hz on 2 CPUs).
+        object = try BPFObject(.capture, entries: ["scratch": UInt32(BPFObject.possibleCPUs), "walks": UInt32(BPFObject.possibleCPUs),
+                                                   "records": copyBytes > 0 ? 8 << 20 : 1 << 20])
         try object.map("config").update(UInt32(0), ember_capture_config(copy_bytes: UInt64(copyBytes), async_chains: chains ? 1 : 0))
         droppedMap = try object.map("dropped")
         let program = try object.programFD("capture")

@@ -51,8 +51,8 @@ final class FlightSink: RecordSink {
     }
 
     /// Nothing to do until a signal, the side-band ring's watermark, a control's request or the command's end
-    /// (SIGCHLD); with async chains, each second too, to take them in before their BPF ring fills.
-    func wakeInterval(_ session: RecordingSession) -> Int? { beside == nil ? nil : 1000 }
+    /// (SIGCHLD); with async chains, every 250 ms too, to take them in before their BPF ring fills.
+    func wakeInterval(_ session: RecordingSession) -> Int? { beside == nil ? nil : 250 }
 
     func wake(_ session: RecordingSession, snapshotAsked: Bool, ending: StopReason?) -> StopReason? {
         let options = session.options
