@@ -8,7 +8,13 @@ public struct ResolvedFrame {
     /// The address as sampled: an instruction for the leaf of each context, a return address above it.
     public var sampled: FrameAddress
     public var location: ProcessModel.Location?
-    public var symbol: Symbolizer.Hit?
+    /// Its symbol, boxed: the folding paths copy frames by the million, most with no symbol yet, and a frame that
+    /// holds a symbol's strings and inline chain inline costs a dozen reference counts a copy (a third of `collapse`).
+    public var symbol: Symbolizer.Hit? {
+        get { symbolBox?.hit }
+        set { symbolBox = newValue.map(SymbolBox.init) }
+    }
+    private var symbolBox: SymbolBox?
     /// Marks where a DWARF unwind stopped early: the stack goes on beyond it, unknown.
     public var isTruncation = false
     /// Found in the rest of the thread's stack read after the sample (`Sample.stackTail`), not in its copy.
@@ -18,6 +24,18 @@ public struct ResolvedFrame {
 
     /// The address as sampled, as `script` prints it.
     public var address: UInt64 { sampled.address }
+
+    public init(sampled: FrameAddress, location: ProcessModel.Location?, symbol: Symbolizer.Hit?, isTruncation: Bool = false) {
+        self.sampled = sampled
+        self.location = location
+        self.isTruncation = isTruncation
+        self.symbol = symbol
+    }
+}
+
+private final class SymbolBox {
+    let hit: Symbolizer.Hit
+    init(_ hit: Symbolizer.Hit) { self.hit = hit }
 }
 
 /// Turns a sample's callchain (or its IP) into frames, leaf first; user stacks recorded with

@@ -3,7 +3,7 @@ import EmberSymbols
 
 /// The frames a location shows as, worked out once per location: its symbol, then the functions inlined into it
 /// (outermost first), each with the names collapse, report and pprof need. Samples then cost one integer lookup
-/// per location.
+/// per location. (Used from one thread: the properties each sample reads skip dynamic exclusivity checks.)
 public final class FrameTable {
     public struct Info {
         /// The display name (demangled), or `[unknown]`.
@@ -28,18 +28,18 @@ public final class FrameTable {
         public var folded: Int32
     }
 
-    public private(set) var infos: [Info] = []
+    @exclusivity(unchecked) public private(set) var infos: [Info] = []
     /// `infos[i].folded`, kept apart so that folding a frame reads one integer rather than copying an Info.
-    public private(set) var foldedOf: [Int32] = []
+    @exclusivity(unchecked) public private(set) var foldedOf: [Int32] = []
     public private(set) var foldedNames: [String] = []
     public private(set) var foldedKinds: [FrameKind?] = []
     private var foldedIDs: [String: Int32] = [:]
     /// Per location, a run in `runs`: a count, then that many info ids.
-    private var runs: [Int32] = []
-    private var runByLocation = IntegerMap(capacity: 4096)
-    private var unknown: Int32 = -1
+    @exclusivity(unchecked) private var runs: [Int32] = []
+    @exclusivity(unchecked) private var runByLocation = IntegerMap(capacity: 4096)
+    @exclusivity(unchecked) private var unknown: Int32 = -1
     private var markers: [String: Int32] = [:]
-    private var truncation: Int32 = -1
+    @exclusivity(unchecked) private var truncation: Int32 = -1
     private let resolver: FrameResolver
     private let model: ProcessModel
     /// Keep parameter lists in folded names (`--full-names`); set before the first frame is folded.

@@ -2,7 +2,9 @@ import EmberPerfData
 
 /// Processes, threads and their mappings through time, rebuilt from COMM, FORK, MMAP and MMAP2 records, so that a
 /// sampled address resolves to the binary that was mapped there at that moment. EXIT needs no handling: samples
-/// after a task's exit do not happen, and a reused pid starts over at its FORK or exec.
+/// after a task's exit do not happen, and a reused pid starts over at its FORK or exec. (The properties each sampled
+/// frame reads are exempt from Swift's dynamic exclusivity checks, `@exclusivity(unchecked)`: a model is used from
+/// one thread, and the checks were a sixth of `collapse`'s time.)
 public final class ProcessModel {
     public struct Thread {
         public var pid: Int32
@@ -10,10 +12,10 @@ public final class ProcessModel {
     }
 
     final class Process {
-        var maps = MapTable()
+        @exclusivity(unchecked) var maps = MapTable()
         /// The maps of the image this process replaced at its exec: a sample taken inside `execve`, after the
         /// new image's first mappings, still has the old image's user stack.
-        var beforeExec: MapTable?
+        @exclusivity(unchecked) var beforeExec: MapTable?
         var exeDso: Int?
         init() {}
         init(copying other: Process) {
@@ -36,14 +38,14 @@ public final class ProcessModel {
 
     /// Per dso, whether its locations are offsets into an ELF image (`Dso.hasFileOffsets`), kept beside `dsos` so
     /// that resolving an address reads no path.
-    private var imageBacked: [Bool] = []
+    @exclusivity(unchecked) private var imageBacked: [Bool] = []
 
     public private(set) var dsos: [Dso] = []
     private var dsoByPath: [String: Int] = [:]
-    private var threads: [Int32: Thread] = [:]
+    @exclusivity(unchecked) private var threads: [Int32: Thread] = [:]
     /// Each process's parent, from the FORK records that created processes during the recording.
     private var parents: [Int32: Int32] = [:]
-    private var processes: [Int32: Process] = [:]
+    @exclusivity(unchecked) private var processes: [Int32: Process] = [:]
     public let kernelDso: Int
     /// Where the recorded kernel's `_text` was (its MMAP record), to relocate kernel addresses after a reboot.
     public private(set) var kernelTextStart: UInt64?
@@ -158,7 +160,11 @@ public final class ProcessModel {
         if address >= ProcessModel.kernelStart {
             return Location(dso: kernelDso, address: .address(address))
         }
-        guard let p = process(sampled: pid), let m = p.maps.lookup(address) ?? p.beforeExec?.lookup(address) else { return nil }
+        if lastSampled.pid != pid { lastSampled = (pid, processes[pid].map { Unmanaged.passUnretained($0) }) }
+        // Borrowed, not retained: `processes` holds it, and whatever replaces it there resets `lastSampled`.
+        guard let m = lastSampled.process?._withUnsafeGuaranteedRef({ p in p.maps.lookup(address) ?? p.beforeExec?.lookup(address) }) else {
+            return nil
+        }
         let offset = m.fileOffset(of: address)
         return Location(dso: m.dso, address: imageBacked[m.dso] ? .fileOffset(offset) : .address(offset))
     }
@@ -167,23 +173,15 @@ public final class ProcessModel {
     /// start as its offset, since a perf map names JIT code by address.
     public func mapping(pid: Int32, address: UInt64) -> Mapping? {
         if address >= ProcessModel.kernelStart { return kernelMaps.lookup(address) }
-        guard let p = process(sampled: pid) else { return nil }
+        guard let p = processes[pid] else { return nil }
         return p.maps.lookup(address) ?? p.beforeExec?.lookup(address)
     }
 
     /// The executable regions of a process's address space, by address.
     public func mappings(pid: Int32) -> [Mapping] { processes[pid]?.maps.mappings ?? [] }
 
-    /// The process of consecutive frames and samples is nearly always the last one asked for.
-    private var lastSampled: (pid: Int32, process: Process?) = (-2, nil)
-
-    @inline(__always)
-    private func process(sampled pid: Int32) -> Process? {
-        if lastSampled.pid == pid { return lastSampled.process }
-        let p = processes[pid]
-        lastSampled = (pid, p)
-        return p
-    }
+    /// The process of consecutive frames and samples is nearly always the last one resolved in.
+    @exclusivity(unchecked) private var lastSampled: (pid: Int32, process: Unmanaged<Process>?) = (-2, nil)
 
     /// The main executable of a process: the first file it mapped executable.
     public func executable(pid: Int32) -> Int? { processes[pid]?.exeDso }

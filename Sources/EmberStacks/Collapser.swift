@@ -104,14 +104,17 @@ public struct Collapser {
             guard let weight else { return }
             resolver.frames(of: sample, into: &frames, symbolize: false)
             var node = tree.child(of: 0, frame: rootID(sample))
-            for frame in frames.reversed() {
-                table.forEachInfo(of: frame, pid: sample.pid) { id in
-                    let folded = table.foldedOf[Int(id)]
-                    if folded >= 0 { node = tree.child(of: node, frame: folded) }
+            // Through the buffer: each frame read in place rather than copied out.
+            frames.withUnsafeBufferPointer { frames in
+                for i in frames.indices.reversed() {
+                    table.forEachInfo(of: frames[i], pid: sample.pid) { id in
+                        let folded = table.foldedOf[Int(id)]
+                        if folded >= 0 { node = tree.child(of: node, frame: folded) }
+                    }
                 }
             }
             if off { node = tree.child(of: node, frame: offFrame) }
-            if let waker = wakers[SampleKey(tid: sample.tid, time: sample.time)] {
+            if !wakers.isEmpty, let waker = wakers[SampleKey(tid: sample.tid, time: sample.time)] {
                 awaiting[waker, default: []].append((node, weight))
             } else {
                 emit(&tree, node, weight, sample.time)
