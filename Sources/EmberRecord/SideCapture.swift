@@ -180,7 +180,8 @@ final class SideCapture {
             if missed > 0 { tails += ", \(missed) found the thread gone" }
             parts.append(tails)
         }
-        if chained > 0 { parts.append("\(chained) samples carry Swift async context chains") }
+        // Only where Swift concurrency ran: elsewhere a chain is a pointer pattern that the readers will refuse.
+        if chained > 0, swiftConcurrencySeen { parts.append("\(chained) samples carry Swift async context chains") }
         let dropped = atSampleTime.map { $0.dropped + UInt64($0.unmatched) } ?? 0
         if dropped > 0 { parts.append("\(dropped) captures found no sample or had no room") }
         if let fallbackReason, readsTails || swiftConcurrencySeen {
