@@ -80,15 +80,33 @@ int ember_http_post(const char *url, const char *const *headers, int header_coun
         snprintf(error, error_capacity, "libcurl could not make a request");
         return -1;
     }
-    struct curl_slist *list = NULL;
-    for (int i = 0; i < header_count; i++) list = curl.slist_append(list, headers[i]);
+    /* No "Expect: 100-continue" (a second's wait for servers that do not answer it). */
+    struct curl_slist *list = curl.slist_append(NULL, "Expect:");
+    for (int i = 0; list && i < header_count; i++) {
+        struct curl_slist *longer = curl.slist_append(list, headers[i]);
+        if (!longer) {
+            curl.slist_free_all(list);
+            list = NULL;
+        }
+        list = longer;
+    }
+    if (!list) {
+        curl.easy_cleanup(handle);
+        snprintf(error, error_capacity, "out of memory for the request's headers");
+        return -1;
+    }
     char reason[CURL_ERROR_SIZE] = {0};
     struct sink sink = {response, response_capacity, 0};
     curl.easy_setopt(handle, CURLOPT_URL, url);
     curl.easy_setopt(handle, CURLOPT_HTTPHEADER, list);
     curl.easy_setopt(handle, CURLOPT_POSTFIELDS, body);
     curl.easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)length);
-    curl.easy_setopt(handle, CURLOPT_TIMEOUT, timeout_seconds);
+    /* As URLSession's request timeout: no connection, or no progress, for that long (a large body on a slow link
+     * may take longer in all). Redirects followed, as URLSession follows them. */
+    curl.easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, timeout_seconds);
+    curl.easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl.easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, timeout_seconds);
+    curl.easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 1L);
     curl.easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl.easy_setopt(handle, CURLOPT_ERRORBUFFER, reason);
     curl.easy_setopt(handle, CURLOPT_WRITEFUNCTION, keep);

@@ -230,8 +230,10 @@ public final class FrameResolver {
         frames.removeSubrange((innermost.index + 1)...)
         for address in callers {
             // A ResumeParent is a funclet's start, not a return address: looked up as it is.
-            var frame = resolve(.instruction(address), pid: sample.pid, symbolize: symbolize)
+            var frame = resolve(.instruction(address), pid: sample.pid, symbolize: false)
             frame.isAsyncCaller = true
+            // Named once marked: a task's root shows as the task.
+            if symbolize { self.symbolize(&frame) }
             frames.append(frame)
         }
         asyncStacks += 1

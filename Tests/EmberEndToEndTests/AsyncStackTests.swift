@@ -45,6 +45,7 @@ final class AsyncStackTests: XCTestCase {
         XCTAssertTrue(physical.folded.keys.contains { $0.contains("swift_job_run") && $0.contains("leafSpin") }, "the executor's frames without async stacks")
         let script = try Tool.ember(["script", "-i", file]).stdout
         XCTAssertTrue(script.contains("middleB(_:)+0x0 (") && script.contains(") (async)"), String(script.prefix(3000)))
+        XCTAssertTrue(script.contains(" [task]+0x0 ("), "script names the root as the task: \(script.prefix(3000))")
     }
 
     /// Frame-pointer recordings (`-g`, whose samples carry the user registers for leaf repair) take chains too; perf

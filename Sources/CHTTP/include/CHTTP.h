@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /// POSTs `length` bytes of `body` to `url` with `header_count` headers ("Name: value"), giving up after
-/// `timeout_seconds`. Returns the HTTP status and puts up to `response_capacity` bytes of the response's body in
+/// `timeout_seconds` without a connection or without progress. Returns the HTTP status and puts up to `response_capacity` bytes of the response's body in
 /// `response` (`*response_length` of them); returns -1 when no answer came, with the reason in `error` (at most
 /// `error_capacity` bytes, NUL-terminated), as when libcurl (libcurl.so.4) cannot be opened.
 int ember_http_post(const char *url, const char *const *headers, int header_count, const void *body, size_t length,

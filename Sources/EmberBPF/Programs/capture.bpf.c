@@ -251,7 +251,8 @@ int capture(void *ctx)
         if (!w)
             return 1;
         *w = (struct walk){ .r14 = regs->r14, .fp = regs->bp, .candidates = candidates };
-        bpf_loop(EMBER_CHAIN_CANDIDATES * (EMBER_CHAIN_STEPS + 1), chain_step, &cpu, 0);
+        /* Per candidate: the step that picks it, its contexts, and the step that finds it ends without a root. */
+        bpf_loop(EMBER_CHAIN_CANDIDATES * (EMBER_CHAIN_STEPS + 2), chain_step, &cpu, 0);
         words = w->words;
         if (words > 0 && seen)
             seen->chains++;
