@@ -42,10 +42,12 @@ final class BPFSampleCapture {
     init(_ groups: [EventGroup], copyBytes: UInt32, chains: Bool, keepBytes: Int? = nil) throws {
         self.keepBytes = keepBytes
         // The ring buffer is mapped into the recorder whole, twice (the kernel maps its data pages back to back), and
-        // counts in its RSS: 8 MiB for tails (up to 56 KiB a sample), 1 MiB for chains alone (~100-1,000 bytes a sample:
-        // 0.4 MB between two drains at 9,999 Hz on 2 CPUs).
-        object = try BPFObject(.capture, entries: ["scratch": UInt32(BPFObject.possibleCPUs), "walks": UInt32(BPFObject.possibleCPUs),
-                                                   "records": copyBytes > 0 ? 8 << 20 : 1 << 20])
+        // counts in its RSS: 8 MiB for tails (up to 56 KiB a sample), for chains alone 512 KiB a CPU from 1 to 16 MiB
+        // (~100-1,000 bytes a sample: 0.4 MB between two drains at 9,999 Hz on 2 CPUs); a power of two.
+        let cpus = BPFObject.possibleCPUs
+        let chainBytes = min(16 << 20, max(1 << 20, 1 << (Int.bitWidth - (cpus * (512 << 10) - 1).leadingZeroBitCount)))
+        object = try BPFObject(.capture, entries: ["scratch": UInt32(cpus), "walks": UInt32(cpus),
+                                                   "records": UInt32(copyBytes > 0 ? max(8 << 20, chainBytes) : chainBytes)])
         try object.map("config").update(UInt32(0), ember_capture_config(copy_bytes: UInt64(copyBytes), async_chains: chains ? 1 : 0))
         droppedMap = try object.map("dropped")
         let program = try object.programFD("capture")
