@@ -203,21 +203,27 @@ public struct AsyncChains {
 
     public init(words: UnsafeRawBufferPointer) { self.words = words }
 
-    /// Each chain's {context, ResumeParent} pairs, innermost first; a chain cut short by the bytes ends them.
-    public func forEach(_ body: ([(context: UInt64, resume: UInt64)]) -> Void) {
-        var at = 0
-        func word() -> UInt64? {
-            guard at + 8 <= words.count else { return nil }
-            defer { at += 8 }
-            return UInt64(littleEndian: words.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+    /// One chain, read in place: its contexts' ResumeParents, innermost first.
+    public struct Chain {
+        let words: UnsafeRawBufferPointer
+        let start: Int
+        public let count: Int
+
+        /// The ResumeParent of the chain's context `i` (its caller's resume funclet).
+        @inline(__always)
+        public func resume(_ i: Int) -> UInt64 {
+            UInt64(littleEndian: words.loadUnaligned(fromByteOffset: start + (2 * i + 1) * 8, as: UInt64.self))
         }
-        while let n = word(), n > 0, n <= 64 {
-            var chain: [(context: UInt64, resume: UInt64)] = []
-            for _ in 0..<n {
-                guard let context = word(), let resume = word() else { return }
-                chain.append((context, resume))
-            }
-            body(chain)
+    }
+
+    /// Each chain, until `body` returns true or the words end (a chain cut short by them ends them).
+    public func first(where body: (Chain) -> Bool) {
+        var at = 0
+        while at + 8 <= words.count {
+            let n = Int(UInt64(littleEndian: words.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+            guard n > 0, n <= 64, at + 8 + n * 16 <= words.count else { return }
+            if body(Chain(words: words, start: at + 8, count: n)) { return }
+            at += 8 + n * 16
         }
     }
 }

@@ -10,45 +10,64 @@ import EmberSymbols
 struct AsyncStacks {
     private let model: ProcessModel
     private let symbolizer: Symbolizer
-    /// Per resume address location, its symbol when it is a valid ResumeParent (nil: not one).
-    private var resumes: [UInt64: Symbolizer.Hit?] = [:]
+    /// Per resume address location, whether it is a valid ResumeParent: a resume funclet's start (false) or a
+    /// task's completion (true); nil: not one.
+    private var resumes: [UInt64: Bool?] = [:]
+    /// Per frame location, its offset in its async function (nil: not in one), so that a sample's innermost async
+    /// frame is found without a symbol lookup per frame.
+    private var asyncOffsets: [UInt64: UInt64?] = [:]
+    /// The callers of the last chain validated.
+    private var callers: [UInt64] = []
 
     init(model: ProcessModel, symbolizer: Symbolizer) {
         self.model = model
         self.symbolizer = symbolizer
     }
 
-    /// The chain to splice after the innermost async frame, in the funclet (or async function) that starts at
-    /// `start` in process `pid`: its resume addresses, that frame's caller first and the task's root last; nil
-    /// when no chain validates.
-    mutating func callers(ofFuncletAt start: UInt64, in chains: AsyncChains, pid: Int32) -> [UInt64]? {
-        var out: [UInt64]?
-        chains.forEach { chain in
-            guard out == nil, var resumes = validated(chain, pid: pid) else { return }
-            // At the start of a TQ funclet the register still holds the callee's context, whose ResumeParent is
-            // this very funclet (LLDB's indirect context): the callers begin after it.
-            if resumes.first?.address == start { resumes.removeFirst() }
-            out = resumes.map(\.address)
-        }
-        return out
+    /// The offset of `location` in the Swift async function (or funclet) it is in; nil when it is in none.
+    mutating func offsetInAsyncFunction(_ location: ProcessModel.Location) -> UInt64? {
+        let key = location.cacheKey
+        if let known = asyncOffsets[key] { return known }
+        let offset = symbolizer.symbol(at: location).flatMap { SwiftAsyncNames.isAsync($0.rawName) ? $0.offset : nil }
+        asyncOffsets[key] = offset
+        return offset
     }
 
-    /// The chain's resume addresses (with their location keys) when each is a resume funclet's start or a task's
-    /// completion, and the last one the latter.
-    private mutating func validated(_ chain: [(context: UInt64, resume: UInt64)], pid: Int32) -> [(address: UInt64, key: UInt64)]? {
-        var out: [(address: UInt64, key: UInt64)] = []
-        for (i, node) in chain.enumerated() {
-            guard let location = model.resolve(pid: pid, address: node.resume) else { return nil }
+    /// The chain to splice after the innermost async frame, in the funclet (or async function) that starts at
+    /// `start` in process `pid`: its resume addresses, that frame's caller first and the task's root last; nil
+    /// when no chain validates. Valid until the next call.
+    mutating func callers(ofFuncletAt start: UInt64, in chains: AsyncChains, pid: Int32) -> ArraySlice<UInt64>? {
+        var found = false
+        chains.first { chain in
+            found = validate(chain, pid: pid)
+            return found
+        }
+        guard found else { return nil }
+        // At the start of a TQ funclet the register still holds the callee's context, whose ResumeParent is this
+        // very funclet (LLDB's indirect context): the callers begin after it.
+        return callers.first == start ? callers.dropFirst() : callers[...]
+    }
+
+    /// Whether each of the chain's resume addresses is a resume funclet's start or a task's completion, and only the
+    /// last the latter; they are then in `callers`.
+    private mutating func validate(_ chain: AsyncChains.Chain, pid: Int32) -> Bool {
+        callers.removeAll(keepingCapacity: true)
+        for i in 0..<chain.count {
+            let resume = chain.resume(i)
+            guard let location = model.resolve(pid: pid, address: resume) else { return false }
             let key = location.cacheKey
             if resumes[key] == nil {
                 let hit = symbolizer.symbol(at: location)
-                resumes[key] = hit.flatMap { $0.offset == 0 && (SwiftAsyncNames.isResumeFunclet($0.rawName) || SwiftAsyncNames.isTaskCompletion($0.rawName)) ? $0 : nil }
+                resumes[key] = hit.flatMap { hit -> Bool? in
+                    guard hit.offset == 0 else { return nil }
+                    if SwiftAsyncNames.isTaskCompletion(hit.rawName) { return true }
+                    return SwiftAsyncNames.isResumeFunclet(hit.rawName) ? false : nil
+                }
             }
-            guard let hit = resumes[key] ?? nil else { return nil }
             // Only a task's completion ends a chain, and only at its end.
-            guard SwiftAsyncNames.isTaskCompletion(hit.rawName) == (i == chain.count - 1) else { return nil }
-            out.append((node.resume, key))
+            guard let completes = resumes[key] ?? nil, completes == (i == chain.count - 1) else { return false }
+            callers.append(resume)
         }
-        return out.isEmpty ? nil : out
+        return !callers.isEmpty
     }
 }

@@ -216,11 +216,9 @@ public final class FrameResolver {
     private func spliceAsyncCallers(_ sample: Sample, _ chains: AsyncChains, from firstUser: Int, into frames: inout [ResolvedFrame], symbolize: Bool) -> Bool {
         var innermost: (index: Int, start: UInt64)?
         for i in firstUser..<frames.count {
-            guard let location = frames[i].location else { continue }
-            if let hit = symbolizer.symbol(at: location), SwiftAsyncNames.isAsync(hit.rawName) {
-                innermost = (i, lookupAddress(of: frames[i]) &- hit.offset)
-                break
-            }
+            guard let location = frames[i].location, let offset = async.offsetInAsyncFunction(location) else { continue }
+            innermost = (i, lookupAddress(of: frames[i]) &- offset)
+            break
         }
         guard let innermost else { return false }
         guard let callers = async.callers(ofFuncletAt: innermost.start, in: chains, pid: sample.pid) else {
