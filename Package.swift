@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "EmberLatency", targets: ["EmberLatency"]),
         .library(name: "EmberExport", targets: ["EmberExport"]),
         .library(name: "EmberProfiler", targets: ["EmberProfiler"]),
+        .library(name: "EmberAnnotate", targets: ["EmberAnnotate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -80,11 +81,15 @@ let package = Package(
         .target(name: "CHTTP"),
         // Profiling from inside a Swift program: the recorder on its own process, the readers on the result.
         .target(name: "EmberProfiler", dependencies: ["EmberRecord", "EmberReplay", "EmberStacks", "EmberRender", "EmberPprof"]),
+        // Capstone, opened on first use (its headers from libcapstone-dev), for annotate's instructions.
+        .target(name: "CDisasm"),
+        // `ember annotate`: each sampled instruction and source line of a function with its share.
+        .target(name: "EmberAnnotate", dependencies: ["CDisasm", "EmberPerfData", "EmberSession", "EmberSymbols", "EmberReplay", "EmberRender"]),
         // Profiles for the viewers people already use: speedscope and the Firefox Profiler.
         .target(name: "EmberExport", dependencies: ["EmberPerfData", "EmberReplay", "EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "EmberBPF", "CEmberShim"]),
         .executableTarget(name: "ember", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport", "EmberAgent",
+            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport", "EmberAgent", "EmberAnnotate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.

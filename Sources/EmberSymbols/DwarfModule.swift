@@ -166,6 +166,38 @@ final class DwarfModule {
         return SourceLine(file: String(cString: file), line: Int(lineNumber))
     }
 
+    /// The line table's rows in `[start, end)`, sorted by address: each holds from its address up to the next
+    /// row's (the last up to `end`). Of several rows at one address the last wins, as addr2line reads them.
+    func lineRows(from start: UInt64, to end: UInt64) -> [(address: UInt64, line: SourceLine)] {
+        var bias: Dwarf_Addr = 0
+        guard let cu = dwfl_module_addrdie(module, start, &bias) else { return [] }
+        var lines: OpaquePointer?
+        var count = 0
+        guard dwarf_getsrclines(cu, &lines, &count) == 0, let lines else { return [] }
+        var rows: [(address: UInt64, line: SourceLine)] = []
+        var files: [UnsafePointer<CChar>: String] = [:]
+        for i in 0..<count {
+            guard let row = dwarf_onesrcline(lines, i) else { continue }
+            var address: Dwarf_Addr = 0
+            var number: Int32 = 0
+            var ends = false
+            guard dwarf_lineaddr(row, &address) == 0, dwarf_lineno(row, &number) == 0 else { continue }
+            address &+= bias
+            guard address >= start, address < end, !(dwarf_lineendsequence(row, &ends) == 0 && ends), number > 0,
+                  let name = dwarf_linesrc(row, nil, nil) else { continue }
+            let file = files[name] ?? String(cString: name)
+            files[name] = file
+            rows.append((address, SourceLine(file: file, line: Int(number))))
+        }
+        // Stable: rows at one address keep their table order, so the last is the one kept.
+        rows = rows.enumerated().sorted { $0.element.address != $1.element.address ? $0.element.address < $1.element.address : $0.offset < $1.offset }.map(\.element)
+        var kept: [(address: UInt64, line: SourceLine)] = []
+        for row in rows {
+            if kept.last?.address == row.address { kept[kept.count - 1] = row } else { kept.append(row) }
+        }
+        return kept
+    }
+
     /// The functions at `address`, innermost first: those inlined there, then the function they were inlined
     /// into (just that one when nothing is inlined); empty when the DWARF does not cover the address.
     func functions(at address: UInt64) -> [InlineFrame] {

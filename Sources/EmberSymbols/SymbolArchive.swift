@@ -20,6 +20,8 @@ public final class SymbolArchive {
     var kernel: [UInt64: (name: String, offset: UInt64)?] = [:]
     /// USDT argument specs by `BINARY:PROVIDER:NAME`.
     var usdt: [String: String] = [:]
+    /// The code of the functions samples were taken in, by the `cacheKey` of the function's start, for annotate.
+    var code: [UInt64: FunctionCode] = [:]
 
     public init() {}
 
@@ -55,6 +57,27 @@ public final class SymbolArchive {
         }
         w.count(usdt.count)
         for (key, spec) in usdt.sorted(by: { $0.key < $1.key }) { w.string(key); w.string(spec) }
+        w.count(code.count)
+        for (key, function) in code.sorted(by: { $0.key < $1.key }) {
+            w.u64(key)
+            w.string(function.rawName)
+            w.string(function.binary)
+            w.u64(function.start)
+            w.byteArray(function.bytes)
+            w.count(function.lines.count)
+            for row in function.lines { w.u64(row.address); w.line(row.line) }
+            w.count(function.sourceText.count)
+            for (line, text) in function.sourceText.sorted(by: { ($0.key.file, $0.key.line) < ($1.key.file, $1.key.line) }) {
+                w.line(line)
+                w.string(text)
+            }
+            w.count(function.targets.count)
+            for (address, target) in function.targets.sorted(by: { $0.key < $1.key }) {
+                w.u64(address)
+                w.string(target.raw)
+                w.u64(target.offset)
+            }
+        }
         return w.bytes
     }
 
@@ -80,6 +103,23 @@ public final class SymbolArchive {
             kernel[address] = try r.byte() == 0 ? .some(nil) : (try r.string(), try r.u64())
         }
         for _ in 0..<(try r.count()) { usdt[try r.string()] = try r.string() }
+        // Archives made before annotate end here.
+        guard !r.atEnd else { return }
+        for _ in 0..<(try r.count()) {
+            let key = try r.u64()
+            var function = FunctionCode(key: key, rawName: try r.string(), binary: try r.string(), start: try r.u64(), bytes: try r.byteArray(), lines: [])
+            function.lines = try (0..<(try r.count())).map { _ in
+                let address = try r.u64()
+                guard let line = try r.line() else { throw ArchiveReader.Corrupt() }
+                return (address, line)
+            }
+            for _ in 0..<(try r.count()) {
+                guard let line = try r.line() else { throw ArchiveReader.Corrupt() }
+                function.sourceText[line] = try r.string()
+            }
+            for _ in 0..<(try r.count()) { function.targets[try r.u64()] = (try r.string(), try r.u64()) }
+            code[key] = function
+        }
     }
 }
 
@@ -91,6 +131,7 @@ public struct ArchiveWriter {
     public mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     public mutating func count(_ n: Int) { u64(UInt64(n)) }
     public mutating func string(_ s: String) { count(s.utf8.count); bytes.append(contentsOf: s.utf8) }
+    public mutating func byteArray(_ b: [UInt8]) { count(b.count); bytes.append(contentsOf: b) }
     mutating func line(_ l: SourceLine?) {
         guard let l else { return byte(0) }
         byte(1)
@@ -127,6 +168,14 @@ public struct ArchiveReader {
         let n = try u64()
         guard n <= UInt64(bytes.count - at) else { throw Corrupt() }
         return Int(n)
+    }
+
+    public var atEnd: Bool { at == bytes.count }
+
+    public mutating func byteArray() throws -> [UInt8] {
+        let n = try count()
+        defer { at += n }
+        return Array(bytes[at..<at + n])
     }
 
     public mutating func string() throws -> String {

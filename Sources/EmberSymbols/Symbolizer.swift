@@ -41,7 +41,7 @@ public final class Symbolizer {
     }
 
     public let options: SymbolOptions
-    private let model: ProcessModel
+    let model: ProcessModel
     private let demangler: Demangler
     private var binaries: [Int: Binary] = [:]
     private var perfMaps: [Int: SymbolTable?] = [:]
@@ -179,7 +179,7 @@ public final class Symbolizer {
 
     /// A symbol's name as shown: demangled (Swift left mangled, C++ without parameters when matching perf), and
     /// without its version (`@@GLIBC_2.34`) unless versions were asked for; `@plt` is no version.
-    private func displayName(_ raw: String) -> (String, SymbolLanguage) {
+    func displayName(_ raw: String) -> (String, SymbolLanguage) {
         if options.perfCompatible, Demangler.isSwift(raw) { return (raw, .plain) }
         let (name, language) = demangler.demangle(raw)
         // perf demangles C++ without parameter lists.
@@ -223,7 +223,7 @@ public final class Symbolizer {
         return image
     }
 
-    private func dwarf(for dsoIndex: Int, image: ElfImage) -> DwarfModule? {
+    func dwarf(for dsoIndex: Int, image: ElfImage) -> DwarfModule? {
         guard let binary = binaries[dsoIndex] else { return nil }
         if binary.dwarfLoaded { return binary.dwarf }
         let dwarf = model.dsos[dsoIndex].isFile ? DwarfModule(path: image.path) : nil

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmberAnnotate
 import EmberPerfData
 import EmberReplay
 import EmberStacks
@@ -27,9 +28,17 @@ struct Archive: ParsableCommand {
         // fields (kernel symbols, USDT argument specs).
         let fields = SampleFields(replay: replay)
         var frames: [ResolvedFrame] = []
+        var sampled = FunctionSamples()
         replay.forEachSample(event: nil) { sample, index in
             replay.resolver.frames(of: sample, into: &frames)
             if fields.hasFields(event: index) { _ = fields.describe(sample, event: index) }
+            sampled.add(sample, replay)
+        }
+        // And annotate's: the code of each function a sample was taken in, with its lines and the names of its
+        // jumps' and calls' targets (kernel and JIT code has none to keep; without Capstone, no targets).
+        for function in sampled.functions where !function.isKernel {
+            guard let code = try? replay.symbolizer.functionCode(at: function.location, symbol: function.symbol) else { continue }
+            _ = try? AnnotatedFunction(function, code: code, replay: replay, syntax: .att)
         }
         let recording = Array(file.image)
         let symbols = replay.symbolizer.capture?.encoded() ?? []

@@ -15,6 +15,8 @@ final class ArchiveTests: XCTestCase {
             ("collapse --no-inline", ["collapse", "--no-inline", "-i", file], nil),
             ("report -g caller", ["report", "-g", "caller", "-i", file], nil),
             ("report --sort sym,srcline", ["report", "--sort", "sym,srcline", "-i", file], nil),
+            ("annotate", ["annotate", "-i", file], nil),
+            ("annotate -M intel --source-only", ["annotate", "-M", "intel", "--source-only", "-i", file], nil),
             ("flamegraph", ["flamegraph", "-i", file, "-o", "out.svg"], "out.svg"),
             ("pprof", ["pprof", "-i", file, "-o", "out.pb.gz"], "out.pb.gz"),
             ("speedscope", ["export", "--format", "speedscope", "-i", file, "-o", "out.json"], "out.json"),

@@ -1,0 +1,146 @@
+import Foundation
+import XCTest
+
+/// `ember annotate`: each instruction's and source line's share of a function's samples, checked against perf
+/// annotate on the same recording and against gdb for the lines.
+final class AnnotateTests: XCTestCase {
+    private static let source = Tool.packageRoot.appendingPathComponent("Tests/Programs/hotline.c").path
+
+    /// `PERCENT :  ADDR:  text` rows: percent by address (hex, as printed).
+    private func instructionRows(_ text: String) -> [String: Double] {
+        var rows: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2)
+            guard parts.count == 3, let percent = Double(parts[0].trimmingCharacters(in: .whitespaces)) else { continue }
+            let address = parts[1].trimmingCharacters(in: .whitespaces)
+            guard !address.isEmpty, address.allSatisfy(\.isHexDigit) else { continue }
+            rows[address, default: 0] += percent
+        }
+        return rows
+    }
+
+    /// The summed percent of the instructions under source rows that contain `marker` (perf's and Ember's full layout).
+    private func percentUnder(_ marker: String, in text: String) -> Double {
+        var under = false, sum = 0.0
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count >= 2 else { continue }
+            if parts[0].trimmingCharacters(in: .whitespaces).isEmpty {
+                if parts.count >= 2, !line.hasSuffix(":") { under = line.contains(marker) }
+                continue
+            }
+            if under, let percent = Double(parts[0].trimmingCharacters(in: .whitespaces)) { sum += percent }
+        }
+        return sum
+    }
+
+    private func record(_ dir: String, _ binary: String, mode: [String], ember: Bool) throws -> String {
+        let data = dir + "/" + (ember ? "ember" : "perf") + mode.joined() + ".data"
+        let arguments = ["record", "-q", "-F", Tool.rate(999)] + mode + ["-o", data, "--", binary, "1", "mixed"]
+        let r = ember ? try Tool.ember(arguments) : try Tool.perf(arguments)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return data
+    }
+
+    /// On perf's own recording: the hot line holds ≥ 80% of hot_function as perf annotate shows it too, the
+    /// percentages of the ten hottest instructions agree with perf's within a point, and the hottest instruction's
+    /// line is gdb's.
+    func testAgreesWithPerfAnnotate() throws {
+        try requireRoot()
+        try requirePerf()
+        let dir = try Tool.scratchDirectory()
+        let binary = try Tool.compileC(source: AnnotateTests.source, name: "hotline", flags: ["-O2", "-g", "-fno-omit-frame-pointer"])
+        let data = try record(dir, binary, mode: ["-g"], ember: false)
+        let ours = try Tool.ember(["annotate", "-i", data, "hot_function"])
+        XCTAssertEqual(ours.status, 0, ours.stderr)
+        let theirs = try Tool.perf(["annotate", "-i", data, "--stdio", "hot_function"])
+        XCTAssertEqual(theirs.status, 0, theirs.stderr)
+        let perfRows = instructionRows(theirs.stdout), emberRows = instructionRows(ours.stdout)
+        XCTAssertGreaterThan(perfRows.count, 10, theirs.stdout)
+        XCTAssertEqual(Set(perfRows.keys), Set(emberRows.keys), "the same instructions")
+        for (address, percent) in perfRows.sorted(by: { $0.value > $1.value }).prefix(10) {
+            XCTAssertEqual(emberRows[address] ?? -1, percent, accuracy: 1.0, "instruction \(address)\n\(ours.stdout)")
+        }
+        XCTAssertGreaterThanOrEqual(percentUnder("// HOT", in: ours.stdout), 80, ours.stdout)
+        XCTAssertGreaterThanOrEqual(percentUnder("// HOT", in: theirs.stdout), 80, theirs.stdout)
+        let sourceOnly = try Tool.ember(["annotate", "-i", data, "hot_function", "--source-only"])
+        XCTAssertEqual(sourceOnly.status, 0, sourceOnly.stderr)
+        let hot = sourceOnly.stdout.split(separator: "\n").first { $0.contains("// HOT") }.map(String.init) ?? ""
+        XCTAssertGreaterThanOrEqual(Double(hot.split(separator: ":")[0].trimmingCharacters(in: .whitespaces)) ?? 0, 80, sourceOnly.stdout)
+
+        // gdb, the oracle, on the hottest instruction's line.
+        let hottest = emberRows.max { $0.value < $1.value }!.key
+        let gdb = try Tool.run("/usr/bin/gdb", ["-batch", "-nx", "-ex", "info line *0x\(hottest)", binary])
+        guard let gdbLine = try gdb.stdout.firstMatch(of: Regex("Line ([0-9]+) of"))?.output[1].substring else { return XCTFail("gdb: \(gdb.stdout) \(gdb.stderr)") }
+        let lines = ours.stdout.split(separator: "\n")
+        let row = lines.firstIndex { $0.contains(" \(hottest):") }!
+        let sourceRow = lines[..<row].last { $0.hasPrefix("         : ") && !$0.hasSuffix(":") }!
+        XCTAssertTrue(sourceRow.hasPrefix("         : \(gdbLine) "), "gdb puts 0x\(hottest) on line \(gdbLine): \(sourceRow)")
+
+        // Jumps and calls name their targets; Intel syntax on request.
+        XCTAssertTrue(ours.stdout.contains("cold_setup\n"), ours.stdout)
+        XCTAssertNotNil(try ours.stdout.firstMatch(of: Regex("j[a-z]+ +hot_function\\+0x[0-9a-f]+\n")), ours.stdout)
+        let intel = try Tool.ember(["annotate", "-i", data, "hot_function", "-M", "intel", "--asm-only"])
+        XCTAssertEqual(intel.status, 0, intel.stderr)
+        XCTAssertFalse(intel.stdout.split(separator: "\n").dropFirst(3).contains { $0.contains("%") }, intel.stdout)
+        XCTAssertEqual(Set(instructionRows(intel.stdout).keys), Set(emberRows.keys))
+    }
+
+    /// On Ember's DWARF recording: the hottest function by default, an inlined helper's time on its own line.
+    func testInlineLinesOnEmbersRecording() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let binary = try Tool.compileC(source: AnnotateTests.source, name: "hotline", flags: ["-O2", "-g"])
+        let data = try record(dir, binary, mode: ["--call-graph", "dwarf"], ember: true)
+        let hottest = try Tool.ember(["annotate", "-i", data, "--source-only"])
+        XCTAssertEqual(hottest.status, 0, hottest.stderr)
+        XCTAssertTrue(hottest.stdout.contains("   hot_function: "), hottest.stdout)
+        let mixed = try Tool.ember(["annotate", "-i", data, "mixed", "--source-only"])
+        XCTAssertEqual(mixed.status, 0, mixed.stderr)
+        let inline = mixed.stdout.split(separator: "\n").first { $0.contains("// INLINE") }.map(String.init) ?? ""
+        XCTAssertGreaterThanOrEqual(Double(inline.split(separator: ":")[0].trimmingCharacters(in: .whitespaces)) ?? 0, 50, mixed.stdout)
+    }
+
+    /// A binary without debug info: instructions only, said once; --source-only refuses with a reason.
+    func testWithoutDebugInfo() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let binary = try Tool.compileC(source: AnnotateTests.source, name: "hotline", flags: ["-O2", "-fno-omit-frame-pointer"])
+        XCTAssertEqual(try Tool.run("/usr/bin/strip", ["-g", binary]).status, 0)
+        let data = try record(dir, binary, mode: ["-g"], ember: true)
+        let r = try Tool.ember(["annotate", "-i", data])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("has no debug info"), r.stderr)
+        XCTAssertGreaterThan(instructionRows(r.stdout).count, 10, r.stdout)
+        XCTAssertEqual(instructionRows(r.stdout).values.reduce(0, +), 100, accuracy: 0.5)
+        let s = try Tool.ember(["annotate", "-i", data, "--source-only"])
+        XCTAssertEqual(s.status, 1)
+        XCTAssertTrue(s.stderr.contains("no debug info") && s.stderr.contains("leave out --source-only"), s.stderr)
+        let missing = try Tool.ember(["annotate", "-i", data, "no_such_function"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("the hottest functions are: hot_function"), missing.stderr)
+    }
+
+    /// Real software: python3 running a json loop, its hottest function (in libpython or libc) against perf annotate.
+    func testPythonAgainstPerf() throws {
+        try requireRoot()
+        try requirePerf()
+        let dir = try Tool.scratchDirectory()
+        let script = dir + "/loop.py"
+        try "import json\nd = {'a': [1, 2, {'b': 'x' * 50}], 'c': list(range(100))}\nfor i in range(40000): json.loads(json.dumps(d))\n"
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        let data = dir + "/py.data"
+        let rec = try Tool.perf(["record", "-q", "-F", Tool.rate(999), "-g", "-o", data, "--", "/usr/bin/python3", script])
+        XCTAssertEqual(rec.status, 0, rec.stderr)
+        let ours = try Tool.ember(["annotate", "-i", data, "--asm-only"])
+        XCTAssertEqual(ours.status, 0, ours.stderr)
+        guard let name = try ours.stdout.firstMatch(of: Regex("\n         :   ([^ ]+): [0-9]+ of"))?.output[1].substring else { return XCTFail(ours.stdout) }
+        let theirs = try Tool.perf(["annotate", "-i", data, "--stdio", String(name)])
+        XCTAssertEqual(theirs.status, 0, theirs.stderr)
+        let perfRows = instructionRows(theirs.stdout), emberRows = instructionRows(ours.stdout)
+        XCTAssertGreaterThan(perfRows.count, 5, theirs.stdout)
+        for (address, percent) in perfRows.sorted(by: { $0.value > $1.value }).prefix(10) {
+            XCTAssertEqual(emberRows[address] ?? -1, percent, accuracy: 1.0, "\(name) instruction \(address)")
+        }
+    }
+}
