@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "EmberExport", targets: ["EmberExport"]),
         .library(name: "EmberProfiler", targets: ["EmberProfiler"]),
         .library(name: "EmberAnnotate", targets: ["EmberAnnotate"]),
+        .library(name: "EmberTop", targets: ["EmberTop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -85,11 +86,13 @@ let package = Package(
         .target(name: "CDisasm"),
         // `ember annotate`: each sampled instruction and source line of a function with its share.
         .target(name: "EmberAnnotate", dependencies: ["CDisasm", "EmberPerfData", "EmberSession", "EmberSymbols", "EmberReplay", "EmberRender"]),
+        // `ember top`: a live recording read into a decaying view, on a terminal or as text.
+        .target(name: "EmberTop", dependencies: ["CEmberShim", "EmberKernel", "EmberPerfData", "EmberRecord", "EmberReplay", "EmberStacks", "EmberSymbols", "EmberAnnotate", "EmberRender"]),
         // Profiles for the viewers people already use: speedscope and the Firefox Profiler.
         .target(name: "EmberExport", dependencies: ["EmberPerfData", "EmberReplay", "EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "EmberBPF", "CEmberShim"]),
         .executableTarget(name: "ember", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport", "EmberAgent", "EmberAnnotate",
+            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport", "EmberAgent", "EmberAnnotate", "EmberTop",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
@@ -78,10 +79,28 @@ int ember_spawn_stopped(char *const argv[], char *const envp[], int stdout_to_st
     return 0;
 }
 
-int ember_terminal_width(int fd) {
+int ember_terminal_size(int fd, int *rows, int *columns) {
     struct winsize ws;
     if (!isatty(fd) || ioctl(fd, TIOCGWINSZ, &ws) != 0) return 0;
-    return ws.ws_col;
+    *rows = ws.ws_row;
+    *columns = ws.ws_col;
+    return 1;
+}
+
+int ember_terminal_width(int fd) {
+    int rows, columns;
+    return ember_terminal_size(fd, &rows, &columns) ? columns : 0;
+}
+
+int ember_terminal_signalfd(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGWINCH);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
 int ember_epoll_create(void) {

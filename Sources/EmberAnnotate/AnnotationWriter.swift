@@ -28,38 +28,51 @@ public struct AnnotationWriter {
     }
 
     public func write(_ annotated: AnnotatedFunction, to out: TextOutput) {
+        for line in lines(annotated).lines { out.write(line + "\n") }
+    }
+
+    /// The printed lines, and which of them is the hottest row (for a view that opens on it).
+    public func lines(_ annotated: AnnotatedFunction) -> (lines: [String], hottest: Int) {
+        var lines: [String] = []
+        var hottest = (index: 0, period: UInt64(0))
+        func row(_ period: UInt64, _ text: String) {
+            if period > hottest.period { hottest = (lines.count, period) }
+            lines.append(text)
+        }
         let function = annotated.function
         let binary = function.binary.split(separator: "/").last.map(String.init) ?? function.binary
         let what = layout == .sourceOnly ? "Source code" : layout == .assemblyOnly ? "Disassembly" : "Source code & Disassembly"
         let title = " Percent |\t\(what) of \(binary) for \(event) (\(function.samples) samples, percent: local period)"
-        out.write(title + "\n")
-        out.write(String(repeating: "-", count: title.utf8.count + 4) + "\n")
+        lines.append(title)
+        lines.append(String(repeating: "-", count: title.utf8.count + 4))
         let share = totalSamples > 0 ? Double(function.samples) * 100 / Double(totalSamples) : 0
-        out.write("         :   \(function.name): \(function.samples) of \(totalSamples) samples (\(fixed(share))%) in \(function.binary)")
+        var about = "         :   \(function.name): \(function.samples) of \(totalSamples) samples (\(percentText(share / 100))%) in \(function.binary)"
         if let file = annotated.mainFile {
             let found = annotated.rows.contains { $0.line.map { annotated.code.sourceText[$0] ?? sources.text(of: $0) } != nil }
-            out.write(", source \(file)" + (found ? "" : " (not on this machine: line numbers only)"))
+            about += ", source \(file)" + (found ? "" : " (not on this machine: line numbers only)")
         }
-        out.write("\n         :\n")
+        lines.append(about)
+        lines.append("         :")
         let total = max(function.period, 1)
         let addressWidth = String(annotated.code.end, radix: 16).count
         let lineWidth = annotated.rows.compactMap { $0.line.map { label($0, main: annotated.mainFile) } }.map(\.count).max() ?? 0
         switch layout {
         case .sourceOnly:
             for (line, period) in annotated.lines {
-                out.write("\(percent(period, of: total)) : \(pad(label(line, main: annotated.mainFile), lineWidth))   \(text(of: line, annotated.code))\n")
+                row(period, "\(percent(period, of: total)) : \(pad(label(line, main: annotated.mainFile), lineWidth))   \(text(of: line, annotated.code))")
             }
         case .assemblyOnly, .sourceAndAssembly:
             var previous: SourceLine?
-            for row in annotated.rows {
-                if layout == .sourceAndAssembly, let line = row.line, line != previous {
-                    out.write("         : \(pad(label(line, main: annotated.mainFile), lineWidth))   \(text(of: line, annotated.code))\n")
+            for instruction in annotated.rows {
+                if layout == .sourceAndAssembly, let line = instruction.line, line != previous {
+                    lines.append("         : \(pad(label(line, main: annotated.mainFile), lineWidth))   \(text(of: line, annotated.code))")
                     previous = line
                 }
-                let address = String(row.instruction.address, radix: 16)
-                out.write("\(percent(row.period, of: total)) :   \(String(repeating: " ", count: max(0, addressWidth - address.count)))\(address):   \(row.text)\n")
+                let address = String(instruction.instruction.address, radix: 16)
+                row(instruction.period, "\(percent(instruction.period, of: total)) :   \(String(repeating: " ", count: max(0, addressWidth - address.count)))\(address):   \(instruction.text)")
             }
         }
+        return (lines, hottest.index)
     }
 
     /// A line's number, with its file's name when it is not the function's own file (an inlined helper's header).
@@ -73,18 +86,11 @@ public struct AnnotationWriter {
     }
 
     private func percent(_ period: UInt64, of total: UInt64) -> String {
-        let text = fixed(Double(period) * 100 / Double(total))
+        let text = percentText(Double(period) / Double(total))
         return String(repeating: " ", count: max(0, 8 - text.count)) + text
     }
 
     private func pad(_ s: String, _ width: Int) -> String {
         s + String(repeating: " ", count: max(0, width - s.count))
-    }
-
-    /// Two decimals, as perf prints percentages.
-    private func fixed(_ value: Double) -> String {
-        let hundredths = Int((value * 100).rounded())
-        let fraction = hundredths % 100
-        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }

@@ -57,6 +57,11 @@ public struct FunctionSamples {
         functions[index].periods[hit.offset, default: 0] &+= sample.period
     }
 
+    /// The function by its key (a `ProcessModel.Location.cacheKey` of its start).
+    public func function(key: UInt64) -> SampledFunction? {
+        byKey[key].map { functions[$0] }
+    }
+
     /// Sorts the functions, hottest first.
     public mutating func finish() {
         functions.sort { $0.period != $1.period ? $0.period > $1.period : $0.name < $1.name }

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Another thread's hold on a running flight recording (`RecordOptions.control`): it asks for snapshots, written to
-/// paths it names, and stops the recording. This is how `ember agent --continuous` answers a request from the last
+/// paths it names, and stops the recording (a live one too: `ember top` stops through it). This is how `ember agent --continuous` answers a request from the last
 /// seconds at once. The recorder sleeps on the control's eventfd beside its rings and signals, so a request wakes it
 /// and nothing polls.
 public final class FlightControl: Sendable {

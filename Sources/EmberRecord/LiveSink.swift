@@ -3,7 +3,8 @@ import EmberPerfData
 
 /// A recording read as it happens (`ember top`): nothing is written; at each wake-up every ring is drained into
 /// `LiveRecords`, and every `interval` seconds (and at the end) a round is ended and handed to the reader, on the
-/// recording's thread. The processes that existed before come first, as a file's synthesized records do.
+/// recording's thread. The processes that existed before come first, as a file's synthesized records do. A
+/// `RecordOptions.control` stops it from another thread (`top`'s q).
 final class LiveSink: RecordSink {
     var samples: Bool { true }
     var readsSnapshotSignal: Bool { false }
@@ -22,7 +23,15 @@ final class LiveSink: RecordSink {
         events = try session.openSampleEvents(resolved)
         records = LiveRecords(events: events.described)
         try session.synthesize(encoder: events.encoder) { bytes in bytes.withUnsafeBytes { records.append($0) } }
-        return SinkWakers(rings: events.rings)
+        return SinkWakers(rings: events.rings, fds: session.options.control.map { [$0.fd] } ?? [])
+    }
+
+    func ready(_ session: RecordingSession) throws {
+        session.options.control?.began()
+    }
+
+    func abandon(_ session: RecordingSession, _ failure: RecordError) {
+        session.options.control?.finish(failure: failure)
     }
 
     func began(_ session: RecordingSession) {
@@ -35,6 +44,7 @@ final class LiveSink: RecordSink {
 
     func wake(_ session: RecordingSession, snapshotAsked: Bool, ending: StopReason?) -> StopReason? {
         drain(session)
+        if ending == nil, let control = session.options.control, control.take().stop { return .requested }
         if ending == nil, monotonicSeconds() >= nextRead {
             nextRead += interval
             records.endRound()
@@ -47,6 +57,7 @@ final class LiveSink: RecordSink {
         drain(session)
         records.finish()
         read(records)
+        session.options.control?.finish()
     }
 
     private func drain(_ session: RecordingSession) {

@@ -150,10 +150,7 @@ public struct ReportWriter {
 
     /// ` 12.34%`, eight columns wide.
     private func percent(_ fraction: Double) -> String {
-        // A corrupt file's weights can make any share (its total wrapped): clamped before Int(). A share exactly
-        // between two hundredths (10 samples of 320: 3.125%) rounds to even, as perf's printf("%.2f") does.
-        let hundredths = Int(max(-1e12, min(1e12, (fraction * 10000).rounded(.toNearestOrEven))))
-        let text = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)%"
+        let text = percentText(fraction) + "%"
         return String(repeating: " ", count: max(0, 8 - text.count)) + text
     }
 }

@@ -96,7 +96,7 @@ public struct ReportModel {
             entryOf.removeAll(keepingCapacity: true)
             for id in path {
                 let info = table.infos[Int(id)]
-                let fields = options.keys.map { ReportModel.field($0, info: info, comm: comm, sample: sample, hasCPU: hasCPU, asPerf: asPerf, off: off) }
+                let fields = options.keys.map { $0.value(info: info, comm: comm, sample: sample, hasCPU: hasCPU, asPerf: asPerf, off: off) }
                 if let i = index[fields] {
                     entryOf.append(i)
                 } else {
@@ -135,11 +135,12 @@ public struct ReportModel {
             entries.removeAll { !symbols.contains($0.fields[column]) }
         }
     }
+}
 
+extension ReportKey {
     /// A sort key's value for a frame; matching perf, an unresolved frame's symbol is its address.
-    private static func field(_ key: ReportKey, info: FrameTable.Info, comm: String, sample: Sample, hasCPU: Bool, asPerf: Bool,
-                              off: Bool) -> String {
-        switch key {
+    public func value(info: FrameTable.Info, comm: String, sample: Sample, hasCPU: Bool, asPerf: Bool, off: Bool = false) -> String {
+        switch self {
         case .state: return off ? "off-cpu" : "on-cpu"
         case .comm: return comm
         case .pid: return "\(sample.pid):\(comm)"
@@ -150,9 +151,9 @@ public struct ReportModel {
             let digits = String(sample.cpu)
             return String(repeating: "0", count: max(0, 3 - digits.count)) + digits
         case .dso: return info.dsoName
-        case .symbol: return asPerf ? info.address.map(hexAddress) ?? info.name : info.name
+        case .symbol: return asPerf ? info.address.map(ReportKey.hexAddress) ?? info.name : info.name
         case .srcline: return info.line?.short ?? "??:0"
-        case .address: return info.address.map(hexAddress) ?? ""
+        case .address: return info.address.map(ReportKey.hexAddress) ?? ""
         }
     }
 
@@ -163,7 +164,7 @@ public struct ReportModel {
 }
 
 /// A call graph below a report entry: each node a function, weighted by the samples through it.
-public struct CallGraphNode {
+public struct CallGraphNode: Sendable {
     public var name: String
     public var weight: UInt64 = 0
     public var children: [CallGraphNode] = []
@@ -171,7 +172,7 @@ public struct CallGraphNode {
 
     public init(name: String) { self.name = name }
 
-    mutating func add(_ path: ArraySlice<String>, weight w: UInt64) {
+    public mutating func add(_ path: ArraySlice<String>, weight w: UInt64) {
         weight &+= w
         guard let first = path.first else { return }
         let i: Int
@@ -183,5 +184,15 @@ public struct CallGraphNode {
             children.append(CallGraphNode(name: first))
         }
         children[i].add(path.dropFirst(), weight: w)
+    }
+
+    /// Multiplies every weight by `numerator / denominator` (`ember top`'s decay), dropping the branches that
+    /// reach nothing.
+    public mutating func scale(_ numerator: UInt64, _ denominator: UInt64) {
+        weight = weight.multipliedReportingOverflow(by: numerator).partialValue / denominator
+        for i in children.indices { children[i].scale(numerator, denominator) }
+        guard children.contains(where: { $0.weight == 0 }) else { return }
+        children.removeAll { $0.weight == 0 }
+        childIndex = Dictionary(uniqueKeysWithValues: children.enumerated().map { ($0.element.name, $0.offset) })
     }
 }

@@ -16,7 +16,7 @@ struct Ember: ParsableCommand {
         commandName: "ember",
         abstract: "A Linux profiler: record with perf_event_open, then script, collapse and flame graphs.",
         version: Ember.version,
-        subcommands: [Record.self, Script.self, Collapse.self, FlameGraphCommand.self, Report.self, Annotate.self, Pprof.self, Export.self, Archive.self, Agent.self, Stat.self, Latency.self, List.self, UnwindCheckCommand.self]
+        subcommands: [Record.self, Script.self, Collapse.self, FlameGraphCommand.self, Report.self, Annotate.self, Top.self, Pprof.self, Export.self, Archive.self, Agent.self, Stat.self, Latency.self, List.self, UnwindCheckCommand.self]
     )
 
     /// `ember --version`: the release this source is.

@@ -69,6 +69,14 @@ const char *ember_swift_runtime_path(void);
 /// The column count of the terminal on `fd` (TIOCGWINSZ, a variadic ioctl), or 0 when it is not a terminal.
 int ember_terminal_width(int fd);
 
+/// The rows and columns of the terminal on `fd` (TIOCGWINSZ); 0 when it is not a terminal.
+int ember_terminal_size(int fd, int *rows, int *columns);
+
+/// Blocks SIGINT, SIGTERM, SIGHUP and SIGWINCH in the calling thread (and the threads it starts later) and returns
+/// a non-blocking signalfd for them, for a terminal UI that must restore the terminal whatever ends it; -1 with
+/// errno on failure.
+int ember_terminal_signalfd(void);
+
 /// epoll_create1(EPOLL_CLOEXEC) and EPOLL_CTL_ADD of `fd` for EPOLLIN; -1 with errno on failure.
 int ember_epoll_create(void);
 int ember_epoll_add(int epfd, int fd);
