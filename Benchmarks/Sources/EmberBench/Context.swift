@@ -29,7 +29,7 @@ struct Options {
           --runs N       runs per measurement; best and median are reported (default 3)
           --perf PATH    the perf binary (default: perf from PATH)
           --only N,...   only these sections (1 folded, 2 script, 3 unwind, 4 overhead, 5 drain, 6 probes, 7 latency,
-                         8 names, 9 flight recorder, 10 exports, 11 agent, 12 start-up, 13 async chains, 14 fold throughput)
+                         8 names, 9 flight recorder, 10 exports, 11 agent, 12 start-up, 13 async chains, 14 fold throughput, 15 top)
         """
 
     static func parse(_ args: [String]) throws -> Options {
