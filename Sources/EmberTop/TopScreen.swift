@@ -15,7 +15,7 @@ public struct TopScreen {
     private enum Mode {
         case list, help
         case filter(String)
-        case annotation(lines: [String], top: Int, selected: Int)
+        case annotation(ScrollView)
         case annotating(String)
     }
 
@@ -53,7 +53,7 @@ public struct TopScreen {
     public mutating func show(_ annotation: TopAnnotation) {
         guard case .annotating = mode else { return }
         switch annotation {
-        case .lines(let lines, let hottest): mode = .annotation(lines: lines, top: max(0, hottest - 5), selected: hottest)
+        case .lines(let lines, let hottest): mode = .annotation(ScrollView(lines: lines, selected: hottest))
         case .failed(let why):
             mode = .list
             status = why
@@ -88,24 +88,9 @@ public struct TopScreen {
             default: break
             }
             return .none
-        case .annotation(let lines, var top, var selected):
-            switch key {
-            case .interrupt: return .quit
-            case .escape, .left, .character("q"):
-                mode = .list
-                return .none
-            case .up: selected -= 1
-            case .down: selected += 1
-            case .pageUp: selected -= page
-            case .pageDown: selected += page
-            case .home: selected = 0
-            case .end: selected = lines.count - 1
-            default: return .none
-            }
-            selected = max(0, min(selected, lines.count - 1))
-            if selected < top { top = selected }
-            if selected >= top + page { top = selected - page + 1 }
-            mode = .annotation(lines: lines, top: top, selected: selected)
+        case .annotation(var view):
+            if key == .interrupt { return .quit }
+            mode = view.handle(key, rows: rows) ? .annotation(view) : .list
             return .none
         case .list:
             status = nil
@@ -148,10 +133,7 @@ public struct TopScreen {
     /// The whole screen, `rows` by `columns`, as escape sequences and text.
     public mutating func render(rows: Int, columns: Int) -> String {
         var out = "\u{1b}[H"
-        func put(_ text: String, highlight: Bool = false) {
-            let clipped = String(text.prefix(columns))
-            out += (highlight ? "\u{1b}[7m" : "") + clipped + "\u{1b}[K" + (highlight ? "\u{1b}[0m" : "") + "\r\n"
-        }
+        func put(_ text: String, highlight: Bool = false) { out += screenLine(text, columns: columns, highlight: highlight) }
         let body = max(1, rows - 4)
         switch mode {
         case .help:
@@ -160,11 +142,8 @@ public struct TopScreen {
             for line in TopScreen.help { put(line) }
             out += "\u{1b}[J"
             return out
-        case .annotation(let lines, let top, let selected):
-            for i in top..<min(lines.count, top + rows - 1) { put(lines[i].replacingTabs, highlight: i == selected) }
-            out += "\u{1b}[J"
-            out += "\u{1b}[\(rows);1H" + String("Up/Down PgUp/PgDn move, q or Left goes back".prefix(columns))
-            return out
+        case .annotation(let view):
+            return view.render(rows: rows, columns: columns, closing: "q or Left goes back")
         default:
             break
         }
@@ -272,12 +251,4 @@ public struct TopScreen {
         "  ?, h                              this help (any key closes it)",
         "  q, Esc, Ctrl-C                    quit (in an annotation: q, Esc or Left goes back)",
     ]
-}
-
-private extension String {
-    /// Tabs as spaces (a terminal would jump to its own tab stops past the clipped width).
-    var replacingTabs: String {
-        guard contains("\t") else { return self }
-        return split(separator: "\t", omittingEmptySubsequences: false).joined(separator: "    ")
-    }
 }

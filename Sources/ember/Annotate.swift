@@ -3,6 +3,7 @@ import EmberAnnotate
 import EmberRender
 import EmberReplay
 import EmberSymbols
+import EmberTop
 
 extension AssemblySyntax: ExpressibleByArgument {}
 
@@ -40,8 +41,12 @@ struct Annotate: ParsableCommand {
     @Flag(help: "Accepted for perf's sake: this is the text layout.")
     var stdio = false
 
+    @Flag(help: "A scrollable view in the terminal, opened on the hottest line (q quits).")
+    var tui = false
+
     func validate() throws {
         if sourceOnly && asmOnly { throw ValidationError("--source-only and --asm-only leave nothing to print together; give one") }
+        if tui && stdio { throw ValidationError("--tui and --stdio are two ways to show it; give one") }
     }
 
     func run() throws {
@@ -70,9 +75,17 @@ struct Annotate: ParsableCommand {
             if layout == .sourceAndAssembly { Diagnostics.warning("\(function.binary) has no debug info (no DWARF line table): instructions only (install its debug package, or build with -g)") }
             layout = .assemblyOnly
         }
+        let writer = AnnotationWriter(layout: layout, event: replay.events[eventIndex].name, totalSamples: sampled.samples,
+                                      sources: SourceFiles(root: symbols.symfs))
+        if tui {
+            guard let terminal = Terminal() else { throw Diagnostics.fail("--tui needs a terminal on standard input and output; leave it out to print the annotation") }
+            let (lines, hottest) = writer.lines(annotated)
+            var view = ScrollView(lines: lines, selected: hottest)
+            view.present(on: terminal)
+            return
+        }
         let out = TextOutput(fd: 1)
-        AnnotationWriter(layout: layout, event: replay.events[eventIndex].name, totalSamples: sampled.samples,
-                         sources: SourceFiles(root: symbols.symfs)).write(annotated, to: out)
+        writer.write(annotated, to: out)
         try finishOutput(out)
     }
 

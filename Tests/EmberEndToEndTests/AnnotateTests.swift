@@ -143,4 +143,24 @@ final class AnnotateTests: XCTestCase {
             XCTAssertEqual(emberRows[address] ?? -1, percent, accuracy: 1.0, "\(name) instruction \(address)")
         }
     }
+
+    /// `--tui`: the annotation in a scrollable view opened on the hottest instruction; q quits, the terminal back.
+    func testTUI() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let binary = try Tool.compileC(source: AnnotateTests.source, name: "hotline", flags: ["-O2", "-g"])
+        let data = try record(dir, binary, mode: [], ember: true)
+        let window = try TmuxWindow("\(Tool.emberPath) annotate -i \(data) hot_function --tui; echo $? > \(dir)/status; sleep 60")
+        XCTAssertNotNil(window.wait(5) { $0.contains("q quits") && $0.contains("div") }, window.screen)
+        try window.send("Home")
+        XCTAssertNotNil(window.wait(2) { $0.hasPrefix(" Percent |") }, window.screen)
+        try window.send("q")
+        let quit = Date()
+        while !FileManager.default.fileExists(atPath: dir + "/status"), Date().timeIntervalSince(quit) < 5 { Thread.sleep(forTimeInterval: 0.02) }
+        Thread.sleep(forTimeInterval: 0.05)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/status", encoding: .utf8), "0\n")
+        let piped = try Tool.ember(["annotate", "-i", data, "--tui"])
+        XCTAssertEqual(piped.status, 1)
+        XCTAssertTrue(piped.stderr.contains("--tui needs a terminal"), piped.stderr)
+    }
 }

@@ -35,58 +35,34 @@ final class TopTests: XCTestCase {
     /// and q ending it within a second with the terminal's settings as they were.
     func testTerminalUI() throws {
         try requireRoot()
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "needs tmux (make deps installs it)")
         let (_, busy) = try busyProgram()
         let dir = try Tool.scratchDirectory()
-        let session = "embertop\(getpid())"
-        func tmux(_ arguments: [String]) throws -> String {
-            let r = try Tool.run("/usr/bin/tmux", ["-L", session] + arguments, timeout: 30)
-            XCTAssertEqual(r.status, 0, "tmux \(arguments): \(r.stderr)")
-            return r.stdout
-        }
-        func screen() -> String { (try? tmux(["capture-pane", "-p", "-t", session])) ?? "" }
-        /// Polls the screen until `condition` holds (nil after `seconds`); returns the seconds it took.
-        func wait(_ seconds: Double, _ condition: (String) -> Bool) throws -> Double? {
-            let start = Date()
-            while Date().timeIntervalSince(start) < seconds {
-                if condition(screen()) { return Date().timeIntervalSince(start) }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            return nil
-        }
-        let script = """
+        let window = try TmuxWindow("""
             stty -g > \(dir)/before; \(Tool.emberPath) top -p \(busy.processIdentifier) -g; echo $? > \(dir)/status; \
             stty -g > \(dir)/after; sleep 60
-            """
-        // The server tmux starts keeps every descriptor its client had, and the test's child-process bookkeeping
-        // waits for the last holder of its own: python's subprocess starts tmux with the first three alone.
-        let spawn = "import subprocess, sys; d = subprocess.DEVNULL; sys.exit(subprocess.run(sys.argv[1:], stdin=d, stdout=d, stderr=d).returncode)"
-        let started = try Tool.run("/usr/bin/python3", ["-c", spawn, "/usr/bin/tmux", "-L", session, "new-session", "-d", "-s", session,
-                                                        "-x", "80", "-y", "24", script])
-        XCTAssertEqual(started.status, 0, started.stderr)
-        defer { _ = try? Tool.run("/usr/bin/tmux", ["-L", session, "kill-server"]) }
-        let shown = try wait(5) { $0.contains("[.] hot_function") }
-        XCTAssertNotNil(shown, screen())
+            """)
+        let shown = window.wait(5) { $0.contains("[.] hot_function") }
+        XCTAssertNotNil(shown, window.screen)
         XCTAssertLessThanOrEqual(shown ?? 99, 3, "the busy function shows within 3 s")
-        let first = screen()
+        let first = window.screen
         XCTAssertTrue(first.hasPrefix("   EmberTop:"), first)
         XCTAssertTrue(first.split(separator: "\n").allSatisfy { $0.count <= 80 }, first)
 
-        _ = try tmux(["send-keys", "-t", session, "Right"])
-        XCTAssertNotNil(try wait(2) { $0.contains("%  main") }, screen())
-        _ = try tmux(["send-keys", "-t", session, "Enter"])
-        XCTAssertNotNil(try wait(3) { $0.contains("div") && $0.contains("q or Left goes back") }, screen())
-        _ = try tmux(["send-keys", "-t", session, "q"])
-        XCTAssertNotNil(try wait(2) { $0.contains("Overhead") }, screen())
-        _ = try tmux(["send-keys", "-t", session, "?"])
-        XCTAssertNotNil(try wait(2) { $0.contains("Keys:") }, screen())
-        _ = try tmux(["send-keys", "-t", session, "x", "/", "m", "i", "x", "Enter"])
-        XCTAssertNotNil(try wait(2) { $0.contains("[filter: mix]") && !$0.contains("hot_function") }, screen())
-        _ = try tmux(["resize-window", "-t", session, "-x", "100", "-y", "30"])
-        XCTAssertNotNil(try wait(3) { $0.split(separator: "\n").contains { $0.count == 100 && $0.allSatisfy { $0 == "-" } } }, screen())
+        try window.send("Right")
+        XCTAssertNotNil(window.wait(2) { $0.contains("%  main") }, window.screen)
+        try window.send("Enter")
+        XCTAssertNotNil(window.wait(3) { $0.contains("div") && $0.contains("q or Left goes back") }, window.screen)
+        try window.send("q")
+        XCTAssertNotNil(window.wait(2) { $0.contains("Overhead") }, window.screen)
+        try window.send("?")
+        XCTAssertNotNil(window.wait(2) { $0.contains("Keys:") }, window.screen)
+        try window.send("x", "/", "m", "i", "x", "Enter")
+        XCTAssertNotNil(window.wait(2) { $0.contains("[filter: mix]") && !$0.contains("hot_function") }, window.screen)
+        try window.resize(columns: 100, rows: 30)
+        XCTAssertNotNil(window.wait(3) { $0.split(separator: "\n").contains { $0.count == 100 && $0.allSatisfy { $0 == "-" } } }, window.screen)
 
         let quit = Date()
-        _ = try tmux(["send-keys", "-t", session, "q"])
+        try window.send("q")
         while !FileManager.default.fileExists(atPath: dir + "/after"), Date().timeIntervalSince(quit) < 5 { Thread.sleep(forTimeInterval: 0.02) }
         XCTAssertLessThanOrEqual(Date().timeIntervalSince(quit), 1.0, "q ends it within a second")
         Thread.sleep(forTimeInterval: 0.1)
