@@ -41,7 +41,8 @@ public struct FunctionSamples {
         samples += 1
         period &+= sample.period
         let model = replay.model
-        guard let location = model.resolve(pid: sample.pid, address: sample.ip), let hit = replay.symbolizer.symbol(at: location) else { return }
+        guard let location = model.resolve(pid: sample.pid, address: sample.ip),
+              let hit = replay.symbolizer.symbol(at: location) ?? replay.symbolizer.unnamedFunction(at: location) else { return }
         let key = location.cacheKey &- hit.offset
         let index: Int
         if let known = byKey[key] {

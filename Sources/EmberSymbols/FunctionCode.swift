@@ -77,7 +77,10 @@ extension Symbolizer {
             return code
         }
         guard let offset = location.address.fileOffset, let image = image(for: location.dso),
-              let address = image.virtualAddress(ofFileOffset: offset), let found = image.symbols.lookup(address),
+              let address = image.virtualAddress(ofFileOffset: offset),
+              let found = image.symbols.lookup(address) ?? bounds(of: location.dso, image).flatMap({ bounds in
+                  bounds.range(containing: address).map { Symbol(start: $0.lowerBound, end: $0.upperBound, name: symbol.rawName) }
+              }),
               let bytes = Symbolizer.read(image.path, at: image.fileOffset(ofVirtualAddress: found.start), count: found.end - found.start)
         else { throw FunctionCodeError.unreadable(binary: dso.path) }
         let lines = dwarf(for: location.dso, image: image)?.lineRows(from: found.start, to: found.end) ?? []
@@ -89,6 +92,35 @@ extension Symbolizer {
             capture.code[key] = code
         }
         return code
+    }
+
+    /// A function no symbol names (a stripped binary's own), bounded by the call-frame information that covers the
+    /// location and named `[BINARY+0xSTART]`; nil where there is none (and for what a symbol names).
+    public func unnamedFunction(at location: ProcessModel.Location) -> Hit? {
+        let dso = model.dsos[location.dso]
+        guard location.dso != model.kernelDso, !dso.isPerfMap, let offset = location.address.fileOffset else { return nil }
+        let range: Range<UInt64>, address: UInt64
+        if let archive {
+            // The archive kept the code of each such function a sample was taken in, by its file offsets' key.
+            guard let code = archive.code.values.first(where: { $0.binary == dso.path && $0.rawName.hasPrefix("[")
+                && location.cacheKey >= $0.key && location.cacheKey - $0.key < UInt64($0.bytes.count) }) else { return nil }
+            address = code.start + (location.cacheKey - code.key)
+            range = code.start..<code.end
+        } else {
+            guard let image = image(for: location.dso), let at = image.virtualAddress(ofFileOffset: offset), image.symbols.lookup(at) == nil,
+                  let found = bounds(of: location.dso, image)?.range(containing: at) else { return nil }
+            address = at
+            range = found
+        }
+        let name = "[\(dso.shortName)+0x\(String(range.lowerBound, radix: 16))]"
+        return Hit(name: name, rawName: name, offset: address - range.lowerBound, language: .plain, line: nil, declaration: nil, inlined: [])
+    }
+
+    private func bounds(of dsoIndex: Int, _ image: ElfImage) -> FunctionBounds? {
+        if let known = functionBounds[dsoIndex] { return known }
+        let bounds = FunctionBounds(image: image)
+        functionBounds[dsoIndex] = bounds
+        return bounds
     }
 
     /// The function a direct jump or call of `code` goes to, and how far into it: a symbol of the same binary,

@@ -45,6 +45,8 @@ public final class Symbolizer {
     private let demangler: Demangler
     private var binaries: [Int: Binary] = [:]
     private var perfMaps: [Int: SymbolTable?] = [:]
+    /// Per dso, its functions' bounds by CFI, for code no symbol names (`unnamedFunction`).
+    var functionBounds: [Int: FunctionBounds?] = [:]
     private var cache: [UInt64: Hit?] = [:]
     private var kernelCache: [UInt64: Hit?] = [:]
     private lazy var kernel: KernelSymbols = options.kernelSymbols ?? KernelSymbols.loadRunning()

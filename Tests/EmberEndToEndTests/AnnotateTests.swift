@@ -119,6 +119,18 @@ final class AnnotateTests: XCTestCase {
         let missing = try Tool.ember(["annotate", "-i", data, "no_such_function"])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("the hottest functions are: hot_function"), missing.stderr)
+
+        // Stripped of its symbols too (as Debian's gzip is): the function found by its call-frame information,
+        // where nm on the unstripped binary puts hot_function; perf annotate has nothing to show for it.
+        let nm = try Tool.run("/usr/bin/nm", [binary])
+        guard let start = nm.stdout.split(separator: "\n").first(where: { $0.hasSuffix(" hot_function") })?.split(separator: " ").first,
+              let address = UInt64(start, radix: 16) else { return XCTFail(nm.stdout) }
+        XCTAssertEqual(try Tool.run("/usr/bin/strip", ["--strip-all", binary]).status, 0)
+        let strippedData = try record(dir, binary, mode: ["--call-graph", "fp"], ember: true)
+        let stripped = try Tool.ember(["annotate", "-i", strippedData])
+        XCTAssertEqual(stripped.status, 0, stripped.stderr)
+        XCTAssertTrue(stripped.stdout.contains("   [hotline+0x\(String(address, radix: 16))]: "), stripped.stdout)
+        XCTAssertEqual(instructionRows(stripped.stdout).values.reduce(0, +), 100, accuracy: 0.5)
     }
 
     /// Real software: python3 running a json loop, its hottest function (in libpython or libc) against perf annotate.
