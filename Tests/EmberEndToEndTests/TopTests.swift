@@ -19,6 +19,7 @@ final class TopTests: XCTestCase {
     func testSnapshotsOnAPipe() throws {
         try requireRoot()
         let (_, busy) = try busyProgram()
+        let dir = try Tool.scratchDirectory()
         let r = try Tool.ember(["top", "-p", "\(busy.processIdentifier)", "--duration", "2.6"], timeout: 30)
         XCTAssertEqual(r.status, 0, r.stderr)
         let snapshots = r.stdout.components(separatedBy: "EmberTop:").count - 1
@@ -26,6 +27,28 @@ final class TopTests: XCTestCase {
         let last = r.stdout.components(separatedBy: "EmberTop:").last ?? ""
         let hot = last.split(separator: "\n").first { $0.hasSuffix("[.] hot_function") }.map(String.init) ?? ""
         XCTAssertGreaterThan(Double(hot.split(separator: "%")[0].trimmingCharacters(in: .whitespaces)) ?? 0, 50, r.stdout)
+        // Every CPU, and a process that starts after top: its binary's symbols are read when its mappings come.
+        let later = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/hotline.c").path, name: "later",
+                                      flags: ["-O2", "-g"])
+        FileManager.default.createFile(atPath: dir + "/top.txt", contents: nil)
+        let top = Process()
+        top.executableURL = URL(fileURLWithPath: Tool.emberPath)
+        top.arguments = ["top", "-a", "--duration", "3.5"]
+        top.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/top.txt"))
+        top.standardError = FileHandle.nullDevice
+        try top.run()
+        Thread.sleep(forTimeInterval: 0.7)
+        let late = Process()
+        late.executableURL = URL(fileURLWithPath: later)
+        late.arguments = ["2", "mixed"]
+        late.standardOutput = FileHandle.nullDevice
+        try late.run()
+        top.waitUntilExit()
+        late.waitUntilExit()
+        let all = try String(contentsOfFile: dir + "/top.txt", encoding: .utf8)
+        XCTAssertEqual(top.terminationStatus, 0, all)
+        XCTAssertTrue(all.contains("later  ") && all.contains("[.] mixed"), all)
+
         let bad = try Tool.ember(["top", "-p", "\(busy.processIdentifier)", "-d", "0"], timeout: 30)
         XCTAssertEqual(bad.status, 64)
         XCTAssertTrue(bad.stderr.contains("-d takes seconds between refreshes"), bad.stderr)
