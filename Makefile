@@ -9,7 +9,7 @@ EMBER_RELEASE := $(BUILD)/release/ember
 # executable's table first, and `ember --version` took 10% longer.
 RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product ember -Xlinker --no-export-dynamic
 SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libbpf-dev libzstd-dev linux-perf libc6-dbg gcc g++ pkg-config zlib1g-dev protobuf-compiler binutils golang-go curl libcurl4-openssl-dev libcapstone-dev \
-	qemu-system-x86 busybox-static cpio gdb tmux
+	qemu-system-x86 busybox-static cpio gdb tmux chromium
 TRACEFS := /sys/kernel/tracing
 
 .PHONY: profile test unit fuzz build deps demo example guest-test guest-kernel bench proto syscalls clean

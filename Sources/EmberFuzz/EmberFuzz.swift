@@ -60,7 +60,7 @@ enum FuzzTarget {
             for rows in analysis.threads.values {
                 for stats in rows.values { _ = (stats.log2Buckets, stats.percentile(99)) }
             }
-            _ = analysis.heatmap?.svg(title: "fuzz")
+            _ = analysis.heatmap?.svg(title: "fuzz", command: "ember latency")
         },
     ]
 

@@ -28,7 +28,9 @@ public struct LatencyHeatmap {
     }
 
     /// One self-contained SVG: a cell per (column, bucket) with a hover title (time range, latency range, count).
-    public func svg(title: String) -> String {
+    /// Dragging across the map selects a time range and shows `command` with that range as `--time START,STOP`
+    /// (absolute, as perf script prints times, so that it selects exactly what was dragged over).
+    public func svg(title: String, command: String) -> String {
         let width = 1000.0, height = 480.0, left = 112.0, bottom = 40.0, top = 50.0
         guard firstTime <= lastTime else {
             return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"120\"><text x=\"20\" y=\"60\">\(escape(title)): no waits recorded</text></svg>\n"
@@ -85,8 +87,59 @@ public struct LatencyHeatmap {
                 out += "<title>\(format(from))-\(format(from + secondsPerColumn)) s, \(LatencyHeatmap.label(bucket)): \(count) wait\(count == 1 ? "" : "s")</title></rect>\n"
             }
         }
-        return out + "</svg>\n"
+        out += "<rect id=\"selection\" x=\"\(Int(left))\" y=\"\(Int(top))\" width=\"0\" height=\"\(Int(height - top - bottom))\" fill=\"rgba(40,90,200,0.25)\" stroke=\"rgb(40,90,200)\" visibility=\"hidden\" pointer-events=\"none\"/>\n"
+        out += "<text id=\"command\" x=\"\(Int(left))\" y=\"42\">drag across the map to select a time range</text>\n"
+        let origin = Double(firstSlice * LatencyHeatmap.slice) / 1e9
+        out += "<script type=\"text/ecmascript\"><![CDATA[\nvar LEFT = \(format(left)), RIGHT = \(format(left + Double(columns) * cellWidth)), "
+        out += "SECONDS_PER_PIXEL = \(secondsPerColumn / cellWidth), ORIGIN = \(origin), COMMAND = \(LatencyHeatmap.jsString(command));\n"
+        return out + LatencyHeatmap.selectionScript + "]]></script>\n</svg>\n"
     }
+
+    /// A JavaScript string literal (inside CDATA: "]]>" cannot occur, its ">" is escaped).
+    private static func jsString(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\\", "\"": out += "\\" + String(c)
+            case ">": out += "\\u003e"
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out + "\""
+    }
+
+    /// Click-drag selection over the plot: a shaded band while dragging; on release, the command for that range.
+    static let selectionScript = #"""
+(function () {
+  var svg = document.documentElement, band = document.getElementById("selection"), text = document.getElementById("command");
+  var start = null;
+  function at(e) {
+    var p = svg.createSVGPoint();
+    p.x = e.clientX; p.y = e.clientY;
+    return Math.max(LEFT, Math.min(RIGHT, p.matrixTransform(svg.getScreenCTM().inverse()).x));
+  }
+  function show(a, b) {
+    band.setAttribute("x", Math.min(a, b).toFixed(1));
+    band.setAttribute("width", Math.abs(b - a).toFixed(1));
+  }
+  svg.addEventListener("mousedown", function (e) {
+    start = at(e);
+    show(start, start);
+    band.setAttribute("visibility", "visible");
+    e.preventDefault();
+  });
+  svg.addEventListener("mousemove", function (e) { if (start !== null) show(start, at(e)); });
+  svg.addEventListener("mouseup", function (e) {
+    if (start === null) return;
+    var a = Math.min(start, at(e)), b = Math.max(start, at(e));
+    start = null;
+    if (b - a < 2) { band.setAttribute("visibility", "hidden"); return; }
+    var from = ORIGIN + (a - LEFT) * SECONDS_PER_PIXEL, to = ORIGIN + (b - LEFT) * SECONDS_PER_PIXEL;
+    text.textContent = COMMAND + " --time " + from.toFixed(6) + "," + to.toFixed(6);
+  });
+})();
+"""#
 
     /// Logarithmic colour: one wait is pale, the busiest cell deep red.
     static func fill(_ count: UInt64, most: UInt64) -> String {

@@ -215,7 +215,8 @@ struct Latency: ParsableCommand {
         out.write(json ? latency.json : latency.text(histograms: hist))
         try finishOutput(out)
         if let heatmap, let map = analysis.heatmap {
-            try writeOutput(heatmap, Array(map.svg(title: "Latency heat map: \(map.kind.rawValue) (\(path))").utf8))
+            let quoted = path.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+".contains($0) }) ? path : "'" + path.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+            try writeOutput(heatmap, Array(map.svg(title: "Latency heat map: \(map.kind.rawValue) (\(path))", command: "ember latency -i \(quoted)").utf8))
             Diagnostics.note("wrote \(outputName(heatmap))")
         }
         report(replay)

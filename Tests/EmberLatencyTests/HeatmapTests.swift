@@ -9,7 +9,7 @@ final class HeatmapTests: XCTestCase {
         // A wait of 1 ms ending every 10 ms for 2.04 s, and one of 100 ms alone in its row.
         for i in 0..<204 { map.add(time: 5_000_000_000 + UInt64(i) * 10_000_000, ns: 1_000_000) }
         map.add(time: 6_000_000_000, ns: 100_000_000)
-        let svg = map.svg(title: "test")
+        let svg = map.svg(title: "test", command: "ember latency -i x.data")
         // Ticks sit on the axis line's y (height 480 - bottom 40 + 14).
         let ticks = svg.components(separatedBy: "y=\"454\" text-anchor=\"middle\">").dropFirst().compactMap { Double($0.prefix { $0 != "<" }) }
         XCTAssertEqual(ticks.first, 0)
