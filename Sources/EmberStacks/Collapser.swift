@@ -51,6 +51,26 @@ public struct Collapser {
                                  firstTime: span?.first ?? 0, lastTime: span?.last ?? 0)
     }
 
+    /// Every sample's stack and time, for a view that folds the samples of a time range it picks (FlameScope).
+    public func timed(_ replay: Replay) throws -> TimedStacks {
+        var samples: [TimedStacks.Sample] = []
+        var stackOf: [Int32: Int32] = [:]
+        var nodes: [Int32] = []
+        let tree = try walk(replay) { _, node, weight, time in
+            let stack: Int32
+            if let known = stackOf[node] {
+                stack = known
+            } else {
+                stack = Int32(nodes.count)
+                stackOf[node] = stack
+                nodes.append(node)
+            }
+            if time > 0 { samples.append(TimedStacks.Sample(time: time, stack: stack, weight: weight)) }
+        }
+        let names = replay.frames.foldedNames
+        return TimedStacks(stacks: nodes.map { tree.stack(of: $0, names: names) }, samples: samples)
+    }
+
     /// Folds each chosen sample into a call tree's nodes and hands over the node with its weight and time.
     private func walk(_ replay: Replay, _ emit: (inout CallTree, Int32, UInt64, UInt64) -> Void) throws -> CallTree {
         guard let event = replay.eventIndex(named: eventName) else {
@@ -166,6 +186,18 @@ public struct TimeOrderedStacks: Sendable {
 
 /// A sample named by its thread and time: how a second pass finds the samples a first one picked (the switch
 /// that started an off-CPU wait, the wakeup that ended it).
+/// Samples with their times, each naming its folded stack in `stacks`.
+public struct TimedStacks: Sendable {
+    public struct Sample: Sendable {
+        public var time: UInt64
+        public var stack: Int32
+        public var weight: UInt64
+    }
+
+    public var stacks: [String]
+    public var samples: [Sample]
+}
+
 public struct SampleKey: Hashable, Sendable {
     public var tid: Int32
     public var time: UInt64

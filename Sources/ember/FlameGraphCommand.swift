@@ -29,8 +29,11 @@ struct FlameGraphCommand: ParsableCommand {
     @Option(help: "Read folded stacks ('a;b;c 12' lines) instead of a recording; - reads standard input.")
     var folded: String?
 
-    @Option(name: [.customShort("o"), .long], help: "The SVG to write (- for standard output).")
-    var output = "flame.svg"
+    @Option(name: [.customShort("o"), .customLong("output")], help: "The SVG to write (- for standard output; default flame.svg, or scope.html with --heatmap).")
+    var outputOption: String?
+
+    /// The file written: `-o`, else by what is drawn.
+    var output: String { outputOption ?? (heatmap ? "scope.html" : "flame.svg") }
 
     @Option(help: "A second line under the title.")
     var subtitle: String?
@@ -58,6 +61,9 @@ struct FlameGraphCommand: ParsableCommand {
 
     @Flag(help: "A flame chart: stacks left to right in the order they were sampled (x is time), not merged by name.")
     var flamechart = false
+
+    @Flag(help: "FlameScope's view, one HTML page (-o scope.html by default): a heat map of the recording's seconds by their 20 ms slices, and the flame graph of the range selected on it.")
+    var heatmap = false
 
     @Option(parsing: .upToNextOption, help: ArgumentHelp("A differential flame graph of two profiles (recordings or folded files): AFTER's shape, red where it grew, blue where it shrank.", valueName: "before> <after"))
     var diff: [String] = []
@@ -117,6 +123,9 @@ struct FlameGraphCommand: ParsableCommand {
         } else if negate || !normalize {
             throw ValidationError("--negate and --no-normalize go with --diff BEFORE AFTER")
         }
+        if heatmap && (folded != nil || !diff.isEmpty || flamechart || reverse) {
+            throw ValidationError("--heatmap draws a recording's samples by time; give -i FILE (or a command), without --folded, --diff, --flamechart or --reverse")
+        }
         if flamechart && (folded != nil || reverse) {
             throw ValidationError(folded != nil ? "--flamechart needs a recording (-i FILE): folded stacks have no time order"
                                                 : "--flamechart keeps stacks in time order; it cannot also --reverse them")
@@ -170,6 +179,15 @@ struct FlameGraphCommand: ParsableCommand {
             try filters.apply(to: replay)
             let event = replay.events[replay.eventIndex(named: fold.event) ?? 0]
             options.subtitle = "\(path): event \(event.name)"
+            if heatmap {
+                let page = ScopeWriter(title: title ?? "FlameScope: \(event.name) of \(path)", subtitle: subtitle ?? "\(path): event \(event.name)")
+                    .render(try fold.timed(replay))
+                try writeOutput(output, Array(page.utf8))
+                report(replay)
+                Diagnostics.note("wrote \(outputName(output))")
+                if status != 0 { throw ExitCode(status) }
+                return
+            }
             if flamechart {
                 let stacks = try fold.timeOrdered(replay)
                 chart = stacks

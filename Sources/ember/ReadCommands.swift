@@ -206,19 +206,24 @@ struct FoldOptions: ParsableArguments {
     var fullNames = false
 
     func fold(_ replay: Replay) throws -> FoldedProfile {
-        let collapser = try collapser(replay)
-        do {
-            return try collapser.collapse(replay)
-        } catch let e as CollapseError {
-            throw Diagnostics.fail(e.description)
-        }
+        try folding(replay) { try $0.collapse(replay) }
     }
 
     /// The stacks in sampling order, for a flame chart.
     func timeOrdered(_ replay: Replay) throws -> TimeOrderedStacks {
+        try folding(replay) { try $0.timeOrdered(replay) }
+    }
+
+    /// Each sample's stack and time, for the FlameScope view.
+    func timed(_ replay: Replay) throws -> TimedStacks {
+        try folding(replay) { try $0.timed(replay) }
+    }
+
+    /// Runs one of the collapser's foldings, its failure a one-line error.
+    private func folding<T>(_ replay: Replay, _ body: (Collapser) throws -> T) throws -> T {
         let collapser = try collapser(replay)
         do {
-            return try collapser.timeOrdered(replay)
+            return try body(collapser)
         } catch let e as CollapseError {
             throw Diagnostics.fail(e.description)
         }

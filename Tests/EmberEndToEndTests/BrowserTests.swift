@@ -144,4 +144,45 @@ final class BrowserTests: XCTestCase {
         XCTAssertGreaterThan(some, 0, part.stdout)
         XCTAssertLessThan(some, all, "the selection (the middle 60%) reads part of the recording: \(some) of \(all)")
     }
+
+    /// FlameScope's view (`flamegraph --heatmap`): a program that spends its first second in phase_a and its next
+    /// in phase_b; selecting the first column's slices draws phase_a's flame graph, the second's phase_b's, and a
+    /// click on a frame zooms it to the full width.
+    func testFlameScopeSelection() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let phases = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/phases.c").path, name: "phases",
+                                       flags: ["-O2", "-g", "-fno-omit-frame-pointer"])
+        let rec = try Tool.ember(["record", "-q", "-g", "-F", Tool.rate(999), "-o", dir + "/phases.data", "--", phases, "1", "1"])
+        XCTAssertEqual(rec.status, 0, rec.stderr)
+        let page = dir + "/scope.html"
+        let r = try Tool.ember(["flamegraph", "--heatmap", "-i", dir + "/phases.data", "-o", page])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        func cell(_ i: Int) -> String {
+            "(function () { var r = document.querySelector('#map rect[data-i=\"\(i)\"]').getBoundingClientRect(); return [r.x + 2, r.y + 2]; })()"
+        }
+        let phaseShares = "Array.from(document.querySelectorAll('#flame g > title')).map(function (t) { return t.textContent; }).filter(function (t) { return /^phase_[ab] /.test(t); }).join('|')"
+        let values = try browse(page, [
+            ["eval": "document.querySelector('#map rect[data-i=\"3\"] > title').textContent"],
+            ["mouse": "down", "at": cell(0)], ["mouse": "move", "at": cell(25)], ["mouse": "up", "at": cell(49)],
+            ["eval": "document.getElementById('range').textContent"],
+            ["eval": phaseShares],
+            ["mouse": "down", "at": cell(50)], ["mouse": "up", "at": cell(99)],
+            ["eval": phaseShares],
+            ["mouse": "click", "at": "(function () { var g = Array.from(document.querySelectorAll('#flame g')).find(function (g) { return /^phase_b /.test(g.firstChild.textContent); }); var r = g.querySelector('rect').getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"],
+            ["eval": "Number(Array.from(document.querySelectorAll('#flame g')).find(function (g) { return /^phase_b /.test(g.firstChild.textContent); }).querySelector('rect').getAttribute('width'))"],
+        ])
+        XCTAssertEqual(values.count, 5, "\(values)")
+        guard values.count == 5 else { return }
+        XCTAssertNotNil(try Regex("^0 s \\+ 60-80 ms: [0-9]+ samples?$").wholeMatch(in: values[0] as? String ?? ""), "\(values[0])")
+        XCTAssertTrue((values[1] as? String ?? "").hasPrefix("From "), "\(values[1])")
+        func share(_ text: Any, _ phase: String) -> Double {
+            let part = (text as? String ?? "").split(separator: "|").first { $0.hasPrefix(phase + " ") } ?? ""
+            return Double(part.split(separator: ",").last?.split(separator: "%").first?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
+        }
+        XCTAssertGreaterThanOrEqual(share(values[2], "phase_a"), 90, "the first second is phase_a's: \(values[2])")
+        XCTAssertLessThanOrEqual(share(values[2], "phase_b"), 10, "\(values[2])")
+        XCTAssertGreaterThanOrEqual(share(values[3], "phase_b"), 90, "the second second is phase_b's: \(values[3])")
+        XCTAssertEqual(values[4] as? Double ?? 0, 1199.5, accuracy: 1, "a clicked frame fills the width")
+    }
 }
