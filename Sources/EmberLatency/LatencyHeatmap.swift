@@ -49,13 +49,14 @@ public struct LatencyHeatmap {
             }
         }
         let most = grid.values.flatMap(\.values).max() ?? 1
+        let waits = grid.values.flatMap(\.values).reduce(0, +)
         let rows = maxBucket + 1
         let cellWidth = (width - left - 20) / Double(columns), cellHeight = (height - top - bottom) / Double(rows)
         var out = """
             <?xml version="1.0" standalone="no"?>
             <svg version="1.1" width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg" font-family="Verdana, DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="11">
             <rect width="100%" height="100%" fill="#ffffff"/>
-            <text x="\(Int(width / 2))" y="24" text-anchor="middle" font-size="16">\(escape(title))</text>
+            <text x="\(Int(width / 2))" y="24" text-anchor="middle" font-size="16">\(escape(title)): \(waits) wait\(waits == 1 ? "" : "s") over \(format(Double(lastTime - firstTime) / 1e9)) s</text>
             <text x="\(Int(width / 2))" y="\(Int(height - 8))" text-anchor="middle">time in the recording (s)</text>
             <text x="16" y="\(Int(top + (height - top - bottom) / 2))" transform="rotate(-90 16 \(Int(top + (height - top - bottom) / 2)))" text-anchor="middle">latency</text>
 

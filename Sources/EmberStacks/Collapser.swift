@@ -31,8 +31,17 @@ public struct Collapser {
     public init() {}
 
     public func collapse(_ replay: Replay) throws -> FoldedProfile {
-        let tree = try walk(replay) { tree, node, weight, _ in tree.addWeight(weight, to: node) }
-        return tree.folded(names: replay.frames.foldedNames, kinds: replay.frames.foldedKinds)
+        var first = UInt64.max, last: UInt64 = 0
+        let tree = try walk(replay) { tree, node, weight, time in
+            tree.addWeight(weight, to: node)
+            if time > 0 {
+                first = min(first, time)
+                last = max(last, time)
+            }
+        }
+        var profile = tree.folded(names: replay.frames.foldedNames, kinds: replay.frames.foldedKinds)
+        if first <= last { profile.seconds = Double(last - first) / 1e9 }
+        return profile
     }
 
     /// The stacks in the order they were sampled, neighbours with the same stack merged: a flame chart's input

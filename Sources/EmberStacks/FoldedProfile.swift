@@ -21,6 +21,8 @@ public struct FoldedProfile: Sendable, Equatable {
     /// Lines of a folded file that were not folded stacks, and the first of them (`line 3: text`).
     public private(set) var skippedLines = 0
     public private(set) var firstSkipped: String?
+    /// From its first sample to its last, in seconds, when it was folded from a recording (a picture's title says it).
+    public var seconds: Double?
 
     public init() {}
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmberKernel
 import EmberPerfData
+import EmberRecord
 import EmberRender
 import EmberReplay
 import EmberStacks
@@ -207,6 +208,8 @@ struct FlameGraphCommand: ParsableCommand {
                 options.subtitle = "\(path): time blocked, by the stack each thread blocked in"
                     + (fold.wakers ? "; above '--', the stack that woke it (leaf first) and the waker" : "")
             }
+            // How long the picture covers (a flame chart's subtitle gives its times already).
+            if let seconds = profile.seconds { options.subtitle = (options.subtitle ?? "") + ", over \(formatSeconds(seconds)) s" }
             report(replay)
         }
         if let title { options.title = title }

@@ -43,6 +43,9 @@ final class BrowserTests: XCTestCase {
         XCTAssertEqual(rec.status, 0, rec.stderr)
         let r = try Tool.ember(["flamegraph", "-i", dir + "/hot.data", "-o", svg])
         XCTAssertEqual(r.status, 0, r.stderr)
+        // The subtitle says what was measured and over how long.
+        let markup = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertNotNil(try Regex("hot.data: event cpu-clock, over 1(\\.[0-9]+)? s</text>").firstMatch(in: markup), String(markup.prefix(3000)))
         let full = "(function () { var s = document.querySelector('svg'); return Number(s.getAttribute('width')) - 20; })()"
         let values = try browse(svg, [
             ["mouse": "move", "at": frameCentre("hot_function")],
@@ -112,6 +115,7 @@ final class BrowserTests: XCTestCase {
         let data = dir + "/lat.data", heat = dir + "/heat.svg"
         let r = try Tool.ember(["latency", "--offcpu", "--json", "--heatmap", heat, "-o", data, "--", sleeper, dir + "/durations.txt"])
         XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertNotNil(try Regex(": [0-9]+ waits over 0\\.[0-9]+ s</text>").firstMatch(in: try String(contentsOfFile: heat, encoding: .utf8)), "the title says how many waits over how long")
         let plot = "(function () { var c = Array.from(document.querySelectorAll('rect > title')).map(function (t) { return t.parentNode.getBoundingClientRect(); });"
             + " var l = Math.min.apply(null, c.map(function (r) { return r.left; })), rr = Math.max.apply(null, c.map(function (r) { return r.right; }));"
             + " var t = Math.min.apply(null, c.map(function (r) { return r.top; })), b = Math.max.apply(null, c.map(function (r) { return r.bottom; }));"
