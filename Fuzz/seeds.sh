@@ -37,10 +37,10 @@ seed fp.data.ember "$ember" archive -i "$dir/fp.data" -o "$dir/fp.data.ember"
 seed dwarf.data.ember "$ember" archive -i "$dir/dwarf.data" -o "$dir/dwarf.data.ember"
 seed latency.data "$ember" latency --offcpu --syscalls --func "$scratch/usdt:main" -o "$dir/latency.data" -- "$scratch/usdt" 20 0
 # The fuzz target hands a recording to the consumer its last byte chooses (script, collapse, exports, pprof, latency,
-# collapse with libunwind): each recording once per consumer, with that byte appended (readers ignore what follows
+# annotate, collapse with libunwind): each recording once per consumer, with that byte appended (readers ignore what follows
 # a file's last section).
 for f in "$dir"/*.data "$dir"/*.ember; do
     [ -f "$f" ] || continue
-    for i in 1 2 3 4 5 6; do cp "$f" "$f.$i" && printf "\\$(printf %o "$i")" >> "$f.$i"; done
+    for i in 1 2 3 4 5 6 7; do cp "$f" "$f.$i" && printf "\\$(printf %o "$i")" >> "$f.$i"; done
 done
 printf 'main;run;spin 40\nmain;run;hash 20\nmain;[libc.so.6];memcpy 7\n' > "$dir/stacks.folded"

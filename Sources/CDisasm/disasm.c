@@ -22,11 +22,13 @@ static pthread_once_t opened = PTHREAD_ONCE_INIT;
 
 static void open_capstone(void) {
     // The runtime library's name (Debian's libcapstone4), then the development link.
-    void *library = dlopen("libcapstone.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!library) library = dlopen("libcapstone.so", RTLD_NOW | RTLD_LOCAL);
+    // Only the major version the shim was built against: cs_detail's layout changes between them.
+    char name[32];
+    snprintf(name, sizeof(name), "libcapstone.so.%d", CS_API_MAJOR);
+    void *library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!library) {
-        snprintf(open_error, sizeof(open_error), "Capstone, the disassembler, could not be opened (%s); install libcapstone4",
-                 dlerror());
+        snprintf(open_error, sizeof(open_error), "Capstone, the disassembler, could not be opened (%s); install libcapstone%d",
+                 dlerror(), CS_API_MAJOR);
         return;
     }
 #define FIND(field, name)                                                                                              \
@@ -89,7 +91,8 @@ long ember_disassemble(const uint8_t *code, size_t size, uint64_t address, int i
         else if (capstone.insn_group(handle, insn, CS_GRP_JUMP)) o->kind = EMBER_INSN_JUMP;
         else if (capstone.insn_group(handle, insn, CS_GRP_RET)) o->kind = EMBER_INSN_RETURN;
         const cs_x86 *x86 = &insn->detail->x86;
-        if (o->kind != EMBER_INSN_OTHER && x86->op_count == 1 && x86->operands[0].type == X86_OP_IMM)
+        // A direct jump's or call's target (`ret $8`'s immediate is no address).
+        if ((o->kind == EMBER_INSN_JUMP || o->kind == EMBER_INSN_CALL) && x86->op_count == 1 && x86->operands[0].type == X86_OP_IMM)
             o->target = (uint64_t)x86->operands[0].imm;
     }
     capstone.free(insn, 1);

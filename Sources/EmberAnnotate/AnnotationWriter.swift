@@ -48,7 +48,9 @@ public struct AnnotationWriter {
         let share = totalSamples > 0 ? Double(function.samples) * 100 / Double(totalSamples) : 0
         var about = "         :   \(function.name): \(function.samples) of \(totalSamples) samples (\(percentText(share / 100))%) in \(function.binary)"
         if let file = annotated.mainFile {
-            let found = annotated.rows.contains { $0.line.map { annotated.code.sourceText[$0] ?? sources.text(of: $0) } != nil }
+            let found = annotated.rows.contains { row in
+                row.line.flatMap { $0.file == file ? annotated.code.sourceText[$0] ?? sources.text(of: $0) : nil } != nil
+            }
             about += ", source \(file)" + (found ? "" : " (not on this machine: line numbers only)")
         }
         lines.append(about)

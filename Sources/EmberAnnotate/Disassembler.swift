@@ -27,21 +27,28 @@ public struct DisassemblyError: Error, CustomStringConvertible {
 /// Decodes x86-64 code through Capstone (opened on first use).
 public enum Disassembler {
     public static func instructions(of code: [UInt8], at address: UInt64, syntax: AssemblySyntax) throws(DisassemblyError) -> [Instruction] {
-        // At most one instruction per byte.
-        var decoded = [ember_insn](repeating: ember_insn(), count: max(code.count, 1))
+        // In chunks of at most 4,096 instructions: a function's size comes from its symbol, and may be large.
+        var decoded = [ember_insn](repeating: ember_insn(), count: min(max(code.count, 1), 4096))
         var error = [CChar](repeating: 0, count: 256)
-        let count = code.withUnsafeBufferPointer { bytes in
-            decoded.withUnsafeMutableBufferPointer { out in
-                ember_disassemble(bytes.baseAddress, bytes.count, address, syntax == .intel ? 1 : 0, out.baseAddress, out.count, &error, error.count)
+        var instructions: [Instruction] = []
+        var offset = 0
+        while offset < code.count {
+            let count = code.withUnsafeBufferPointer { bytes in
+                decoded.withUnsafeMutableBufferPointer { out in
+                    ember_disassemble(bytes.baseAddress! + offset, bytes.count - offset, address &+ UInt64(offset), syntax == .intel ? 1 : 0,
+                                      out.baseAddress, out.count, &error, error.count)
+                }
+            }
+            guard count >= 0 else { throw DisassemblyError(description: String(cString: error)) }
+            guard count > 0 else { break }
+            for var insn in decoded.prefix(count) {
+                let mnemonic = withUnsafeBytes(of: &insn.mnemonic) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+                let operands = withUnsafeBytes(of: &insn.operands) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+                instructions.append(Instruction(address: insn.address, size: Int(insn.size), mnemonic: mnemonic, operands: operands,
+                                                kind: Instruction.Kind(rawValue: insn.kind) ?? .other, target: insn.target == 0 ? nil : insn.target))
+                offset += Int(insn.size)
             }
         }
-        guard count >= 0 else { throw DisassemblyError(description: String(cString: error)) }
-        return decoded.prefix(count).map { insn in
-            var insn = insn
-            let mnemonic = withUnsafeBytes(of: &insn.mnemonic) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
-            let operands = withUnsafeBytes(of: &insn.operands) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
-            return Instruction(address: insn.address, size: Int(insn.size), mnemonic: mnemonic, operands: operands,
-                               kind: Instruction.Kind(rawValue: insn.kind) ?? .other, target: insn.target == 0 ? nil : insn.target)
-        }
+        return instructions
     }
 }

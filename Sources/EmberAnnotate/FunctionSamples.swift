@@ -36,13 +36,14 @@ public struct FunctionSamples {
         finish()
     }
 
-    /// Counts a sample in the function its instruction pointer is in.
-    public mutating func add(_ sample: Sample, _ replay: Replay) {
+    /// Counts a sample in the function its instruction pointer is in; that function's key, nil when none is known.
+    @discardableResult
+    public mutating func add(_ sample: Sample, _ replay: Replay) -> UInt64? {
         samples += 1
         period &+= sample.period
         let model = replay.model
         guard let location = model.resolve(pid: sample.pid, address: sample.ip),
-              let hit = replay.symbolizer.symbol(at: location) ?? replay.symbolizer.unnamedFunction(at: location) else { return }
+              let hit = replay.symbolizer.symbol(at: location) ?? replay.symbolizer.unnamedFunction(at: location) else { return nil }
         let key = location.cacheKey &- hit.offset
         let index: Int
         if let known = byKey[key] {
@@ -56,6 +57,7 @@ public struct FunctionSamples {
         functions[index].samples += 1
         functions[index].period &+= sample.period
         functions[index].periods[hit.offset, default: 0] &+= sample.period
+        return key
     }
 
     /// The function by its key (a `ProcessModel.Location.cacheKey` of its start).

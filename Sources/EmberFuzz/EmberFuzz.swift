@@ -1,4 +1,5 @@
 import CEmberShim
+import EmberAnnotate
 import EmberExport
 import EmberKernel
 import EmberLatency
@@ -61,6 +62,15 @@ enum FuzzTarget {
                 for stats in rows.values { _ = (stats.log2Buckets, stats.percentile(99)) }
             }
             _ = analysis.heatmap?.svg(title: "fuzz", command: "ember latency")
+        },
+        { replay in
+            // annotate: an archive's code, lines and targets (a recording's binaries are not in the empty sysroot).
+            let sampled = FunctionSamples(replay, event: nil)
+            for function in sampled.functions.prefix(4) where !function.isKernel {
+                guard let code = try? replay.symbolizer.functionCode(at: function.location, symbol: function.symbol),
+                      let annotated = try? AnnotatedFunction(function, code: code, replay: replay, syntax: .att) else { continue }
+                _ = AnnotationWriter(layout: .sourceAndAssembly, event: "fuzz", totalSamples: sampled.samples, sources: SourceFiles(root: "/nonexistent")).lines(annotated)
+            }
         },
     ]
 

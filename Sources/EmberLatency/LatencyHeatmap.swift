@@ -1,3 +1,4 @@
+import EmberKernel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -92,22 +93,8 @@ public struct LatencyHeatmap {
         out += "<text id=\"command\" x=\"\(Int(left))\" y=\"42\">drag across the map to select a time range</text>\n"
         let origin = Double(firstSlice * LatencyHeatmap.slice) / 1e9
         out += "<script type=\"text/ecmascript\"><![CDATA[\nvar LEFT = \(format(left)), RIGHT = \(format(left + Double(columns) * cellWidth)), "
-        out += "SECONDS_PER_PIXEL = \(secondsPerColumn / cellWidth), ORIGIN = \(origin), COMMAND = \(LatencyHeatmap.jsString(command));\n"
+        out += "SECONDS_PER_PIXEL = \(secondsPerColumn / cellWidth), ORIGIN = \(origin), COMMAND = \(jsonStringLiteral(command));\n"
         return out + LatencyHeatmap.selectionScript + "]]></script>\n</svg>\n"
-    }
-
-    /// A JavaScript string literal (inside CDATA: "]]>" cannot occur, its ">" is escaped).
-    private static func jsString(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\\", "\"": out += "\\" + String(c)
-            case ">": out += "\\u003e"
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
     }
 
     /// Click-drag selection over the plot: a shaded band while dragging; on release, the command for that range.

@@ -1,3 +1,4 @@
+import EmberKernel
 import EmberStacks
 
 /// FlameScope's view of a recording as one self-contained HTML page: a heat map whose columns are the seconds of
@@ -15,12 +16,15 @@ public struct ScopeWriter {
 
     /// Rows per column: 20 ms slices of each second.
     static let rows = 50
+    static let maxColumns: UInt64 = 3600
 
     public func render(_ timed: TimedStacks) -> String {
         let first = timed.samples.map(\.time).min() ?? 0, last = timed.samples.map(\.time).max() ?? 0
-        let columns = max(1, Int((last - first) / 1_000_000_000) + 1)
+        // At most an hour of columns (a corrupt time would ask for millions): later samples are left out, and said so.
+        let seconds = (last - first) / 1_000_000_000
+        let columns = Int(min(seconds, ScopeWriter.maxColumns - 1)) + 1
         var cells = [[Int32: Int]](repeating: [:], count: columns * ScopeWriter.rows)
-        for sample in timed.samples {
+        for sample in timed.samples where (sample.time - first) / 1_000_000_000 < UInt64(columns) {
             let offset = sample.time - first
             let cell = Int(offset / 1_000_000_000) * ScopeWriter.rows + Int(offset % 1_000_000_000 / 20_000_000)
             cells[cell][sample.stack, default: 0] += 1
@@ -38,12 +42,13 @@ public struct ScopeWriter {
         }
         stacks += "]"
         var data = "{\"columns\":\(columns),\"start\":\(Double(first) / 1e9),\"samples\":\(timed.samples.count),\"names\":["
-        data += names.map(ScopeWriter.jsonString).joined(separator: ",") + "],\"stacks\":" + stacks + ",\"counts\":["
+        data += names.map(jsonStringLiteral).joined(separator: ",") + "],\"stacks\":" + stacks + ",\"counts\":["
         data += cells.map { String($0.values.reduce(0, +)) }.joined(separator: ",") + "],\"cells\":["
         data += cells.map { cell in
             cell.isEmpty ? "0" : "[" + cell.sorted { $0.key < $1.key }.map { "\($0.key),\($0.value)" }.joined(separator: ",") + "]"
         }.joined(separator: ",") + "]}"
-        let seconds = SVGWriter.fixed(Double(last - first) / 1e9, decimals: 2, trim: true)
+        let span = SVGWriter.fixed(Double(last - first) / 1e9, decimals: 2, trim: true)
+            + (seconds >= ScopeWriter.maxColumns ? " (the map shows its first hour; pick a part with --time)" : "")
         return """
             <!DOCTYPE html>
             <html><head><meta charset="utf-8"><title>\(ScopeWriter.html(title))</title>
@@ -57,7 +62,7 @@ public struct ScopeWriter {
             </style></head>
             <body>
             <h1>\(ScopeWriter.html(title))</h1>
-            <div class="note">\(ScopeWriter.html(subtitle)); \(timed.samples.count) samples over \(seconds) s</div>
+            <div class="note">\(ScopeWriter.html(subtitle)); \(timed.samples.count) samples over \(span) s</div>
             <div class="note">Each column is one second of the recording and each row a 20 ms slice of it, the first at the top; a slice's colour is its samples, from white (none) to deep red (the busiest, <span id="most"></span>). Drag from one slice to another (or click one, then shift-click another) for the flame graph of the time between them.</div>
             <svg id="map" xmlns="http://www.w3.org/2000/svg"></svg>
             <div id="range" class="note"></div>
@@ -69,22 +74,6 @@ public struct ScopeWriter {
             </body></html>
 
             """
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            default:
-                if c.value < 0x20 { out += "\\u00" + (c.value < 0x10 ? "0" : "") + String(c.value, radix: 16) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
     }
 
     static func html(_ s: String) -> String {

@@ -87,8 +87,7 @@ extension Symbolizer {
         var code = FunctionCode(key: key, rawName: found.name, binary: dso.path, start: found.start, bytes: bytes, lines: lines)
         if let capture {
             // An archive keeps the lines' text too: the sources are as likely gone as the binary.
-            let sources = SourceFiles(root: options.symfs)
-            for row in lines where code.sourceText[row.line] == nil { code.sourceText[row.line] = sources.text(of: row.line) }
+            for row in lines where code.sourceText[row.line] == nil { code.sourceText[row.line] = captureSources.text(of: row.line) }
             capture.code[key] = code
         }
         return code
@@ -97,6 +96,13 @@ extension Symbolizer {
     /// A function no symbol names (a stripped binary's own), bounded by the call-frame information that covers the
     /// location and named `[BINARY+0xSTART]`; nil where there is none (and for what a symbol names).
     public func unnamedFunction(at location: ProcessModel.Location) -> Hit? {
+        if let known = unnamedFunctions[location.cacheKey] { return known }
+        let hit = findUnnamedFunction(at: location)
+        unnamedFunctions[location.cacheKey] = hit
+        return hit
+    }
+
+    private func findUnnamedFunction(at location: ProcessModel.Location) -> Hit? {
         let dso = model.dsos[location.dso]
         guard location.dso != model.kernelDso, !dso.isPerfMap, let offset = location.address.fileOffset else { return nil }
         let range: Range<UInt64>, address: UInt64

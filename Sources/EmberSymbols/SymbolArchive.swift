@@ -108,11 +108,16 @@ public final class SymbolArchive {
         for _ in 0..<(try r.count()) {
             let key = try r.u64()
             var function = FunctionCode(key: key, rawName: try r.string(), binary: try r.string(), start: try r.u64(), bytes: try r.byteArray(), lines: [])
+            // What the readers add to and subtract from must stay in range: the code's end, its key's, and rows
+            // sorted inside the code.
+            let size = UInt64(function.bytes.count)
+            guard function.start <= UInt64.max - size, key <= UInt64.max - size else { throw ArchiveReader.Corrupt() }
             function.lines = try (0..<(try r.count())).map { _ in
                 let address = try r.u64()
-                guard let line = try r.line() else { throw ArchiveReader.Corrupt() }
+                guard let line = try r.line(), address >= function.start, address < function.end else { throw ArchiveReader.Corrupt() }
                 return (address, line)
             }
+            guard zip(function.lines, function.lines.dropFirst()).allSatisfy({ $0.address < $1.address }) else { throw ArchiveReader.Corrupt() }
             for _ in 0..<(try r.count()) {
                 guard let line = try r.line() else { throw ArchiveReader.Corrupt() }
                 function.sourceText[line] = try r.string()

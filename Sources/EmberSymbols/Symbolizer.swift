@@ -45,8 +45,12 @@ public final class Symbolizer {
     private let demangler: Demangler
     private var binaries: [Int: Binary] = [:]
     private var perfMaps: [Int: SymbolTable?] = [:]
-    /// Per dso, its functions' bounds by CFI, for code no symbol names (`unnamedFunction`).
+    /// Per dso, its functions' bounds by CFI, for code no symbol names (`unnamedFunction`), and each location's
+    /// answer (nil included: samples come back to the same few addresses).
     var functionBounds: [Int: FunctionBounds?] = [:]
+    var unnamedFunctions: [UInt64: Hit?] = [:]
+    /// The source files an archive being made reads its functions' lines from, each once.
+    lazy var captureSources = SourceFiles(root: options.symfs)
     private var cache: [UInt64: Hit?] = [:]
     private var kernelCache: [UInt64: Hit?] = [:]
     private lazy var kernel: KernelSymbols = options.kernelSymbols ?? KernelSymbols.loadRunning()

@@ -9,6 +9,15 @@ public enum Key: Equatable, Sendable {
     case up, down, left, right, pageUp, pageDown, home, end
     case enter, escape, backspace, interrupt
 
+    /// The bytes end in an escape sequence's first part: ESC, or ESC [ (or ESC O) and parameters.
+    static func endsInsideSequence(_ bytes: [UInt8]) -> Bool {
+        guard let escape = bytes.lastIndex(of: 0x1b) else { return false }
+        let rest = bytes[(escape + 1)...]
+        guard let introducer = rest.first else { return true }
+        guard introducer == UInt8(ascii: "[") || introducer == UInt8(ascii: "O") else { return false }
+        return rest.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x3f }
+    }
+
     /// The keys in bytes read at once: escape sequences (arrows, paging) whole, a lone ESC as `escape`.
     static func decode(_ bytes: [UInt8]) -> [Key] {
         var keys: [Key] = []
@@ -95,11 +104,22 @@ public final class Terminal {
         return (Int(rows), Int(columns))
     }
 
-    /// The keys waiting on standard input.
+    /// The keys waiting on standard input. An escape sequence split across reads (a slow link) is waited for, up
+    /// to 50 ms, so that an arrow key never reads as Escape.
     public func readKeys() -> [Key] {
+        var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 256)
-        let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-        return n > 0 ? Key.decode(Array(buffer[..<n])) : []
+        repeat {
+            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            guard n > 0 else { break }
+            bytes += buffer[..<n]
+        } while Key.endsInsideSequence(bytes) && Terminal.inputArrives(within: 50)
+        return Key.decode(bytes)
+    }
+
+    private static func inputArrives(within milliseconds: Int32) -> Bool {
+        var fd = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+        return poll(&fd, 1, milliseconds) > 0
     }
 
     public func write(_ text: String) {

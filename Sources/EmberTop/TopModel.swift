@@ -48,7 +48,7 @@ public struct TopModel {
         replay.forEachSample(event: event) { sample, _ in
             totalWeight &+= sample.period
             recentSamples += 1
-            functions.add(sample, replay)
+            let function = functions.add(sample, replay)
             replay.resolver.frames(of: sample, into: &frames, symbolize: false)
             path.removeAll(keepingCapacity: true)
             // Root first, as a report builds its paths (a frame's inlined functions after the one they are in).
@@ -68,10 +68,7 @@ public struct TopModel {
             }
             entries[i].weight &+= sample.period
             entries[i].samples += 1
-            if entries[i].function == nil, let location = replay.model.resolve(pid: sample.pid, address: sample.ip),
-               let hit = replay.symbolizer.symbol(at: location) {
-                entries[i].function = location.cacheKey &- hit.offset
-            }
+            if entries[i].function == nil { entries[i].function = function }
             if callGraphs { entries[i].callers.add(path.dropLast().reversed().map { table.infos[Int($0)].name }[...], weight: sample.period) }
         }
     }

@@ -16,7 +16,7 @@ public struct TopScreen {
         case list, help
         case filter(String)
         case annotation(ScrollView)
-        case annotating(String)
+        case annotating(name: String, function: UInt64)
     }
 
     /// One line of the list: an entry, or a line of an expanded entry's callers.
@@ -51,8 +51,8 @@ public struct TopScreen {
 
     /// An annotation arrived (or could not be made).
     public mutating func show(_ annotation: TopAnnotation) {
-        guard case .annotating = mode else { return }
-        switch annotation {
+        guard case .annotating(_, let function) = mode, function == annotation.function else { return }
+        switch annotation.outcome {
         case .lines(let lines, let hottest): mode = .annotation(ScrollView(lines: lines, selected: hottest))
         case .failed(let why):
             mode = .list
@@ -113,11 +113,15 @@ public struct TopScreen {
                 }
             case .enter:
                 guard let entry = selectedEntry else { return .none }
+                guard keys.contains(.symbol) else {
+                    status = "an entry of several functions has no one annotation: sort by symbol (-s symbol) to annotate"
+                    return .none
+                }
                 guard !entry.isKernel, let function = entry.function else {
                     status = entry.isKernel ? "kernel code cannot be annotated" : "this entry's function is not known; nothing to annotate"
                     return .none
                 }
-                mode = .annotating(entry.fields.last ?? "")
+                mode = .annotating(name: entry.fields.last ?? "", function: function)
                 return .annotate(function)
             default: break
             }
@@ -160,7 +164,7 @@ public struct TopScreen {
         let bottom: String
         switch mode {
         case .filter(let text): bottom = "filter: " + text + "_"
-        case .annotating(let name): bottom = "annotating \(name)..."
+        case .annotating(let name, _): bottom = "annotating \(name)..."
         default: bottom = status ?? (filter.isEmpty ? "" : "[filter: \(filter)]  ") + "? keys  q quit  / filter  Enter annotate"
         }
         out += "\u{1b}[\(rows);1H" + String(bottom.prefix(columns)) + "\u{1b}[K"

@@ -38,9 +38,15 @@ public struct TopSnapshot: Sendable {
 }
 
 /// A function's annotation, as lines, with the hottest selected; or why there is none.
-public enum TopAnnotation: Sendable {
-    case lines([String], hottest: Int)
-    case failed(String)
+public struct TopAnnotation: Sendable {
+    public enum Outcome: Sendable {
+        case lines([String], hottest: Int)
+        case failed(String)
+    }
+
+    /// The function asked about (`TopModel.Entry.function`): an answer to an earlier request is not shown.
+    public var function: UInt64
+    public var outcome: Outcome
 }
 
 /// A live recording read on its own thread: every quarter second the new records go through a `Replay` into a
@@ -169,6 +175,10 @@ public final class TopSession: @unchecked Sendable {
     }
 
     private static func annotation(of key: UInt64, syntax: AssemblySyntax, model: TopModel, replay: Replay) -> TopAnnotation {
+        TopAnnotation(function: key, outcome: outcome(of: key, syntax: syntax, model: model, replay: replay))
+    }
+
+    private static func outcome(of key: UInt64, syntax: AssemblySyntax, model: TopModel, replay: Replay) -> TopAnnotation.Outcome {
         guard let function = model.functions.function(key: key) else { return .failed("no samples of this function to annotate yet") }
         do {
             let code = try replay.symbolizer.functionCode(at: function.location, symbol: function.symbol)
