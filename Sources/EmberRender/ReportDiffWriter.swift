@@ -41,7 +41,7 @@ public struct ReportDiffWriter {
         if let limit { sorted = Array(sorted.prefix(limit)) }
 
         let keys = after.options.keys
-        var widths = keys.map { ReportWriter.title($0).count }
+        var widths = keys.map { $0.title.count }
         for row in sorted {
             for (i, f) in row.fields.enumerated() { widths[i] = max(widths[i], f.count + (keys[i] == .symbol ? 4 : 0)) }
         }
@@ -52,7 +52,7 @@ public struct ReportDiffWriter {
         ]
         let names = (children ? "    before     after    change" : "") + "    before     after    change"
         var heading = "#" + names
-        for (i, key) in keys.enumerated() { heading += "  " + (i == keys.count - 1 ? ReportWriter.title(key) : pad(ReportWriter.title(key), widths[i])) }
+        for (i, key) in keys.enumerated() { heading += "  " + (i == keys.count - 1 ? key.title : pad(key.title, widths[i])) }
         lines.append(children ? "#" + "  ---------- Children ---------  ------------ Self -----------" : "#  ------------ Self -----------")
         lines.append(heading)
         lines.append("#")

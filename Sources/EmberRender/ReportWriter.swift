@@ -39,7 +39,7 @@ public struct ReportWriter {
         if let limit { rows = Array(rows.prefix(limit)) }
 
         let keys = model.options.keys
-        let titles = keys.map(ReportWriter.title)
+        let titles = keys.map(\.title)
         var widths = titles.map(\.count)
         for row in rows {
             for (i, field) in row.fields.enumerated() {
@@ -123,20 +123,6 @@ public struct ReportWriter {
             if i > 0 || barFirst { lines.append(prefix + "|") }
             lines.append(prefix + (last ? " --" : "|--") + String(percent(Double(child.weight) / total).drop { $0 == " " }) + "--" + child.name)
             graph(child, prefix: prefix + (last ? " " : "|") + "          ", total: total, into: &lines)
-        }
-    }
-
-    static func title(_ key: ReportKey) -> String {
-        switch key {
-        case .comm: return "Command"
-        case .pid: return "Pid:Command"
-        case .tid: return "Tid:Command"
-        case .cpu: return "CPU"
-        case .dso: return "Shared Object"
-        case .symbol: return "Symbol"
-        case .srcline: return "Source:Line"
-        case .address: return "Address"
-        case .state: return "State"
         }
     }
 

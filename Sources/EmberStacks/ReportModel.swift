@@ -138,6 +138,21 @@ public struct ReportModel {
 }
 
 extension ReportKey {
+    /// The column's heading, as perf report's.
+    public var title: String {
+        switch self {
+        case .comm: return "Command"
+        case .pid: return "Pid:Command"
+        case .tid: return "Tid:Command"
+        case .cpu: return "CPU"
+        case .dso: return "Shared Object"
+        case .symbol: return "Symbol"
+        case .srcline: return "Source:Line"
+        case .address: return "Address"
+        case .state: return "State"
+        }
+    }
+
     /// A sort key's value for a frame; matching perf, an unresolved frame's symbol is its address.
     public func value(info: FrameTable.Info, comm: String, sample: Sample, hasCPU: Bool, asPerf: Bool, off: Bool = false) -> String {
         switch self {

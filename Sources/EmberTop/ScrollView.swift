@@ -21,15 +21,9 @@ public struct ScrollView {
         let page = max(1, rows - 1)
         switch key {
         case .interrupt, .escape, .left, .character("q"): return false
-        case .up: selected -= 1
-        case .down: selected += 1
-        case .pageUp: selected -= page
-        case .pageDown: selected += page
-        case .home: selected = 0
-        case .end: selected = lines.count - 1
+        case .up, .down, .pageUp, .pageDown, .home, .end: selected = key.moving(selected, page: page, count: lines.count)
         default: return true
         }
-        selected = max(0, min(selected, lines.count - 1))
         if selected < top { top = selected }
         if selected >= top + page { top = selected - page + 1 }
         return true

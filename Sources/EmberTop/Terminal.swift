@@ -9,6 +9,21 @@ public enum Key: Equatable, Sendable {
     case up, down, left, right, pageUp, pageDown, home, end
     case enter, escape, backspace, interrupt
 
+    /// Where a selection among `count` lines goes on this key (arrows, paging by `page`, Home, End).
+    func moving(_ selected: Int, page: Int, count: Int) -> Int {
+        let moved: Int
+        switch self {
+        case .up: moved = selected - 1
+        case .down: moved = selected + 1
+        case .pageUp: moved = selected - page
+        case .pageDown: moved = selected + page
+        case .home: moved = 0
+        case .end: moved = count - 1
+        default: moved = selected
+        }
+        return max(0, min(moved, count - 1))
+    }
+
     /// The bytes end in an escape sequence's first part: ESC, or ESC [ (or ESC O) and parameters.
     static func endsInsideSequence(_ bytes: [UInt8]) -> Bool {
         guard let escape = bytes.lastIndex(of: 0x1b) else { return false }

@@ -101,12 +101,8 @@ public struct TopScreen {
             case .character("K"): hideKernel.toggle()
             case .character("U"): hideUser.toggle()
             case .character("z"): zeroes.toggle()
-            case .up: selected -= 1
-            case .down: selected += 1
-            case .pageUp: selected -= page
-            case .pageDown: selected += page
-            case .home: selected = 0
-            case .end: selected = lines.count - 1
+            case .up, .down, .pageUp, .pageDown, .home, .end:
+                selected = key.moving(selected, page: page, count: lines.count)
             case .right, .character("+"), .character("e"):
                 if let entry = selectedEntry {
                     if expanded.contains(entry.fields) { expanded.remove(entry.fields) } else { expanded.insert(entry.fields) }
@@ -186,7 +182,7 @@ public struct TopScreen {
     }
 
     private var columnTitles: String {
-        "Overhead  " + zip(keys, widths).map { key, width in pad(TopScreen.title(key), width) }.joined(separator: "  ")
+        "Overhead  " + zip(keys, widths).map { key, width in pad(key.title, width) }.joined(separator: "  ")
     }
 
     private var widths: [Int] = []
@@ -202,7 +198,7 @@ public struct TopScreen {
             return needle.isEmpty || entry.fields.contains { $0.lowercased().contains(needle) }
         }.sorted { $0.weight != $1.weight ? $0.weight > $1.weight : $0.fields.lexicographicallyPrecedes($1.fields) }
         widths = keys.indices.map { k in
-            let title = TopScreen.title(keys[k]).count
+            let title = keys[k].title.count
             return k == keys.count - 1 ? title : min(40, entries.prefix(200).map { $0.fields[k].count }.max().map { max($0, title) } ?? title)
         }
         lines = []
@@ -228,20 +224,6 @@ public struct TopScreen {
 
     private func pad(_ s: String, _ width: Int) -> String {
         s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
-    }
-
-    private static func title(_ key: ReportKey) -> String {
-        switch key {
-        case .comm: return "Command"
-        case .pid: return "Pid:Command"
-        case .tid: return "Tid:Command"
-        case .cpu: return "CPU"
-        case .dso: return "Shared Object"
-        case .symbol: return "Symbol"
-        case .srcline: return "Source:Line"
-        case .state: return "State"
-        case .address: return "Address"
-        }
     }
 
     static let help = [
