@@ -61,13 +61,13 @@ public struct AnnotationWriter {
         switch layout {
         case .sourceOnly:
             for (line, period) in annotated.lines {
-                row(period, "\(percent(period, of: total)) : \(pad(label(line, main: annotated.mainFile), lineWidth))   \(text(of: line, annotated.code))")
+                row(period, "\(percent(period, of: total)) : \(padded(label(line, main: annotated.mainFile), lineWidth))   \(text(of: line, annotated.code))")
             }
         case .assemblyOnly, .sourceAndAssembly:
             var previous: SourceLine?
             for instruction in annotated.rows {
                 if layout == .sourceAndAssembly, let line = instruction.line, line != previous {
-                    lines.append("         : \(pad(label(line, main: annotated.mainFile), lineWidth))   \(text(of: line, annotated.code))")
+                    lines.append("         : \(padded(label(line, main: annotated.mainFile), lineWidth))   \(text(of: line, annotated.code))")
                     previous = line
                 }
                 let address = String(instruction.instruction.address, radix: 16)
@@ -92,7 +92,4 @@ public struct AnnotationWriter {
         return String(repeating: " ", count: max(0, 8 - text.count)) + text
     }
 
-    private func pad(_ s: String, _ width: Int) -> String {
-        s + String(repeating: " ", count: max(0, width - s.count))
-    }
 }

@@ -5,3 +5,8 @@ public func percentText(_ fraction: Double) -> String {
     let hundredths = Int(max(-1e12, min(1e12, (fraction * 10000).rounded(.toNearestOrEven))))
     return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
 }
+
+/// `s` with spaces after it up to `width` characters (as it is when already that wide): a text column.
+public func padded(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+}

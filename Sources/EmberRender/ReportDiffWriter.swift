@@ -52,7 +52,7 @@ public struct ReportDiffWriter {
         ]
         let names = (children ? "    before     after    change" : "") + "    before     after    change"
         var heading = "#" + names
-        for (i, key) in keys.enumerated() { heading += "  " + (i == keys.count - 1 ? key.title : pad(key.title, widths[i])) }
+        for (i, key) in keys.enumerated() { heading += "  " + (i == keys.count - 1 ? key.title : padded(key.title, widths[i])) }
         lines.append(children ? "#" + "  ---------- Children ---------  ------------ Self -----------" : "#  ------------ Self -----------")
         lines.append(heading)
         lines.append("#")
@@ -62,7 +62,7 @@ public struct ReportDiffWriter {
             line += share(row.selfShares.0) + share(row.selfShares.1) + change(row.selfShares)
             for (i, field) in row.fields.enumerated() {
                 let text = keys[i] == .symbol ? (row.isKernel ? "[k] " : "[.] ") + field : field
-                line += "  " + (i == row.fields.count - 1 ? text : pad(text, widths[i]))
+                line += "  " + (i == row.fields.count - 1 ? text : padded(text, widths[i]))
             }
             lines.append(line)
         }
@@ -78,6 +78,5 @@ public struct ReportDiffWriter {
         return leftPad(text, 10)
     }
 
-    private func pad(_ s: String, _ width: Int) -> String { s + String(repeating: " ", count: max(0, width - s.count)) }
     private func leftPad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
 }

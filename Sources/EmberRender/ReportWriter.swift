@@ -69,7 +69,7 @@ public struct ReportWriter {
             dots += "  " + String(repeating: ".", count: 12)
         }
         lines.append("# " + percentHeader + zip(titles, widths).enumerated().map { i, column in
-            "  " + (i == titles.count - 1 ? column.0 : pad(column.0, column.1))
+            "  " + (i == titles.count - 1 ? column.0 : padded(column.0, column.1))
         }.joined())
         lines.append("# " + dots + widths.map { "  " + String(repeating: ".", count: $0) }.joined())
         lines.append("#")
@@ -79,7 +79,7 @@ public struct ReportWriter {
             if sampleCounts { line += "  " + leftPad(String(children ? row.childrenSamples : row.selfSamples), 12) }
             for (i, field) in row.fields.enumerated() {
                 let text = keys[i] == .symbol ? (row.isKernel ? "[k] " : "[.] ") + field : field
-                line += "  " + (i == row.fields.count - 1 ? text : pad(text, widths[i]))
+                line += "  " + (i == row.fields.count - 1 ? text : padded(text, widths[i]))
             }
             lines.append(line)
             if model.options.callGraph != nil,
@@ -128,10 +128,6 @@ public struct ReportWriter {
 
     private func leftPad(_ s: String, _ width: Int) -> String {
         s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
-    }
-
-    private func pad(_ s: String, _ width: Int) -> String {
-        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
     }
 
     /// ` 12.34%`, eight columns wide.

@@ -65,7 +65,7 @@ public struct Collapser {
         var samples: [TimedStacks.Sample] = []
         var stackOf: [Int32: Int32] = [:]
         var nodes: [Int32] = []
-        let tree = try walk(replay) { _, node, weight, time in
+        let tree = try walk(replay) { _, node, _, time in
             let stack: Int32
             if let known = stackOf[node] {
                 stack = known
@@ -74,7 +74,7 @@ public struct Collapser {
                 stackOf[node] = stack
                 nodes.append(node)
             }
-            if time > 0 { samples.append(TimedStacks.Sample(time: time, stack: stack, weight: weight)) }
+            if time > 0 { samples.append(TimedStacks.Sample(time: time, stack: stack)) }
         }
         let names = replay.frames.foldedNames
         return TimedStacks(stacks: nodes.map { tree.stack(of: $0, names: names) }, samples: samples)
@@ -195,12 +195,11 @@ public struct TimeOrderedStacks: Sendable {
 
 /// A sample named by its thread and time: how a second pass finds the samples a first one picked (the switch
 /// that started an off-CPU wait, the wakeup that ended it).
-/// Samples with their times, each naming its folded stack in `stacks`.
+/// Samples with their times, each naming its folded stack in `stacks` (FlameScope counts samples, not weights).
 public struct TimedStacks: Sendable {
     public struct Sample: Sendable {
         public var time: UInt64
         public var stack: Int32
-        public var weight: UInt64
     }
 
     public var stacks: [String]

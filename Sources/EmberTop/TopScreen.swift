@@ -182,7 +182,7 @@ public struct TopScreen {
     }
 
     private var columnTitles: String {
-        "Overhead  " + zip(keys, widths).map { key, width in pad(key.title, width) }.joined(separator: "  ")
+        "Overhead  " + zip(keys, widths).map { key, width in padded(key.title, width) }.joined(separator: "  ")
     }
 
     private var widths: [Int] = []
@@ -206,7 +206,7 @@ public struct TopScreen {
             var columns: [String] = []
             for (k, field) in entry.fields.enumerated() {
                 let value = k == symbolColumn ? (entry.isKernel ? "[k] " : "[.] ") + field : field
-                columns.append(k == keys.count - 1 ? value : pad(value, widths[k]))
+                columns.append(k == keys.count - 1 ? value : padded(value, widths[k]))
             }
             let share = percentText(Double(entry.weight) / total) + "%"
             lines.append(Line(text: String(repeating: " ", count: max(0, 8 - share.count)) + share + "  " + columns.joined(separator: "  "), entry: entry))
@@ -220,10 +220,6 @@ public struct TopScreen {
             lines.append(Line(text: String(repeating: "  ", count: depth + 4) + "\(percentText(Double(child.weight) / total))%  \(child.name)", entry: entry))
             if depth < 16 { appendCallers(child, depth: depth + 1, total: total, entry: entry) }
         }
-    }
-
-    private func pad(_ s: String, _ width: Int) -> String {
-        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
     }
 
     static let help = [
