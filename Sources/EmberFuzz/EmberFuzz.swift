@@ -47,7 +47,13 @@ enum FuzzTarget {
     /// The consumers of a recording, one per run.
     private static let consumers: [(Replay) throws -> Void] = [
         { _ = ScriptWriter().write($0, to: TextOutput(fd: devNull)) },
-        { _ = try Collapser().collapse($0) },
+        { replay in
+            // Folded, and laid out in time as the flame chart and FlameScope draw it.
+            _ = try Collapser().collapse(replay)
+            let timed = try Collapser().timed(replay)
+            _ = FlameChart.render(timed, clock: true, options: FlameGraphOptions())
+            _ = ScopeWriter(title: "fuzz", subtitle: "fuzz").render(timed)
+        },
         { _ = try FirefoxExporter().export($0, name: "fuzz") },
         { _ = try SpeedscopeExporter().export($0, name: "fuzz") },
         { _ = try PprofBuilder().build($0) },
@@ -90,7 +96,10 @@ enum FuzzTarget {
             _ = FlameGraph.render(profile, options: FlameGraphOptions())
             // Read as both sides of a comparison, and as a chart.
             _ = FlameGraph.render(FoldedProfile.differential(before: profile, after: profile.reversed, normalize: true), options: FlameGraphOptions())
-            _ = FlameGraph.render(chart: TimeOrderedStacks(stacks: profile.sortedStacks), options: FlameGraphOptions())
+            let stacks = profile.sortedStacks
+            let samples = stacks.indices.map { TimedStacks.Sample(time: UInt64($0 + 1) * 1_000_000, stack: Int32($0), weight: stacks[$0].weight) }
+            _ = FlameChart.render(TimedStacks(stacks: stacks.map(\.stack), samples: samples, threads: [.init(pid: 1, tid: 1, name: "fuzz")]),
+                                  clock: false, options: FlameGraphOptions())
         }
     }
 }

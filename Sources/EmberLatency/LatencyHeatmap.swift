@@ -69,7 +69,7 @@ public struct LatencyHeatmap {
         }
         // Ticks at round times (0.1 s, 0.2 s, 0.5 s, 1 s, ...), at most ten of them, up to the axis's end.
         let span = Double(columns) * secondsPerColumn
-        let step = LatencyHeatmap.roundSteps.first { span / $0 <= 10 } ?? span
+        let step = timeAxisStep(span)
         for tick in stride(from: 0.0, through: span, by: step) {
             let x = left + tick / secondsPerColumn * cellWidth
             out += "<text x=\"\(Int(x))\" y=\"\(Int(height - bottom + 14))\" text-anchor=\"middle\">\(format(tick))</text>\n"
@@ -134,9 +134,6 @@ public struct LatencyHeatmap {
         let share = log(Double(count) + 1) / log(Double(max(most, 1)) + 1)
         return "rgb(250,\(Int(230 - 200 * share)),\(Int(200 - 190 * share)))"
     }
-
-    /// Tick spacings, in seconds, that read as round numbers.
-    static let roundSteps: [Double] = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600]
 
     /// A bucket's latency range: `1-2 ms`, `4-8 µs`.
     static func label(_ bucket: Int) -> String {

@@ -15,12 +15,6 @@ public enum FlameGraph {
         render(FlameTree(profile), kinds: profile.kinds, scale: profile.scale, options: options)
     }
 
-    /// A flame chart (Brendan Gregg's): stacks left to right in the order they were sampled, so x is time; a
-    /// frame spans the neighbouring samples that share it.
-    public static func render(chart stacks: TimeOrderedStacks, options: FlameGraphOptions) -> String {
-        render(FlameTree(timeOrdered: stacks.stacks), kinds: stacks.kinds, scale: 1, options: options)
-    }
-
     private static func render(_ tree: FlameTree, kinds: [String: FrameKind], scale: UInt64, options: FlameGraphOptions) -> String {
         guard tree.total > 0 else { return renderEmpty(options: options) }
 

@@ -73,18 +73,8 @@ struct FlameTree {
         depths = [0]
         if profile.baseline != nil { before = [0] }
         let baseline = profile.baseline ?? [:]
-        build(profile.weights.map { ($0.key, $0.value, baseline[$0.key] ?? 0) }, merging: true)
+        build(profile.weights.map { ($0.key, $0.value, baseline[$0.key] ?? 0) })
         layOut()
-    }
-
-    /// A flame chart's tree: stacks kept in their order (time), each merged only with the one before it where
-    /// they share frames, so x is time: a frame starts where its first sample is.
-    init(timeOrdered stacks: [(stack: String, weight: UInt64)], rootName: String = "all") {
-        names = [rootName]
-        weights = [0]
-        depths = [0]
-        offsets = [0]
-        build(stacks.map { ($0.stack, $0.weight, 0) }, merging: false)
     }
 
     /// One distinct stack: a run of `bytes` and its weight.
@@ -95,8 +85,8 @@ struct FlameTree {
         var before: UInt64
     }
 
-    /// `merging` sorts the stacks first, so that all stacks through a frame meet in one node.
-    private mutating func build(_ stacks: [(stack: String, weight: UInt64, before: UInt64)], merging: Bool) {
+    /// Sorts the stacks first, so that all stacks through a frame meet in one node.
+    private mutating func build(_ stacks: [(stack: String, weight: UInt64, before: UInt64)]) {
         var byteCount = 0
         for s in stacks { byteCount += s.stack.utf8.count }
         var bytes: [UInt8] = []
@@ -122,16 +112,16 @@ struct FlameTree {
 
         bytes.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress!
-            if merging, hasNUL {
+            if hasNUL {
                 spans.sort { a, b in Self.framewisePrecedes(base + a.start, a.count, base + b.start, b.count) }
-            } else if merging {
+            } else {
                 spans.sort { a, b in
                     let common = min(a.count, b.count)
                     let order = common == 0 ? 0 : memcmp(base + a.start, base + b.start, common)
                     return order != 0 ? order < 0 : a.count < b.count
                 }
             }
-            insert(spans, from: buffer, separator: separator, placing: !merging)
+            insert(spans, from: buffer, separator: separator)
         }
     }
 
@@ -154,15 +144,12 @@ struct FlameTree {
 
     /// Walks the sorted stacks, reusing the nodes of the prefix shared with the previous stack (all stacks
     /// through a given node are adjacent once sorted) and appending new nodes for the rest, in pre-order.
-    /// `placing` sets each new node's offset to the weight of the stacks before it (a flame chart's time).
-    private mutating func insert(_ spans: [Span], from buffer: UnsafeBufferPointer<UInt8>, separator: UInt8, placing: Bool) {
+    private mutating func insert(_ spans: [Span], from buffer: UnsafeBufferPointer<UInt8>, separator: UInt8) {
         let base = buffer.baseAddress!
         var path: [Int] = [0]  // path[d] is the node at depth d of the previous stack
         var previous: [(start: Int, count: Int)] = []
         var current: [(start: Int, count: Int)] = []
-        var elapsed: UInt64 = 0
         for span in spans {
-            defer { elapsed &+= span.weight }
             current.removeAll(keepingCapacity: true)
             if span.count > 0 {
                 var frameStart = span.start
@@ -194,7 +181,6 @@ struct FlameTree {
                 names.append(name)
                 weights.append(span.weight)
                 depths.append(Int32(depth + 1))
-                if placing { offsets.append(elapsed) }
                 if isDifferential { before.append(span.before) }
             }
             swap(&previous, &current)

@@ -32,7 +32,7 @@ public struct Collapser {
 
     public func collapse(_ replay: Replay) throws -> FoldedProfile {
         var first = UInt64.max, last: UInt64 = 0
-        let tree = try walk(replay) { tree, node, weight, time in
+        let tree = try walk(replay) { tree, node, weight, time, _, _ in
             tree.addWeight(weight, to: node)
             if time > 0 {
                 first = min(first, time)
@@ -44,28 +44,16 @@ public struct Collapser {
         return profile
     }
 
-    /// The stacks in the order they were sampled, neighbours with the same stack merged: a flame chart's input
-    /// (x is time), where `collapse` merges by stack.
-    public func timeOrdered(_ replay: Replay) throws -> TimeOrderedStacks {
-        var order: [(node: Int32, weight: UInt64)] = []
-        var span: (first: UInt64, last: UInt64)?
-        let tree = try walk(replay) { _, node, weight, time in
-            if time > 0 { span = (span?.first ?? time, time) }
-            if order.last?.node == node { order[order.count - 1].weight &+= weight } else { order.append((node, weight)) }
-        }
-        let names = replay.frames.foldedNames
-        var kinds: [String: FrameKind] = [:]
-        for (i, kind) in replay.frames.foldedKinds.enumerated() { if let kind { kinds[names[i]] = kind } }
-        return TimeOrderedStacks(stacks: order.map { (tree.stack(of: $0.node, names: names), $0.weight) }, kinds: kinds,
-                                 firstTime: span?.first ?? 0, lastTime: span?.last ?? 0)
-    }
-
-    /// Every sample's stack and time, for a view that folds the samples of a time range it picks (FlameScope).
+    /// Every sample's stack, time, thread and weight, for the views that place samples in time: FlameScope folds
+    /// the samples of a range it picks, the flame chart draws each thread's samples along a time axis.
     public func timed(_ replay: Replay) throws -> TimedStacks {
         var samples: [TimedStacks.Sample] = []
         var stackOf: [Int32: Int32] = [:]
         var nodes: [Int32] = []
-        let tree = try walk(replay) { _, node, _, time in
+        var threads: [TimedStacks.Thread] = []
+        var threadOf: [Int32: Int32] = [:]
+        let model = replay.model
+        let tree = try walk(replay) { _, node, weight, time, pid, tid in
             let stack: Int32
             if let known = stackOf[node] {
                 stack = known
@@ -74,14 +62,25 @@ public struct Collapser {
                 stackOf[node] = stack
                 nodes.append(node)
             }
-            if time > 0 { samples.append(TimedStacks.Sample(time: time, stack: stack)) }
+            let thread: Int32
+            if let known = threadOf[tid] {
+                thread = known
+            } else {
+                thread = Int32(threads.count)
+                threadOf[tid] = thread
+                threads.append(TimedStacks.Thread(pid: pid, tid: tid, name: model.comm(tid: tid)))
+            }
+            if time > 0 { samples.append(TimedStacks.Sample(time: time, stack: stack, thread: thread, weight: weight)) }
         }
         let names = replay.frames.foldedNames
-        return TimedStacks(stacks: nodes.map { tree.stack(of: $0, names: names) }, samples: samples)
+        var kinds: [String: FrameKind] = [:]
+        for (i, kind) in replay.frames.foldedKinds.enumerated() { if let kind { kinds[names[i]] = kind } }
+        return TimedStacks(stacks: nodes.map { tree.stack(of: $0, names: names) }, samples: samples, threads: threads, kinds: kinds)
     }
 
-    /// Folds each chosen sample into a call tree's nodes and hands over the node with its weight and time.
-    private func walk(_ replay: Replay, _ emit: (inout CallTree, Int32, UInt64, UInt64) -> Void) throws -> CallTree {
+    /// Folds each chosen sample into a call tree's nodes and hands over the node with its weight, time, pid and tid
+    /// (a blocked stack's, with its waker above it).
+    private func walk(_ replay: Replay, _ emit: (inout CallTree, Int32, UInt64, UInt64, Int32, Int32) -> Void) throws -> CallTree {
         guard let event = replay.eventIndex(named: eventName) else {
             throw CollapseError.noSuchEvent(eventName ?? "", available: replay.events.map(\.name))
         }
@@ -102,7 +101,7 @@ public struct Collapser {
         let wakeEvent = wakers.isEmpty ? nil : replay.eventIndex(named: wakeupEventName)
         let offEvent = offCPU.flatMap { replay.eventIndex(named: $0.eventName) }
         let offFrame = offEvent == nil ? -1 : table.intern(folded: Collapser.offCPUFrame, kind: nil)
-        var awaiting: [SampleKey: [(node: Int32, weight: UInt64)]] = [:]
+        var awaiting: [SampleKey: [(node: Int32, weight: UInt64, pid: Int32, tid: Int32)]] = [:]
         var chain: [Int32] = []
         // A waker is whoever woke the blocked thread (another process, an interrupt): the filters choose the blocked.
         replay.forEachSample(event: wakeEvent == nil && offEvent == nil ? event : nil, unfiltered: wakeEvent) { sample, index in
@@ -119,10 +118,10 @@ public struct Collapser {
                 chain.reverse()
                 chain.append(rootID(sample))
                 let separator = table.intern(folded: "--", kind: nil)
-                for (start, weight) in blocked {
+                for (start, weight, pid, tid) in blocked {
                     var node = tree.child(of: start, frame: separator)
                     for frame in chain { node = tree.child(of: node, frame: frame) }
-                    emit(&tree, node, weight, sample.time)
+                    emit(&tree, node, weight, sample.time, pid, tid)
                 }
                 return
             }
@@ -144,13 +143,13 @@ public struct Collapser {
             }
             if off { node = tree.child(of: node, frame: offFrame) }
             if !wakers.isEmpty, let waker = wakers[SampleKey(tid: sample.tid, time: sample.time)] {
-                awaiting[waker, default: []].append((node, weight))
+                awaiting[waker, default: []].append((node, weight, sample.pid, sample.tid))
             } else {
-                emit(&tree, node, weight, sample.time)
+                emit(&tree, node, weight, sample.time, sample.pid, sample.tid)
             }
         }
         // A wakeup sample that never arrived (lost): the blocked stack stands alone.
-        for (node, weight) in awaiting.values.joined() { emit(&tree, node, weight, 0) }
+        for (node, weight, pid, tid) in awaiting.values.joined() { emit(&tree, node, weight, 0, pid, tid) }
         return tree
     }
 
@@ -177,35 +176,51 @@ public struct OffCPUStacks: Sendable {
     }
 }
 
-/// Stacks in sampling order, for a flame chart.
-public struct TimeOrderedStacks: Sendable {
-    public var stacks: [(stack: String, weight: UInt64)]
-    public var kinds: [String: FrameKind]
-    /// The times (ns) of the first and last sample.
-    public var firstTime: UInt64
-    public var lastTime: UInt64
+/// Samples with their times, threads and weights, each naming its folded stack in `stacks` (FlameScope counts
+/// samples, the flame chart lays each thread's out in time).
+public struct TimedStacks: Sendable {
+    public struct Sample: Sendable {
+        public var time: UInt64
+        public var stack: Int32
+        /// Its index in `threads`.
+        public var thread: Int32
+        public var weight: UInt64
 
-    public init(stacks: [(stack: String, weight: UInt64)], kinds: [String: FrameKind] = [:], firstTime: UInt64 = 0, lastTime: UInt64 = 0) {
+        public init(time: UInt64, stack: Int32, thread: Int32 = 0, weight: UInt64 = 1) {
+            self.time = time
+            self.stack = stack
+            self.thread = thread
+            self.weight = weight
+        }
+    }
+
+    public struct Thread: Sendable {
+        public var pid: Int32
+        public var tid: Int32
+        public var name: String
+
+        public init(pid: Int32, tid: Int32, name: String) {
+            self.pid = pid
+            self.tid = tid
+            self.name = name
+        }
+    }
+
+    public var stacks: [String]
+    public var samples: [Sample]
+    public var threads: [Thread]
+    public var kinds: [String: FrameKind]
+
+    public init(stacks: [String], samples: [Sample], threads: [Thread], kinds: [String: FrameKind] = [:]) {
         self.stacks = stacks
+        self.samples = samples
+        self.threads = threads
         self.kinds = kinds
-        self.firstTime = firstTime
-        self.lastTime = lastTime
     }
 }
 
 /// A sample named by its thread and time: how a second pass finds the samples a first one picked (the switch
 /// that started an off-CPU wait, the wakeup that ended it).
-/// Samples with their times, each naming its folded stack in `stacks` (FlameScope counts samples, not weights).
-public struct TimedStacks: Sendable {
-    public struct Sample: Sendable {
-        public var time: UInt64
-        public var stack: Int32
-    }
-
-    public var stacks: [String]
-    public var samples: [Sample]
-}
-
 public struct SampleKey: Hashable, Sendable {
     public var tid: Int32
     public var time: UInt64

@@ -127,9 +127,10 @@ struct FlameGraphCommand: ParsableCommand {
         if heatmap && (folded != nil || !diff.isEmpty || flamechart || reverse) {
             throw ValidationError("--heatmap draws a recording's samples by time; give -i FILE (or a command), without --folded, --diff, --flamechart or --reverse")
         }
-        if flamechart && (folded != nil || reverse) {
+        if flamechart && (folded != nil || reverse || fold.offcpu) {
             throw ValidationError(folded != nil ? "--flamechart needs a recording (-i FILE): folded stacks have no time order"
-                                                : "--flamechart keeps stacks in time order; it cannot also --reverse them")
+                                  : reverse ? "--flamechart keeps stacks in time order; it cannot also --reverse them"
+                                  : "--flamechart places samples in time; --off-cpu-only weighs them by time blocked instead: record with --off-cpu for a chart of both")
         }
         guard diffThreshold >= 0, diffThreshold.isFinite else { throw ValidationError("--diff-threshold takes percentage points, 0 or more (got \(diffThreshold))") }
         guard width >= 100 else { throw ValidationError("--width must be 100 pixels or more (got \(width))") }
@@ -138,11 +139,25 @@ struct FlameGraphCommand: ParsableCommand {
         guard (8...100).contains(frameHeight) else { throw ValidationError("--height must be from 8 to 100 pixels (got \(frameHeight))") }
     }
 
+    /// `options` with the drawing flags applied.
+    private func finished(_ options: FlameGraphOptions) -> FlameGraphOptions {
+        var options = options
+        if let countName { options.countName = countName }
+        options.searchIgnoresCase = !searchCaseSensitive
+        options.fontSize = fontSize
+        options.frameHeight = frameHeight
+        options.width = width
+        options.minWidth = minwidth
+        options.inverted = inverted
+        options.palette = colors ?? (fold.offcpu ? .io : .hot)
+        return options
+    }
+
     func run() throws {
         try checkOutput(output)
         var status: Int32 = 0
         var profile = FoldedProfile()
-        var chart: TimeOrderedStacks?
+        var chart: String?
         var options = FlameGraphOptions()
         if diff.count == 2 {
             let (before, beforeEvent) = try side(diff[0])
@@ -190,10 +205,16 @@ struct FlameGraphCommand: ParsableCommand {
                 return
             }
             if flamechart {
-                let stacks = try fold.timeOrdered(replay)
-                chart = stacks
-                options.title = "Flame Chart"
-                options.subtitle! += String(format: ", %.6f s to %.6f s", Double(stacks.firstTime) / 1e9, Double(stacks.lastTime) / 1e9)
+                let timed = try fold.timed(replay)
+                let clock = !fold.count && EventSpec.named(event.name)?.isClock == true
+                options.title = title ?? "Flame Chart"
+                let times = timed.samples.map(\.time)
+                if let first = times.min(), let last = times.max() {
+                    let threads = Set(timed.samples.map(\.thread)).count
+                    options.subtitle! += ", \(threads) thread\(threads == 1 ? "" : "s") over \(formatSeconds(Double(last - first) / 1e9)) s"
+                }
+                if let subtitle { options.subtitle = subtitle }
+                chart = FlameChart.render(timed, clock: clock, options: finished(options))
             } else {
                 profile = try fold.fold(replay)
             }
@@ -214,17 +235,9 @@ struct FlameGraphCommand: ParsableCommand {
         }
         if let title { options.title = title }
         if let subtitle { options.subtitle = subtitle }
-        if let countName { options.countName = countName }
-        options.searchIgnoresCase = !searchCaseSensitive
-        options.fontSize = fontSize
-        options.frameHeight = frameHeight
-        options.width = width
-        options.minWidth = minwidth
-        options.inverted = inverted
-        options.palette = colors ?? (fold.offcpu ? .io : .hot)
-        var svg = chart.map { FlameGraph.render(chart: $0, options: options) } ?? FlameGraph.render(reverse ? profile.reversed : profile, options: options)
+        var svg = chart ?? FlameGraph.render(reverse ? profile.reversed : profile, options: finished(options))
         try svg.withUTF8 { try writeOutput(output, Array($0)) }
-        Diagnostics.note("wrote \(outputName(output)) (\(chart?.stacks.count ?? profile.weights.count) stacks)")
+        Diagnostics.note("wrote \(outputName(output))" + (chart == nil ? " (\(profile.weights.count) stacks)" : ""))
         if !command.isEmpty {
             let hottest = FlameGraphCommand.hottest(profile, userLeaves: fold.offcpu)
             let heading = fold.offcpu ? "where it blocked longest (the innermost function outside the kernel)"

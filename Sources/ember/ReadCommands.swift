@@ -209,12 +209,7 @@ struct FoldOptions: ParsableArguments {
         try folding(replay) { try $0.collapse(replay) }
     }
 
-    /// The stacks in sampling order, for a flame chart.
-    func timeOrdered(_ replay: Replay) throws -> TimeOrderedStacks {
-        try folding(replay) { try $0.timeOrdered(replay) }
-    }
-
-    /// Each sample's stack and time, for the FlameScope view.
+    /// Each sample's stack, time and thread, for the FlameScope view and the flame chart.
     func timed(_ replay: Replay) throws -> TimedStacks {
         try folding(replay) { try $0.timed(replay) }
     }

@@ -189,4 +189,48 @@ final class BrowserTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(share(values[3], "phase_b"), 90, "the second second is phase_b's: \(values[3])")
         XCTAssertEqual(values[4] as? Double ?? 0, 1199.5, accuracy: 1, "a clicked frame fills the width")
     }
+
+    /// The flame chart of a DWARF recording: hovering a frame gives its times, a click zooms the time axis to it
+    /// (its ticks redrawn from its start), a search measures the matches' share of the sampled time, and Escape
+    /// puts the whole run back.
+    func testFlameChartTimesAndZoom() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let phases = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/phases.c").path, name: "phases",
+                                       flags: ["-O1", "-g"])
+        let rec = try Tool.ember(["record", "-q", "--call-graph", "dwarf", "-F", Tool.rate(999), "-o", dir + "/phases.data", "--", phases, "0.3", "0.3"])
+        XCTAssertEqual(rec.status, 0, rec.stderr)
+        let svg = dir + "/chart.svg"
+        let r = try Tool.ember(["flamegraph", "--flamechart", "-i", dir + "/phases.data", "-o", svg])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let firstTick = "Number(document.querySelector('#axis text').textContent.replace(' s', ''))"
+        let full = "(function () { var s = document.querySelector('svg'); return Number(s.getAttribute('width')) - 20; })()"
+        let values = try browse(svg, [
+            ["mouse": "move", "at": frameCentre("phase_b")],
+            ["eval": "document.getElementById('details').textContent"],
+            ["mouse": "click", "at": frameCentre("phase_b")],
+            ["eval": frameWidth("phase_b")],
+            ["eval": full],
+            ["eval": firstTick],
+            ["eval": "document.querySelectorAll('#axis text').length"],
+            ["answer": "^phase_a$"],
+            ["key": "F3"],
+            ["eval": "document.getElementById('matched').textContent"],
+            ["key": "Escape"],
+            ["eval": firstTick],
+            ["eval": "document.getElementById('unzoom').classList.contains('hide')"],
+        ])
+        XCTAssertEqual(values.count, 8, "\(values)")
+        guard values.count == 8 else { return }
+        let details = values[0] as? String ?? ""
+        XCTAssertNotNil(try Regex("^Function: phase_b \\([0-9]+ samples, [0-9.]+ ms, from 0\\.[23][0-9]{5} s to 0\\.[56][0-9]{5} s; phases [0-9]+/[0-9]+\\)$").wholeMatch(in: details), details)
+        XCTAssertEqual(values[1] as? Double ?? 0, values[2] as? Double ?? -1, accuracy: 1, "phase_b fills the width")
+        XCTAssertGreaterThanOrEqual(values[3] as? Double ?? 0, 0.25, "the axis starts near phase_b's start")
+        XCTAssertGreaterThanOrEqual(values[4] as? Int ?? 0, 2, "ticks across the zoomed range")
+        let matched = values[5] as? String ?? ""
+        XCTAssertTrue(matched.hasPrefix("Matched: "), matched)
+        XCTAssertEqual(Double(matched.dropFirst(9).dropLast()) ?? 0, 50, accuracy: 10, "phase_a is half the run: \(matched)")
+        XCTAssertEqual(values[6] as? Double, 0, "Escape puts the axis back at 0")
+        XCTAssertEqual(values[7] as? Bool, true)
+    }
 }

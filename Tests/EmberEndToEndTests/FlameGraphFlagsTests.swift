@@ -48,31 +48,48 @@ final class FlameGraphFlagsTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("no folded stacks"), bad.stderr)
     }
 
-    /// `--flamechart`: x is time. A program that runs phase_a and then phase_b draws phase_a left of phase_b,
-    /// each once, where a flame graph would merge and sort them by name.
+    /// `--flamechart`: x is time. A program that runs phase_a and then phase_b, recorded with DWARF stacks, draws
+    /// phase_a left of phase_b under one `main` that spans both (the unwound callers line up from sample to sample).
+    /// Threads get lanes of their own, and a thread waiting for a CPU leaves gaps in its lane.
     func testFlameChartIsInTimeOrder() throws {
         try requireRoot()
         let dir = try Tool.scratchDirectory()
         let programs = Tool.packageRoot.appendingPathComponent("Tests/Programs").path
-        let phases = try Tool.compileC(source: programs + "/phases.c", name: "phases", flags: ["-O1", "-g", "-fno-omit-frame-pointer"])
+        let phases = try Tool.compileC(source: programs + "/phases.c", name: "phases", flags: ["-O1", "-g"])
         let file = dir + "/p.data", svg = dir + "/chart.svg"
-        XCTAssertEqual(try Tool.ember(["record", "-q", "-g", "-F", Tool.rate(999), "-o", file, "--", phases, "0.3", "0.3"]).status, 0)
+        XCTAssertEqual(try Tool.ember(["record", "-q", "--call-graph", "dwarf", "-F", Tool.rate(999), "-o", file, "--", phases, "0.3", "0.3"]).status, 0)
         let r = try Tool.ember(["flamegraph", "-i", file, "--flamechart", "-o", svg])
         XCTAssertEqual(r.status, 0, r.stderr)
         let text = try String(contentsOfFile: svg, encoding: .utf8)
         XCTAssertTrue(text.contains(">Flame Chart</text>"))
-        func spans(_ name: String) -> [(x: UInt64, w: UInt64)] {
-            let pattern = #"<g data-x="(\d+)" data-w="(\d+)"><title>"# + name + " "
+        XCTAssertNotNil(try Regex("p.data: event cpu-clock, 1 thread over 0\\.[0-9]+ s; 0 s is [0-9]+\\.[0-9]{6} s on perf&#39;s clock</text>").firstMatch(in: text))
+        func spans(_ name: String, in text: String) -> [(x: UInt64, w: UInt64, lane: Int)] {
+            let pattern = #"<g data-x="(\d+)" data-w="(\d+)" data-l="(\d+)"><title>"# + name + " "
             let regex = try! NSRegularExpression(pattern: pattern)
             return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { m in
-                (UInt64(text[Range(m.range(at: 1), in: text)!])!, UInt64(text[Range(m.range(at: 2), in: text)!])!)
+                func group(_ i: Int) -> String { String(text[Range(m.range(at: i), in: text)!]) }
+                return (UInt64(group(1))!, UInt64(group(2))!, Int(group(3))!)
             }
         }
-        let a = spans("phase_a"), b = spans("phase_b")
+        let a = spans("phase_a", in: text), b = spans("phase_b", in: text), main = spans("main", in: text)
         XCTAssertFalse(a.isEmpty)
         XCTAssertFalse(b.isEmpty)
         XCTAssertLessThanOrEqual(a.map { $0.x + $0.w }.max()!, b.map(\.x).min()!, "all of phase_a before phase_b")
         XCTAssertLessThanOrEqual(a.count + b.count, 4, "each phase is one run of samples (a stray sample may split one)")
+        XCTAssertLessThanOrEqual(main.count, 2, "main spans the run: \(main)")
+        XCTAssertGreaterThan(Double(main.map(\.w).max() ?? 0), 0.5e9, "main spans most of 0.6 s")
+
+        // Three spinning threads on two CPUs: three lanes, and each lane's root breaks where its thread waited.
+        let hogs = try Tool.compileC(source: programs + "/hogs.c", name: "hogs", flags: ["-O2", "-g", "-fno-omit-frame-pointer", "-pthread"])
+        let threads = dir + "/t.data", chart = dir + "/threads.svg"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-g", "-F", Tool.rate(999), "-o", threads, "--", hogs, "3", "300", "/dev/null"]).status, 0)
+        XCTAssertEqual(try Tool.ember(["flamegraph", "-i", threads, "--flamechart", "-o", chart]).status, 0)
+        let drawn = try String(contentsOfFile: chart, encoding: .utf8)
+        let starts = spans("start_thread", in: drawn)
+        XCTAssertEqual(Set(starts.map(\.lane)).count, 3, "one lane per thread")
+        for lane in 0..<3 {
+            XCTAssertGreaterThan(starts.filter { $0.lane == lane }.count, 1, "lane \(lane) has gaps where its thread waited for a CPU")
+        }
 
         let bad = try Tool.ember(["flamegraph", "--folded", dir + "/none.folded", "--flamechart", "-o", svg])
         XCTAssertEqual(bad.status, 64)

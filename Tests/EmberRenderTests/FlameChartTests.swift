@@ -3,16 +3,38 @@ import XCTest
 @testable import EmberRender
 import EmberStacks
 
-/// Flame charts keep stacks in time order; the kind palette's legend.
+/// Flame charts lay each thread's samples out in time; the kind palette's legend.
 final class FlameChartTests: XCTestCase {
-    func testStacksStayInOrderAndMergeOnlyWithNeighbours() {
-        let stacks = TimeOrderedStacks(stacks: [("main;b", 2), ("main;b;x", 1), ("main;a", 3), ("main;b", 4)])
-        let doc = SVGDocument(FlameGraph.render(chart: stacks, options: FlameGraphOptions()))
+    /// Two threads, each in its lane: a frame spans the neighbouring samples that share it and its callers, a
+    /// pause longer than a sample ends every frame (an idle gap), and x is nanoseconds from the first sample's start.
+    func testLanesTimesAndGaps() {
+        let ms: UInt64 = 1_000_000
+        let stacks = ["t;main;a", "t;main;b", "u;x"]
+        let samples: [TimedStacks.Sample] = [
+            .init(time: 101 * ms, stack: 0, thread: 0, weight: ms), .init(time: 102 * ms, stack: 0, thread: 0, weight: ms),
+            .init(time: 102 * ms, stack: 2, thread: 1, weight: ms), .init(time: 103 * ms, stack: 0, thread: 0, weight: ms),
+            .init(time: 104 * ms, stack: 1, thread: 0, weight: ms),
+            .init(time: 110 * ms, stack: 1, thread: 0, weight: ms), .init(time: 111 * ms, stack: 1, thread: 0, weight: ms),
+        ]
+        let timed = TimedStacks(stacks: stacks, samples: samples,
+                                threads: [.init(pid: 7, tid: 7, name: "t"), .init(pid: 7, tid: 8, name: "u")])
+        let svg = FlameChart.render(timed, clock: true, options: FlameGraphOptions())
+        let doc = SVGDocument(svg)
         XCTAssertTrue(doc.isWellFormed, "\(doc.errors)")
-        XCTAssertEqual(doc.frames(named: "main").map(\.dataW), [10], "one main over every sample")
-        XCTAssertEqual(doc.frames(named: "b").map { [$0.dataX, $0.dataW] }, [[0, 3], [6, 4]], "b twice: before and after a")
-        XCTAssertEqual(doc.frames(named: "a").map { [$0.dataX, $0.dataW] }, [[3, 3]])
-        XCTAssertEqual(doc.frames(named: "x").map { [$0.dataX, $0.dataW] }, [[2, 1]], "x on the first b, at its end")
+        func spans(_ name: String) -> [[UInt64]] { doc.frames(named: name).map { [$0.dataX / ms, $0.dataW / ms, UInt64($0.lane)] } }
+        XCTAssertEqual(spans("main"), [[0, 4, 0], [9, 2, 0]], "main until the pause, then again after it")
+        XCTAssertEqual(spans("a"), [[0, 3, 0]])
+        XCTAssertEqual(spans("b"), [[3, 1, 0], [9, 2, 0]])
+        XCTAssertEqual(spans("x"), [[1, 1, 1]], "the second thread in its own lane")
+        XCTAssertEqual(doc.frames(named: "a").first?.title, "a (3 samples, 3 ms, from 0.000000 s to 0.003000 s; t 7/7)")
+        XCTAssertTrue(svg.contains(">t 7/7: 6 samples</text>") && svg.contains(">u 7/8: 1 sample</text>"), "lane headings, busiest first")
+        XCTAssertTrue(svg.contains("0 s is 0.100000 s on perf&#39;s clock"))
+        // Ticks at round times: 0, 0.002, ... 0.010 s over 11 ms.
+        XCTAssertTrue(svg.contains(">0.000 s</text>") && svg.contains(">0.010</text>"), svg)
+
+        // Without clock weights a sample stands for the usual gap between a thread's samples (1 ms here).
+        let counted = SVGDocument(FlameChart.render(timed, clock: false, options: FlameGraphOptions()))
+        XCTAssertEqual(counted.frames(named: "main").map { [$0.dataX / ms, $0.dataW / ms] }, [[0, 4], [9, 2]])
     }
 
     func testKindPaletteHasALegend() {

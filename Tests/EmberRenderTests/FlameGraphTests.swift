@@ -65,8 +65,8 @@ final class FlameGraphTests: XCTestCase {
         XCTAssertEqual(doc.texts["details"], "\u{A0}")
         XCTAssertTrue(svg.hasSuffix("</svg>\n"))
         // The search ignores case unless asked not to (flamegraph.pl --ignorecase).
-        XCTAssertTrue(svg.contains("FLAGS = \"i\";") && svg.contains("new RegExp(term, FLAGS)"))
-        XCTAssertTrue(render([("a;b", 1)]) { $0.searchIgnoresCase = false }.svg.contains("FLAGS = \"\";"))
+        XCTAssertTrue(svg.contains("FLAGS = \"i\", CHART = null;") && svg.contains("new RegExp(term, FLAGS)"))
+        XCTAssertTrue(render([("a;b", 1)]) { $0.searchIgnoresCase = false }.svg.contains("FLAGS = \"\", CHART = null;"))
     }
 
     // MARK: Geometry

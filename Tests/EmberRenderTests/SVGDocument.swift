@@ -9,6 +9,8 @@ final class SVGDocument: NSObject, XMLParserDelegate {
     struct Frame {
         var dataX: UInt64 = 0
         var dataW: UInt64 = 0
+        /// A flame chart's lane (`data-l`).
+        var lane = 0
         var title = ""
         var x = 0.0
         var y = 0.0
@@ -58,7 +60,8 @@ final class SVGDocument: NSObject, XMLParserDelegate {
             height = Double(attributeDict["height"] ?? "") ?? -1
         case "g":
             if let w = attributeDict["data-w"] {
-                frame = Frame(dataX: UInt64(attributeDict["data-x"] ?? "") ?? .max, dataW: UInt64(w) ?? .max)
+                frame = Frame(dataX: UInt64(attributeDict["data-x"] ?? "") ?? .max, dataW: UInt64(w) ?? .max,
+                              lane: Int(attributeDict["data-l"] ?? "0") ?? -1)
             }
         case "rect":
             if frame != nil {
