@@ -98,7 +98,7 @@ public enum FlameChart {
                 return Int32(names.count - 1)
             }
         }
-        let blocked = nameIndex[Substring(Collapser.offCPUFrame)]
+        let blocked = nameIndex[Substring(Collapser.offCPUFrame)], truncated = nameIndex[Substring(FrameTable.truncatedName)]
         var byThread = [[TimedStacks.Sample]](repeating: [], count: timed.threads.count)
         for sample in timed.samples where Int(sample.thread) < byThread.count { byThread[Int(sample.thread)].append(sample) }
         for i in byThread.indices { byThread[i].sort { $0.time < $1.time } }
@@ -119,8 +119,21 @@ public enum FlameChart {
                 lane.boxes.append(contentsOf: open[depth...])
                 open.removeSubrange(depth...)
             }
-            for sample in samples {
+            // The stacks the unwinder took to the thread's entry, for the short ones to be placed under.
+            let isShort = samples.map { sample -> Bool in
                 let frames = stacks[Int(sample.stack)]
+                return truncated != nil && frames.count > 2 && frames[1] == truncated
+            }
+            var previous: [Int32] = []
+            var next = isShort.firstIndex(of: false) ?? samples.count
+            for (i, sample) in samples.enumerated() {
+                var frames = stacks[Int(sample.stack)]
+                if isShort[i] {
+                    if next < i { next = isShort[(i + 1)...].firstIndex(of: false) ?? samples.count }
+                    frames = grafted(frames, onto: [previous, next < samples.count ? stacks[Int(samples[next].stack)] : []])
+                } else {
+                    previous = frames
+                }
                 let off = blocked != nil && frames.last == blocked
                 let length = max(clock || off ? sample.weight : usual, 1)
                 var start = off ? sample.time : sample.time &- min(length, sample.time)
@@ -149,6 +162,27 @@ public enum FlameChart {
             lanes.append(lane)
         }
         return lanes.sorted { $0.samples != $1.samples ? $0.samples > $1.samples : $0.thread.tid < $1.thread.tid }
+    }
+
+    /// A stack whose unwind stopped short (`root;[truncated];f;g`) put under the frames of the whole stack before
+    /// or after it where its outermost known frame starts the longest run of matching frames, so that a DWARF
+    /// recording's few short stacks do not break every frame above them. With no match, its `[truncated]` frame
+    /// goes under the callers both neighbours share (the lost frames are somewhere below those); without both
+    /// neighbours it stays as it is.
+    static func grafted(_ frames: [Int32], onto neighbours: [[Int32]]) -> [Int32] {
+        let known = frames[2...]
+        var best: (stack: [Int32], depth: Int, run: Int)?
+        for stack in neighbours {
+            for depth in stack.indices where stack[depth] == known.first! {
+                var run = 0
+                while depth + run < stack.count, run < known.count, stack[depth + run] == known[known.startIndex + run] { run += 1 }
+                if run > best?.run ?? 0 { best = (stack, depth, run) }
+            }
+        }
+        if let best { return Array(best.stack[..<best.depth]) + known }
+        guard neighbours.count == 2, let first = neighbours[0].first, first == frames[0], neighbours[1].first == first else { return frames }
+        let shared = zip(neighbours[0], neighbours[1]).prefix { $0.0 == $0.1 }.map(\.0)
+        return shared + frames[1...]
     }
 
     /// Seconds with as many decimals as the step between ticks needs.

@@ -85,7 +85,7 @@ public struct ScriptWriter {
         let sourceLines = replay.symbolizer.options.sourceLines || fields.contains(.srcline)
         let showsFrames = !fields.isDisjoint(with: [.ip, .sym, .symoff, .dso])
         // perf marks where its DWARF unwind stopped with an address of all ones it cannot name.
-        let truncation = replay.resolver.perfCompatible ? (address: UInt64.max, name: "[unknown]") : (address: UInt64(0), name: "[truncated]")
+        let truncation = replay.resolver.perfCompatible ? (address: UInt64.max, name: "[unknown]") : (address: UInt64(0), name: FrameTable.truncatedName)
         // What each event's lines show: no [cpu] where its samples lack the CPU (perf's recordings without -a).
         let eventFields = events.indices.map { i in
             var f = fields

@@ -5,6 +5,9 @@ import EmberSymbols
 /// (outermost first), each with the names collapse, report and pprof need. Samples then cost one integer lookup
 /// per location. (Used from one thread: the properties each sample reads skip dynamic exclusivity checks.)
 public final class FrameTable {
+    /// The frame that stands for the callers an unwind could not reach (perf-compatible output says `[unknown]`).
+    public static let truncatedName = "[truncated]"
+
     public struct Info {
         /// The display name (demangled), or `[unknown]`.
         public var name: String
@@ -67,7 +70,7 @@ public final class FrameTable {
     public func forEachInfo(of frame: ResolvedFrame, pid: Int32, _ body: (Int32) -> Void) -> Int {
         if frame.isTruncation {
             if truncation < 0 {
-                let name = resolver.perfCompatible ? "[unknown]" : "[truncated]"
+                let name = resolver.perfCompatible ? "[unknown]" : FrameTable.truncatedName
                 truncation = add(Info(name: name, rawName: name, language: .plain, dso: nil, dsoName: "[unknown]", kind: .unknown, isInlined: false, line: nil, declaration: nil, folded: -1))
             }
             body(truncation)
@@ -139,7 +142,7 @@ public final class FrameTable {
     /// `_[i]`.
     static func foldedName(_ info: Info, fullNames: Bool) -> String {
         if info.name == "[unknown]" { return "[\(info.dso == nil ? "unknown" : info.dsoName)]" }
-        if info.name == "[truncated]", info.dso == nil { return info.name }
+        if info.name == FrameTable.truncatedName, info.dso == nil { return info.name }
         var name = info.language == .swift || fullNames ? info.name.replacing(";", with: ":") : FrameTable.tidy(info.name)
         // A name that is all argument list ("(anonymous)") keeps it rather than vanish.
         if name.isEmpty { name = info.name.replacing(";", with: ":") }

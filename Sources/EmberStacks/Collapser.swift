@@ -68,10 +68,12 @@ public struct Collapser {
             } else {
                 thread = Int32(threads.count)
                 threadOf[tid] = thread
-                threads.append(TimedStacks.Thread(pid: pid, tid: tid, name: model.comm(tid: tid)))
+                threads.append(TimedStacks.Thread(pid: pid, tid: tid, name: ""))
             }
             if time > 0 { samples.append(TimedStacks.Sample(time: time, stack: stack, thread: thread, weight: weight)) }
         }
+        // Threads by the name they ended with (the first sample of a command may precede its exec).
+        for i in threads.indices { threads[i].name = model.comm(tid: threads[i].tid) }
         let names = replay.frames.foldedNames
         var kinds: [String: FrameKind] = [:]
         for (i, kind) in replay.frames.foldedKinds.enumerated() { if let kind { kinds[names[i]] = kind } }

@@ -37,6 +37,22 @@ final class FlameChartTests: XCTestCase {
         XCTAssertEqual(counted.frames(named: "main").map { [$0.dataX / ms, $0.dataW / ms] }, [[0, 4], [9, 2]])
     }
 
+    /// A DWARF stack the unwinder could not take to the thread's entry (`t;[truncated];...`) is drawn under the
+    /// callers its neighbours give it, so `main` stays one frame: where its outermost frame is in a neighbour, under
+    /// that frame's callers; where it is in neither, its `[truncated]` frame under the callers both share.
+    func testShortStacksAreGraftedUnderTheirNeighbours() {
+        let ms: UInt64 = 1_000_000
+        let stacks = ["t;_start;main;run;work;leaf", "t;[truncated];work;other", "t;[truncated];deep;deeper", "t;_start;main;run;idle"]
+        let samples = [0, 1, 2, 3].map { TimedStacks.Sample(time: UInt64($0 + 1) * ms, stack: Int32($0), weight: ms) }
+        let doc = SVGDocument(FlameChart.render(TimedStacks(stacks: stacks, samples: samples, threads: [.init(pid: 1, tid: 1, name: "t")]),
+                                                clock: true, options: FlameGraphOptions()))
+        XCTAssertEqual(doc.frames(named: "main").map { [$0.dataX / ms, $0.dataW / ms] }, [[0, 4]], "one main over all four samples")
+        XCTAssertEqual(doc.frames(named: "work").map { [$0.dataX / ms, $0.dataW / ms] }, [[0, 2]], "work under run, as before it")
+        let lost = doc.frames(named: "[truncated]")
+        XCTAssertEqual(lost.map { [$0.dataX / ms, $0.dataW / ms] }, [[2, 1]])
+        XCTAssertEqual(lost.first?.y, doc.frames(named: "work").first?.y, "under _start;main;run, the callers both neighbours share")
+    }
+
     func testKindPaletteHasALegend() {
         var profile = FoldedProfile()
         profile.add(stack: "app;lib;kernel_[k]", weight: 5)
