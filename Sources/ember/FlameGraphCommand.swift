@@ -176,6 +176,11 @@ struct FlameGraphCommand: ParsableCommand {
             options.subtitle = (negate ? "\(diff[0])'s shape" : "\(diff[1])'s shape") + ", red where \(diff[1]) grew against \(diff[0]), blue where it shrank"
                 + (diffInclusive ? " (inclusive weights" + (normalize ? ", shares compared)" : ")")
                                  : " (each frame's own share, white within \(diffThreshold) points)")
+            // How long each side covers, where it is a recording.
+            let spans = [(diff[0], before.seconds), (diff[1], after.seconds)].compactMap { name, seconds in
+                seconds.map { "\(name) over \(formatSeconds($0)) s" }
+            }
+            if !spans.isEmpty { options.subtitle! += "; " + spans.joined(separator: ", ") }
         } else if let folded {
             profile = try FlameGraphCommand.readFolded(folded)
         } else {

@@ -34,6 +34,8 @@ final class DiffTests: XCTestCase {
         let own = dir + "/own.svg"
         XCTAssertEqual(try Tool.ember(["flamegraph", "--diff", before, after, "-o", own]).status, 0)
         let ownText = try String(contentsOfFile: own, encoding: .utf8)
+        // The subtitle says how long each recording covers.
+        XCTAssertNotNil(try Regex("points\\); [^ ]+ over [0-9.]+ s, [^ ]+ over [0-9.]+ s</text>").firstMatch(in: ownText), String(ownText.prefix(2000)))
         for caller in ["main", "phase_a", "phase_b"] {
             XCTAssertEqual(try XCTUnwrap(frame(ownText, caller)).fill, "rgb(255,255,255)", "\(caller) burns nothing itself")
         }
