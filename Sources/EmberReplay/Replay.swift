@@ -20,16 +20,17 @@ public final class Replay {
     /// The frames each location shows as, shared by the consumers of this replay.
     public let frames: FrameTable
     /// Records the kernel dropped (PERF_RECORD_LOST), samples it dropped before the buffer (LOST_SAMPLES), times it
-    /// throttled sampling (THROTTLE), and samples parsed.
-    public private(set) var lostRecords: UInt64 = 0
-    public private(set) var lostSamples: UInt64 = 0
-    public private(set) var throttled: UInt64 = 0
-    public private(set) var samples: UInt64 = 0
-    public private(set) var malformedSamples: UInt64 = 0
+    /// throttled sampling (THROTTLE), and samples parsed. (Counted per record from one thread: exempt from the
+    /// dynamic exclusivity checks, which cost more than the counting.)
+    @exclusivity(unchecked) public private(set) var lostRecords: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var lostSamples: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var throttled: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var samples: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var malformedSamples: UInt64 = 0
     /// Samples outside it are skipped, as if not recorded (`--comms`, `--pids`, `--tids`, `--cpu`).
     public var filter = SampleFilter()
     /// The last process `filter.processTrees` was asked about, and whether it is inside.
-    private var treeAnswer: (pid: Int32, inside: Bool) = (-1, false)
+    @exclusivity(unchecked) private var treeAnswer: (pid: Int32, inside: Bool) = (-1, false)
 
     /// An archive's unwinds: replayed (reading an archive) or filled (`archiving`).
     public let walks: UnwindArchive?

@@ -17,10 +17,13 @@ public final class ProcessModel {
         /// new image's first mappings, still has the old image's user stack.
         @exclusivity(unchecked) var beforeExec: MapTable?
         var exeDso: Int?
-        init() {}
-        init(copying other: Process) {
+        /// The model's change count when this process's maps last changed (see `version(pid:)`).
+        var changed: UInt64
+        init(changed: UInt64) { self.changed = changed }
+        init(copying other: Process, changed: UInt64) {
             maps = other.maps
             exeDso = other.exeDso
+            self.changed = changed
         }
     }
 
@@ -52,6 +55,11 @@ public final class ProcessModel {
     /// The kernel's image and modules where their MMAP records place them, for exports that give each address its
     /// region (symbols need none: they come from kallsyms by absolute address).
     private var kernelMaps = MapTable()
+    /// Changes to threads' names (and processes) so far, for a reader that keeps a name it looked up.
+    public private(set) var namesChanged: UInt64 = 0
+    /// Changes to any address space so far, and the count when the kernel's last changed.
+    public private(set) var changes: UInt64 = 0
+    private var kernelChanged: UInt64 = 0
 
     public init() {
         kernelDso = 0
@@ -79,23 +87,27 @@ public final class ProcessModel {
         case .comm:
             guard let c = CommRecord(record: record.bytes) else { return }
             if c.isExec {
-                let process = Process()
+                changes += 1
+                let process = Process(changed: changes)
                 process.beforeExec = processes[c.pid]?.maps
                 processes[c.pid] = process
                 lastSampled = (-2, nil)
             }
             threads[c.tid] = Thread(pid: c.pid, comm: c.comm)
+            namesChanged += 1
         case .fork:
             guard let f = TaskRecord(record: record.bytes) else { return }
             let parentComm = threads[f.ptid]?.comm ?? threads[f.ppid]?.comm
             if threads[f.tid] == nil || f.pid != threads[f.tid]?.pid {
                 threads[f.tid] = Thread(pid: f.pid, comm: parentComm)
+                namesChanged += 1
             }
             if f.pid != f.ppid {
                 parents[f.pid] = f.ppid
                 // A new process starts with a copy of its parent's address space (or nothing, if the parent
                 // predates the recording), never with whatever an earlier process of the same pid had.
-                processes[f.pid] = processes[f.ppid].map(Process.init(copying:)) ?? Process()
+                changes += 1
+                processes[f.pid] = processes[f.ppid].map { Process(copying: $0, changed: changes) } ?? Process(changed: changes)
                 lastSampled = (-2, nil)
             }
         default:
@@ -112,6 +124,8 @@ public final class ProcessModel {
             if isImage { kernelTextStart = m.start }
             let dso = isImage ? kernelDso : dsoIndex(path: m.filename, kernel: true)
             kernelMaps.insert(Mapping(start: m.start, end: m.start &+ m.length, pageOffset: m.pageOffset, dso: dso))
+            changes += 1
+            kernelChanged = changes
             return
         }
         guard m.isExecutable else { return }
@@ -122,12 +136,15 @@ public final class ProcessModel {
         // Anonymous and special regions are located by address, not file offset.
         let pageOffset = dsos[dso].hasFileOffsets ? m.pageOffset : m.start
         p.maps.insert(Mapping(start: m.start, end: m.start &+ m.length, pageOffset: pageOffset, dso: dso))
+        changes += 1
+        p.changed = changes
         if p.exeDso == nil, dsos[dso].hasFileOffsets, !dsos[dso].isVDSO { p.exeDso = dso }
     }
 
     /// What a source other than records (a BPF program's map) says of a thread: its process and name.
     public func learn(tid: Int32, pid: Int32, comm: String) {
         threads[tid] = Thread(pid: pid, comm: comm)
+        namesChanged += 1
     }
 
     /// What the recording says of a thread: its process and name.
@@ -186,9 +203,18 @@ public final class ProcessModel {
     /// The main executable of a process: the first file it mapped executable.
     public func executable(pid: Int32) -> Int? { processes[pid]?.exeDso }
 
+    /// A number that changes whenever an address in `pid` could come to resolve differently (its maps, or the
+    /// kernel's, changed; it forked or exec'd): what a cache of resolved addresses keys on.
+    public func version(pid: Int32) -> UInt64 {
+        if lastSampled.pid != pid { lastSampled = (pid, processes[pid].map { Unmanaged.passUnretained($0) }) }
+        let changed = lastSampled.process?._withUnsafeGuaranteedRef { $0.changed } ?? 0
+        return max(changed, kernelChanged)
+    }
+
     private func process(_ pid: Int32) -> Process {
         if let p = processes[pid] { return p }
-        let p = Process()
+        changes += 1
+        let p = Process(changed: changes)
         processes[pid] = p
         lastSampled = (-2, nil)
         return p

@@ -86,44 +86,51 @@ public struct Collapser {
         guard let event = replay.eventIndex(named: eventName) else {
             throw CollapseError.noSuchEvent(eventName ?? "", available: replay.events.map(\.name))
         }
-        var tree = CallTree()
-        var frames: [ResolvedFrame] = []
-        var roots: [Int32: (comm: String, id: Int32)] = [:]
+        let state = WalkState()
         let resolver = replay.resolver
         let model = replay.model
         let table = replay.frames
         func rootID(_ sample: Sample) -> Int32 {
+            if sample.tid == state.last.tid, state.last.names == model.namesChanged { return state.last.id }
+            let known = state.threadRoots[UInt64(UInt32(bitPattern: sample.tid))].map { Int($0) }
+            if let known, state.roots[known].names == model.namesChanged {
+                state.last = (sample.tid, model.namesChanged, state.roots[known].id)
+                return state.roots[known].id
+            }
             let comm = model.comm(tid: sample.tid)
-            if let root = roots[sample.tid], root.comm == comm { return root.id }
-            let id = table.intern(folded: rootName(comm, sample), kind: nil)
-            roots[sample.tid] = (comm, id)
+            let id = known.flatMap { state.roots[$0].comm == comm ? state.roots[$0].id : nil }
+                ?? table.intern(folded: rootName(comm, sample), kind: nil)
+            if let known {
+                state.roots[known] = (comm, model.namesChanged, id)
+            } else {
+                state.threadRoots.insert(Int32(state.roots.count), for: UInt64(UInt32(bitPattern: sample.tid)))
+                state.roots.append((comm, model.namesChanged, id))
+            }
+            state.last = (sample.tid, model.namesChanged, id)
             return id
         }
-        // Blocked stacks waiting for the wakeup sample that ends them: the node they reached, and their weight.
         let wakeEvent = wakers.isEmpty ? nil : replay.eventIndex(named: wakeupEventName)
         let offEvent = offCPU.flatMap { replay.eventIndex(named: $0.eventName) }
         let offFrame = offEvent == nil ? -1 : table.intern(folded: Collapser.offCPUFrame, kind: nil)
-        var awaiting: [SampleKey: [(node: Int32, weight: UInt64, pid: Int32, tid: Int32)]] = [:]
-        var chain: [Int32] = []
         // A waker is whoever woke the blocked thread (another process, an interrupt): the filters choose the blocked.
         replay.forEachSample(event: wakeEvent == nil && offEvent == nil ? event : nil, unfiltered: wakeEvent) { sample, index in
             if index == wakeEvent {
-                guard let blocked = awaiting.removeValue(forKey: SampleKey(tid: sample.tid, time: sample.time)) else { return }
-                resolver.frames(of: sample, into: &frames, symbolize: false)
-                chain.removeAll(keepingCapacity: true)
-                for frame in frames.reversed() {
+                guard let blocked = state.awaiting.removeValue(forKey: SampleKey(tid: sample.tid, time: sample.time)) else { return }
+                resolver.frames(of: sample, into: &state.frames, symbolize: false)
+                state.chain.removeAll(keepingCapacity: true)
+                for frame in state.frames.reversed() {
                     table.forEachInfo(of: frame, pid: sample.pid) { id in
                         let folded = table.foldedOf[Int(id)]
-                        if folded >= 0 { chain.append(folded) }
+                        if folded >= 0 { state.chain.append(folded) }
                     }
                 }
-                chain.reverse()
-                chain.append(rootID(sample))
+                state.chain.reverse()
+                state.chain.append(rootID(sample))
                 let separator = table.intern(folded: "--", kind: nil)
                 for (start, weight, pid, tid) in blocked {
-                    var node = tree.child(of: start, frame: separator)
-                    for frame in chain { node = tree.child(of: node, frame: frame) }
-                    emit(&tree, node, weight, sample.time, pid, tid)
+                    var node = state.tree.child(of: start, frame: separator)
+                    for frame in state.chain { node = state.tree.child(of: node, frame: frame) }
+                    emit(&state.tree, node, weight, sample.time, pid, tid)
                 }
                 return
             }
@@ -132,27 +139,36 @@ public struct Collapser {
             let weight = off ? offCPU?.weight(sample).map { countSamples ? 1 : $0 }
                              : self.weight.map { $0(sample) } ?? (countSamples ? 1 : sample.period)
             guard let weight else { return }
-            resolver.frames(of: sample, into: &frames, symbolize: false)
-            var node = tree.child(of: 0, frame: rootID(sample))
-            // Through the buffer: each frame read in place rather than copied out.
-            frames.withUnsafeBufferPointer { frames in
-                for i in frames.indices.reversed() {
-                    table.forEachInfo(of: frames[i], pid: sample.pid) { id in
-                        let folded = table.foldedOf[Int(id)]
-                        if folded >= 0 { node = tree.child(of: node, frame: folded) }
+            let root = rootID(sample)
+            // A chain folded before, in the same state of its process, reaches the same node.
+            let cached = ChainCache.caches(sample) ? state.chains.lookup(sample, root: root, model: model) : nil
+            var node: Int32
+            if case .hit(let known) = cached {
+                node = known
+            } else {
+                resolver.frames(of: sample, into: &state.frames, symbolize: false)
+                node = state.tree.child(of: 0, frame: root)
+                // Through the buffer: each frame read in place rather than copied out.
+                state.frames.withUnsafeBufferPointer { frames in
+                    for i in frames.indices.reversed() {
+                        table.forEachInfo(of: frames[i], pid: sample.pid) { id in
+                            let folded = table.foldedOf[Int(id)]
+                            if folded >= 0 { node = state.tree.child(of: node, frame: folded) }
+                        }
                     }
                 }
+                if case .miss(let miss) = cached { state.chains.store(node, for: sample, root: root, at: miss, model: model) }
             }
-            if off { node = tree.child(of: node, frame: offFrame) }
+            if off { node = state.tree.child(of: node, frame: offFrame) }
             if !wakers.isEmpty, let waker = wakers[SampleKey(tid: sample.tid, time: sample.time)] {
-                awaiting[waker, default: []].append((node, weight, sample.pid, sample.tid))
+                state.awaiting[waker, default: []].append((node, weight, sample.pid, sample.tid))
             } else {
-                emit(&tree, node, weight, sample.time, sample.pid, sample.tid)
+                emit(&state.tree, node, weight, sample.time, sample.pid, sample.tid)
             }
         }
         // A wakeup sample that never arrived (lost): the blocked stack stands alone.
-        for (node, weight, pid, tid) in awaiting.values.joined() { emit(&tree, node, weight, 0, pid, tid) }
-        return tree
+        for (node, weight, pid, tid) in state.awaiting.values.joined() { emit(&state.tree, node, weight, 0, pid, tid) }
+        return state.tree
     }
 
     private func rootName(_ rawComm: String, _ sample: Sample) -> String {
@@ -163,6 +179,23 @@ public struct Collapser {
         case .tid: return "\(comm)-\(sample.pid)/\(sample.tid)"
         }
     }
+}
+
+/// One walk's mutable state, in a class whose properties skip Swift's dynamic exclusivity checks: as `var`s
+/// captured by the per-sample closure they were checked at each access (a sixth of folding a cached chain).
+private final class WalkState {
+    @exclusivity(unchecked) var tree = CallTree()
+    @exclusivity(unchecked) var frames: [ResolvedFrame] = []
+    @exclusivity(unchecked) var chains = ChainCache()
+    /// A waker's chain, outermost first.
+    @exclusivity(unchecked) var chain: [Int32] = []
+    /// Blocked stacks waiting for the wakeup sample that ends them: the node they reached, weight and thread.
+    @exclusivity(unchecked) var awaiting: [SampleKey: [(node: Int32, weight: UInt64, pid: Int32, tid: Int32)]] = [:]
+    /// Each thread's root frame, with its name then and the model's name count when it was last checked.
+    @exclusivity(unchecked) var roots: [(comm: String, names: UInt64, id: Int32)] = []
+    @exclusivity(unchecked) var threadRoots = IntegerMap(capacity: 64)
+    /// Samples come in runs of one thread: its root is kept until another's is asked for or a name changes.
+    @exclusivity(unchecked) var last: (tid: Int32, names: UInt64, id: Int32) = (-1, .max, 0)
 }
 
 /// The off-CPU half of a wall-clock profile (`record --off-cpu`), which the readers fold, report and export beside

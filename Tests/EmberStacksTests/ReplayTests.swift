@@ -29,6 +29,49 @@ final class ReplayTests: XCTestCase {
         XCTAssertThrowsError(try collapser.collapse(try Replay(path: path)))
     }
 
+    /// Call chains folded once are not folded again, but a chain whose addresses come to mean something else (a new
+    /// mapping over them) or whose thread is renamed folds anew.
+    func testRepeatedChainsFollowMappingsAndNames() throws {
+        let path = RecordingFixture.temporaryPath()
+        defer { unlink(path) }
+        let a = RecordingFixture.attr()
+        let writer = try PerfDataWriter(path: path)
+        try writer.begin(events: [.init(attr: a, ids: [1], name: "first")])
+        let enc = RecordEncoder(attr: a, id: 1)
+        var time: UInt64 = 100
+        // The encoder's records carry time 0 in their trailer: each gets the time it is written at.
+        func timed(_ record: [UInt8]) -> [UInt8] {
+            var bytes = record
+            let at = bytes.count - enc.layout.trailerTimeFromEnd!
+            for i in 0..<8 { bytes[at + i] = UInt8(truncatingIfNeeded: time >> (8 * UInt64(i))) }
+            time += 1
+            return bytes
+        }
+        func map(_ name: String) throws {
+            try writer.append(timed(enc.mmap2(MmapRecord(pid: 5, tid: 5, start: 0x400000, length: 0x1000, pageOffset: 0,
+                                                   protection: 5, flags: 2, device: nil, inode: 0, filename: "/nonexistent/" + name))))
+        }
+        func samples(_ n: Int) throws {
+            for _ in 0..<n {
+                try writer.append(RecordingFixture.sample(id: 1, pid: 5, time: time, chain: [CallchainContext.user, 0x400100, 0x400200]))
+                time += 1
+            }
+        }
+        try writer.append(enc.comm(pid: 5, tid: 5, name: "prog"))
+        try map("a")
+        try samples(3)
+        try map("b")
+        try samples(2)
+        try writer.append(timed(enc.comm(pid: 5, tid: 5, name: "renamed")))
+        try samples(1)
+        try writer.appendFinishedRound()
+        try writer.finish(features: [(.eventDesc, writer.eventDescription())])
+        var collapser = Collapser()
+        collapser.countSamples = true
+        let folded = try collapser.collapse(try Replay(path: path))
+        XCTAssertEqual(folded.weights, ["prog;[a];[a]": 3, "prog;[b];[b]": 2, "renamed;[b];[b]": 1])
+    }
+
     /// Random byte flips and cuts of a valid recording: the reader may warn or refuse, but never crashes or hangs.
     func testMalformedRecordingsNeverCrash() throws {
         let path = RecordingFixture.temporaryPath()
