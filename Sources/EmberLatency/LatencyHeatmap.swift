@@ -69,7 +69,7 @@ public struct LatencyHeatmap {
         }
         // Ticks at round times (0.1 s, 0.2 s, 0.5 s, 1 s, ...), at most ten of them, up to the axis's end.
         let span = Double(columns) * secondsPerColumn
-        let step = timeAxisStep(span)
+        let step = max(timeAxisStep(span), 0.01)  // the labels have two decimals
         for tick in stride(from: 0.0, through: span, by: step) {
             let x = left + tick / secondsPerColumn * cellWidth
             out += "<text x=\"\(Int(x))\" y=\"\(Int(height - bottom + 14))\" text-anchor=\"middle\">\(format(tick))</text>\n"

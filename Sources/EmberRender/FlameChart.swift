@@ -4,8 +4,9 @@ import EmberStacks
 
 /// A flame chart: each thread's samples along one time axis, a lane per thread, the stack hanging down from the
 /// thread's name (as a browser's performance panel draws it). A frame spans the neighbouring samples that share it
-/// and its callers; where the thread was not sampled (blocked, or not running) its lane is empty. Times are
-/// seconds from the first sample; hovering a frame gives its times, clicking zooms the axis to it.
+/// and its callers; where the thread was not sampled (blocked, or not running) its lane is empty. 0 s is where the
+/// first sample's time begins (for a clock sample, its period before it); hovering a frame gives its times,
+/// clicking zooms the axis to it. The idle task (tid 0, one per CPU) is left out and counted.
 public enum FlameChart {
     /// Lanes drawn: the busiest threads; the rest are counted in the subtitle.
     public static let maxLanes = 32
@@ -14,48 +15,53 @@ public enum FlameChart {
     /// (cpu-clock, task-clock), which it covers up to its time; otherwise the usual gap between a thread's samples.
     /// An off-CPU stack (ending in `[off-cpu]`) covers the time it was blocked, after its sample.
     public static func render(_ timed: TimedStacks, clock: Bool, options: FlameGraphOptions) -> String {
-        let lanes = Self.lanes(timed, clock: clock)
-        guard let origin = lanes.lazy.compactMap({ $0.boxes.first?.start }).min(),
-              let end = lanes.lazy.compactMap({ $0.boxes.map(\.end).max() }).max(), end > origin
-        else { return FlameGraph.renderEmpty(options: options) }
+        let all = Self.lanes(timed, clock: clock)
+        let lanes = all.filter { $0.thread.tid != 0 }
         let shown = Array(lanes.prefix(maxLanes))
+        guard let origin = shown.lazy.compactMap({ $0.boxes.first?.start }).min(),
+              let end = shown.lazy.compactMap({ $0.boxes.map(\.end).max() }).max(), end > origin
+        else { return FlameGraph.renderEmpty(options: options) }
         var options = options
-        options.subtitle = (options.subtitle.map { $0 + "; " } ?? "") + "0 s is "
-            + SVGWriter.fixed(Double(origin) / 1e9, decimals: 6, trim: false) + " s on perf's clock"
+        var notes = ["\(lanes.count) thread\(lanes.count == 1 ? "" : "s") over " + SVGWriter.fixed(Double(end - origin) / 1e9, decimals: 2, trim: true)
+                     + " s; 0 s is " + SVGWriter.fixed(Double(origin) / 1e9, decimals: 6, trim: false) + " s on perf's clock"]
         if lanes.count > shown.count {
             let rest = lanes.dropFirst(maxLanes).reduce(0) { $0 + $1.samples }
-            options.subtitle = (options.subtitle.map { $0 + "; " } ?? "")
-                + "\(lanes.count - shown.count) quieter threads (\(rest) samples) not drawn: choose with --tid or --comms"
+            notes.append("\(lanes.count - shown.count) quieter threads (\(rest) samples) not drawn: choose with --tid or --comms")
         }
+        let idle = all.filter { $0.thread.tid == 0 }.reduce(0) { $0 + $1.samples }
+        if idle > 0 { notes.append("the idle task's \(idle) samples left out") }
+        options.subtitle = ((options.subtitle.map { [$0] } ?? []) + notes).joined(separator: ", ")
         // Rows: the axis's, then per lane a heading and its frames.
         let rows = 1 + shown.reduce(0) { $0 + 1 + $1.depth }
-        let layout = FlameLayout(options: options, total: end - origin, rows: rows)
+        let layout = FlameLayout(options: options, total: end - origin, rows: rows, legend: options.palette == .kind)
         var svg = SVGWriter(capacity: 16_384 + shown.reduce(0) { $0 + $1.boxes.count } * 260)
         FlameGraph.writeHeader(&svg, layout: layout, options: options, interactive: true)
         let lanesTop = layout.topPad + layout.frameHeight
         let axis = TimeAxis(origin: origin, extent: end - origin, top: lanesTop, bottom: layout.height - layout.bottomPad)
         writeAxis(&svg, axis: axis, layout: layout)
 
+        // The time drawn on the CPU (the lanes' visible first frames), what a search's matches are a share of.
         var busy: UInt64 = 0
         var top = lanesTop
         var headings = SVGWriter(capacity: shown.count * 120)
         svg.raw("<g id=\"frames\">\n")
         for (index, lane) in shown.enumerated() {
-            headings.raw("<text class=\"lane\" x=\"\(layout.xPad)\" y=\"")
+            headings.raw("<text x=\"\(layout.xPad)\" y=\"")
             headings.fixed(layout.labelBaseline(top: top), decimals: 2, trim: true)
             headings.raw("\">")
             headings.escaped("\(lane.thread.name) \(lane.thread.pid)/\(lane.thread.tid): \(lane.samples) sample\(lane.samples == 1 ? "" : "s")")
             headings.raw("</text>\n")
             let framesTop = top + layout.frameHeight
             for box in lane.boxes {
-                if box.depth == 0 { busy += box.end - box.start }
-                writeBox(&svg, box, lane: index, name: lane.names[Int(box.name)], thread: lane.thread, layout: layout,
-                         axis: axis, top: framesTop + Int(box.depth) * layout.frameHeight, options: options, kinds: timed.kinds)
+                let drawn = writeBox(&svg, box, lane: index, name: lane.names[Int(box.name)], thread: lane.thread, layout: layout,
+                                     axis: axis, top: framesTop + Int(box.depth) * layout.frameHeight, options: options, kinds: timed.kinds)
+                if drawn, box.depth == 0 { busy = busy.saturatingAdd(box.end - box.start) }
             }
             top = framesTop + lane.depth * layout.frameHeight
         }
         svg.raw("</g>\n")
         svg.raw(headings.output)
+        if layout.legend { FlameGraph.writeLegend(&svg, layout: layout, palette: options.palette, offCPU: false) }
         FlameGraph.writeScript(&svg, layout: layout, total: max(busy, 1), ignoreCase: options.searchIgnoresCase, axis: axis)
         svg.raw("</svg>\n")
         return svg.output
@@ -100,7 +106,9 @@ public enum FlameChart {
         }
         let blocked = nameIndex[Substring(Collapser.offCPUFrame)], truncated = nameIndex[Substring(FrameTable.truncatedName)]
         var byThread = [[TimedStacks.Sample]](repeating: [], count: timed.threads.count)
-        for sample in timed.samples where Int(sample.thread) < byThread.count { byThread[Int(sample.thread)].append(sample) }
+        for sample in timed.samples where byThread.indices.contains(Int(sample.thread)) && stacks.indices.contains(Int(sample.stack)) {
+            byThread[Int(sample.thread)].append(sample)
+        }
         for i in byThread.indices { byThread[i].sort { $0.time < $1.time } }
         // Without clock weights, a sample stands for the usual gap between a thread's samples.
         var gaps: [UInt64] = []
@@ -138,11 +146,11 @@ public enum FlameChart {
                 let length = max(clock || off ? sample.weight : usual, 1)
                 var start = off ? sample.time : sample.time &- min(length, sample.time)
                 var stop = off ? sample.time &+ length : sample.time
-                if start < reached { start = reached }
+                start = min(max(start, reached), .max - 1)
                 if stop <= start { stop = start + 1 }
                 // A gap longer than half a sample: the thread was elsewhere, and its frames end there.
                 var shared = 0
-                if start - reached <= length / 2 {
+                if start < reached || start - reached <= length / 2 {
                     while shared < min(open.count, frames.count), open[shared].name == frames[shared] { shared += 1 }
                 }
                 close(from: shared)
@@ -198,7 +206,7 @@ public enum FlameChart {
     /// Ticks at round times with a faint line down through the lanes; the script redraws them when zoomed.
     static func writeAxis(_ svg: inout SVGWriter, axis: TimeAxis, layout: FlameLayout) {
         let step = timeAxisStep(Double(axis.extent) / 1e9)
-        let stepNs = UInt64(step * 1e9)
+        let stepNs = max(UInt64(exactly: (step * 1e9).rounded()) ?? axis.extent, 1)
         svg.raw("<g id=\"axis\">\n")
         var tick: UInt64 = 0
         while tick <= axis.extent {
@@ -212,17 +220,20 @@ public enum FlameChart {
             svg.raw("\" y=\"\(axis.top - 4)\">")
             svg.raw(seconds(tick, step: step) + (tick == 0 ? " s" : ""))
             svg.raw("</text>\n")
-            tick += max(stepNs, 1)
+            let (next, overflow) = tick.addingReportingOverflow(stepNs)
+            if overflow { break }
+            tick = next
         }
         svg.raw("</g>\n")
     }
 
     /// One frame: `data-x`/`data-w` in nanoseconds from the first sample, `data-l` its lane; the title gives its
     /// times, its share of the thread's samples and the thread.
+    /// Frames narrower than `minWidth` at full width are left out (zooming does not bring them back); false then.
     static func writeBox(_ svg: inout SVGWriter, _ box: Box, lane: Int, name: String, thread: TimedStacks.Thread, layout: FlameLayout,
-                         axis: TimeAxis, top: Int, options: FlameGraphOptions, kinds: [String: FrameKind]) {
+                         axis: TimeAxis, top: Int, options: FlameGraphOptions, kinds: [String: FrameKind]) -> Bool {
         let offset = box.start - axis.origin, width = box.end - box.start
-        guard layout.isVisible(width) else { return }
+        guard layout.isVisible(width) else { return false }
         let x = Double(layout.xPad) + layout.pixels(offset), pixels = layout.pixels(width)
         svg.raw("<g data-x=\"")
         svg.int(offset)
@@ -255,5 +266,6 @@ public enum FlameChart {
         svg.raw("\">")
         if let label = layout.label(name, pixels: pixels) { svg.escaped(label) }
         svg.raw("</text></g>\n")
+        return true
     }
 }

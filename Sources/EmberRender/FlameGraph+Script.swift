@@ -80,7 +80,7 @@ extension FlameGraph {
     while (axis.firstChild) axis.removeChild(axis.firstChild);
     var step = CHART.steps.find(function (s) { return w / 1e9 / s <= 10; }) || w / 1e10;
     var decimals = step >= 1 ? 0 : Math.min(6, Math.ceil(-Math.log10(step)));
-    for (var i = 0, t = Math.ceil(x0 / 1e9 / step) * step; t * 1e9 <= x0 + w; i++, t += step) {
+    for (var i = 0, t = Math.ceil(x0 / 1e9 / step) * step; t * 1e9 <= x0 + w && i < 50; i++, t += step) {
       var x = XPAD + (t * 1e9 - x0) * SPAN / w, line = document.createElementNS(ns, "line"),
           text = document.createElementNS(ns, "text");
       line.setAttribute("x1", x.toFixed(2)); line.setAttribute("x2", x.toFixed(2));
@@ -109,7 +109,6 @@ extension FlameGraph {
     unzoomButton.classList.remove("hide");
     if (CHART) return zoomTime(z.x, z.w);
     var scale = SPAN / z.w;
-    unzoomButton.classList.remove("hide");
     frames.forEach(function (f) {
       var inside = f.x >= z.x && f.x + f.w <= z.x + z.w && !deeper(z, f);
       var ancestor = f.x <= z.x && f.x + f.w >= z.x + z.w && deeper(z, f);

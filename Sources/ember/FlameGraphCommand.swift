@@ -60,7 +60,7 @@ struct FlameGraphCommand: ParsableCommand {
     @Flag(help: "Merge the stacks leaf first (a stack-reversed graph, as flamegraph.pl --reverse).")
     var reverse = false
 
-    @Flag(help: "A flame chart: stacks left to right in the order they were sampled (x is time), not merged by name.")
+    @Flag(help: "A flame chart: each thread's samples along a time axis, a lane per thread, frames spanning the samples that share them.")
     var flamechart = false
 
     @Flag(help: "FlameScope's view, one HTML page (-o scope.html by default): a heat map of the recording's seconds by their 20 ms slices, and the flame graph of the range selected on it.")
@@ -127,9 +127,11 @@ struct FlameGraphCommand: ParsableCommand {
         if heatmap && (folded != nil || !diff.isEmpty || flamechart || reverse) {
             throw ValidationError("--heatmap draws a recording's samples by time; give -i FILE (or a command), without --folded, --diff, --flamechart or --reverse")
         }
-        if flamechart && (folded != nil || reverse || fold.offcpu) {
+        if flamechart && (folded != nil || reverse || inverted || fold.offcpu || fold.count) {
             throw ValidationError(folded != nil ? "--flamechart needs a recording (-i FILE): folded stacks have no time order"
                                   : reverse ? "--flamechart keeps stacks in time order; it cannot also --reverse them"
+                                  : inverted ? "--flamechart hangs each thread's stacks from its name already; drop --inverted"
+                                  : fold.count ? "--flamechart draws time, not weights; drop --count"
                                   : "--flamechart places samples in time; --off-cpu-only weighs them by time blocked instead: record with --off-cpu for a chart of both")
         }
         guard diffThreshold >= 0, diffThreshold.isFinite else { throw ValidationError("--diff-threshold takes percentage points, 0 or more (got \(diffThreshold))") }
@@ -210,16 +212,9 @@ struct FlameGraphCommand: ParsableCommand {
                 return
             }
             if flamechart {
-                let timed = try fold.timed(replay)
-                let clock = !fold.count && EventSpec.named(event.name)?.isClock == true
                 options.title = title ?? "Flame Chart"
-                let times = timed.samples.map(\.time)
-                if let first = times.min(), let last = times.max() {
-                    let threads = Set(timed.samples.map(\.thread)).count
-                    options.subtitle! += ", \(threads) thread\(threads == 1 ? "" : "s") over \(formatSeconds(Double(last - first) / 1e9)) s"
-                }
                 if let subtitle { options.subtitle = subtitle }
-                chart = FlameChart.render(timed, clock: clock, options: finished(options))
+                chart = FlameChart.render(try fold.timed(replay), clock: EventSpec.named(event.name)?.isClock == true, options: finished(options))
             } else {
                 profile = try fold.fold(replay)
             }

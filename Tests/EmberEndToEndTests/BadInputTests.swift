@@ -43,6 +43,8 @@ final class BadInputTests: XCTestCase {
             .init(["record", "--call-graph", "dwarf,100"] + out + ["--", "/bin/true"], 1, "a multiple of 8 from 8 to 65528"),
             .init(["record", "--call-graph", "lbr"] + out + ["--", "/bin/true"], 1, "call-graph mode 'lbr' is not supported"),
             .init(["flamegraph", "--width", "-5"], 64, "--width must be 100 pixels or more (got -5)"),
+            .init(["flamegraph", "--flamechart", "--count"], 64, "--flamechart draws time, not weights; drop --count"),
+            .init(["flamegraph", "--flamechart", "--inverted"], 64, "--flamechart hangs each thread's stacks from its name already; drop --inverted"),
             .init(["report", "--limit", "-1"], 64, "--limit must be at least 1 (got -1)"),
             .init(["report", "--percent-limit", "150"], 64, "--percent-limit must be from 0 to 100"),
             // Events and probes.

@@ -53,6 +53,24 @@ final class FlameChartTests: XCTestCase {
         XCTAssertEqual(lost.first?.y, doc.frames(named: "work").first?.y, "under _start;main;run, the callers both neighbours share")
     }
 
+    /// Times and weights a corrupt file can hold (the end of time, a period longer than the time before it, an
+    /// unknown thread or stack) draw something or nothing, never trap; the idle task gets no lane and is counted.
+    func testExtremeTimesAndTheIdleTask() {
+        let timed = TimedStacks(stacks: ["swapper;idle", "t;main"], samples: [
+            .init(time: 5, stack: 0, thread: 0, weight: 1), .init(time: 6, stack: 0, thread: 0, weight: 1),
+            .init(time: .max, stack: 1, thread: 1, weight: .max), .init(time: .max, stack: 1, thread: 1, weight: 3),
+            .init(time: 1, stack: 1, thread: 1, weight: .max), .init(time: 7, stack: 9, thread: 1), .init(time: 8, stack: 1, thread: -1),
+        ], threads: [.init(pid: 0, tid: 0, name: "swapper"), .init(pid: 3, tid: 3, name: "t")])
+        for clock in [true, false] {
+            let svg = FlameChart.render(timed, clock: clock, options: FlameGraphOptions())
+            let doc = SVGDocument(svg)
+            XCTAssertTrue(doc.isWellFormed, "\(doc.errors)")
+            XCTAssertTrue(doc.frames(named: "idle").isEmpty)
+            XCTAssertFalse(doc.frames(named: "main").isEmpty)
+            XCTAssertTrue(svg.contains("the idle task&#39;s 2 samples left out"), svg)
+        }
+    }
+
     func testKindPaletteHasALegend() {
         var profile = FoldedProfile()
         profile.add(stack: "app;lib;kernel_[k]", weight: 5)
