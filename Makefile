@@ -27,7 +27,7 @@ test: deps demo example guest-kernel
 	$(MAKE) --no-print-directory fuzz
 	# XCTest only: the suite has no Swift Testing tests, and its empty run would print the last line.
 	EMBER_DEMO=$(abspath $(DEMO)) EMBER_EXAMPLE=$(abspath $(EXAMPLE)) EMBER_GUEST_KERNEL=$(abspath $(GUEST_KERNEL)) \
-		$(SWIFT) test --skip-build --disable-swift-testing
+		EMBER_OTEL_PYTHON=$(abspath $(OTEL_VENV))/bin/python $(SWIFT) test --skip-build --disable-swift-testing
 
 # The stage tests alone (every test target but EmberEndToEndTests): no package installs, no guest kernel, no
 # fuzzing; under two minutes after a build.
@@ -100,6 +100,11 @@ deps:
 		fi; \
 	fi
 	@if [ "$$(id -u)" = 0 ] && [ -d $(TRACEFS) ] && ! mountpoint -q $(TRACEFS); then mount -t tracefs nodev $(TRACEFS) || true; fi
+	@test -x $(OTEL_VENV)/bin/python || { python3 -m venv $(OTEL_VENV) && $(OTEL_VENV)/bin/pip install -q opentelemetry-proto==1.45.2; } \
+		|| echo "no opentelemetry-proto for Python: OTLPTests skip its decoding checks"
+
+# OpenTelemetry's Python protobuf classes, which decode Ember's OTLP output in OTLPTests.
+OTEL_VENV := $(BUILD)/otel-venv
 
 bench: deps demo
 	@dpkg -s bpftrace >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >/dev/null; } || echo "bpftrace not installed: section 7 compares with perf alone"
@@ -113,13 +118,24 @@ bench: deps demo
 PROTOC_GEN_SWIFT ?= /tmp/swift-protobuf/.build/release/protoc-gen-swift
 PPROF_DIR := Sources/EmberPprof
 
-# Regenerates the committed pprof Swift code; needs protoc and protoc-gen-swift 1.39.0 (CI never runs this).
+OTLP_DIR := Sources/EmberOTLP
+# opentelemetry-proto's .proto files at v1.11.0 (git clone -b v1.11.0 https://github.com/open-telemetry/opentelemetry-proto).
+OTLP_PROTO ?= /tmp/opentelemetry-proto
+OTLP_FILES := opentelemetry/proto/collector/profiles/v1development/profiles_service.proto opentelemetry/proto/common/v1/common.proto \
+	opentelemetry/proto/profiles/v1development/profiles.proto opentelemetry/proto/resource/v1/resource.proto
+
+# Regenerates the committed pprof and OTLP Swift code; needs protoc and protoc-gen-swift 1.39.0 (CI never runs this).
 proto:
 	@command -v protoc >/dev/null || { echo "install protobuf-compiler"; exit 1; }
 	@test -x $(PROTOC_GEN_SWIFT) || { echo "build protoc-gen-swift 1.39.0: cd /tmp && git clone -q https://github.com/apple/swift-protobuf && cd swift-protobuf && git checkout -q 1.39.0 && swift build -c release --product protoc-gen-swift"; exit 1; }
 	@mkdir -p $(PPROF_DIR)/Generated
 	protoc --plugin=$(PROTOC_GEN_SWIFT) --swift_out=$(PPROF_DIR)/Generated \
 		--swift_opt=Visibility=Public --proto_path=$(PPROF_DIR) profile.proto
+	@test -f $(OTLP_PROTO)/opentelemetry/proto/profiles/v1development/profiles.proto || { echo "clone opentelemetry-proto v1.11.0 into $(OTLP_PROTO)"; exit 1; }
+	@mkdir -p $(OTLP_DIR)/Generated
+	protoc --plugin=$(PROTOC_GEN_SWIFT) --swift_out=$(OTLP_DIR)/Generated --swift_opt=Visibility=Public \
+		--swift_opt=FileNaming=PathToUnderscores --proto_path=$(OTLP_PROTO) $(OTLP_FILES)
+	for f in $(OTLP_DIR)/Generated/*.pb.swift; do sed -i '1i // From opentelemetry-proto v1.11.0 (the profiles wire format of v1.10.0 and later); `make proto` regenerates it.' $$f; done
 
 # Regenerates the committed syscall name table from linux-libc-dev's headers (CI never runs this).
 syscalls:

@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "EmberRender", targets: ["EmberRender"]),
         .library(name: "EmberRecord", targets: ["EmberRecord"]),
         .library(name: "EmberPprof", targets: ["EmberPprof"]),
+        .library(name: "EmberOTLP", targets: ["EmberOTLP"]),
         .library(name: "EmberBPF", targets: ["EmberBPF"]),
         .library(name: "EmberLatency", targets: ["EmberLatency"]),
         .library(name: "EmberExport", targets: ["EmberExport"]),
@@ -26,7 +27,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // Exact: Sources/EmberPprof/Generated was made by this version's protoc-gen-swift (`make proto`).
+        // Exact: Sources/EmberPprof/Generated and Sources/EmberOTLP/Generated were made by this version's
+        // protoc-gen-swift (`make proto`).
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
@@ -59,6 +61,10 @@ let package = Package(
         .target(name: "EmberRender", dependencies: ["EmberReplay", "EmberStacks"]),
         // gzip through zlib, for profile.pb.gz.
         .target(name: "CGzip", linkerSettings: [.linkedLibrary("z")]),
+        // OpenTelemetry profiles (OTLP), from opentelemetry-proto v1.11.0's generated code.
+        .target(name: "EmberOTLP", dependencies: [
+            "EmberKernel", "EmberPerfData", "EmberReplay", "EmberSession", "EmberStacks", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .target(name: "EmberPprof", dependencies: [
             "EmberReplay", "EmberStacks", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["profile.proto"]),
@@ -92,11 +98,11 @@ let package = Package(
         .target(name: "EmberExport", dependencies: ["EmberPerfData", "EmberReplay", "EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "EmberBPF", "CEmberShim"]),
         .executableTarget(name: "ember", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberLatency", "EmberExport", "EmberAgent", "EmberAnnotate", "EmberTop",
+            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberOTLP", "EmberLatency", "EmberExport", "EmberAgent", "EmberAnnotate", "EmberTop",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.
-        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberAnnotate", "EmberExport", "EmberKernel", "EmberPerfData", "EmberSymbols", "EmberReplay", "EmberStacks", "EmberRender", "EmberUnwind", "EmberLibunwind", "EmberLatency", "EmberPprof"]),
+        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberAnnotate", "EmberExport", "EmberKernel", "EmberPerfData", "EmberSymbols", "EmberReplay", "EmberStacks", "EmberRender", "EmberUnwind", "EmberLibunwind", "EmberLatency", "EmberPprof", "EmberOTLP"]),
         // Tests by stage, without root or a kernel (`make unit`); EmberEndToEndTests runs the built ember.
         .testTarget(name: "EmberKernelTests", dependencies: ["EmberKernel"]),
         .testTarget(name: "EmberPerfDataTests", dependencies: ["EmberKernel", "EmberPerfData"]),

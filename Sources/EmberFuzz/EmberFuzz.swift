@@ -4,6 +4,7 @@ import EmberExport
 import EmberKernel
 import EmberLatency
 import EmberLibunwind
+import EmberOTLP
 import EmberPerfData
 import EmberPprof
 import EmberRender
@@ -57,6 +58,7 @@ enum FuzzTarget {
         { _ = try FirefoxExporter().export($0, name: "fuzz") },
         { _ = try SpeedscopeExporter().export($0, name: "fuzz") },
         { _ = try PprofBuilder().build($0) },
+        { _ = try OTLPBuilder().build($0).serializedData() },
         { replay in
             // The kinds the recording has events of, as `latency -i` reads them (one it lacks is refused before reading).
             let kinds = LatencyAnalysis.kinds(recordedIn: replay.events)

@@ -1,0 +1,265 @@
+import EmberKernel
+import EmberPerfData
+import EmberReplay
+import EmberSession
+import EmberStacks
+import Foundation
+import SwiftProtobuf
+
+public typealias OTLPRequest = Opentelemetry_Proto_Collector_Profiles_V1development_ExportProfilesServiceRequest
+typealias OTLPProfile = Opentelemetry_Proto_Profiles_V1development_Profile
+typealias OTLPSample = Opentelemetry_Proto_Profiles_V1development_Sample
+typealias OTLPDictionary = Opentelemetry_Proto_Profiles_V1development_ProfilesDictionary
+typealias OTLPAnyValue = Opentelemetry_Proto_Common_V1_AnyValue
+
+/// `ember export --format otlp`: a recording as an OpenTelemetry `ExportProfilesServiceRequest` (profiles signal,
+/// `v1development`, the wire format of opentelemetry-proto v1.10.0 and later), symbolized here: the backend gets
+/// function names, files and lines (Swift demangled, inline frames as several lines of one location), not bare
+/// addresses.
+///
+/// One ResourceProfiles per process (`process.pid`, `process.executable.name`, `host.name`, `service.name` when
+/// given), one ScopeProfiles (Ember), one Profile per kind of time: the sampled event's (`cpu` nanoseconds for the
+/// clock events) and, for a wall-clock recording, the off-CPU time (`off_cpu` nanoseconds). Every table of the
+/// shared ProfilesDictionary starts with its zero value, as the spec requires. Samples with the same stack and
+/// thread are one Sample with a value and a timestamp per sampled event; mappings carry their binary's build-id
+/// as `process.executable.build_id.gnu`.
+public struct OTLPBuilder {
+    public var eventName: String?
+    /// Off-CPU time alone (`--off-cpu-only`): each sample's weight, nil to leave it out.
+    public var weight: (@Sendable (Sample) -> UInt64?)?
+    /// A wall-clock recording: the off-CPU stacks beside the samples, as a profile of their own.
+    public var offCPU: OffCPUStacks?
+    public var serviceName: String?
+    /// The `host.name` of every resource (default: the recording's hostname, else this machine's).
+    public var hostName: String?
+
+    public init() {}
+
+    /// The dictionary's tables, each with its zero value at index 0, and the indices of what they hold.
+    private struct Tables {
+        var d = OTLPDictionary()
+        var strings: [String: Int32] = ["": 0]
+        var attributes: [String: Int32] = [:]
+        var functions: [String: Int32] = [:]
+        var mappings: [Mapping: Int32] = [:]
+        var locations: [LocationKey: Int32] = [:]
+        var stacks: [[Int32]: Int32] = [:]
+
+        struct LocationKey: Hashable {
+            var run: Int
+            var mapping: Int32
+        }
+
+        init() {
+            d.stringTable = [""]
+            d.mappingTable = [.init()]
+            d.locationTable = [.init()]
+            d.functionTable = [.init()]
+            d.linkTable = [.init()]
+            d.attributeTable = [.init()]
+            d.stackTable = [.init()]
+            stacks[[]] = 0
+        }
+
+        mutating func string(_ s: String) -> Int32 {
+            if let i = strings[s] { return i }
+            let i = Int32(d.stringTable.count)
+            d.stringTable.append(s)
+            strings[s] = i
+            return i
+        }
+
+        mutating func attribute(_ key: String, _ value: OTLPAnyValue.OneOf_Value) -> Int32 {
+            let id = key + "\u{0}" + String(describing: value)
+            if let i = attributes[id] { return i }
+            let i = Int32(d.attributeTable.count)
+            var kv = Opentelemetry_Proto_Profiles_V1development_KeyValueAndUnit()
+            kv.keyStrindex = string(key)
+            kv.value = .with { $0.value = value }
+            d.attributeTable.append(kv)
+            attributes[id] = i
+            return i
+        }
+
+        mutating func stack(_ locations: [Int32]) -> Int32 {
+            if let i = stacks[locations] { return i }
+            let i = Int32(d.stackTable.count)
+            d.stackTable.append(.with { $0.locationIndices = locations })
+            stacks[locations] = i
+            return i
+        }
+    }
+
+    /// A profile being filled: its samples by stack and attributes.
+    private struct Draft {
+        var samples: [OTLPSample] = []
+        var index: [[Int32]: Int] = [:]
+        var first = UInt64.max, last: UInt64 = 0
+
+        mutating func add(stack: Int32, attributes: [Int32], value: Int64, time: UInt64) {
+            let key = [stack] + attributes
+            if let i = index[key] {
+                samples[i].values.append(value)
+                samples[i].timestampsUnixNano.append(time)
+            } else {
+                index[key] = samples.count
+                samples.append(.with {
+                    $0.stackIndex = stack
+                    $0.attributeIndices = attributes
+                    $0.values = [value]
+                    $0.timestampsUnixNano = [time]
+                })
+            }
+            first = min(first, time)
+            last = max(last, time)
+        }
+    }
+
+    public func build(_ replay: Replay) throws -> OTLPRequest {
+        guard let event = replay.eventIndex(named: eventName) else {
+            throw CollapseError.noSuchEvent(eventName ?? "", available: replay.events.map(\.name))
+        }
+        let description = replay.events[event]
+        let isClock = EventSpec.named(String(description.name.prefix { $0 != ":" }))?.isClock == true
+        let buildIDs = Dictionary(replay.buildIDs.map { ($0.filename, $0.hex) }, uniquingKeysWith: { a, _ in a })
+        let offEvent = offCPU.flatMap { replay.eventIndex(named: $0.eventName) }
+        var t = Tables()
+        // Per process: the on-CPU (or event) draft and the off-CPU one.
+        var drafts: [Int32: [Draft]] = [:]
+        var frames: [ResolvedFrame] = []
+        var lastTime: UInt64 = 0
+        let table = replay.frames
+        let model = replay.model
+        let threadID = "thread.id", threadName = "thread.name"
+        replay.forEachSample(event: offEvent == nil ? event : nil) { sample, sampled in
+            let off = sampled == offEvent
+            guard sampled == event || off else { return }
+            var value = Int64(clamping: sample.period)
+            if let weigh = off ? offCPU?.weight : weight {
+                guard let w = weigh(sample) else { return }
+                value = Int64(clamping: w)
+            }
+            replay.resolver.frames(of: sample, into: &frames, symbolize: false)
+            var locations: [Int32] = []
+            locations.reserveCapacity(frames.count)
+            for frame in frames {
+                let region = model.mapping(pid: sample.pid, address: replay.resolver.lookupAddress(of: frame))
+                let mapping = region.map { self.mapping($0, model, buildIDs: buildIDs, &t) } ?? 0
+                var lines: [Int32] = []
+                let run = table.forEachInfo(of: frame, pid: sample.pid) { lines.append($0) }
+                let key = Tables.LocationKey(run: run >= 0 ? run : (frame.isTruncation ? Int.min : -1 - Int(frame.address & 0x7fff_ffff)),
+                                             mapping: mapping)
+                if let known = t.locations[key] {
+                    locations.append(known)
+                    continue
+                }
+                var location = Opentelemetry_Proto_Profiles_V1development_Location()
+                location.mappingIndex = mapping
+                location.address = frame.address
+                // The innermost inlined function first, the function it was inlined into last.
+                for info in lines.reversed().map({ table.infos[Int($0)] }) where info.name != "[unknown]" {
+                    location.lines.append(.with {
+                        $0.functionIndex = function(info, &t)
+                        $0.line = Int64(info.line?.line ?? 0)
+                    })
+                }
+                let index = Int32(t.d.locationTable.count)
+                t.d.locationTable.append(location)
+                t.locations[key] = index
+                locations.append(index)
+            }
+            let attributes = [t.attribute(threadID, .intValue(Int64(sample.tid))),
+                              t.attribute(threadName, .stringValue(model.comm(tid: sample.tid)))]
+            var kinds = drafts[sample.pid] ?? [Draft(), Draft()]
+            kinds[off || weight != nil ? 1 : 0].add(stack: t.stack(locations), attributes: attributes, value: value, time: sample.time)
+            drafts[sample.pid] = kinds
+            lastTime = max(lastTime, sample.time)
+        }
+
+        // Perf-clock times to Unix ones: the recording's clock data (or its file's time) gives one offset.
+        let toUnix = replay.wallClockTime(of: 0, end: lastTime)
+        let host = hostName ?? replay.file?.string(.hostname) ?? ProcessInfo.processInfo.hostName
+        let period: Int64 = description.attr.flags.contains(.freq)
+            ? (isClock && description.attr.samplePeriodOrFrequency > 0 ? Int64(1_000_000_000 / description.attr.samplePeriodOrFrequency) : 0)
+            : Int64(clamping: description.attr.samplePeriodOrFrequency)
+        let onType = isClock ? ("cpu", "nanoseconds") : (description.name, "count")
+        var request = OTLPRequest()
+        for pid in drafts.keys.sorted() {
+            var resource = Opentelemetry_Proto_Profiles_V1development_ResourceProfiles()
+            resource.resource.attributes = [
+                keyValue("process.pid", .intValue(Int64(pid))),
+                keyValue("process.executable.name", .stringValue(executableName(pid, model))),
+                keyValue("host.name", .stringValue(host)),
+            ] + (serviceName.map { [keyValue("service.name", .stringValue($0))] } ?? [])
+            var scope = Opentelemetry_Proto_Profiles_V1development_ScopeProfiles()
+            scope.scope.name = "ember"
+            scope.scope.version = String(EmberVersion.string.dropFirst("ember ".count))
+            for (kind, draft) in drafts[pid]!.enumerated() where !draft.samples.isEmpty {
+                var profile = OTLPProfile()
+                let (type, unit) = kind == 0 ? onType : ("off_cpu", "nanoseconds")
+                profile.sampleType = .with { $0.typeStrindex = t.string(type); $0.unitStrindex = t.string(unit) }
+                if kind == 0, period > 0 {
+                    profile.periodType = profile.sampleType
+                    profile.period = period
+                }
+                profile.samples = draft.samples.map { sample in
+                    var s = sample
+                    s.timestampsUnixNano = s.timestampsUnixNano.map { toUnix &+ $0 }
+                    return s
+                }
+                profile.timeUnixNano = toUnix &+ draft.first
+                profile.durationNano = draft.last &- draft.first
+                scope.profiles.append(profile)
+            }
+            resource.scopeProfiles = [scope]
+            request.resourceProfiles.append(resource)
+        }
+        request.dictionary = t.d
+        return request
+    }
+
+    private func keyValue(_ key: String, _ value: OTLPAnyValue.OneOf_Value) -> Opentelemetry_Proto_Common_V1_KeyValue {
+        .with {
+            $0.key = key
+            $0.value = .with { $0.value = value }
+        }
+    }
+
+    /// The base name of the process's executable (as /proc/PID/exe's target), else its main thread's name.
+    private func executableName(_ pid: Int32, _ model: ProcessModel) -> String {
+        guard let exe = model.executable(pid: pid) else { return model.processName(pid, thread: pid) }
+        let path = model.dsos[exe].path
+        return String(path[(path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex)...])
+    }
+
+    /// The mapping of a region of one address space (a binary mapped into two processes at two addresses is two).
+    private func mapping(_ region: Mapping, _ model: ProcessModel, buildIDs: [String: String], _ t: inout Tables) -> Int32 {
+        if let i = t.mappings[region] { return i }
+        let path = model.dsos[region.dso].path
+        var m = Opentelemetry_Proto_Profiles_V1development_Mapping()
+        m.memoryStart = region.start
+        m.memoryLimit = region.end
+        m.fileOffset = region.pageOffset
+        m.filenameStrindex = t.string(path)
+        if let buildID = buildIDs[path] { m.attributeIndices = [t.attribute("process.executable.build_id.gnu", .stringValue(buildID))] }
+        let i = Int32(t.d.mappingTable.count)
+        t.d.mappingTable.append(m)
+        t.mappings[region] = i
+        return i
+    }
+
+    private func function(_ info: FrameTable.Info, _ t: inout Tables) -> Int32 {
+        let file = info.declaration?.file ?? info.line?.file ?? ""
+        let key = info.rawName + "\u{0}" + file
+        if let i = t.functions[key] { return i }
+        var f = Opentelemetry_Proto_Profiles_V1development_Function()
+        f.nameStrindex = t.string(info.name)
+        f.systemNameStrindex = t.string(info.rawName)
+        f.filenameStrindex = t.string(file)
+        f.startLine = Int64(info.declaration?.line ?? 0)
+        let i = Int32(t.d.functionTable.count)
+        t.d.functionTable.append(f)
+        t.functions[key] = i
+        return i
+    }
+}
