@@ -80,7 +80,7 @@ let package = Package(
         ]),
         // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
         .target(name: "EmberAgent", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberPprof", "EmberLatency",
+            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberPprof", "EmberOTLP", "EmberLatency",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Prometheus", package: "swift-prometheus"), "CHTTP",
         ]),

@@ -1,6 +1,7 @@
 import CEmberShim
 import EmberKernel
 import EmberLatency
+import EmberOTLP
 import EmberPprof
 import EmberRecord
 import EmberReplay
@@ -10,6 +11,8 @@ import Foundation
 /// One window of a profile (CPU samples, or off-CPU time) as gzip-compressed pprof.
 public struct ProfileWindow: Sendable {
     public var pprof: [UInt8]
+    /// The same profile as an OTLP ExportProfilesServiceRequest, when the service is configured to make one.
+    public var otlp: [UInt8] = []
     /// Samples in the profile (after `--comm`'s filter), and events the kernel lost from full rings meanwhile.
     public var samples: UInt64
     public var lost: UInt64
@@ -34,6 +37,8 @@ public actor ProfileService {
         public var processComm: String?
         public var continuous = false
         public var maxSeconds: Double
+        /// Each CPU window also as an OTLP request, built from this template (`agent --otlp`).
+        public var otlp: OTLPBuilder?
 
         public init(template: RecordOptions, processComm: String? = nil, continuous: Bool = false, maxSeconds: Double) {
             self.template = template
@@ -148,8 +153,8 @@ public actor ProfileService {
         } else {
             var options = configuration.template
             options.duration = seconds
-            let filter = self.filter
-            let task = Task { try await record(options) { path in try ProfileService.build(path, filter: filter, builder: PprofBuilder()) } }
+            let filter = self.filter, otlp = configuration.otlp
+            let task = Task { try await record(options) { path in try ProfileService.build(path, filter: filter, builder: PprofBuilder(), otlp: otlp) } }
             inFlight = task
             defer { inFlight = nil }
             answer = try await task.value
@@ -234,10 +239,10 @@ public actor ProfileService {
         if let previous, previous < newest { start = max(previous + 1, newest &- min(newest, UInt64(configuration.maxSeconds * 1e9))) }
         var recent = self.filter
         recent.times = [start...UInt64.max]
-        let filter = recent, span = Double(newest &- start) / 1e9
+        let filter = recent, span = Double(newest &- start) / 1e9, otlp = configuration.otlp
         return try await ProfileService.onThread("ember agent snapshot") {
             defer { unlink(snapshot.path) }
-            var window = try ProfileService.build(snapshot.path, filter: filter, builder: PprofBuilder())
+            var window = try ProfileService.build(snapshot.path, filter: filter, builder: PprofBuilder(), otlp: otlp)
             window.from = Int((taken - span).rounded(.down))
             window.until = Int(taken.rounded(.up))
             window.newest = newest
@@ -250,14 +255,21 @@ public actor ProfileService {
         (options.mmapPages + 1) * RingBuffer.pageSize * (options.cpus?.count ?? OnlineCPUs.list().count)
     }
 
-    /// The pprof of a recording's samples that pass `filter`; `from` is left for the caller.
-    private static func build(_ path: String, filter: SampleFilter, builder: PprofBuilder) throws -> ProfileWindow {
+    /// The pprof of a recording's samples that pass `filter`, and with `otlp` their OTLP request (from a replay of
+    /// its own: a replay is read once); `from` is left for the caller.
+    private static func build(_ path: String, filter: SampleFilter, builder: PprofBuilder, otlp: OTLPBuilder? = nil) throws -> ProfileWindow {
         let replay = try Replay(path: path)
         replay.filter = filter
         let profile = try builder.build(replay)
         let samples = profile.sample.reduce(UInt64(0)) { $0 + UInt64(max(0, $1.value.first ?? 0)) }
-        return ProfileWindow(pprof: try PprofBuilder.gzipped(profile), samples: samples, lost: replay.lostRecords, from: 0,
-                             until: Int(Date().timeIntervalSince1970.rounded(.up)))
+        var window = ProfileWindow(pprof: try PprofBuilder.gzipped(profile), samples: samples, lost: replay.lostRecords, from: 0,
+                                   until: Int(Date().timeIntervalSince1970.rounded(.up)))
+        if let otlp {
+            let again = try Replay(path: path)
+            again.filter = filter
+            window.otlp = Array(try otlp.build(again).serializedData())
+        }
+        return window
     }
 
     /// A file for one recording or snapshot, removed once its profile is built.

@@ -23,7 +23,7 @@ typealias OTLPAnyValue = Opentelemetry_Proto_Common_V1_AnyValue
 /// shared ProfilesDictionary starts with its zero value, as the spec requires. Samples with the same stack and
 /// thread are one Sample with a value and a timestamp per sampled event; mappings carry their binary's build-id
 /// as `process.executable.build_id.gnu`.
-public struct OTLPBuilder {
+public struct OTLPBuilder: Sendable {
     public var eventName: String?
     /// Off-CPU time alone (`--off-cpu-only`): each sample's weight, nil to leave it out.
     public var weight: (@Sendable (Sample) -> UInt64?)?
@@ -32,6 +32,8 @@ public struct OTLPBuilder {
     public var serviceName: String?
     /// The `host.name` of every resource (default: the recording's hostname, else this machine's).
     public var hostName: String?
+    /// More attributes for every resource (`agent --label`), after Ember's own.
+    public var resourceAttributes: [(key: String, value: String)] = []
 
     public init() {}
 
@@ -191,6 +193,7 @@ public struct OTLPBuilder {
                 keyValue("process.executable.name", .stringValue(executableName(pid, model))),
                 keyValue("host.name", .stringValue(host)),
             ] + (serviceName.map { [keyValue("service.name", .stringValue($0))] } ?? [])
+                + resourceAttributes.map { keyValue($0.key, .stringValue($0.value)) }
             var scope = Opentelemetry_Proto_Profiles_V1development_ScopeProfiles()
             scope.scope.name = "ember"
             scope.scope.version = String(EmberVersion.string.dropFirst("ember ".count))

@@ -1,13 +1,14 @@
 import ArgumentParser
 import Dispatch
 import EmberAgent
+import EmberOTLP
 import EmberRecord
 import Foundation
 
 struct Agent: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Serve CPU profiles over HTTP (/debug/pprof/profile) for Parca, Pyroscope and go tool pprof, or push them to Pyroscope.",
+        abstract: "Serve CPU profiles over HTTP (/debug/pprof/profile) for Parca, Pyroscope and go tool pprof, or push them to Pyroscope or an OpenTelemetry collector.",
         discussion: "Example: ember agent -a --listen 127.0.0.1:6060"
     )
 
@@ -41,16 +42,28 @@ struct Agent: ParsableCommand {
     @Option(help: ArgumentHelp("Push each interval's profile to this Pyroscope server's /ingest (keeps a window open, as --continuous).", valueName: "url"))
     var push: String?
 
-    @Option(help: ArgumentHelp("With --push: the application name Pyroscope files the profiles under.", valueName: "name"))
+    @Option(name: .customLong("push-tenant"), help: ArgumentHelp("With --push: the tenant (X-Scope-OrgID header) of a multi-tenant Pyroscope.", valueName: "id"))
+    var pushTenant: String?
+
+    @Option(name: .customLong("push-basic-auth"), help: ArgumentHelp("With --push: USER:PASSWORD for HTTP basic authentication (or the EMBER_PUSH_BASIC_AUTH environment variable, kept out of ps).", valueName: "user:password"))
+    var pushBasicAuth: String?
+
+    @Option(help: ArgumentHelp("Send each interval's profile to this OpenTelemetry collector's OTLP/HTTP endpoint (a bare host:port gets /v1development/profiles; keeps a window open, as --continuous).", valueName: "url"))
+    var otlp: String?
+
+    @Option(name: .customLong("otlp-header"), help: ArgumentHelp("With --otlp: a request header, KEY=VALUE (repeatable: authorization, a tenant).", valueName: "key=value"))
+    var otlpHeader: [String] = []
+
+    @Option(help: ArgumentHelp("With --push: the application name Pyroscope files the profiles under; with --otlp: the service.name.", valueName: "name"))
     var app: String?
 
-    @Option(help: ArgumentHelp("With --push: a label for the profiles, KEY=VALUE (repeatable; host is always added).", valueName: "key=value"))
+    @Option(help: ArgumentHelp("With --push or --otlp: a label for the profiles, KEY=VALUE (repeatable; host is always added; OTLP: a resource attribute).", valueName: "key=value"))
     var label: [String] = []
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("With --push: how often to push, such as 15s, 1m or 500ms.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --push or --otlp: how often to send, such as 15s, 1m or 500ms.", valueName: "duration"))
     var interval = "15s"
 
-    @Option(name: .customLong("push-queue"), help: "With --push: windows kept while the server cannot be reached; the oldest is dropped beyond this.")
+    @Option(name: .customLong("push-queue"), help: "With --push or --otlp: windows kept while the server cannot be reached; the oldest is dropped beyond this.")
     var pushQueue = 8
 
     @Option(name: .customLong("max-connections"), help: ArgumentHelp("Connections held open at once; more wait until one closes. (default: 64, fewer where ulimit -n leaves less room)", valueName: "n"))
@@ -60,9 +73,11 @@ struct Agent: ParsableCommand {
         guard frequency >= 1 else { throw ValidationError("-F takes samples per second, 1 or more (got \(frequency))") }
         guard maxSeconds > 0, maxSeconds <= 3600 else { throw ValidationError("--max-seconds must be more than 0 and at most 3600 (got \(maxSeconds))") }
         if [allCPUs, pids != nil, comm != nil].filter({ $0 }).count > 1 { throw ValidationError("-a, -p and --comm choose the target; give one") }
-        if push == nil, app != nil || !label.isEmpty || interval != "15s" || pushQueue != 8 {
-            throw ValidationError("--app, --label, --interval and --push-queue go with --push URL")
+        if push == nil, otlp == nil, app != nil || !label.isEmpty || interval != "15s" || pushQueue != 8 {
+            throw ValidationError("--app, --label, --interval and --push-queue go with --push URL or --otlp URL")
         }
+        if push == nil, pushTenant != nil || pushBasicAuth != nil { throw ValidationError("--push-tenant and --push-basic-auth go with --push URL") }
+        if otlp == nil, !otlpHeader.isEmpty { throw ValidationError("--otlp-header goes with --otlp URL") }
         if push != nil, app == nil { throw ValidationError("--push needs --app NAME: the application name Pyroscope files the profiles under") }
         guard pushQueue >= 1 else { throw ValidationError("--push-queue must be 1 or more (got \(pushQueue))") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be 1 or more (got \(maxConnections))") }
@@ -108,9 +123,15 @@ struct Agent: ParsableCommand {
         options.commandLine = ["ember"] + CommandLine.arguments.dropFirst()
         // Its recordings' warnings (a snapshot not written) go to the agent's log, standard error.
         options.messages = { message in if case .warning(let text) = message { Diagnostics.warning("agent: " + text) } }
-        let pusher = try pushConfiguration(pids: pidList)
-        var configuration = ProfileService.Configuration(template: options, processComm: comm, continuous: continuous || pusher != nil, maxSeconds: maxSeconds)
-        if let pusher { configuration.maxSeconds = max(maxSeconds, pusher.interval) }
+        let pushers = try pushConfigurations(pids: pidList)
+        var configuration = ProfileService.Configuration(template: options, processComm: comm, continuous: continuous || !pushers.isEmpty, maxSeconds: maxSeconds)
+        if let first = pushers.first { configuration.maxSeconds = max(maxSeconds, first.interval) }
+        if otlp != nil {
+            var builder = OTLPBuilder()
+            builder.serviceName = app
+            builder.resourceAttributes = pushers.first?.labels.filter { $0.key != "host" }.map { (key: $0.key, value: $0.value) } ?? []
+            configuration.otlp = builder
+        }
         let metrics = AgentMetrics()
         let service: ProfileService
         do {
@@ -130,9 +151,12 @@ struct Agent: ParsableCommand {
                 let window = try await service.start()
                 let serving = "agent: serving http://\(listen)/debug/pprof/profile?seconds=N" + (window.map { " (\($0))" } ?? " (no events open between requests)")
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    if let pusher {
-                        Diagnostics.note("agent: pushing every \(pusher.interval) s to \(pusher.server.absoluteString)/ingest as \(pusher.app)")
-                        let push = PyroscopePusher(pusher, service: service, metrics: metrics) { Diagnostics.note("agent: " + $0) }
+                    for pusher in pushers {
+                        var what = ""
+                        if case .pyroscope(let server, let app) = pusher.destination { what = "\(server.absoluteString)/ingest as \(app)" }
+                        if case .otlp(let endpoint) = pusher.destination { what = "\(endpoint.absoluteString) (OTLP)" }
+                        Diagnostics.note("agent: pushing every \(pusher.interval) s to " + what)
+                        let push = WindowPusher(pusher, service: service, metrics: metrics) { Diagnostics.note("agent: " + $0) }
                         group.addTask { await push.run() }
                     }
                     group.addTask {
@@ -160,25 +184,19 @@ struct Agent: ParsableCommand {
         }
     }
 
-    /// `--push` and its options, checked, with the labels Pyroscope gets: host, the comm or the pid where the agent
-    /// profiles one process, then `--label`s.
-    private func pushConfiguration(pids: [Int32]) throws -> PyroscopePusher.Configuration? {
-        guard let push, let app else { return nil }
-        guard let url = URL(string: push), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw Diagnostics.fail("--push takes the Pyroscope server's URL, such as http://pyroscope:4040, not '\(push)'")
-        }
+    /// `--push` and `--otlp` with their options, checked, with the labels they send: host, the comm or the pid where
+    /// the agent profiles one process, then `--label`s.
+    private func pushConfigurations(pids: [Int32]) throws -> [WindowPusher.Configuration] {
+        guard push != nil || otlp != nil else { return [] }
         guard let seconds = DurationText.seconds(interval, plainUnit: 1), seconds >= 0.1, seconds <= 3600 else {
             throw Diagnostics.fail("--interval takes a duration from 100ms to 1h, such as 15s, 1m or 500ms, not '\(interval)'")
         }
-        guard !app.isEmpty, !app.contains(where: { "{},=&".contains($0) || $0.isWhitespace }) else {
-            throw Diagnostics.fail("--app '\(app)' must be a name without spaces, braces, commas, & or =, such as checkout.cpu")
-        }
-        var labels = [PyroscopePusher.Label(key: "host", value: ProcessInfo.processInfo.hostName)]
+        var labels = [WindowPusher.Label(key: "host", value: ProcessInfo.processInfo.hostName)]
         if let comm { labels.append(.init(key: "comm", value: comm)) }
         if pids.count == 1 { labels.append(.init(key: "pid", value: "\(pids[0])")) }
         do {
             for text in label {
-                let given = try PyroscopePusher.Label.parse(text)
+                let given = try WindowPusher.Label.parse(text)
                 labels.removeAll { $0.key == given.key }
                 labels.append(given)
             }
@@ -186,9 +204,53 @@ struct Agent: ParsableCommand {
         } catch {
             throw Diagnostics.fail("\(error)")
         }
-        var configuration = PyroscopePusher.Configuration(server: url, app: app, labels: labels, interval: seconds, frequency: frequency)
-        configuration.queueLimit = pushQueue
-        return configuration
+        func configuration(_ destination: WindowPusher.Destination, headers: [String]) -> WindowPusher.Configuration {
+            var configuration = WindowPusher.Configuration(destination: destination, labels: labels, interval: seconds, frequency: frequency)
+            configuration.queueLimit = pushQueue
+            configuration.headers = headers
+            return configuration
+        }
+        var configurations: [WindowPusher.Configuration] = []
+        if let push, let app {
+            guard let url = URL(string: push), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+                throw Diagnostics.fail("--push takes the Pyroscope server's URL, such as http://pyroscope:4040, not '\(push)'")
+            }
+            guard !app.isEmpty, !app.contains(where: { "{},=&".contains($0) || $0.isWhitespace }) else {
+                throw Diagnostics.fail("--app '\(app)' must be a name without spaces, braces, commas, & or =, such as checkout.cpu")
+            }
+            var headers: [String] = []
+            if let pushTenant {
+                guard !pushTenant.isEmpty, !pushTenant.contains(where: { $0.isNewline || $0 == "\r" }) else { throw Diagnostics.fail("--push-tenant takes a tenant id on one line") }
+                headers.append("X-Scope-OrgID: " + pushTenant)
+            }
+            if let credentials = pushBasicAuth ?? ProcessInfo.processInfo.environment["EMBER_PUSH_BASIC_AUTH"] {
+                guard credentials.contains(":"), !credentials.contains(where: { $0.isNewline }) else {
+                    throw Diagnostics.fail("--push-basic-auth takes USER:PASSWORD")
+                }
+                headers.append("Authorization: Basic " + Data(credentials.utf8).base64EncodedString())
+            }
+            configurations.append(configuration(.pyroscope(server: url, app: app), headers: headers))
+        }
+        if let otlp {
+            configurations.append(configuration(.otlp(endpoint: try Agent.otlpEndpoint(otlp)), headers: try otlpHeader.map { text in
+                guard let eq = text.firstIndex(of: "="), eq != text.startIndex, !text.contains(where: { $0.isNewline }) else {
+                    throw Diagnostics.fail("--otlp-header takes KEY=VALUE, such as Authorization=Bearer TOKEN, not '\(text)'")
+                }
+                return text[..<eq] + ": " + text[text.index(after: eq)...]
+            }))
+        }
+        return configurations
+    }
+
+    /// The OTLP/HTTP profiles endpoint `text` names: a URL with a path as given, a bare `http://host:port` (or
+    /// `host:port`) with OTLP's `/v1development/profiles`.
+    static func otlpEndpoint(_ text: String) throws -> URL {
+        let withScheme = text.contains("://") ? text : "http://" + text
+        guard var url = URL(string: withScheme), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw Diagnostics.fail("--otlp takes the collector's OTLP/HTTP address, such as http://otelcol:4318, not '\(text)'")
+        }
+        if url.path.isEmpty || url.path == "/" { url = URL(string: withScheme.replacingOccurrences(of: "/+$", with: "", options: .regularExpression) + "/v1development/profiles")! }
+        return url
     }
 
     /// What a failure to listen comes to: NIO's errors end in "(errno: N)", said here as the system says it.

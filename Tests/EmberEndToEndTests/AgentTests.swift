@@ -196,8 +196,8 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue((1500...2100).contains(total), "off-CPU ms in a 2 s window: \(top.stdout)")
     }
 
-    /// A small Pyroscope stand-in on loopback: it keeps each request's line, Content-Type and body in `directory`, and
-    /// answers `status` (with a line of reason when it is not 200).
+    /// A small Pyroscope (and OTLP collector) stand-in on loopback: it keeps each request's line, Content-Type, all its
+    /// headers and its body in `directory`, and answers `status` (with a line of reason when it is not 200).
     private func startReceiver(port: Int, directory: String, status: Int = 200) throws -> Process {
         let script = """
             import http.server, sys, os
@@ -205,7 +205,7 @@ final class AgentTests: XCTestCase {
                 def do_POST(self):
                     body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
                     n = len([f for f in os.listdir(sys.argv[2]) if f.endswith('.body')])
-                    open('%s/%d.line' % (sys.argv[2], n), 'w').write(self.requestline + '\\n' + self.headers.get('Content-Type', ''))
+                    open('%s/%d.line' % (sys.argv[2], n), 'w').write(self.requestline + '\\n' + self.headers.get('Content-Type', '') + '\\n' + str(self.headers))
                     open('%s/%d.body' % (sys.argv[2], n), 'wb').write(body)
                     reason = b'' if int(sys.argv[3]) == 200 else b'profile too large\\n'
                     self.send_response(int(sys.argv[3]))
@@ -272,6 +272,45 @@ final class AgentTests: XCTestCase {
         let raw = try Tool.run("/usr/bin/go", ["tool", "pprof", "-raw", directory + "/profile.pb.gz"])
         XCTAssertEqual(raw.status, 0, raw.stderr)
         XCTAssertTrue(raw.stdout.contains("spin_primes"), String(raw.stdout.prefix(2000)))
+    }
+
+    /// --otlp sends each window to a collector's OTLP/HTTP endpoint as an ExportProfilesServiceRequest that
+    /// OpenTelemetry's decoder reads (the demo's processes, the labels as resource attributes, --app as service.name),
+    /// with --otlp-header's headers; beside it, --push carries its tenant and basic authentication.
+    func testOTLPPushAndHeaders() throws {
+        try requireRoot()
+        let directory = try Tool.scratchDirectory()
+        let receiver = try startReceiver(port: port + 1, directory: directory)
+        defer { receiver.terminate(); receiver.waitUntilExit() }
+        let demo = try startDemo()
+        defer { demo.terminate(); demo.waitUntilExit() }
+        let (agent, _) = try startAgent(["--comm", "demo", "--otlp", "127.0.0.1:\(port + 1)", "--otlp-header", "X-Scope-OrgID=team-a",
+                                         "--push", "http://127.0.0.1:\(port + 1)", "--push-tenant", "team-b", "--push-basic-auth", "user:secret",
+                                         "--app", "checkout.cpu", "--label", "env=test", "--interval", "1s"])
+        defer { agent.terminate(); agent.waitUntilExit() }
+        func requests() -> [(line: String, body: String)] {
+            (0..<bodies(in: directory)).compactMap { n in
+                (try? String(contentsOfFile: directory + "/\(n).line", encoding: .utf8)).map { ($0, directory + "/\(n).body") }
+            }
+        }
+        for _ in 0..<80 where requests().filter({ $0.line.hasPrefix("POST /v1development/profiles ") }).count < 2 { Thread.sleep(forTimeInterval: 0.1) }
+        let otlp = requests().filter { $0.line.hasPrefix("POST /v1development/profiles HTTP/1.1\napplication/x-protobuf\n") }
+        XCTAssertGreaterThanOrEqual(otlp.count, 2, "\(requests().map(\.line))")
+        let second = try XCTUnwrap(otlp.dropFirst().first)
+        XCTAssertTrue(second.line.contains("X-Scope-OrgID: team-a"), second.line)
+        let pyroscope = try XCTUnwrap(requests().first { $0.line.hasPrefix("POST /ingest?") })
+        XCTAssertTrue(pyroscope.line.contains("X-Scope-OrgID: team-b"), pyroscope.line)
+        XCTAssertTrue(pyroscope.line.contains("Authorization: Basic " + Data("user:secret".utf8).base64EncodedString()), pyroscope.line)
+
+        guard OTLPCheck.available else { throw XCTSkip("needs opentelemetry-proto for Python to decode the OTLP request (make deps)") }
+        let summary = try OTLPCheck.decoded(second.body)
+        XCTAssertGreaterThan(summary.samples, 10)
+        let resource = try XCTUnwrap(summary.resources.first)
+        XCTAssertEqual(resource.attributes["service.name"]?["stringValue"], "checkout.cpu")
+        XCTAssertEqual(resource.attributes["env"]?["stringValue"], "test")
+        XCTAssertEqual(resource.attributes["comm"]?["stringValue"], "demo")
+        XCTAssertTrue(summary.resources.allSatisfy { $0.attributes["process.executable.name"]?["stringValue"] == "demo" }, "\(summary.resources)")
+        XCTAssertTrue(summary.leaves.keys.contains { $0.hasSuffix(" spin_primes") }, "\(summary.leaves)")
     }
 
     /// A server that cannot be reached: windows queue up to --push-queue (the oldest dropped and counted), failures

@@ -5,32 +5,8 @@ import XCTest
 /// venv `make deps` makes) and checked by `Tests/OTLP/check_otlp.py` (the dictionary's zero values, every index in
 /// bounds), then compared with `perf script` (sample count, leaf symbols) and `ember collapse` (leaf weights).
 final class OTLPTests: XCTestCase {
-    private struct Summary: Decodable {
-        struct Resource: Decodable {
-            struct Profile: Decodable {
-                var type: String
-                var samples: Int
-            }
-            var attributes: [String: [String: String]]
-            var profiles: [Profile]
-        }
-        var samples: Int
-        var resources: [Resource]
-        var leaves: [String: Double]
-        var symbols: [String: Int]
-        var inlinedLocations: Int
-        var errors: [String]
-    }
-
-    /// The checker's summary of `file`; skips when OpenTelemetry's Python classes are not installed.
-    private func decoded(_ file: String, json: Bool = false) throws -> Summary {
-        let python = ProcessInfo.processInfo.environment["EMBER_OTEL_PYTHON"] ?? Tool.packageRoot.appendingPathComponent(".build/otel-venv/bin/python").path
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: python), "needs opentelemetry-proto for Python (make deps makes .build/otel-venv)")
-        let script = Tool.packageRoot.appendingPathComponent("Tests/OTLP/check_otlp.py").path
-        let r = try Tool.run(python, [script, file] + (json ? ["--json"] : []))
-        let summary = try JSONDecoder().decode(Summary.self, from: Data(r.stdout.utf8))
-        XCTAssertEqual(r.status, 0, "\(summary.errors) \(r.stderr)")
-        return summary
+    private func decoded(_ file: String, json: Bool = false) throws -> OTLPCheck.Summary {
+        try OTLPCheck.decoded(file, json: json)
     }
 
     func testExportDecodesAndAgreesWithPerfAndCollapse() throws {

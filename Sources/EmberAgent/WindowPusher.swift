@@ -1,31 +1,48 @@
 import Foundation
 
-/// `ember agent --push URL`: every interval, the last interval's profile goes to a Pyroscope server's
-/// `POST /ingest?name=APP{labels}&from=&until=&format=pprof`, the pprof in a multipart form's `profile` field as
-/// Pyroscope's own clients send it.
+/// `ember agent --push URL` and `--otlp URL`: every interval, the last interval's profile goes to a Pyroscope
+/// server's `POST /ingest?name=APP{labels}&from=&until=&format=pprof` (the pprof in a multipart form's `profile`
+/// field, as Pyroscope's own clients send it), or to an OpenTelemetry collector's OTLP/HTTP endpoint
+/// (`POST /v1development/profiles`, an ExportProfilesServiceRequest as `application/x-protobuf`).
 ///
 /// Collecting and sending run apart: windows wait in a queue of fixed length (the oldest dropped and counted when it
 /// is full) while a sender retries the oldest with a doubling backoff. Failures are reported once a minute with
 /// their count and the last reason, not once per push.
-public actor PyroscopePusher {
+public actor WindowPusher {
+    /// Where windows go.
+    public enum Destination: Sendable {
+        /// A Pyroscope server, such as `http://pyroscope:4040` (`/ingest` is added), and the application name its
+        /// profiles are filed under.
+        case pyroscope(server: URL, app: String)
+        /// An OTLP/HTTP profiles endpoint, the whole URL (`.../v1development/profiles`).
+        case otlp(endpoint: URL)
+    }
+
     public struct Configuration: Sendable {
-        /// The server, such as `http://pyroscope:4040`; `/ingest` is added.
-        public var server: URL
-        public var app: String
-        /// Labels in the order given (host, comm, pid and `--label`s).
+        public var destination: Destination
+        /// Labels in the order given (host, comm, pid and `--label`s); OTLP carries them as resource attributes.
         public var labels: [Label]
+        /// Further request headers, `Name: value` (a tenant, authorization).
+        public var headers: [String] = []
         public var interval: Double
         public var frequency: Int
         public var queueLimit = 8
         /// How often failures are reported (and the longest backoff).
         public var reportEvery = 60.0
 
-        public init(server: URL, app: String, labels: [Label], interval: Double, frequency: Int) {
-            self.server = server
-            self.app = app
+        public init(destination: Destination, labels: [Label], interval: Double, frequency: Int) {
+            self.destination = destination
             self.labels = labels
             self.interval = interval
             self.frequency = frequency
+        }
+
+        /// Where the windows go, for messages.
+        public var target: String {
+            switch destination {
+            case .pyroscope(let server, _): return server.absoluteString
+            case .otlp(let endpoint): return endpoint.absoluteString
+            }
         }
     }
 
@@ -109,14 +126,14 @@ public actor PyroscopePusher {
         }
     }
 
-    /// The URL of one window: `name` is `APP{k=v,...}`.
-    func ingestURL(_ window: ProfileWindow) -> URL {
-        let name = configuration.app + "{" + configuration.labels.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
+    /// The Pyroscope URL of one window: `name` is `APP{k=v,...}`.
+    static func ingestURL(server: URL, app: String, labels: [Label], frequency: Int, _ window: ProfileWindow) -> URL {
+        let name = app + "{" + labels.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
         let query: [(String, String)] = [("name", name), ("from", "\(window.from)"), ("until", "\(window.until)"), ("format", "pprof"),
-                                         ("sampleRate", "\(configuration.frequency)"), ("spyName", "ember")]
+                                         ("sampleRate", "\(frequency)"), ("spyName", "ember")]
         let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
         let text = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
-        return URL(string: configuration.server.absoluteString.replacingOccurrences(of: "/+$", with: "", options: .regularExpression) + "/ingest?" + text)!
+        return URL(string: server.absoluteString.replacingOccurrences(of: "/+$", with: "", options: .regularExpression) + "/ingest?" + text)!
     }
 
     private func collect() async {
@@ -190,14 +207,25 @@ public actor PyroscopePusher {
     }
 
     private func post(_ window: ProfileWindow) async throws {
-        let boundary = "ember-\(UUID().uuidString)"
-        var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"profile\"; filename=\"profile.pprof\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
-        body.append(contentsOf: window.pprof)
-        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        let url: URL, body: Data, type: String
+        switch configuration.destination {
+        case .pyroscope(let server, let app):
+            let boundary = "ember-\(UUID().uuidString)"
+            var form = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"profile\"; filename=\"profile.pprof\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+            form.append(contentsOf: window.pprof)
+            form.append(Data("\r\n--\(boundary)--\r\n".utf8))
+            url = WindowPusher.ingestURL(server: server, app: app, labels: configuration.labels, frequency: configuration.frequency, window)
+            body = form
+            type = "multipart/form-data; boundary=\(boundary)"
+        case .otlp(let endpoint):
+            url = endpoint
+            body = Data(window.otlp)
+            type = "application/x-protobuf"
+        }
         let (status, data): (Int, Data)
         do {
             // A push under way is not cancelled with the agent: it ends by itself within the 10 s timeout.
-            (status, data) = try await HTTPPost.send(to: ingestURL(window), headers: ["Content-Type: multipart/form-data; boundary=\(boundary)"],
+            (status, data) = try await HTTPPost.send(to: url, headers: ["Content-Type: " + type] + configuration.headers,
                                                      body: body, timeoutSeconds: 10)
         } catch let failure as HTTPPost.Failure {
             throw PushError.transport(failure.reason)
@@ -218,7 +246,7 @@ public actor PyroscopePusher {
     private func reportFailures(recovered: Bool) {
         let now = ProcessInfo.processInfo.systemUptime
         if !recovered, let lastReport, now - lastReport < configuration.reportEvery { return }
-        let target = configuration.server.absoluteString
+        let target = configuration.target
         var line = recovered ? "push to \(target) works again after \(outage) failed attempt\(outage == 1 ? "" : "s")"
                              : "push to \(target) failed \(failures == 1 ? "once" : "\(failures) times")\(lastReport == nil ? "" : " in the last \(Int(configuration.reportEvery)) s"): \(lastFailure)"
         line += "; \(queue.count) window\(queue.count == 1 ? "" : "s") queued"
