@@ -92,19 +92,20 @@ public struct OTLPBuilder: Sendable {
         }
     }
 
-    /// A profile being filled: its samples by stack and attributes.
+    /// A profile being filled: its samples by stack and thread (`thread` numbers each distinct pair of thread
+    /// attributes, `attributes`).
     private struct Draft {
         var samples: [OTLPSample] = []
-        var index: [[Int32]: Int] = [:]
+        var index = IntegerMap(capacity: 256)
         var first = UInt64.max, last: UInt64 = 0
 
-        mutating func add(stack: Int32, attributes: [Int32], value: Int64, time: UInt64) {
-            let key = [stack] + attributes
-            if let i = index[key] {
+        mutating func add(stack: Int32, thread: Int32, attributes: [Int32], value: Int64, time: UInt64) {
+            let key = UInt64(UInt32(bitPattern: stack)) << 32 | UInt64(UInt32(bitPattern: thread))
+            if let i = index[key].map(Int.init) {
                 samples[i].values.append(value)
                 samples[i].timestampsUnixNano.append(time)
             } else {
-                index[key] = samples.count
+                index.insert(Int32(samples.count), for: key)
                 samples.append(.with {
                     $0.stackIndex = stack
                     $0.attributeIndices = attributes
@@ -126,11 +127,15 @@ public struct OTLPBuilder: Sendable {
         let buildIDs = Dictionary(replay.buildIDs.map { ($0.filename, $0.hex) }, uniquingKeysWith: { a, _ in a })
         let offEvent = offCPU.flatMap { replay.eventIndex(named: $0.eventName) }
         var t = Tables()
-        // Per process: the on-CPU (or event) draft and the off-CPU one.
-        var drafts: [Int32: [Draft]] = [:]
+        // Per process: the on-CPU (or event) draft and the off-CPU one; samples come in runs of one process.
+        var drafts: [[Draft]] = [], draftOf: [Int32: Int] = [:]
+        var lastProcess: (pid: Int32, slot: Int) = (-1, 0)
         var frames: [ResolvedFrame] = []
+        // A chain seen before, its process unchanged, is the same stack; a thread's attributes, its name unchanged.
+        var chains = ChainCache()
+        var threads: [Int32: (names: UInt64, key: Int32)] = [:]
+        var threadAttributes: [[Int32]] = [], threadKeys: [[Int32]: Int32] = [:]
         var lastTime: UInt64 = 0
-        let table = replay.frames
         let model = replay.model
         let threadID = "thread.id", threadName = "thread.name"
         replay.forEachSample(event: offEvent == nil ? event : nil) { sample, sampled in
@@ -141,40 +146,37 @@ public struct OTLPBuilder: Sendable {
                 guard let w = weigh(sample) else { return }
                 value = Int64(clamping: w)
             }
-            replay.resolver.frames(of: sample, into: &frames, symbolize: false)
-            var locations: [Int32] = []
-            locations.reserveCapacity(frames.count)
-            for frame in frames {
-                let region = model.mapping(pid: sample.pid, address: replay.resolver.lookupAddress(of: frame))
-                let mapping = region.map { self.mapping($0, model, buildIDs: buildIDs, &t) } ?? 0
-                var lines: [Int32] = []
-                let run = table.forEachInfo(of: frame, pid: sample.pid) { lines.append($0) }
-                let key = Tables.LocationKey(run: run >= 0 ? run : (frame.isTruncation ? Int.min : -1 - Int(frame.address & 0x7fff_ffff)),
-                                             mapping: mapping)
-                if let known = t.locations[key] {
-                    locations.append(known)
-                    continue
-                }
-                var location = Opentelemetry_Proto_Profiles_V1development_Location()
-                location.mappingIndex = mapping
-                location.address = frame.address
-                // The innermost inlined function first, the function it was inlined into last.
-                for info in lines.reversed().map({ table.infos[Int($0)] }) where info.name != "[unknown]" {
-                    location.lines.append(.with {
-                        $0.functionIndex = function(info, &t)
-                        $0.line = Int64(info.line?.line ?? 0)
-                    })
-                }
-                let index = Int32(t.d.locationTable.count)
-                t.d.locationTable.append(location)
-                t.locations[key] = index
-                locations.append(index)
+            let cached = ChainCache.caches(sample) ? chains.lookup(sample, root: 0, model: model) : nil
+            let stack: Int32
+            if case .hit(let known) = cached {
+                stack = known
+            } else {
+                replay.resolver.frames(of: sample, into: &frames, symbolize: false)
+                stack = t.stack(frames.map { location($0, pid: sample.pid, replay, buildIDs: buildIDs, &t) })
+                if case .miss(let miss) = cached { chains.store(stack, for: sample, root: 0, at: miss, model: model) }
             }
-            let attributes = [t.attribute(threadID, .intValue(Int64(sample.tid))),
-                              t.attribute(threadName, .stringValue(model.comm(tid: sample.tid)))]
-            var kinds = drafts[sample.pid] ?? [Draft(), Draft()]
-            kinds[off || weight != nil ? 1 : 0].add(stack: t.stack(locations), attributes: attributes, value: value, time: sample.time)
-            drafts[sample.pid] = kinds
+            var thread = threads[sample.tid]
+            if thread?.names != model.namesChanged {
+                let attributes = [t.attribute(threadID, .intValue(Int64(sample.tid))), t.attribute(threadName, .stringValue(model.comm(tid: sample.tid)))]
+                let key = threadKeys[attributes] ?? Int32(threadAttributes.count)
+                if key == threadAttributes.count {
+                    threadKeys[attributes] = key
+                    threadAttributes.append(attributes)
+                }
+                thread = (model.namesChanged, key)
+                threads[sample.tid] = thread
+            }
+            if sample.pid != lastProcess.pid {
+                let slot = draftOf[sample.pid] ?? drafts.count
+                if slot == drafts.count {
+                    draftOf[sample.pid] = slot
+                    drafts.append([Draft(), Draft()])
+                }
+                lastProcess = (sample.pid, slot)
+            }
+            let key = thread!.key
+            drafts[lastProcess.slot][off || weight != nil ? 1 : 0]
+                .add(stack: stack, thread: key, attributes: threadAttributes[Int(key)], value: value, time: sample.time)
             lastTime = max(lastTime, sample.time)
         }
 
@@ -186,7 +188,7 @@ public struct OTLPBuilder: Sendable {
             : Int64(clamping: description.attr.samplePeriodOrFrequency)
         let onType = isClock ? ("cpu", "nanoseconds") : (description.name, "count")
         var request = OTLPRequest()
-        for pid in drafts.keys.sorted() {
+        for pid in draftOf.keys.sorted() {
             var resource = Opentelemetry_Proto_Profiles_V1development_ResourceProfiles()
             resource.resource.attributes = [
                 keyValue("process.pid", .intValue(Int64(pid))),
@@ -197,7 +199,7 @@ public struct OTLPBuilder: Sendable {
             var scope = Opentelemetry_Proto_Profiles_V1development_ScopeProfiles()
             scope.scope.name = "ember"
             scope.scope.version = String(EmberVersion.string.dropFirst("ember ".count))
-            for (kind, draft) in drafts[pid]!.enumerated() where !draft.samples.isEmpty {
+            for (kind, draft) in drafts[draftOf[pid]!].enumerated() where !draft.samples.isEmpty {
                 var profile = OTLPProfile()
                 let (type, unit) = kind == 0 ? onType : ("off_cpu", "nanoseconds")
                 profile.sampleType = .with { $0.typeStrindex = t.string(type); $0.unitStrindex = t.string(unit) }
@@ -219,6 +221,31 @@ public struct OTLPBuilder: Sendable {
         }
         request.dictionary = t.d
         return request
+    }
+
+    /// The location of a sampled frame in process `pid`: one per distinct address run and mapping, its inlined
+    /// functions as lines, the innermost first and the function they were inlined into last.
+    private func location(_ frame: ResolvedFrame, pid: Int32, _ replay: Replay, buildIDs: [String: String], _ t: inout Tables) -> Int32 {
+        let table = replay.frames
+        let region = replay.model.mapping(pid: pid, address: replay.resolver.lookupAddress(of: frame))
+        let mapping = region.map { self.mapping($0, replay.model, buildIDs: buildIDs, &t) } ?? 0
+        var lines: [Int32] = []
+        let run = table.forEachInfo(of: frame, pid: pid) { lines.append($0) }
+        let key = Tables.LocationKey(run: run >= 0 ? run : (frame.isTruncation ? Int.min : -1 - Int(frame.address & 0x7fff_ffff)), mapping: mapping)
+        if let known = t.locations[key] { return known }
+        var location = Opentelemetry_Proto_Profiles_V1development_Location()
+        location.mappingIndex = mapping
+        location.address = frame.address
+        for info in lines.reversed().map({ table.infos[Int($0)] }) where info.name != "[unknown]" {
+            location.lines.append(.with {
+                $0.functionIndex = function(info, &t)
+                $0.line = Int64(info.line?.line ?? 0)
+            })
+        }
+        let index = Int32(t.d.locationTable.count)
+        t.d.locationTable.append(location)
+        t.locations[key] = index
+        return index
     }
 
     private func keyValue(_ key: String, _ value: OTLPAnyValue.OneOf_Value) -> Opentelemetry_Proto_Common_V1_KeyValue {

@@ -1,12 +1,12 @@
 import EmberPerfData
 import EmberSession
 
-/// The call-tree nodes that call chains already folded reached, by the chains' raw addresses: a sample whose chain,
+/// What call chains already folded came to (a call-tree node, a stack's index), by the chains' raw addresses: a sample whose chain,
 /// process, root frame and process version (`ProcessModel.version(pid:)`) match one folded before reaches the same
 /// node without resolving a frame. Only chains the kernel recorded whole are cached: a sample with a user stack copy
 /// (DWARF, leaf repair) or async chains folds to what that copy holds. The addresses kept are bounded
 /// (`wordLimit`); past it, new chains are folded without being kept.
-struct ChainCache {
+public struct ChainCache {
     private struct Entry {
         var hash: UInt64
         var start: Int
@@ -26,17 +26,19 @@ struct ChainCache {
     /// 64 MiB of addresses.
     static let wordLimit = 8 << 20
 
-    static func caches(_ sample: Sample) -> Bool {
+    public init() {}
+
+    public static func caches(_ sample: Sample) -> Bool {
         sample.callchainCount > 0 && sample.userStack.isEmpty && sample.asyncChains == nil
     }
 
-    enum Lookup {
+    public enum Lookup {
         case hit(Int32)
         case miss(Miss)
     }
 
     /// Where a lookup ended: the entry that matched (folded at another version), or the empty slot to fill.
-    struct Miss {
+    public struct Miss {
         fileprivate var hash: UInt64
         fileprivate var slot: Int
         fileprivate var entry: Int?
@@ -46,7 +48,7 @@ struct ChainCache {
     /// unchanged since (`changes`, the model's count of changes, is the same) or changed back to the same
     /// `version(pid:)`. Otherwise where to `store` the node folding it gives.
     @inline(__always)
-    mutating func lookup(_ sample: Sample, root: Int32, model: ProcessModel) -> Lookup {
+    public mutating func lookup(_ sample: Sample, root: Int32, model: ProcessModel) -> Lookup {
         let count = sample.callchainCount
         var hash = (UInt64(UInt32(bitPattern: sample.pid)) << 32 | UInt64(UInt32(bitPattern: root))) &* 0x9E37_79B9_7F4A_7C15
         for i in 0..<count {
@@ -70,7 +72,7 @@ struct ChainCache {
     }
 
     /// Keeps the node a missed chain folded to.
-    mutating func store(_ node: Int32, for sample: Sample, root: Int32, at miss: Miss, model: ProcessModel) {
+    public mutating func store(_ node: Int32, for sample: Sample, root: Int32, at miss: Miss, model: ProcessModel) {
         let version = model.version(pid: sample.pid)
         if let index = miss.entry {
             entries[index].node = node
