@@ -8,10 +8,10 @@ import EmberReplay
 import EmberStacks
 import Foundation
 
-/// One window of a profile (CPU samples, or off-CPU time) as gzip-compressed pprof.
+/// One window of a profile (CPU samples, or off-CPU time) as gzip-compressed pprof, or as an OTLP request.
 public struct ProfileWindow: Sendable {
+    /// The profile as gzip-compressed pprof, or (asked for it) as an OTLP ExportProfilesServiceRequest.
     public var pprof: [UInt8]
-    /// The same profile as an OTLP ExportProfilesServiceRequest, when the service is configured to make one.
     public var otlp: [UInt8] = []
     /// Samples in the profile (after `--comm`'s filter), and events the kernel lost from full rings meanwhile.
     public var samples: UInt64
@@ -37,7 +37,7 @@ public actor ProfileService {
         public var processComm: String?
         public var continuous = false
         public var maxSeconds: Double
-        /// Each CPU window also as an OTLP request, built from this template (`agent --otlp`).
+        /// What an OTLP window's request says of its resources (`agent --otlp`: service name, labels).
         public var otlp: OTLPBuilder?
 
         public init(template: RecordOptions, processComm: String? = nil, continuous: Bool = false, maxSeconds: Double) {
@@ -142,21 +142,22 @@ public actor ProfileService {
 
     /// The last `seconds` of samples: recorded now, or (continuous) taken from the window, and then only those after
     /// `previous` (a perf-clock time: the last window pushed), so that consecutive windows neither overlap nor leave
-    /// a gap.
-    public func profile(seconds: Double, after previous: UInt64? = nil) async throws -> ProfileWindow {
+    /// a gap. As pprof, or with `otlp` as an OTLP request (from the configuration's template) alone.
+    public func profile(seconds: Double, after previous: UInt64? = nil, otlp: Bool = false) async throws -> ProfileWindow {
         let answer: ProfileWindow
+        let format = otlp ? configuration.otlp ?? OTLPBuilder() : nil
         if let window {
-            answer = try await fromWindow(window, seconds: seconds, after: previous)
-        } else if let running = inFlight {
+            answer = try await fromWindow(window, seconds: seconds, after: previous, otlp: format)
+        } else if let running = inFlight, !otlp {
             metrics.served.increment()
             return try await running.value
         } else {
             var options = configuration.template
             options.duration = seconds
-            let filter = self.filter, otlp = configuration.otlp
-            let task = Task { try await record(options) { path in try ProfileService.build(path, filter: filter, builder: PprofBuilder(), otlp: otlp) } }
-            inFlight = task
-            defer { inFlight = nil }
+            let filter = self.filter
+            let task = Task { try await record(options) { path in try ProfileService.build(path, filter: filter, builder: PprofBuilder(), otlp: format) } }
+            if !otlp { inFlight = task }
+            defer { if !otlp { inFlight = nil } }
             answer = try await task.value
         }
         count(answer)
@@ -231,7 +232,7 @@ public actor ProfileService {
         }
     }
 
-    private func fromWindow(_ window: FlightControl, seconds: Double, after previous: UInt64?) async throws -> ProfileWindow {
+    private func fromWindow(_ window: FlightControl, seconds: Double, after previous: UInt64?, otlp: OTLPBuilder?) async throws -> ProfileWindow {
         let snapshot = try await window.snapshot(to: scratchPath("snapshot"))
         let taken = Date().timeIntervalSince1970
         let newest = snapshot.newestTime
@@ -239,7 +240,7 @@ public actor ProfileService {
         if let previous, previous < newest { start = max(previous + 1, newest &- min(newest, UInt64(configuration.maxSeconds * 1e9))) }
         var recent = self.filter
         recent.times = [start...UInt64.max]
-        let filter = recent, span = Double(newest &- start) / 1e9, otlp = configuration.otlp
+        let filter = recent, span = Double(newest &- start) / 1e9
         return try await ProfileService.onThread("ember agent snapshot") {
             defer { unlink(snapshot.path) }
             var window = try ProfileService.build(snapshot.path, filter: filter, builder: PprofBuilder(), otlp: otlp)
@@ -255,21 +256,21 @@ public actor ProfileService {
         (options.mmapPages + 1) * RingBuffer.pageSize * (options.cpus?.count ?? OnlineCPUs.list().count)
     }
 
-    /// The pprof of a recording's samples that pass `filter`, and with `otlp` their OTLP request (from a replay of
-    /// its own: a replay is read once); `from` is left for the caller.
+    /// The pprof of a recording's samples that pass `filter`, or with `otlp` their OTLP request instead; `from` is
+    /// left for the caller.
     private static func build(_ path: String, filter: SampleFilter, builder: PprofBuilder, otlp: OTLPBuilder? = nil) throws -> ProfileWindow {
         let replay = try Replay(path: path)
         replay.filter = filter
+        let until = Int(Date().timeIntervalSince1970.rounded(.up))
+        if let otlp {
+            let request = try otlp.build(replay)
+            let samples = request.resourceProfiles.flatMap(\.scopeProfiles).flatMap(\.profiles).flatMap(\.samples)
+                .reduce(UInt64(0)) { $0 + UInt64($1.values.count) }
+            return ProfileWindow(pprof: [], otlp: Array(try request.serializedData()), samples: samples, lost: replay.lostRecords, from: 0, until: until)
+        }
         let profile = try builder.build(replay)
         let samples = profile.sample.reduce(UInt64(0)) { $0 + UInt64(max(0, $1.value.first ?? 0)) }
-        var window = ProfileWindow(pprof: try PprofBuilder.gzipped(profile), samples: samples, lost: replay.lostRecords, from: 0,
-                                   until: Int(Date().timeIntervalSince1970.rounded(.up)))
-        if let otlp {
-            let again = try Replay(path: path)
-            again.filter = filter
-            window.otlp = Array(try otlp.build(again).serializedData())
-        }
-        return window
+        return ProfileWindow(pprof: try PprofBuilder.gzipped(profile), samples: samples, lost: replay.lostRecords, from: 0, until: until)
     }
 
     /// A file for one recording or snapshot, removed once its profile is built.

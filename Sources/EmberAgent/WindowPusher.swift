@@ -136,6 +136,11 @@ public actor WindowPusher {
         return URL(string: server.absoluteString.replacingOccurrences(of: "/+$", with: "", options: .regularExpression) + "/ingest?" + text)!
     }
 
+    private var isOTLP: Bool {
+        if case .otlp = configuration.destination { return true }
+        return false
+    }
+
     private func collect() async {
         // On a fixed beat: the time a window takes to read does not stretch the next.
         let clock = ContinuousClock()
@@ -145,7 +150,7 @@ public actor WindowPusher {
             do { try await clock.sleep(until: due) } catch { return }
             do {
                 // Each window starts after the last one's newest sample: none overlap, and none leave a gap.
-                let window = try await service.profile(seconds: configuration.interval, after: lastNewest)
+                let window = try await service.profile(seconds: configuration.interval, after: lastNewest, otlp: isOTLP)
                 if window.newest > 0 { lastNewest = window.newest }
                 enqueue(window)
             } catch {

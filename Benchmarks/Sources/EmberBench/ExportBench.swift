@@ -18,7 +18,7 @@ func benchExport(_ ctx: Context) {
     guard let collapse = ctx.attempt("ember collapse", {
         try measure("ember collapse", [ctx.ember, "collapse", "-i", file], runs: ctx.runs, stderrPath: ctx.stderrPath)
     }) else { return }
-    for format in ["speedscope", "firefox", "archive"] {
+    for format in ["speedscope", "firefox", "otlp", "archive"] {
         let out = ctx.path("bench50k." + format)
         let argv = format == "archive" ? [ctx.ember, "archive", "-i", file, "-o", out]
                                        : [ctx.ember, "export", "--format", format, "-i", file, "-o", out]
