@@ -100,7 +100,7 @@ deps:
 		fi; \
 	fi
 	@if [ "$$(id -u)" = 0 ] && [ -d $(TRACEFS) ] && ! mountpoint -q $(TRACEFS); then mount -t tracefs nodev $(TRACEFS) || true; fi
-	@test -x $(OTEL_VENV)/bin/python || { python3 -m venv $(OTEL_VENV) && $(OTEL_VENV)/bin/pip install -q opentelemetry-proto==1.45.2; } \
+	@$(OTEL_VENV)/bin/python -c "import opentelemetry.proto" 2>/dev/null || { python3 -m venv $(OTEL_VENV) && $(OTEL_VENV)/bin/pip install -q opentelemetry-proto==1.45.2; } \
 		|| echo "no opentelemetry-proto for Python: OTLPTests skip its decoding checks"
 
 # OpenTelemetry's Python protobuf classes, which decode Ember's OTLP output in OTLPTests.

@@ -30,12 +30,14 @@ public struct OTLPBuilder: Sendable {
     /// A wall-clock recording: the off-CPU stacks beside the samples, as a profile of their own.
     public var offCPU: OffCPUStacks?
     public var serviceName: String?
-    /// The `host.name` of every resource (default: the recording's hostname, else this machine's).
-    public var hostName: String?
-    /// More attributes for every resource (`agent --label`), after Ember's own.
+    /// More attributes for every resource (`agent --label`), after Ember's own (`reservedKeys`, which they must not
+    /// repeat).
     public var resourceAttributes: [(key: String, value: String)] = []
 
     public init() {}
+
+    /// The resource attributes Ember sets itself.
+    public static let reservedKeys: Set<String> = ["process.pid", "process.executable.name", "host.name", "service.name"]
 
     /// The dictionary's tables, each with its zero value at index 0, and the indices of what they hold.
     private struct Tables {
@@ -47,8 +49,10 @@ public struct OTLPBuilder: Sendable {
         var locations: [LocationKey: Int32] = [:]
         var stacks: [[Int32]: Int32] = [:]
 
+        /// A location: the run of frames its address shows as (or, unresolved, the address itself) and its mapping.
         struct LocationKey: Hashable {
             var run: Int
+            var address: UInt64
             var mapping: Int32
         }
 
@@ -129,7 +133,7 @@ public struct OTLPBuilder: Sendable {
         var t = Tables()
         // Per process: the on-CPU (or event) draft and the off-CPU one; samples come in runs of one process.
         var drafts: [[Draft]] = [], draftOf: [Int32: Int] = [:]
-        var lastProcess: (pid: Int32, slot: Int) = (-1, 0)
+        var lastProcess: (pid: Int32, slot: Int)?
         var frames: [ResolvedFrame] = []
         // A chain seen before, its process unchanged, is the same stack; a thread's attributes, its name unchanged.
         var chains = ChainCache()
@@ -166,7 +170,7 @@ public struct OTLPBuilder: Sendable {
                 thread = (model.namesChanged, key)
                 threads[sample.tid] = thread
             }
-            if sample.pid != lastProcess.pid {
+            if sample.pid != lastProcess?.pid {
                 let slot = draftOf[sample.pid] ?? drafts.count
                 if slot == drafts.count {
                     draftOf[sample.pid] = slot
@@ -175,14 +179,14 @@ public struct OTLPBuilder: Sendable {
                 lastProcess = (sample.pid, slot)
             }
             let key = thread!.key
-            drafts[lastProcess.slot][off || weight != nil ? 1 : 0]
+            drafts[lastProcess!.slot][off || weight != nil ? 1 : 0]
                 .add(stack: stack, thread: key, attributes: threadAttributes[Int(key)], value: value, time: sample.time)
             lastTime = max(lastTime, sample.time)
         }
 
         // Perf-clock times to Unix ones: the recording's clock data (or its file's time) gives one offset.
         let toUnix = replay.wallClockTime(of: 0, end: lastTime)
-        let host = hostName ?? replay.file?.string(.hostname) ?? ProcessInfo.processInfo.hostName
+        let host = replay.file?.string(.hostname) ?? ProcessInfo.processInfo.hostName
         let period: Int64 = description.attr.flags.contains(.freq)
             ? (isClock && description.attr.samplePeriodOrFrequency > 0 ? Int64(1_000_000_000 / description.attr.samplePeriodOrFrequency) : 0)
             : Int64(clamping: description.attr.samplePeriodOrFrequency)
@@ -212,8 +216,9 @@ public struct OTLPBuilder: Sendable {
                     s.timestampsUnixNano = s.timestampsUnixNano.map { toUnix &+ $0 }
                     return s
                 }
+                // Every timestamp in [time, time + duration).
                 profile.timeUnixNano = toUnix &+ draft.first
-                profile.durationNano = draft.last &- draft.first
+                profile.durationNano = (draft.last &- draft.first) &+ 1
                 scope.profiles.append(profile)
             }
             resource.scopeProfiles = [scope]
@@ -231,7 +236,7 @@ public struct OTLPBuilder: Sendable {
         let mapping = region.map { self.mapping($0, replay.model, buildIDs: buildIDs, &t) } ?? 0
         var lines: [Int32] = []
         let run = table.forEachInfo(of: frame, pid: pid) { lines.append($0) }
-        let key = Tables.LocationKey(run: run >= 0 ? run : (frame.isTruncation ? Int.min : -1 - Int(frame.address & 0x7fff_ffff)), mapping: mapping)
+        let key = Tables.LocationKey(run: run >= 0 ? run : (frame.isTruncation ? Int.min : -1), address: run >= 0 ? 0 : frame.address, mapping: mapping)
         if let known = t.locations[key] { return known }
         var location = Opentelemetry_Proto_Profiles_V1development_Location()
         location.mappingIndex = mapping
@@ -269,7 +274,8 @@ public struct OTLPBuilder: Sendable {
         var m = Opentelemetry_Proto_Profiles_V1development_Mapping()
         m.memoryStart = region.start
         m.memoryLimit = region.end
-        m.fileOffset = region.pageOffset
+        // Anonymous memory and perf maps keep their start as their offset in the model; they have no file.
+        m.fileOffset = model.dsos[region.dso].hasFileOffsets ? region.pageOffset : 0
         m.filenameStrindex = t.string(path)
         if let buildID = buildIDs[path] { m.attributeIndices = [t.attribute("process.executable.build_id.gnu", .stringValue(buildID))] }
         let i = Int32(t.d.mappingTable.count)

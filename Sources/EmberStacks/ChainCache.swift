@@ -4,8 +4,8 @@ import EmberSession
 /// What call chains already folded came to (a call-tree node, a stack's index), by the chains' raw addresses: a sample whose chain,
 /// process, root frame and process version (`ProcessModel.version(pid:)`) match one folded before reaches the same
 /// node without resolving a frame. Only chains the kernel recorded whole are cached: a sample with a user stack copy
-/// (DWARF, leaf repair) or async chains folds to what that copy holds. The addresses kept are bounded
-/// (`wordLimit`); past it, new chains are folded without being kept.
+/// (DWARF, leaf repair) or async chains folds to what that copy holds. The chains kept are bounded (`wordLimit`,
+/// `entryLimit`); past that, new chains are folded without being kept.
 public struct ChainCache {
     private struct Entry {
         var hash: UInt64
@@ -23,8 +23,9 @@ public struct ChainCache {
     private var slots = [Int32](repeating: -1, count: 1 << 10)
     private var entries: [Entry] = []
     private var words: [UInt64] = []
-    /// 64 MiB of addresses.
-    static let wordLimit = 8 << 20
+    /// At most 32 MiB of addresses and a million chains (about 70 MiB with the table).
+    static let wordLimit = 4 << 20
+    static let entryLimit = 1 << 20
 
     public init() {}
 
@@ -81,7 +82,7 @@ public struct ChainCache {
             return
         }
         let count = sample.callchainCount
-        guard words.count + count <= ChainCache.wordLimit else { return }
+        guard words.count + count <= ChainCache.wordLimit, entries.count < ChainCache.entryLimit else { return }
         slots[miss.slot] = Int32(entries.count)
         entries.append(Entry(hash: miss.hash, start: words.count, count: count, pid: sample.pid, root: root,
                              version: version, checked: model.changes, node: node))

@@ -129,7 +129,14 @@ struct Agent: ParsableCommand {
         if otlp != nil {
             var builder = OTLPBuilder()
             builder.serviceName = app
-            builder.resourceAttributes = pushers.first?.labels.filter { $0.key != "host" }.map { (key: $0.key, value: $0.value) } ?? []
+            // The --label's: Ember names the host and each process itself.
+            builder.resourceAttributes = try label.map { text in
+                let given = try WindowPusher.Label.parse(text)
+                if OTLPBuilder.reservedKeys.contains(given.key) {
+                    throw Diagnostics.fail("--label \(given.key) is an attribute Ember sets itself with --otlp; choose another key (--app gives service.name)")
+                }
+                return (key: given.key, value: given.value)
+            }
             configuration.otlp = builder
         }
         let metrics = AgentMetrics()
@@ -232,12 +239,7 @@ struct Agent: ParsableCommand {
             configurations.append(configuration(.pyroscope(server: url, app: app), headers: headers))
         }
         if let otlp {
-            configurations.append(configuration(.otlp(endpoint: try Agent.otlpEndpoint(otlp)), headers: try otlpHeader.map { text in
-                guard let eq = text.firstIndex(of: "="), eq != text.startIndex, !text.contains(where: { $0.isNewline }) else {
-                    throw Diagnostics.fail("--otlp-header takes KEY=VALUE, such as Authorization=Bearer TOKEN, not '\(text)'")
-                }
-                return text[..<eq] + ": " + text[text.index(after: eq)...]
-            }))
+            configurations.append(configuration(.otlp(endpoint: try Agent.otlpEndpoint(otlp)), headers: try otlpHeader.map(Agent.header)))
         }
         return configurations
     }
@@ -245,12 +247,27 @@ struct Agent: ParsableCommand {
     /// The OTLP/HTTP profiles endpoint `text` names: a URL with a path as given, a bare `http://host:port` (or
     /// `host:port`) with OTLP's `/v1development/profiles`.
     static func otlpEndpoint(_ text: String) throws -> URL {
-        let withScheme = text.contains("://") ? text : "http://" + text
-        guard var url = URL(string: withScheme), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+        guard var parts = URLComponents(string: text.contains("://") ? text : "http://" + text),
+              let scheme = parts.scheme, ["http", "https"].contains(scheme), parts.host?.isEmpty == false else {
             throw Diagnostics.fail("--otlp takes the collector's OTLP/HTTP address, such as http://otelcol:4318, not '\(text)'")
         }
-        if url.path.isEmpty || url.path == "/" { url = URL(string: withScheme.replacingOccurrences(of: "/+$", with: "", options: .regularExpression) + "/v1development/profiles")! }
+        if parts.path.isEmpty || parts.path == "/" { parts.path = "/v1development/profiles" }
+        guard let url = parts.url else { throw Diagnostics.fail("--otlp takes the collector's OTLP/HTTP address, such as http://otelcol:4318, not '\(text)'") }
         return url
+    }
+
+    /// `--otlp-header KEY=VALUE` as a request header: an HTTP token for the name, a value on one line, and not the
+    /// Content-Type the request sets itself.
+    static func header(_ text: String) throws -> String {
+        let token = CharacterSet(charactersIn: "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex,
+              text[..<eq].unicodeScalars.allSatisfy(token.contains), text.index(after: eq) != text.endIndex,
+              !text.contains(where: { $0.isNewline }) else {
+            throw Diagnostics.fail("--otlp-header takes NAME=VALUE (a header name, a value on one line), such as Authorization=Bearer TOKEN, not '\(text)'")
+        }
+        let name = text[..<eq]
+        guard name.lowercased() != "content-type" else { throw Diagnostics.fail("--otlp-header cannot set Content-Type: the request is application/x-protobuf") }
+        return name + ": " + text[text.index(after: eq)...]
     }
 
     /// What a failure to listen comes to: NIO's errors end in "(errno: N)", said here as the system says it.

@@ -77,10 +77,10 @@ def main():
                 kind = d.string_table[p.sample_type.type_strindex] + "/" + d.string_table[p.sample_type.unit_strindex]
                 count = 0
                 for s in p.samples:
-                    check(0 < s.stack_index < len(d.stack_table), "sample: stack index %d" % s.stack_index)
+                    check(0 <= s.stack_index < len(d.stack_table), "sample: stack index %d" % s.stack_index)
                     attribute_indices(s.attribute_indices, "sample")
                     check(len(s.timestamps_unix_nano) in (0, len(s.values)), "sample: %d values, %d timestamps" % (len(s.values), len(s.timestamps_unix_nano)))
-                    check(all(p.time_unix_nano <= t <= p.time_unix_nano + p.duration_nano for t in s.timestamps_unix_nano),
+                    check(all(p.time_unix_nano <= t < p.time_unix_nano + p.duration_nano for t in s.timestamps_unix_nano),
                           "sample: a timestamp outside its profile's time")
                     count += len(s.values)
                     stack = d.stack_table[s.stack_index] if 0 < s.stack_index < len(d.stack_table) else profiles.Stack()

@@ -25,8 +25,11 @@ enum OTLPCheck {
         ProcessInfo.processInfo.environment["EMBER_OTEL_PYTHON"] ?? Tool.packageRoot.appendingPathComponent(".build/otel-venv/bin/python").path
     }
 
-    /// Whether the decoder is installed.
-    static var available: Bool { FileManager.default.isExecutableFile(atPath: python) }
+    /// Whether the decoder is installed (a venv whose pip failed has Python without it).
+    static var available: Bool {
+        FileManager.default.isExecutableFile(atPath: python)
+            && (try? Tool.run(python, ["-c", "import opentelemetry.proto.collector.profiles.v1development"]))?.status == 0
+    }
 
     /// The checker's summary of `file`, its rules kept; skips when OpenTelemetry's Python classes are not installed.
     static func decoded(_ file: String, json: Bool = false) throws -> Summary {
