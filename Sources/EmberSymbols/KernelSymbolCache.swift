@@ -21,9 +21,18 @@ struct KernelSymbolCache {
         path = base + "/kallsyms-v4-" + String(key, radix: 16) + ".bin"
     }
 
+    /// Reads the table from a mapping of the file (populated at once): no copy through a read buffer, which cost
+    /// every command that meets kernel frames a few milliseconds.
     func load() -> SymbolTable? {
-        guard let bytes = readSmallFileBytes(path, limit: 512 << 20), !bytes.isEmpty else { return nil }
-        return bytes.withUnsafeBytes { SymbolTable(serialized: $0) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size > 0, info.st_size <= 512 << 20 else { return nil }
+        let size = Int(info.st_size)
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), mapped != MAP_FAILED else { return nil }
+        defer { munmap(mapped, size) }
+        return SymbolTable(serialized: UnsafeRawBufferPointer(start: mapped, count: size))
     }
 
     /// Writes the cache atomically (a temporary file renamed into place); failures only cost the next reader time.
