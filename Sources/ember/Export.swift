@@ -67,14 +67,7 @@ struct Export: ParsableCommand {
             switch format {
             case .speedscope:
                 var exporter = SpeedscopeExporter()
-                exporter.eventName = event
-                switch try wallClock.choice(replay, event: event) {
-                case .samples: break
-                case .offCPUOnly(let stacks):
-                    exporter.eventName = stacks.eventName
-                    exporter.weight = stacks.weight
-                case .both(let stacks): exporter.offCPU = stacks
-                }
+                (exporter.eventName, exporter.weight, exporter.offCPU) = try wallClock.sources(replay, event: event)
                 bytes = try exporter.export(replay, name: input.input)
             case .firefox:
                 if wallClock.offCPUOnly {
@@ -85,15 +78,8 @@ struct Export: ParsableCommand {
                 bytes = try exporter.export(replay, name: input.input)
             case .otlp:
                 var builder = OTLPBuilder()
-                builder.eventName = event
                 builder.serviceName = serviceName
-                switch try wallClock.choice(replay, event: event) {
-                case .samples: break
-                case .offCPUOnly(let stacks):
-                    builder.eventName = stacks.eventName
-                    builder.weight = stacks.weight
-                case .both(let stacks): builder.offCPU = stacks
-                }
+                (builder.eventName, builder.weight, builder.offCPU) = try wallClock.sources(replay, event: event)
                 let request = try builder.build(replay)
                 bytes = json ? Array(try request.jsonUTF8Data()) : Array(try request.serializedData())
             }

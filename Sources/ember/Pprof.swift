@@ -30,15 +30,8 @@ struct Pprof: ParsableCommand {
         let replay = try openReplay(input.input, symbols: flags)
         try filters.apply(to: replay)
         var builder = PprofBuilder()
-        builder.eventName = event
-        switch try wallClock.choice(replay, event: event) {
-        case .samples: break
-        case .offCPUOnly(let stacks):
-            builder.eventName = stacks.eventName
-            builder.weight = stacks.weight
-            builder.valueType = (type: "offcpu", unit: "nanoseconds")
-        case .both(let stacks): builder.offCPU = stacks
-        }
+        (builder.eventName, builder.weight, builder.offCPU) = try wallClock.sources(replay, event: event)
+        if builder.weight != nil { builder.valueType = (type: "offcpu", unit: "nanoseconds") }
         let bytes: [UInt8]
         do {
             bytes = try PprofBuilder.gzipped(try builder.build(replay))

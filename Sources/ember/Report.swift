@@ -92,16 +92,9 @@ struct Report: ParsableCommand {
         options.filter.symbols = nil
         if options.symbols != nil && !options.keys.contains(.symbol) { options.keys.append(.symbol) }
         try filters.apply(to: replay, filtering: false)
-        switch try wallClock.choice(replay, event: options.eventName) {
-        case .samples: break
-        case .offCPUOnly(let stacks):
-            options.eventName = stacks.eventName
-            options.weight = stacks.weight
-        case .both(let stacks):
-            // Time on the CPU and off it, side by side, and a state column that tells them apart.
-            options.offCPU = stacks
-            if sort == nil { options.keys.insert(.state, at: 0) }
-        }
+        (options.eventName, options.weight, options.offCPU) = try wallClock.sources(replay, event: options.eventName)
+        // Time on the CPU and off it, side by side: a state column tells them apart.
+        if options.offCPU != nil, sort == nil { options.keys.insert(.state, at: 0) }
         // Without call chains there is nothing for a Children column to add: perf shows Overhead alone.
         if !replay.events.contains(where: { !$0.attr.sampleType.isDisjoint(with: [.callchain, .stackUser]) }) {
             options.children = false

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmberLatency
+import EmberPerfData
 import EmberReplay
 import EmberStacks
 
@@ -33,5 +34,16 @@ struct WallClockFlags: ParsableArguments {
         if onCPUOnly, offCPUOnly { throw Diagnostics.fail(WallClockFlags.bothHalves) }
         if offCPUOnly { return .offCPUOnly(try FoldOptions.offCPUTime(replay, minimumNs: 0).stacks) }
         return foldsBothHalves(replay, event: event) ? .both(try FoldOptions.offCPUTime(replay, minimumNs: 0).stacks) : .samples
+    }
+
+    /// What a reader of samples (an export, pprof, report) takes from the choice: the event to read (`event`, or
+    /// the off-CPU event for off-CPU time alone), each sample's weight instead of its period (off-CPU time alone),
+    /// and the off-CPU stacks to read beside the samples (both halves).
+    func sources(_ replay: Replay, event: String?) throws -> (event: String?, weight: (@Sendable (Sample) -> UInt64?)?, offCPU: OffCPUStacks?) {
+        switch try choice(replay, event: event) {
+        case .samples: return (event, nil, nil)
+        case .offCPUOnly(let stacks): return (stacks.eventName, stacks.weight, nil)
+        case .both(let stacks): return (event, nil, stacks)
+        }
     }
 }
