@@ -34,7 +34,13 @@ public struct PprofBuilder {
         var regions: [Mapping] = []
         var mappingIDs: [Mapping: UInt64] = [:]
         var locations: [Perftools_Profiles_Location] = []
-        var locationIDs: [Int: UInt64] = [:]
+        /// By the run of frames an address shows as, or (unresolved) the address itself.
+        var locationIDs: [LocationKey: UInt64] = [:]
+
+        struct LocationKey: Hashable {
+            var run: Int
+            var address: UInt64
+        }
 
         mutating func string(_ s: String) -> Int64 {
             if let id = stringIDs[s] { return id }
@@ -97,7 +103,7 @@ public struct PprofBuilder {
             for frame in frames {
                 var lines: [Int32] = []
                 let run = table.forEachInfo(of: frame, pid: sample.pid) { lines.append($0) }
-                let key = run >= 0 ? run : (frame.isTruncation ? Int.min : -1 - Int(frame.address & 0x7fff_ffff))
+                let key = Tables.LocationKey(run: run >= 0 ? run : (frame.isTruncation ? Int.min : -1), address: run >= 0 ? 0 : frame.address)
                 if let id = t.locationIDs[key] {
                     s.locationID.append(id)
                     continue
