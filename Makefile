@@ -12,18 +12,20 @@ SYSTEM_PACKAGES := libdw-dev libelf-dev libunwind-dev libbpf-dev libzstd-dev lin
 	qemu-system-x86 busybox-static cpio gdb tmux chromium
 TRACEFS := /sys/kernel/tracing
 
-.PHONY: profile test unit fuzz build deps demo example guest-test guest-kernel bench proto syscalls clean
+.PHONY: profile test unit fuzz build deps demo example guest-test guest-kernel bench proto syscalls clean shim
 
 # Installs what is missing (as root), builds release, records the demo (built without frame pointers, so its
 # stacks need DWARF unwinding) with call graphs, writes flame.svg and prints the top functions with their callers.
 profile: deps $(BUILD)/demo-nofp
 	$(RELEASE_BUILD)
+	$(MAKE) --no-print-directory shim CONFIG=release
 	$(EMBER_RELEASE) record --call-graph dwarf -o demo.data -- $(BUILD)/demo-nofp 3
 	$(EMBER_RELEASE) flamegraph -i demo.data -o flame.svg --title "Ember demo"
 	$(EMBER_RELEASE) report -i demo.data --no-children --limit 6 -g callee --percent-limit 5
 
 test: deps demo example guest-kernel
 	$(SWIFT) build --build-tests
+	$(MAKE) --no-print-directory shim
 	$(MAKE) --no-print-directory fuzz
 	# XCTest only: the suite has no Swift Testing tests, and its empty run would print the last line.
 	EMBER_DEMO=$(abspath $(DEMO)) EMBER_EXAMPLE=$(abspath $(EXAMPLE)) EMBER_GUEST_KERNEL=$(abspath $(GUEST_KERNEL)) \
@@ -78,6 +80,16 @@ fuzz: deps
 
 build:
 	$(SWIFT) build
+	$(MAKE) --no-print-directory shim
+
+# libember-heap.so, the allocator shim of `record --heap`, beside the ember of CONFIG (debug or release). Built with
+# the C compiler: as a SwiftPM product it would link the Swift runtime into every program it is preloaded into.
+# No -g: its inline functions would show as frames above each allocating call.
+CONFIG ?= debug
+shim:
+	@dir=$$($(SWIFT) build -c $(CONFIG) --show-bin-path) && mkdir -p $$dir && \
+		gcc -O2 -fno-omit-frame-pointer -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror \
+			-o $$dir/libember-heap.so Sources/ember-heap/ember_heap.c -lm && echo "shim: $$dir/libember-heap.so"
 
 demo: $(DEMO)
 
@@ -109,6 +121,7 @@ OTEL_VENV := $(BUILD)/otel-venv
 bench: deps demo
 	@dpkg -s bpftrace >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >/dev/null; } || echo "bpftrace not installed: section 7 compares with perf alone"
 	$(RELEASE_BUILD)
+	$(MAKE) --no-print-directory shim CONFIG=release
 	gcc -O2 -g -fomit-frame-pointer -o $(BUILD)/chain Tests/Programs/chain.c
 	gcc -O2 -g -o $(BUILD)/probed Tests/Programs/probed.c
 	swiftc -O -g -parse-as-library -o $(BUILD)/asyncchain Tests/Programs/asyncchain.swift

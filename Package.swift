@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "EmberProfiler", targets: ["EmberProfiler"]),
         .library(name: "EmberAnnotate", targets: ["EmberAnnotate"]),
         .library(name: "EmberTop", targets: ["EmberTop"]),
+        .library(name: "EmberHeap", targets: ["EmberHeap"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -97,8 +98,12 @@ let package = Package(
         // Profiles for the viewers people already use: speedscope and the Firefox Profiler.
         .target(name: "EmberExport", dependencies: ["EmberPerfData", "EmberReplay", "EmberStacks"]),
         .target(name: "EmberRecord", dependencies: ["EmberKernel", "EmberPerfData", "EmberSymbols", "EmberBPF", "CEmberShim"]),
+        // Heap profiles: recordings of libember-heap.so's sampled allocations (Sources/ember-heap, built by
+        // `make shim` with the C compiler, not SwiftPM, which would link the Swift runtime into every process it is
+        // preloaded into), paired with their frees.
+        .target(name: "EmberHeap", dependencies: ["EmberKernel", "EmberPerfData", "EmberRecord", "EmberReplay", "EmberStacks"]),
         .executableTarget(name: "ember", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberOTLP", "EmberLatency", "EmberExport", "EmberAgent", "EmberAnnotate", "EmberTop",
+            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberOTLP", "EmberLatency", "EmberExport", "EmberAgent", "EmberAnnotate", "EmberTop", "EmberHeap",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.

@@ -55,6 +55,14 @@ public final class SampleFields {
         return nil
     }
 
+    /// A USDT probe's arguments as numbers (nil for one the sample cannot give), or nil when event `index` is not a
+    /// USDT probe or its note is not at hand.
+    public func usdtArguments(_ sample: Sample, event index: Int) -> [Int64?]? {
+        let name = events[index].name
+        guard name.hasPrefix("usdt:"), let arguments = usdt(index, name) else { return nil }
+        return arguments.map { $0.value(sample) }
+    }
+
     /// `usdt:PATH:PROVIDER:NAME`: the argument spec from the binary's note.
     private func usdt(_ index: Int, _ name: String) -> [USDTArgument]? {
         if let cached = usdtSpecs[index] { return cached }

@@ -59,6 +59,8 @@ public final class ProcessModel {
     public private(set) var namesChanged: UInt64 = 0
     /// Changes to any address space so far, and the count when the kernel's last changed.
     public private(set) var changes: UInt64 = 0
+    /// Processes whose EXIT the recording holds (and no later FORK of the same pid).
+    public private(set) var exited: Set<Int32> = []
     private var kernelChanged: UInt64 = 0
 
     public init() {
@@ -103,6 +105,7 @@ public final class ProcessModel {
                 namesChanged += 1
             }
             if f.pid != f.ppid {
+                exited.remove(f.pid)
                 parents[f.pid] = f.ppid
                 // A new process starts with a copy of its parent's address space (or nothing, if the parent
                 // predates the recording), never with whatever an earlier process of the same pid had.
@@ -110,6 +113,9 @@ public final class ProcessModel {
                 processes[f.pid] = processes[f.ppid].map { Process(copying: $0, changed: changes) } ?? Process(changed: changes)
                 lastSampled = (-2, nil)
             }
+        case .exit:
+            guard let e = TaskRecord(record: record.bytes), e.pid == e.tid else { return }
+            exited.insert(e.pid)
         default:
             break
         }

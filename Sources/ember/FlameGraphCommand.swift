@@ -124,6 +124,9 @@ struct FlameGraphCommand: ParsableCommand {
         } else if negate || !normalize {
             throw ValidationError("--negate and --no-normalize go with --diff BEFORE AFTER")
         }
+        if fold.heap != nil && (heatmap || flamechart || folded != nil || !diff.isEmpty) {
+            throw ValidationError("--heap folds a heap recording's allocations by stack; give -i FILE, without --heatmap, --flamechart, --folded or --diff")
+        }
         if heatmap && (folded != nil || !diff.isEmpty || flamechart || reverse) {
             throw ValidationError("--heatmap draws a recording's samples by time; give -i FILE (or a command), without --folded, --diff, --flamechart or --reverse")
         }
@@ -228,6 +231,12 @@ struct FlameGraphCommand: ParsableCommand {
                 options.title = fold.wakers ? "Off-CPU time with wakers" : "Off-CPU time"
                 options.subtitle = "\(path): time blocked, by the stack each thread blocked in"
                     + (fold.wakers ? "; above '--', the stack that woke it (leaf first) and the waker" : "")
+            }
+            if let mode = fold.heapMode(replay) {
+                options.title = mode.title
+                options.subtitle = "\(path): \(mode.explanation)"
+                options.countName = fold.count ? "allocations" : "bytes"
+                options.palette = colors ?? .mem
             }
             // How long the picture covers (a flame chart's subtitle gives its times already).
             if let seconds = profile.seconds { options.subtitle = (options.subtitle ?? "") + ", over \(formatSeconds(seconds)) s" }

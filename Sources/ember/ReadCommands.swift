@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmberHeap
 import EmberLatency
 import EmberLibunwind
 import EmberPerfData
@@ -205,6 +206,14 @@ struct FoldOptions: ParsableArguments {
     @Flag(name: .customLong("full-names"), help: "Keep C++ parameter lists in frame names (stackcollapse drops them).")
     var fullNames = false
 
+    @Option(help: ArgumentHelp("Of a heap recording (record --heap, which reads as alloc by default): alloc (bytes allocated), inuse (bytes still allocated when the recording ended) or leaks (still allocated when their process exited); with --count, allocations instead of bytes.", valueName: "alloc|inuse|leaks"))
+    var heap: HeapMode?
+
+    /// What a heap recording is weighed by: `--heap`, or bytes allocated when nothing chose another event.
+    func heapMode(_ replay: Replay) -> HeapMode? {
+        heap ?? (event == nil && replay.events.first.map { HeapShim.isAllocEvent($0.name) } == true ? .alloc : nil)
+    }
+
     func fold(_ replay: Replay) throws -> FoldedProfile {
         try folding(replay) { try $0.collapse(replay) }
     }
@@ -231,6 +240,15 @@ struct FoldOptions: ParsableArguments {
         collapser.root = tid ? .tid : (pid ? .pid : .comm)
         collapser.eventName = event
         if onCPUOnly, offcpu { throw Diagnostics.fail(WallClockFlags.bothHalves) }
+        if let mode = heapMode(replay) {
+            if offcpu || onCPUOnly || min != nil || wakers || event != nil {
+                throw Diagnostics.fail("--heap weighs allocations by their stacks; drop --event, --off-cpu-only, --on-cpu-only, --min and --wakers")
+            }
+            let heap = try FoldOptions.heapProfile(replay, mode: mode)
+            collapser.eventName = heap.allocEventName
+            collapser.weight = heap.weight(mode, objects: count)
+            return collapser
+        }
         if offcpu {
             let offCPU = try FoldOptions.offCPUTime(replay, minimumNs: try min.map(Latency.nanoseconds) ?? 0)
             collapser.eventName = OffCPUTime.eventName
@@ -263,6 +281,29 @@ extension FoldOptions {
         } catch let e as LatencyError {
             throw Diagnostics.fail("\(file.path): \(e)")
         }
+    }
+}
+
+extension HeapMode: ExpressibleByArgument {}
+
+extension FoldOptions {
+    /// The sampled allocations of a heap recording with their frees: a first pass of its own over the recording.
+    /// Says what the profile cannot show: allocations whose frees could not be told, leaks without an exit.
+    static func heapProfile(_ replay: Replay, mode: HeapMode) throws -> HeapProfile {
+        guard let file = replay.file else { throw Diagnostics.fail("--heap reads a recording, not a live one") }
+        let heap: HeapProfile
+        do {
+            heap = try HeapProfile(try Replay(file: file, symbols: replay.symbolizer.options))
+        } catch let e as HeapError {
+            throw Diagnostics.fail("\(file.path): \(e)")
+        }
+        if heap.untracked > 0, mode != .alloc {
+            Diagnostics.warning("\(heap.untracked) sampled allocations are counted as allocated only: the shim's table of live samples was full when they were made, so their frees could not be told")
+        }
+        if mode == .leaks, heap.exitedProcesses == 0 {
+            Diagnostics.note("no process exited during the recording, so none leaked yet: --heap inuse shows what was still allocated at its end")
+        }
+        return heap
     }
 }
 

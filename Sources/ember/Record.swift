@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmberHeap
 import EmberKernel
 import EmberLatency
 import EmberRecord
@@ -44,6 +45,12 @@ struct Record: ParsableCommand {
 
     @Flag(name: .customLong("off-cpu"), help: "Wall-clock profile: also the time the command's threads spend off the CPU (blocked), as the stacks they block in weighted by how long, beside the CPU samples (frame-pointer stacks unless --call-graph says otherwise).")
     var offCPU = false
+
+    @Flag(help: "Heap profile: start the command with libember-heap.so preloaded and record its sampled allocations and their frees (with -g or --call-graph dwarf, their stacks), instead of CPU samples (add some with -e); -p takes processes started with the shim. Read with collapse, flamegraph, report or pprof --heap alloc|inuse|leaks.")
+    var heap = false
+
+    @Option(name: .customLong("heap-rate"), parsing: .unconditional, help: ArgumentHelp("With --heap: the mean bytes allocated between two samples (default 524288, as tcmalloc's; 1 samples every allocation).", valueName: "bytes"))
+    var heapRate: String?
 
     @Flag(help: "Flight recorder: keep only the newest samples, in overwrite rings (-m sets how many), and write them to OUTPUT.<timestamp> on SIGUSR2 and at the end.")
     var overwrite = false
@@ -168,6 +175,35 @@ struct Record: ParsableCommand {
         options = try OffCPUTime.wallClock(options)
     }
 
+    /// `--heap`: the heap shim's probes, and the command started with it.
+    private func heapOptions(_ options: inout RecordOptions) throws {
+        guard heap else { throw UsageProblem(text: "--heap-rate goes with --heap") }
+        if offCPU || overwrite || switchOutput != nil { throw UsageProblem(text: "--heap writes one recording of allocations; drop --off-cpu, --overwrite and --switch-output") }
+        var rate = HeapShim.defaultRate
+        if let heapRate {
+            guard let bytes = try? Record.bytes(heapRate), bytes > 0 else {
+                throw UsageProblem(text: "--heap-rate takes the mean bytes between samples, such as 524288 or 512K (at least 1), not '\(heapRate)'")
+            }
+            rate = bytes
+        }
+        let extra = events.event.isEmpty ? [] : options.events
+        do {
+            options = try HeapShim.recording(options, rate: rate, extra: extra)
+        } catch let e as HeapError {
+            throw UsageProblem(text: e.description)
+        }
+    }
+
+    /// A size in bytes, with an optional K, M or G (powers of 1024).
+    static func bytes(_ text: String) throws -> UInt64 {
+        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        if let unit = text.last.flatMap({ units[Character($0.uppercased())] }), let n = UInt64(text.dropLast()), n <= UInt64.max / unit {
+            return n * unit
+        }
+        guard let n = UInt64(text) else { throw UsageProblem(text: "not a size: '\(text)'") }
+        return n
+    }
+
     /// `--switch-output`: signal, a size (`100M`: B, K, M or G) or a time (`30s`: s, m, h or d), as perf takes it
     /// (`M` is megabytes, `m` minutes).
     static func switchOutputMode(_ text: String) throws -> RecordOptions.SwitchOutput {
@@ -226,6 +262,7 @@ struct Record: ParsableCommand {
         options.readsStackTails = !noStackTail
         options.takesAsyncChains = !noAsyncStacks
         if offCPU { try offCPUOptions(&options) }
+        if heap || heapRate != nil { try heapOptions(&options) }
         let mmapPages = try Record.pages(mmapPagesText)
         guard mmapPages > 0, mmapPages <= Record.maxPages else {
             throw UsageProblem(text: "-m \(mmapPages) is out of range; give a power of two from 1 to \(Record.maxPages) pages (default 128)")

@@ -1,0 +1,334 @@
+/* libember-heap.so: sampled heap allocations for `ember record --heap`, loaded with LD_PRELOAD.
+ *
+ * It interposes the C allocator's entry points and passes each call on to the next definition (glibc's, or
+ * jemalloc's if that comes later in the search order), found with dlsym(RTLD_NEXT). While nobody listens, each call
+ * costs the call through a function pointer and one predictable branch on a USDT semaphore. When Ember attaches, the
+ * kernel raises the two semaphores (a uprobe's ref_ctr_offset) and the shim samples by bytes, as tcmalloc does: a
+ * Poisson process with a mean of EMBER_HEAP_RATE bytes (default 512 KiB) between samples, so an allocation of s bytes
+ * is sampled with probability 1 - exp(-s/rate) and weighs s / (1 - exp(-s/rate)) bytes, an unbiased estimate.
+ *
+ * Probes (in the layout of systemtap's <sys/sdt.h>, written here so the build needs no systemtap headers):
+ *   ember:alloc(ptr, size, weight)   a sampled allocation; ptr 0 when the table of live samples was full, so its
+ *                                    free cannot be told and it counts only towards the bytes allocated
+ *   ember:free(ptr)                  the free (or realloc) of a sampled allocation
+ * Live sampled pointers are kept in a fixed table (65,536 entries, lock-free) behind a counting filter (one byte
+ * per 2^20 buckets) that lets the free of an unsampled pointer return after one load.
+ *
+ * Built with frame pointers, which `record --heap -g` walks from each probe (`make shim`):
+ *   cc -O2 -fno-omit-frame-pointer -fPIC -shared -fvisibility=hidden -o libember-heap.so ember_heap.c -lm */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* The semaphores: non-zero while a tracer has the probe enabled. */
+__attribute__((section(".probes"), used)) volatile unsigned short ember_alloc_semaphore;
+__attribute__((section(".probes"), used)) volatile unsigned short ember_free_semaphore;
+
+/* A probe site: a nop (the uprobe's int3 replaces it) and a .note.stapsdt entry with its pc, the link-time base,
+ * the semaphore, provider, name and argument specs. The numeric labels keep copies of the asm (inlining) distinct. */
+#define EMBER_NOTE_BASE                                                                                        \
+    ".ifndef _.stapsdt.base\n"                                                                                 \
+    ".pushsection .stapsdt.base,\"aG\",\"progbits\",.stapsdt.base,comdat\n"                                    \
+    ".weak _.stapsdt.base\n"                                                                                   \
+    ".hidden _.stapsdt.base\n"                                                                                 \
+    "_.stapsdt.base: .space 1\n"                                                                               \
+    ".size _.stapsdt.base, 1\n"                                                                                \
+    ".popsection\n"                                                                                            \
+    ".endif\n"
+#define EMBER_NOTE(semaphore, name, args)                                                                      \
+    "990: nop\n"                                                                                               \
+    ".pushsection .note.stapsdt,\"?\",\"note\"\n"                                                              \
+    ".balign 4\n"                                                                                              \
+    ".4byte 992f-991f, 994f-993f, 3\n"                                                                         \
+    "991: .asciz \"stapsdt\"\n"                                                                                \
+    "992: .balign 4\n"                                                                                         \
+    "993: .8byte 990b\n"                                                                                       \
+    ".8byte _.stapsdt.base\n"                                                                                  \
+    ".8byte " semaphore "\n"                                                                                   \
+    ".asciz \"ember\"\n"                                                                                       \
+    ".asciz \"" name "\"\n"                                                                                    \
+    ".asciz \"" args "\"\n"                                                                                    \
+    "994: .balign 4\n"                                                                                         \
+    ".popsection\n" EMBER_NOTE_BASE
+
+#define PROBE_ALLOC(p, size, weight)                                                                           \
+    __asm__ __volatile__(EMBER_NOTE("ember_alloc_semaphore", "alloc", "8@%0 8@%1 8@%2")                        \
+                         :                                                                                     \
+                         : "r"((uint64_t)(uintptr_t)(p)), "r"((uint64_t)(size)), "r"((uint64_t)(weight)))
+#define PROBE_FREE(p)                                                                                          \
+    __asm__ __volatile__(EMBER_NOTE("ember_free_semaphore", "free", "8@%0") : : "r"((uint64_t)(uintptr_t)(p)))
+
+/* The allocator underneath. */
+static void *(*next_malloc)(size_t);
+static void (*next_free)(void *);
+static void *(*next_calloc)(size_t, size_t);
+static void *(*next_realloc)(void *, size_t);
+static void *(*next_reallocarray)(void *, size_t, size_t);
+static int (*next_posix_memalign)(void **, size_t, size_t);
+static void *(*next_aligned_alloc)(size_t, size_t);
+static void *(*next_memalign)(size_t, size_t);
+static void *(*next_valloc)(size_t);
+static void *(*next_pvalloc)(size_t);
+
+/* dlsym may allocate (its error buffer) before the allocator underneath is known: those few allocations come from
+ * a static arena, never freed. Each has its size in the 16 bytes before it, for realloc. */
+static _Alignas(16) unsigned char bootstrap[64 * 1024];
+static _Atomic size_t bootstrap_used;
+static int resolving;
+
+static int from_bootstrap(const void *p) {
+    return (const unsigned char *)p >= bootstrap && (const unsigned char *)p < bootstrap + sizeof bootstrap;
+}
+
+static void *bootstrap_alloc(size_t size, size_t alignment) {
+    if (alignment < 16) alignment = 16;
+    size_t used = atomic_load(&bootstrap_used), start;
+    do {
+        start = (used + 16 + alignment - 1) & ~(alignment - 1);
+        if (size > sizeof bootstrap || start + size > sizeof bootstrap) return NULL;
+    } while (!atomic_compare_exchange_weak(&bootstrap_used, &used, start + size));
+    memcpy(bootstrap + start - sizeof(size_t), &size, sizeof size);
+    return memset(bootstrap + start, 0, size);
+}
+
+static size_t bootstrap_size(const void *p) {
+    size_t size;
+    memcpy(&size, (const unsigned char *)p - sizeof size, sizeof size);
+    return size;
+}
+
+static uint64_t rate = 512 * 1024;
+
+static void resolve(void) {
+    if (resolving) return;
+    resolving = 1;
+    next_malloc = dlsym(RTLD_NEXT, "malloc");
+    next_free = dlsym(RTLD_NEXT, "free");
+    next_calloc = dlsym(RTLD_NEXT, "calloc");
+    next_realloc = dlsym(RTLD_NEXT, "realloc");
+    next_reallocarray = dlsym(RTLD_NEXT, "reallocarray");
+    next_posix_memalign = dlsym(RTLD_NEXT, "posix_memalign");
+    next_aligned_alloc = dlsym(RTLD_NEXT, "aligned_alloc");
+    next_memalign = dlsym(RTLD_NEXT, "memalign");
+    next_valloc = dlsym(RTLD_NEXT, "valloc");
+    next_pvalloc = dlsym(RTLD_NEXT, "pvalloc");
+    const char *text = getenv("EMBER_HEAP_RATE");
+    if (text) {
+        char *end;
+        unsigned long long value = strtoull(text, &end, 10);
+        if (end != text && *end == 0 && value > 0) rate = value;
+    }
+    resolving = 0;
+}
+
+__attribute__((constructor)) static void ember_heap_init(void) {
+    if (!next_malloc) resolve();
+}
+
+/* ---- Sampling: each thread counts down the bytes to its next sample. ---- */
+
+static __thread __attribute__((tls_model("initial-exec"))) struct {
+    int64_t bytes_left;
+    uint64_t random;
+    int started;
+} thread_state;
+
+static uint64_t next_random(void) {
+    uint64_t x = thread_state.random;
+    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+    thread_state.random = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* An exponential draw with mean `rate`: the bytes until the next sample. */
+static int64_t next_interval(void) {
+    if (rate <= 1) return 1;
+    double u = ((next_random() >> 11) + 1) * (1.0 / 9007199254740993.0); /* (0, 1] */
+    double bytes = -log(u) * (double)rate;
+    return bytes < 1 ? 1 : bytes > 1e15 ? (int64_t)1e15 : (int64_t)bytes;
+}
+
+/* ---- The table of live sampled pointers. ---- */
+
+#define TABLE_BITS 16
+#define PROBE_LIMIT 64
+#define FILTER_BITS 20
+#define TOMBSTONE ((uintptr_t)1)
+static _Atomic uintptr_t table[1 << TABLE_BITS];
+static _Atomic unsigned char filter[1 << FILTER_BITS];
+/* Sampled allocations the full table could not hold. */
+static _Atomic uint64_t untracked;
+
+static inline uint64_t mix(uintptr_t p) { return (uint64_t)(p >> 4) * 0x9E3779B97F4A7C15ULL; }
+static inline size_t table_slot(uintptr_t p) { return mix(p) >> (64 - TABLE_BITS); }
+static inline size_t filter_slot(uintptr_t p) { return (mix(p) >> 8) & ((1 << FILTER_BITS) - 1); }
+
+static int remember(uintptr_t p) {
+    size_t start = table_slot(p);
+    for (size_t i = 0; i < PROBE_LIMIT; i++) {
+        _Atomic uintptr_t *slot = &table[(start + i) & ((1 << TABLE_BITS) - 1)];
+        uintptr_t seen = atomic_load_explicit(slot, memory_order_relaxed);
+        if ((seen == 0 || seen == TOMBSTONE) && atomic_compare_exchange_strong(slot, &seen, p)) {
+            _Atomic unsigned char *count = &filter[filter_slot(p)];
+            /* A saturated count stays: its bucket is always looked up. */
+            unsigned char c = atomic_load_explicit(count, memory_order_relaxed);
+            while (c < 255 && !atomic_compare_exchange_weak(count, &c, c + 1)) {}
+            return 1;
+        }
+    }
+    atomic_fetch_add_explicit(&untracked, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* Before the allocator underneath frees p (another thread may be handed p again as soon as it has). */
+__attribute__((always_inline)) static inline void forget(void *pointer) {
+    uintptr_t p = (uintptr_t)pointer;
+    _Atomic unsigned char *count = &filter[filter_slot(p)];
+    if (atomic_load_explicit(count, memory_order_relaxed) == 0) return;
+    size_t start = table_slot(p);
+    for (size_t i = 0; i < PROBE_LIMIT; i++) {
+        _Atomic uintptr_t *slot = &table[(start + i) & ((1 << TABLE_BITS) - 1)];
+        uintptr_t seen = p;
+        if (atomic_load_explicit(slot, memory_order_relaxed) == p && atomic_compare_exchange_strong(slot, &seen, TOMBSTONE)) {
+            unsigned char c = atomic_load_explicit(count, memory_order_relaxed);
+            while (c > 0 && c < 255 && !atomic_compare_exchange_weak(count, &c, c - 1)) {}
+            PROBE_FREE(p);
+            return;
+        }
+    }
+}
+
+/* Inlined into each entry point, so that a sample's stack starts at the allocator's caller, one frame up. */
+__attribute__((always_inline)) static inline void sample(void *p, size_t size) {
+    /* Both probes on, or a sampled block's free could go unseen (the tracer is between opening the two). */
+    if (!p || !ember_free_semaphore) return;
+    if (UNLIKELY(!thread_state.started)) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        thread_state.random = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec ^ (uintptr_t)&thread_state ^ 0x9E3779B97F4A7C15ULL;
+        thread_state.started = 1;
+        thread_state.bytes_left = next_interval();
+    }
+    int64_t left = thread_state.bytes_left - (int64_t)(size > INT64_MAX ? INT64_MAX : size);
+    if (left > 0) {
+        thread_state.bytes_left = left;
+        return;
+    }
+    thread_state.bytes_left = next_interval();
+    double weight = rate <= 1 ? (double)size : (double)size / -expm1(-(double)size / (double)rate);
+    uintptr_t tracked = remember((uintptr_t)p) ? (uintptr_t)p : 0;
+    PROBE_ALLOC(tracked, size, (uint64_t)(weight + 0.5));
+}
+
+#define AFTER_ALLOC(p, size)                                                                                   \
+    do {                                                                                                       \
+        if (UNLIKELY(ember_alloc_semaphore)) sample(p, size);                                                  \
+    } while (0)
+#define BEFORE_FREE(p)                                                                                         \
+    do {                                                                                                       \
+        if (UNLIKELY(ember_free_semaphore) && (p)) forget(p);                                                  \
+    } while (0)
+#define READY(fallback)                                                                                        \
+    do {                                                                                                       \
+        if (UNLIKELY(!next_malloc)) {                                                                          \
+            resolve();                                                                                         \
+            if (!next_malloc) return fallback;                                                                 \
+        }                                                                                                      \
+    } while (0)
+
+EXPORT void *malloc(size_t size) {
+    READY(bootstrap_alloc(size, 16));
+    void *p = next_malloc(size);
+    AFTER_ALLOC(p, size);
+    return p;
+}
+
+EXPORT void free(void *p) {
+    if (UNLIKELY(from_bootstrap(p)) || UNLIKELY(!next_free)) return;
+    BEFORE_FREE(p);
+    next_free(p);
+}
+
+EXPORT void *calloc(size_t n, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) total = SIZE_MAX;
+    READY(total == SIZE_MAX ? NULL : bootstrap_alloc(total, 16));
+    void *p = next_calloc(n, size);
+    AFTER_ALLOC(p, total);
+    return p;
+}
+
+static void *realloc_bootstrap(void *old, size_t size) {
+    void *p = malloc(size);
+    if (p) memcpy(p, old, size < bootstrap_size(old) ? size : bootstrap_size(old));
+    return p;
+}
+
+EXPORT void *realloc(void *old, size_t size) {
+    if (UNLIKELY(from_bootstrap(old))) return realloc_bootstrap(old, size);
+    READY(bootstrap_alloc(size, 16));
+    BEFORE_FREE(old);
+    void *p = next_realloc(old, size);
+    AFTER_ALLOC(p, size);
+    return p;
+}
+
+EXPORT void *reallocarray(void *old, size_t n, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (UNLIKELY(from_bootstrap(old))) return realloc_bootstrap(old, total);
+    READY(bootstrap_alloc(total, 16));
+    BEFORE_FREE(old);
+    void *p = next_reallocarray(old, n, size);
+    AFTER_ALLOC(p, total);
+    return p;
+}
+
+EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
+    READY((*out = bootstrap_alloc(size, alignment)) ? 0 : ENOMEM);
+    int result = next_posix_memalign(out, alignment, size);
+    if (result == 0) AFTER_ALLOC(*out, size);
+    return result;
+}
+
+EXPORT void *aligned_alloc(size_t alignment, size_t size) {
+    READY(bootstrap_alloc(size, alignment));
+    void *p = next_aligned_alloc(alignment, size);
+    AFTER_ALLOC(p, size);
+    return p;
+}
+
+EXPORT void *memalign(size_t alignment, size_t size) {
+    READY(bootstrap_alloc(size, alignment));
+    void *p = next_memalign(alignment, size);
+    AFTER_ALLOC(p, size);
+    return p;
+}
+
+EXPORT void *valloc(size_t size) {
+    READY(bootstrap_alloc(size, 4096));
+    void *p = next_valloc(size);
+    AFTER_ALLOC(p, size);
+    return p;
+}
+
+EXPORT void *pvalloc(size_t size) {
+    READY(bootstrap_alloc(size, 4096));
+    void *p = next_pvalloc(size);
+    AFTER_ALLOC(p, size);
+    return p;
+}
