@@ -105,6 +105,22 @@ public struct HeapProfile: Sendable {
         if allocations.isEmpty, unreadable > 0 { throw HeapError.unreadableArguments(count: unreadable) }
     }
 
+    /// Makes `replay`'s stacks end at the call that allocated, without the shim's own frame (`malloc`, `calloc`):
+    /// its readers then show allocation sites as the leaves (report's Self column), as Go's heap profiles do.
+    public static func hideShimFrames(in replay: Replay) {
+        let model = replay.model
+        let suffix = "/" + HeapShim.fileName
+        var shim: Set<Int> = [], other: Set<Int> = []
+        replay.resolver.hidesLeaf = { frame in
+            guard let dso = frame.location?.dso else { return false }
+            if shim.contains(dso) { return true }
+            if other.contains(dso) { return false }
+            let isShim = model.dsos[dso].path.hasSuffix(suffix)
+            if isShim { shim.insert(dso) } else { other.insert(dso) }
+            return isShim
+        }
+    }
+
     /// `bytes / size` rounded to a neighbouring integer with the probability of its nearness, the draw a hash of
     /// the sample (the same on every reading).
     static func objects(bytes: UInt64, size: UInt64, key: SampleKey) -> UInt64 {
@@ -135,6 +151,20 @@ public struct HeapProfile: Sendable {
             guard let allocation = allocations[SampleKey(tid: sample.tid, time: sample.time)],
                   HeapProfile.counts(allocation, in: mode) else { return nil }
             return objects ? allocation.objects : allocation.bytes
+        }
+    }
+
+    /// The sample types of a Go heap profile, which pprof's viewers, Pyroscope and Parca know.
+    public static let pprofTypes = [("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")]
+
+    /// Each alloc sample's values in `pprofTypes`' order; with `leaks`, only allocations never freed, nil for the rest.
+    public func pprofValues(leaksOnly: Bool) -> @Sendable (Sample) -> [Int64]? {
+        let allocations = self.allocations
+        return { sample in
+            guard let a = allocations[SampleKey(tid: sample.tid, time: sample.time)], !leaksOnly || a.leaked else { return nil }
+            let objects = Int64(clamping: a.objects), bytes = Int64(clamping: a.bytes)
+            let live = HeapProfile.counts(a, in: .inuse)
+            return [objects, bytes, live ? objects : 0, live ? bytes : 0]
         }
     }
 

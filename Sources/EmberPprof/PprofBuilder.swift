@@ -21,6 +21,27 @@ public struct PprofBuilder {
     /// A wall-clock profile (`record --off-cpu`): beside the samples of `eventName`, the off-CPU stacks; every
     /// sample's value is then `wall` nanoseconds, with a `state` label of `on-cpu` or `off-cpu`.
     public var offCPU: OffCPUStacks?
+    /// Instead of a count and a weight: several values per sample (a heap profile's allocated and in-use objects
+    /// and bytes).
+    public var values: Values?
+
+    /// A profile's own sample types, as Go's heap profiles have four, and each sample's values in their order.
+    public struct Values: Sendable {
+        public var types: [(type: String, unit: String)]
+        /// The type a viewer shows unless asked for another (pprof's `default_sample_type`).
+        public var defaultType: String
+        public var periodType: (type: String, unit: String)
+        /// One value per type, or nil to leave the sample out.
+        public var of: @Sendable (Sample) -> [Int64]?
+
+        public init(types: [(type: String, unit: String)], defaultType: String, periodType: (type: String, unit: String),
+                    of: @escaping @Sendable (Sample) -> [Int64]?) {
+            self.types = types
+            self.defaultType = defaultType
+            self.periodType = periodType
+            self.of = of
+        }
+    }
 
     public init() {}
 
@@ -72,11 +93,18 @@ public struct PprofBuilder {
                 : .with { $0.type = t.string(description.name); $0.unit = t.string("count") },
         ]
         profile.periodType = profile.sampleType[1]
+        if let values {
+            profile.sampleType = values.types.map { type in .with { $0.type = t.string(type.type); $0.unit = t.string(type.unit) } }
+            profile.defaultSampleType = t.string(values.defaultType)
+            profile.periodType = .with { $0.type = t.string(values.periodType.type); $0.unit = t.string(values.periodType.unit) }
+        }
         // A weighted profile has no period: its samples are events, not a rate.
         if offEvent != nil {
             // Time on and off the CPU: no one period.
         } else if weight == nil, !description.attr.flags.contains(.freq) { profile.period = Int64(clamping: description.attr.samplePeriodOrFrequency) }
         else if weight == nil, isClock, description.attr.samplePeriodOrFrequency > 0 { profile.period = Int64(1_000_000_000 / description.attr.samplePeriodOrFrequency) }
+        // A sampled heap's period is a mean number of bytes that the recording does not hold.
+        if values != nil { profile.period = 0 }
 
         let pidKey = t.string("pid"), tidKey = t.string("tid"), commKey = t.string("comm")
         let states: [Perftools_Profiles_Label] = offEvent == nil ? [] : ["on-cpu", "off-cpu"].map { state in
@@ -88,6 +116,7 @@ public struct PprofBuilder {
         var samplesByPid: [Int32: Int] = [:]
         let weight = self.weight
         let offCPU = self.offCPU
+        let valuesOf = values?.of
         replay.forEachSample(event: offEvent == nil ? event : nil) { sample, sampled in
             let off = sampled == offEvent
             guard sampled == event || off else { return }
@@ -97,6 +126,11 @@ public struct PprofBuilder {
             if let weigh {
                 guard let w = weigh(sample) else { return }
                 value = Int64(clamping: w)
+            }
+            var sampleValues: [Int64]?
+            if let valuesOf {
+                guard let v = valuesOf(sample) else { return }
+                sampleValues = v
             }
             replay.resolver.frames(of: sample, into: &frames, symbolize: false)
             var s = Perftools_Profiles_Sample()
@@ -126,7 +160,7 @@ public struct PprofBuilder {
                 t.locationIDs[key] = location.id
                 s.locationID.append(location.id)
             }
-            s.value = [1, value]
+            s.value = sampleValues ?? [1, value]
             s.label = [
                 .with { $0.key = pidKey; $0.num = Int64(sample.pid) },
                 .with { $0.key = tidKey; $0.num = Int64(sample.tid) },

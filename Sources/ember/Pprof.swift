@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmberHeap
 import EmberKernel
 import EmberPprof
 import EmberReplay
@@ -23,6 +24,9 @@ struct Pprof: ParsableCommand {
 
     @OptionGroup var wallClock: WallClockFlags
 
+    @Option(help: ArgumentHelp("Of a heap recording (record --heap), which is written with a Go heap profile's four sample types (alloc_objects, alloc_space, inuse_objects, inuse_space): the one viewers show first, alloc or inuse (the default), or leaks: only allocations still live when their process exited.", valueName: "alloc|inuse|leaks"))
+    var heap: HeapMode?
+
     func run() throws {
         try checkOutput(output)
         var flags = symbols
@@ -30,8 +34,17 @@ struct Pprof: ParsableCommand {
         let replay = try openReplay(input.input, symbols: flags)
         try filters.apply(to: replay)
         var builder = PprofBuilder()
-        (builder.eventName, builder.weight, builder.offCPU) = try wallClock.sources(replay, event: event)
-        if builder.weight != nil { builder.valueType = (type: "offcpu", unit: "nanoseconds") }
+        if heap != nil || (event == nil && replay.events.first.map { HeapShim.isAllocEvent($0.name) } == true) {
+            let mode = heap ?? .inuse
+            let profile = try FoldOptions.heapProfile(replay, mode: mode)
+            builder.eventName = profile.allocEventName
+            builder.values = PprofBuilder.Values(types: HeapProfile.pprofTypes.map { (type: $0.0, unit: $0.1) },
+                                                 defaultType: mode == .alloc ? "alloc_space" : "inuse_space",
+                                                 periodType: (type: "space", unit: "bytes"), of: profile.pprofValues(leaksOnly: mode == .leaks))
+        } else {
+            (builder.eventName, builder.weight, builder.offCPU) = try wallClock.sources(replay, event: event)
+            if builder.weight != nil { builder.valueType = (type: "offcpu", unit: "nanoseconds") }
+        }
         let bytes: [UInt8]
         do {
             bytes = try PprofBuilder.gzipped(try builder.build(replay))

@@ -297,6 +297,7 @@ extension FoldOptions {
         } catch let e as HeapError {
             throw Diagnostics.fail("\(file.path): \(e)")
         }
+        HeapProfile.hideShimFrames(in: replay)
         if heap.untracked > 0, mode != .alloc {
             Diagnostics.warning("\(heap.untracked) sampled allocations are counted as allocated only: the shim's table of live samples was full when they were made, so their frees could not be told")
         }

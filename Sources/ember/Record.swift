@@ -111,7 +111,8 @@ struct Record: ParsableCommand {
             // (A flight recorder's snapshots keep only the newest samples, and say how long they cover.)
             Diagnostics.note("the command was on a CPU for little of its \(formatSeconds(summary.seconds)) s (\(summary.samples) samples at \(hz) Hz); where its time went, on the CPU and off it: ember record --off-cpu -- \(argv.joined(separator: " ")) (or at once, ember flamegraph --off-cpu -- ...)")
         } else if let file, file != "-", summary.samples > 0, !summary.writeFailed {
-            Diagnostics.note("next: ember report -i \(file), or ember flamegraph -i \(file) -o flame.svg")
+            Diagnostics.note(heap ? "next: ember report -i \(file) --heap inuse, ember flamegraph -i \(file) --heap alloc -o heap.svg, or ember pprof -i \(file) (a Go heap profile)"
+                                  : "next: ember report -i \(file), or ember flamegraph -i \(file) -o flame.svg")
         }
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
         if summary.writeFailed { throw ExitCode(1) }

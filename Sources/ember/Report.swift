@@ -1,5 +1,6 @@
 import ArgumentParser
 import CEmberShim
+import EmberHeap
 import EmberPerfData
 import EmberRender
 import EmberReplay
@@ -42,6 +43,9 @@ struct Report: ParsableCommand {
     var sort: String?
 
     @OptionGroup var wallClock: WallClockFlags
+
+    @Option(help: ArgumentHelp("Of a heap recording (record --heap, which reads as alloc by default): alloc (bytes allocated), inuse (bytes still allocated when the recording ended) or leaks (still allocated when their process exited).", valueName: "alloc|inuse|leaks"))
+    var heap: HeapMode?
 
     @Option(name: .customShort("g"), help: ArgumentHelp("A call graph under each entry, as perf's -g: caller (what it calls) or callee (who called it), or perf's TYPE,MIN,ORDER (graph,0.5,caller; branches under MIN percent left out, 0.5 unless given); none for no graph.", valueName: "graph"))
     var callGraph: String?
@@ -92,7 +96,13 @@ struct Report: ParsableCommand {
         options.filter.symbols = nil
         if options.symbols != nil && !options.keys.contains(.symbol) { options.keys.append(.symbol) }
         try filters.apply(to: replay, filtering: false)
-        (options.eventName, options.weight, options.offCPU) = try wallClock.sources(replay, event: options.eventName)
+        if let mode = heap ?? (options.eventName == nil && replay.events.first.map { HeapShim.isAllocEvent($0.name) } == true ? .alloc : nil) {
+            let profile = try FoldOptions.heapProfile(replay, mode: mode)
+            options.eventName = profile.allocEventName
+            options.weight = profile.weight(mode)
+        } else {
+            (options.eventName, options.weight, options.offCPU) = try wallClock.sources(replay, event: options.eventName)
+        }
         // Time on the CPU and off it, side by side: a state column tells them apart.
         if options.offCPU != nil, sort == nil { options.keys.insert(.state, at: 0) }
         // Without call chains there is nothing for a Children column to add: perf shows Overhead alone.

@@ -57,7 +57,8 @@ final class HeapTests: XCTestCase {
         XCTAssertEqual(try Tool.ember(["collapse", "-i", file]).stdout, alloc.stdout, "a heap recording folds as alloc by default")
         let allocated = bySite(alloc.stdout)
         for site in Self.sites { assertNear(allocated[site.name], site.allocated, "\(site.name) allocated") }
-        XCTAssertTrue(parseFolded(alloc.stdout).keys.allSatisfy { $0.hasSuffix(";malloc") }, "each stack ends at the shim's malloc:\n\(alloc.stdout)")
+        XCTAssertEqual(Set(parseFolded(alloc.stdout).keys.compactMap { $0.split(separator: ";").last.map(String.init) }),
+                       Set(Self.sites.map(\.name)), "each stack ends at the call that allocated, without the shim's malloc:\n\(alloc.stdout)")
         for mode in ["inuse", "leaks"] {
             let folded = try Tool.ember(["collapse", "-i", file, "--heap", mode])
             XCTAssertEqual(folded.status, 0, folded.stderr)
@@ -67,12 +68,40 @@ final class HeapTests: XCTestCase {
         }
         let objects = bySite(try Tool.ember(["collapse", "-i", file, "--heap", "alloc", "--count"]).stdout)
         for site in Self.sites { assertNear(objects[site.name], site.blocks, "\(site.name) allocations") }
+        // report's Self column: the sites by bytes in use.
+        let report = try Tool.ember(["report", "-i", file, "--heap", "inuse", "--no-children", "--sort", "symbol"])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let rows = reportRows(report.stdout)
+        XCTAssertEqual(rows.count, 2, report.stdout)
+        XCTAssertTrue(rows.first?.hasSuffix("keep_4k") == true && rows.last?.hasSuffix("keep_64k") == true, report.stdout)
+        try checkPprof(file, folded: ["alloc": allocated, "inuse": bySite(try Tool.ember(["collapse", "-i", file, "--heap", "inuse"]).stdout),
+                                      "alloc_objects": objects])
         // perf reads the recording: every alloc and free sample.
         try requirePerf()
         let samples = try Tool.ember(["script", "-i", file, "-G"]).stdout.split(separator: "\n").count
         let perf = try Tool.perf(["script", "-i", file, "-G"])
         XCTAssertEqual(perf.status, 0, perf.stderr)
         XCTAssertEqual(perf.stdout.split(separator: "\n").count, samples, "perf script reads every sample")
+    }
+
+    /// The pprof profile has a Go heap profile's four sample types, inuse_space first in viewers, and go tool pprof
+    /// gives each site the bytes and allocations `collapse` does.
+    private func checkPprof(_ file: String, folded: [String: [String: Double]]) throws {
+        try requireGo()
+        let profile = try Tool.scratchDirectory() + "/heap.pb.gz"
+        let r = try Tool.ember(["pprof", "-i", file, "-o", profile])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let top = try Tool.run("/usr/bin/go", ["tool", "pprof", "-top", profile])
+        XCTAssertTrue(top.stdout.contains("Type: inuse_space"), top.stdout + top.stderr)
+        for (mode, index) in [("alloc", "alloc_space"), ("inuse", "inuse_space"), ("alloc_objects", "alloc_objects")] {
+            let text = try Tool.run("/usr/bin/go", ["tool", "pprof", "-top", "-nodefraction=0", "-unit=B", "-sample_index=\(index)", profile]).stdout
+            for site in Self.sites {
+                // `flat flat% sum% cum cum% name`: the site's cumulative value, in bytes (or a bare count).
+                let line = text.split(separator: "\n").first { $0.hasSuffix(" " + site.name) }
+                let cum = line.flatMap { $0.split(separator: " ").dropFirst(3).first }.flatMap { Double($0.filter(\.isNumber)) }
+                XCTAssertEqual(cum ?? 0, folded[mode]?[site.name] ?? 0, "\(index) of \(site.name): \(line ?? "none")")
+            }
+        }
     }
 
     /// `-p`: a process started with the shim preloaded is recorded from when Ember attaches; its exit makes its
