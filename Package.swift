@@ -81,7 +81,7 @@ let package = Package(
         ]),
         // `ember agent`: profiles on request over HTTP, for Parca and Pyroscope.
         .target(name: "EmberAgent", dependencies: [
-            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberPprof", "EmberOTLP", "EmberLatency",
+            "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberPprof", "EmberOTLP", "EmberLatency", "EmberHeap",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Prometheus", package: "swift-prometheus"), "CHTTP",
         ]),
@@ -101,7 +101,7 @@ let package = Package(
         // Heap profiles: recordings of libember-heap.so's sampled allocations (Sources/ember-heap, built by
         // `make shim` with the C compiler, not SwiftPM, which would link the Swift runtime into every process it is
         // preloaded into), paired with their frees.
-        .target(name: "EmberHeap", dependencies: ["EmberKernel", "EmberPerfData", "EmberRecord", "EmberReplay", "EmberStacks"]),
+        .target(name: "EmberHeap", dependencies: ["EmberKernel", "EmberPerfData", "EmberPprof", "EmberRecord", "EmberReplay", "EmberStacks"]),
         .executableTarget(name: "ember", dependencies: [
             "CEmberShim", "EmberRecord", "EmberReplay", "EmberStacks", "EmberLibunwind", "EmberRender", "EmberPprof", "EmberOTLP", "EmberLatency", "EmberExport", "EmberAgent", "EmberAnnotate", "EmberTop", "EmberHeap",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// `ember agent`'s HTTP side, on Hummingbird: `GET /debug/pprof/profile?seconds=N` (Go's net/http/pprof endpoint,
-/// which Parca and Grafana Alloy scrape), `GET /debug/pprof/offcpu?seconds=N` (off-CPU time, as pprof), `GET
-/// /healthz`, and `GET /metrics` (Prometheus text). A bad query or an
+/// which Parca and Grafana Alloy scrape), `GET /debug/pprof/offcpu?seconds=N` (off-CPU time, as pprof),
+/// `GET /debug/pprof/heap?seconds=N` (a heap profile of processes started with the heap shim), `GET /healthz`, and `GET /metrics` (Prometheus text). A bad query or an
 /// unknown path gets a 4xx with a one-line reason.
 ///
 /// Hostile clients: a connection that has not sent a whole request head within `idleSeconds` of opening (or of its
@@ -76,6 +76,10 @@ public struct AgentServer {
         router.get("debug/pprof/offcpu") { request, _ -> Response in
             let seconds = try seconds(request)
             return try await answer { try await service.offCPU(seconds: seconds) }
+        }
+        router.get("debug/pprof/heap") { request, _ -> Response in
+            let seconds = try seconds(request)
+            return try await answer { try await service.heap(seconds: seconds) }
         }
         router.get("metrics") { _, _ -> String in metrics.text() }
         let report = self.report

@@ -1,4 +1,5 @@
 import CEmberShim
+import EmberHeap
 import EmberKernel
 import EmberLatency
 import EmberOTLP
@@ -197,6 +198,21 @@ public actor ProfileService {
         return answer
     }
 
+    /// The next `seconds` of a heap profile of `-p`'s processes, which must have been started with the heap shim
+    /// preloaded: the allocations sampled meanwhile with their frees, as Go's `/debug/pprof/heap?seconds=N` answers a
+    /// delta profile (in use: allocated in the window and not freed by its end).
+    public func heap(seconds: Double) async throws -> ProfileWindow {
+        var options = try HeapShim.recording(configuration.template, rate: HeapShim.defaultRate, extra: [])
+        options.duration = seconds
+        let filter = self.filter
+        let answer = try await record(options) { path in
+            let heap = try HeapProfile(try Replay(path: path))
+            return try ProfileService.build(path, filter: filter, builder: heap.pprofBuilder(.inuse), prepare: HeapProfile.hideShimFrames)
+        }
+        count(answer)
+        return answer
+    }
+
     private func count(_ answer: ProfileWindow) {
         metrics.served.increment()
         metrics.samples.increment(by: Int64(clamping: answer.samples))
@@ -258,9 +274,11 @@ public actor ProfileService {
 
     /// The pprof of a recording's samples that pass `filter`, or with `otlp` their OTLP request instead; `from` is
     /// left for the caller.
-    private static func build(_ path: String, filter: SampleFilter, builder: PprofBuilder, otlp: OTLPBuilder? = nil) throws -> ProfileWindow {
+    private static func build(_ path: String, filter: SampleFilter, builder: PprofBuilder, otlp: OTLPBuilder? = nil,
+                              prepare: (Replay) -> Void = { _ in }) throws -> ProfileWindow {
         let replay = try Replay(path: path)
         replay.filter = filter
+        prepare(replay)
         let until = Int(Date().timeIntervalSince1970.rounded(.up))
         if let otlp {
             let request = try otlp.build(replay)

@@ -1,4 +1,5 @@
 import EmberPerfData
+import EmberPprof
 import EmberReplay
 import EmberStacks
 
@@ -154,18 +155,29 @@ public struct HeapProfile: Sendable {
         }
     }
 
-    /// The sample types of a Go heap profile, which pprof's viewers, Pyroscope and Parca know.
-    public static let pprofTypes = [("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")]
-
-    /// Each alloc sample's values in `pprofTypes`' order; with `leaks`, only allocations never freed, nil for the rest.
-    public func pprofValues(leaksOnly: Bool) -> @Sendable (Sample) -> [Int64]? {
+    /// As a Go heap profile's four sample types (alloc_objects, alloc_space, inuse_objects, inuse_space), which
+    /// pprof's viewers, Pyroscope and Parca know: viewers show `mode`'s first (alloc_space, or inuse_space); with
+    /// `leaks`, only allocations never freed before their process exited.
+    public func pprofValues(_ mode: HeapMode) -> PprofBuilder.Values {
         let allocations = self.allocations
-        return { sample in
+        let leaksOnly = mode == .leaks
+        return PprofBuilder.Values(
+            types: [("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")],
+            defaultType: mode == .alloc ? "alloc_space" : "inuse_space", periodType: (type: "space", unit: "bytes")
+        ) { sample in
             guard let a = allocations[SampleKey(tid: sample.tid, time: sample.time)], !leaksOnly || a.leaked else { return nil }
             let objects = Int64(clamping: a.objects), bytes = Int64(clamping: a.bytes)
             let live = HeapProfile.counts(a, in: .inuse)
             return [objects, bytes, live ? objects : 0, live ? bytes : 0]
         }
+    }
+
+    /// A pprof builder for the heap profile of the recording this profile was read from.
+    public func pprofBuilder(_ mode: HeapMode) -> PprofBuilder {
+        var builder = PprofBuilder()
+        builder.eventName = allocEventName
+        builder.values = pprofValues(mode)
+        return builder
     }
 
     /// Totals in `mode`: bytes and allocations.

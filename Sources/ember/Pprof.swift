@@ -36,11 +36,7 @@ struct Pprof: ParsableCommand {
         var builder = PprofBuilder()
         if heap != nil || (event == nil && replay.events.first.map { HeapShim.isAllocEvent($0.name) } == true) {
             let mode = heap ?? .inuse
-            let profile = try FoldOptions.heapProfile(replay, mode: mode)
-            builder.eventName = profile.allocEventName
-            builder.values = PprofBuilder.Values(types: HeapProfile.pprofTypes.map { (type: $0.0, unit: $0.1) },
-                                                 defaultType: mode == .alloc ? "alloc_space" : "inuse_space",
-                                                 periodType: (type: "space", unit: "bytes"), of: profile.pprofValues(leaksOnly: mode == .leaks))
+            builder = try FoldOptions.heapProfile(replay, mode: mode).pprofBuilder(mode)
         } else {
             (builder.eventName, builder.weight, builder.offCPU) = try wallClock.sources(replay, event: event)
             if builder.weight != nil { builder.valueType = (type: "offcpu", unit: "nanoseconds") }

@@ -196,6 +196,57 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue((1500...2100).contains(total), "off-CPU ms in a 2 s window: \(top.stdout)")
     }
 
+    /// /debug/pprof/heap: a heap profile of a process started with the shim, over the request's seconds; what the
+    /// fixture kept is in use, what it freed is not.
+    func testHeapEndpoint() throws {
+        try requireRoot()
+        try requireGo()
+        let shim = try HeapTests.shim()
+        let program = try Tool.compileC(source: Tool.packageRoot.appendingPathComponent("Tests/Programs/heapsites.c").path,
+                                        name: "heapsites", flags: ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-builtin"])
+        // Held stopped until the request's window has begun (the agent takes a while to come up).
+        let target = Process()
+        target.executableURL = URL(fileURLWithPath: program)
+        target.arguments = ["500", "5000"]
+        target.environment = ["LD_PRELOAD": shim, "EMBER_HEAP_RATE": "16384"]
+        try target.run()
+        // Once the loader has mapped the shim, and before the first allocation (half a second later).
+        let maps = "/proc/\(target.processIdentifier)/maps"
+        for _ in 0..<200 where (try? String(contentsOfFile: maps, encoding: .utf8))?.contains("libember-heap.so") != true {
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        kill(target.processIdentifier, SIGSTOP)
+        defer { target.terminate(); kill(target.processIdentifier, SIGCONT); target.waitUntilExit() }
+        let (agent, port) = try startAgent(["-p", String(target.processIdentifier)])
+        let fetch = Process()
+        fetch.executableURL = URL(fileURLWithPath: "/usr/bin/go")
+        fetch.arguments = ["tool", "pprof", "-top", "-nodefraction=0", "-unit=B", "http://127.0.0.1:\(port)/debug/pprof/heap?seconds=3"]
+        let output = Pipe()
+        fetch.standardOutput = output
+        fetch.standardError = output
+        try fetch.run()
+        Thread.sleep(forTimeInterval: 1)
+        kill(target.processIdentifier, SIGCONT)
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        fetch.waitUntilExit()
+        XCTAssertEqual(fetch.terminationStatus, 0)
+        XCTAssertTrue(text.contains("Type: inuse_space"), text)
+        func cum(_ name: String) -> Double? {
+            text.split(separator: "\n").first { $0.hasSuffix(" " + name) }
+                .flatMap { $0.split(separator: " ").dropFirst(3).first }.flatMap { Double($0.filter(\.isNumber)) }
+        }
+        XCTAssertLessThan(abs((cum("keep_4k") ?? 0) / (40 * 1048576) - 1), 0.1, text)
+        XCTAssertLessThan(abs((cum("keep_64k") ?? 0) / (10 * 1048576) - 1), 0.1, text)
+        XCTAssertNil(cum("churn_1k"), "freed blocks are not in use: \(text)")
+        agent.terminate()
+        agent.waitUntilExit()
+        // A process without the shim (this one): the reason, not a profile.
+        let (bare, barePort) = try startAgent(["-p", String(getpid())])
+        defer { bare.terminate(); bare.waitUntilExit() }
+        let refused = try curl(["http://127.0.0.1:\(barePort)/debug/pprof/heap?seconds=1"])
+        XCTAssertTrue(refused.stdout.contains("LD_PRELOAD="), refused.stdout)
+    }
+
     /// A small Pyroscope (and OTLP collector) stand-in on loopback: it keeps each request's line, Content-Type, all its
     /// headers and its body in `directory`, and answers `status` (with a line of reason when it is not 200).
     private func startReceiver(port: Int, directory: String, status: Int = 200) throws -> Process {
