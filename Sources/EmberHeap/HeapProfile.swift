@@ -64,16 +64,39 @@ public struct HeapProfile: Sendable {
             throw HeapError.notHeapRecording(events: replay.events.map(\.name))
         }
         let freeEvent = replay.events.firstIndex { HeapShim.isFreeEvent($0.name) }
+        let returnEvent = replay.events.firstIndex { HeapShim.isAllocReturnEvent($0.name) }
         allocEventName = replay.events[allocEvent].name
         let fields = SampleFields(replay: replay)
         var allocations: [SampleKey: Allocation] = [:]
         /// The live sampled allocations of each process, by address.
         var live: [Int32: [UInt64: SampleKey]] = [:]
+        /// `--heap-uprobes`: each thread's malloc between its entry and its return.
+        var calls: [Int32: SampleKey] = [:]
         var untracked = 0
         var unreadable = 0
         replay.forEachSample(event: nil) { sample, index in
-            guard index == allocEvent || index == freeEvent,
-                  let arguments = fields.usdtArguments(sample, event: index), let first = arguments.first, let pointer = first else {
+            guard index == allocEvent || index == freeEvent || index == returnEvent else { return }
+            if returnEvent != nil {
+                // The registers of the System V calling convention: the size (and a freed address) in DI, the
+                // address malloc returns in AX.
+                guard let register = sample.userRegister(perfBit: index == returnEvent ? 0 : 5) else {
+                    unreadable += 1
+                    return
+                }
+                let key = SampleKey(tid: sample.tid, time: sample.time)
+                if index == allocEvent {
+                    allocations[key] = Allocation(size: register, bytes: register, tracked: false)
+                    calls[sample.tid] = key
+                } else if index == returnEvent {
+                    guard let call = calls.removeValue(forKey: sample.tid), register != 0 else { return }
+                    allocations[call]?.tracked = true
+                    if let earlier = live[sample.pid, default: [:]].updateValue(call, forKey: register) { allocations[earlier]?.freed = true }
+                } else if let freed = live[sample.pid]?.removeValue(forKey: register) {
+                    allocations[freed]?.freed = true
+                }
+                return
+            }
+            guard let arguments = fields.usdtArguments(sample, event: index), let first = arguments.first, let pointer = first else {
                 unreadable += 1
                 return
             }
@@ -106,13 +129,18 @@ public struct HeapProfile: Sendable {
         if allocations.isEmpty, unreadable > 0 { throw HeapError.unreadableArguments(count: unreadable) }
     }
 
-    /// Makes `replay`'s stacks end at the call that allocated, without the shim's own frame (`malloc`, `calloc`):
-    /// its readers then show allocation sites as the leaves (report's Self column), as Go's heap profiles do.
+    /// Makes `replay`'s stacks end at the call that allocated, without the shim's own frame (`malloc`, `calloc`) or
+    /// (`--heap-uprobes`) the probed malloc: its readers then show allocation sites as the leaves (report's Self
+    /// column), as Go's heap profiles do.
     public static func hideShimFrames(in replay: Replay) {
+        if replay.events.contains(where: { HeapShim.isAllocReturnEvent($0.name) }) {
+            replay.resolver.hidesLeaf = { _, depth in depth == 0 }
+            return
+        }
         let model = replay.model
         let suffix = "/" + HeapShim.fileName
         var shim: Set<Int> = [], other: Set<Int> = []
-        replay.resolver.hidesLeaf = { frame in
+        replay.resolver.hidesLeaf = { frame, _ in
             guard let dso = frame.location?.dso else { return false }
             if shim.contains(dso) { return true }
             if other.contains(dso) { return false }

@@ -16,8 +16,15 @@ public enum HeapShim {
     /// Where to look before the directory of `ember` itself.
     public static let pathVariable = "EMBER_HEAP_SHIM"
 
-    public static func isAllocEvent(_ name: String) -> Bool { name.hasPrefix("usdt:") && name.hasSuffix(":ember:alloc") }
-    public static func isFreeEvent(_ name: String) -> Bool { name.hasPrefix("usdt:") && name.hasSuffix(":ember:free") }
+    /// The shim's `ember:alloc`, or (`--heap-uprobes`) a uprobe on malloc.
+    public static func isAllocEvent(_ name: String) -> Bool {
+        name.hasPrefix("usdt:") ? name.hasSuffix(":ember:alloc") : name.hasPrefix("uprobe:") && name.hasSuffix(":malloc")
+    }
+    public static func isFreeEvent(_ name: String) -> Bool {
+        name.hasPrefix("usdt:") ? name.hasSuffix(":ember:free") : name.hasPrefix("uprobe:") && name.hasSuffix(":free")
+    }
+    /// `--heap-uprobes`' return probe on malloc: the address it handed out.
+    public static func isAllocReturnEvent(_ name: String) -> Bool { name.hasPrefix("uretprobe:") && name.hasSuffix(":malloc") }
 
     /// The shim: `$EMBER_HEAP_SHIM`, or beside the running executable (where `make` builds it and an install puts
     /// it), or in `../lib/ember` from it.
@@ -52,6 +59,8 @@ public enum HeapShim {
         var options = options
         let shim: String
         switch options.target {
+        case .allCPUs:
+            throw HeapError.wholeMachine
         case .command:
             shim = try locate()
             var environment = currentEnvironment().filter { !$0.hasPrefix("LD_PRELOAD=") && !$0.hasPrefix(rateVariable + "=") }
@@ -69,12 +78,24 @@ public enum HeapShim {
                 throw HeapError.severalShims(Array(shims).sorted())
             }
             shim = only
-        case .allCPUs:
-            throw HeapError.wholeMachine
         }
         options.events = [
             RecordedEvent(.usdt(binary: shim, provider: "ember", name: "alloc")),
             RecordedEvent(.usdt(binary: shim, provider: "ember", name: "free"), stacks: false),
+        ] + extra
+        return options
+    }
+
+    /// `options` made into a heap recording the way bcc's memleak makes one: a uprobe on every call of libc's
+    /// malloc (with the call graph and its size) and its return (the address), and on every free; no shim, no
+    /// sampling, and many times slower allocation. calloc, realloc and the aligned allocators are not probed.
+    public static func uprobeRecording(_ options: RecordOptions, extra: [RecordedEvent]) throws -> RecordOptions {
+        var options = options
+        if case .allCPUs = options.target { throw HeapError.wholeMachine }
+        options.events = [
+            RecordedEvent(.uprobe(binary: "libc", location: .symbol("malloc", offset: 0), isReturn: false)),
+            RecordedEvent(.uprobe(binary: "libc", location: .symbol("malloc", offset: 0), isReturn: true), stacks: false),
+            RecordedEvent(.uprobe(binary: "libc", location: .symbol("free", offset: 0), isReturn: false), stacks: false),
         ] + extra
         return options
     }

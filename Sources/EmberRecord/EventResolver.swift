@@ -24,10 +24,10 @@ public struct ResolvedEvent: Sendable {
     var allCPUs = false
     var stacks = true
 
-    /// A uprobe, uretprobe or USDT probe: it fires in user code, not in the kernel or on a timer.
-    var firesInUserCode: Bool {
-        name.hasPrefix("uprobe:") || name.hasPrefix("uretprobe:") || name.hasPrefix("usdt:")
-    }
+    /// A uretprobe or USDT probe, whose frame-pointer chain needs no leaf repair: a uretprobe fires at the return
+    /// address with the callee's frame gone; a USDT site is inside a function that has set up its frame (if it
+    /// keeps frame pointers at all), and is often hit (the heap shim's): a stack copy per hit would fill the rings.
+    var needsNoLeafRepair: Bool { name.hasPrefix("uretprobe:") || name.hasPrefix("usdt:") }
 }
 
 /// Turns `-e` requests into events: tracepoint ids and formats from tracefs, probe PMUs from sysfs, uprobe file

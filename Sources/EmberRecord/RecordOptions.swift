@@ -58,6 +58,8 @@ public struct RecordOptions: Sendable {
     public static let stackTailBytes = 512 << 10
     /// The stack copy of a frame-pointer sample: enough for the frames of a leaf or two (a sixteenth of DWARF's).
     public static let leafStackBytes: UInt32 = 512
+    /// The stack a uprobe's sample copies for its leaf repair (see `RecordingSession`).
+    public static let probeStackBytes: UInt32 = 64
     /// `PERF_REG_X86_BP`, `SP` and `IP`.
     public static let leafRegisters: UInt64 = 1 << 6 | 1 << 7 | 1 << 8
     /// Data pages per CPU ring buffer, a power of two.

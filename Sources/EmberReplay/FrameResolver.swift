@@ -86,9 +86,9 @@ public final class FrameResolver {
     /// At most this many frames of each stack, the innermost (`--max-stack`, as perf parses call chains).
     public var maxStack: Int?
 
-    /// Leaf frames to leave out while a caller remains: a heap sample's frames in the allocator shim, so that its
-    /// stack ends at the call that allocated.
-    public var hidesLeaf: ((ResolvedFrame) -> Bool)?
+    /// Leaf frames to leave out while a caller remains (given each frame and its depth, 0 the leaf): a heap
+    /// sample's frames in the allocator shim, so that its stack ends at the call that allocated.
+    public var hidesLeaf: ((ResolvedFrame, Int) -> Bool)?
 
     /// Fills `frames` (cleared first) with the sample's frames, leaf first. Without `symbolize`, frames carry only
     /// their locations, for callers that cache per location and symbolize on a miss with `symbolize(_:)`.
@@ -96,7 +96,7 @@ public final class FrameResolver {
         collect(sample, into: &frames, symbolize: symbolize)
         if let hidesLeaf {
             var n = 0
-            while n < frames.count - 1, hidesLeaf(frames[n]) { n += 1 }
+            while n < frames.count - 1, hidesLeaf(frames[n], n) { n += 1 }
             if n > 0 { frames.removeFirst(n) }
         }
         if let maxStack, frames.count > maxStack { frames.removeLast(frames.count - maxStack) }

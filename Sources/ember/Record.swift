@@ -52,6 +52,9 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("heap-rate"), parsing: .unconditional, help: ArgumentHelp("With --heap: the mean bytes allocated between two samples (default 524288, as tcmalloc's; 1 samples every allocation).", valueName: "bytes"))
     var heapRate: String?
 
+    @Flag(name: .customLong("heap-uprobes"), help: "A heap profile without the shim, as bcc's memleak takes one: a uprobe on every malloc (and its return) and free in libc, of any process; every call then stops in the kernel, so allocation-heavy code runs many times slower. calloc, realloc and the aligned allocators are not seen.")
+    var heapUprobes = false
+
     @Flag(help: "Flight recorder: keep only the newest samples, in overwrite rings (-m sets how many), and write them to OUTPUT.<timestamp> on SIGUSR2 and at the end.")
     var overwrite = false
 
@@ -111,7 +114,7 @@ struct Record: ParsableCommand {
             // (A flight recorder's snapshots keep only the newest samples, and say how long they cover.)
             Diagnostics.note("the command was on a CPU for little of its \(formatSeconds(summary.seconds)) s (\(summary.samples) samples at \(hz) Hz); where its time went, on the CPU and off it: ember record --off-cpu -- \(argv.joined(separator: " ")) (or at once, ember flamegraph --off-cpu -- ...)")
         } else if let file, file != "-", summary.samples > 0, !summary.writeFailed {
-            Diagnostics.note(heap ? "next: ember report -i \(file) --heap inuse, ember flamegraph -i \(file) --heap alloc -o heap.svg, or ember pprof -i \(file) (a Go heap profile)"
+            Diagnostics.note(heap || heapUprobes ? "next: ember report -i \(file) --heap inuse, ember flamegraph -i \(file) --heap alloc -o heap.svg, or ember pprof -i \(file) (a Go heap profile)"
                                   : "next: ember report -i \(file), or ember flamegraph -i \(file) -o flame.svg")
         }
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
@@ -178,7 +181,8 @@ struct Record: ParsableCommand {
 
     /// `--heap`: the heap shim's probes, and the command started with it.
     private func heapOptions(_ options: inout RecordOptions) throws {
-        guard heap else { throw UsageProblem(text: "--heap-rate goes with --heap") }
+        guard heap || heapUprobes else { throw UsageProblem(text: "--heap-rate goes with --heap") }
+        if heapUprobes, heapRate != nil { throw UsageProblem(text: "--heap-uprobes sees every allocation; --heap-rate is the shim's (--heap)") }
         if offCPU || overwrite || switchOutput != nil { throw UsageProblem(text: "--heap writes one recording of allocations; drop --off-cpu, --overwrite and --switch-output") }
         var rate = HeapShim.defaultRate
         if let heapRate {
@@ -189,7 +193,12 @@ struct Record: ParsableCommand {
         }
         let extra = events.event.isEmpty ? [] : options.events
         do {
-            options = try HeapShim.recording(options, rate: rate, extra: extra)
+            if heapUprobes {
+                options = try HeapShim.uprobeRecording(options, extra: extra)
+                Diagnostics.note("--heap-uprobes: every malloc and free stops in the kernel (three probes a block); allocation-heavy code runs many times slower than with the shim (--heap)")
+            } else {
+                options = try HeapShim.recording(options, rate: rate, extra: extra)
+            }
         } catch let e as HeapError {
             throw UsageProblem(text: e.description)
         }
@@ -263,8 +272,10 @@ struct Record: ParsableCommand {
         options.readsStackTails = !noStackTail
         options.takesAsyncChains = !noAsyncStacks
         if offCPU { try offCPUOptions(&options) }
-        if heap || heapRate != nil { try heapOptions(&options) }
-        let mmapPages = try Record.pages(mmapPagesText)
+        if heap || heapRate != nil || heapUprobes { try heapOptions(&options) }
+        // Every malloc and free of --heap-uprobes: 8 MiB rings, where the default's 512 KiB lost a third of a
+        // C program's events.
+        let mmapPages = try Record.pages(mmapPagesText ?? (heapUprobes ? "8M" : nil))
         guard mmapPages > 0, mmapPages <= Record.maxPages else {
             throw UsageProblem(text: "-m \(mmapPages) is out of range; give a power of two from 1 to \(Record.maxPages) pages (default 128)")
         }

@@ -155,6 +155,27 @@ final class HeapTests: XCTestCase {
         XCTAssertGreaterThan(Double(underBuild) / Double(total), 0.8)
     }
 
+    /// `--heap-uprobes`: every malloc and free of libc, no shim; a tenth of the fixture (16 rounds) so that the
+    /// rings keep every event, and then each site's bytes are exact. Each stack has the function that called
+    /// malloc, which the kernel's frame-pointer chain skips at malloc's entry (the leaf repair puts it back).
+    func testUprobesSeeEveryMalloc() throws {
+        try requireRoot()
+        let program = try heapsites()
+        let file = try Tool.scratchDirectory() + "/uprobes.data"
+        let r = try Tool.ember(["record", "--heap-uprobes", "-g", "-o", file, "--", program, "0", "0", "16"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("many times slower"), r.stderr)
+        XCTAssertTrue(r.stderr.contains(" 0 lost"), "every event kept: \(r.stderr)")
+        let allocated = bySite(try Tool.ember(["collapse", "-i", file, "--heap", "alloc"]).stdout)
+        let inUse = bySite(try Tool.ember(["collapse", "-i", file, "--heap", "inuse"]).stdout)
+        for site in Self.sites {
+            XCTAssertEqual(allocated[site.name], site.allocated / 10, site.name)
+            XCTAssertEqual(inUse[site.name], site.kept > 0 ? site.kept / 10 : nil, site.name)
+        }
+        let leaves = Set(parseFolded(try Tool.ember(["collapse", "-i", file]).stdout).keys.compactMap { $0.split(separator: ";").last })
+        XCTAssertEqual(leaves, Set(Self.sites.map { Substring($0.name) }), "stacks end at the caller of malloc")
+    }
+
     func testMistakesAreOneLineErrors() throws {
         try requireRoot()
         let program = try heapsites()

@@ -1,8 +1,8 @@
 /* Used by the heap profiling tests: three allocation sites of known size. keep_4k keeps 40 MiB in 4 KiB blocks,
  * churn_1k allocates and frees 100 MiB in 1 KiB blocks, keep_64k keeps 10 MiB in 64 KiB blocks; the kept blocks are
  * never freed (leaks at exit). Interleaved in rounds so that each site sees every stretch of the sampler.
- * Usage: heapsites [BEFORE_MS [AFTER_MS]]: sleeps that long before allocating (for a tracer to attach with -p)
- * and before exiting (default 0). Build: gcc -O1 -g -fno-omit-frame-pointer -fno-builtin. */
+ * Usage: heapsites [BEFORE_MS [AFTER_MS [ROUNDS]]]: sleeps that long before allocating (for a tracer to attach
+ * with -p) and before exiting (default 0); ROUNDS (1 to 160, default 160) scales every site down by 160/ROUNDS. Build: gcc -O1 -g -fno-omit-frame-pointer -fno-builtin. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,7 +43,9 @@ static void pause_ms(long ms) {
 
 int main(int argc, char **argv) {
     pause_ms(argc > 1 ? atol(argv[1]) : 0);
-    for (int round = 0; round < ROUNDS; round++) {
+    int rounds = argc > 3 ? atoi(argv[3]) : ROUNDS;
+    if (rounds < 1 || rounds > ROUNDS) rounds = ROUNDS;
+    for (int round = 0; round < rounds; round++) {
         keep_4k();
         churn_1k();
         keep_64k();
