@@ -125,8 +125,11 @@ bench: deps demo
 	gcc -O2 -g -fomit-frame-pointer -o $(BUILD)/chain Tests/Programs/chain.c
 	gcc -O2 -g -o $(BUILD)/probed Tests/Programs/probed.c
 	swiftc -O -g -parse-as-library -o $(BUILD)/asyncchain Tests/Programs/asyncchain.swift
+	gcc -O2 -fno-builtin -o $(BUILD)/mallocloop Tests/Programs/mallocloop.c
+	swiftc -O -o $(BUILD)/objectchurn Tests/Programs/objectchurn.swift
 	cd Benchmarks && $(SWIFT) build -c release
-	Benchmarks/.build/release/EmberBench --ember $(EMBER_RELEASE) --demo $(DEMO) --no-fp $(BUILD)/chain --probed $(BUILD)/probed --async $(BUILD)/asyncchain
+	Benchmarks/.build/release/EmberBench --ember $(EMBER_RELEASE) --demo $(DEMO) --no-fp $(BUILD)/chain --probed $(BUILD)/probed --async $(BUILD)/asyncchain \
+		--heap-c $(BUILD)/mallocloop --heap-swift $(BUILD)/objectchurn
 
 PROTOC_GEN_SWIFT ?= /tmp/swift-protobuf/.build/release/protoc-gen-swift
 PPROF_DIR := Sources/EmberPprof

@@ -2,7 +2,8 @@
  *
  * It interposes the C allocator's entry points and passes each call on to the next definition (glibc's, or
  * jemalloc's if that comes later in the search order), found with dlsym(RTLD_NEXT). While nobody listens, each call
- * costs the call through a function pointer and one predictable branch on a USDT semaphore. When Ember attaches, the
+ * costs one predictable branch on a USDT semaphore and a jump through a pointer to the allocator underneath (no
+ * frame, no stack traffic: the entry points tail-call it). When Ember attaches, the
  * kernel raises the two semaphores (a uprobe's ref_ctr_offset) and the shim samples by bytes, as tcmalloc does: a
  * Poisson process with a mean of EMBER_HEAP_RATE bytes (default 512 KiB) between samples, so an allocation of s bytes
  * is sampled with probability 1 - exp(-s/rate) and weighs s / (1 - exp(-s/rate)) bytes, an unbiased estimate.
@@ -11,8 +12,9 @@
  *   ember:alloc(ptr, size, weight)   a sampled allocation; ptr 0 when the table of live samples was full, so its
  *                                    free cannot be told and it counts only towards the bytes allocated
  *   ember:free(ptr)                  the free (or realloc) of a sampled allocation
- * Live sampled pointers are kept in a fixed table (65,536 entries, lock-free) behind a counting filter (one byte
- * per 2^20 buckets) that lets the free of an unsampled pointer return after one load.
+ * Live sampled pointers are kept in a fixed table (65,536 entries, lock-free) behind a counting filter (16 KiB, one
+ * byte a bucket, small enough to stay in the L1 cache: at 1 MiB every free missed it, and attached the shim cost a
+ * C malloc/free loop 55%) that lets the free of an unsampled pointer return after one load.
  *
  * Built with frame pointers, which `record --heap -g` walks from each probe (`make shim`):
  *   cc -O2 -fno-omit-frame-pointer -fPIC -shared -fvisibility=hidden -o libember-heap.so ember_heap.c -lm */
@@ -69,17 +71,25 @@ __attribute__((section(".probes"), used)) volatile unsigned short ember_free_sem
 #define PROBE_FREE(p)                                                                                          \
     __asm__ __volatile__(EMBER_NOTE("ember_free_semaphore", "free", "8@%0") : : "r"((uint64_t)(uintptr_t)(p)))
 
-/* The allocator underneath. */
-static void *(*next_malloc)(size_t);
-static void (*next_free)(void *);
-static void *(*next_calloc)(size_t, size_t);
-static void *(*next_realloc)(void *, size_t);
-static void *(*next_reallocarray)(void *, size_t, size_t);
-static int (*next_posix_memalign)(void **, size_t, size_t);
-static void *(*next_aligned_alloc)(size_t, size_t);
-static void *(*next_memalign)(size_t, size_t);
-static void *(*next_valloc)(size_t);
-static void *(*next_pvalloc)(size_t);
+/* The allocator underneath: each pointer starts at a first_* function that finds it with dlsym. */
+static void *first_malloc(size_t);
+static void first_free(void *);
+static void *first_calloc(size_t, size_t);
+static void *first_realloc(void *, size_t);
+static int first_posix_memalign(void **, size_t, size_t);
+static void *first_aligned_alloc(size_t, size_t);
+static void *first_memalign(size_t, size_t);
+static void *first_valloc(size_t);
+static void *first_pvalloc(size_t);
+static void *(*next_malloc)(size_t) = first_malloc;
+static void (*next_free)(void *) = first_free;
+static void *(*next_calloc)(size_t, size_t) = first_calloc;
+static void *(*next_realloc)(void *, size_t) = first_realloc;
+static int (*next_posix_memalign)(void **, size_t, size_t) = first_posix_memalign;
+static void *(*next_aligned_alloc)(size_t, size_t) = first_aligned_alloc;
+static void *(*next_memalign)(size_t, size_t) = first_memalign;
+static void *(*next_valloc)(size_t) = first_valloc;
+static void *(*next_pvalloc)(size_t) = first_pvalloc;
 
 /* dlsym may allocate (its error buffer) before the allocator underneath is known: those few allocations come from
  * a static arena, never freed. Each has its size in the 16 bytes before it, for realloc. */
@@ -87,9 +97,7 @@ static _Alignas(16) unsigned char bootstrap[64 * 1024];
 static _Atomic size_t bootstrap_used;
 static int resolving;
 
-static int from_bootstrap(const void *p) {
-    return (const unsigned char *)p >= bootstrap && (const unsigned char *)p < bootstrap + sizeof bootstrap;
-}
+static inline int from_bootstrap(const void *p) { return (uintptr_t)p - (uintptr_t)bootstrap < sizeof bootstrap; }
 
 static void *bootstrap_alloc(size_t size, size_t alignment) {
     if (alignment < 16) alignment = 16;
@@ -110,19 +118,22 @@ static size_t bootstrap_size(const void *p) {
 
 static uint64_t rate = 512 * 1024;
 
+/* Sets each pointer that dlsym finds (one it does not find keeps failing: first_* below). */
 static void resolve(void) {
     if (resolving) return;
     resolving = 1;
-    next_malloc = dlsym(RTLD_NEXT, "malloc");
-    next_free = dlsym(RTLD_NEXT, "free");
-    next_calloc = dlsym(RTLD_NEXT, "calloc");
-    next_realloc = dlsym(RTLD_NEXT, "realloc");
-    next_reallocarray = dlsym(RTLD_NEXT, "reallocarray");
-    next_posix_memalign = dlsym(RTLD_NEXT, "posix_memalign");
-    next_aligned_alloc = dlsym(RTLD_NEXT, "aligned_alloc");
-    next_memalign = dlsym(RTLD_NEXT, "memalign");
-    next_valloc = dlsym(RTLD_NEXT, "valloc");
-    next_pvalloc = dlsym(RTLD_NEXT, "pvalloc");
+    void *p;
+#define FIND(name) if ((p = dlsym(RTLD_NEXT, #name))) next_##name = p
+    FIND(malloc);
+    FIND(free);
+    FIND(calloc);
+    FIND(realloc);
+    FIND(posix_memalign);
+    FIND(aligned_alloc);
+    FIND(memalign);
+    FIND(valloc);
+    FIND(pvalloc);
+#undef FIND
     const char *text = getenv("EMBER_HEAP_RATE");
     if (text) {
         char *end;
@@ -132,8 +143,47 @@ static void resolve(void) {
     resolving = 0;
 }
 
-__attribute__((constructor)) static void ember_heap_init(void) {
-    if (!next_malloc) resolve();
+__attribute__((constructor)) static void ember_heap_init(void) { resolve(); }
+
+/* The first call of each entry point (or one made by dlsym while resolving): from the arena until resolved. */
+static void *first_malloc(size_t size) {
+    resolve();
+    return next_malloc != first_malloc ? next_malloc(size) : bootstrap_alloc(size, 16);
+}
+static void first_free(void *p) {
+    resolve();
+    if (next_free != first_free) next_free(p);
+}
+static void *first_calloc(size_t n, size_t size) {
+    resolve();
+    size_t total;
+    if (next_calloc != first_calloc) return next_calloc(n, size);
+    return __builtin_mul_overflow(n, size, &total) ? NULL : bootstrap_alloc(total, 16);
+}
+static void *first_realloc(void *old, size_t size) {
+    resolve();
+    return next_realloc != first_realloc ? next_realloc(old, size) : NULL;
+}
+static int first_posix_memalign(void **out, size_t alignment, size_t size) {
+    resolve();
+    if (next_posix_memalign != first_posix_memalign) return next_posix_memalign(out, alignment, size);
+    return (*out = bootstrap_alloc(size, alignment)) ? 0 : ENOMEM;
+}
+static void *first_aligned_alloc(size_t alignment, size_t size) {
+    resolve();
+    return next_aligned_alloc != first_aligned_alloc ? next_aligned_alloc(alignment, size) : bootstrap_alloc(size, alignment);
+}
+static void *first_memalign(size_t alignment, size_t size) {
+    resolve();
+    return next_memalign != first_memalign ? next_memalign(alignment, size) : bootstrap_alloc(size, alignment);
+}
+static void *first_valloc(size_t size) {
+    resolve();
+    return next_valloc != first_valloc ? next_valloc(size) : bootstrap_alloc(size, 4096);
+}
+static void *first_pvalloc(size_t size) {
+    resolve();
+    return next_pvalloc != first_pvalloc ? next_pvalloc(size) : bootstrap_alloc(size, 4096);
 }
 
 /* ---- Sampling: each thread counts down the bytes to its next sample. ---- */
@@ -163,7 +213,7 @@ static int64_t next_interval(void) {
 
 #define TABLE_BITS 16
 #define PROBE_LIMIT 64
-#define FILTER_BITS 20
+#define FILTER_BITS 14
 #define TOMBSTONE ((uintptr_t)1)
 static _Atomic uintptr_t table[1 << TABLE_BITS];
 static _Atomic unsigned char filter[1 << FILTER_BITS];
@@ -210,125 +260,121 @@ __attribute__((always_inline)) static inline void forget(void *pointer) {
 }
 
 /* Inlined into each entry point, so that a sample's stack starts at the allocator's caller, one frame up. */
+/* Counts `size` bytes against the thread's interval; true when they reach its end: the allocation is sampled. */
+static inline int crosses(size_t size) {
+    int64_t left = thread_state.bytes_left - (int64_t)(size > INT64_MAX ? INT64_MAX : size);
+    thread_state.bytes_left = left;
+    return left <= 0;
+}
+
+/* An allocation that reached its thread's interval (or the thread's first, which starts it): the next interval is
+ * drawn, and the allocation fires ember:alloc. */
 __attribute__((always_inline)) static inline void sample(void *p, size_t size) {
-    /* Both probes on, or a sampled block's free could go unseen (the tracer is between opening the two). */
-    if (!p || !ember_free_semaphore) return;
     if (UNLIKELY(!thread_state.started)) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         thread_state.random = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec ^ (uintptr_t)&thread_state ^ 0x9E3779B97F4A7C15ULL;
         thread_state.started = 1;
         thread_state.bytes_left = next_interval();
-    }
-    int64_t left = thread_state.bytes_left - (int64_t)(size > INT64_MAX ? INT64_MAX : size);
-    if (left > 0) {
-        thread_state.bytes_left = left;
         return;
     }
     thread_state.bytes_left = next_interval();
+    /* Both probes on, or a sampled block's free could go unseen (the tracer is between opening the two). */
+    if (!p || !ember_free_semaphore) return;
     double weight = rate <= 1 ? (double)size : (double)size / -expm1(-(double)size / (double)rate);
     uintptr_t tracked = remember((uintptr_t)p) ? (uintptr_t)p : 0;
     PROBE_ALLOC(tracked, size, (uint64_t)(weight + 0.5));
 }
 
-#define AFTER_ALLOC(p, size)                                                                                   \
-    do {                                                                                                       \
-        if (UNLIKELY(ember_alloc_semaphore)) sample(p, size);                                                  \
-    } while (0)
-#define BEFORE_FREE(p)                                                                                         \
-    do {                                                                                                       \
-        if (UNLIKELY(ember_free_semaphore) && (p)) forget(p);                                                  \
-    } while (0)
-#define READY(fallback)                                                                                        \
-    do {                                                                                                       \
-        if (UNLIKELY(!next_malloc)) {                                                                          \
-            resolve();                                                                                         \
-            if (!next_malloc) return fallback;                                                                 \
-        }                                                                                                      \
-    } while (0)
+/* Each entry point: the branch on the semaphore (attached: the count towards the thread's next sample, and for a
+ * free the filter), then a tail call (a jump) to the allocator underneath, or to its sampling twin, which keeps a
+ * frame pointer so that a probe's stack reaches the allocator's caller. */
+#define SAMPLED __attribute__((noinline, optimize("no-omit-frame-pointer")))
+#define ENTRY EXPORT __attribute__((optimize("omit-frame-pointer")))
 
-EXPORT void *malloc(size_t size) {
-    READY(bootstrap_alloc(size, 16));
-    void *p = next_malloc(size);
-    AFTER_ALLOC(p, size);
-    return p;
+static inline size_t product(size_t n, size_t size) {
+    size_t total;
+    return __builtin_mul_overflow(n, size, &total) ? SIZE_MAX : total;
 }
 
-EXPORT void free(void *p) {
-    if (UNLIKELY(from_bootstrap(p)) || UNLIKELY(!next_free)) return;
-    BEFORE_FREE(p);
+SAMPLED static void *sampled_malloc(size_t size) {
+    void *p = next_malloc(size);
+    sample(p, size);
+    return p;
+}
+ENTRY void *malloc(size_t size) {
+    if (UNLIKELY(ember_alloc_semaphore) && UNLIKELY(crosses(size))) return sampled_malloc(size);
+    return next_malloc(size);
+}
+
+SAMPLED static void sampled_free(void *p) {
+    forget(p);
+    next_free(p);
+}
+ENTRY void free(void *p) {
+    if (UNLIKELY(from_bootstrap(p))) return;
+    if (UNLIKELY(ember_free_semaphore) && UNLIKELY(atomic_load_explicit(&filter[filter_slot((uintptr_t)p)], memory_order_relaxed)))
+        return sampled_free(p);
     next_free(p);
 }
 
-EXPORT void *calloc(size_t n, size_t size) {
-    size_t total;
-    if (__builtin_mul_overflow(n, size, &total)) total = SIZE_MAX;
-    READY(total == SIZE_MAX ? NULL : bootstrap_alloc(total, 16));
+SAMPLED static void *sampled_calloc(size_t n, size_t size) {
     void *p = next_calloc(n, size);
-    AFTER_ALLOC(p, total);
+    sample(p, product(n, size));
     return p;
 }
-
-static void *realloc_bootstrap(void *old, size_t size) {
-    void *p = malloc(size);
-    if (p) memcpy(p, old, size < bootstrap_size(old) ? size : bootstrap_size(old));
-    return p;
+ENTRY void *calloc(size_t n, size_t size) {
+    if (UNLIKELY(ember_alloc_semaphore) && UNLIKELY(crosses(product(n, size)))) return sampled_calloc(n, size);
+    return next_calloc(n, size);
 }
 
-EXPORT void *realloc(void *old, size_t size) {
-    if (UNLIKELY(from_bootstrap(old))) return realloc_bootstrap(old, size);
-    READY(bootstrap_alloc(size, 16));
-    BEFORE_FREE(old);
+SAMPLED static void *sampled_realloc(void *old, size_t size) {
+    if (from_bootstrap(old)) {
+        void *p = malloc(size);
+        if (p) memcpy(p, old, size < bootstrap_size(old) ? size : bootstrap_size(old));
+        return p;
+    }
+    if (ember_free_semaphore && old) forget(old);
     void *p = next_realloc(old, size);
-    AFTER_ALLOC(p, size);
+    if (ember_alloc_semaphore && crosses(size)) sample(p, size);
     return p;
 }
+ENTRY void *realloc(void *old, size_t size) {
+    if (UNLIKELY(ember_alloc_semaphore | ember_free_semaphore) || UNLIKELY(from_bootstrap(old))) return sampled_realloc(old, size);
+    return next_realloc(old, size);
+}
 
+/* glibc's own reallocarray would bypass the realloc above (it calls its internal one). */
 EXPORT void *reallocarray(void *old, size_t n, size_t size) {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) {
         errno = ENOMEM;
         return NULL;
     }
-    if (UNLIKELY(from_bootstrap(old))) return realloc_bootstrap(old, total);
-    READY(bootstrap_alloc(total, 16));
-    BEFORE_FREE(old);
-    void *p = next_reallocarray(old, n, size);
-    AFTER_ALLOC(p, total);
-    return p;
+    return realloc(old, total);
 }
 
-EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
-    READY((*out = bootstrap_alloc(size, alignment)) ? 0 : ENOMEM);
+SAMPLED static int sampled_posix_memalign(void **out, size_t alignment, size_t size) {
     int result = next_posix_memalign(out, alignment, size);
-    if (result == 0) AFTER_ALLOC(*out, size);
+    sample(result == 0 ? *out : NULL, size);
     return result;
 }
-
-EXPORT void *aligned_alloc(size_t alignment, size_t size) {
-    READY(bootstrap_alloc(size, alignment));
-    void *p = next_aligned_alloc(alignment, size);
-    AFTER_ALLOC(p, size);
-    return p;
+ENTRY int posix_memalign(void **out, size_t alignment, size_t size) {
+    if (UNLIKELY(ember_alloc_semaphore) && UNLIKELY(crosses(size))) return sampled_posix_memalign(out, alignment, size);
+    return next_posix_memalign(out, alignment, size);
 }
 
-EXPORT void *memalign(size_t alignment, size_t size) {
-    READY(bootstrap_alloc(size, alignment));
-    void *p = next_memalign(alignment, size);
-    AFTER_ALLOC(p, size);
-    return p;
-}
-
-EXPORT void *valloc(size_t size) {
-    READY(bootstrap_alloc(size, 4096));
-    void *p = next_valloc(size);
-    AFTER_ALLOC(p, size);
-    return p;
-}
-
-EXPORT void *pvalloc(size_t size) {
-    READY(bootstrap_alloc(size, 4096));
-    void *p = next_pvalloc(size);
-    AFTER_ALLOC(p, size);
-    return p;
-}
+#define ALIGNED_ENTRY(name, params, args, size)                                                                \
+    SAMPLED static void *sampled_##name params {                                                               \
+        void *p = next_##name args;                                                                            \
+        sample(p, size);                                                                                       \
+        return p;                                                                                              \
+    }                                                                                                          \
+    ENTRY void *name params {                                                                                  \
+        if (UNLIKELY(ember_alloc_semaphore) && UNLIKELY(crosses(size))) return sampled_##name args;            \
+        return next_##name args;                                                                               \
+    }
+ALIGNED_ENTRY(aligned_alloc, (size_t alignment, size_t size), (alignment, size), size)
+ALIGNED_ENTRY(memalign, (size_t alignment, size_t size), (alignment, size), size)
+ALIGNED_ENTRY(valloc, (size_t size), (size), size)
+ALIGNED_ENTRY(pvalloc, (size_t size), (size), size)

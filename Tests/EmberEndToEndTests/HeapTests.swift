@@ -176,6 +176,34 @@ final class HeapTests: XCTestCase {
         XCTAssertEqual(leaves, Set(Self.sites.map { Substring($0.name) }), "stacks end at the caller of malloc")
     }
 
+    /// What the shim costs, checked where it cannot drift: while nobody listens, each entry point is the branch on its
+    /// semaphore and a jump to the allocator underneath (free also checks for the bootstrap arena), no frame and no
+    /// stack traffic; attached at the default rate, the probes fire about once per 512 KiB allocated (the fixture's
+    /// 150 MiB: about 300 samples), not per call. The times are in Benchmarks/ (section 16).
+    func testShimCost() throws {
+        let shim = try Self.shim()
+        let text = try Tool.run("/usr/bin/objdump", ["-d", "--no-show-raw-insn", shim]).stdout
+        for (function, limit) in [("malloc", 4), ("calloc", 4), ("posix_memalign", 4), ("free", 9), ("realloc", 11)] {
+            let lines = text.components(separatedBy: "<\(function)>:\n").dropFirst().first?.split(separator: "\n") ?? []
+            guard let jump = lines.firstIndex(where: { $0.contains("jmp    *") }) else {
+                XCTFail("\(function): no jump to the allocator underneath:\n\(lines.prefix(20).joined(separator: "\n"))")
+                continue
+            }
+            let path = lines[..<jump]
+            XCTAssertLessThanOrEqual(path.count + 1, limit, "\(function)'s idle path:\n\(lines[...jump].joined(separator: "\n"))")
+            let mnemonics = path.compactMap { $0.split(separator: "\t").last?.split(separator: " ").first }
+            XCTAssertFalse(mnemonics.contains { $0.hasPrefix("push") || $0.hasPrefix("call") }, "\(function) idles without a frame or a call: \(mnemonics)")
+        }
+        try requireRoot()
+        let program = try heapsites()
+        let file = try Tool.scratchDirectory() + "/rate.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "--heap", "-o", file, "--", program]).status, 0)
+        let events = try Tool.ember(["script", "-i", file, "-G"]).stdout.split(separator: "\n")
+        let allocs = events.filter { $0.contains("ember:alloc") }.count, frees = events.filter { $0.contains("ember:free") }.count
+        XCTAssertTrue((200...400).contains(allocs), "150 MiB at 512 KiB: about 300 samples, not \(allocs)")
+        XCTAssertLessThanOrEqual(frees, allocs, "only sampled blocks' frees fire")
+    }
+
     func testMistakesAreOneLineErrors() throws {
         try requireRoot()
         let program = try heapsites()

@@ -11,6 +11,9 @@ struct Options {
     var probed = ""
     /// The Swift async workload (Tests/Programs/asyncchain.swift), for the async chains benchmark.
     var asyncChain = ""
+    /// The heap shim's cost workloads (Tests/Programs/mallocloop.c, objectchurn.swift).
+    var heapC = ""
+    var heapSwift = ""
     var perf = "perf"
     var workdir: String?
     var runs = 3
@@ -25,11 +28,14 @@ struct Options {
           --no-fp PATH   a workload without frame pointers (gcc -O2 -g -fomit-frame-pointer Tests/Programs/chain.c)
           --probed PATH  the uprobe workload (gcc -O2 -g Tests/Programs/probed.c)
           --async PATH   the Swift async workload (swiftc -O -parse-as-library Tests/Programs/asyncchain.swift)
+          --heap-c PATH  the C allocation loop (gcc -O2 -fno-builtin Tests/Programs/mallocloop.c)
+          --heap-swift PATH  the Swift object churn (swiftc -O Tests/Programs/objectchurn.swift)
           --workdir DIR  where recordings go (default: a fresh temporary directory, removed at exit)
           --runs N       runs per measurement; best and median are reported (default 3)
           --perf PATH    the perf binary (default: perf from PATH)
           --only N,...   only these sections (1 folded, 2 script, 3 unwind, 4 overhead, 5 drain, 6 probes, 7 latency,
-                         8 names, 9 flight recorder, 10 exports, 11 agent, 12 start-up, 13 async chains, 14 fold throughput, 15 top)
+                         8 names, 9 flight recorder, 10 exports, 11 agent, 12 start-up, 13 async chains, 14 fold throughput, 15 top,
+                         16 heap shim cost)
         """
 
     static func parse(_ args: [String]) throws -> Options {
@@ -48,6 +54,8 @@ struct Options {
             case "--no-fp": options.noFramePointers = try value(arg)
             case "--probed": options.probed = try value(arg)
             case "--async": options.asyncChain = try value(arg)
+            case "--heap-c": options.heapC = try value(arg)
+            case "--heap-swift": options.heapSwift = try value(arg)
             case "--perf": options.perf = try value(arg)
             case "--workdir": options.workdir = try value(arg)
             case "--runs":
@@ -109,6 +117,8 @@ final class Context {
     var noFramePointers: String { options.noFramePointers }
     var probed: String { options.probed }
     var asyncChain: String { options.asyncChain }
+    var heapC: String { options.heapC }
+    var heapSwift: String { options.heapSwift }
     var perf: String { options.perf }
     var runs: Int { options.runs }
 

@@ -33,7 +33,8 @@ struct EmberBench {
         let sections: [(Int, (Context) -> Void)] = [(1, benchFolded), (2, benchScript), (3, benchUnwind), (4, benchOverhead),
                                                     (5, benchDrain), (6, benchProbes), (7, benchLatency), (8, benchNames),
                                                     (9, benchFlight), (10, benchExport), (11, benchAgent), (12, benchStartup),
-                                                    (13, benchAsync), (14, benchFoldThroughput), (15, benchTop)]
+                                                    (13, benchAsync), (14, benchFoldThroughput), (15, benchTop),
+                                                    (16, benchHeap)]
         for (number, run) in sections where options.only.isEmpty || options.only.contains(number) { run(ctx) }
         printTable(ctx.rows)
         say("\ntotal benchmark time \(fmt(monotonicSeconds() - started, 1)) s")
