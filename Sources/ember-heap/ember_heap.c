@@ -209,6 +209,13 @@ static int64_t next_interval(void) {
     return bytes < 1 ? 1 : bytes > 1e15 ? (int64_t)1e15 : (int64_t)bytes;
 }
 
+/* One site per probe, never inlined or cloned: each copy of a site is a note of its own, with its own registers for
+ * the arguments, and a tracer that probes them all records one event per copy. */
+__attribute__((noipa, optimize("no-omit-frame-pointer"))) static void fire_alloc(uintptr_t p, size_t size, uint64_t weight) {
+    PROBE_ALLOC(p, size, weight);
+}
+__attribute__((noipa, optimize("no-omit-frame-pointer"))) static void fire_free(uintptr_t p) { PROBE_FREE(p); }
+
 /* ---- The table of live sampled pointers. ---- */
 
 #define TABLE_BITS 16
@@ -253,7 +260,7 @@ __attribute__((always_inline)) static inline void forget(void *pointer) {
         if (atomic_load_explicit(slot, memory_order_relaxed) == p && atomic_compare_exchange_strong(slot, &seen, TOMBSTONE)) {
             unsigned char c = atomic_load_explicit(count, memory_order_relaxed);
             while (c > 0 && c < 255 && !atomic_compare_exchange_weak(count, &c, c - 1)) {}
-            PROBE_FREE(p);
+            fire_free(p);
             return;
         }
     }
@@ -283,7 +290,7 @@ __attribute__((always_inline)) static inline void sample(void *p, size_t size) {
     if (!p || !ember_free_semaphore) return;
     double weight = rate <= 1 ? (double)size : (double)size / -expm1(-(double)size / (double)rate);
     uintptr_t tracked = remember((uintptr_t)p) ? (uintptr_t)p : 0;
-    PROBE_ALLOC(tracked, size, (uint64_t)(weight + 0.5));
+    fire_alloc(tracked, size, (uint64_t)(weight + 0.5));
 }
 
 /* Each entry point: the branch on the semaphore (attached: the count towards the thread's next sample, and for a
