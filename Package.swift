@@ -107,7 +107,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The readers' fuzz target: replays inputs when built normally; `make fuzz` builds it with libFuzzer.
-        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberAnnotate", "EmberExport", "EmberKernel", "EmberPerfData", "EmberSymbols", "EmberReplay", "EmberStacks", "EmberRender", "EmberUnwind", "EmberLibunwind", "EmberLatency", "EmberPprof", "EmberOTLP"]),
+        .executableTarget(name: "EmberFuzz", dependencies: ["CEmberShim", "EmberAnnotate", "EmberExport", "EmberHeap", "EmberKernel", "EmberPerfData", "EmberSymbols", "EmberReplay", "EmberStacks", "EmberRender", "EmberUnwind", "EmberLibunwind", "EmberLatency", "EmberPprof", "EmberOTLP"]),
         // Tests by stage, without root or a kernel (`make unit`); EmberEndToEndTests runs the built ember.
         .testTarget(name: "EmberKernelTests", dependencies: ["EmberKernel"]),
         .testTarget(name: "EmberPerfDataTests", dependencies: ["EmberKernel", "EmberPerfData"]),

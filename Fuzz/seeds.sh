@@ -35,12 +35,14 @@ seed perf-pipe.data sh -c "perf record -q -z -e task-clock -c 200000 -o - -- /bi
 seed perf-tracepoint.data perf record -q -e sched:sched_switch -o "$dir/perf-tracepoint.data" -- /bin/sh -c 'sleep 0.01'
 seed fp.data.ember "$ember" archive -i "$dir/fp.data" -o "$dir/fp.data.ember"
 seed dwarf.data.ember "$ember" archive -i "$dir/dwarf.data" -o "$dir/dwarf.data.ember"
+seed heap.data "$ember" record -q --heap --heap-rate 4096 -g -o "$dir/heap.data" -- /bin/ls /
+seed heap-uprobes.data "$ember" record -q --heap-uprobes -o "$dir/heap-uprobes.data" -- /bin/ls /
 seed latency.data "$ember" latency --offcpu --syscalls --func "$scratch/usdt:main" -o "$dir/latency.data" -- "$scratch/usdt" 20 0
-# The fuzz target hands a recording to the consumer its last byte chooses (script, collapse, exports, pprof, latency,
-# annotate, collapse with libunwind): each recording once per consumer, with that byte appended (readers ignore what follows
+# The fuzz target hands a recording to the consumer its last byte chooses (script, collapse, exports, pprof, OTLP, latency,
+# heap, annotate, collapse with libunwind): each recording once per consumer, with that byte appended (readers ignore what follows
 # a file's last section).
 for f in "$dir"/*.data "$dir"/*.ember; do
     [ -f "$f" ] || continue
-    for i in 1 2 3 4 5 6 7; do cp "$f" "$f.$i" && printf "\\$(printf %o "$i")" >> "$f.$i"; done
+    for i in 1 2 3 4 5 6 7 8 9; do cp "$f" "$f.$i" && printf "\\$(printf %o "$i")" >> "$f.$i"; done
 done
 printf 'main;run;spin 40\nmain;run;hash 20\nmain;[libc.so.6];memcpy 7\n' > "$dir/stacks.folded"

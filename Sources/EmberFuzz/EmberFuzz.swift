@@ -1,6 +1,7 @@
 import CEmberShim
 import EmberAnnotate
 import EmberExport
+import EmberHeap
 import EmberKernel
 import EmberLatency
 import EmberLibunwind
@@ -70,6 +71,16 @@ enum FuzzTarget {
                 for stats in rows.values { _ = (stats.log2Buckets, stats.percentile(99)) }
             }
             _ = analysis.heatmap?.svg(title: "fuzz", command: "ember latency")
+        },
+        { replay in
+            // A heap recording's allocations paired with their frees, folded in use and written as a Go heap profile.
+            let heap = try HeapProfile(replay)
+            HeapProfile.hideShimFrames(in: replay)
+            var collapser = Collapser()
+            collapser.eventName = heap.allocEventName
+            collapser.weight = heap.weight(.inuse)
+            _ = try collapser.collapse(replay)
+            _ = try heap.pprofBuilder(.leaks).build(replay)
         },
         { replay in
             // annotate: an archive's code, lines and targets (a recording's binaries are not in the empty sysroot).

@@ -274,8 +274,8 @@ static inline int crosses(size_t size) {
     return left <= 0;
 }
 
-/* An allocation that reached its thread's interval (or the thread's first, which starts it): the next interval is
- * drawn, and the allocation fires ember:alloc. */
+/* An allocation that reached its thread's interval (or the thread's first, which draws the first interval and is
+ * counted against it): the next interval is drawn, and the allocation fires ember:alloc. */
 __attribute__((always_inline)) static inline void sample(void *p, size_t size) {
     if (UNLIKELY(!thread_state.started)) {
         struct timespec now;
@@ -283,7 +283,7 @@ __attribute__((always_inline)) static inline void sample(void *p, size_t size) {
         thread_state.random = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec ^ (uintptr_t)&thread_state ^ 0x9E3779B97F4A7C15ULL;
         thread_state.started = 1;
         thread_state.bytes_left = next_interval();
-        return;
+        if (!crosses(size)) return;
     }
     thread_state.bytes_left = next_interval();
     /* Both probes on, or a sampled block's free could go unseen (the tracer is between opening the two). */
