@@ -118,6 +118,7 @@ deps:
 # OpenTelemetry's Python protobuf classes, which decode Ember's OTLP output in OTLPTests.
 OTEL_VENV := $(BUILD)/otel-venv
 
+# STACKCOLLAPSE=PATH/stackcollapse-perf.pl (FlameGraph's, not shipped) adds perf's whole pipeline to section 1.
 bench: deps demo
 	@dpkg -s bpftrace >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >/dev/null; } || echo "bpftrace not installed: section 7 compares with perf alone"
 	$(RELEASE_BUILD)
@@ -129,7 +130,7 @@ bench: deps demo
 	swiftc -O -o $(BUILD)/objectchurn Tests/Programs/objectchurn.swift
 	cd Benchmarks && $(SWIFT) build -c release
 	Benchmarks/.build/release/EmberBench --ember $(EMBER_RELEASE) --demo $(DEMO) --no-fp $(BUILD)/chain --probed $(BUILD)/probed --async $(BUILD)/asyncchain \
-		--heap-c $(BUILD)/mallocloop --heap-swift $(BUILD)/objectchurn
+		--heap-c $(BUILD)/mallocloop --heap-swift $(BUILD)/objectchurn $(if $(STACKCOLLAPSE),--stackcollapse $(STACKCOLLAPSE))
 
 PROTOC_GEN_SWIFT ?= /tmp/swift-protobuf/.build/release/protoc-gen-swift
 PPROF_DIR := Sources/EmberPprof

@@ -11,12 +11,15 @@ public enum HeapMode: String, CaseIterable, Sendable {
     case inuse
     /// Bytes still allocated when their process exited: never freed.
     case leaks
+    /// Bytes allocated when each process's sampled heap was largest (as massif's peak snapshot).
+    case peak
 
     public var title: String {
         switch self {
         case .alloc: return "Allocated bytes"
         case .inuse: return "Bytes in use"
         case .leaks: return "Leaked bytes"
+        case .peak: return "Bytes in use at the peak"
         }
     }
 
@@ -26,6 +29,7 @@ public enum HeapMode: String, CaseIterable, Sendable {
         case .alloc: return "bytes allocated during the recording, by the stack that allocated them"
         case .inuse: return "bytes still allocated when the recording ended, by the stack that allocated them"
         case .leaks: return "bytes still allocated when their process exited, by the stack that allocated them"
+        case .peak: return "bytes allocated when each process's heap was largest, by the stack that allocated them"
         }
     }
 }
@@ -38,15 +42,19 @@ public struct HeapProfile: Sendable {
         public var size: UInt64
         /// The bytes the sample stands for.
         public var bytes: UInt64
-        public var freed = false
+        public var pid: Int32
+        public var time: UInt64
+        /// When its free was seen (`UInt64.max`: never).
+        public var freedAt = UInt64.max
         /// False when the shim's table of live samples was full: its free cannot be told.
         public var tracked = true
         /// Its process exited during the recording with it still allocated.
         public var leaked = false
-
         /// The allocations the sample stands for: its bytes over its size, rounded up or down at random in
         /// proportion (4.5 is 4 or 5 as often), so that sums stay unbiased.
         public var objects: UInt64 = 1
+
+        public var freed: Bool { freedAt != .max }
     }
 
     /// The event whose samples are the allocations.
@@ -57,8 +65,39 @@ public struct HeapProfile: Sendable {
     public let untracked: Int
     /// Processes that exited during the recording (leaks are theirs alone).
     public let exitedProcesses: Int
+    /// When each process's sampled heap was largest.
+    public let peaks: [Int32: UInt64]
 
-    /// Reads `replay` (a pass of its own) for the shim's two probes.
+    /// Allocations paired with their frees in time order, and each process's bytes in use.
+    private struct Pairing {
+        var allocations: [SampleKey: Allocation] = [:]
+        /// The live allocations of each process, by address.
+        var live: [Int32: [UInt64: SampleKey]] = [:]
+        var inUse: [Int32: UInt64] = [:]
+        var peaks: [Int32: (bytes: UInt64, time: UInt64)] = [:]
+
+        /// `key`'s allocation is at `address` from `time` on.
+        mutating func place(_ key: SampleKey, at address: UInt64, pid: Int32, time: UInt64) {
+            // The address handed out again without its free seen (a lost event): the earlier block is gone.
+            if let earlier = live[pid, default: [:]].updateValue(key, forKey: address) { end(earlier, time: time) }
+            let bytes = allocations[key]?.bytes ?? 0
+            let total = inUse[pid, default: 0] &+ bytes
+            inUse[pid] = total
+            if total > peaks[pid]?.bytes ?? 0 { peaks[pid] = (total, time) }
+        }
+
+        mutating func free(_ address: UInt64, pid: Int32, time: UInt64) {
+            if let key = live[pid]?.removeValue(forKey: address) { end(key, time: time) }
+        }
+
+        private mutating func end(_ key: SampleKey, time: UInt64) {
+            guard let allocation = allocations[key] else { return }
+            allocations[key]?.freedAt = time
+            inUse[allocation.pid] = (inUse[allocation.pid] ?? 0) &- min(allocation.bytes, inUse[allocation.pid] ?? 0)
+        }
+    }
+
+    /// Reads `replay` (a pass of its own) for the shim's two probes, or `--heap-uprobes`' three.
     public init(_ replay: Replay) throws {
         guard let allocEvent = replay.events.firstIndex(where: { HeapShim.isAllocEvent($0.name) }) else {
             throw HeapError.notHeapRecording(events: replay.events.map(\.name))
@@ -67,15 +106,14 @@ public struct HeapProfile: Sendable {
         let returnEvent = replay.events.firstIndex { HeapShim.isAllocReturnEvent($0.name) }
         allocEventName = replay.events[allocEvent].name
         let fields = SampleFields(replay: replay)
-        var allocations: [SampleKey: Allocation] = [:]
-        /// The live sampled allocations of each process, by address.
-        var live: [Int32: [UInt64: SampleKey]] = [:]
+        var pairing = Pairing()
         /// `--heap-uprobes`: each thread's malloc between its entry and its return.
         var calls: [Int32: SampleKey] = [:]
         var untracked = 0
         var unreadable = 0
         replay.forEachSample(event: nil) { sample, index in
             guard index == allocEvent || index == freeEvent || index == returnEvent else { return }
+            let key = SampleKey(tid: sample.tid, time: sample.time)
             if returnEvent != nil {
                 // The registers of the System V calling convention: the size (and a freed address) in DI, the
                 // address malloc returns in AX.
@@ -83,16 +121,15 @@ public struct HeapProfile: Sendable {
                     unreadable += 1
                     return
                 }
-                let key = SampleKey(tid: sample.tid, time: sample.time)
                 if index == allocEvent {
-                    allocations[key] = Allocation(size: register, bytes: register, tracked: false)
+                    pairing.allocations[key] = Allocation(size: register, bytes: register, pid: sample.pid, time: sample.time, tracked: false)
                     calls[sample.tid] = key
                 } else if index == returnEvent {
                     guard let call = calls.removeValue(forKey: sample.tid), register != 0 else { return }
-                    allocations[call]?.tracked = true
-                    if let earlier = live[sample.pid, default: [:]].updateValue(call, forKey: register) { allocations[earlier]?.freed = true }
-                } else if let freed = live[sample.pid]?.removeValue(forKey: register) {
-                    allocations[freed]?.freed = true
+                    pairing.allocations[call]?.tracked = true
+                    pairing.place(call, at: register, pid: sample.pid, time: sample.time)
+                } else {
+                    pairing.free(register, pid: sample.pid, time: sample.time)
                 }
                 return
             }
@@ -101,31 +138,27 @@ public struct HeapProfile: Sendable {
                 return
             }
             let address = UInt64(bitPattern: pointer)
-            if index == allocEvent {
-                guard arguments.count >= 3, let size = arguments[1], let weight = arguments[2] else {
-                    unreadable += 1
-                    return
-                }
-                let key = SampleKey(tid: sample.tid, time: sample.time)
-                allocations[key] = Allocation(size: UInt64(bitPattern: size), bytes: UInt64(bitPattern: weight), tracked: address != 0,
-                                              objects: HeapProfile.objects(bytes: UInt64(bitPattern: weight), size: UInt64(bitPattern: size), key: key))
-                if address == 0 {
-                    untracked += 1
-                } else if let earlier = live[sample.pid, default: [:]].updateValue(key, forKey: address) {
-                    // The address handed out again without its free seen (a lost event): the earlier block is gone.
-                    allocations[earlier]?.freed = true
-                }
-            } else if let key = live[sample.pid]?.removeValue(forKey: address) {
-                allocations[key]?.freed = true
+            guard index == allocEvent else { return pairing.free(address, pid: sample.pid, time: sample.time) }
+            guard arguments.count >= 3, let size = arguments[1].map(UInt64.init(bitPattern:)), let bytes = arguments[2].map(UInt64.init(bitPattern:)) else {
+                unreadable += 1
+                return
+            }
+            pairing.allocations[key] = Allocation(size: size, bytes: bytes, pid: sample.pid, time: sample.time, tracked: address != 0,
+                                                  objects: HeapProfile.objects(bytes: bytes, size: size, key: key))
+            if address == 0 {
+                untracked += 1
+            } else {
+                pairing.place(key, at: address, pid: sample.pid, time: sample.time)
             }
         }
         let exited = replay.model.exited
-        for (pid, blocks) in live where exited.contains(pid) {
-            for key in blocks.values { allocations[key]?.leaked = true }
+        for (pid, blocks) in pairing.live where exited.contains(pid) {
+            for key in blocks.values { pairing.allocations[key]?.leaked = true }
         }
-        self.allocations = allocations
+        allocations = pairing.allocations
+        peaks = pairing.peaks.mapValues(\.time)
         self.untracked = untracked
-        self.exitedProcesses = exited.count
+        exitedProcesses = exited.count
         if allocations.isEmpty, unreadable > 0 { throw HeapError.unreadableArguments(count: unreadable) }
     }
 
@@ -164,21 +197,24 @@ public struct HeapProfile: Sendable {
     }
 
     /// Whether `allocation` counts in `mode`.
-    private static func counts(_ allocation: Allocation, in mode: HeapMode) -> Bool {
+    private static func counts(_ allocation: Allocation, in mode: HeapMode, peaks: [Int32: UInt64]) -> Bool {
         switch mode {
         case .alloc: return true
         case .inuse: return !allocation.freed && allocation.tracked
         case .leaks: return allocation.leaked
+        case .peak:
+            guard allocation.tracked, let peak = peaks[allocation.pid] else { return false }
+            return allocation.time <= peak && allocation.freedAt > peak
         }
     }
 
     /// Each alloc sample's weight in `mode`: its bytes, or with `objects` the allocations it stands for; nil leaves
     /// it out (freed, for in-use and leaks).
     public func weight(_ mode: HeapMode, objects: Bool = false) -> @Sendable (Sample) -> UInt64? {
-        let allocations = self.allocations
+        let allocations = self.allocations, peaks = self.peaks
         return { sample in
             guard let allocation = allocations[SampleKey(tid: sample.tid, time: sample.time)],
-                  HeapProfile.counts(allocation, in: mode) else { return nil }
+                  HeapProfile.counts(allocation, in: mode, peaks: peaks) else { return nil }
             return objects ? allocation.objects : allocation.bytes
         }
     }
@@ -187,16 +223,18 @@ public struct HeapProfile: Sendable {
     /// pprof's viewers, Pyroscope and Parca know: viewers show `mode`'s first (alloc_space, or inuse_space); with
     /// `leaks`, only allocations never freed before their process exited.
     public func pprofValues(_ mode: HeapMode) -> PprofBuilder.Values {
-        let allocations = self.allocations
+        let allocations = self.allocations, peaks = self.peaks
         let leaksOnly = mode == .leaks
+        // The in-use half: at the end, or at each process's peak.
+        let live: HeapMode = mode == .peak ? .peak : .inuse
         return PprofBuilder.Values(
             types: [("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")],
             defaultType: mode == .alloc ? "alloc_space" : "inuse_space", periodType: (type: "space", unit: "bytes")
         ) { sample in
             guard let a = allocations[SampleKey(tid: sample.tid, time: sample.time)], !leaksOnly || a.leaked else { return nil }
             let objects = Int64(clamping: a.objects), bytes = Int64(clamping: a.bytes)
-            let live = HeapProfile.counts(a, in: .inuse)
-            return [objects, bytes, live ? objects : 0, live ? bytes : 0]
+            let inUse = HeapProfile.counts(a, in: live, peaks: peaks)
+            return [objects, bytes, inUse ? objects : 0, inUse ? bytes : 0]
         }
     }
 
@@ -206,16 +244,6 @@ public struct HeapProfile: Sendable {
         builder.eventName = allocEventName
         builder.values = pprofValues(mode)
         return builder
-    }
-
-    /// Totals in `mode`: bytes and allocations.
-    public func total(_ mode: HeapMode) -> (bytes: UInt64, objects: UInt64) {
-        var bytes: UInt64 = 0, objects: UInt64 = 0
-        for allocation in allocations.values where HeapProfile.counts(allocation, in: mode) {
-            bytes &+= allocation.bytes
-            objects &+= allocation.objects
-        }
-        return (bytes, objects)
     }
 }
 

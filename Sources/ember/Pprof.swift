@@ -24,7 +24,7 @@ struct Pprof: ParsableCommand {
 
     @OptionGroup var wallClock: WallClockFlags
 
-    @Option(help: ArgumentHelp("Of a heap recording (record --heap), which is written with a Go heap profile's four sample types (alloc_objects, alloc_space, inuse_objects, inuse_space): the one viewers show first, alloc or inuse (the default), or leaks: only allocations still live when their process exited.", valueName: "alloc|inuse|leaks"))
+    @Option(help: ArgumentHelp("Of a heap recording (record --heap), which is written with a Go heap profile's four sample types (alloc_objects, alloc_space, inuse_objects, inuse_space): the one viewers show first, alloc or inuse (the default), leaks: only allocations still live when their process exited, or peak: in use at each process's peak.", valueName: "alloc|inuse|leaks|peak"))
     var heap: HeapMode?
 
     func run() throws {

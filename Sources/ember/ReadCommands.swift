@@ -206,7 +206,7 @@ struct FoldOptions: ParsableArguments {
     @Flag(name: .customLong("full-names"), help: "Keep C++ parameter lists in frame names (stackcollapse drops them).")
     var fullNames = false
 
-    @Option(help: ArgumentHelp("Of a heap recording (record --heap, which reads as alloc by default): alloc (bytes allocated), inuse (bytes still allocated when the recording ended) or leaks (still allocated when their process exited); with --count, allocations instead of bytes.", valueName: "alloc|inuse|leaks"))
+    @Option(help: ArgumentHelp("Of a heap recording (record --heap, which reads as alloc by default): alloc (bytes allocated), inuse (bytes still allocated when the recording ended) leaks (still allocated when their process exited) or peak (allocated when each process's heap was largest, as massif's peak snapshot); with --count, allocations instead of bytes.", valueName: "alloc|inuse|leaks|peak"))
     var heap: HeapMode?
 
     /// What a heap recording is weighed by: `--heap`, or bytes allocated when nothing chose another event.

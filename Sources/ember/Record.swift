@@ -46,7 +46,7 @@ struct Record: ParsableCommand {
     @Flag(name: .customLong("off-cpu"), help: "Wall-clock profile: also the time the command's threads spend off the CPU (blocked), as the stacks they block in weighted by how long, beside the CPU samples (frame-pointer stacks unless --call-graph says otherwise).")
     var offCPU = false
 
-    @Flag(help: "Heap profile: start the command with libember-heap.so preloaded and record its sampled allocations and their frees (with -g or --call-graph dwarf, their stacks), instead of CPU samples (add some with -e); -p takes processes started with the shim. Read with collapse, flamegraph, report or pprof --heap alloc|inuse|leaks.")
+    @Flag(help: "Heap profile: start the command with libember-heap.so preloaded and record its sampled allocations and their frees (with -g or --call-graph dwarf, their stacks), instead of CPU samples (add some with -e); -p takes processes started with the shim. Read with collapse, flamegraph, report or pprof --heap alloc|inuse|leaks|peak.")
     var heap = false
 
     @Option(name: .customLong("heap-rate"), parsing: .unconditional, help: ArgumentHelp("With --heap: the mean bytes allocated between two samples (default 524288, as tcmalloc's; 1 samples every allocation).", valueName: "bytes"))

@@ -59,7 +59,7 @@ final class HeapTests: XCTestCase {
         for site in Self.sites { assertNear(allocated[site.name], site.allocated, "\(site.name) allocated") }
         XCTAssertEqual(Set(parseFolded(alloc.stdout).keys.compactMap { $0.split(separator: ";").last.map(String.init) }),
                        Set(Self.sites.map(\.name)), "each stack ends at the call that allocated, without the shim's malloc:\n\(alloc.stdout)")
-        for mode in ["inuse", "leaks"] {
+        for mode in ["inuse", "leaks", "peak"] {
             let folded = try Tool.ember(["collapse", "-i", file, "--heap", mode])
             XCTAssertEqual(folded.status, 0, folded.stderr)
             let sums = bySite(folded.stdout)
@@ -82,6 +82,37 @@ final class HeapTests: XCTestCase {
         let perf = try Tool.perf(["script", "-i", file, "-G"])
         XCTAssertEqual(perf.status, 0, perf.stderr)
         XCTAssertEqual(perf.stdout.split(separator: "\n").count, samples, "perf script reads every sample")
+    }
+
+    /// `--heap peak`: what was in use when the process's heap was largest, which the end no longer shows: 20 MiB
+    /// allocated and freed before 5 MiB more are kept.
+    func testPeakIsNotTheEnd() throws {
+        try requireRoot()
+        _ = try Self.shim()
+        let dir = try Tool.scratchDirectory()
+        try """
+            #include <stdlib.h>
+            static void *volatile blocks[320];
+            __attribute__((noinline)) void grow(void) { for (int i = 0; i < 320; i++) blocks[i] = malloc(65536); }
+            __attribute__((noinline)) void shrink(void) { for (int i = 0; i < 320; i++) free(blocks[i]); }
+            __attribute__((noinline)) void after(void) { for (int i = 0; i < 80; i++) blocks[i] = malloc(65536); }
+            int main(void) { grow(); shrink(); after(); return 0; }
+            """.write(toFile: dir + "/peak.c", atomically: true, encoding: .utf8)
+        let program = try Tool.compileC(source: dir + "/peak.c", name: "peak", flags: ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-builtin"])
+        let file = dir + "/peak.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "--heap", "--heap-rate", "16K", "-g", "-o", file, "--", program]).status, 0)
+        func sums(_ mode: String) throws -> [String: Double] {
+            var out: [String: Double] = [:]
+            for (stack, weight) in parseFolded(try Tool.ember(["collapse", "-i", file, "--heap", mode]).stdout) {
+                out[String(stack.split(separator: ";").last ?? ""), default: 0] += Double(weight)
+            }
+            return out
+        }
+        let peak = try sums("peak"), end = try sums("inuse")
+        assertNear(peak["grow"], 20 * 1048576, "grow at the peak")
+        XCTAssertNil(peak["after"], "after came later: \(peak)")
+        assertNear(end["after"], 5 * 1048576, "after at the end")
+        XCTAssertNil(end["grow"], "grow was freed: \(end)")
     }
 
     /// The pprof profile has a Go heap profile's four sample types, inuse_space first in viewers, and go tool pprof

@@ -14,6 +14,8 @@ struct Options {
     /// The heap shim's cost workloads (Tests/Programs/mallocloop.c, objectchurn.swift).
     var heapC = ""
     var heapSwift = ""
+    /// FlameGraph's stackcollapse-perf.pl, for section 1's pipeline (not part of Ember; given when at hand).
+    var stackcollapse = ""
     var perf = "perf"
     var workdir: String?
     var runs = 3
@@ -30,6 +32,7 @@ struct Options {
           --async PATH   the Swift async workload (swiftc -O -parse-as-library Tests/Programs/asyncchain.swift)
           --heap-c PATH  the C allocation loop (gcc -O2 -fno-builtin Tests/Programs/mallocloop.c)
           --heap-swift PATH  the Swift object churn (swiftc -O Tests/Programs/objectchurn.swift)
+          --stackcollapse PATH  FlameGraph's stackcollapse-perf.pl: section 1 also times perf script piped into it
           --workdir DIR  where recordings go (default: a fresh temporary directory, removed at exit)
           --runs N       runs per measurement; best and median are reported (default 3)
           --perf PATH    the perf binary (default: perf from PATH)
@@ -56,6 +59,7 @@ struct Options {
             case "--async": options.asyncChain = try value(arg)
             case "--heap-c": options.heapC = try value(arg)
             case "--heap-swift": options.heapSwift = try value(arg)
+            case "--stackcollapse": options.stackcollapse = try value(arg)
             case "--perf": options.perf = try value(arg)
             case "--workdir": options.workdir = try value(arg)
             case "--runs":
@@ -119,6 +123,7 @@ final class Context {
     var asyncChain: String { options.asyncChain }
     var heapC: String { options.heapC }
     var heapSwift: String { options.heapSwift }
+    var stackcollapse: String { options.stackcollapse }
     var perf: String { options.perf }
     var runs: Int { options.runs }
 

@@ -74,11 +74,16 @@ func benchFolded(_ ctx: Context) {
                                     "-g", "folded,0,caller,count"],
                     runs: ctx.runs, stderrPath: ctx.stderrPath)
     }
+    // The pipeline the goal names, when a stackcollapse-perf.pl is given (FlameGraph's; not part of Ember).
+    let pipeline: Timing? = ctx.stackcollapse.isEmpty ? nil : ctx.attempt("perf script | stackcollapse-perf.pl") {
+        try measure("script|collapse", ["/bin/sh", "-c", "'\(ctx.perf)' script -i '\(file)' | perl '\(ctx.stackcollapse)'"],
+                    runs: ctx.runs, stderrPath: ctx.stderrPath)
+    }
     let collapse: Timing? = emberWorks ? ctx.attempt("ember collapse") {
         try measure("ember collapse", collapseArgv, runs: ctx.runs, stderrPath: ctx.stderrPath)
     } : nil
 
-    for timing in [perfScript, perfReport, collapse].compactMap({ $0 }) {
+    for timing in [perfScript, perfReport, pipeline, collapse].compactMap({ $0 }) {
         ctx.info("\(pad(timing.label, 16)) \(bestMedian(timing.wall)), peak RSS \(mebibytes(kib: timing.maxRSSKiB.median))")
     }
     let emberText = collapse.map { seconds($0.wall.best) } ?? "failed"
@@ -94,4 +99,5 @@ func benchFolded(_ ctx: Context) {
     }
     ctx.rows.append(row("1a perf script vs ember collapse", perfScript))
     ctx.rows.append(row("1b perf report folded vs collapse", perfReport))
+    if pipeline != nil { ctx.rows.append(row("1c perf script | stackcollapse-perf.pl", pipeline)) }
 }
