@@ -8,7 +8,7 @@
  * Poisson process with a mean of EMBER_HEAP_RATE bytes (default 512 KiB) between samples, so an allocation of s bytes
  * is sampled with probability 1 - exp(-s/rate) and weighs s / (1 - exp(-s/rate)) bytes, an unbiased estimate.
  *
- * Probes (in the layout of systemtap's <sys/sdt.h>, written here so the build needs no systemtap headers):
+ * Probes (in the layout of systemtap's <sys/sdt.h>, from ember_sdt.h, so the build needs no systemtap headers):
  *   ember:alloc(ptr, size, weight)   a sampled allocation; ptr 0 when the table of live samples was full, so its
  *                                    free cannot be told and it counts only towards the bytes allocated
  *   ember:free(ptr)                  the free (or realloc) of a sampled allocation
@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ember_sdt.h"
+
 #define EXPORT __attribute__((visibility("default")))
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -37,39 +39,12 @@
 __attribute__((section(".probes"), used)) volatile unsigned short ember_alloc_semaphore;
 __attribute__((section(".probes"), used)) volatile unsigned short ember_free_semaphore;
 
-/* A probe site: a nop (the uprobe's int3 replaces it) and a .note.stapsdt entry with its pc, the link-time base,
- * the semaphore, provider, name and argument specs. The numeric labels keep copies of the asm (inlining) distinct. */
-#define EMBER_NOTE_BASE                                                                                        \
-    ".ifndef _.stapsdt.base\n"                                                                                 \
-    ".pushsection .stapsdt.base,\"aG\",\"progbits\",.stapsdt.base,comdat\n"                                    \
-    ".weak _.stapsdt.base\n"                                                                                   \
-    ".hidden _.stapsdt.base\n"                                                                                 \
-    "_.stapsdt.base: .space 1\n"                                                                               \
-    ".size _.stapsdt.base, 1\n"                                                                                \
-    ".popsection\n"                                                                                            \
-    ".endif\n"
-#define EMBER_NOTE(semaphore, name, args)                                                                      \
-    "990: nop\n"                                                                                               \
-    ".pushsection .note.stapsdt,\"?\",\"note\"\n"                                                              \
-    ".balign 4\n"                                                                                              \
-    ".4byte 992f-991f, 994f-993f, 3\n"                                                                         \
-    "991: .asciz \"stapsdt\"\n"                                                                                \
-    "992: .balign 4\n"                                                                                         \
-    "993: .8byte 990b\n"                                                                                       \
-    ".8byte _.stapsdt.base\n"                                                                                  \
-    ".8byte " semaphore "\n"                                                                                   \
-    ".asciz \"ember\"\n"                                                                                       \
-    ".asciz \"" name "\"\n"                                                                                    \
-    ".asciz \"" args "\"\n"                                                                                    \
-    "994: .balign 4\n"                                                                                         \
-    ".popsection\n" EMBER_NOTE_BASE
-
 #define PROBE_ALLOC(p, size, weight)                                                                           \
-    __asm__ __volatile__(EMBER_NOTE("ember_alloc_semaphore", "alloc", "8@%0 8@%1 8@%2")                        \
+    __asm__ __volatile__(EMBER_SDT_NOTE("ember_alloc_semaphore", "ember", "alloc", "8@%0 8@%1 8@%2")                        \
                          :                                                                                     \
                          : "r"((uint64_t)(uintptr_t)(p)), "r"((uint64_t)(size)), "r"((uint64_t)(weight)))
 #define PROBE_FREE(p)                                                                                          \
-    __asm__ __volatile__(EMBER_NOTE("ember_free_semaphore", "free", "8@%0") : : "r"((uint64_t)(uintptr_t)(p)))
+    __asm__ __volatile__(EMBER_SDT_NOTE("ember_free_semaphore", "ember", "free", "8@%0") : : "r"((uint64_t)(uintptr_t)(p)))
 
 /* The allocator underneath: each pointer starts at a first_* function that finds it with dlsym. */
 static void *first_malloc(size_t);

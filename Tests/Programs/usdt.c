@@ -1,5 +1,5 @@
-/* Used by the USDT tests: one USDT probe, ember:tick, with a semaphore, written by hand in the layout of
- * systemtap's <sys/sdt.h> (which the tests must not depend on). Usage: usdt N [PAUSE_MS]. Sleeps PAUSE_MS
+/* Used by the USDT tests: one USDT probe, ember:tick, with a semaphore, in the layout of systemtap's <sys/sdt.h>
+ * (which the tests must not depend on) through the heap shim's ember_sdt.h. Usage: usdt N [PAUSE_MS]. Sleeps PAUSE_MS
  * (default 300) so a tracer can attach with -p, then for i in 0..<N: if the semaphore is non-zero (a tracer
  * is attached), counts the iteration as traced and fires ember:tick with (int i, long 3*i); sleeps 1 ms
  * every 100 iterations. Prints "calls N" and "semaphore-seen K" (K = traced iterations) and exits 0.
@@ -12,37 +12,15 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "../../Sources/ember-heap/ember_sdt.h"
+
 /* The semaphore: the kernel (uprobe ref_ctr_offset) or a tracer increments it while the probe is in use. */
 __attribute__((section(".probes"), used)) volatile unsigned short ember_tick_semaphore;
 
 #define EMBER_TICK_ENABLED() __builtin_expect(ember_tick_semaphore != 0, 0)
 
-/* The note descriptor: pc, base, semaphore (8 bytes each), then provider, name and arguments (each NUL
- * terminated). The numeric local labels let gcc duplicate the asm (unrolling, etc.) safely; each copy gets
- * its own note. .stapsdt.base is a comdat group so that only one 1-byte _.stapsdt.base exists per link. */
 #define EMBER_TICK(a, b)                                                                                      \
-    __asm__ __volatile__("990: nop\n"                                                                         \
-                         ".pushsection .note.stapsdt,\"?\",\"note\"\n"                                        \
-                         ".balign 4\n"                                                                        \
-                         ".4byte 992f-991f, 994f-993f, 3\n"                                                   \
-                         "991: .asciz \"stapsdt\"\n"                                                          \
-                         "992: .balign 4\n"                                                                   \
-                         "993: .8byte 990b\n"                                                                 \
-                         ".8byte _.stapsdt.base\n"                                                            \
-                         ".8byte ember_tick_semaphore\n"                                                      \
-                         ".asciz \"ember\"\n"                                                                 \
-                         ".asciz \"tick\"\n"                                                                  \
-                         ".asciz \"-4@%0 8@%1\"\n"                                                            \
-                         "994: .balign 4\n"                                                                   \
-                         ".popsection\n"                                                                      \
-                         ".ifndef _.stapsdt.base\n"                                                           \
-                         ".pushsection .stapsdt.base,\"aG\",\"progbits\",.stapsdt.base,comdat\n"              \
-                         ".weak _.stapsdt.base\n"                                                             \
-                         ".hidden _.stapsdt.base\n"                                                           \
-                         "_.stapsdt.base: .space 1\n"                                                         \
-                         ".size _.stapsdt.base, 1\n"                                                          \
-                         ".popsection\n"                                                                      \
-                         ".endif\n"                                                                           \
+    __asm__ __volatile__(EMBER_SDT_NOTE("ember_tick_semaphore", "ember", "tick", "-4@%0 8@%1")                  \
                          :                                                                                    \
                          : "r"((int)(a)), "r"((long)(b)))
 
