@@ -99,11 +99,10 @@ public struct HeapProfile: Sendable {
 
     /// Reads `replay` (a pass of its own) for the shim's two probes, or `--heap-uprobes`' three.
     public init(_ replay: Replay) throws {
-        guard let allocEvent = replay.events.firstIndex(where: { HeapShim.isAllocEvent($0.name) }) else {
+        guard let events = HeapEvents(replay.events.map(\.name)) else {
             throw HeapError.notHeapRecording(events: replay.events.map(\.name))
         }
-        let freeEvent = replay.events.firstIndex { HeapShim.isFreeEvent($0.name) }
-        let returnEvent = replay.events.firstIndex { HeapShim.isAllocReturnEvent($0.name) }
+        let allocEvent = events.alloc, freeEvent = events.free, returnEvent = events.allocReturn, reallocEvent = events.realloc
         allocEventName = replay.events[allocEvent].name
         let fields = SampleFields(replay: replay)
         var pairing = Pairing()
@@ -112,7 +111,7 @@ public struct HeapProfile: Sendable {
         var untracked = 0
         var unreadable = 0
         replay.forEachSample(event: nil) { sample, index in
-            guard index == allocEvent || index == freeEvent || index == returnEvent else { return }
+            guard index == allocEvent || index == freeEvent || index == returnEvent || index == reallocEvent else { return }
             let key = SampleKey(tid: sample.tid, time: sample.time)
             if returnEvent != nil {
                 // The registers of the System V calling convention: the size (and a freed address) in DI, the
@@ -125,7 +124,9 @@ public struct HeapProfile: Sendable {
                     pairing.allocations[key] = Allocation(size: register, bytes: register, pid: sample.pid, time: sample.time, tracked: false)
                     calls[sample.tid] = key
                 } else if index == returnEvent {
-                    guard let call = calls.removeValue(forKey: sample.tid), register != 0 else { return }
+                    guard let call = calls.removeValue(forKey: sample.tid) else { return }
+                    // A malloc that failed allocated nothing.
+                    guard register != 0 else { return pairing.allocations[call] = nil }
                     pairing.allocations[call]?.tracked = true
                     pairing.place(call, at: register, pid: sample.pid, time: sample.time)
                 } else {
@@ -166,7 +167,7 @@ public struct HeapProfile: Sendable {
     /// (`--heap-uprobes`) the probed malloc: its readers then show allocation sites as the leaves (report's Self
     /// column), as Go's heap profiles do.
     public static func hideShimFrames(in replay: Replay) {
-        if replay.events.contains(where: { HeapShim.isAllocReturnEvent($0.name) }) {
+        if HeapEvents(replay.events.map(\.name))?.allocReturn != nil {
             replay.resolver.hidesLeaf = { _, depth in depth == 0 }
             return
         }
@@ -254,6 +255,7 @@ public enum HeapError: Error, CustomStringConvertible {
     case notPreloaded(pid: Int32, shim: String)
     case severalShims([String])
     case wholeMachine
+    case shimReplaced(pid: Int32)
 
     public var description: String {
         switch self {
@@ -268,7 +270,9 @@ public enum HeapError: Error, CustomStringConvertible {
         case .severalShims(let paths):
             return "the processes have different heap shims mapped (\(paths.joined(separator: ", "))); record them one shim at a time"
         case .wholeMachine:
-            return "--heap follows a command, or -p processes started with the heap shim, not every CPU"
+            return "a heap profile follows a command, or -p processes started with the heap shim, not every CPU (nor --comm)"
+        case .shimReplaced(let pid):
+            return "process \(pid) maps a heap shim that was since rebuilt or removed, which cannot be probed; restart it"
         }
     }
 }

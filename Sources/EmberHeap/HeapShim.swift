@@ -16,38 +16,44 @@ public enum HeapShim {
     /// Where to look before the directory of `ember` itself.
     public static let pathVariable = "EMBER_HEAP_SHIM"
 
-    /// The shim's `ember:alloc`, or (`--heap-uprobes`) a uprobe on malloc.
-    public static func isAllocEvent(_ name: String) -> Bool {
-        name.hasPrefix("usdt:") ? name.hasSuffix(":ember:alloc") : name.hasPrefix("uprobe:") && name.hasSuffix(":malloc")
-    }
-    public static func isFreeEvent(_ name: String) -> Bool {
-        name.hasPrefix("usdt:") ? name.hasSuffix(":ember:free") : name.hasPrefix("uprobe:") && name.hasSuffix(":free")
-    }
-    /// `--heap-uprobes`' return probe on malloc: the address it handed out.
-    public static func isAllocReturnEvent(_ name: String) -> Bool { name.hasPrefix("uretprobe:") && name.hasSuffix(":malloc") }
 
     /// The shim: `$EMBER_HEAP_SHIM`, or beside the running executable (where `make` builds it and an install puts
     /// it), or in `../lib/ember` from it.
+    /// The path is absolute and has no space or colon, which LD_PRELOAD would split it at.
     public static func locate() throws -> String {
+        var candidates: [String]
+        var executable = ""
         if let path = getenv(pathVariable).map({ String(cString: $0) }), !path.isEmpty {
             guard access(path, R_OK) == 0 else { throw HeapError.noShim("\(pathVariable)=\(path) names no readable file") }
-            return path
+            candidates = [path]
+        } else {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+            executable = length > 0 ? String(cString: buffer) : CommandLine.arguments[0]
+            let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            candidates = ["\(directory)/\(fileName)", "\(directory)/../lib/ember/\(fileName)"]
         }
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        let executable = length > 0 ? String(cString: buffer) : CommandLine.arguments[0]
-        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        for candidate in ["\(directory)/\(fileName)", "\(directory)/../lib/ember/\(fileName)"] where access(candidate, R_OK) == 0 {
-            return candidate
+        for candidate in candidates where access(candidate, R_OK) == 0 {
+            guard let resolved = realpath(candidate, nil) else { continue }
+            defer { free(resolved) }
+            let path = String(cString: resolved)
+            guard !path.contains(" "), !path.contains(":") else {
+                throw HeapError.noShim("LD_PRELOAD cannot take \(path): its path has a space or a colon; copy it elsewhere and set \(pathVariable)")
+            }
+            return path
         }
         throw HeapError.noShim("no \(fileName) beside \(executable); build it with 'make shim' (or set \(pathVariable))")
     }
 
-    /// The shim a running process has mapped (it was started with LD_PRELOAD), or nil.
-    public static func mapped(pid: Int32) -> String? {
+    /// The shim a running process has mapped (it was started with LD_PRELOAD), or nil; a shim rebuilt or removed
+    /// since the process mapped it cannot be probed, and throws.
+    public static func mapped(pid: Int32) throws -> String? {
         guard let maps = readSmallFile("/proc/\(pid)/maps", limit: 64 << 20) else { return nil }
-        for line in maps.split(separator: "\n") where line.hasSuffix("/" + fileName) {
-            if let slash = line.firstIndex(of: "/") { return String(line[slash...]) }
+        for line in maps.split(separator: "\n") {
+            guard let slash = line.firstIndex(of: "/") else { continue }
+            let path = line[slash...]
+            if path.hasSuffix("/" + fileName) { return String(path) }
+            if path.hasSuffix("/" + fileName + " (deleted)") { throw HeapError.shimReplaced(pid: pid) }
         }
         return nil
     }
@@ -69,7 +75,7 @@ public enum HeapShim {
             environment.append("\(rateVariable)=\(rate)")
             options.environment = environment
         case .processes(let pids):
-            let mapped = pids.map { (pid: $0, shim: HeapShim.mapped(pid: $0)) }
+            let mapped = try pids.map { (pid: $0, shim: try HeapShim.mapped(pid: $0)) }
             if let bare = mapped.first(where: { $0.shim == nil }) {
                 throw HeapError.notPreloaded(pid: bare.pid, shim: (try? locate()) ?? fileName)
             }
@@ -87,8 +93,9 @@ public enum HeapShim {
     }
 
     /// `options` made into a heap recording the way bcc's memleak makes one: a uprobe on every call of libc's
-    /// malloc (with the call graph and its size) and its return (the address), and on every free; no shim, no
-    /// sampling, and many times slower allocation. calloc, realloc and the aligned allocators are not probed.
+    /// malloc (with the call graph and its size) and its return (the address), and on every free and realloc (whose
+    /// old block it frees; glibc's realloc frees it inside, not through free); no shim, no sampling, and many times
+    /// slower allocation. calloc, realloc's new blocks and the aligned allocators are not seen.
     public static func uprobeRecording(_ options: RecordOptions, extra: [RecordedEvent]) throws -> RecordOptions {
         var options = options
         if case .allCPUs = options.target { throw HeapError.wholeMachine }
@@ -96,6 +103,7 @@ public enum HeapShim {
             RecordedEvent(.uprobe(binary: "libc", location: .symbol("malloc", offset: 0), isReturn: false)),
             RecordedEvent(.uprobe(binary: "libc", location: .symbol("malloc", offset: 0), isReturn: true), stacks: false),
             RecordedEvent(.uprobe(binary: "libc", location: .symbol("free", offset: 0), isReturn: false), stacks: false),
+            RecordedEvent(.uprobe(binary: "libc", location: .symbol("realloc", offset: 0), isReturn: false), stacks: false),
         ] + extra
         return options
     }
@@ -109,4 +117,36 @@ public enum HeapShim {
         }
         return entries
     }
+}
+
+/// The events of a heap recording, by index: the shim's two probes, or `--heap-uprobes`' malloc, its return, free
+/// and realloc.
+public struct HeapEvents: Sendable {
+    /// The allocations: `ember:alloc`, or the uprobe on malloc.
+    public var alloc: Int
+    public var free: Int?
+    /// `--heap-uprobes`: malloc's return (the address it handed out) and realloc's entry (a free of its old block).
+    public var allocReturn: Int?
+    public var realloc: Int?
+
+    public init?(_ names: [String]) {
+        func index(_ prefix: String, _ suffix: String) -> Int? {
+            names.firstIndex { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) }
+        }
+        if let alloc = index("usdt:", ":ember:alloc") {
+            self.alloc = alloc
+            free = index("usdt:", ":ember:free")
+        } else if let alloc = index("uprobe:", ":malloc"), let allocReturn = index("uretprobe:", ":malloc") {
+            // A uprobe on malloc alone is someone's own probe, counted as calls; with its return it is a heap recording.
+            self.alloc = alloc
+            self.allocReturn = allocReturn
+            free = index("uprobe:", ":free")
+            realloc = index("uprobe:", ":realloc")
+        } else {
+            return nil
+        }
+    }
+
+    /// A recording of `record --heap` or `--heap-uprobes`, which its readers weigh by bytes unless told otherwise.
+    public static func isHeapRecording(_ names: [String]) -> Bool { HeapEvents(names)?.alloc == 0 }
 }

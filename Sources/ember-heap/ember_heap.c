@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,7 +119,13 @@ static void resolve(void) {
     resolving = 0;
 }
 
-__attribute__((constructor)) static void ember_heap_init(void) { resolve(); }
+static void reseed_after_fork(void);
+
+__attribute__((constructor)) static void ember_heap_init(void) {
+    resolve();
+    /* A child would otherwise draw the same intervals as its parent and sample the same allocations. */
+    pthread_atfork(NULL, NULL, reseed_after_fork);
+}
 
 /* The first call of each entry point (or one made by dlsym while resolving): from the arena until resolved. */
 static void *first_malloc(size_t size) {
@@ -169,6 +176,8 @@ static __thread __attribute__((tls_model("initial-exec"))) struct {
     int started;
 } thread_state;
 
+static void reseed_after_fork(void) { thread_state.started = 0; }
+
 static uint64_t next_random(void) {
     uint64_t x = thread_state.random;
     x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
@@ -199,8 +208,9 @@ __attribute__((noipa, optimize("no-omit-frame-pointer"))) static void fire_free(
 #define TOMBSTONE ((uintptr_t)1)
 static _Atomic uintptr_t table[1 << TABLE_BITS];
 static _Atomic unsigned char filter[1 << FILTER_BITS];
-/* Sampled allocations the full table could not hold. */
-static _Atomic uint64_t untracked;
+/* Entries in the table: while there are any, frees are looked up, attached or not (a block sampled while a tracer
+ * listened and freed after it left must still leave the table, or each recording would leave its blocks behind). */
+static _Atomic long live_entries;
 
 static inline uint64_t mix(uintptr_t p) { return (uint64_t)(p >> 4) * 0x9E3779B97F4A7C15ULL; }
 static inline size_t table_slot(uintptr_t p) { return mix(p) >> (64 - TABLE_BITS); }
@@ -216,16 +226,18 @@ static int remember(uintptr_t p) {
             /* A saturated count stays: its bucket is always looked up. */
             unsigned char c = atomic_load_explicit(count, memory_order_relaxed);
             while (c < 255 && !atomic_compare_exchange_weak(count, &c, c + 1)) {}
+            atomic_fetch_add_explicit(&live_entries, 1, memory_order_relaxed);
             return 1;
         }
     }
-    atomic_fetch_add_explicit(&untracked, 1, memory_order_relaxed);
     return 0;
 }
 
 /* Before the allocator underneath frees p (another thread may be handed p again as soon as it has). */
 __attribute__((always_inline)) static inline void forget(void *pointer) {
     uintptr_t p = (uintptr_t)pointer;
+    /* Empty slots hold 0 and dead ones TOMBSTONE: neither is a block (free(NULL) must not match them). */
+    if (p <= TOMBSTONE) return;
     _Atomic unsigned char *count = &filter[filter_slot(p)];
     if (atomic_load_explicit(count, memory_order_relaxed) == 0) return;
     size_t start = table_slot(p);
@@ -235,13 +247,13 @@ __attribute__((always_inline)) static inline void forget(void *pointer) {
         if (atomic_load_explicit(slot, memory_order_relaxed) == p && atomic_compare_exchange_strong(slot, &seen, TOMBSTONE)) {
             unsigned char c = atomic_load_explicit(count, memory_order_relaxed);
             while (c > 0 && c < 255 && !atomic_compare_exchange_weak(count, &c, c - 1)) {}
+            atomic_fetch_sub_explicit(&live_entries, 1, memory_order_relaxed);
             fire_free(p);
             return;
         }
     }
 }
 
-/* Inlined into each entry point, so that a sample's stack starts at the allocator's caller, one frame up. */
 /* Counts `size` bytes against the thread's interval; true when they reach its end: the allocation is sampled. */
 static inline int crosses(size_t size) {
     int64_t left = thread_state.bytes_left - (int64_t)(size > INT64_MAX ? INT64_MAX : size);
@@ -263,6 +275,7 @@ __attribute__((always_inline)) static inline void sample(void *p, size_t size) {
     thread_state.bytes_left = next_interval();
     /* Both probes on, or a sampled block's free could go unseen (the tracer is between opening the two). */
     if (!p || !ember_free_semaphore) return;
+    if (size == 0) return;
     double weight = rate <= 1 ? (double)size : (double)size / -expm1(-(double)size / (double)rate);
     uintptr_t tracked = remember((uintptr_t)p) ? (uintptr_t)p : 0;
     fire_alloc(tracked, size, (uint64_t)(weight + 0.5));
@@ -295,7 +308,8 @@ SAMPLED static void sampled_free(void *p) {
 }
 ENTRY void free(void *p) {
     if (UNLIKELY(from_bootstrap(p))) return;
-    if (UNLIKELY(ember_free_semaphore) && UNLIKELY(atomic_load_explicit(&filter[filter_slot((uintptr_t)p)], memory_order_relaxed)))
+    if (UNLIKELY(atomic_load_explicit(&live_entries, memory_order_relaxed)) &&
+        UNLIKELY(atomic_load_explicit(&filter[filter_slot((uintptr_t)p)], memory_order_relaxed)))
         return sampled_free(p);
     next_free(p);
 }
@@ -316,13 +330,16 @@ SAMPLED static void *sampled_realloc(void *old, size_t size) {
         if (p) memcpy(p, old, size < bootstrap_size(old) ? size : bootstrap_size(old));
         return p;
     }
-    if (ember_free_semaphore && old) forget(old);
+    /* A realloc that fails leaves `old` allocated: it is then counted as freed all the same. */
+    if (old) forget(old);
     void *p = next_realloc(old, size);
     if (ember_alloc_semaphore && crosses(size)) sample(p, size);
     return p;
 }
 ENTRY void *realloc(void *old, size_t size) {
-    if (UNLIKELY(ember_alloc_semaphore | ember_free_semaphore) || UNLIKELY(from_bootstrap(old))) return sampled_realloc(old, size);
+    if (UNLIKELY(ember_alloc_semaphore) || UNLIKELY(atomic_load_explicit(&live_entries, memory_order_relaxed)) ||
+        UNLIKELY(from_bootstrap(old)))
+        return sampled_realloc(old, size);
     return next_realloc(old, size);
 }
 

@@ -34,7 +34,7 @@ struct Pprof: ParsableCommand {
         let replay = try openReplay(input.input, symbols: flags)
         try filters.apply(to: replay)
         var builder = PprofBuilder()
-        if heap != nil || (event == nil && replay.events.first.map { HeapShim.isAllocEvent($0.name) } == true) {
+        if heap != nil || (event == nil && HeapEvents.isHeapRecording(replay.events.map(\.name))) {
             let mode = heap ?? .inuse
             builder = try FoldOptions.heapProfile(replay, mode: mode).pprofBuilder(mode)
         } else {

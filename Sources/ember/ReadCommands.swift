@@ -211,7 +211,7 @@ struct FoldOptions: ParsableArguments {
 
     /// What a heap recording is weighed by: `--heap`, or bytes allocated when nothing chose another event.
     func heapMode(_ replay: Replay) -> HeapMode? {
-        heap ?? (event == nil && replay.events.first.map { HeapShim.isAllocEvent($0.name) } == true ? .alloc : nil)
+        heap ?? (event == nil && HeapEvents.isHeapRecording(replay.events.map(\.name)) ? .alloc : nil)
     }
 
     func fold(_ replay: Replay) throws -> FoldedProfile {
@@ -298,6 +298,9 @@ extension FoldOptions {
             throw Diagnostics.fail("\(file.path): \(e)")
         }
         HeapProfile.hideShimFrames(in: replay)
+        if heap.allocations.isEmpty {
+            Diagnostics.note("no allocations were sampled: was the command dynamically linked, allocating through libc's malloc (not a static binary, a setuid program or its own allocator), and did it allocate --heap-rate bytes?")
+        }
         if heap.untracked > 0, mode != .alloc {
             Diagnostics.warning("\(heap.untracked) sampled allocations are counted as allocated only: the shim's table of live samples was full when they were made, so their frees could not be told")
         }

@@ -52,7 +52,7 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("heap-rate"), parsing: .unconditional, help: ArgumentHelp("With --heap: the mean bytes allocated between two samples (default 524288, as tcmalloc's; 1 samples every allocation).", valueName: "bytes"))
     var heapRate: String?
 
-    @Flag(name: .customLong("heap-uprobes"), help: "A heap profile without the shim, as bcc's memleak takes one: a uprobe on every malloc (and its return) and free in libc, of any process; every call then stops in the kernel, so allocation-heavy code runs many times slower. calloc, realloc and the aligned allocators are not seen.")
+    @Flag(name: .customLong("heap-uprobes"), help: "A heap profile without the shim, as bcc's memleak takes one: a uprobe on every malloc (and its return) and free in libc, of any process; every call then stops in the kernel, so allocation-heavy code runs many times slower. A realloc frees its old block; its new block, calloc and the aligned allocators are not seen.")
     var heapUprobes = false
 
     @Flag(help: "Flight recorder: keep only the newest samples, in overwrite rings (-m sets how many), and write them to OUTPUT.<timestamp> on SIGUSR2 and at the end.")
@@ -206,8 +206,8 @@ struct Record: ParsableCommand {
 
     /// A size in bytes, with an optional K, M or G (powers of 1024).
     static func bytes(_ text: String) throws -> UInt64 {
-        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        if let unit = text.last.flatMap({ units[Character($0.uppercased())] }), let n = UInt64(text.dropLast()), n <= UInt64.max / unit {
+        let units: [String: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        if let unit = text.last.flatMap({ units[String($0).uppercased()] }), let n = UInt64(text.dropLast()), n <= UInt64.max / unit {
             return n * unit
         }
         guard let n = UInt64(text) else { throw UsageProblem(text: "not a size: '\(text)'") }
@@ -240,9 +240,9 @@ struct Record: ParsableCommand {
     static func pages(_ text: String?) throws -> Int {
         guard let text else { return 128 }
         if let pages = Int(text) { return pages }
-        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        let units: [String: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
         let unitless = text.uppercased().hasSuffix("B") ? String(text.dropLast()) : text
-        guard let unit = unitless.last.flatMap({ units[Character($0.uppercased())] }), let n = Int(unitless.dropLast()), n > 0,
+        guard let unit = unitless.last.flatMap({ units[String($0).uppercased()] }), let n = Int(unitless.dropLast()), n > 0,
               n <= Record.maxPages * RingBuffer.pageSize / unit else {
             throw UsageProblem(text: "-m takes a number of pages (a power of two) or a size such as 512K or 16M, not '\(text)'")
         }
