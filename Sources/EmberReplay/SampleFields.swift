@@ -1,5 +1,6 @@
 import EmberKernel
 import EmberPerfData
+import EmberSession
 import EmberSymbols
 
 /// The text `ember script` prints after a sample's event name: a tracepoint's decoded fields (from the recording's
@@ -11,14 +12,16 @@ public final class SampleFields {
     private lazy var tracing: TracingData.Contents = file?.section(.tracingData).map(TracingData.read) ?? .init()
     private lazy var printContext = PrintFormat.Context(kernelFunction: { [symbolizer] in symbolizer.kernelFunction(at: $0) },
                                                         kernelStrings: tracing.kernelStrings)
-    private var usdtSpecs: [Int: [USDTArgument]?] = [:]
+    private var usdtSites: [Int: USDTSites?] = [:]
     private let symbolizer: Symbolizer
+    private let model: ProcessModel
 
     /// The fields of `replay`'s events (of a live recording, whose tracepoint formats are not at hand: the probes').
     public init(replay: Replay) {
         events = replay.events
         file = replay.file
         symbolizer = replay.symbolizer
+        model = replay.model
     }
 
     /// True for the events `describe` has text for: tracepoints and probes.
@@ -45,7 +48,7 @@ public final class SampleFields {
             guard !values.isEmpty || user else { return nil }
             return values.enumerated().map { "arg\($0.offset + 1)=\(Int64(bitPattern: $0.element))" }.joined(separator: " ")
         }
-        if name.hasPrefix("usdt:"), let arguments = usdt(index, name) {
+        if name.hasPrefix("usdt:"), let arguments = usdt(index, name, sample) {
             return arguments.enumerated().map { i, a in "arg\(i + 1)=" + (a.value(sample).map(String.init) ?? "?") }
                 .joined(separator: " ")
         }
@@ -59,25 +62,59 @@ public final class SampleFields {
     /// USDT probe or its note is not at hand.
     public func usdtArguments(_ sample: Sample, event index: Int) -> [Int64?]? {
         let name = events[index].name
-        guard name.hasPrefix("usdt:"), let arguments = usdt(index, name) else { return nil }
+        guard name.hasPrefix("usdt:"), let arguments = usdt(index, name, sample) else { return nil }
         return arguments.map { $0.value(sample) }
     }
 
-    /// `usdt:PATH:PROVIDER:NAME`: the argument spec from the binary's note.
-    private func usdt(_ index: Int, _ name: String) -> [USDTArgument]? {
-        if let cached = usdtSpecs[index] { return cached }
-        let parts = name.split(separator: ":").map(String.init)
-        var arguments: [USDTArgument]?
-        let key = parts.dropFirst().joined(separator: ":")
-        var spec = symbolizer.archive?.usdtArguments(key)
-        if symbolizer.archive == nil, parts.count >= 4, let probe = try? ElfImage.usdtProbes(path: parts[1..<(parts.count - 2)].joined(separator: ":"))
-            .first(where: { $0.provider == parts[parts.count - 2] && $0.name == parts[parts.count - 1] }) {
-            spec = probe.arguments
-            symbolizer.capture?.storeUSDT(key, arguments: probe.arguments)
+    /// The argument specs of a USDT probe's sites. The compiler may copy a probe (inlining, unrolling): each copy
+    /// has a note of its own, with its own registers, and all are probed under one event name (the recording defines
+    /// them through tracefs, so the event does not say which site it is): a sample's site is the one at its address.
+    private struct USDTSites {
+        var key: String
+        /// By the site's file offset; the first site's alone when there is one, or from an archive.
+        var byOffset: [UInt64: [USDTArgument]] = [:]
+        var first: [USDTArgument]?
+    }
+
+    /// `usdt:PATH:PROVIDER:NAME`: the argument spec of the note of the site `sample` was taken at. An archive keeps
+    /// each site's spec under `KEY@OFFSET` and the first's under `KEY` (which older archives have alone).
+    private func usdt(_ index: Int, _ name: String, _ sample: Sample) -> [USDTArgument]? {
+        let known = usdtSites[index]
+        guard let sites = known == nil ? loadSites(index, name) : known! else { return nil }
+        if sites.byOffset.count <= 1, symbolizer.archive == nil { return sites.byOffset.values.first ?? sites.first }
+        guard let offset = model.resolve(pid: sample.pid, address: sample.ip)?.address.value else { return sites.first }
+        if let spec = sites.byOffset[offset] { return spec }
+        guard let archive = symbolizer.archive, let text = archive.usdtArguments(sites.key + "@" + String(offset, radix: 16)) else {
+            return sites.first
         }
-        if let spec { arguments = spec.split(separator: " ").compactMap { USDTArgument(spec: String($0)) } }
-        usdtSpecs[index] = arguments
-        return arguments
+        let spec = USDTArgument.list(text)
+        usdtSites[index]??.byOffset[offset] = spec
+        return spec
+    }
+
+    private func loadSites(_ index: Int, _ name: String) -> USDTSites? {
+        let parts = name.split(separator: ":").map(String.init)
+        var sites = USDTSites(key: parts.dropFirst().joined(separator: ":"))
+        if let archive = symbolizer.archive {
+            sites.first = archive.usdtArguments(sites.key).map(USDTArgument.list)
+        } else if parts.count >= 4 {
+            let path = parts[1..<(parts.count - 2)].joined(separator: ":")
+            let notes = ((try? ElfImage.usdtProbes(path: path)) ?? []).filter { $0.provider == parts[parts.count - 2] && $0.name == parts[parts.count - 1] }
+            let image = notes.count > 1 ? try? ElfImage(path: path) : nil
+            for (i, note) in notes.enumerated() {
+                let spec = USDTArgument.list(note.arguments)
+                if i == 0 {
+                    sites.first = spec
+                    symbolizer.capture?.storeUSDT(sites.key, arguments: note.arguments)
+                }
+                guard let offset = image?.fileOffset(ofVirtualAddress: note.pc) else { continue }
+                sites.byOffset[offset] = spec
+                symbolizer.capture?.storeUSDT(sites.key + "@" + String(offset, radix: 16), arguments: note.arguments)
+            }
+        }
+        let found: USDTSites? = sites.first == nil ? nil : sites
+        usdtSites[index] = found
+        return found
     }
 }
 
@@ -105,6 +142,9 @@ struct USDTArgument {
         for i in 8...15 { for suffix in ["", "d", "w", "b"] { map["r\(i)\(suffix)"] = 16 + i - 8 } }
         return map
     }()
+
+    /// Every spec of a note's argument string (`-4@%edi 8@%rdx`).
+    static func list(_ text: String) -> [USDTArgument] { text.split(separator: " ").compactMap { USDTArgument(spec: String($0)) } }
 
     init?(spec: String) {
         guard let at = spec.firstIndex(of: "@"), let n = Int(spec[..<at]), [1, 2, 4, 8].contains(n.magnitude) else { return nil }

@@ -54,6 +54,40 @@ final class ProbeTests: XCTestCase {
         XCTAssertTrue(try Tool.ember(["list", "--probes", usdt]).stdout.contains("usdt:\(usdt):ember:tick"))
     }
 
+    /// One probe at two sites (as the compiler makes when it inlines or unrolls one), its arguments in different
+    /// registers at each: each site's samples are read with its own note's spec, from the recording and from an
+    /// archive of it (the second site's were read through the first's registers).
+    func testUSDTProbeWithTwoSites() throws {
+        try requireRoot()
+        let dir = try Tool.scratchDirectory()
+        let header = Tool.packageRoot.appendingPathComponent("Sources/ember-heap/ember_sdt.h").path
+        try """
+            #include "\(header)"
+            __attribute__((section(".probes"), used)) volatile unsigned short ember_pair_semaphore;
+            int main(void) {
+                for (long i = 0; i < 100; i++) {
+                    __asm__ __volatile__(EMBER_SDT_NOTE("ember_pair_semaphore", "ember", "pair", "8@%0 8@%1") : : "D"(i), "S"(2 * i));
+                    __asm__ __volatile__(EMBER_SDT_NOTE("ember_pair_semaphore", "ember", "pair", "8@%0 8@%1") : : "c"(1000 + i), "d"(3 * i));
+                }
+                return 0;
+            }
+            """.write(toFile: dir + "/pair.c", atomically: true, encoding: .utf8)
+        let program = try Tool.compileC(source: dir + "/pair.c", name: "pair", flags: ["-O1", "-g"])
+        let file = dir + "/pair.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "-o", file, "-e", "usdt:\(program):ember:pair", "--", program]).status, 0)
+        XCTAssertEqual(try Tool.ember(["archive", "-i", file, "-o", file + ".ember"]).status, 0)
+        for input in [file, file + ".ember"] {
+            var pairs: [(Int, Int)] = []
+            for line in lines(try Tool.ember(["script", "-i", input]).stdout, "usdt:") {
+                let values = line.split(separator: " ").filter { $0.hasPrefix("arg") }.compactMap { Int($0.split(separator: "=").last ?? "") }
+                if values.count == 2 { pairs.append((values[0], values[1])) }
+            }
+            XCTAssertEqual(pairs.count, 200, input)
+            XCTAssertEqual(pairs.filter { $0.0 < 1000 && $0.1 == 2 * $0.0 }.count, 100, "the first site's (i, 2i): \(input)")
+            XCTAssertEqual(pairs.filter { $0.0 >= 1000 && $0.1 == 3 * ($0.0 - 1000) }.count, 100, "the second site's (1000+i, 3i): \(input)")
+        }
+    }
+
     func testSchedSwitchFieldsFilterAndPerfDecoding() throws {
         try requireRoot()
         try requirePerf()
