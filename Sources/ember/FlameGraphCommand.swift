@@ -154,7 +154,8 @@ struct FlameGraphCommand: ParsableCommand {
         options.width = width
         options.minWidth = minwidth
         options.inverted = inverted
-        options.palette = colors ?? (fold.offcpu ? .io : .hot)
+        // Off-CPU time in io's blues; a heap profile chose mem's greens already; else hot, unless --colors says.
+        if let colors { options.palette = colors } else if fold.offcpu { options.palette = .io }
         return options
     }
 
@@ -236,7 +237,7 @@ struct FlameGraphCommand: ParsableCommand {
                 options.title = mode.title
                 options.subtitle = "\(path): \(mode.explanation)"
                 options.countName = fold.count ? "allocations" : "bytes"
-                options.palette = colors ?? .mem
+                options.palette = .mem
             }
             // How long the picture covers (a flame chart's subtitle gives its times already).
             if let seconds = profile.seconds { options.subtitle = (options.subtitle ?? "") + ", over \(formatSeconds(seconds)) s" }
