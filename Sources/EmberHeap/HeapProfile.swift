@@ -113,32 +113,28 @@ public struct HeapProfile: Sendable {
         replay.forEachSample(event: nil) { sample, index in
             guard index == allocEvent || index == freeEvent || index == returnEvent || index == reallocEvent else { return }
             let key = SampleKey(tid: sample.tid, time: sample.time)
+            // Each event's first value: an address (freed, or malloc's result), or --heap-uprobes' malloc size.
+            guard let arguments = fields.probeValues(sample, event: index), let first = arguments.first, let raw = first else {
+                unreadable += 1
+                return
+            }
+            let value = UInt64(bitPattern: raw)
             if returnEvent != nil {
-                // The registers of the System V calling convention: the size (and a freed address) in DI, the
-                // address malloc returns in AX.
-                guard let register = sample.userRegister(perfBit: index == returnEvent ? 0 : 5) else {
-                    unreadable += 1
-                    return
-                }
                 if index == allocEvent {
-                    pairing.allocations[key] = Allocation(size: register, bytes: register, pid: sample.pid, time: sample.time, tracked: false)
+                    pairing.allocations[key] = Allocation(size: value, bytes: value, pid: sample.pid, time: sample.time, tracked: false)
                     calls[sample.tid] = key
                 } else if index == returnEvent {
                     guard let call = calls.removeValue(forKey: sample.tid) else { return }
                     // A malloc that failed allocated nothing.
-                    guard register != 0 else { return pairing.allocations[call] = nil }
+                    guard value != 0 else { return pairing.allocations[call] = nil }
                     pairing.allocations[call]?.tracked = true
-                    pairing.place(call, at: register, pid: sample.pid, time: sample.time)
+                    pairing.place(call, at: value, pid: sample.pid, time: sample.time)
                 } else {
-                    pairing.free(register, pid: sample.pid, time: sample.time)
+                    pairing.free(value, pid: sample.pid, time: sample.time)
                 }
                 return
             }
-            guard let arguments = fields.usdtArguments(sample, event: index), let first = arguments.first, let pointer = first else {
-                unreadable += 1
-                return
-            }
-            let address = UInt64(bitPattern: pointer)
+            let address = value
             guard index == allocEvent else { return pairing.free(address, pid: sample.pid, time: sample.time) }
             guard arguments.count >= 3, let size = arguments[1].map(UInt64.init(bitPattern:)), let bytes = arguments[2].map(UInt64.init(bitPattern:)) else {
                 unreadable += 1

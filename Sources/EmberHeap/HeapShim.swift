@@ -16,7 +16,6 @@ public enum HeapShim {
     /// Where to look before the directory of `ember` itself.
     public static let pathVariable = "EMBER_HEAP_SHIM"
 
-
     /// The shim: `$EMBER_HEAP_SHIM`, or beside the running executable (where `make` builds it and an install puts
     /// it), or in `../lib/ember` from it.
     /// The path is absolute and has no space or colon, which LD_PRELOAD would split it at.
@@ -34,9 +33,7 @@ public enum HeapShim {
             candidates = ["\(directory)/\(fileName)", "\(directory)/../lib/ember/\(fileName)"]
         }
         for candidate in candidates where access(candidate, R_OK) == 0 {
-            guard let resolved = realpath(candidate, nil) else { continue }
-            defer { free(resolved) }
-            let path = String(cString: resolved)
+            guard let path = resolvedPath(candidate) else { continue }
             guard !path.contains(" "), !path.contains(":") else {
                 throw HeapError.noShim("LD_PRELOAD cannot take \(path): its path has a space or a colon; copy it elsewhere and set \(pathVariable)")
             }

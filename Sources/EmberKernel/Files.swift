@@ -2,6 +2,13 @@
 import Glibc
 #endif
 
+/// `path` with its symbolic links and `.`/`..` resolved, absolute; nil when it does not exist.
+public func resolvedPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
+
 /// Reads a small text file (procfs, sysfs) whole; nil when it cannot be opened.
 public func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String? {
     readSmallFileBytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }

@@ -34,23 +34,15 @@ public final class SampleFields {
         let event = events[index]
         // Probes first: they may be tracepoints too (defined through tracefs), whose raw fields say less.
         let name = event.name
-        // The return value in AX; the arguments in the System V integer argument registers, which the kernel's
-        // calling convention shares: DI, SI, DX, CX, R8, R9. A uprobe's are the user registers, a kprobe's those
-        // at the interrupt.
-        if name.hasPrefix("uretprobe:") || name.hasPrefix("kretprobe:") {
-            let user = name.hasPrefix("u")
-            return (user ? sample.userRegister(perfBit: 0) : sample.intrRegister(perfBit: 0)).map { "ret=\(Int64(bitPattern: $0))" }
-        }
-        if name.hasPrefix("uprobe:") || name.hasPrefix("kprobe:") {
-            let user = name.hasPrefix("u")
-            let values = [5, 4, 3, 2, 16, 17].compactMap { user ? sample.userRegister(perfBit: $0) : sample.intrRegister(perfBit: $0) }
+        if let values = probeValues(sample, event: index) {
+            if name.hasPrefix("uretprobe:") || name.hasPrefix("kretprobe:") { return (values.first ?? nil).map { "ret=\($0)" } }
+            if name.hasPrefix("usdt:") {
+                return values.enumerated().map { i, value in "arg\(i + 1)=" + (value.map(String.init) ?? "?") }.joined(separator: " ")
+            }
+            let present = values.compactMap { $0 }
             // A kprobe recorded without the registers (by an older Ember) has no arguments to show.
-            guard !values.isEmpty || user else { return nil }
-            return values.enumerated().map { "arg\($0.offset + 1)=\(Int64(bitPattern: $0.element))" }.joined(separator: " ")
-        }
-        if name.hasPrefix("usdt:"), let arguments = usdt(index, name, sample) {
-            return arguments.enumerated().map { i, a in "arg\(i + 1)=" + (a.value(sample).map(String.init) ?? "?") }
-                .joined(separator: " ")
+            guard !present.isEmpty || name.hasPrefix("u") else { return nil }
+            return present.enumerated().map { "arg\($0.offset + 1)=\($0.element)" }.joined(separator: " ")
         }
         if event.attr.type == .tracepoint, !sample.raw.isEmpty {
             return tracing.formats[event.attr.config]?.describe(sample.raw, context: printContext)
@@ -58,12 +50,21 @@ public final class SampleFields {
         return nil
     }
 
-    /// A USDT probe's arguments as numbers (nil for one the sample cannot give), or nil when event `index` is not a
-    /// USDT probe or its note is not at hand.
-    public func usdtArguments(_ sample: Sample, event index: Int) -> [Int64?]? {
+    /// A probe's values as numbers (nil for one the sample cannot give): a uprobe's or kprobe's six arguments, in
+    /// the System V integer argument registers, which the kernel's calling convention shares (DI, SI, DX, CX, R8, R9;
+    /// a uprobe's are the user registers, a kprobe's those at the interrupt); a uretprobe's or kretprobe's return
+    /// value, in AX; a USDT probe's arguments by its note. nil for other events, and a USDT probe whose note is not
+    /// at hand.
+    public func probeValues(_ sample: Sample, event index: Int) -> [Int64?]? {
         let name = events[index].name
-        guard name.hasPrefix("usdt:"), let arguments = usdt(index, name, sample) else { return nil }
-        return arguments.map { $0.value(sample) }
+        if name.hasPrefix("usdt:") { return usdt(index, name, sample).map { $0.map { $0.value(sample) } } }
+        let user = name.hasPrefix("u")
+        func register(_ bit: Int) -> Int64? {
+            (user ? sample.userRegister(perfBit: bit) : sample.intrRegister(perfBit: bit)).map { Int64(bitPattern: $0) }
+        }
+        if name.hasPrefix("uretprobe:") || name.hasPrefix("kretprobe:") { return [register(0)] }
+        if name.hasPrefix("uprobe:") || name.hasPrefix("kprobe:") { return [5, 4, 3, 2, 16, 17].map(register) }
+        return nil
     }
 
     /// The argument specs of a USDT probe's sites. The compiler may copy a probe (inlining, unrolling): each copy

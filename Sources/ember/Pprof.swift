@@ -34,8 +34,7 @@ struct Pprof: ParsableCommand {
         let replay = try openReplay(input.input, symbols: flags)
         try filters.apply(to: replay)
         var builder = PprofBuilder()
-        if heap != nil || (event == nil && HeapEvents.isHeapRecording(replay.events.map(\.name))) {
-            let mode = heap ?? .inuse
+        if let mode = FoldOptions.heapMode(heap, event: event, replay, otherwise: .inuse) {
             builder = try FoldOptions.heapProfile(replay, mode: mode).pprofBuilder(mode)
         } else {
             (builder.eventName, builder.weight, builder.offCPU) = try wallClock.sources(replay, event: event)

@@ -210,8 +210,11 @@ struct FoldOptions: ParsableArguments {
     var heap: HeapMode?
 
     /// What a heap recording is weighed by: `--heap`, or bytes allocated when nothing chose another event.
-    func heapMode(_ replay: Replay) -> HeapMode? {
-        heap ?? (event == nil && HeapEvents.isHeapRecording(replay.events.map(\.name)) ? .alloc : nil)
+    func heapMode(_ replay: Replay) -> HeapMode? { FoldOptions.heapMode(heap, event: event, replay) }
+
+    /// `--heap` (`chosen`), or `otherwise` for a heap recording read without an event chosen; nil: not a heap reading.
+    static func heapMode(_ chosen: HeapMode?, event: String?, _ replay: Replay, otherwise: HeapMode = .alloc) -> HeapMode? {
+        chosen ?? (event == nil && HeapEvents.isHeapRecording(replay.events.map(\.name)) ? otherwise : nil)
     }
 
     func fold(_ replay: Replay) throws -> FoldedProfile {

@@ -240,14 +240,14 @@ struct Record: ParsableCommand {
     static func pages(_ text: String?) throws -> Int {
         guard let text else { return 128 }
         if let pages = Int(text) { return pages }
-        let units: [String: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
         let unitless = text.uppercased().hasSuffix("B") ? String(text.dropLast()) : text
-        guard let unit = unitless.last.flatMap({ units[String($0).uppercased()] }), let n = Int(unitless.dropLast()), n > 0,
-              n <= Record.maxPages * RingBuffer.pageSize / unit else {
+        // A size says its unit: a bare number is pages.
+        guard unitless.last?.isLetter == true, let size = try? Record.bytes(unitless), size > 0,
+              size <= UInt64(Record.maxPages * RingBuffer.pageSize) else {
             throw UsageProblem(text: "-m takes a number of pages (a power of two) or a size such as 512K or 16M, not '\(text)'")
         }
         var pages = 1
-        while pages * RingBuffer.pageSize < n * unit { pages *= 2 }
+        while UInt64(pages * RingBuffer.pageSize) < size { pages *= 2 }
         return pages
     }
 

@@ -96,7 +96,7 @@ struct Report: ParsableCommand {
         options.filter.symbols = nil
         if options.symbols != nil && !options.keys.contains(.symbol) { options.keys.append(.symbol) }
         try filters.apply(to: replay, filtering: false)
-        if let mode = heap ?? (options.eventName == nil && HeapEvents.isHeapRecording(replay.events.map(\.name)) ? .alloc : nil) {
+        if let mode = FoldOptions.heapMode(heap, event: options.eventName, replay) {
             let profile = try FoldOptions.heapProfile(replay, mode: mode)
             options.eventName = profile.allocEventName
             options.weight = profile.weight(mode)
