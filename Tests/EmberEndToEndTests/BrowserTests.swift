@@ -20,15 +20,22 @@ final class BrowserTests: XCTestCase {
     private func frameCentre(_ name: String) -> String {
         """
         (function () {
-          var g = Array.from(document.querySelectorAll("#frames > g")).find(function (g) { return g.children[0].textContent.indexOf("\(name) (") === 0; });
-          var r = g.children[1].getBoundingClientRect();
+          var r = \(widestFrame(name)).children[1].getBoundingClientRect();
           return [r.x + r.width / 2, r.y + r.height / 2];
         })()
         """
     }
 
     private func frameWidth(_ name: String) -> String {
-        "Number(Array.from(document.querySelectorAll('#frames > g')).find(function (g) { return g.children[0].textContent.indexOf('\(name) (') === 0; }).children[1].getAttribute('width'))"
+        "Number(\(widestFrame(name)).children[1].getAttribute('width'))"
+    }
+
+    /// The widest frame of function `name` (a flame chart has one per run of samples: a busy machine may split a run).
+    private func widestFrame(_ name: String) -> String {
+        """
+        Array.from(document.querySelectorAll('#frames > g')).filter(function (g) { return g.children[0].textContent.indexOf('\(name) (') === 0; })
+          .reduce(function (a, b) { return Number(b.children[1].getAttribute('width')) > Number(a.children[1].getAttribute('width')) ? b : a; })
+        """
     }
 
     /// The flame graph of a recording: hover names the frame with its share, a click zooms it to the full width,
@@ -223,7 +230,7 @@ final class BrowserTests: XCTestCase {
         XCTAssertEqual(values.count, 8, "\(values)")
         guard values.count == 8 else { return }
         let details = values[0] as? String ?? ""
-        XCTAssertNotNil(try Regex("^Function: phase_b \\([0-9]+ samples, [0-9.]+ ms, from 0\\.[23][0-9]{5} s to 0\\.[56][0-9]{5} s; phases [0-9]+/[0-9]+\\)$").wholeMatch(in: details), details)
+        XCTAssertNotNil(try Regex("^Function: phase_b \\([0-9]+ samples, [0-9.]+ ms, from 0\\.[2-5][0-9]{5} s to 0\\.[3-6][0-9]{5} s; phases [0-9]+/[0-9]+\\)$").wholeMatch(in: details), details)
         XCTAssertEqual(values[1] as? Double ?? 0, values[2] as? Double ?? -1, accuracy: 1, "phase_b fills the width")
         XCTAssertGreaterThanOrEqual(values[3] as? Double ?? 0, 0.25, "the axis starts near phase_b's start")
         XCTAssertGreaterThanOrEqual(values[4] as? Int ?? 0, 2, "ticks across the zoomed range")
