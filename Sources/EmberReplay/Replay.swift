@@ -160,10 +160,15 @@ public final class Replay {
     /// record where it stands in time (its time, 0 when the record has none), and `switched` of each context switch
     /// of a task (in the filter's time spans). Samples of `unfiltered` pass whatever the filter says (the wakeups
     /// whose wakers may be any process, or an interrupt's).
+    ///
+    /// Events of one name are one event: a USDT probe the compiler copied (inlined, unrolled) is recorded as an event
+    /// per site. `body` hears each sample under the first index of its name, which `eventIndex(named:)` gives.
     public func forEachSample(event eventIndex: Int?, unfiltered: Int? = nil, lost: (UInt64) -> Void = { _ in },
                               switched: (SwitchRecord) -> Void = { _ in }, _ body: (Sample, Int) throws -> Void) rethrows {
         // Read once: indexing `file.events` per record copied the whole description each time.
         let layouts = events.map(\.layout)
+        let named = events.map { event in events.firstIndex { $0.name == event.name }! }
+        let eventIndex = eventIndex.map { named[$0] }, unfiltered = unfiltered.map { named[$0] }
         // A frame-pointer recording's leaf-repair blocks and a DWARF recording's stack tails, kept beside its
         // samples (`SampleSideData`).
         let sides = file?.hasSideData == true ? file : nil
@@ -172,7 +177,8 @@ public final class Replay {
         try source.forEachRecord { record in
             switch record.type {
             case .sample:
-                guard eventIndex == nil || record.eventIndex == eventIndex else { return }
+                let index = named[record.eventIndex]
+                guard eventIndex == nil || index == eventIndex else { return }
                 guard sample.load(record: record.bytes, layout: layouts[record.eventIndex]) else {
                     malformedSamples += 1
                     return
@@ -186,7 +192,7 @@ public final class Replay {
                     if chains { sample.asyncChains = sides.asyncChains(of: record.bytes) }
                 }
                 samples += 1
-                if !filter.isEmpty, record.eventIndex != unfiltered {
+                if !filter.isEmpty, index != unfiltered {
                     guard filter.accepts(sample, comm: model.comm(tid: sample.tid), processComm: model.comm(tid: sample.pid)) else { return }
                     if let roots = filter.processTrees {
                         // Samples come in runs of one process: its answer is kept until another's comes.
@@ -195,7 +201,7 @@ public final class Replay {
                     }
                     if filter.checksLocation, !sampledLocationPasses(sample) { return }
                 }
-                try body(sample, record.eventIndex)
+                try body(sample, index)
             case .lost:
                 lostRecords = lostRecords.saturatingAdd(LostRecord(record: record.bytes)?.lost ?? 0)
                 lost(record.time)

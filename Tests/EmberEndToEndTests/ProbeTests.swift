@@ -85,6 +85,10 @@ final class ProbeTests: XCTestCase {
             XCTAssertEqual(pairs.count, 200, input)
             XCTAssertEqual(pairs.filter { $0.0 < 1000 && $0.1 == 2 * $0.0 }.count, 100, "the first site's (i, 2i): \(input)")
             XCTAssertEqual(pairs.filter { $0.0 >= 1000 && $0.1 == 3 * ($0.0 - 1000) }.count, 100, "the second site's (1000+i, 3i): \(input)")
+            // The two sites are one event to the readers that fold: 200 samples, not the first site's 100.
+            let folded = try Tool.ember(["collapse", "-i", input, "--event", "usdt:\(program):ember:pair"]).stdout
+            let counts = folded.split(separator: "\n").compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
+            XCTAssertEqual(counts.reduce(0, +), 200, "both sites folded: \(input): \(folded)")
         }
     }
 
