@@ -9,7 +9,7 @@ public enum HeapMode: String, CaseIterable, Sendable {
     case alloc
     /// Bytes still allocated when the recording ended.
     case inuse
-    /// Bytes still allocated when their process exited: never freed.
+    /// Bytes still allocated when their process exited (or exec'd): never freed.
     case leaks
     /// Bytes allocated when each process's sampled heap was largest (as massif's peak snapshot).
     case peak
@@ -28,7 +28,7 @@ public enum HeapMode: String, CaseIterable, Sendable {
         switch self {
         case .alloc: return "bytes allocated during the recording, by the stack that allocated them"
         case .inuse: return "bytes still allocated when the recording ended, by the stack that allocated them"
-        case .leaks: return "bytes still allocated when their process exited, by the stack that allocated them"
+        case .leaks: return "bytes still allocated when their process exited or exec'd, by the stack that allocated them"
         case .peak: return "bytes allocated when each process's heap was largest, by the stack that allocated them"
         }
     }
@@ -46,6 +46,8 @@ public struct HeapProfile: Sendable {
         public var time: UInt64
         /// When its free was seen (`UInt64.max`: never).
         public var freedAt = UInt64.max
+        /// When the image that allocated it went without freeing it (an exec), `UInt64.max` if it did not.
+        public var lostAt = UInt64.max
         /// False when the shim's table of live samples was full: its free cannot be told.
         public var tracked = true
         /// Its process exited during the recording with it still allocated.
@@ -73,6 +75,8 @@ public struct HeapProfile: Sendable {
         var allocations: [SampleKey: Allocation] = [:]
         /// The live allocations of each process, by address.
         var live: [Int32: [UInt64: SampleKey]] = [:]
+        /// The image each process ran at its last sample (`ProcessModel.image(pid:)`).
+        var images: [Int32: UInt64] = [:]
         var inUse: [Int32: UInt64] = [:]
         var peaks: [Int32: (bytes: UInt64, time: UInt64)] = [:]
 
@@ -84,6 +88,20 @@ public struct HeapProfile: Sendable {
             let total = inUse[pid, default: 0] &+ bytes
             inUse[pid] = total
             if total > peaks[pid]?.bytes ?? 0 { peaks[pid] = (total, time) }
+        }
+
+        /// `pid` runs `image` at `time`. When it is another than before (the process exec'd, or the pid is another
+        /// process's now), the earlier image's live blocks went with it unfreed: leaks, as an exited process's, that
+        /// the new image's addresses and peak have nothing to do with.
+        mutating func enter(_ pid: Int32, image: UInt64, time: UInt64) {
+            guard let earlier = images.updateValue(image, forKey: pid), earlier != image else { return }
+            if let blocks = live.removeValue(forKey: pid) {
+                for key in blocks.values {
+                    allocations[key]?.leaked = true
+                    allocations[key]?.lostAt = time
+                }
+            }
+            inUse[pid] = 0
         }
 
         mutating func free(_ address: UInt64, pid: Int32, time: UInt64) {
@@ -113,6 +131,7 @@ public struct HeapProfile: Sendable {
         replay.forEachSample(event: nil) { sample, index in
             guard index == allocEvent || index == freeEvent || index == returnEvent || index == reallocEvent else { return }
             let key = SampleKey(tid: sample.tid, time: sample.time)
+            pairing.enter(sample.pid, image: replay.model.image(pid: sample.pid), time: sample.time)
             // Each event's first value: an address (freed, or malloc's result), or --heap-uprobes' malloc size.
             guard let arguments = fields.probeValues(sample, event: index), let first = arguments.first, let raw = first else {
                 unreadable += 1
@@ -149,7 +168,7 @@ public struct HeapProfile: Sendable {
             }
         }
         let exited = replay.model.exited
-        for (pid, blocks) in pairing.live where exited.contains(pid) {
+        for (pid, blocks) in pairing.live where exited.contains(pid) || replay.model.image(pid: pid) != pairing.images[pid] {
             for key in blocks.values { pairing.allocations[key]?.leaked = true }
         }
         allocations = pairing.allocations
@@ -201,7 +220,7 @@ public struct HeapProfile: Sendable {
         case .leaks: return allocation.leaked
         case .peak:
             guard allocation.tracked, let peak = peaks[allocation.pid] else { return false }
-            return allocation.time <= peak && allocation.freedAt > peak
+            return allocation.time <= peak && min(allocation.freedAt, allocation.lostAt) > peak
         }
     }
 

@@ -19,11 +19,17 @@ public final class ProcessModel {
         var exeDso: Int?
         /// The model's change count when this process's maps last changed (see `version(pid:)`).
         var changed: UInt64
-        init(changed: UInt64) { self.changed = changed }
+        /// The change count when it began (its fork, its exec, or its first record): which image it runs.
+        let image: UInt64
+        init(changed: UInt64) {
+            self.changed = changed
+            image = changed
+        }
         init(copying other: Process, changed: UInt64) {
             maps = other.maps
             exeDso = other.exeDso
             self.changed = changed
+            image = changed
         }
     }
 
@@ -208,6 +214,9 @@ public final class ProcessModel {
 
     /// The main executable of a process: the first file it mapped executable.
     public func executable(pid: Int32) -> Int? { processes[pid]?.exeDso }
+
+    /// A number that changes when `pid` execs, or comes to be another process's (0 before its first record).
+    public func image(pid: Int32) -> UInt64 { processes[pid]?.image ?? 0 }
 
     /// A number that changes whenever an address in `pid` could come to resolve differently (its maps, or the
     /// kernel's, changed; it forked or exec'd): what a cache of resolved addresses keys on.

@@ -206,7 +206,7 @@ struct FoldOptions: ParsableArguments {
     @Flag(name: .customLong("full-names"), help: "Keep C++ parameter lists in frame names (stackcollapse drops them).")
     var fullNames = false
 
-    @Option(help: ArgumentHelp("Of a heap recording (record --heap, which reads as alloc by default): alloc (bytes allocated), inuse (bytes still allocated when the recording ended) leaks (still allocated when their process exited) or peak (allocated when each process's heap was largest, as massif's peak snapshot); with --count, allocations instead of bytes.", valueName: "alloc|inuse|leaks|peak"))
+    @Option(help: ArgumentHelp("Of a heap recording (record --heap, which reads as alloc by default): alloc (bytes allocated), inuse (bytes still allocated when the recording ended) leaks (still allocated when their process exited or exec'd) or peak (allocated when each process's heap was largest, as massif's peak snapshot); with --count, allocations instead of bytes.", valueName: "alloc|inuse|leaks|peak"))
     var heap: HeapMode?
 
     /// What a heap recording is weighed by: `--heap`, or bytes allocated when nothing chose another event.
@@ -307,7 +307,7 @@ extension FoldOptions {
         if heap.untracked > 0, mode != .alloc {
             Diagnostics.warning("\(heap.untracked) sampled allocations are counted as allocated only: the shim's table of live samples was full when they were made, so their frees could not be told")
         }
-        if mode == .leaks, heap.exitedProcesses == 0 {
+        if mode == .leaks, heap.exitedProcesses == 0, !heap.allocations.values.contains(where: \.leaked) {
             Diagnostics.note("no process exited during the recording, so none leaked yet: --heap inuse shows what was still allocated at its end")
         }
         return heap

@@ -44,7 +44,7 @@ struct Report: ParsableCommand {
 
     @OptionGroup var wallClock: WallClockFlags
 
-    @Option(help: ArgumentHelp("Of a heap recording (record --heap, which reads as alloc by default): alloc (bytes allocated), inuse (bytes still allocated when the recording ended) leaks (still allocated when their process exited) or peak (allocated when each process's heap was largest).", valueName: "alloc|inuse|leaks|peak"))
+    @Option(help: ArgumentHelp("Of a heap recording (record --heap, which reads as alloc by default): alloc (bytes allocated), inuse (bytes still allocated when the recording ended) leaks (still allocated when their process exited or exec'd) or peak (allocated when each process's heap was largest).", valueName: "alloc|inuse|leaks|peak"))
     var heap: HeapMode?
 
     @Option(name: .customShort("g"), help: ArgumentHelp("A call graph under each entry, as perf's -g: caller (what it calls) or callee (who called it), or perf's TYPE,MIN,ORDER (graph,0.5,caller; branches under MIN percent left out, 0.5 unless given); none for no graph.", valueName: "graph"))

@@ -101,18 +101,50 @@ final class HeapTests: XCTestCase {
         let program = try Tool.compileC(source: dir + "/peak.c", name: "peak", flags: ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-builtin"])
         let file = dir + "/peak.data"
         XCTAssertEqual(try Tool.ember(["record", "-q", "--heap", "--heap-rate", "16K", "-g", "-o", file, "--", program]).status, 0)
-        func sums(_ mode: String) throws -> [String: Double] {
-            var out: [String: Double] = [:]
-            for (stack, weight) in parseFolded(try Tool.ember(["collapse", "-i", file, "--heap", mode]).stdout) {
-                out[String(stack.split(separator: ";").last ?? ""), default: 0] += Double(weight)
-            }
-            return out
-        }
-        let peak = try sums("peak"), end = try sums("inuse")
+        let peak = try byLeaf(file, "peak"), end = try byLeaf(file, "inuse")
         assertNear(peak["grow"], 20 * 1048576, "grow at the peak")
         XCTAssertNil(peak["after"], "after came later: \(peak)")
         assertNear(end["after"], 5 * 1048576, "after at the end")
         XCTAssertNil(end["grow"], "grow was freed: \(end)")
+    }
+
+    /// `collapse --heap MODE`'s weights summed by each stack's leaf (the allocating function).
+    private func byLeaf(_ file: String, _ mode: String) throws -> [String: Double] {
+        var out: [String: Double] = [:]
+        for (stack, weight) in parseFolded(try Tool.ember(["collapse", "-i", file, "--heap", mode]).stdout) {
+            out[String(stack.split(separator: ";").last ?? ""), default: 0] += Double(weight)
+        }
+        return out
+    }
+
+    /// A process that execs leaves its image's blocks unfreed: they are leaks, and neither the new image's peak nor
+    /// its addresses count them. 10 MiB kept before an exec of itself, 5 MiB kept after: the peak is the first
+    /// image's 10 MiB (not 15 MiB at the end).
+    func testExecEndsTheImagesBlocks() throws {
+        try requireRoot()
+        _ = try Self.shim()
+        let dir = try Tool.scratchDirectory()
+        try """
+            #include <stdlib.h>
+            #include <unistd.h>
+            static void *volatile blocks[160];
+            __attribute__((noinline)) void before_exec(void) { for (int i = 0; i < 160; i++) blocks[i] = malloc(65536); }
+            __attribute__((noinline)) void after_exec(void) { for (int i = 0; i < 80; i++) blocks[i] = malloc(65536); }
+            int main(int argc, char **argv) {
+                if (argc > 1) { after_exec(); return 0; }
+                before_exec();
+                execl("/proc/self/exe", argv[0], "again", (char *)0);
+                return 1;
+            }
+            """.write(toFile: dir + "/execs.c", atomically: true, encoding: .utf8)
+        let program = try Tool.compileC(source: dir + "/execs.c", name: "execs", flags: ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-builtin"])
+        let file = dir + "/execs.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "--heap", "--heap-rate", "16K", "-g", "-o", file, "--", program]).status, 0)
+        let leaks = try byLeaf(file, "leaks"), peak = try byLeaf(file, "peak")
+        assertNear(leaks["before_exec"], 10 * 1048576, "the first image's blocks leaked at its exec")
+        assertNear(leaks["after_exec"], 5 * 1048576, "the second's at its exit")
+        assertNear(peak["before_exec"], 10 * 1048576, "the first image's blocks at the peak")
+        XCTAssertNil(peak["after_exec"], "the second image's heap never grew as large: \(peak)")
     }
 
     /// The pprof profile has a Go heap profile's four sample types, inuse_space first in viewers, and go tool pprof
