@@ -207,7 +207,7 @@ public actor ProfileService {
         let filter = self.filter
         let answer = try await record(options) { path in
             let heap = try HeapProfile(try Replay(path: path))
-            return try ProfileService.build(path, filter: filter, builder: heap.pprofBuilder(.inuse), prepare: HeapProfile.hideShimFrames)
+            return try ProfileService.build(path, filter: filter, builder: heap.pprofBuilder(.inuse), prepare: HeapProfile.hideAllocatorFrames)
         }
         count(answer)
         return answer

@@ -75,7 +75,7 @@ enum FuzzTarget {
         { replay in
             // A heap recording's allocations paired with their frees, folded in use and written as a Go heap profile.
             let heap = try HeapProfile(replay)
-            HeapProfile.hideShimFrames(in: replay)
+            HeapProfile.hideAllocatorFrames(in: replay)
             var collapser = Collapser()
             collapser.eventName = heap.allocEventName
             collapser.weight = heap.weight(.inuse)

@@ -178,26 +178,38 @@ public struct HeapProfile: Sendable {
         if allocations.isEmpty, unreadable > 0 { throw HeapError.unreadableArguments(count: unreadable) }
     }
 
-    /// Makes `replay`'s stacks end at the call that allocated, without the shim's own frame (`malloc`, `calloc`) or
-    /// (`--heap-uprobes`) the probed malloc: its readers then show allocation sites as the leaves (report's Self
-    /// column), as Go's heap profiles do.
-    public static func hideShimFrames(in replay: Replay) {
-        if HeapEvents(replay.events.map(\.name))?.allocReturn != nil {
-            replay.resolver.hidesLeaf = { _, depth in depth == 0 }
-            return
-        }
-        let model = replay.model
+    /// Makes `replay`'s stacks end at the call that allocated: without the shim's own frames (`malloc`, `calloc`) or
+    /// (`--heap-uprobes`) the probed malloc, nor the language runtimes' allocation functions that called them (C++'s
+    /// operator new, Swift's swift_allocObject and swift_slowAlloc, Rust's __rust_alloc): its readers then show
+    /// allocation sites as the leaves (report's Self column), as Go's heap profiles leave out mallocgc.
+    public static func hideAllocatorFrames(in replay: Replay) {
+        let probedMalloc = HeapEvents(replay.events.map(\.name))?.allocReturn != nil
+        let model = replay.model, resolver = replay.resolver
         let suffix = "/" + HeapShim.fileName
-        var shim: Set<Int> = [], other: Set<Int> = []
-        replay.resolver.hidesLeaf = { frame, _ in
-            guard let dso = frame.location?.dso else { return false }
-            if shim.contains(dso) { return true }
-            if other.contains(dso) { return false }
-            let isShim = model.dsos[dso].path.hasSuffix(suffix)
-            if isShim { shim.insert(dso) } else { other.insert(dso) }
-            return isShim
+        var hidden: [UInt64: Bool] = [:]
+        resolver.hidesLeaf = { [unowned resolver] frame, depth in
+            if probedMalloc, depth == 0 { return true }
+            guard let location = frame.location else { return false }
+            if let known = hidden[location.cacheKey] { return known }
+            var named = frame
+            if named.symbol == nil { resolver.symbolize(&named) }
+            let hide = model.dsos[location.dso].path.hasSuffix(suffix) || named.symbol.map { isAllocatorFunction($0.rawName) } == true
+            hidden[location.cacheKey] = hide
+            return hide
         }
     }
+
+    /// The runtime functions through which C++, Swift and Rust code reaches malloc, by their symbols.
+    static func isAllocatorFunction(_ symbol: String) -> Bool {
+        // operator new and new[], in all their overloads (nothrow, aligned).
+        if symbol.hasPrefix("_Znwm") || symbol.hasPrefix("_Znam") { return true }
+        return allocatorFunctions.contains(symbol)
+    }
+
+    private static let allocatorFunctions: Set<String> = [
+        "swift_slowAlloc", "swift_slowAllocTyped", "swift_allocObject", "_swift_allocObject_", "swift_allocBox",
+        "__rust_alloc", "__rust_alloc_zeroed", "__rust_realloc", "__rdl_alloc", "__rdl_alloc_zeroed", "__rdl_realloc",
+    ]
 
     /// `bytes / size` rounded to a neighbouring integer with the probability of its nearness, the draw a hash of
     /// the sample (the same on every reading).

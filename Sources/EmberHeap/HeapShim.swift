@@ -55,11 +55,17 @@ public enum HeapShim {
         return nil
     }
 
+    /// The rings of a heap recording (4 MiB): the samples come in bursts, with a stack copy each under -g (the leaf
+    /// repair), and 512 KiB lost a fifth of the fixture's at --heap-rate 16K.
+    public static let ringPages = 1024
+
     /// `options` made into a heap recording: the shim's two probes (an allocation's with the call graph, a free's
     /// without: its address is all it needs), ahead of the events asked for with `-e` (`extra`), and the command
-    /// started with the shim preloaded at `rate` bytes. `-p` processes must have been started with the shim.
+    /// started with the shim preloaded at `rate` bytes, in rings of at least `ringPages`. `-p` processes must have
+    /// been started with the shim.
     public static func recording(_ options: RecordOptions, rate: UInt64, extra: [RecordedEvent]) throws -> RecordOptions {
         var options = options
+        options.mmapPages = max(options.mmapPages, ringPages)
         let shim: String
         switch options.target {
         case .allCPUs:
@@ -82,8 +88,10 @@ public enum HeapShim {
             }
             shim = only
         }
+        // With -g, the allocating call's frame comes back through the leaf repair: the shim is reached from functions
+        // that keep no frame pointer (C++'s operator new, libc's strdup), whose callers their chains skip.
         options.events = [
-            RecordedEvent(.usdt(binary: shim, provider: "ember", name: "alloc")),
+            RecordedEvent(.usdt(binary: shim, provider: "ember", name: "alloc"), repairsLeaf: true),
             RecordedEvent(.usdt(binary: shim, provider: "ember", name: "free"), stacks: false),
         ] + extra
         return options

@@ -24,10 +24,14 @@ public struct ResolvedEvent: Sendable {
     var allCPUs = false
     var stacks = true
 
-    /// A uretprobe or USDT probe, whose frame-pointer chain needs no leaf repair: a uretprobe fires at the return
-    /// address with the callee's frame gone; a USDT site is inside a function that has set up its frame (if it
-    /// keeps frame pointers at all), and is often hit (the heap shim's): a stack copy per hit would fill the rings.
-    var needsNoLeafRepair: Bool { name.hasPrefix("uretprobe:") || name.hasPrefix("usdt:") }
+    /// Whether, with frame-pointer chains, its samples take the registers and a stack copy for the leaf repair
+    /// (`RecordedEvent.repairsLeaf`; nil: by its kind).
+    var repairsLeaf: Bool?
+
+    /// By default, not a uretprobe nor a USDT probe: a uretprobe fires at the return address with the callee's frame
+    /// gone; a USDT site is inside a function that has set up its frame (if it keeps frame pointers at all), and may
+    /// be hit often: a stack copy per hit would fill the rings.
+    var takesLeafRepair: Bool { repairsLeaf ?? !(name.hasPrefix("uretprobe:") || name.hasPrefix("usdt:")) }
 }
 
 /// Turns `-e` requests into events: tracepoint ids and formats from tracefs, probe PMUs from sysfs, uprobe file

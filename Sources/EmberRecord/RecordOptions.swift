@@ -60,6 +60,10 @@ public struct RecordOptions: Sendable {
     public static let leafStackBytes: UInt32 = 512
     /// The stack a uprobe's sample copies for its leaf repair (see `RecordingSession`).
     public static let probeStackBytes: UInt32 = 64
+    /// The stack a USDT probe's sample copies for its leaf repair, when asked (`RecordedEvent.repairsLeaf`): the
+    /// frames of the probe's function and of its callers that keep no frame pointer (the heap shim's take 88 bytes,
+    /// C++'s operator new 24 more).
+    public static let probeSiteStackBytes: UInt32 = 256
     /// `PERF_REG_X86_BP`, `SP` and `IP`.
     public static let leafRegisters: UInt64 = 1 << 6 | 1 << 7 | 1 << 8
     /// Data pages per CPU ring buffer, a power of two.
@@ -156,12 +160,17 @@ public struct RecordedEvent: Sendable {
     public var allCPUs = false
     /// Takes the recording's call graph; off for events that are measured, not folded (syscalls, probe returns).
     public var stacks = true
+    /// With frame-pointer chains, whether its samples take what the leaf repair needs (`RecordOptions.repairsLeaves`)
+    /// where its kind would not (a USDT probe in code called from functions that keep no frame pointer); nil: as
+    /// its kind.
+    public var repairsLeaf: Bool?
 
-    public init(_ request: EventRequest, filter: String? = nil, allCPUs: Bool = false, stacks: Bool = true) {
+    public init(_ request: EventRequest, filter: String? = nil, allCPUs: Bool = false, stacks: Bool = true, repairsLeaf: Bool? = nil) {
         self.request = request
         self.filter = filter
         self.allCPUs = allCPUs
         self.stacks = stacks
+        self.repairsLeaf = repairsLeaf
     }
 }
 

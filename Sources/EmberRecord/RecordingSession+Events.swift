@@ -103,12 +103,13 @@ extension RecordingSession {
             // A uprobe at a function's entry: the kernel reads the caller's address at the stack pointer only when
             // the function begins by pushing a frame pointer, and libc's do not (malloc's caller was lost: its
             // chain went on from the caller's caller).
-            if options.repairsLeaves, !event.needsNoLeafRepair {
+            if options.repairsLeaves, event.takesLeafRepair {
                 attr.sampleType.formUnion([.regsUser, .stackUser])
                 attr.sampleRegsUser |= RecordOptions.leafRegisters  // a probe's argument registers stay
                 // A uprobe's return address is at the stack pointer (at the entry) or just above it: a probed
                 // function may be called in a tight loop, and 512 bytes a hit lost a fifth of 1,000 calls.
-                attr.sampleStackUser = event.name.hasPrefix("uprobe:") ? RecordOptions.probeStackBytes : RecordOptions.leafStackBytes
+                attr.sampleStackUser = event.name.hasPrefix("uprobe:") ? RecordOptions.probeStackBytes
+                    : event.name.hasPrefix("usdt:") ? RecordOptions.probeSiteStackBytes : RecordOptions.leafStackBytes
             }
         case .dwarf(let bytes):
             // The kernel part of the chain still comes from the kernel; the user part from the copied stack.

@@ -185,6 +185,7 @@ final class RecordingSession {
                 var e = event
                 e.allCPUs = asked.allCPUs
                 e.stacks = asked.stacks
+                e.repairsLeaf = asked.repairsLeaf
                 return e
             }
         }

@@ -147,7 +147,10 @@ public final class FrameResolver {
     /// a function in its prologue): its return address is on the stack, not in a frame record. With the user
     /// registers and a small stack copy (`-g`), the innermost frames come from CFI as far as the copy reaches, and
     /// the kernel's chain goes on from the last of them it has too; the kernel's frames before that must all be
-    /// among them, in order (the chain is a part of the true stack), or the chain is kept as it was.
+    /// among them, in order (the chain is a part of the true stack), or the chain is kept as it was. Frames CFI
+    /// found past the last the kernel has (the copy ended before the next it has) go before the kernel's rest: the
+    /// caller of a function without a frame pointer that the copy reached, and its chain skipped (C++'s operator new
+    /// under the heap shim's probe).
     private func repairLeaf(_ sample: Sample, userStart: Int, into frames: inout [ResolvedFrame], symbolize: Bool) {
         repairableStacks += 1
         userAddresses.removeAll(keepingCapacity: true)
@@ -162,10 +165,17 @@ public final class FrameResolver {
             next = u + 1
             if next == userAddresses.count { break }
         }
-        guard let splice, splice.unwound > splice.kernel - userStart else { return }
+        guard let splice, userAddresses.count - 1 > splice.kernel - userStart else { return }
+        // The kernel's rest follows CFI's frames; where it has one of those past the last shared frame, from after it
+        // (what it had between was not on the stack CFI walked).
+        var rest = splice.kernel + 1
+        if splice.unwound + 1 < userAddresses.count {
+            let past = userAddresses[(splice.unwound + 1)...]
+            if let k = frames[rest...].lastIndex(where: { frame in past.contains { $0.address == frame.sampled.address } }) { rest = k + 1 }
+        }
         leafBuffer.removeAll(keepingCapacity: true)
-        for address in userAddresses[...splice.unwound] { leafBuffer.append(resolve(address, pid: sample.pid, symbolize: symbolize)) }
-        frames.replaceSubrange(userStart...splice.kernel, with: leafBuffer)
+        for address in userAddresses { leafBuffer.append(resolve(address, pid: sample.pid, symbolize: symbolize)) }
+        frames.replaceSubrange(userStart..<rest, with: leafBuffer)
         repairedStacks += 1
     }
 

@@ -300,7 +300,7 @@ extension FoldOptions {
         } catch let e as HeapError {
             throw Diagnostics.fail("\(file.path): \(e)")
         }
-        HeapProfile.hideShimFrames(in: replay)
+        HeapProfile.hideAllocatorFrames(in: replay)
         if heap.allocations.isEmpty {
             Diagnostics.note("no allocations were sampled: was the command dynamically linked, allocating through libc's malloc (not a static binary, a setuid program or its own allocator), and did it allocate --heap-rate bytes?")
         }

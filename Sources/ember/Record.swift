@@ -274,8 +274,8 @@ struct Record: ParsableCommand {
         if offCPU { try offCPUOptions(&options) }
         if heap || heapRate != nil || heapUprobes { try heapOptions(&options) }
         // Every malloc and free of --heap-uprobes: 8 MiB rings, where the default's 512 KiB lost a third of a
-        // C program's events.
-        let mmapPages = try Record.pages(mmapPagesText ?? (heapUprobes ? "8M" : nil))
+        // C program's events; the shim's recordings come with theirs (`HeapShim.ringPages`).
+        let mmapPages = try mmapPagesText.map(Record.pages) ?? (heapUprobes ? Record.pages("8M") : options.mmapPages)
         guard mmapPages > 0, mmapPages <= Record.maxPages else {
             throw UsageProblem(text: "-m \(mmapPages) is out of range; give a power of two from 1 to \(Record.maxPages) pages (default 128)")
         }

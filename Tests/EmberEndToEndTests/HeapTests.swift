@@ -212,10 +212,34 @@ final class HeapTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let folded = parseFolded(try Tool.ember(["collapse", "-i", file, "--heap", "inuse"]).stdout)
         let total = folded.values.reduce(0, +)
-        let underBuild = folded.filter { $0.key.contains("buildList") && $0.key.contains("swift_allocObject") }.values.reduce(0, +)
+        // The stacks end at buildList: the runtime's swift_allocObject and swift_slowAlloc are left out.
+        let underBuild = folded.filter { $0.key.hasSuffix(";buildList(_:)") }.values.reduce(0, +)
         // 200,000 nodes of 96 bytes (16 of header, 8 of next, 64 of payload, rounded) are kept.
         XCTAssertGreaterThan(Double(underBuild), 0.8 * 200_000 * 88, "buildList's nodes in use:\n\(folded.sorted { $0.value > $1.value }.prefix(5))")
         XCTAssertGreaterThan(Double(underBuild) / Double(total), 0.8)
+    }
+
+    /// C++ with frame pointers (`-g`): each stack ends at the function that called operator new, which libstdc++
+    /// reaches without a frame pointer of its own, so that its chain skipped that function (the allocations showed
+    /// under its caller) until the leaf repair took the alloc probe's stack too.
+    func testCppAllocationSitesWithFramePointers() throws {
+        try requireRoot()
+        _ = try Self.shim()
+        let dir = try Tool.scratchDirectory()
+        try """
+            #include <vector>
+            __attribute__((noinline)) void keep(std::vector<int *> &v) { for (int i = 0; i < 2000; i++) v.push_back(new int[1024]); }
+            int main() { std::vector<int *> v; keep(v); return v.empty(); }
+            """.write(toFile: dir + "/keep.cpp", atomically: true, encoding: .utf8)
+        let binary = dir + "/keep"
+        let built = try Tool.run("/usr/bin/g++", ["-O1", "-g", "-fno-omit-frame-pointer", "-o", binary, dir + "/keep.cpp"])
+        XCTAssertEqual(built.status, 0, built.stderr)
+        let file = dir + "/keep.data"
+        XCTAssertEqual(try Tool.ember(["record", "-q", "--heap", "--heap-rate", "16K", "-g", "-o", file, "--", binary]).status, 0)
+        let sites = try byLeaf(file, "inuse")
+        assertNear(sites["keep"], 2000 * 4096, "keep's new int[1024] (\(sites))")
+        XCTAssertNil(sites["operator new"], "operator new is left out: \(sites)")
+        XCTAssertLessThan(sites["main"] ?? 0, 0.05 * 2000 * 4096, "nothing of keep's under main: \(sites)")
     }
 
     /// `--heap-uprobes`: every malloc and free of libc, no shim; a tenth of the fixture (16 rounds) so that the
