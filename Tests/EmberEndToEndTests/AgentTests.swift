@@ -237,7 +237,8 @@ final class AgentTests: XCTestCase {
         }
         XCTAssertLessThan(abs((cum("keep_4k") ?? 0) / (40 * 1048576) - 1), 0.1, text)
         XCTAssertLessThan(abs((cum("keep_64k") ?? 0) / (10 * 1048576) - 1), 0.1, text)
-        XCTAssertNil(cum("churn_1k"), "freed blocks are not in use: \(text)")
+        // The window may end between a sampled churn block's malloc and its free: a sample or two (16 KiB each).
+        XCTAssertLessThan(cum("churn_1k") ?? 0, 64 * 1024, "freed blocks are not in use: \(text)")
         agent.terminate()
         agent.waitUntilExit()
         // A process without the shim (this one): the reason, not a profile.
